@@ -1,0 +1,80 @@
+/** The API as an Express app built from its dependencies (no listen: main.ts or supertest drive it). */
+import { randomUUID } from "node:crypto";
+import express, { type Express } from "express";
+import type { Logger } from "pino";
+import { pinoHttp } from "pino-http";
+import type { DocumentClient } from "../aws/clients.ts";
+import { problems } from "../core/errors.ts";
+import { findApiKey } from "../aws/api-keys.ts";
+import type { DeliveryQueue } from "../aws/delivery-queue.ts";
+import type { EventStore } from "../aws/events/store.ts";
+import type { TableNames } from "../aws/tables.ts";
+import { cachedLookup, getTenant } from "../aws/tenants.ts";
+import { adminAuth, tenantAuth } from "./middleware/authenticate.ts";
+import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
+import { adminTenantRoutes } from "./routes/admin-tenants.ts";
+import { eventRoutes } from "./routes/events.ts";
+
+export interface AppDeps {
+  readonly ddb: DocumentClient;
+  readonly tables: TableNames;
+  readonly store: EventStore;
+  readonly queue: DeliveryQueue;
+  readonly adminToken: string;
+  readonly maxPayloadBytes: number;
+  readonly allowPrivateTargets: boolean;
+  /** How long an API key or tenant lookup is reused: the upper bound for a revocation to take effect. */
+  readonly authCacheTtlMs: number;
+  readonly logger: Logger;
+  /** Throws when DynamoDB or SQS cannot be reached. */
+  readonly ready: () => Promise<void>;
+  readonly now?: () => number;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const now = deps.now ?? Date.now;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", true);
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const offered = req.headers["x-request-id"];
+        const id = typeof offered === "string" && /^[\w.-]{1,128}$/.test(offered) ? offered : randomUUID();
+        res.setHeader("x-request-id", id);
+        return id;
+      },
+      // Only these fields: headers (Authorization among them) never reach the log.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),
+      },
+    }),
+  );
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (req, res) => {
+    try {
+      await deps.ready();
+    } catch (err) {
+      req.log.warn({ err }, "not ready");
+      throw problems.unavailable();
+    }
+    res.json({ status: "ready" });
+  });
+
+  const auth = tenantAuth({
+    findApiKey: cachedLookup((hash) => findApiKey(deps.ddb, deps.tables.apiKeys, hash), deps.authCacheTtlMs),
+    getTenant: cachedLookup((id) => getTenant(deps.ddb, deps.tables.tenants, id), deps.authCacheTtlMs),
+  });
+  app.use("/v1", auth);
+  app.use("/v1/events", eventRoutes({ store: deps.store, queue: deps.queue, now, maxPayloadBytes: deps.maxPayloadBytes }));
+  app.use("/admin", adminAuth(deps.adminToken));
+  app.use("/admin/tenants", adminTenantRoutes({ ddb: deps.ddb, tables: deps.tables, allowPrivateTargets: deps.allowPrivateTargets, now }));
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return app;
+}

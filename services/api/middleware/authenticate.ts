@@ -1,0 +1,54 @@
+/** Bearer authentication: tenant API keys on /v1, the admin token on /admin (compared in constant time). */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Request, RequestHandler } from "express";
+import { problems } from "../../core/errors.ts";
+import { sha256Hex } from "../../core/ids.ts";
+import type { Tenant } from "../../core/tenant.ts";
+import type { ApiKeyRecord } from "../../aws/api-keys.ts";
+
+function bearer(req: Request): string | undefined {
+  const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(req.headers.authorization ?? "");
+  return match?.[1];
+}
+
+export interface TenantAuthDeps {
+  readonly findApiKey: (keyHash: string) => Promise<ApiKeyRecord | undefined>;
+  readonly getTenant: (tenantId: string) => Promise<Tenant | undefined>;
+}
+
+declare module "express-serve-static-core" {
+  interface Request {
+    tenant?: Tenant;
+  }
+}
+
+/** Missing, unknown, revoked key, or a tenant not active: the same 401, so nothing is learned by probing. */
+export function tenantAuth(deps: TenantAuthDeps): RequestHandler {
+  return async (req, _res, next) => {
+    const key = bearer(req);
+    const record = key?.startsWith("whk_") ? await deps.findApiKey(sha256Hex(key)) : undefined;
+    const tenant = record && record.revokedAt === undefined ? await deps.getTenant(record.tenantId) : undefined;
+    if (!tenant || tenant.status !== "active") throw problems.unauthorized();
+    req.tenant = tenant;
+    req.log = req.log.child({ tenant_id: tenant.tenantId });
+    next();
+  };
+}
+
+export function requireTenant(req: Request): Tenant {
+  if (!req.tenant) throw problems.unauthorized();
+  return req.tenant;
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+export function adminAuth(adminToken: string): RequestHandler {
+  const expected = digest(adminToken);
+  return (req, _res, next) => {
+    const token = bearer(req);
+    // Comparing digests keeps the comparison constant-time whatever the offered length.
+    if (token && timingSafeEqual(digest(token), expected)) return next();
+    if (token?.startsWith("whk_")) throw problems.forbidden("Tenant API keys cannot use the admin API.");
+    throw problems.unauthorized("The admin token is required as 'Authorization: Bearer <token>'.");
+  };
+}

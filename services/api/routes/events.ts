@@ -1,0 +1,73 @@
+/** `/v1/events`: ingest, read one with its attempt log, list, and retry. Scoped to the key's tenant. */
+import express, { Router } from "express";
+import { z } from "zod";
+import { eventStatuses } from "../../core/delivery-state.ts";
+import { problems } from "../../core/errors.ts";
+import { isId } from "../../core/ids.ts";
+import { enqueueDeliveries } from "../../aws/delivery-queue.ts";
+import { requeueDeliveries } from "../../aws/events/delivery-ops.ts";
+import { decodeCursor, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
+import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
+import { requireTenant } from "../middleware/authenticate.ts";
+import { jsonObjectOf, parseWith, requireJson } from "../validate.ts";
+import { eventView } from "../views.ts";
+
+export interface EventRoutesDeps extends AcceptDeps {
+  readonly maxPayloadBytes: number;
+}
+
+const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 printable ASCII characters").optional();
+
+const listQuerySchema = z.object({
+  status: z.enum(eventStatuses).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z
+    .string()
+    .optional()
+    .transform((c, ctx) => (c === undefined ? undefined : (decodeCursor(c) ?? (ctx.addIssue("not a cursor from this API"), z.NEVER)))),
+});
+
+export function eventRoutes(deps: EventRoutesDeps): Router {
+  const router = Router();
+
+  router.post("/", requireJson, express.raw({ type: () => true, limit: deps.maxPayloadBytes }), async (req, res) => {
+    const tenant = requireTenant(req);
+    const idempotencyKey = parseWith(idempotencyKeySchema, req.headers["idempotency-key"]);
+    const body = req.body as unknown;
+    const parsed = jsonObjectOf(body);
+    const out = await acceptEvent(deps, { tenant, body: body as Buffer, parsed, idempotencyKey, log: req.log });
+    res.status(out.created ? 201 : 200).json({ event_id: out.eventId, status: out.status });
+  });
+
+  router.get("/", async (req, res) => {
+    const tenant = requireTenant(req);
+    const q = parseWith(listQuerySchema, req.query);
+    const page = await listEvents(deps.store, tenant.tenantId, { status: q.status, limit: q.limit, after: q.cursor });
+    res.json({
+      data: page.items.map((e) => ({ event_id: e.eventId, type: e.type ?? null, status: e.status, created_at: e.createdAt })),
+      next_cursor: page.nextCursor,
+    });
+  });
+
+  router.get("/:eventId", async (req, res) => {
+    const tenant = requireTenant(req);
+    const eventId = req.params.eventId;
+    // Invariant 4: reads are keyed by the authenticated tenant, so another tenant's id is simply absent.
+    const found = isId("evt", eventId) ? await getEventWithAttempts(deps.store, { tenantId: tenant.tenantId, eventId }) : undefined;
+    if (!found) throw problems.notFound(`Event ${eventId}`);
+    res.json(eventView(found.event, found.attempts));
+  });
+
+  router.post("/:eventId/retry", async (req, res) => {
+    const tenant = requireTenant(req);
+    const eventId = req.params.eventId;
+    const key = { tenantId: tenant.tenantId, eventId };
+    const requeued = isId("evt", eventId) ? await requeueDeliveries(deps.store, key, deps.now()) : undefined;
+    if (!requeued) throw problems.notFound(`Event ${eventId}`);
+    const failed = await enqueueDeliveries(deps.queue, requeued.map((endpointId) => ({ ...key, endpointId })));
+    if (failed.length > 0) req.log.warn({ event_id: eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
+    res.status(202).json({ event_id: eventId, requeued: requeued.length });
+  });
+
+  return router;
+}

@@ -1,0 +1,39 @@
+/** Request parsing at the HTTP boundary: JSON content type, exact-bytes JSON objects, zod schemas to 422. */
+import type { RequestHandler } from "express";
+import type { z } from "zod";
+import { problems } from "../core/errors.ts";
+
+/** 415 unless the body is declared `application/json` (parameters such as charset allowed). */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  if (!/^application\/json\s*(;|$)/i.test(req.headers["content-type"] ?? "")) throw problems.unsupportedMediaType();
+  next();
+};
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The raw body as a JSON object, or a 400 saying what is wrong; the bytes themselves are kept by the caller. */
+export function jsonObjectOf(raw: unknown): Record<string, unknown> {
+  if (!(raw instanceof Buffer) || raw.length === 0) throw problems.badRequest("The body must be a JSON object.");
+  let text: string;
+  try {
+    text = strictUtf8.decode(raw);
+  } catch {
+    throw problems.badRequest("The body is not valid UTF-8.");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw problems.badRequest("The body is not valid JSON.");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw problems.badRequest("The body must be a JSON object.");
+  return value as Record<string, unknown>;
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw problems.invalid(parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })));
+  }
+  return parsed.data;
+}

@@ -1,0 +1,31 @@
+/** Storing a newly accepted event, once: invariant 1 starts here (stored before the 201). */
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { nextDue, summarize } from "../../core/delivery-state.ts";
+import { dueShardOf, eventItemSchema, isConditionFailure, type EventItem, type EventStore } from "./store.ts";
+
+export type CreateResult = { readonly created: true } | { readonly created: false; readonly existing: EventItem };
+
+export async function createEvent(store: EventStore, event: EventItem, now: number): Promise<CreateResult> {
+  const status = summarize(event.deliveries);
+  const due = nextDue(event.deliveries);
+  const settledTtl = status === "PENDING" ? {} : { ttl: Math.floor((now + store.retention.deliveredMs) / 1000) };
+  const item = {
+    ...event,
+    sk: event.eventId,
+    status,
+    tenantStatus: `${event.tenantId}#${status}`,
+    ...(due === undefined ? {} : { dueAt: due, dueShard: dueShardOf(event.eventId) }),
+    ...settledTtl,
+  };
+  try {
+    // An Idempotency-Key maps to a fixed event id: the first write wins, a repeat reads it back.
+    await store.ddb.send(new PutCommand({ TableName: store.table, Item: item, ConditionExpression: "attribute_not_exists(sk)" }));
+    return { created: true };
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+  const { Item } = await store.ddb.send(
+    new GetCommand({ TableName: store.table, Key: { tenantId: event.tenantId, sk: event.eventId }, ConsistentRead: true }),
+  );
+  return { created: false, existing: eventItemSchema.parse(Item) };
+}

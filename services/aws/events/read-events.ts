@@ -1,0 +1,101 @@
+/** Reading events: one event with its attempt log, one event for delivery, a page of a tenant's events. */
+import { GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import type { EventStatus } from "../../core/delivery-state.ts";
+import { eventIndexes } from "../tables.ts";
+import { attemptItemSchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
+
+export async function getEventForDelivery(store: EventStore, key: EventKey): Promise<EventItem | undefined> {
+  const { Item } = await store.ddb.send(
+    new GetCommand({ TableName: store.table, Key: { tenantId: key.tenantId, sk: key.eventId }, ConsistentRead: true }),
+  );
+  return Item ? eventItemSchema.parse(Item) : undefined;
+}
+
+/** The event and every attempt of every delivery, in one Query (attempts sort under their event). */
+export async function getEventWithAttempts(
+  store: EventStore,
+  key: EventKey,
+): Promise<{ event: EventItem; attempts: AttemptItem[] } | undefined> {
+  const input: QueryCommandInput = {
+    TableName: store.table,
+    KeyConditionExpression: "tenantId = :t AND begins_with(sk, :e)",
+    ExpressionAttributeValues: { ":t": key.tenantId, ":e": key.eventId },
+  };
+  let event: EventItem | undefined;
+  const attempts: AttemptItem[] = [];
+  do {
+    const page = await store.ddb.send(new QueryCommand(input));
+    for (const item of page.Items ?? []) {
+      if (item.sk === key.eventId) event = eventItemSchema.parse(item);
+      else attempts.push(attemptItemSchema.parse(item));
+    }
+    input.ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (input.ExclusiveStartKey);
+  return event ? { event, attempts } : undefined;
+}
+
+export const eventSummarySchema = z.object({
+  eventId: z.string(),
+  type: z.string().optional(),
+  status: z.string(),
+  createdAt: z.string(),
+});
+export type EventSummary = z.infer<typeof eventSummarySchema>;
+
+// The cursor names only the position inside this tenant's index; the tenant always comes from the key.
+const cursorSchema = z.object({ sk: z.string(), createdAt: z.string() });
+
+export function decodeCursor(cursor: string): z.infer<typeof cursorSchema> | undefined {
+  try {
+    return cursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ListOptions {
+  readonly status?: EventStatus | undefined;
+  readonly limit: number;
+  readonly after?: z.infer<typeof cursorSchema> | undefined;
+}
+
+/** Newest first, from the by-created or by-status index: no scan, cost independent of table size. */
+export async function listEvents(
+  store: EventStore,
+  tenantId: string,
+  opts: ListOptions,
+): Promise<{ items: EventSummary[]; nextCursor: string | null }> {
+  const byStatus = opts.status !== undefined;
+  const pk = byStatus ? { tenantStatus: `${tenantId}#${opts.status}` } : { tenantId };
+  const page = await store.ddb.send(
+    new QueryCommand({
+      TableName: store.table,
+      IndexName: byStatus ? eventIndexes.byStatus : eventIndexes.byCreated,
+      KeyConditionExpression: byStatus ? "tenantStatus = :p" : "tenantId = :p",
+      ExpressionAttributeValues: { ":p": Object.values(pk)[0] },
+      ScanIndexForward: false,
+      Limit: opts.limit,
+      ...(opts.after ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } } : {}),
+    }),
+  );
+  const last = page.LastEvaluatedKey;
+  const nextCursor = last
+    ? Buffer.from(JSON.stringify({ sk: last.sk, createdAt: last.createdAt })).toString("base64url")
+    : null;
+  return { items: (page.Items ?? []).map((i) => eventSummarySchema.parse(i)), nextCursor };
+}
+
+/** Events with an unsettled delivery due before `before`, from one shard of the sparse by-due index. */
+export async function findOverdueEvents(store: EventStore, shard: string, before: number, limit: number): Promise<EventKey[]> {
+  const page = await store.ddb.send(
+    new QueryCommand({
+      TableName: store.table,
+      IndexName: eventIndexes.byDue,
+      KeyConditionExpression: "dueShard = :s AND dueAt < :b",
+      ExpressionAttributeValues: { ":s": shard, ":b": before },
+      Limit: limit,
+    }),
+  );
+  return (page.Items ?? []).map((i) => ({ tenantId: String(i.tenantId), eventId: String(i.sk) }));
+}

@@ -1,0 +1,70 @@
+/** The events table as stored: event items (with their deliveries map) and attempt items under them. */
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { deliveryStatuses, eventStatuses } from "../../core/delivery-state.ts";
+import { sha256Hex } from "../../core/ids.ts";
+import { dueShards } from "../tables.ts";
+
+export interface EventStore {
+  readonly ddb: DynamoDBDocumentClient;
+  readonly table: string;
+  /** How long settled events (and attempt records) are kept before DynamoDB TTL removes them. */
+  readonly retention: { readonly deliveredMs: number; readonly deadMs: number };
+}
+
+export interface EventKey {
+  readonly tenantId: string;
+  readonly eventId: string;
+}
+
+export const deliverySchema = z.object({
+  status: z.enum(deliveryStatuses),
+  webhookId: z.string(),
+  attempts: z.number(),
+  nextAttemptAt: z.number(),
+  leaseId: z.string().optional(),
+  leaseUntil: z.number().optional(),
+  lastStatusCode: z.number().optional(),
+  lastError: z.string().optional(),
+  deliveredAt: z.number().optional(),
+  deadAt: z.number().optional(),
+});
+
+export const eventItemSchema = z.object({
+  tenantId: z.string(),
+  eventId: z.string(),
+  type: z.string().optional(),
+  /** The exact bytes received, which are the exact bytes signed and sent. */
+  body: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
+  bodyHash: z.string(),
+  createdAt: z.string(),
+  status: z.enum(eventStatuses),
+  deliveries: z.record(z.string(), deliverySchema),
+  version: z.number(),
+});
+export type EventItem = z.infer<typeof eventItemSchema>;
+
+export const attemptItemSchema = z.object({
+  eventId: z.string(),
+  endpointId: z.string(),
+  attempt: z.number(),
+  at: z.number(),
+  durationMs: z.number(),
+  statusCode: z.number().optional(),
+  error: z.string().optional(),
+  responseExcerpt: z.string().optional(),
+});
+export type AttemptItem = z.infer<typeof attemptItemSchema>;
+
+/** Sort key of attempt n of a delivery: sorts right after its event, so one Query reads the whole story. */
+export function attemptSk(eventId: string, endpointId: string, attempt: number): string {
+  return `${eventId}#${endpointId}#${String(attempt).padStart(4, "0")}`;
+}
+
+export function dueShardOf(eventId: string): string {
+  return String(parseInt(sha256Hex(eventId).slice(0, 4), 16) % dueShards);
+}
+
+export function isConditionFailure(err: unknown): boolean {
+  return err instanceof Error && err.name === "ConditionalCheckFailedException";
+}

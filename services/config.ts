@@ -1,0 +1,87 @@
+/** The one schema over the environment; nothing else reads process.env. Parsed once by each main.ts. */
+import { z } from "zod";
+import { defaultSchedule, parseDuration, parseSchedule } from "./core/retry-policy.ts";
+
+const url = z.url({ protocol: /^https?$/ });
+const port = z.coerce.number().int().min(0).max(65535);
+
+const schema = z
+  .object({
+    PORT: port.default(3000),
+    ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    AWS_REGION: z.string().min(1).default("us-east-1"),
+    AWS_ENDPOINT_URL: url.optional(),
+    AWS_ENDPOINT_URL_DYNAMODB: url.optional(),
+    AWS_ENDPOINT_URL_SQS: url.optional(),
+    TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, "letters, digits, '_', '-', '.'").default("webhooks"),
+    /** A queue name (resolved with GetQueueUrl) or a full queue URL. */
+    DELIVERY_QUEUE: z.string().min(1).default("webhooks-deliveries"),
+    DEAD_LETTER_QUEUE: z.string().min(1).default("webhooks-deliveries-dlq"),
+    RETRY_SCHEDULE: z
+      .string()
+      .default(defaultSchedule)
+      .transform((s, ctx) => parseSchedule(s) ?? (ctx.addIssue("a comma list of durations such as 1m,2m,4m"), z.NEVER)),
+    DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(30_000),
+    VISIBILITY_TIMEOUT_S: z.coerce.number().int().min(5).max(43_200).default(60),
+    /** Long-poll length; shorter means a quicker drain on stop, more empty receives when idle. */
+    SQS_WAIT_TIME_S: z.coerce.number().int().min(0).max(20).default(20),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
+    ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
+    MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
+    AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+    RETENTION_DELIVERED: z
+      .string()
+      .default("30d")
+      .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 30d"), z.NEVER)),
+    RETENTION_DEAD: z
+      .string()
+      .default("14d")
+      .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 14d"), z.NEVER)),
+    SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+    SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(300_000),
+    /** The local stack only (`npm start`, `npm run emulators`). */
+    LOCAL_DATA_DIR: z.string().min(1).default(".data"),
+    LOCAL_DYNAMODB_PORT: port.default(8000),
+    LOCAL_SQS_PORT: port.default(9324),
+    /** The demo receiver (`npm run receiver`, the container's `receiver` role). */
+    RECEIVER_PORT: port.default(3001),
+    RECEIVER_SECRETS: z
+      .string()
+      .default("")
+      .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)),
+  })
+  .superRefine((c, ctx) => {
+    // The lease, the POST and the bookkeeping must end before SQS would hand the message to another worker.
+    if (c.DELIVERY_TIMEOUT_MS + 5000 > c.VISIBILITY_TIMEOUT_S * 1000) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DELIVERY_TIMEOUT_MS"],
+        message: `must be at least 5 s below VISIBILITY_TIMEOUT_S (${c.VISIBILITY_TIMEOUT_S} s)`,
+      });
+    }
+  });
+
+export type Config = z.infer<typeof schema>;
+export type Role = "api" | "worker" | "local";
+
+export class ConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, role: Role): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
+  }
+  if (role === "api" && !parsed.data.ADMIN_TOKEN) throw new ConfigError(["ADMIN_TOKEN: required for the API"]);
+  return parsed.data;
+}
+
+/** Endpoints for the AWS clients: service-specific variable, then the general one, then AWS itself. */
+export function awsEndpoints(c: Config): { dynamodb?: string | undefined; sqs?: string | undefined } {
+  return { dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB ?? c.AWS_ENDPOINT_URL, sqs: c.AWS_ENDPOINT_URL_SQS ?? c.AWS_ENDPOINT_URL };
+}

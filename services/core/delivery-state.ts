@@ -1,0 +1,147 @@
+/**
+ * The delivery state machine: PENDING -> DELIVERED, or FAILED (waiting to retry) ... -> DEAD,
+ * and DEAD/FAILED -> PENDING on an explicit requeue. Pure: storage applies these under a version guard.
+ */
+import { retryDelayMs, honourRetryAfter } from "./retry-policy.ts";
+
+export const deliveryStatuses = ["PENDING", "FAILED", "DELIVERED", "DEAD"] as const;
+export type DeliveryStatus = (typeof deliveryStatuses)[number];
+
+export const eventStatuses = ["PENDING", "DELIVERED", "DEAD"] as const;
+export type EventStatus = (typeof eventStatuses)[number];
+
+export interface Delivery {
+  readonly status: DeliveryStatus;
+  /** Same for every attempt and every requeue: receivers dedupe on it. */
+  readonly webhookId: string;
+  /** Attempts started (counted when the lease is taken, so a crash mid-POST still spends one). */
+  readonly attempts: number;
+  /** Epoch ms when the next attempt is due. */
+  readonly nextAttemptAt: number;
+  readonly leaseId?: string | undefined;
+  /** Epoch ms; while in the future, only the lease holder may POST. */
+  readonly leaseUntil?: number | undefined;
+  readonly lastStatusCode?: number | undefined;
+  readonly lastError?: string | undefined;
+  readonly deliveredAt?: number | undefined;
+  readonly deadAt?: number | undefined;
+}
+
+export function isSettled(status: DeliveryStatus): boolean {
+  return status === "DELIVERED" || status === "DEAD";
+}
+
+export function newDelivery(webhookId: string, now: number): Delivery {
+  return { status: "PENDING", webhookId, attempts: 0, nextAttemptAt: now };
+}
+
+/** A message may arrive a little before its delivery is due (jittered visibility); this much is on time. */
+export const earlyToleranceMs = 1000;
+
+export type LeaseDecision =
+  | { readonly ok: true; readonly delivery: Delivery }
+  | { readonly ok: false; readonly reason: "settled" }
+  | { readonly ok: false; readonly reason: "leased" | "not-due"; readonly retryAt: number }
+  | { readonly ok: false; readonly reason: "exhausted" };
+
+export interface LeaseInput {
+  readonly now: number;
+  readonly leaseId: string;
+  readonly leaseMs: number;
+  readonly maxAttempts: number;
+}
+
+/** Invariant 2: at most one POST in flight per delivery, and none once it is settled. */
+export function takeLease(d: Delivery, input: LeaseInput): LeaseDecision {
+  const { now } = input;
+  if (isSettled(d.status)) return { ok: false, reason: "settled" };
+  if (d.leaseUntil !== undefined && d.leaseUntil > now) return { ok: false, reason: "leased", retryAt: d.leaseUntil };
+  if (d.nextAttemptAt > now + earlyToleranceMs) return { ok: false, reason: "not-due", retryAt: d.nextAttemptAt };
+  // A worker died during the last allowed attempt: its budget is spent without another POST.
+  if (d.attempts >= input.maxAttempts) return { ok: false, reason: "exhausted" };
+  return {
+    ok: true,
+    delivery: { ...d, attempts: d.attempts + 1, leaseId: input.leaseId, leaseUntil: now + input.leaseMs },
+  };
+}
+
+export type AttemptOutcome =
+  | { readonly kind: "delivered"; readonly statusCode: number }
+  | {
+      readonly kind: "failed";
+      readonly statusCode?: number | undefined;
+      readonly error: string;
+      /** From a Retry-After header on 429/503. */
+      readonly retryAfterMs?: number | undefined;
+      /** The target said it is gone for good (410): no retry. */
+      readonly permanent?: boolean | undefined;
+    };
+
+export type OutcomeDecision =
+  | { readonly ok: true; readonly delivery: Delivery; readonly next: "delivered" | "dead" }
+  | { readonly ok: true; readonly delivery: Delivery; readonly next: "retry"; readonly delayMs: number }
+  | { readonly ok: false; readonly reason: "settled" | "lease-lost" };
+
+export interface OutcomeInput {
+  readonly now: number;
+  readonly leaseId: string;
+  readonly schedule: readonly number[];
+  readonly random: () => number;
+}
+
+/**
+ * Invariant 3: status never moves backwards. A success always settles an unsettled delivery (even
+ * if its lease ran out, the receiver got it); a failure counts only from the current lease holder.
+ */
+export function applyOutcome(d: Delivery, outcome: AttemptOutcome, input: OutcomeInput): OutcomeDecision {
+  const { now } = input;
+  if (isSettled(d.status)) return { ok: false, reason: "settled" };
+  const released = { ...d, leaseId: undefined, leaseUntil: undefined, lastStatusCode: outcome.statusCode };
+  if (outcome.kind === "delivered") {
+    return { ok: true, next: "delivered", delivery: { ...released, status: "DELIVERED", lastError: undefined, deliveredAt: now } };
+  }
+  if (d.leaseId !== input.leaseId) return { ok: false, reason: "lease-lost" };
+  const base = outcome.permanent ? undefined : retryDelayMs(input.schedule, d.attempts, input.random);
+  if (base === undefined) {
+    return { ok: true, next: "dead", delivery: { ...released, status: "DEAD", lastError: outcome.error, deadAt: now } };
+  }
+  const delayMs = honourRetryAfter(base, outcome.retryAfterMs);
+  return {
+    ok: true,
+    next: "retry",
+    delayMs,
+    delivery: { ...released, status: "FAILED", lastError: outcome.error, nextAttemptAt: now + delayMs },
+  };
+}
+
+/** Settles a delivery whose budget was spent by a worker that died mid-attempt. */
+export function exhaust(d: Delivery, now: number): Delivery {
+  return { ...d, status: "DEAD", leaseId: undefined, leaseUntil: undefined, lastError: d.lastError ?? "attempt budget spent", deadAt: now };
+}
+
+/** An explicit requeue (retry, DLQ requeue): a fresh attempt budget, the same webhook-id. */
+export function requeue(d: Delivery, now: number): Delivery | undefined {
+  if (d.status !== "FAILED" && d.status !== "DEAD") return undefined;
+  return { ...d, status: "PENDING", attempts: 0, nextAttemptAt: now, leaseId: undefined, leaseUntil: undefined, deadAt: undefined };
+}
+
+/** An event is PENDING until every delivery is settled, then DEAD if any died, else DELIVERED. */
+export function summarize(deliveries: Readonly<Record<string, Delivery>>): EventStatus {
+  const all = Object.values(deliveries);
+  if (all.some((d) => !isSettled(d.status))) return "PENDING";
+  return all.some((d) => d.status === "DEAD") ? "DEAD" : "DELIVERED";
+}
+
+/** When the earliest unsettled delivery is due (feeds the sweeper's index); undefined once all settled. */
+export function nextDue(deliveries: Readonly<Record<string, Delivery>>): number | undefined {
+  const due = Object.values(deliveries)
+    .filter((d) => !isSettled(d.status))
+    .map((d) => Math.max(d.nextAttemptAt, d.leaseUntil ?? 0));
+  return due.length > 0 ? Math.min(...due) : undefined;
+}
+
+/** Settles a delivery that can never be sent (its tenant or endpoint is gone). */
+export function abandon(d: Delivery, now: number, reason: string): Delivery | undefined {
+  if (isSettled(d.status)) return undefined;
+  return { ...d, status: "DEAD", leaseId: undefined, leaseUntil: undefined, lastError: reason, deadAt: now };
+}

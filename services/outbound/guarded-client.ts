@@ -1,0 +1,167 @@
+/**
+ * The one outbound HTTP client: resolves the host once, refuses non-public addresses, connects to
+ * the address it checked (no second lookup), never follows redirects, caps time and bytes read.
+ */
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import { isIP } from "node:net";
+import got, { type RequestError } from "got";
+import { checkAddress } from "../core/address-guard.ts";
+
+export type ResolveAll = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemResolve: ResolveAll = (hostname) =>
+  new Promise((resolve, reject) => dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+
+export class BlockedAddressError extends Error {
+  readonly code = "EBLOCKEDADDRESS";
+  constructor(host: string, address: string, reason: string) {
+    super(`refused ${reason} address ${address} for ${host}`);
+    this.name = "BlockedAddressError";
+  }
+}
+
+export interface GuardOptions {
+  readonly allowPrivate: boolean;
+  /** Injectable for tests (rebinding, private answers); the system resolver by default. */
+  readonly resolve?: ResolveAll;
+}
+
+export interface GuardedAddress {
+  readonly address: string;
+  readonly family: number;
+}
+
+/**
+ * Resolves `hostname` once and checks every answer: one non-public answer refuses the whole name,
+ * so a mixed record set cannot smuggle a private address past the check.
+ */
+export async function resolveGuarded(hostname: string, opts: GuardOptions): Promise<GuardedAddress> {
+  const bare = hostname.replace(/^\[(.*)\]$/, "$1");
+  const literal = isIP(bare);
+  const addresses = literal ? [{ address: bare, family: literal }] : await (opts.resolve ?? systemResolve)(bare);
+  const first = addresses[0];
+  if (!first) throw new Error(`no address for ${hostname}`);
+  if (!opts.allowPrivate) {
+    for (const a of addresses) {
+      const verdict = checkAddress(a.address);
+      if (!verdict.allowed) throw new BlockedAddressError(hostname, a.address, verdict.reason);
+    }
+  }
+  return { address: first.address, family: first.family };
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** A `lookup` for http.request that answers only with the guarded address. */
+function guardedLookup(opts: GuardOptions) {
+  return (hostname: string, options: { all?: boolean }, callback: LookupCallback): void => {
+    resolveGuarded(hostname, opts).then(
+      (a) => (options.all ? callback(null, [a]) : callback(null, a.address, a.family)),
+      (err: NodeJS.ErrnoException) => callback(err, ""),
+    );
+  };
+}
+
+export interface PostResult {
+  readonly statusCode?: number | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The first bytes of the response body (at most `maxResponseBytes`), as text. */
+  readonly bodyExcerpt: string;
+  readonly durationMs: number;
+  /** Why no complete response was had: blocked address, timeout, connection or TLS error. */
+  readonly error?: string | undefined;
+}
+
+export interface ClientOptions extends GuardOptions {
+  readonly timeoutMs: number;
+  /** @default 65536 */
+  readonly maxResponseBytes?: number;
+  readonly userAgent: string;
+  /** For tests against a self-signed receiver only. @default true */
+  readonly rejectUnauthorized?: boolean;
+}
+
+export interface GuardedClient {
+  post(url: string, body: Uint8Array, headers: Record<string, string>): Promise<PostResult>;
+  close(): void;
+}
+
+function describe(err: RequestError): string {
+  const code = String(err.code);
+  if (code === "EBLOCKEDADDRESS") return err.message;
+  if (code === "ETIMEDOUT") return "timeout";
+  if (code === "ECONNREFUSED") return "connection refused";
+  if (code === "ECONNRESET" || code === "EPIPE") return "connection reset";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "host not found";
+  if (/CERT|SSL|TLS|SELF_SIGNED/.test(code)) return `TLS error (${code})`;
+  return code ? `${code}: ${err.message}` : err.message;
+}
+
+export function createGuardedClient(opts: ClientOptions): GuardedClient {
+  const lookup = guardedLookup(opts);
+  const agent = {
+    http: new http.Agent({ keepAlive: true, lookup }),
+    https: new https.Agent({ keepAlive: true, lookup, rejectUnauthorized: opts.rejectUnauthorized ?? true }),
+  };
+  const cap = opts.maxResponseBytes ?? 65_536;
+
+  return {
+    post(url, body, headers) {
+      const started = performance.now();
+      const refused = checkTargetUrl(url, opts);
+      if (refused) return Promise.resolve({ headers: {}, bodyExcerpt: "", durationMs: 0, error: refused });
+      return new Promise<PostResult>((resolve) => {
+        let statusCode: number | undefined;
+        let responseHeaders: PostResult["headers"] = {};
+        const chunks: Buffer[] = [];
+        let read = 0;
+        let done = false;
+        const finish = (error?: string) => {
+          if (done) return;
+          done = true;
+          stream.destroy();
+          const durationMs = Math.round(performance.now() - started);
+          const bodyExcerpt = Buffer.concat(chunks).subarray(0, cap).toString("utf8");
+          resolve({ statusCode, headers: responseHeaders, bodyExcerpt, durationMs, error });
+        };
+        const stream = got.stream.post(url, {
+          body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+          headers: { ...headers, "user-agent": opts.userAgent },
+          agent,
+          dnsLookup: lookup,
+          followRedirect: false,
+          throwHttpErrors: false,
+          retry: { limit: 0 },
+          decompress: true,
+          timeout: { request: opts.timeoutMs },
+        });
+        stream.on("response", (res: http.IncomingMessage) => {
+          statusCode = res.statusCode;
+          responseHeaders = res.headers;
+        });
+        stream.on("data", (chunk: Buffer) => {
+          chunks.push(chunk);
+          read += chunk.length;
+          if (read >= cap) finish();
+        });
+        stream.on("end", () => finish());
+        stream.on("error", (err: RequestError) => finish(describe(err)));
+      });
+    },
+    close() {
+      agent.http.destroy();
+      agent.https.destroy();
+    },
+  };
+}
+
+/** Literal IP hosts never reach `lookup`, so they are checked before any socket is opened. */
+export function checkTargetUrl(url: string, opts: GuardOptions): string | undefined {
+  const { hostname } = new URL(url);
+  const bare = hostname.replace(/^\[(.*)\]$/, "$1");
+  if (opts.allowPrivate || !isIP(bare)) return undefined;
+  const verdict = checkAddress(bare);
+  return verdict.allowed ? undefined : `refused ${verdict.reason} address ${bare}`;
+}

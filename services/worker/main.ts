@@ -1,0 +1,45 @@
+/** The worker service's entry point (`npm run start:worker`, the container's `worker` role). Configured only by env. */
+import { parseConfig } from "../config.ts";
+import { createLogger } from "../logging.ts";
+import { openBackends } from "../runtime.ts";
+import { onShutdown, runMain } from "../shutdown.ts";
+import { cachedLookup, getTenant } from "../aws/tenants.ts";
+import { createGuardedClient } from "../outbound/guarded-client.ts";
+import { startWorker } from "./start-worker.ts";
+
+runMain(async () => {
+  const config = parseConfig(process.env, "worker");
+  const log = createLogger(config.LOG_LEVEL, "worker");
+  const b = await openBackends(config);
+  const client = createGuardedClient({
+    allowPrivate: config.ALLOW_PRIVATE_TARGETS,
+    timeoutMs: config.DELIVERY_TIMEOUT_MS,
+    userAgent: "webhook-delivery-platform/0.1 (+https://www.standardwebhooks.com)",
+  });
+  const worker = startWorker({
+    store: b.store,
+    queue: b.queue,
+    getTenant: cachedLookup((id) => getTenant(b.clients.ddb, b.tables.tenants, id), config.AUTH_CACHE_TTL_MS),
+    client,
+    schedule: config.RETRY_SCHEDULE,
+    leaseMs: config.DELIVERY_TIMEOUT_MS + 15_000,
+    holdMs: 5 * 60_000,
+    concurrency: config.WORKER_CONCURRENCY,
+    visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
+    deliveryTimeoutMs: config.DELIVERY_TIMEOUT_MS,
+    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+    sweepGraceMs: config.SWEEP_GRACE_MS,
+    waitTimeSeconds: config.SQS_WAIT_TIME_S,
+    log,
+  });
+  log.info({ concurrency: config.WORKER_CONCURRENCY, schedule_ms: config.RETRY_SCHEDULE }, "worker started");
+  onShutdown(
+    log,
+    async () => {
+      await worker.stop();
+      client.close();
+      b.clients.destroy();
+    },
+    config.DELIVERY_TIMEOUT_MS + 20_000,
+  );
+});

@@ -1,0 +1,62 @@
+/**
+ * The sweeper: re-enqueues unsettled deliveries overdue by more than a grace period and not leased,
+ * so an accepted event is delivered even if its SQS send failed, the queue was purged or a message lost.
+ */
+import type { Logger } from "pino";
+import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
+import { claimOverdue } from "../aws/events/delivery-ops.ts";
+import { findOverdueEvents } from "../aws/events/read-events.ts";
+import type { EventStore } from "../aws/events/store.ts";
+import { dueShards } from "../aws/tables.ts";
+
+export interface SweeperDeps {
+  readonly store: EventStore;
+  readonly queue: DeliveryQueue;
+  readonly graceMs: number;
+  readonly log: Logger;
+  readonly now?: () => number;
+  /** Events looked at per shard per sweep. @default 100 */
+  readonly batch?: number;
+}
+
+/** One pass over every shard; answers how many deliveries were re-enqueued. */
+export async function sweepOnce(deps: SweeperDeps): Promise<number> {
+  const now = deps.now ?? Date.now;
+  let requeued = 0;
+  for (let shard = 0; shard < dueShards; shard++) {
+    const keys = await findOverdueEvents(deps.store, String(shard), now() - deps.graceMs, deps.batch ?? 100);
+    for (const key of keys) {
+      const endpointIds = await claimOverdue(deps.store, key, now(), deps.graceMs);
+      if (endpointIds.length === 0) continue;
+      const failed = await enqueueDeliveries(deps.queue, endpointIds.map((endpointId) => ({ ...key, endpointId })));
+      requeued += endpointIds.length - failed.length;
+      deps.log.info({ tenant_id: key.tenantId, event_id: key.eventId, count: endpointIds.length }, "overdue deliveries re-enqueued");
+    }
+  }
+  return requeued;
+}
+
+export interface Sweeper {
+  stop(): Promise<void>;
+}
+
+export function startSweeper(deps: SweeperDeps, intervalMs: number): Sweeper {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = sweepOnce(deps)
+      .catch((err: unknown) => deps.log.warn({ err }, "sweep failed, will try again"))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  timer = setTimeout(tick, intervalMs);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * One file's stack: its own tables and queues in the shared emulators, the API app (driven by
+ * supertest), an in-process worker, and the real AWS SDK throughout. Configured through parseConfig.
+ */
+import { randomBytes } from "node:crypto";
+import { pino } from "pino";
+import supertest from "supertest";
+import { inject } from "vitest";
+import { createAwsClients, type AwsClients } from "../../services/aws/clients.ts";
+import type { DeliveryQueue } from "../../services/aws/delivery-queue.ts";
+import type { EventStore } from "../../services/aws/events/store.ts";
+import { provisionAll } from "../../services/aws/provision.ts";
+import { tableNames, type TableNames } from "../../services/aws/tables.ts";
+import { cachedLookup, getTenant } from "../../services/aws/tenants.ts";
+import { createApp } from "../../services/api/create-app.ts";
+import { parseConfig, type Config } from "../../services/config.ts";
+import { maxAttempts } from "../../services/core/retry-policy.ts";
+import { localCredentials } from "../../services/local/local-stack.ts";
+import { createGuardedClient } from "../../services/outbound/guarded-client.ts";
+import { startWorker, type Worker } from "../../services/worker/start-worker.ts";
+
+export interface Stack {
+  readonly config: Config;
+  readonly http: ReturnType<typeof supertest>;
+  readonly adminToken: string;
+  readonly clients: AwsClients;
+  readonly tables: TableNames;
+  readonly store: EventStore;
+  readonly queue: DeliveryQueue;
+  /** Starts an in-process worker (one per call); all are stopped by close(). */
+  startWorker(overrides?: { allowPrivate?: boolean }): Worker;
+  createTenant(endpoints: { url: string; event_types?: string[] }[]): Promise<CreatedTenant>;
+  close(): Promise<void>;
+}
+
+export interface CreatedTenant {
+  readonly tenantId: string;
+  readonly apiKey: string;
+  readonly endpoints: { endpointId: string; secret: string; url: string }[];
+}
+
+export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const id = randomBytes(4).toString("hex");
+  const adminToken = randomBytes(24).toString("base64url");
+  const config = parseConfig(
+    {
+      ADMIN_TOKEN: adminToken,
+      TABLE_PREFIX: `t${id}`,
+      DELIVERY_QUEUE: `q${id}`,
+      DEAD_LETTER_QUEUE: `q${id}-dlq`,
+      AWS_ENDPOINT_URL_DYNAMODB: inject("dynamoEndpoint"),
+      AWS_ENDPOINT_URL_SQS: inject("sqsEndpoint"),
+      ALLOW_PRIVATE_TARGETS: "true",
+      DELIVERY_TIMEOUT_MS: "2000",
+      VISIBILITY_TIMEOUT_S: "10",
+      AUTH_CACHE_TTL_MS: "0",
+      SWEEP_INTERVAL_MS: "200",
+      ...env,
+    },
+    "api",
+  );
+  const clients = createAwsClients({
+    region: config.AWS_REGION,
+    endpoints: { dynamodb: config.AWS_ENDPOINT_URL_DYNAMODB, sqs: config.AWS_ENDPOINT_URL_SQS },
+    credentials: localCredentials,
+  });
+  const urls = await provisionAll(clients.dynamo, clients.sqs, {
+    tablePrefix: config.TABLE_PREFIX,
+    queueName: config.DELIVERY_QUEUE,
+    dlqName: config.DEAD_LETTER_QUEUE,
+    visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
+    maxAttempts: maxAttempts(config.RETRY_SCHEDULE),
+  });
+  const tables = tableNames(config.TABLE_PREFIX);
+  const store: EventStore = { ddb: clients.ddb, table: tables.events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } };
+  const queue: DeliveryQueue = { sqs: clients.sqs, ...urls };
+  const app = createApp({
+    ddb: clients.ddb,
+    tables,
+    store,
+    queue,
+    adminToken,
+    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+    allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
+    authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    logger,
+    ready: async () => {},
+  });
+  const http = supertest(app);
+  const workers: Worker[] = [];
+  const guarded: { close(): void }[] = [];
+
+  return {
+    config,
+    http,
+    adminToken,
+    clients,
+    tables,
+    store,
+    queue,
+    startWorker(overrides = {}) {
+      const client = createGuardedClient({
+        allowPrivate: overrides.allowPrivate ?? config.ALLOW_PRIVATE_TARGETS,
+        timeoutMs: config.DELIVERY_TIMEOUT_MS,
+        userAgent: "webhook-delivery-platform-test",
+      });
+      guarded.push(client);
+      const worker = startWorker({
+        store,
+        queue,
+        getTenant: cachedLookup((tid) => getTenant(clients.ddb, tables.tenants, tid), 0),
+        client,
+        schedule: config.RETRY_SCHEDULE,
+        leaseMs: config.DELIVERY_TIMEOUT_MS + 3000,
+        holdMs: 60_000,
+        concurrency: config.WORKER_CONCURRENCY,
+        visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
+        deliveryTimeoutMs: config.DELIVERY_TIMEOUT_MS,
+        sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+        sweepGraceMs: config.SWEEP_GRACE_MS,
+        waitTimeSeconds: 1,
+        log: logger,
+      });
+      workers.push(worker);
+      return worker;
+    },
+    async createTenant(endpoints) {
+      const res = await http.post("/admin/tenants").set("authorization", `Bearer ${adminToken}`).send({ name: `tenant ${id}`, endpoints });
+      if (res.status !== 201) throw new Error(`tenant creation failed: ${res.status} ${res.text}`);
+      const body = res.body as { tenant_id: string; api_key: string; endpoints: { endpoint_id: string; secret: string; url: string }[] };
+      return {
+        tenantId: body.tenant_id,
+        apiKey: body.api_key,
+        endpoints: body.endpoints.map((e) => ({ endpointId: e.endpoint_id, secret: e.secret, url: e.url })),
+      };
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.stop()));
+      for (const g of guarded) g.close();
+      clients.destroy();
+    },
+  };
+}

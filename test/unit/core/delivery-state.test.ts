@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { classifyAttempt } from "../../../services/core/attempt-outcome.ts";
+import {
+  applyOutcome,
+  newDelivery,
+  nextDue,
+  requeue,
+  summarize,
+  takeLease,
+  type Delivery,
+} from "../../../services/core/delivery-state.ts";
+
+const now = 1_000_000;
+const schedule = [1000, 2000];
+const lease = { now, leaseId: "L1", leaseMs: 5000, maxAttempts: 3 };
+const outcomeInput = { now, leaseId: "L1", schedule, random: () => 0.5 };
+const fresh = newDelivery("msg_1", now);
+
+function leased(d: Delivery = fresh): Delivery {
+  const r = takeLease(d, lease);
+  if (!r.ok) throw new Error(r.reason);
+  return r.delivery;
+}
+
+describe("takeLease", () => {
+  it("counts the attempt and holds the lease", () => {
+    expect(leased()).toMatchObject({ attempts: 1, leaseId: "L1", leaseUntil: now + 5000, status: "PENDING" });
+  });
+
+  it("refuses while another lease is live, before the delivery is due, once settled, and past the budget", () => {
+    expect(takeLease(leased(), { ...lease, leaseId: "L2" })).toEqual({ ok: false, reason: "leased", retryAt: now + 5000 });
+    expect(takeLease({ ...fresh, nextAttemptAt: now + 60_000 }, lease)).toEqual({ ok: false, reason: "not-due", retryAt: now + 60_000 });
+    expect(takeLease({ ...fresh, status: "DELIVERED" }, lease)).toEqual({ ok: false, reason: "settled" });
+    expect(takeLease({ ...fresh, attempts: 3 }, lease)).toEqual({ ok: false, reason: "exhausted" });
+  });
+
+  it("allows a new lease once the old one expired (a worker died mid-POST)", () => {
+    const r = takeLease(leased(), { ...lease, now: now + 5001, leaseId: "L2" });
+    expect(r).toMatchObject({ ok: true, delivery: { attempts: 2, leaseId: "L2" } });
+  });
+});
+
+describe("applyOutcome", () => {
+  it("delivers on success", () => {
+    const r = applyOutcome(leased(), { kind: "delivered", statusCode: 204 }, outcomeInput);
+    expect(r).toMatchObject({ ok: true, next: "delivered", delivery: { status: "DELIVERED", deliveredAt: now, leaseId: undefined } });
+  });
+
+  it("schedules the retry with the jittered delay, then dies after the last attempt", () => {
+    const first = applyOutcome(leased(), { kind: "failed", statusCode: 500, error: "HTTP 500" }, outcomeInput);
+    expect(first).toMatchObject({ ok: true, next: "retry", delayMs: 1000, delivery: { status: "FAILED", nextAttemptAt: now + 1000 } });
+    let d = first.ok ? first.delivery : fresh;
+    d = leased({ ...d, nextAttemptAt: now });
+    const second = applyOutcome(d, { kind: "failed", error: "timeout" }, outcomeInput);
+    expect(second).toMatchObject({ next: "retry", delayMs: 2000 });
+    d = leased({ ...(second.ok ? second.delivery : fresh), nextAttemptAt: now });
+    expect(d.attempts).toBe(3);
+    expect(applyOutcome(d, { kind: "failed", error: "timeout" }, outcomeInput)).toMatchObject({
+      next: "dead",
+      delivery: { status: "DEAD", deadAt: now, lastError: "timeout" },
+    });
+  });
+
+  it("dies at once on a permanent failure (410)", () => {
+    const outcome = classifyAttempt({ statusCode: 410, headers: {} }, now);
+    expect(applyOutcome(leased(), outcome, outcomeInput)).toMatchObject({ next: "dead" });
+  });
+
+  it("never moves backwards: a settled delivery ignores late outcomes; a lost lease cannot record a failure", () => {
+    const delivered: Delivery = { ...fresh, status: "DELIVERED" };
+    expect(applyOutcome(delivered, { kind: "failed", error: "x" }, outcomeInput)).toEqual({ ok: false, reason: "settled" });
+    expect(applyOutcome(leased(), { kind: "failed", error: "x" }, { ...outcomeInput, leaseId: "other" })).toEqual({
+      ok: false,
+      reason: "lease-lost",
+    });
+    // A success from a worker whose lease lapsed still settles: the receiver has it.
+    expect(applyOutcome(leased(), { kind: "delivered", statusCode: 200 }, { ...outcomeInput, leaseId: "other" })).toMatchObject({
+      next: "delivered",
+    });
+  });
+
+  it("honours Retry-After on 429 within [delay, 2x delay]", () => {
+    const outcome = classifyAttempt({ statusCode: 429, headers: { "retry-after": "100" } }, now);
+    expect(applyOutcome(leased(), outcome, outcomeInput)).toMatchObject({ next: "retry", delayMs: 2000 });
+  });
+});
+
+describe("classifyAttempt", () => {
+  it("treats only 2xx as success; redirects, errors and no response as failures", () => {
+    expect(classifyAttempt({ statusCode: 204, headers: {} }, now).kind).toBe("delivered");
+    expect(classifyAttempt({ statusCode: 301, headers: {} }, now)).toMatchObject({ kind: "failed", error: "redirect (301) not followed" });
+    expect(classifyAttempt({ statusCode: 500, headers: {} }, now)).toMatchObject({ kind: "failed", error: "HTTP 500" });
+    expect(classifyAttempt({ headers: {}, error: "timeout" }, now)).toEqual({ kind: "failed", error: "timeout" });
+    expect(classifyAttempt({ statusCode: 503, headers: { "retry-after": "7" } }, now)).toMatchObject({ retryAfterMs: 7000 });
+  });
+});
+
+describe("requeue, summarize, nextDue", () => {
+  it("requeues FAILED and DEAD with a fresh budget and the same webhook-id", () => {
+    const dead: Delivery = { ...fresh, status: "DEAD", attempts: 6, deadAt: now };
+    expect(requeue(dead, now + 1)).toMatchObject({ status: "PENDING", attempts: 0, webhookId: "msg_1", nextAttemptAt: now + 1, deadAt: undefined });
+    expect(requeue(fresh, now)).toBeUndefined();
+    expect(requeue({ ...fresh, status: "DELIVERED" }, now)).toBeUndefined();
+  });
+
+  it("summarises: PENDING until all settle, then DEAD if any died", () => {
+    const delivered: Delivery = { ...fresh, status: "DELIVERED" };
+    const dead: Delivery = { ...fresh, status: "DEAD" };
+    expect(summarize({ a: delivered, b: fresh })).toBe("PENDING");
+    expect(summarize({ a: delivered, b: { ...fresh, status: "FAILED" } })).toBe("PENDING");
+    expect(summarize({ a: delivered, b: dead })).toBe("DEAD");
+    expect(summarize({ a: delivered })).toBe("DELIVERED");
+    expect(summarize({})).toBe("DELIVERED");
+  });
+
+  it("is due at the earliest unsettled delivery, counting a live lease", () => {
+    expect(nextDue({ a: { ...fresh, nextAttemptAt: 5 }, b: { ...fresh, nextAttemptAt: 3 } })).toBe(3);
+    expect(nextDue({ a: { ...fresh, nextAttemptAt: 3, leaseUntil: 9 } })).toBe(9);
+    expect(nextDue({ a: { ...fresh, status: "DELIVERED" } })).toBeUndefined();
+  });
+});
