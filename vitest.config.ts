@@ -6,6 +6,8 @@ export default defineConfig({
     globalSetup: ["test/support/global-setup.ts"],
     // Integration files share two emulator processes; each file has its own tables and queues.
     pool: "forks",
+    // The integration files mostly wait on I/O: run more of them than there are cores.
+    maxWorkers: 4,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -27,7 +27,7 @@ function spawnService(role: "api" | "worker", env: Record<string, string>): Chil
     // Its own process group: a terminal Ctrl-C reaches only us, and we drain each service once.
     detached: true,
   });
-  child.stdout?.pipe(PinoPretty({ colorize: process.stdout.isTTY, ignore: "pid,hostname", singleLine: true }));
+  child.stdout.pipe(PinoPretty({ colorize: process.stdout.isTTY, ignore: "pid,hostname", singleLine: true }));
   return child;
 }
 

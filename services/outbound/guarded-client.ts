@@ -59,7 +59,7 @@ function guardedLookup(opts: GuardOptions) {
   return (hostname: string, options: { all?: boolean }, callback: LookupCallback): void => {
     resolveGuarded(hostname, opts).then(
       (a) => (options.all ? callback(null, [a]) : callback(null, a.address, a.family)),
-      (err: NodeJS.ErrnoException) => callback(err, ""),
+      (err: unknown) => callback(err as NodeJS.ErrnoException, ""),
     );
   };
 }
@@ -89,7 +89,7 @@ export interface GuardedClient {
 }
 
 function describe(err: RequestError): string {
-  const code = String(err.code);
+  const code = err.code;
   if (code === "EBLOCKEDADDRESS") return err.message;
   if (code === "ETIMEDOUT") return "timeout";
   if (code === "ECONNREFUSED") return "connection refused";

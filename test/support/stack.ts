@@ -3,7 +3,7 @@
  * supertest), an in-process worker, and the real AWS SDK throughout. Configured through parseConfig.
  */
 import { randomBytes } from "node:crypto";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import supertest from "supertest";
 import { inject } from "vitest";
 import { createAwsClients, type AwsClients } from "../../services/aws/clients.ts";
@@ -41,7 +41,8 @@ export interface CreatedTenant {
 
 export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<Stack> {
+  const log = opts.logger ?? logger;
   const id = randomBytes(4).toString("hex");
   const adminToken = randomBytes(24).toString("base64url");
   const config = parseConfig(
@@ -85,7 +86,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
-    logger,
+    logger: log,
     ready: async () => {},
   });
   const http = supertest(app);
@@ -121,7 +122,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
         sweepIntervalMs: config.SWEEP_INTERVAL_MS,
         sweepGraceMs: config.SWEEP_GRACE_MS,
         waitTimeSeconds: 1,
-        log: logger,
+        log,
       });
       workers.push(worker);
       return worker;

@@ -6,7 +6,7 @@ import { isBackendUnavailable } from "../../aws/errors.ts";
 /** body-parser's error types, mapped to the problem a client can act on. */
 function fromBodyParser(err: unknown): ProblemError | undefined {
   if (typeof err !== "object" || err === null || !("type" in err)) return undefined;
-  switch ((err as { type: unknown }).type) {
+  switch (err.type) {
     case "entity.too.large":
       return problems.tooLarge((err as { limit?: number }).limit ?? 0);
     case "entity.parse.failed":

@@ -67,22 +67,21 @@ export async function listEvents(
   opts: ListOptions,
 ): Promise<{ items: EventSummary[]; nextCursor: string | null }> {
   const byStatus = opts.status !== undefined;
-  const pk = byStatus ? { tenantStatus: `${tenantId}#${opts.status}` } : { tenantId };
+  const partition = byStatus ? `${tenantId}#${opts.status}` : tenantId;
+  const pk: Record<string, string> = byStatus ? { tenantStatus: partition } : {};
   const page = await store.ddb.send(
     new QueryCommand({
       TableName: store.table,
       IndexName: byStatus ? eventIndexes.byStatus : eventIndexes.byCreated,
       KeyConditionExpression: byStatus ? "tenantStatus = :p" : "tenantId = :p",
-      ExpressionAttributeValues: { ":p": Object.values(pk)[0] },
+      ExpressionAttributeValues: { ":p": partition },
       ScanIndexForward: false,
       Limit: opts.limit,
       ...(opts.after ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } } : {}),
     }),
   );
-  const last = page.LastEvaluatedKey;
-  const nextCursor = last
-    ? Buffer.from(JSON.stringify({ sk: last.sk, createdAt: last.createdAt })).toString("base64url")
-    : null;
+  const last = page.LastEvaluatedKey ? cursorSchema.parse(page.LastEvaluatedKey) : undefined;
+  const nextCursor = last ? Buffer.from(JSON.stringify({ sk: last.sk, createdAt: last.createdAt })).toString("base64url") : null;
   return { items: (page.Items ?? []).map((i) => eventSummarySchema.parse(i)), nextCursor };
 }
 

@@ -4,10 +4,10 @@ import { createGuardedClient, resolveGuarded, type ResolveAll } from "../../../s
 
 const answers = (...sets: string[][]): ResolveAll & { calls: number } => {
   const fn = Object.assign(
-    async (): Promise<LookupAddress[]> => {
+    (): Promise<LookupAddress[]> => {
       const set = sets[Math.min(fn.calls, sets.length - 1)] ?? [];
       fn.calls++;
-      return set.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
+      return Promise.resolve(set.map((address) => ({ address, family: address.includes(":") ? 6 : 4 })));
     },
     { calls: 0 },
   );
