@@ -38,6 +38,18 @@ const schema = z
       .string()
       .default("14d")
       .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 14d"), z.NEVER)),
+    /** An endpoint failing without a single success for this long is disabled. */
+    ENDPOINT_DISABLE_AFTER: z
+      .string()
+      .default("5d")
+      .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 5d"), z.NEVER)),
+    /** Default grace period of a secret rotation (overridable per call). */
+    ROTATION_GRACE: z
+      .string()
+      .default("24h")
+      .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 24h"), z.NEVER)),
+    /** Messages per second a DLQ requeue moves at most. */
+    DLQ_REQUEUE_RATE: z.coerce.number().positive().max(10_000).default(100),
     SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
     SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(300_000),
     /** The local stack only (`npm start`, `npm run emulators`). */

@@ -5,14 +5,16 @@ import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import type { DocumentClient } from "../aws/clients.ts";
 import { problems } from "../core/errors.ts";
-import { findApiKey } from "../aws/api-keys.ts";
+import { findApiKey, touchApiKey } from "../aws/api-keys.ts";
 import type { DeliveryQueue } from "../aws/delivery-queue.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import type { TableNames } from "../aws/tables.ts";
 import { cachedLookup, getTenant } from "../aws/tenants.ts";
-import { adminAuth, tenantAuth } from "./middleware/authenticate.ts";
+import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
+import { adminDlqRoutes } from "./routes/admin-dlq.ts";
+import { endpointRoutes } from "./routes/endpoints.ts";
 import { eventRoutes } from "./routes/events.ts";
 
 export interface AppDeps {
@@ -26,6 +28,10 @@ export interface AppDeps {
   /** How long an API key or tenant lookup is reused: the upper bound for a revocation to take effect. */
   readonly authCacheTtlMs: number;
   readonly logger: Logger;
+  /** Default grace period of a secret rotation. */
+  readonly rotationGraceMs: number;
+  /** DLQ requeue messages per second. */
+  readonly requeueRate: number;
   /** Throws when DynamoDB or SQS cannot be reached. */
   readonly ready: () => Promise<void>;
   readonly now?: () => number;
@@ -69,11 +75,18 @@ export function createApp(deps: AppDeps): Express {
   const auth = tenantAuth({
     findApiKey: cachedLookup((hash) => findApiKey(deps.ddb, deps.tables.apiKeys, hash), deps.authCacheTtlMs),
     getTenant: cachedLookup((id) => getTenant(deps.ddb, deps.tables.tenants, id), deps.authCacheTtlMs),
+    touch: (hash, day) => touchApiKey(deps.ddb, deps.tables.apiKeys, hash, day),
+    now,
   });
+  const { ddb, tables, store, queue, allowPrivateTargets } = deps;
+  const endpoints = { ddb, tables, store, queue, allowPrivateTargets, now, rotationGraceMs: deps.rotationGraceMs };
   app.use("/v1", auth);
-  app.use("/v1/events", eventRoutes({ store: deps.store, queue: deps.queue, now, maxPayloadBytes: deps.maxPayloadBytes }));
+  app.use("/v1/events", eventRoutes({ store, queue, now, maxPayloadBytes: deps.maxPayloadBytes }));
+  app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: (req) => requireTenant(req).tenantId }));
   app.use("/admin", adminAuth(deps.adminToken));
-  app.use("/admin/tenants", adminTenantRoutes({ ddb: deps.ddb, tables: deps.tables, allowPrivateTargets: deps.allowPrivateTargets, now }));
+  app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: (req) => String(req.params.tenantId) }));
+  app.use("/admin/tenants", adminTenantRoutes({ ddb, tables, allowPrivateTargets, now }));
+  app.use("/admin", adminDlqRoutes({ store, queue, now, requeueRate: deps.requeueRate }));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

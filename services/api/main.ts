@@ -19,6 +19,8 @@ runMain(async () => {
     maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    rotationGraceMs: config.ROTATION_GRACE,
+    requeueRate: config.DLQ_REQUEUE_RATE,
     logger,
     ready: () => checkBackends(b.clients.dynamo, b.clients.sqs, b.tables.events, b.queue.queueUrl),
   });

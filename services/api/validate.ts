@@ -9,6 +9,16 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** Like requireJson, but a request without a body at all passes (for actions whose body is optional). */
+export const optionalJson: RequestHandler = (req, res, next) => {
+  const empty = !req.headers["transfer-encoding"] && Number(req.headers["content-length"] ?? 0) === 0;
+  if (empty) {
+    next();
+    return;
+  }
+  requireJson(req, res, next);
+};
+
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The raw body as a JSON object, or a 400 saying what is wrong; the bytes themselves are kept by the caller. */

@@ -2,6 +2,7 @@
 import type { Endpoint, Tenant } from "../core/tenant.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import { isSettled } from "../core/delivery-state.ts";
+import type { ApiKeyRecord } from "../aws/api-keys.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -13,7 +14,19 @@ export function endpointView(endpointId: string, e: Endpoint) {
     event_types: e.eventTypes,
     enabled: e.enabled,
     disabled_reason: e.disabledReason,
+    failing_since: iso(e.failingSince),
     created_at: iso(e.createdAt),
+  };
+}
+
+/** A key as listed: its id and display prefix only; the key itself exists nowhere after creation. */
+export function apiKeyView(k: ApiKeyRecord) {
+  return {
+    key_id: k.keyId,
+    prefix: k.displayPrefix,
+    created_at: iso(k.createdAt),
+    last_used_day: k.lastUsedDay ?? null,
+    revoked_at: iso(k.revokedAt) ?? null,
   };
 }
 

@@ -20,6 +20,11 @@ export const eventIndexes = {
   byDue: "by-due",
 } as const;
 
+export const apiKeyIndexes = {
+  /** A tenant's keys, for listing and revoking by key id. */
+  byTenant: "by-tenant",
+} as const;
+
 /** Shards of the by-due index; the sweeper queries each. */
 export const dueShards = 16;
 
@@ -35,8 +40,22 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
     {
       TableName: names.apiKeys,
       BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [{ AttributeName: "keyHash", AttributeType: "S" }],
+      AttributeDefinitions: [
+        { AttributeName: "keyHash", AttributeType: "S" },
+        { AttributeName: "tenantId", AttributeType: "S" },
+        { AttributeName: "keyId", AttributeType: "S" },
+      ],
       KeySchema: [{ AttributeName: "keyHash", KeyType: "HASH" }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: apiKeyIndexes.byTenant,
+          KeySchema: [
+            { AttributeName: "tenantId", KeyType: "HASH" },
+            { AttributeName: "keyId", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
     },
     {
       TableName: names.events,

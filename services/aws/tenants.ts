@@ -1,7 +1,12 @@
 /** The tenants table: a tenant with its endpoints in one item, read through a short cache. */
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LRUCache } from "lru-cache";
-import { tenantSchema, type Tenant } from "../core/tenant.ts";
+import { z } from "zod";
+import { endpointAfterAttempt, tenantSchema, type Tenant } from "../core/tenant.ts";
+
+function isConditionFailure(err: unknown): boolean {
+  return err instanceof Error && err.name === "ConditionalCheckFailedException";
+}
 
 export async function createTenant(ddb: DynamoDBDocumentClient, table: string, tenant: Tenant): Promise<void> {
   // Ids are random; the guard only makes a collision an error rather than an overwrite.
@@ -9,8 +14,63 @@ export async function createTenant(ddb: DynamoDBDocumentClient, table: string, t
 }
 
 export async function getTenant(ddb: DynamoDBDocumentClient, table: string, tenantId: string): Promise<Tenant | undefined> {
-  const { Item } = await ddb.send(new GetCommand({ TableName: table, Key: { tenantId } }));
+  const { Item } = await ddb.send(new GetCommand({ TableName: table, Key: { tenantId }, ConsistentRead: true }));
   return Item ? tenantSchema.parse(Item) : undefined;
+}
+
+/**
+ * Read-modify-write of one tenant under its version, retried on a concurrent change: two operators
+ * editing endpoints of one tenant never lose each other's change. `change` answers the new tenant,
+ * or undefined to leave it as it is; the result is the tenant as stored afterwards.
+ */
+export async function changeTenant(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  tenantId: string,
+  change: (t: Tenant) => Tenant | undefined,
+): Promise<Tenant | undefined> {
+  for (let race = 0; race < 10; race++) {
+    const current = await getTenant(ddb, table, tenantId);
+    if (!current) return undefined;
+    const next = change(current);
+    if (!next) return current;
+    const stored = { ...next, version: current.version + 1 };
+    try {
+      await ddb.send(
+        new PutCommand({
+          TableName: table,
+          Item: stored,
+          ConditionExpression: "attribute_not_exists(version) OR version = :v",
+          ExpressionAttributeValues: { ":v": current.version },
+        }),
+      );
+      return stored;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+  throw new Error(`tenant ${tenantId} is too contended to update`);
+}
+
+const tenantCursor = z.object({ tenantId: z.string() });
+
+/**
+ * A page of tenants. A Scan, deliberately: the table holds one small item per tenant and only this admin
+ * listing reads it whole, so an index would cost more than it saves.
+ */
+export async function listTenants(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: Tenant[]; nextCursor: string | null }> {
+  const start = cursor ? tenantCursor.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))) : undefined;
+  const page = await ddb.send(new ScanCommand({ TableName: table, Limit: limit, ...(start ? { ExclusiveStartKey: start } : {}) }));
+  const last = page.LastEvaluatedKey ? tenantCursor.parse(page.LastEvaluatedKey) : undefined;
+  return {
+    items: (page.Items ?? []).map((i) => tenantSchema.parse(i)),
+    nextCursor: last ? Buffer.from(JSON.stringify(last)).toString("base64url") : null,
+  };
 }
 
 /**
@@ -29,4 +89,18 @@ export function cachedLookup<V extends object>(fetch: (key: string) => Promise<V
     const value = await cache.fetch(key);
     return value === missing ? undefined : value;
   };
+}
+
+/** Applies one attempt's outcome to its endpoint's health (failure run, disabling); no write if nothing changes. */
+export async function recordEndpointHealth(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  ids: { tenantId: string; endpointId: string },
+  attempt: Parameters<typeof endpointAfterAttempt>[1],
+): Promise<void> {
+  await changeTenant(ddb, table, ids.tenantId, (t) => {
+    const current = t.endpoints[ids.endpointId];
+    const next = current && endpointAfterAttempt(current, attempt);
+    return next ? { ...t, endpoints: { ...t.endpoints, [ids.endpointId]: next } } : undefined;
+  });
 }

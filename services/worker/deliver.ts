@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { classifyAttempt } from "../core/attempt-outcome.ts";
 import { signatureHeaders } from "../core/signing.ts";
-import { liveSecrets, type Tenant } from "../core/tenant.ts";
+import { endpointAfterAttempt, liveSecrets, type Tenant } from "../core/tenant.ts";
 import {
   deadLetter,
   deliveryMessageSchema,
@@ -32,6 +32,13 @@ export interface DeliverDeps {
   readonly leaseMs: number;
   /** How long a disabled tenant's or endpoint's deliveries wait before they are looked at again. */
   readonly holdMs: number;
+  /** Persists an endpoint's changed health (see endpointAfterAttempt). */
+  readonly recordEndpointHealth: (
+    ids: { tenantId: string; endpointId: string },
+    attempt: { ok: boolean; gone: boolean; now: number; disableAfterMs: number },
+  ) => Promise<void>;
+  /** An endpoint failing without a success for this long is disabled. */
+  readonly disableAfterMs: number;
   readonly log: Logger;
   readonly now?: () => number;
   readonly random?: () => number;
@@ -154,6 +161,19 @@ export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<
     random: deps.random ?? Math.random,
   });
   const fields = { attempt, status_code: res.statusCode, duration_ms: res.durationMs };
+  const health = {
+    ok: outcome.kind === "delivered",
+    gone: outcome.kind === "failed" && outcome.permanent === true,
+    now: now(),
+    disableAfterMs: deps.disableAfterMs,
+  };
+  // The cached endpoint says whether anything changes; only then is the tenant re-read and written.
+  if (endpointAfterAttempt(endpoint, health)) {
+    await deps.recordEndpointHealth({ tenantId: key.tenantId, endpointId: key.endpointId }, health).catch((err: unknown) => {
+      log.warn({ err }, "endpoint health not recorded");
+    });
+    if (health.gone) log.warn("endpoint disabled: it answered 410 Gone");
+  }
   if (!decision.ok) {
     log.info({ ...fields, reason: decision.reason }, "attempt outcome not recorded");
     return "delete";

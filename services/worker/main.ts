@@ -3,7 +3,7 @@ import { parseConfig } from "../config.ts";
 import { createLogger } from "../logging.ts";
 import { openBackends } from "../runtime.ts";
 import { onShutdown, runMain } from "../shutdown.ts";
-import { cachedLookup, getTenant } from "../aws/tenants.ts";
+import { cachedLookup, getTenant, recordEndpointHealth } from "../aws/tenants.ts";
 import { createGuardedClient } from "../outbound/guarded-client.ts";
 import { startWorker } from "./start-worker.ts";
 
@@ -24,6 +24,8 @@ runMain(async () => {
     schedule: config.RETRY_SCHEDULE,
     leaseMs: config.DELIVERY_TIMEOUT_MS + 15_000,
     holdMs: 5 * 60_000,
+    recordEndpointHealth: (ids, attempt) => recordEndpointHealth(b.clients.ddb, b.tables.tenants, ids, attempt),
+    disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
     concurrency: config.WORKER_CONCURRENCY,
     visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
     deliveryTimeoutMs: config.DELIVERY_TIMEOUT_MS,

@@ -11,7 +11,7 @@ import type { DeliveryQueue } from "../../services/aws/delivery-queue.ts";
 import type { EventStore } from "../../services/aws/events/store.ts";
 import { provisionAll } from "../../services/aws/provision.ts";
 import { tableNames, type TableNames } from "../../services/aws/tables.ts";
-import { cachedLookup, getTenant } from "../../services/aws/tenants.ts";
+import { cachedLookup, getTenant, recordEndpointHealth } from "../../services/aws/tenants.ts";
 import { createApp } from "../../services/api/create-app.ts";
 import { parseConfig, type Config } from "../../services/config.ts";
 import { maxAttempts } from "../../services/core/retry-policy.ts";
@@ -86,6 +86,8 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    rotationGraceMs: config.ROTATION_GRACE,
+    requeueRate: config.DLQ_REQUEUE_RATE,
     logger: log,
     ready: async () => {},
   });
@@ -116,6 +118,8 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
         schedule: config.RETRY_SCHEDULE,
         leaseMs: config.DELIVERY_TIMEOUT_MS + 3000,
         holdMs: 60_000,
+        recordEndpointHealth: (ids, attempt) => recordEndpointHealth(clients.ddb, tables.tenants, ids, attempt),
+        disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
         concurrency: config.WORKER_CONCURRENCY,
         visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
         deliveryTimeoutMs: config.DELIVERY_TIMEOUT_MS,

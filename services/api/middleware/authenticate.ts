@@ -14,6 +14,9 @@ function bearer(req: Request): string | undefined {
 export interface TenantAuthDeps {
   readonly findApiKey: (keyHash: string) => Promise<ApiKeyRecord | undefined>;
   readonly getTenant: (tenantId: string) => Promise<Tenant | undefined>;
+  /** Records the key's last-used day; called at most once a day per key per process. */
+  readonly touch: (keyHash: string, day: string) => Promise<void>;
+  readonly now: () => number;
 }
 
 declare module "express-serve-static-core" {
@@ -24,11 +27,18 @@ declare module "express-serve-static-core" {
 
 /** Missing, unknown, revoked key, or a tenant not active: the same 401, so nothing is learned by probing. */
 export function tenantAuth(deps: TenantAuthDeps): RequestHandler {
+  const touched = new Set<string>();
   return async (req, _res, next) => {
     const key = bearer(req);
     const record = key?.startsWith("whk_") ? await deps.findApiKey(sha256Hex(key)) : undefined;
     const tenant = record && record.revokedAt === undefined ? await deps.getTenant(record.tenantId) : undefined;
-    if (!tenant || tenant.status !== "active") throw problems.unauthorized();
+    if (!record || !tenant || tenant.status !== "active") throw problems.unauthorized();
+    const day = new Date(deps.now()).toISOString().slice(0, 10);
+    if (record.lastUsedDay !== day && !touched.has(`${record.keyHash}/${day}`)) {
+      if (touched.size > 100_000) touched.clear();
+      touched.add(`${record.keyHash}/${day}`);
+      deps.touch(record.keyHash, day).catch((err: unknown) => req.log.warn({ err }, "last-used day not recorded"));
+    }
     req.tenant = tenant;
     req.log = req.log.child({ tenant_id: tenant.tenantId });
     next();

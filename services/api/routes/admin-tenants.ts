@@ -1,16 +1,16 @@
-/** `/admin/tenants`: onboarding a tenant with its endpoints and first API key (secrets shown once). */
-import express, { Router } from "express";
+/** `/admin/tenants`: onboarding, listing, disabling and (soft) deleting tenants, and their API keys. */
+import express, { Router, type Request } from "express";
 import { z } from "zod";
 import { endpointUrlProblem } from "../../core/endpoint-url.ts";
 import { problems } from "../../core/errors.ts";
 import { isId, newApiKey, newId, newSigningSecret } from "../../core/ids.ts";
 import type { Endpoint, Tenant } from "../../core/tenant.ts";
-import { putApiKey } from "../../aws/api-keys.ts";
-import { createTenant, getTenant } from "../../aws/tenants.ts";
+import { listApiKeys, putApiKey, revokeApiKey } from "../../aws/api-keys.ts";
 import type { DocumentClient } from "../../aws/clients.ts";
 import type { TableNames } from "../../aws/tables.ts";
+import { changeTenant, createTenant, getTenant, listTenants } from "../../aws/tenants.ts";
 import { parseWith, requireJson } from "../validate.ts";
-import { tenantView } from "../views.ts";
+import { apiKeyView, tenantView } from "../views.ts";
 
 export interface AdminTenantDeps {
   readonly ddb: DocumentClient;
@@ -35,14 +35,32 @@ export function endpointInputSchema(allowPrivate: boolean) {
   });
 }
 
+const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(2000).optional() });
+const patchSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), status: z.enum(["active", "disabled"]).optional() }).strict();
+
 export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   const router = Router();
+  const json = [requireJson, express.json({ limit: "64kb" })];
   const createSchema = z.object({
     name: z.string().trim().min(1).max(200),
     endpoints: z.array(endpointInputSchema(deps.allowPrivateTargets)).max(50).default([]),
   });
 
-  router.post("/", requireJson, express.json({ limit: "64kb" }), async (req, res) => {
+  const tenantOf = async (req: Request): Promise<Tenant> => {
+    const tenantId = String(req.params.tenantId);
+    const tenant = isId("ten", tenantId) ? await getTenant(deps.ddb, deps.tables.tenants, tenantId) : undefined;
+    if (!tenant || tenant.status === "deleted") throw problems.notFound(`Tenant ${tenantId}`);
+    return tenant;
+  };
+
+  const issueKey = async (tenantId: string, now: number) => {
+    const key = newApiKey();
+    const record = { keyHash: key.keyHash, keyId: key.keyId, tenantId, displayPrefix: key.displayPrefix, createdAt: now };
+    await putApiKey(deps.ddb, deps.tables.apiKeys, record);
+    return { ...apiKeyView(record), api_key: key.apiKey };
+  };
+
+  router.post("/", ...json, async (req, res) => {
     const input = parseWith(createSchema, req.body);
     const now = deps.now();
     const secrets = new Map<string, string>();
@@ -60,30 +78,69 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
         createdAt: now,
       };
     }
-    const tenant: Tenant = { tenantId: newId("ten", now), name: input.name, status: "active", createdAt: now, endpoints };
-    const key = newApiKey();
+    const tenant: Tenant = { tenantId: newId("ten", now), name: input.name, status: "active", createdAt: now, endpoints, version: 0 };
     await createTenant(deps.ddb, deps.tables.tenants, tenant);
-    await putApiKey(deps.ddb, deps.tables.apiKeys, {
-      keyHash: key.keyHash,
-      keyId: key.keyId,
-      tenantId: tenant.tenantId,
-      displayPrefix: key.displayPrefix,
-      createdAt: now,
-    });
+    const key = await issueKey(tenant.tenantId, now);
     const view = tenantView(tenant);
     // Invariant 5: the key and the secrets appear in this response and never again.
     res.status(201).json({
       ...view,
-      api_key: key.apiKey,
+      api_key: key.api_key,
       endpoints: view.endpoints.map((e) => ({ ...e, secret: secrets.get(e.endpoint_id) })),
     });
   });
 
+  router.get("/", async (req, res) => {
+    const q = parseWith(pageQuery, req.query);
+    let page;
+    try {
+      page = await listTenants(deps.ddb, deps.tables.tenants, q.limit, q.cursor);
+    } catch (err) {
+      if (err instanceof SyntaxError || err instanceof z.ZodError) throw problems.invalid([{ path: "cursor", message: "not a cursor from this API" }]);
+      throw err;
+    }
+    res.json({ data: page.items.filter((t) => t.status !== "deleted").map(tenantView), next_cursor: page.nextCursor });
+  });
+
   router.get("/:tenantId", async (req, res) => {
-    const { tenantId } = req.params;
-    const tenant = isId("ten", tenantId) ? await getTenant(deps.ddb, deps.tables.tenants, tenantId) : undefined;
-    if (!tenant || tenant.status === "deleted") throw problems.notFound(`Tenant ${tenantId}`);
-    res.json(tenantView(tenant));
+    res.json(tenantView(await tenantOf(req)));
+  });
+
+  /** Disable/enable and rename. A disabled tenant's key answers 401; its deliveries are held, not dropped. */
+  router.patch("/:tenantId", ...json, async (req, res) => {
+    const input = parseWith(patchSchema, req.body);
+    const tenant = await tenantOf(req);
+    const stored = await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) =>
+      t.status === "deleted" ? undefined : { ...t, name: input.name ?? t.name, status: input.status ?? t.status },
+    );
+    if (!stored || stored.status === "deleted") throw problems.notFound(`Tenant ${tenant.tenantId}`);
+    res.json(tenantView(stored));
+  });
+
+  /** Soft delete: the tenant stays (events keep their owner) but its keys stop working and nothing is delivered. */
+  router.delete("/:tenantId", async (req, res) => {
+    const tenant = await tenantOf(req);
+    await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) => ({ ...t, status: "deleted" }));
+    res.status(204).end();
+  });
+
+  router.post("/:tenantId/api-keys", async (req, res) => {
+    const tenant = await tenantOf(req);
+    res.status(201).json(await issueKey(tenant.tenantId, deps.now()));
+  });
+
+  router.get("/:tenantId/api-keys", async (req, res) => {
+    const tenant = await tenantOf(req);
+    const keys = await listApiKeys(deps.ddb, deps.tables.apiKeys, tenant.tenantId);
+    res.json({ data: keys.sort((a, b) => a.createdAt - b.createdAt).map(apiKeyView), next_cursor: null });
+  });
+
+  router.delete("/:tenantId/api-keys/:keyId", async (req, res) => {
+    const tenant = await tenantOf(req);
+    const keyId = String(req.params.keyId);
+    const revoked = await revokeApiKey(deps.ddb, deps.tables.apiKeys, tenant.tenantId, keyId, deps.now());
+    if (!revoked) throw problems.notFound(`API key ${keyId}`);
+    res.status(204).end();
   });
 
   return router;

@@ -7,6 +7,7 @@ import {
   requeue,
   takeLease as decideLease,
   type AttemptOutcome,
+  type DeliveryStatus,
   type LeaseDecision,
   type LeaseInput,
   type OutcomeDecision,
@@ -52,17 +53,21 @@ export async function recordOutcome(
   return out.found ? out.result : missing;
 }
 
-/** Puts FAILED or DEAD deliveries back to PENDING with a fresh budget; answers the endpoints requeued. */
+/**
+ * Puts FAILED or DEAD deliveries (or only those in `from`) back to PENDING with a fresh budget;
+ * answers the endpoints requeued, or undefined when the event does not exist.
+ */
 export async function requeueDeliveries(
   store: EventStore,
   key: EventKey,
   now: number,
   endpointIds?: readonly string[],
+  from?: readonly DeliveryStatus[],
 ): Promise<string[] | undefined> {
   const out = await changeDeliveries(store, key, now, (state) => {
     const changes = Object.fromEntries(
       Object.entries(state.deliveries)
-        .filter(([id]) => !endpointIds || endpointIds.includes(id))
+        .filter(([id, d]) => (!endpointIds || endpointIds.includes(id)) && (!from || from.includes(d.status)))
         .flatMap(([id, d]) => {
           const next = requeue(d, now);
           return next ? [[id, next] as const] : [];

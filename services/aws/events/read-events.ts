@@ -2,7 +2,7 @@
 import { GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import type { EventStatus } from "../../core/delivery-state.ts";
-import { eventIndexes } from "../tables.ts";
+import { dueShards, eventIndexes } from "../tables.ts";
 import { attemptItemSchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
 
 export async function getEventForDelivery(store: EventStore, key: EventKey): Promise<EventItem | undefined> {
@@ -97,4 +97,50 @@ export async function findOverdueEvents(store: EventStore, shard: string, before
     }),
   );
   return (page.Items ?? []).map((i) => ({ tenantId: String(i.tenantId), eventId: String(i.sk) }));
+}
+
+/** Ids of the tenant's events in `status` created at or after `since` (ISO), oldest first, at most `max`. */
+export async function eventIdsByStatusSince(
+  store: EventStore,
+  tenantId: string,
+  status: EventStatus,
+  since: string,
+  max: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await store.ddb.send(
+      new QueryCommand({
+        TableName: store.table,
+        IndexName: eventIndexes.byStatus,
+        KeyConditionExpression: "tenantStatus = :p AND createdAt >= :since",
+        ExpressionAttributeValues: { ":p": `${tenantId}#${status}`, ":since": since },
+        ExclusiveStartKey: start,
+        Limit: Math.min(1000, max - ids.length),
+      }),
+    );
+    ids.push(...(page.Items ?? []).map((i) => eventSummarySchema.parse(i).eventId));
+    start = page.LastEvaluatedKey;
+  } while (start && ids.length < max);
+  return ids;
+}
+
+/** The earliest due time of any unsettled delivery (the head of the backlog), from the by-due index. */
+export async function oldestDue(store: EventStore): Promise<number | undefined> {
+  const heads = await Promise.all(
+    Array.from({ length: dueShards }, (_, shard) =>
+      store.ddb.send(
+        new QueryCommand({
+          TableName: store.table,
+          IndexName: eventIndexes.byDue,
+          KeyConditionExpression: "dueShard = :s",
+          ExpressionAttributeValues: { ":s": String(shard) },
+          Limit: 1,
+        }),
+      ),
+    ),
+  );
+  const due = heads.flatMap((p) => (p.Items ?? []).map((i) => Number(i.dueAt)));
+  return due.length ? Math.min(...due) : undefined;
 }

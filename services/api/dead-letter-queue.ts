@@ -1,0 +1,181 @@
+/**
+ * The dead-letter queue as an operator sees it: a peek resolved against DynamoDB, and a filtered,
+ * rate-capped requeue that loses nothing if this task dies half-way (see requeueDeadLetters).
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { problems } from "../core/errors.ts";
+import { deliveryMessageSchema, enqueueDeliveries, type DeliveryMessage, type DeliveryQueue } from "../aws/delivery-queue.ts";
+import { deleteDeadLetter, queueDepth, receiveDeadLetters, releaseDeadLetters, type DeadLetter } from "../aws/dead-letters.ts";
+import { requeueDeliveries } from "../aws/events/delivery-ops.ts";
+import { getEventForDelivery } from "../aws/events/read-events.ts";
+import type { EventStore } from "../aws/events/store.ts";
+import { holdLock, releaseLock } from "../aws/locks.ts";
+
+export interface DlqDeps {
+  readonly store: EventStore;
+  readonly queue: DeliveryQueue;
+  readonly now: () => number;
+  /** Messages moved per second at most. */
+  readonly requeueRate: number;
+}
+
+function refOf(m: DeadLetter): DeliveryMessage | undefined {
+  try {
+    const parsed = deliveryMessageSchema.safeParse(JSON.parse(m.body));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Receives up to `max` distinct messages, holding each for `holdS`; stops when the queue has no more to give. */
+async function* drain(deps: DlqDeps, max: number, holdS: number): AsyncGenerator<DeadLetter> {
+  const seen = new Set<string>();
+  let given = 0;
+  while (given < max) {
+    const batch = (await receiveDeadLetters(deps.queue, holdS)).filter((m) => !seen.has(m.messageId));
+    if (batch.length === 0) return;
+    for (const m of batch) {
+      seen.add(m.messageId);
+      given++;
+      yield m;
+    }
+  }
+}
+
+export async function peekDeadLetters(deps: DlqDeps, filter: { tenantId?: string | undefined; limit: number }) {
+  const depth = await queueDepth(deps.queue, "dlq");
+  const held: string[] = [];
+  const data = [];
+  try {
+    // Filtering by tenant may need to look past other tenants' messages: look at up to 10x the page.
+    for await (const m of drain(deps, filter.limit * (filter.tenantId ? 10 : 1), 30)) {
+      held.push(m.receiptHandle);
+      const ref = refOf(m);
+      if (filter.tenantId && ref?.tenantId !== filter.tenantId) continue;
+      if (data.length >= filter.limit) continue;
+      const d = ref ? (await getEventForDelivery(deps.store, ref))?.deliveries[ref.endpointId] : undefined;
+      data.push({
+        message_id: m.messageId,
+        tenant_id: ref?.tenantId ?? null,
+        event_id: ref?.eventId ?? null,
+        endpoint_id: ref?.endpointId ?? null,
+        dead_lettered_at: new Date(m.sentAt).toISOString(),
+        delivery: d
+          ? {
+              status: d.status,
+              webhook_id: d.webhookId,
+              attempts: d.attempts,
+              last_status_code: d.lastStatusCode ?? null,
+              last_error: d.lastError ?? null,
+              dead_at: d.deadAt === undefined ? null : new Date(d.deadAt).toISOString(),
+            }
+          : null,
+      });
+    }
+  } finally {
+    // A peek consumes nothing: every message goes back visible at once.
+    await releaseDeadLetters(deps.queue, held);
+  }
+  return { count: depth.visible + depth.in_flight, data };
+}
+
+export interface RequeueFilter {
+  readonly tenantId?: string | undefined;
+  readonly endpointId?: string | undefined;
+  readonly eventIds?: readonly string[] | undefined;
+  readonly maxMessages: number;
+  readonly dryRun: boolean;
+}
+
+export interface RequeueReport {
+  /** Dead deliveries put back on the delivery queue (or that would be, in a dry run). */
+  moved: number;
+  /** Messages that did not match the filter: left in the DLQ. */
+  skipped: number;
+  /** Messages that could not be moved this time: left in the DLQ. */
+  failed: number;
+  /** DLQ copies of deliveries no longer dead (already requeued, or a duplicate): removed. */
+  stale: number;
+}
+
+const lockName = "dlq-requeue";
+const lockTtlMs = 10_000;
+
+/**
+ * Moves matching messages back, one delivery at a time: first the delivery is set PENDING with a fresh
+ * budget (same webhook-id), then the message is sent to the delivery queue, then the DLQ copy deleted.
+ * A crash between steps leaves a PENDING delivery the sweeper delivers, or a DLQ copy that the next
+ * requeue finds stale and removes; never a lost delivery, never a second POST of a delivered one.
+ */
+export async function requeueDeadLetters(deps: DlqDeps, filter: RequeueFilter, log: Logger): Promise<RequeueReport> {
+  const owner = randomUUID();
+  if (!(await holdLock(deps.store, lockName, owner, lockTtlMs, deps.now()))) {
+    throw problems.conflict("A dead-letter requeue is already running; try again when it ends.");
+  }
+  let lost = false;
+  const renew = setInterval(() => {
+    holdLock(deps.store, lockName, owner, lockTtlMs, deps.now()).then(
+      (held) => (lost ||= !held),
+      () => (lost = true),
+    );
+  }, lockTtlMs / 3);
+  const report: RequeueReport = { moved: 0, skipped: 0, failed: 0, stale: 0 };
+  const held: string[] = [];
+  const handled = new Set<string>();
+  // Held messages stay invisible for the expected run time, so the run never meets its own leftovers.
+  const holdS = Math.min(900, Math.ceil(filter.maxMessages / deps.requeueRate) + 30);
+  const started = deps.now();
+  let matched = 0;
+  try {
+    for await (const m of drain(deps, filter.maxMessages * 10, holdS)) {
+      const ref = refOf(m);
+      const matches =
+        ref !== undefined &&
+        (!filter.tenantId || ref.tenantId === filter.tenantId) &&
+        (!filter.endpointId || ref.endpointId === filter.endpointId) &&
+        (!filter.eventIds || filter.eventIds.includes(ref.eventId));
+      if (matched >= filter.maxMessages || lost) {
+        held.push(m.receiptHandle);
+        break;
+      }
+      if (!matches) {
+        report.skipped++;
+        held.push(m.receiptHandle);
+        continue;
+      }
+      matched++;
+      const key = `${ref.tenantId}/${ref.eventId}/${ref.endpointId}`;
+      if (filter.dryRun) {
+        const d = (await getEventForDelivery(deps.store, ref))?.deliveries[ref.endpointId];
+        if (d?.status === "DEAD" && !handled.has(key)) report.moved++;
+        else report.stale++;
+        handled.add(key);
+        held.push(m.receiptHandle);
+        continue;
+      }
+      const due = started + (report.moved * 1000) / deps.requeueRate;
+      if (due > deps.now()) await new Promise((r) => setTimeout(r, due - deps.now()));
+      try {
+        const requeued = handled.has(key) ? [] : await requeueDeliveries(deps.store, ref, deps.now(), [ref.endpointId], ["DEAD"]);
+        handled.add(key);
+        if (requeued?.length) {
+          const failed = await enqueueDeliveries(deps.queue, [ref]);
+          if (failed.length) log.warn({ event_id: ref.eventId }, "enqueue failed after requeue; the sweeper will deliver it");
+          report.moved++;
+        } else report.stale++;
+        await deleteDeadLetter(deps.queue, m.receiptHandle);
+      } catch (err) {
+        log.warn({ err, event_id: ref.eventId }, "dead letter not moved");
+        report.failed++;
+        held.push(m.receiptHandle);
+      }
+    }
+  } finally {
+    clearInterval(renew);
+    await releaseDeadLetters(deps.queue, held);
+    await releaseLock(deps.store, lockName, owner);
+  }
+  return report;
+}

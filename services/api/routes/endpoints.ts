@@ -1,0 +1,148 @@
+/**
+ * Endpoint management, mounted twice: `/v1/endpoints` (the key's tenant) and
+ * `/admin/tenants/{tenantId}/endpoints` (any tenant). Secrets appear only when created or rotated.
+ */
+import express, { Router, type Request } from "express";
+import { z } from "zod";
+import { parseDuration } from "../../core/retry-policy.ts";
+import { problems } from "../../core/errors.ts";
+import { isId, newId, newSigningSecret } from "../../core/ids.ts";
+import { rotateSecret, type Endpoint, type Tenant } from "../../core/tenant.ts";
+import type { DocumentClient } from "../../aws/clients.ts";
+import type { TableNames } from "../../aws/tables.ts";
+import { changeTenant, getTenant } from "../../aws/tenants.ts";
+import { endpointInputSchema } from "./admin-tenants.ts";
+import { optionalJson, parseWith, requireJson } from "../validate.ts";
+import { endpointView } from "../views.ts";
+import { recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
+
+export interface EndpointRoutesDeps extends RecoverDeps {
+  readonly ddb: DocumentClient;
+  readonly tables: TableNames;
+  readonly allowPrivateTargets: boolean;
+  readonly rotationGraceMs: number;
+  readonly now: () => number;
+  /** The tenant a request acts for: the key's, or the one named in an admin path. */
+  readonly tenantIdOf: (req: Request) => string;
+}
+
+const maxEndpoints = 50;
+const duration = z.string().transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 30m or 24h"), z.NEVER));
+
+export function endpointRoutes(deps: EndpointRoutesDeps): Router {
+  const router = Router({ mergeParams: true });
+  const json = [requireJson, express.json({ limit: "64kb" })];
+  const createSchema = endpointInputSchema(deps.allowPrivateTargets);
+  const updateSchema = createSchema.partial().extend({ enabled: z.boolean().optional() }).strict();
+  const rotateSchema = z.object({ grace_period: duration.optional() }).strict();
+  const recoverSchema = z.object({ since: z.iso.datetime({ offset: true }) }).strict();
+
+  /** The tenant, unless missing or deleted (404 either way: invariant 4). */
+  const tenantOf = async (req: Request): Promise<Tenant> => {
+    const tenantId = deps.tenantIdOf(req);
+    const tenant = isId("ten", tenantId) ? await getTenant(deps.ddb, deps.tables.tenants, tenantId) : undefined;
+    if (!tenant || tenant.status === "deleted") throw problems.notFound(`Tenant ${tenantId}`);
+    return tenant;
+  };
+  const endpointIdOf = (req: Request): string => {
+    const id = String(req.params.endpointId);
+    if (!isId("ep", id)) throw problems.notFound(`Endpoint ${id}`);
+    return id;
+  };
+  /** Applies `change` to one endpoint of the request's tenant under the tenant's version guard. */
+  const changeEndpoint = async (req: Request, change: (e: Endpoint) => Endpoint | null) => {
+    const tenant = await tenantOf(req);
+    const endpointId = endpointIdOf(req);
+    let found = false;
+    const stored = await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) => {
+      const current = t.endpoints[endpointId];
+      found = current !== undefined;
+      if (!current) return undefined;
+      const next = change(current);
+      const endpoints = { ...t.endpoints };
+      if (next) endpoints[endpointId] = next;
+      else delete endpoints[endpointId];
+      return { ...t, endpoints };
+    });
+    if (!found || !stored) throw problems.notFound(`Endpoint ${endpointId}`);
+    return { endpointId, endpoint: stored.endpoints[endpointId] };
+  };
+
+  router.get("/", async (req, res) => {
+    const tenant = await tenantOf(req);
+    res.json({ data: Object.entries(tenant.endpoints).map(([id, e]) => endpointView(id, e)), next_cursor: null });
+  });
+
+  router.post("/", ...json, async (req, res) => {
+    const input = parseWith(createSchema, req.body);
+    const tenant = await tenantOf(req);
+    const now = deps.now();
+    const endpointId = newId("ep", now);
+    const secret = newSigningSecret();
+    const endpoint: Endpoint = {
+      url: input.url,
+      description: input.description,
+      eventTypes: input.event_types ?? [],
+      secrets: [{ secret, createdAt: now }],
+      enabled: true,
+      createdAt: now,
+    };
+    await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) => {
+      if (Object.keys(t.endpoints).length >= maxEndpoints) throw problems.conflict(`A tenant has at most ${maxEndpoints} endpoints.`);
+      return { ...t, endpoints: { ...t.endpoints, [endpointId]: endpoint } };
+    });
+    res.status(201).json({ ...endpointView(endpointId, endpoint), secret });
+  });
+
+  router.get("/:endpointId", async (req, res) => {
+    const tenant = await tenantOf(req);
+    const endpointId = endpointIdOf(req);
+    const endpoint = tenant.endpoints[endpointId];
+    if (!endpoint) throw problems.notFound(`Endpoint ${endpointId}`);
+    res.json(endpointView(endpointId, endpoint));
+  });
+
+  router.patch("/:endpointId", ...json, async (req, res) => {
+    const input = parseWith(updateSchema, req.body);
+    const { endpointId, endpoint } = await changeEndpoint(req, (e) => ({
+      ...e,
+      url: input.url ?? e.url,
+      description: input.description ?? e.description,
+      eventTypes: input.event_types ?? e.eventTypes,
+      // Re-enabling starts afresh: the reason and the failure run are forgotten.
+      ...(input.enabled === undefined
+        ? {}
+        : { enabled: input.enabled, disabledReason: input.enabled ? undefined : "disabled by request", failingSince: undefined }),
+    }));
+    res.json(endpointView(endpointId, endpoint!));
+  });
+
+  router.delete("/:endpointId", async (req, res) => {
+    await changeEndpoint(req, () => null);
+    res.status(204).end();
+  });
+
+  router.post("/:endpointId/rotate-secret", optionalJson, express.json({ limit: "4kb" }), async (req, res) => {
+    const input = parseWith(rotateSchema, req.body ?? {});
+    const graceMs = input.grace_period ?? deps.rotationGraceMs;
+    const secret = newSigningSecret();
+    const now = deps.now();
+    const { endpointId, endpoint } = await changeEndpoint(req, (e) => rotateSecret(e, secret, now, graceMs));
+    res.status(201).json({
+      ...endpointView(endpointId, endpoint!),
+      secret,
+      previous_secrets_expire_at: new Date(now + graceMs).toISOString(),
+    });
+  });
+
+  router.post("/:endpointId/recover", ...json, async (req, res) => {
+    const input = parseWith(recoverSchema, req.body);
+    const tenant = await tenantOf(req);
+    const endpointId = endpointIdOf(req);
+    if (!tenant.endpoints[endpointId]) throw problems.notFound(`Endpoint ${endpointId}`);
+    const requeued = await recoverEndpoint(deps, { tenantId: tenant.tenantId, endpointId, since: input.since, log: req.log });
+    res.status(202).json({ endpoint_id: endpointId, requeued });
+  });
+
+  return router;
+}
