@@ -56,6 +56,8 @@ const schema = z
     LOCAL_DATA_DIR: z.string().min(1).default(".data"),
     LOCAL_DYNAMODB_PORT: port.default(8000),
     LOCAL_SQS_PORT: port.default(9324),
+    /** Where the admin CLI finds the API. */
+    API_URL: url.default("http://127.0.0.1:3000"),
     /** The demo receiver (`npm run receiver`, the container's `receiver` role). */
     RECEIVER_PORT: port.default(3001),
     RECEIVER_SECRETS: z
@@ -75,7 +77,7 @@ const schema = z
   });
 
 export type Config = z.infer<typeof schema>;
-export type Role = "api" | "worker" | "local";
+export type Role = "api" | "worker" | "local" | "cli";
 
 export class ConfigError extends Error {
   constructor(problems: string[]) {
@@ -89,7 +91,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
   }
-  if (role === "api" && !parsed.data.ADMIN_TOKEN) throw new ConfigError(["ADMIN_TOKEN: required for the API"]);
+  if ((role === "api" || role === "cli") && !parsed.data.ADMIN_TOKEN) throw new ConfigError([`ADMIN_TOKEN: required for the ${role}`]);
   return parsed.data;
 }
 

@@ -114,18 +114,18 @@ export async function requeueDeadLetters(deps: DlqDeps, filter: RequeueFilter, l
   if (!(await holdLock(deps.store, lockName, owner, lockTtlMs, deps.now()))) {
     throw problems.conflict("A dead-letter requeue is already running; try again when it ends.");
   }
-  let lost = false;
+  const lock = { lost: false };
   const renew = setInterval(() => {
     holdLock(deps.store, lockName, owner, lockTtlMs, deps.now()).then(
-      (held) => (lost ||= !held),
-      () => (lost = true),
+      (held) => (lock.lost ||= !held),
+      () => (lock.lost = true),
     );
   }, lockTtlMs / 3);
   const report: RequeueReport = { moved: 0, skipped: 0, failed: 0, stale: 0 };
   const held: string[] = [];
   const handled = new Set<string>();
   // Held messages stay invisible for the expected run time, so the run never meets its own leftovers.
-  const holdS = Math.min(900, Math.ceil(filter.maxMessages / deps.requeueRate) + 30);
+  const holdS = Math.min(900, Math.ceil(filter.maxMessages / deps.requeueRate) + 5);
   const started = deps.now();
   let matched = 0;
   try {
@@ -136,7 +136,8 @@ export async function requeueDeadLetters(deps: DlqDeps, filter: RequeueFilter, l
         (!filter.tenantId || ref.tenantId === filter.tenantId) &&
         (!filter.endpointId || ref.endpointId === filter.endpointId) &&
         (!filter.eventIds || filter.eventIds.includes(ref.eventId));
-      if (matched >= filter.maxMessages || lost) {
+      // Past the budget, or another task may hold the lock now: stop, leaving the rest in the DLQ.
+      if (matched >= filter.maxMessages || lock.lost) {
         held.push(m.receiptHandle);
         break;
       }

@@ -24,7 +24,10 @@ runMain(async () => {
     logger,
     ready: () => checkBackends(b.clients.dynamo, b.clients.sqs, b.tables.events, b.queue.queueUrl),
   });
-  const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, "listening"));
+  const server = app.listen(config.PORT, () => {
+    const address = server.address();
+    logger.info({ port: typeof address === "object" && address ? address.port : config.PORT }, "listening");
+  });
   // A slow client cannot hold a connection open indefinitely.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { putApiKey } from "../../services/aws/api-keys.ts";
 import { newApiKey } from "../../services/core/ids.ts";
 import { postEvent } from "../support/api.ts";
+import { expectProblem } from "../support/problem.ts";
 import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
@@ -26,13 +27,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-function expectProblem(res: { status: number; headers: Record<string, string>; body: unknown; text: string }, status: number) {
-  expect(res.status).toBe(status);
-  expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-  const problem = JSON.parse(res.text) as Record<string, unknown>;
-  expect(problem).toMatchObject({ status, type: expect.stringMatching(/^https:\/\//), title: expect.any(String), detail: expect.any(String) });
-  return problem;
-}
 
 describe("POST /v1/events", () => {
   it("answers 201 with the event id and PENDING", async () => {

@@ -21,6 +21,8 @@ import { startWorker, type Worker } from "../../services/worker/start-worker.ts"
 
 export interface Stack {
   readonly config: Config;
+  /** The environment the stack was configured from: hand it to a service started as a process. */
+  readonly env: Record<string, string>;
   readonly http: ReturnType<typeof supertest>;
   readonly adminToken: string;
   readonly clients: AwsClients;
@@ -45,8 +47,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
   const log = opts.logger ?? logger;
   const id = randomBytes(4).toString("hex");
   const adminToken = randomBytes(24).toString("base64url");
-  const config = parseConfig(
-    {
+  const fullEnv: Record<string, string> = {
       ADMIN_TOKEN: adminToken,
       TABLE_PREFIX: `t${id}`,
       DELIVERY_QUEUE: `q${id}`,
@@ -59,9 +60,8 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
       AUTH_CACHE_TTL_MS: "0",
       SWEEP_INTERVAL_MS: "200",
       ...env,
-    },
-    "api",
-  );
+  };
+  const config = parseConfig(fullEnv, "api");
   const clients = createAwsClients({
     region: config.AWS_REGION,
     endpoints: { dynamodb: config.AWS_ENDPOINT_URL_DYNAMODB, sqs: config.AWS_ENDPOINT_URL_SQS },
@@ -97,6 +97,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
 
   return {
     config,
+    env: fullEnv,
     http,
     adminToken,
     clients,
@@ -117,7 +118,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
         client,
         schedule: config.RETRY_SCHEDULE,
         leaseMs: config.DELIVERY_TIMEOUT_MS + 3000,
-        holdMs: 60_000,
+        holdMs: 1000,
         recordEndpointHealth: (ids, attempt) => recordEndpointHealth(clients.ddb, tables.tenants, ids, attempt),
         disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
         concurrency: config.WORKER_CONCURRENCY,

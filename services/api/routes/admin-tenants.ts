@@ -137,7 +137,7 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
 
   router.delete("/:tenantId/api-keys/:keyId", async (req, res) => {
     const tenant = await tenantOf(req);
-    const keyId = String(req.params.keyId);
+    const { keyId } = req.params;
     const revoked = await revokeApiKey(deps.ddb, deps.tables.apiKeys, tenant.tenantId, keyId, deps.now());
     if (!revoked) throw problems.notFound(`API key ${keyId}`);
     res.status(204).end();

@@ -53,19 +53,15 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   const changeEndpoint = async (req: Request, change: (e: Endpoint) => Endpoint | null) => {
     const tenant = await tenantOf(req);
     const endpointId = endpointIdOf(req);
-    let found = false;
+    if (!tenant.endpoints[endpointId]) throw problems.notFound(`Endpoint ${endpointId}`);
     const stored = await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) => {
       const current = t.endpoints[endpointId];
-      found = current !== undefined;
-      if (!current) return undefined;
+      if (!current) throw problems.notFound(`Endpoint ${endpointId}`);
       const next = change(current);
-      const endpoints = { ...t.endpoints };
-      if (next) endpoints[endpointId] = next;
-      else delete endpoints[endpointId];
-      return { ...t, endpoints };
+      const others = Object.entries(t.endpoints).filter(([id]) => id !== endpointId);
+      return { ...t, endpoints: Object.fromEntries(next ? [...others, [endpointId, next]] : others) };
     });
-    if (!found || !stored) throw problems.notFound(`Endpoint ${endpointId}`);
-    return { endpointId, endpoint: stored.endpoints[endpointId] };
+    return { endpointId, endpoint: stored?.endpoints[endpointId] };
   };
 
   router.get("/", async (req, res) => {

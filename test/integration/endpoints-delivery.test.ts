@@ -1,0 +1,148 @@
+/** Secret rotation seen by receivers, and endpoints disabled by 410 or a long failure run, then re-enabled. */
+import { Webhook } from "standardwebhooks";
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getEvent, postEvent } from "../support/api.ts";
+import { eventually } from "../support/eventually.ts";
+import { startReceiver, type ReceivedRequest, type TestReceiver } from "../support/receiver.ts";
+import { logger, startStack, type Stack } from "../support/stack.ts";
+import { acceptEvent } from "../../services/api/accept-event.ts";
+import { getTenant } from "../../services/aws/tenants.ts";
+
+let stack: Stack;
+const receivers: TestReceiver[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ RETRY_SCHEDULE: "300ms,300ms,300ms,300ms", ENDPOINT_DISABLE_AFTER: "1s" });
+  stack.startWorker();
+});
+afterAll(async () => {
+  await stack.close();
+  await Promise.all(receivers.map((r) => r.close()));
+});
+
+async function receiver() {
+  const r = await startReceiver();
+  receivers.push(r);
+  return r;
+}
+
+/** What a receiver that knows only `secret` concludes, with each independent library. */
+function verifiesWith(req: ReceivedRequest, secret: string): boolean[] {
+  const h = (n: string) => String(req.headers[n] ?? "");
+  const std = (() => {
+    try {
+      new Webhook(secret).verify(req.body, { "webhook-id": h("webhook-id"), "webhook-timestamp": h("webhook-timestamp"), "webhook-signature": h("webhook-signature") });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const stripe = (() => {
+    try {
+      Stripe.webhooks.constructEvent(req.body, h("stripe-signature"), secret, 300);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return [std, stripe];
+}
+
+const delivered = (apiKey: string, id: string) =>
+  eventually(async () => (await getEvent(stack, apiKey, id)).status === "DELIVERED", { what: "delivered" });
+
+describe("secret rotation", () => {
+  it("signs with both secrets during the grace period, then with the new one only", async () => {
+    const r = await receiver();
+    const t = await stack.createTenant([{ url: r.url }]);
+    const oldSecret = t.endpoints[0]!.secret;
+    const path = `/v1/endpoints/${t.endpoints[0]!.endpointId}/rotate-secret`;
+    const rotated = await stack.http.post(path).set("authorization", `Bearer ${t.apiKey}`).send({ grace_period: "1500ms" });
+    const newSecret = rotated.body.secret as string;
+
+    const during = await postEvent(stack, t.apiKey, { type: "rotation.during" });
+    await delivered(t.apiKey, during.body.event_id);
+    expect(verifiesWith(r.requests[0]!, oldSecret)).toEqual([true, true]);
+    expect(verifiesWith(r.requests[0]!, newSecret)).toEqual([true, true]);
+    expect(String(r.requests[0]!.headers["webhook-signature"]).split(" ")).toHaveLength(2);
+
+    await eventually(() => Date.parse(rotated.body.previous_secrets_expire_at) < Date.now(), { what: "the grace period to end" });
+    const after = await postEvent(stack, t.apiKey, { type: "rotation.after" });
+    await delivered(t.apiKey, after.body.event_id);
+    expect(verifiesWith(r.requests[1]!, newSecret)).toEqual([true, true]);
+    expect(verifiesWith(r.requests[1]!, oldSecret)).toEqual([false, false]);
+  });
+});
+
+describe("endpoint health", () => {
+  it("a 410 kills the delivery and disables the endpoint; its other deliveries are held until re-enabled", async () => {
+    const r = await receiver();
+    r.behave((_req, n) => (n === 1 ? { status: 410 } : { status: 200 }));
+    const t = await stack.createTenant([{ url: r.url }]);
+    const auth = `Bearer ${t.apiKey}`;
+    const endpointPath = `/v1/endpoints/${t.endpoints[0]!.endpointId}`;
+    const gone = await postEvent(stack, t.apiKey, { type: "gone" });
+    await eventually(async () => (await getEvent(stack, t.apiKey, gone.body.event_id)).status === "DEAD", { what: "dead" });
+    const endpoint = await eventually(async () => {
+      const e = (await stack.http.get(endpointPath).set("authorization", auth)).body as { enabled: boolean; failing_since?: string; disabled_reason?: string };
+      return !e.enabled ? e : undefined;
+    });
+    expect(endpoint.disabled_reason).toMatch(/^the endpoint answered 410 Gone at /);
+    expect((await getEvent(stack, t.apiKey, gone.body.event_id)).deliveries[0]!.attempts).toBe(1);
+
+    // New events skip a disabled endpoint...
+    const skipped = await postEvent(stack, t.apiKey, { type: "while-disabled" });
+    expect(skipped.body.status).toBe("DELIVERED");
+    expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).deliveries).toEqual([]);
+    // ...and one already queued for it when it was disabled is held: sent nowhere, no attempt spent.
+    const stale = await getTenant(stack.clients.ddb, stack.tables.tenants, t.tenantId);
+    const wasEnabled = { ...stale!, endpoints: { [t.endpoints[0]!.endpointId]: { ...stale!.endpoints[t.endpoints[0]!.endpointId]!, enabled: true } } };
+    const held = await acceptEvent(
+      { store: stack.store, queue: stack.queue, now: Date.now },
+      { tenant: wasEnabled, body: Buffer.from('{"type":"held"}'), parsed: { type: "held" }, log: logger },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(r.requests).toHaveLength(1);
+    expect((await getEvent(stack, t.apiKey, held.eventId)).deliveries[0]).toMatchObject({ status: "PENDING", attempts: 0 });
+
+    await stack.http.patch(endpointPath).set("authorization", auth).send({ enabled: true });
+    await delivered(t.apiKey, held.eventId);
+    expect(r.requests).toHaveLength(2);
+
+    // The tenant's own DLQ view: recover the endpoint's dead deliveries since a time.
+    const webhookId = (await getEvent(stack, t.apiKey, gone.body.event_id)).deliveries[0]!.webhook_id;
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const recovered = await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since });
+    expect(recovered.status).toBe(202);
+    expect(recovered.body).toEqual({ endpoint_id: t.endpoints[0]!.endpointId, requeued: 1 });
+    await delivered(t.apiKey, gone.body.event_id);
+    expect(r.requests.at(-1)!.headers["webhook-id"]).toBe(webhookId);
+    const later = await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since: new Date().toISOString() });
+    expect(later.body.requeued).toBe(0);
+    expect((await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since: "yesterday" })).status).toBe(422);
+  });
+
+  it("disables an endpoint that fails for longer than ENDPOINT_DISABLE_AFTER, and a success clears the run", async () => {
+    const r = await receiver();
+    r.behave(() => ({ status: 500 }));
+    const t = await stack.createTenant([{ url: r.url }]);
+    const auth = `Bearer ${t.apiKey}`;
+    const endpointPath = `/v1/endpoints/${t.endpoints[0]!.endpointId}`;
+    await postEvent(stack, t.apiKey, { type: "failing" });
+    const first = await eventually(async () => {
+      const e = (await stack.http.get(endpointPath).set("authorization", auth)).body as { enabled: boolean; failing_since?: string; disabled_reason?: string };
+      return e.failing_since ? e : undefined;
+    });
+    expect(first.enabled).toBe(true);
+    const disabled = await eventually(async () => {
+      const e = (await stack.http.get(endpointPath).set("authorization", auth)).body as { enabled: boolean; failing_since?: string; disabled_reason?: string };
+      return !e.enabled ? e : undefined;
+    });
+    expect(disabled.disabled_reason).toBe(`every delivery failed since ${first.failing_since}`);
+
+    r.behave(() => ({ status: 200 }));
+    const enabled = await stack.http.patch(endpointPath).set("authorization", auth).send({ enabled: true });
+    expect(enabled.body.failing_since).toBeUndefined();
+  });
+});
