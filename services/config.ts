@@ -56,6 +56,11 @@ const schema = z
     LOCAL_DATA_DIR: z.string().min(1).default(".data"),
     LOCAL_DYNAMODB_PORT: port.default(8000),
     LOCAL_SQS_PORT: port.default(9324),
+    /** The demo tenant that `bootstrap` seeds (docker compose); all four or none. */
+    DEMO_TENANT_ID: z.string().regex(/^ten_[A-Za-z0-9]{26}$/).optional(),
+    DEMO_API_KEY: z.string().regex(/^whk_[A-Za-z0-9]+_[A-Za-z0-9_-]{16,}$/).optional(),
+    DEMO_ENDPOINT_SECRET: z.string().regex(/^whsec_/).optional(),
+    DEMO_ENDPOINT_URL: url.optional(),
     /** Where the admin CLI finds the API. */
     API_URL: url.default("http://127.0.0.1:3000"),
     /** The demo receiver (`npm run receiver`, the container's `receiver` role). */
@@ -77,6 +82,9 @@ const schema = z
   });
 
 export type Config = z.infer<typeof schema>;
+
+/** Every variable the services read (for checks that deployment files set only real ones). */
+export const configVariables: readonly string[] = Object.keys(schema.shape);
 export type Role = "api" | "worker" | "local" | "cli";
 
 export class ConfigError extends Error {

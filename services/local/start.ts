@@ -13,12 +13,15 @@ import { parseConfig } from "../config.ts";
 import { redactPaths } from "../logging.ts";
 import { runMain } from "../shutdown.ts";
 import { createReceiver } from "../receiver/create-receiver.ts";
-import { startLocalBackends } from "./local-stack.ts";
+import { createAwsClients } from "../aws/clients.ts";
+import { tableNames } from "../aws/tables.ts";
+import { curlLine, seedDemoTenant, type DemoTenant } from "../bootstrap/seed-demo.ts";
+import { newApiKey, newId, newSigningSecret } from "../core/ids.ts";
+import { localCredentials, startLocalBackends } from "./local-stack.ts";
 
 const servicesDir = fileURLToPath(new URL("..", import.meta.url));
 
 const demoSchema = z.object({ tenantId: z.string(), apiKey: z.string(), secret: z.string(), endpointUrl: z.string() });
-type Demo = z.infer<typeof demoSchema>;
 
 function spawnService(role: "api" | "worker", env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", join(servicesDir, role, "main.ts")], {
@@ -44,24 +47,14 @@ async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} did not become ready`);
 }
 
-/** The demo tenant from a previous run (its key is kept only here, locally), or a new one via the admin API. */
-async function seedDemo(apiUrl: string, adminToken: string, receiverUrl: string, file: string): Promise<Demo> {
-  const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
+/** The demo tenant of a previous run (its key is kept only here, locally), or a new one. */
+function demoTenant(file: string, endpointUrl: string): DemoTenant {
   if (existsSync(file)) {
     const saved = demoSchema.parse(JSON.parse(readFileSync(file, "utf8")));
-    const found = await fetch(`${apiUrl}/admin/tenants/${saved.tenantId}`, { headers: admin });
-    if (found.ok && saved.endpointUrl === receiverUrl) return saved;
+    if (saved.endpointUrl === endpointUrl) return saved;
   }
-  const res = await fetch(`${apiUrl}/admin/tenants`, {
-    method: "POST",
-    headers: admin,
-    body: JSON.stringify({ name: "Demo tenant", endpoints: [{ url: receiverUrl, description: "the bundled demo receiver" }] }),
-  });
-  if (res.status !== 201) throw new Error(`seeding the demo tenant failed: ${res.status} ${await res.text()}`);
-  const created = z
-    .object({ tenant_id: z.string(), api_key: z.string(), endpoints: z.array(z.object({ secret: z.string() })).length(1) })
-    .parse(await res.json());
-  const demo = { tenantId: created.tenant_id, apiKey: created.api_key, secret: created.endpoints[0]!.secret, endpointUrl: receiverUrl };
+  const key = newApiKey();
+  const demo = { tenantId: newId("ten"), apiKey: key.apiKey, secret: newSigningSecret(), endpointUrl };
   writeFileSync(file, JSON.stringify(demo, null, 2), { mode: 0o600 });
   return demo;
 }
@@ -74,8 +67,14 @@ runMain(async () => {
   const config = parseConfig(process.env, "local");
   const log = pino({ level: config.LOG_LEVEL, name: "local", redact: redactPaths }, PinoPretty({ ignore: "pid,hostname", singleLine: true }));
   const { emulators, env } = await startLocalBackends(config);
-  let secrets: string[] = [];
-  const receiver = createReceiver({ secrets: () => secrets, log: log.child({ name: "receiver" }) });
+  const demo = demoTenant(join(config.LOCAL_DATA_DIR, "demo.json"), `http://127.0.0.1:${config.RECEIVER_PORT}/webhooks`);
+  const clients = createAwsClients({
+    region: config.AWS_REGION,
+    endpoints: { dynamodb: emulators.dynamoEndpoint, sqs: emulators.sqsEndpoint },
+    credentials: localCredentials,
+  });
+  await seedDemoTenant(clients.ddb, tableNames(config.TABLE_PREFIX), demo, Date.now()).finally(() => clients.destroy());
+  const receiver = createReceiver({ secrets: () => [demo.secret], log: log.child({ name: "receiver" }) });
   await new Promise<void>((resolve) => receiver.listen(config.RECEIVER_PORT, "127.0.0.1", () => resolve()));
   const serviceEnv = { ...env, PORT: String(config.PORT), LOG_LEVEL: config.LOG_LEVEL };
   const children = [spawnService("api", serviceEnv), spawnService("worker", serviceEnv)];
@@ -96,9 +95,6 @@ runMain(async () => {
 
   const apiUrl = `http://127.0.0.1:${config.PORT}`;
   await waitUntilReady(`${apiUrl}/readyz`, children[0]!);
-  const demo = await seedDemo(apiUrl, env.ADMIN_TOKEN!, `http://127.0.0.1:${config.RECEIVER_PORT}/webhooks`, join(config.LOCAL_DATA_DIR, "demo.json"));
-  secrets = [demo.secret];
-  const body = JSON.stringify({ type: "order.paid", data: { order_id: "ord_123", amount: 4200 } });
   process.stdout.write(
     [
       "",
@@ -110,7 +106,7 @@ runMain(async () => {
       `  demo receiver  ${demo.endpointUrl}  (verifies both signatures; its log lines say "webhook verified")`,
       "",
       "Send an event:",
-      `  curl -sS -X POST ${apiUrl}/v1/events -H 'Authorization: Bearer ${demo.apiKey}' -H 'Content-Type: application/json' -d '${body}'`,
+      `  ${curlLine(apiUrl, demo.apiKey)}`,
       "",
       "",
     ].join("\n"),

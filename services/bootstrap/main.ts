@@ -1,0 +1,34 @@
+/**
+ * `npm run bootstrap`, the container's `bootstrap` role: creates the tables and queues (idempotent) and,
+ * when DEMO_* are set, the demo tenant. Used by docker compose against LocalStack.
+ */
+import { parseConfig } from "../config.ts";
+import { createAwsClients } from "../aws/clients.ts";
+import { provisionAll } from "../aws/provision.ts";
+import { tableNames } from "../aws/tables.ts";
+import { awsEndpoints } from "../config.ts";
+import { maxAttempts } from "../core/retry-policy.ts";
+import { runMain } from "../shutdown.ts";
+import { curlLine, seedDemoTenant } from "./seed-demo.ts";
+
+runMain(async () => {
+  const config = parseConfig(process.env, "worker");
+  const clients = createAwsClients({ region: config.AWS_REGION, endpoints: awsEndpoints(config) });
+  try {
+    const urls = await provisionAll(clients.dynamo, clients.sqs, {
+      tablePrefix: config.TABLE_PREFIX,
+      queueName: config.DELIVERY_QUEUE,
+      dlqName: config.DEAD_LETTER_QUEUE,
+      visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
+      maxAttempts: maxAttempts(config.RETRY_SCHEDULE),
+    });
+    process.stdout.write(`tables ${config.TABLE_PREFIX}-* and queues ${urls.queueUrl}, ${urls.dlqUrl} ready\n`);
+    const { DEMO_TENANT_ID: tenantId, DEMO_API_KEY: apiKey, DEMO_ENDPOINT_SECRET: secret, DEMO_ENDPOINT_URL: endpointUrl } = config;
+    if (tenantId && apiKey && secret && endpointUrl) {
+      const created = await seedDemoTenant(clients.ddb, tableNames(config.TABLE_PREFIX), { tenantId, apiKey, secret, endpointUrl }, Date.now());
+      process.stdout.write(`demo tenant ${tenantId} ${created ? "created" : "already there"}; send an event:\n  ${curlLine(config.API_URL, apiKey)}\n`);
+    }
+  } finally {
+    clients.destroy();
+  }
+});

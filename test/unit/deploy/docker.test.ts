@@ -1,0 +1,117 @@
+/** The Dockerfile and docker-compose.yml read against the code, since no Docker engine runs here. */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { configVariables, parseConfig, type Role } from "../../../services/config.ts";
+
+const root = join(import.meta.dirname, "../../..");
+const read = (f: string) => readFileSync(join(root, f), "utf8");
+
+interface ComposeService {
+  image?: string;
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  ports?: string[];
+}
+const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, ComposeService> };
+const services = compose.services;
+/** `${VAR:-default}` as compose would expand it with VAR unset. */
+const expand = (env: Record<string, string> = {}) =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1")]));
+
+/** The roles the image's entry point dispatches, with the module each one imports. */
+const roles = Object.fromEntries(
+  [...read("services/main.ts").matchAll(/case "(\w+)":\s*await import\("([^"]+)"\)/g)].map((m) => [m[1]!, m[2]!]),
+);
+
+describe("the image's roles", () => {
+  it("are api, worker, receiver and bootstrap, each a main.ts that exists", () => {
+    expect(Object.keys(roles).sort()).toEqual(["api", "bootstrap", "receiver", "worker"]);
+    for (const target of Object.values(roles)) expect(existsSync(join(root, "services", target)), target).toBe(true);
+  });
+});
+
+describe("docker-compose.yml", () => {
+  it("runs localstack, a one-shot bootstrap, the api, the worker and the receiver", () => {
+    expect(Object.keys(services).sort()).toEqual(["api", "bootstrap", "localstack", "receiver", "worker"]);
+    expect(services.localstack!.image).toMatch(/^localstack\/localstack:/);
+    expect(services.localstack!.environment!.SERVICES).toBe("sqs,dynamodb");
+    expect(services.bootstrap!.depends_on).toEqual({ localstack: { condition: "service_healthy" } });
+    for (const s of ["api", "worker"]) expect(services[s]!.depends_on).toEqual({ bootstrap: { condition: "service_completed_successfully" } });
+    expect(services.api!.ports).toEqual(["127.0.0.1:3000:3000"]);
+  });
+
+  it("gives each role a configuration its own parser accepts, naming only variables the code reads", () => {
+    const roleOf: Record<string, Role> = { api: "api", worker: "worker", bootstrap: "worker", receiver: "worker" };
+    for (const [name, service] of Object.entries(services)) {
+      if (name === "localstack") continue;
+      expect(service.build).toBe(".");
+      const role = service.command?.[0] ?? "";
+      expect(Object.keys(roles)).toContain(role);
+      const env = expand(service.environment);
+      const aws = ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+      const unknown = Object.keys(env).filter((k) => !configVariables.includes(k) && !aws.includes(k));
+      expect(unknown, name).toEqual([]);
+      expect(() => parseConfig(env, roleOf[name]!), name).not.toThrow();
+      if (name !== "receiver") expect(env.AWS_ENDPOINT_URL, name).toBe("http://localstack:4566");
+    }
+    expect(expand(services.api!.environment).ADMIN_TOKEN!.length).toBeGreaterThanOrEqual(24);
+    expect(services.worker!.environment!.ALLOW_PRIVATE_TARGETS).toBe("true");
+  });
+
+  it("seeds a demo endpoint that is the receiver, with the secret the receiver verifies", () => {
+    const boot = expand(services.bootstrap!.environment);
+    const recv = expand(services.receiver!.environment);
+    expect(recv.RECEIVER_SECRETS).toBe(boot.DEMO_ENDPOINT_SECRET);
+    const url = new URL(boot.DEMO_ENDPOINT_URL!);
+    expect([url.hostname, url.port]).toEqual(["receiver", recv.RECEIVER_PORT]);
+    const cfg = parseConfig(boot, "worker");
+    expect([cfg.DEMO_TENANT_ID, cfg.DEMO_API_KEY, cfg.DEMO_ENDPOINT_SECRET]).not.toContain(undefined);
+  });
+});
+
+describe("Dockerfile", () => {
+  const lines = read("Dockerfile").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const stages = lines.flatMap((l, i) => (l.startsWith("FROM ") ? [i] : []));
+  const final = lines.slice(stages.at(-1));
+
+  it("builds in one stage and runs a slim Node 22+ image in another", () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const i of stages) expect(lines[i]).toMatch(/^FROM node:(22|24)-slim AS \w+$/);
+    expect(lines).toContain("RUN npm run build");
+  });
+
+  it("runs as a non-root user, in production mode, with production dependencies only", () => {
+    expect(final).toContain("USER node");
+    expect(final.filter((l) => l.startsWith("USER ")).at(-1)).not.toMatch(/root|\b0\b/);
+    expect(final).toContain("ENV NODE_ENV=production");
+    expect(final.some((l) => l.startsWith("RUN npm ci --omit=dev"))).toBe(true);
+    expect(final).toContain('ENTRYPOINT ["node", "--enable-source-maps", "dist/services/main.js"]');
+  });
+
+  it("keeps node_modules, build output, local data and tests out of the context", () => {
+    const ignored = read(".dockerignore").split("\n");
+    for (const entry of ["node_modules", "dist", "cdk.out", ".data", "test", "bench"]) expect(ignored).toContain(entry);
+  });
+});
+
+describe("production dependencies", () => {
+  it("cover every package the built services import (the image has no devDependencies)", () => {
+    const pkg = JSON.parse(read("package.json")) as { dependencies: Record<string, string> };
+    const files = readdirSync(join(root, "services"), { recursive: true, encoding: "utf8" }).filter(
+      (f) => f.endsWith(".ts") && !f.startsWith("local/"),
+    );
+    const missing = new Set<string>();
+    for (const f of files) {
+      for (const [, spec] of read(`services/${f}`).matchAll(/from "([^".][^"]*)"/g)) {
+        if (spec!.startsWith("node:")) continue;
+        const name = spec!.startsWith("@") ? spec!.split("/").slice(0, 2).join("/") : spec!.split("/")[0]!;
+        if (!(name in pkg.dependencies)) missing.add(`${f}: ${name}`);
+      }
+    }
+    expect([...missing]).toEqual([]);
+  });
+});
