@@ -20,7 +20,7 @@ const compose = parse(read("docker-compose.yml"), { merge: true }) as { services
 const services = compose.services;
 /** `${VAR:-default}` as compose would expand it with VAR unset. */
 const expand = (env: Record<string, string> = {}) =>
-  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1")]));
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1")]));
 
 /** The roles the image's entry point dispatches, with the module each one imports. */
 const roles = Object.fromEntries(
