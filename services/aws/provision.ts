@@ -78,6 +78,14 @@ export async function resolveQueueUrl(sqs: SQSClient, nameOrUrl: string): Promis
   return QueueUrl;
 }
 
+/**
+ * The redrive limit: well above the attempt count, because a message is also received when it arrives
+ * early or finds its delivery leased. Redrive only catches messages that crash workers.
+ */
+export function redriveMaxReceiveCount(maxAttempts: number): number {
+  return maxAttempts * 3 + 10;
+}
+
 export interface ProvisionOptions {
   readonly tablePrefix: string;
   readonly queueName: string;
@@ -94,6 +102,6 @@ export async function provisionAll(dynamo: DynamoDBClient, sqs: SQSClient, o: Pr
     queueName: o.queueName,
     dlqName: o.dlqName,
     visibilityTimeoutS: o.visibilityTimeoutS,
-    maxReceiveCount: o.maxAttempts * 3 + 10,
+    maxReceiveCount: redriveMaxReceiveCount(o.maxAttempts),
   });
 }

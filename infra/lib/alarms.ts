@@ -1,0 +1,98 @@
+/** What pages an operator: anything in the DLQ, a stale queue, API 5xx, worker tasks dying. */
+import { Duration } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
+import type * as ecs from "aws-cdk-lib/aws-ecs";
+import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as sns from "aws-cdk-lib/aws-sns";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+
+export interface AlarmsProps {
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly cluster: ecs.ICluster;
+  readonly workerService: ecs.FargateService;
+  /** Older than this, the oldest message means deliveries are stuck (retries wait up to ~31 min by default). @default 45 min */
+  readonly maxMessageAge?: Duration;
+  /** @default 1 (%) */
+  readonly max5xxPercent?: number;
+}
+
+export class Alarms extends Construct {
+  readonly topic: sns.Topic;
+  readonly deadLetters: cloudwatch.Alarm;
+  readonly oldestMessage: cloudwatch.Alarm;
+  readonly api5xx: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, "Topic", { displayName: "Webhook platform alarms" });
+    const notify = new actions.SnsAction(this.topic);
+    const minute = Duration.minutes(1);
+
+    this.deadLetters = props.deadLetterQueue
+      .metricApproximateNumberOfMessagesVisible({ period: minute, statistic: "Maximum" })
+      .createAlarm(this, "DeadLetters", {
+        alarmDescription: "Deliveries are in the dead-letter queue: inspect with GET /admin/dlq",
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.oldestMessage = props.queue
+      .metricApproximateAgeOfOldestMessage({ period: minute, statistic: "Maximum" })
+      .createAlarm(this, "OldestMessage", {
+        alarmDescription: "The delivery queue holds a message older than the retry schedule allows",
+        threshold: (props.maxMessageAge ?? Duration.minutes(45)).toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    const lbMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: "AWS/ApplicationELB",
+        metricName,
+        dimensionsMap: { LoadBalancer: props.loadBalancer.loadBalancerFullName },
+        statistic: "Sum",
+        period: minute,
+      });
+    this.api5xx = new cloudwatch.MathExpression({
+      label: "API 5xx %",
+      expression: "IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)",
+      usingMetrics: {
+        requests: lbMetric("RequestCount"),
+        target5xx: lbMetric("HTTPCode_Target_5XX_Count"),
+        elb5xx: lbMetric("HTTPCode_ELB_5XX_Count"),
+      },
+      period: minute,
+    }).createAlarm(this, "Api5xx", {
+      alarmDescription: "More than 1% of API requests answered 5xx",
+      threshold: props.max5xxPercent ?? 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.deadLetters, this.oldestMessage, this.api5xx]) alarm.addAlarmAction(notify);
+
+    // A worker task whose container exited on its own (crash, out of memory) rather than being scaled in or deployed.
+    new events.Rule(this, "WorkerRestarts", {
+      description: "A worker task stopped because its container exited",
+      eventPattern: {
+        source: ["aws.ecs"],
+        detailType: ["ECS Task State Change"],
+        detail: {
+          clusterArn: [props.cluster.clusterArn],
+          group: [`service:${props.workerService.serviceName}`],
+          lastStatus: ["STOPPED"],
+          stopCode: ["EssentialContainerExited"],
+        },
+      },
+      targets: [new targets.SnsTopic(this.topic)],
+    });
+  }
+}

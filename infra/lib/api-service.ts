@@ -1,0 +1,72 @@
+/** The ingestion and admin API: Fargate behind an internet-facing ALB with HTTPS on a custom domain. */
+import { Duration } from "aws-cdk-lib";
+import * as acm from "aws-cdk-lib/aws-certificatemanager";
+import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as ecsPatterns from "aws-cdk-lib/aws-ecs-patterns";
+import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as route53 from "aws-cdk-lib/aws-route53";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { Construct } from "constructs";
+
+export interface ApiServiceProps {
+  readonly cluster: ecs.ICluster;
+  readonly image: ecs.ContainerImage;
+  readonly environment: Record<string, string>;
+  readonly adminToken: secretsmanager.ISecret;
+  /** The API's public name, e.g. `webhooks.example.com`; must lie in `zone`. */
+  readonly domainName: string;
+  readonly zone: route53.IHostedZone;
+  /** @default 2 (one per availability zone) */
+  readonly minTasks?: number;
+  /** @default 10 */
+  readonly maxTasks?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class ApiService extends Construct {
+  readonly service: ecsPatterns.ApplicationLoadBalancedFargateService;
+
+  constructor(scope: Construct, id: string, props: ApiServiceProps) {
+    super(scope, id);
+    const minTasks = props.minTasks ?? 2;
+    if (minTasks < 2) throw new Error("minTasks must be at least 2 so the API survives the loss of one availability zone");
+    const certificate = new acm.Certificate(this, "Certificate", {
+      domainName: props.domainName,
+      validation: acm.CertificateValidation.fromDns(props.zone),
+    });
+    this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, "Service", {
+      cluster: props.cluster,
+      cpu: 512,
+      memoryLimitMiB: 1024,
+      desiredCount: minTasks,
+      publicLoadBalancer: true,
+      protocol: elbv2.ApplicationProtocol.HTTPS,
+      certificate,
+      domainName: props.domainName,
+      domainZone: props.zone,
+      redirectHTTP: true,
+      sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+      circuitBreaker: { rollback: true },
+      minHealthyPercent: 100,
+      taskImageOptions: {
+        image: props.image,
+        command: ["api"],
+        containerPort: 3000,
+        environment: { ...props.environment, PORT: "3000" },
+        secrets: { ADMIN_TOKEN: ecs.Secret.fromSecretsManager(props.adminToken) },
+        logDriver: ecs.LogDrivers.awsLogs({
+          streamPrefix: "api",
+          logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
+        }),
+      },
+    });
+    this.service.targetGroup.configureHealthCheck({ path: "/readyz", healthyHttpCodes: "200", interval: Duration.seconds(15) });
+    // Requests drain for up to the API's own shutdown deadline.
+    this.service.targetGroup.setAttribute("deregistration_delay.timeout_seconds", "30");
+    const scaling = this.service.service.autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: props.maxTasks ?? 10 });
+    scaling.scaleOnCpuUtilization("Cpu", { targetUtilizationPercent: 60 });
+    scaling.scaleOnRequestCount("Requests", { requestsPerTarget: 3000, targetGroup: this.service.targetGroup });
+  }
+}

@@ -1,0 +1,55 @@
+/** The DynamoDB tables, built from the same definitions the local stack and tests create. */
+import { RemovalPolicy } from "aws-cdk-lib";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import { Construct } from "constructs";
+import { tableDefinitions, tableNames, type TableNames } from "../../services/aws/tables.ts";
+
+export interface StorageProps {
+  /** Tables are named `<prefix>-tenants`, `<prefix>-api-keys`, `<prefix>-events` (the services' TABLE_PREFIX). */
+  readonly tablePrefix: string;
+  /** @default RemovalPolicy.RETAIN: deleting the stack never deletes data. */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const keyType = (t: string | undefined) => (t === "N" ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING);
+
+export class Storage extends Construct {
+  readonly names: TableNames;
+  readonly tenants: dynamodb.Table;
+  readonly apiKeys: dynamodb.Table;
+  readonly events: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    this.names = tableNames(props.tablePrefix);
+    const tables = tableDefinitions(this.names).map((def) => {
+      const attr = (name: string | undefined) => ({ name: name ?? "", type: keyType(def.AttributeDefinitions?.find((a) => a.AttributeName === name)?.AttributeType) });
+      const hash = def.KeySchema?.find((k) => k.KeyType === "HASH")?.AttributeName;
+      const range = def.KeySchema?.find((k) => k.KeyType === "RANGE")?.AttributeName;
+      const table = new dynamodb.Table(this, def.TableName ?? "", {
+        tableName: def.TableName,
+        partitionKey: attr(hash),
+        ...(range ? { sortKey: attr(range) } : {}),
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        timeToLiveAttribute: "ttl",
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      });
+      for (const gsi of def.GlobalSecondaryIndexes ?? []) {
+        const gsiRange = gsi.KeySchema?.find((k) => k.KeyType === "RANGE")?.AttributeName;
+        const projection = gsi.Projection?.ProjectionType;
+        table.addGlobalSecondaryIndex({
+          indexName: gsi.IndexName ?? "",
+          partitionKey: attr(gsi.KeySchema?.find((k) => k.KeyType === "HASH")?.AttributeName),
+          ...(gsiRange ? { sortKey: attr(gsiRange) } : {}),
+          projectionType:
+            projection === "INCLUDE" ? dynamodb.ProjectionType.INCLUDE : projection === "KEYS_ONLY" ? dynamodb.ProjectionType.KEYS_ONLY : dynamodb.ProjectionType.ALL,
+          ...(gsi.Projection?.NonKeyAttributes ? { nonKeyAttributes: gsi.Projection.NonKeyAttributes } : {}),
+        });
+      }
+      return table;
+    });
+    [this.tenants, this.apiKeys, this.events] = tables as [dynamodb.Table, dynamodb.Table, dynamodb.Table];
+  }
+}

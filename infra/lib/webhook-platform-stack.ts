@@ -1,0 +1,121 @@
+/** The whole platform in one stack: network, cluster, tables, queues, secret, API, workers, alarms. */
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as ecr from "aws-cdk-lib/aws-ecr";
+import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as route53 from "aws-cdk-lib/aws-route53";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type { Construct } from "constructs";
+import { maxAttempts, parseSchedule } from "../../services/core/retry-policy.ts";
+import { Alarms } from "./alarms.ts";
+import { ApiService } from "./api-service.ts";
+import { DeliveryQueues } from "./queues.ts";
+import { Storage } from "./storage.ts";
+import { WorkerService } from "./worker-service.ts";
+
+export interface WebhookPlatformProps extends StackProps {
+  /** The API's public name, e.g. `webhooks.example.com`. */
+  readonly domainName: string;
+  readonly hostedZoneId: string;
+  readonly hostedZoneName: string;
+  /** Build the image from the repository's Dockerfile (an asset) unless set: then `<imageRepository>:<imageTag>` in ECR. */
+  readonly imageTag?: string;
+  /** @default "webhook-platform" */
+  readonly imageRepository?: string;
+  /** @default 1 */
+  readonly minWorkers?: number;
+  /** @default 10 */
+  readonly maxWorkers?: number;
+  /** @default "1m,2m,4m,8m,16m" */
+  readonly retrySchedule?: string;
+  /** @default Duration.seconds(30) */
+  readonly deliveryTimeout?: Duration;
+  /** The directory with the Dockerfile. */
+  readonly imageDirectory: string;
+}
+
+export class WebhookPlatformStack extends Stack {
+  constructor(scope: Construct, id: string, props: WebhookPlatformProps) {
+    super(scope, id, props);
+    const retrySchedule = props.retrySchedule ?? "1m,2m,4m,8m,16m";
+    const schedule = parseSchedule(retrySchedule);
+    if (!schedule) throw new Error(`retrySchedule '${retrySchedule}' is not a list of durations`);
+    if (!props.domainName.endsWith(`.${props.hostedZoneName}`) && props.domainName !== props.hostedZoneName) {
+      throw new Error(`domainName ${props.domainName} is not inside hostedZoneName ${props.hostedZoneName}`);
+    }
+    const deliveryTimeout = props.deliveryTimeout ?? Duration.seconds(30);
+
+    // Two AZs; one NAT gateway keeps idle cost down (tasks reach AWS APIs and webhook targets through it).
+    const vpc = new ec2.Vpc(this, "Vpc", { maxAzs: 2, natGateways: 1 });
+    const cluster = new ecs.Cluster(this, "Cluster", { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    const image = props.imageTag
+      ? ecs.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, "Repository", props.imageRepository ?? "webhook-platform"), props.imageTag)
+      : ecs.ContainerImage.fromAsset(props.imageDirectory);
+
+    const storage = new Storage(this, "Storage", { tablePrefix: this.stackName.toLowerCase() });
+    const queues = new DeliveryQueues(this, "Queues", { maxAttempts: maxAttempts(schedule), deliveryTimeout });
+    const adminToken = new secretsmanager.Secret(this, "AdminToken", {
+      description: "Bearer token for the webhook platform's /admin API",
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    const environment = {
+      AWS_REGION: this.region,
+      TABLE_PREFIX: this.stackName.toLowerCase(),
+      DELIVERY_QUEUE: queues.queue.queueUrl,
+      DEAD_LETTER_QUEUE: queues.deadLetterQueue.queueUrl,
+      RETRY_SCHEDULE: retrySchedule,
+      DELIVERY_TIMEOUT_MS: String(deliveryTimeout.toMilliseconds()),
+      VISIBILITY_TIMEOUT_S: String(queues.visibilityTimeout.toSeconds()),
+      LOG_LEVEL: "info",
+    };
+
+    const zone = route53.HostedZone.fromHostedZoneAttributes(this, "Zone", { hostedZoneId: props.hostedZoneId, zoneName: props.hostedZoneName });
+    const api = new ApiService(this, "Api", { cluster, image, environment, adminToken, domainName: props.domainName, zone });
+    const worker = new WorkerService(this, "Worker", {
+      cluster,
+      image,
+      environment,
+      queue: queues.queue,
+      minWorkers: props.minWorkers,
+      maxWorkers: props.maxWorkers,
+    });
+
+    // Least privilege. The API: tables, send (never receive) on the queue, and the DLQ for peek/requeue.
+    const apiRole = api.service.taskDefinition.taskRole;
+    for (const table of [storage.tenants, storage.apiKeys, storage.events]) table.grantReadWriteData(apiRole);
+    queues.queue.grantSendMessages(apiRole);
+    queues.queue.grant(apiRole, "sqs:GetQueueAttributes");
+    queues.deadLetterQueue.grantConsumeMessages(apiRole);
+    // The worker: consume the queue (and re-send delayed copies), send to the DLQ, events and tenants only.
+    const workerRole = worker.service.taskDefinition.taskRole;
+    storage.events.grantReadWriteData(workerRole);
+    storage.tenants.grantReadWriteData(workerRole);
+    queues.queue.grantConsumeMessages(workerRole);
+    queues.queue.grantSendMessages(workerRole);
+    queues.deadLetterQueue.grantSendMessages(workerRole);
+    queues.deadLetterQueue.grant(workerRole, "sqs:GetQueueUrl");
+    workerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ["sqs:GetQueueUrl"], resources: [queues.queue.queueArn, queues.deadLetterQueue.queueArn] }),
+    );
+
+    const alarms = new Alarms(this, "Alarms", {
+      queue: queues.queue,
+      deadLetterQueue: queues.deadLetterQueue,
+      loadBalancer: api.service.loadBalancer,
+      cluster,
+      workerService: worker.service,
+    });
+
+    new CfnOutput(this, "ApiUrl", { value: `https://${props.domainName}` });
+    new CfnOutput(this, "LoadBalancerDns", { value: api.service.loadBalancer.loadBalancerDnsName });
+    new CfnOutput(this, "QueueUrl", { value: queues.queue.queueUrl });
+    new CfnOutput(this, "DeadLetterQueueUrl", { value: queues.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "TablePrefix", { value: storage.names.tenants.replace(/-tenants$/, "") });
+    new CfnOutput(this, "TenantsTable", { value: storage.tenants.tableName });
+    new CfnOutput(this, "ApiKeysTable", { value: storage.apiKeys.tableName });
+    new CfnOutput(this, "EventsTable", { value: storage.events.tableName });
+    new CfnOutput(this, "AdminTokenSecret", { value: adminToken.secretArn });
+    new CfnOutput(this, "AlarmTopic", { value: alarms.topic.topicArn });
+  }
+}

@@ -1,0 +1,118 @@
+/** The delivery workers: Fargate without a load balancer, scaled on SQS backlog per task. */
+import { Duration, Stack } from "aws-cdk-lib";
+import * as appscaling from "aws-cdk-lib/aws-applicationautoscaling";
+import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+
+export interface WorkerServiceProps {
+  readonly cluster: ecs.Cluster;
+  readonly image: ecs.ContainerImage;
+  readonly environment: Record<string, string>;
+  readonly queue: sqs.IQueue;
+  /** @default 1 */
+  readonly minWorkers?: number;
+  /** @default 10 */
+  readonly maxWorkers?: number;
+  /** Deliveries in flight per task (WORKER_CONCURRENCY). @default 20 */
+  readonly concurrency?: number;
+  /** How long a message may wait before a worker starts it. @default 30 s */
+  readonly acceptableDelay?: Duration;
+  /**
+   * Seconds one delivery occupies a slot (a POST plus its bookkeeping). @default 0.5 s: webhook receivers
+   * typically answer in 50-500 ms; the bench measures the platform's own share at a few ms.
+   */
+  readonly secondsPerDelivery?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class WorkerService extends Construct {
+  readonly service: ecs.FargateService;
+  readonly backlogPerTaskTarget: number;
+
+  constructor(scope: Construct, id: string, props: WorkerServiceProps) {
+    super(scope, id);
+    const minWorkers = props.minWorkers ?? 1;
+    const maxWorkers = props.maxWorkers ?? 10;
+    if (minWorkers < 1 || maxWorkers < minWorkers) throw new Error("need 1 <= minWorkers <= maxWorkers");
+    const concurrency = props.concurrency ?? 20;
+
+    const task = new ecs.FargateTaskDefinition(this, "Task", { cpu: 512, memoryLimitMiB: 1024 });
+    task.addContainer("worker", {
+      image: props.image,
+      command: ["worker"],
+      environment: { ...props.environment, WORKER_CONCURRENCY: String(concurrency) },
+      // SIGTERM drains in-flight deliveries (bounded by the delivery timeout) before ECS kills the task.
+      stopTimeout: Duration.seconds(120),
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: "worker",
+        logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
+      }),
+    });
+    this.service = new ecs.FargateService(this, "Service", {
+      cluster: props.cluster,
+      taskDefinition: task,
+      desiredCount: minWorkers,
+      circuitBreaker: { rollback: true },
+      minHealthyPercent: 100,
+    });
+
+    // Backlog per task = (visible + in-flight messages) / running tasks, tracked to a target derived from
+    // what one task can absorb within the acceptable delay:
+    //   throughput per task  = concurrency / secondsPerDelivery      (20 / 0.5 s = 40 deliveries/s)
+    //   target backlog/task  = throughput per task x acceptable delay  (40/s x 30 s = 1200 messages)
+    // In-flight includes messages parked for a retry (their visibility is the backoff), so a large retry
+    // backlog scales out somewhat early; it never scales in below minWorkers, and cooldowns damp flapping.
+    const acceptableDelayS = (props.acceptableDelay ?? Duration.seconds(30)).toSeconds();
+    this.backlogPerTaskTarget = Math.round((concurrency / (props.secondsPerDelivery ?? 0.5)) * acceptableDelayS);
+    const target = new appscaling.ScalableTarget(this, "Scaling", {
+      serviceNamespace: appscaling.ServiceNamespace.ECS,
+      scalableDimension: "ecs:service:DesiredCount",
+      resourceId: `service/${props.cluster.clusterName}/${this.service.serviceName}`,
+      minCapacity: minWorkers,
+      maxCapacity: maxWorkers,
+    });
+    const queueMetric = (id: string, name: string) => ({
+      id,
+      returnData: false,
+      metricStat: {
+        metric: { namespace: "AWS/SQS", metricName: name, dimensions: [{ name: "QueueName", value: props.queue.queueName }] },
+        stat: "Average",
+      },
+    });
+    new appscaling.CfnScalingPolicy(this, "BacklogPerTask", {
+      policyName: `${Stack.of(this).stackName}-worker-backlog-per-task`,
+      policyType: "TargetTrackingScaling",
+      scalingTargetId: target.scalableTargetId,
+      targetTrackingScalingPolicyConfiguration: {
+        targetValue: this.backlogPerTaskTarget,
+        scaleInCooldown: 120,
+        scaleOutCooldown: 30,
+        customizedMetricSpecification: {
+          metrics: [
+            queueMetric("visible", "ApproximateNumberOfMessagesVisible"),
+            queueMetric("inflight", "ApproximateNumberOfMessagesNotVisible"),
+            {
+              id: "tasks",
+              returnData: false,
+              metricStat: {
+                metric: {
+                  namespace: "ECS/ContainerInsights",
+                  metricName: "RunningTaskCount",
+                  dimensions: [
+                    { name: "ClusterName", value: props.cluster.clusterName },
+                    { name: "ServiceName", value: this.service.serviceName },
+                  ],
+                },
+                stat: "Average",
+              },
+            },
+            { id: "backlogPerTask", label: "Backlog per task", expression: "(visible + inflight) / IF(tasks < 1, 1, tasks)", returnData: true },
+          ],
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,196 @@
+/** CDK assertions on the synthesized stack: what `cdk deploy` would create, checked without an AWS account. */
+import { App, Duration } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
+
+const base: WebhookPlatformProps = {
+  domainName: "hooks.example.org",
+  hostedZoneId: "Z123EXAMPLE",
+  hostedZoneName: "example.org",
+  minWorkers: 2,
+  maxWorkers: 7,
+  imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
+};
+let t: Template;
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
+let resources: Record<string, Resource>;
+
+beforeAll(() => {
+  const stack = new WebhookPlatformStack(new App(), "hooks", base);
+  t = Template.fromStack(stack);
+  resources = t.toJSON().Resources as Record<string, Resource>;
+}, 60_000);
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalId = (type: string, pattern: RegExp) => ofType(type).find(([id]) => pattern.test(id))?.[0] ?? "";
+
+/** Every IAM statement attached to the role whose logical id matches. */
+function statementsOf(rolePattern: RegExp): { Action: string | string[]; Resource: unknown }[] {
+  const role = logicalId("AWS::IAM::Role", rolePattern);
+  return ofType("AWS::IAM::Policy")
+    .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(role))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+}
+const actionsOn = (statements: { Action: string | string[]; Resource: unknown }[], resourceId: string) =>
+  statements.filter((s) => JSON.stringify(s.Resource).includes(resourceId)).flatMap((s) => [s.Action].flat());
+
+describe("the API", () => {
+  it("listens on HTTPS with a DNS-validated certificate and redirects HTTP", () => {
+    t.hasResourceProperties("AWS::CertificateManager::Certificate", {
+      DomainName: "hooks.example.org",
+      ValidationMethod: "DNS",
+      DomainValidationOptions: [{ DomainName: "hooks.example.org", HostedZoneId: "Z123EXAMPLE" }],
+    });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", { Protocol: "HTTPS", Port: 443, Certificates: Match.anyValue() });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Protocol: "HTTP",
+      Port: 80,
+      DefaultActions: [{ Type: "redirect", RedirectConfig: { Protocol: "HTTPS", Port: "443", StatusCode: "HTTP_301" } }],
+    });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", { Scheme: "internet-facing" });
+  });
+
+  it("has a Route 53 alias for the custom domain and checks target health on /readyz", () => {
+    t.hasResourceProperties("AWS::Route53::RecordSet", { Name: "hooks.example.org.", Type: "A", AliasTarget: Match.anyValue(), HostedZoneId: "Z123EXAMPLE" });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/readyz", Port: 80, Protocol: "HTTP" });
+  });
+
+  it("runs at least two tasks with a rollback circuit breaker, scaled on CPU and requests", () => {
+    t.hasResourceProperties("AWS::ECS::Service", {
+      DesiredCount: 2,
+      LoadBalancers: Match.anyValue(),
+      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
+    });
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" } }),
+    });
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: "ALBRequestCountPerTarget" }),
+      }),
+    });
+  });
+
+  it("gets the admin token from Secrets Manager as a container secret, never as plain environment", () => {
+    t.hasResourceProperties("AWS::SecretsManager::Secret", { GenerateSecretString: Match.objectLike({ PasswordLength: 48 }) });
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [Match.objectLike({ Command: ["api"], Secrets: [Match.objectLike({ Name: "ADMIN_TOKEN" })] })],
+    });
+    expect(JSON.stringify(t.toJSON())).not.toMatch(/"Name":"ADMIN_TOKEN","Value"/);
+  });
+});
+
+describe("the worker", () => {
+  it("has no load balancer and two minutes to drain on stop", () => {
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [Match.objectLike({ Command: ["worker"], StopTimeout: 120 })],
+    });
+    const services = ofType("AWS::ECS::Service").map(([, s]) => s.Properties);
+    expect(services.filter((s) => !s.LoadBalancers)).toHaveLength(1);
+  });
+
+  it("scales on backlog per task through metric math, within the configured bounds", () => {
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 7, ScalableDimension: "ecs:service:DesiredCount" });
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+      PolicyType: "TargetTrackingScaling",
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: 1200,
+        CustomizedMetricSpecification: {
+          Metrics: Match.arrayWith([
+            Match.objectLike({ Id: "visible", ReturnData: false, MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "ApproximateNumberOfMessagesVisible" }) }) }),
+            Match.objectLike({ Id: "inflight", MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "ApproximateNumberOfMessagesNotVisible" }) }) }),
+            Match.objectLike({ Id: "tasks", MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "RunningTaskCount" }) }) }),
+            { Id: "backlogPerTask", Label: "Backlog per task", Expression: "(visible + inflight) / IF(tasks < 1, 1, tasks)", ReturnData: true },
+          ]),
+        },
+      }),
+    });
+  });
+
+  it("runs in a cluster with Container Insights, in a two-AZ VPC", () => {
+    t.hasResourceProperties("AWS::ECS::Cluster", { ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }] });
+    expect(ofType("AWS::EC2::Subnet")).toHaveLength(4);
+  });
+});
+
+describe("storage and queues", () => {
+  it("creates the three tables on demand with PITR, TTL, the GSIs, retained on stack delete", () => {
+    const tables = ofType("AWS::DynamoDB::Table").map(([, r]) => r);
+    expect(tables.map((r) => r.Properties.TableName).sort()).toEqual(["hooks-api-keys", "hooks-events", "hooks-tenants"]);
+    for (const table of tables) {
+      expect(table.DeletionPolicy).toBe("Retain");
+      expect(table.Properties).toMatchObject({
+        BillingMode: "PAY_PER_REQUEST",
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
+      });
+    }
+    const events = tables.find((r) => r.Properties.TableName === "hooks-events")!.Properties;
+    expect(events.KeySchema).toEqual([
+      { AttributeName: "tenantId", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ]);
+    expect((events.GlobalSecondaryIndexes as { IndexName: string }[]).map((g) => g.IndexName).sort()).toEqual(["by-created", "by-due", "by-status"]);
+  });
+
+  it("gives the queue a visibility timeout above the delivery timeout, SSE, and a 14-day DLQ above the attempt count", () => {
+    const [queue, dlq] = [logicalId("AWS::SQS::Queue", /QueuesQueue/), logicalId("AWS::SQS::Queue", /DeadLetter/)];
+    expect(resources[queue]!.Properties).toMatchObject({
+      VisibilityTimeout: 60,
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 345_600,
+      RedrivePolicy: { maxReceiveCount: 28, deadLetterTargetArn: expect.anything() },
+    });
+    expect(resources[dlq]!.Properties).toMatchObject({ MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true });
+  });
+});
+
+describe("least privilege", () => {
+  const [queueId, dlqId] = [() => logicalId("AWS::SQS::Queue", /QueuesQueue/), () => logicalId("AWS::SQS::Queue", /DeadLetter/)];
+  const keysTable = () => logicalId("AWS::DynamoDB::Table", /apikeys/i);
+
+  it("lets the API send to the queue but never receive from it", () => {
+    const api = statementsOf(/ApiServiceTaskDefTaskRole/);
+    expect(actionsOn(api, queueId())).toEqual(expect.arrayContaining(["sqs:SendMessage", "sqs:GetQueueAttributes"]));
+    expect(actionsOn(api, queueId())).not.toContain("sqs:ReceiveMessage");
+    expect(actionsOn(api, queueId())).not.toContain("sqs:DeleteMessage");
+    expect(actionsOn(api, dlqId())).toEqual(expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]));
+    expect(actionsOn(api, keysTable())).toContain("dynamodb:PutItem");
+  });
+
+  it("lets the worker consume, send to the DLQ and write events, and nothing with API keys", () => {
+    const worker = statementsOf(/WorkerTaskTaskRole/);
+    expect(actionsOn(worker, queueId())).toEqual(expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]));
+    expect(actionsOn(worker, dlqId())).toContain("sqs:SendMessage");
+    expect(actionsOn(worker, dlqId())).not.toContain("sqs:ReceiveMessage");
+    expect(actionsOn(worker, logicalId("AWS::DynamoDB::Table", /events/i))).toContain("dynamodb:UpdateItem");
+    expect(actionsOn(worker, keysTable())).toEqual([]);
+    expect(JSON.stringify(worker)).not.toContain('"*"');
+  });
+});
+
+describe("operations", () => {
+  it("alarms on any dead letter, an old message and the API's 5xx rate, to one topic; worker crashes are routed too", () => {
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateNumberOfMessagesVisible", Threshold: 0, ComparisonOperator: "GreaterThanThreshold", AlarmActions: Match.anyValue() });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateAgeOfOldestMessage", Threshold: 2700 });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", { Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp("target5xx") })]), Threshold: 1 });
+    t.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: Match.objectLike({ "detail-type": ["ECS Task State Change"], detail: Match.objectLike({ lastStatus: ["STOPPED"], stopCode: ["EssentialContainerExited"] }) }),
+    });
+  });
+
+  it("keeps logs for a month and outputs the API URL, queue URLs and table names", () => {
+    expect(ofType("AWS::Logs::LogGroup").map(([, r]) => r.Properties.RetentionInDays)).toEqual([30, 30]);
+    for (const output of ["ApiUrl", "QueueUrl", "DeadLetterQueueUrl", "TenantsTable", "ApiKeysTable", "EventsTable", "AlarmTopic"]) t.hasOutput(output, Match.anyValue());
+    t.hasOutput("ApiUrl", { Value: "https://hooks.example.org" });
+  });
+
+  it("rejects conflicting settings at construction", () => {
+    expect(() => new WebhookPlatformStack(new App(), "a", { ...base, domainName: "hooks.other.org" })).toThrow(/not inside hostedZoneName/);
+    expect(() => new WebhookPlatformStack(new App(), "b", { ...base, minWorkers: 5, maxWorkers: 2 })).toThrow(/minWorkers/);
+    expect(() => new WebhookPlatformStack(new App(), "c", { ...base, retrySchedule: "often" })).toThrow(/retrySchedule/);
+    expect(() => new WebhookPlatformStack(new App(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) })).not.toThrow();
+  });
+});
