@@ -29,6 +29,14 @@ const schema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
     ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
     MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
+    /** Per-tenant ingestion limit on each API task: sustained events/s and the burst above it. */
+    INGEST_RATE_PER_S: z.coerce.number().positive().default(200),
+    INGEST_BURST: z.coerce.number().int().min(1).default(400),
+    /** Deepest JSON nesting an event may have. */
+    MAX_JSON_DEPTH: z.coerce.number().int().min(1).max(1000).default(64),
+    /** A client must send its headers within this, and its whole request within REQUEST_TIMEOUT_MS. */
+    HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
     RETENTION_DELIVERED: z
       .string()

@@ -1,6 +1,7 @@
 /** The API as an Express app built from its dependencies (no listen: main.ts or supertest drive it). */
 import { randomUUID } from "node:crypto";
 import express, { type Express } from "express";
+import helmet from "helmet";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import type { DocumentClient } from "../aws/clients.ts";
@@ -24,6 +25,9 @@ export interface AppDeps {
   readonly queue: DeliveryQueue;
   readonly adminToken: string;
   readonly maxPayloadBytes: number;
+  readonly maxJsonDepth: number;
+  readonly ingestRatePerS: number;
+  readonly ingestBurst: number;
   readonly allowPrivateTargets: boolean;
   /** How long an API key or tenant lookup is reused: the upper bound for a revocation to take effect. */
   readonly authCacheTtlMs: number;
@@ -41,6 +45,7 @@ export function createApp(deps: AppDeps): Express {
   const now = deps.now ?? Date.now;
   const app = express();
   app.disable("x-powered-by");
+  app.use(helmet());
   app.set("trust proxy", true);
   app.use(
     pinoHttp({
@@ -81,7 +86,18 @@ export function createApp(deps: AppDeps): Express {
   const { ddb, tables, store, queue, allowPrivateTargets } = deps;
   const endpoints = { ddb, tables, store, queue, allowPrivateTargets, now, rotationGraceMs: deps.rotationGraceMs };
   app.use("/v1", auth);
-  app.use("/v1/events", eventRoutes({ store, queue, now, maxPayloadBytes: deps.maxPayloadBytes }));
+  app.use(
+    "/v1/events",
+    eventRoutes({
+      store,
+      queue,
+      now,
+      maxPayloadBytes: deps.maxPayloadBytes,
+      maxJsonDepth: deps.maxJsonDepth,
+      ingestRatePerS: deps.ingestRatePerS,
+      ingestBurst: deps.ingestBurst,
+    }),
+  );
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: (req) => requireTenant(req).tenantId }));
   app.use("/admin", adminAuth(deps.adminToken));
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: (req) => String(req.params.tenantId) }));

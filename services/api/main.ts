@@ -1,4 +1,5 @@
 /** The API service's entry point (`npm run start:api`, the container's `api` role). Configured only by env. */
+import { createServer } from "node:http";
 import { parseConfig } from "../config.ts";
 import { createLogger } from "../logging.ts";
 import { openBackends } from "../runtime.ts";
@@ -17,6 +18,9 @@ runMain(async () => {
     queue: b.queue,
     adminToken: config.ADMIN_TOKEN ?? "",
     maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+    maxJsonDepth: config.MAX_JSON_DEPTH,
+    ingestRatePerS: config.INGEST_RATE_PER_S,
+    ingestBurst: config.INGEST_BURST,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
     rotationGraceMs: config.ROTATION_GRACE,
@@ -24,13 +28,16 @@ runMain(async () => {
     logger,
     ready: () => checkBackends(b.clients.dynamo, b.clients.sqs, b.tables.events, b.queue.queueUrl),
   });
-  const server = app.listen(config.PORT, () => {
+  // Slow clients are cut off: headers within HEADERS_TIMEOUT_MS, the whole request within REQUEST_TIMEOUT_MS,
+  // checked every second rather than Node's default 30 s.
+  const server = createServer(
+    { headersTimeout: config.HEADERS_TIMEOUT_MS, requestTimeout: config.REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    app,
+  );
+  server.listen(config.PORT, () => {
     const address = server.address();
     logger.info({ port: typeof address === "object" && address ? address.port : config.PORT }, "listening");
   });
-  // A slow client cannot hold a connection open indefinitely.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
   onShutdown(
     logger,
     () =>

@@ -21,8 +21,25 @@ export const optionalJson: RequestHandler = (req, res, next) => {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** True when brackets nest deeper than `max` (strings skipped); checked before parsing, in one pass. */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 /** The raw body as a JSON object, or a 400 saying what is wrong; the bytes themselves are kept by the caller. */
-export function jsonObjectOf(raw: unknown): Record<string, unknown> {
+export function jsonObjectOf(raw: unknown, maxDepth = 64): Record<string, unknown> {
   if (!(raw instanceof Buffer) || raw.length === 0) throw problems.badRequest("The body must be a JSON object.");
   let text: string;
   try {
@@ -30,6 +47,7 @@ export function jsonObjectOf(raw: unknown): Record<string, unknown> {
   } catch {
     throw problems.badRequest("The body is not valid UTF-8.");
   }
+  if (nestsDeeperThan(text, maxDepth)) throw problems.badRequest(`The body nests deeper than ${maxDepth} levels.`);
   let value: unknown;
   try {
     value = JSON.parse(text);

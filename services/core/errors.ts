@@ -15,6 +15,8 @@ export class ProblemError extends Error {
   readonly type: string;
   readonly title: string;
   readonly errors: ProblemDetails["errors"];
+  /** Response headers that go with the problem (Retry-After). */
+  headers: Record<string, string> = {};
 
   constructor(status: number, slug: string, title: string, detail: string, errors?: ProblemDetails["errors"]) {
     super(detail);
@@ -43,6 +45,11 @@ export const problems = {
     new ProblemError(415, "unsupported-media-type", "Unsupported media type", "Send the body as 'Content-Type: application/json'."),
   invalid: (errors: NonNullable<ProblemDetails["errors"]>) =>
     new ProblemError(422, "validation", "Invalid fields", "One or more fields are invalid.", errors),
+  tooManyRequests: (retryAfterS: number) => {
+    const p = new ProblemError(429, "rate-limited", "Too many requests", `This tenant's event rate limit is reached; retry in ${retryAfterS} s.`);
+    p.headers = { "retry-after": String(retryAfterS) };
+    return p;
+  },
   unavailable: () =>
     new ProblemError(503, "unavailable", "Service unavailable", "A backing store is unavailable; retry shortly."),
   internal: () => new ProblemError(500, "internal", "Internal error", "An unexpected error occurred."),

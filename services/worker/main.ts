@@ -22,7 +22,7 @@ runMain(async () => {
     getTenant: cachedLookup((id) => getTenant(b.clients.ddb, b.tables.tenants, id), config.AUTH_CACHE_TTL_MS),
     client,
     schedule: config.RETRY_SCHEDULE,
-    leaseMs: config.DELIVERY_TIMEOUT_MS + 15_000,
+    leaseMs: config.DELIVERY_TIMEOUT_MS + 5000,
     holdMs: 5 * 60_000,
     recordEndpointHealth: (ids, attempt) => recordEndpointHealth(b.clients.ddb, b.tables.tenants, ids, attempt),
     disableAfterMs: config.ENDPOINT_DISABLE_AFTER,

@@ -9,11 +9,15 @@ import { requeueDeliveries } from "../../aws/events/delivery-ops.ts";
 import { decodeCursor, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
 import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
+import { tenantRateLimit } from "../middleware/rate-limit.ts";
 import { jsonObjectOf, parseWith, requireJson } from "../validate.ts";
 import { eventView } from "../views.ts";
 
 export interface EventRoutesDeps extends AcceptDeps {
   readonly maxPayloadBytes: number;
+  readonly maxJsonDepth: number;
+  readonly ingestRatePerS: number;
+  readonly ingestBurst: number;
 }
 
 const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 printable ASCII characters").optional();
@@ -30,11 +34,12 @@ const listQuerySchema = z.object({
 export function eventRoutes(deps: EventRoutesDeps): Router {
   const router = Router();
 
-  router.post("/", requireJson, express.raw({ type: () => true, limit: deps.maxPayloadBytes }), async (req, res) => {
+  const limit = tenantRateLimit({ ratePerS: deps.ingestRatePerS, burst: deps.ingestBurst, now: deps.now });
+  router.post("/", limit, requireJson, express.raw({ type: () => true, limit: deps.maxPayloadBytes }), async (req, res) => {
     const tenant = requireTenant(req);
     const idempotencyKey = parseWith(idempotencyKeySchema, req.headers["idempotency-key"]);
     const body = req.body as unknown;
-    const parsed = jsonObjectOf(body);
+    const parsed = jsonObjectOf(body, deps.maxJsonDepth);
     const out = await acceptEvent(deps, { tenant, body: body as Buffer, parsed, idempotencyKey, log: req.log });
     res.status(out.created ? 201 : 200).json({ event_id: out.eventId, status: out.status });
   });

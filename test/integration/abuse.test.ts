@@ -1,0 +1,71 @@
+/** Abuse limits: per-tenant rate limit, nesting depth, security headers, slow clients cut off. */
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postEvent } from "../support/api.ts";
+import { expectProblem } from "../support/problem.ts";
+import { startApiProcess, type ServiceProcess } from "../support/processes.ts";
+import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
+
+let stack: Stack;
+let a: CreatedTenant;
+let b: CreatedTenant;
+
+beforeAll(async () => {
+  stack = await startStack({ INGEST_RATE_PER_S: "1", INGEST_BURST: "3", MAX_JSON_DEPTH: "8" });
+  a = await stack.createTenant([]);
+  b = await stack.createTenant([]);
+});
+afterAll(() => stack.close());
+
+const nested = (depth: number) => `{"a":${"[".repeat(depth - 1)}"x"${"]".repeat(depth - 1)}}`;
+
+describe("abuse limits", () => {
+  it("limits each tenant's ingestion rate with 429 and Retry-After, without touching other tenants", async () => {
+    for (let i = 0; i < 3; i++) expect((await postEvent(stack, a.apiKey, { i })).status).toBe(201);
+    const limited = await postEvent(stack, a.apiKey, { i: 3 });
+    expectProblem(limited, 429);
+    expect(limited.headers["retry-after"]).toBe("1");
+    expect((await postEvent(stack, b.apiKey, { i: 0 })).status).toBe(201);
+  });
+
+  it("refuses JSON nested deeper than MAX_JSON_DEPTH before parsing it", async () => {
+    const c = await stack.createTenant([]);
+    expect((await postEvent(stack, c.apiKey, nested(8))).status).toBe(201);
+    const deep = await postEvent(stack, c.apiKey, nested(9));
+    expect(expectProblem(deep, 400).detail).toBe("The body nests deeper than 8 levels.");
+    // Brackets inside strings are text, not nesting.
+    expect((await postEvent(stack, c.apiKey, { s: "[[[[[[[[[[[[[[[[[[[[" })).status).toBe(201);
+  });
+
+  it("sends helmet's security headers", async () => {
+    const res = await stack.http.get("/healthz");
+    expect(res.headers["x-content-type-options"]).toBe("nosniff");
+    expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
+    expect(res.headers["x-powered-by"]).toBeUndefined();
+  });
+});
+
+describe("slow clients", () => {
+  let api: ServiceProcess;
+  beforeAll(async () => {
+    api = await startApiProcess({ ...stack.env, HEADERS_TIMEOUT_MS: "1000" });
+  });
+  afterAll(() => api.kill("SIGTERM"));
+
+  it("cuts off a client dribbling its headers while others are served", async () => {
+    const socket = connect(api.port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    const closed = new Promise<number>((resolve) => socket.on("close", () => resolve(Date.now())));
+    const opened = Date.now();
+    socket.write("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    const dribble = setInterval(() => socket.writable && socket.write("X-Slow: y\r\n"), 200);
+    try {
+      for (let i = 0; i < 5; i++) expect((await fetch(`http://127.0.0.1:${api.port}/healthz`)).status).toBe(200);
+      const closedAt = await closed;
+      expect(closedAt - opened).toBeLessThan(4000);
+    } finally {
+      clearInterval(dribble);
+      socket.destroy();
+    }
+  });
+});
