@@ -62,9 +62,10 @@ export function startConsumers(opts: ConsumerOptions): DeliveryConsumers {
     consumer.start();
     return consumer;
   });
+  let stopping: Promise<unknown> | undefined;
   return {
     async stop() {
-      await Promise.all(
+      stopping ??= Promise.all(
         consumers.map(
           (c) =>
             new Promise<void>((resolve) => {
@@ -73,6 +74,7 @@ export function startConsumers(opts: ConsumerOptions): DeliveryConsumers {
             }),
         ),
       );
+      await stopping;
     },
   };
 }

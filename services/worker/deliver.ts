@@ -120,6 +120,7 @@ export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<
     switch (lease.reason) {
       case "leased":
       case "not-due":
+        log.debug({ reason: lease.reason }, "message parked until its delivery is free and due");
         return waitUntil(lease.retryAt);
       case "exhausted":
         await deadLetter(deps.queue, msg.body);

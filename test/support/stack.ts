@@ -30,7 +30,11 @@ export interface Stack {
   readonly store: EventStore;
   readonly queue: DeliveryQueue;
   /** Starts an in-process worker (one per call); all are stopped by close(). */
-  startWorker(overrides?: { allowPrivate?: boolean }): Worker;
+  /**
+   * Starts an in-process worker (one per call); all are stopped by close(). Overrides bypass the config's
+   * checks on purpose, to build the situations they prevent (a delivery slower than the visibility timeout).
+   */
+  startWorker(overrides?: { allowPrivate?: boolean; visibilityTimeoutS?: number; deliveryTimeoutMs?: number }): Worker;
   createTenant(endpoints: { url: string; event_types?: string[] }[]): Promise<CreatedTenant>;
   close(): Promise<void>;
 }
@@ -110,7 +114,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     startWorker(overrides = {}) {
       const client = createGuardedClient({
         allowPrivate: overrides.allowPrivate ?? config.ALLOW_PRIVATE_TARGETS,
-        timeoutMs: config.DELIVERY_TIMEOUT_MS,
+        timeoutMs: overrides.deliveryTimeoutMs ?? config.DELIVERY_TIMEOUT_MS,
         userAgent: "webhook-delivery-platform-test",
       });
       guarded.push(client);
@@ -120,13 +124,13 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
         getTenant: cachedLookup((tid) => getTenant(clients.ddb, tables.tenants, tid), 0),
         client,
         schedule: config.RETRY_SCHEDULE,
-        leaseMs: config.DELIVERY_TIMEOUT_MS + 3000,
+        leaseMs: (overrides.deliveryTimeoutMs ?? config.DELIVERY_TIMEOUT_MS) + 3000,
         holdMs: 1000,
         recordEndpointHealth: (ids, attempt) => recordEndpointHealth(clients.ddb, tables.tenants, ids, attempt),
         disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
         concurrency: config.WORKER_CONCURRENCY,
-        visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
-        deliveryTimeoutMs: config.DELIVERY_TIMEOUT_MS,
+        visibilityTimeoutS: overrides.visibilityTimeoutS ?? config.VISIBILITY_TIMEOUT_S,
+        deliveryTimeoutMs: overrides.deliveryTimeoutMs ?? config.DELIVERY_TIMEOUT_MS,
         sweepIntervalMs: config.SWEEP_INTERVAL_MS,
         sweepGraceMs: config.SWEEP_GRACE_MS,
         waitTimeSeconds: 1,
