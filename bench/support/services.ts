@@ -82,7 +82,9 @@ export async function startBenchStack(settings: Record<string, string> = {}): Pr
             new Promise<void>((resolve) => {
               if (c.exitCode !== null) return resolve();
               c.once("exit", () => resolve());
-              c.kill("SIGKILL");
+              // Graceful first (so --cpu-prof profiles get written), then at once.
+              c.kill("SIGTERM");
+              setTimeout(() => c.kill("SIGKILL"), 5000).unref();
             }),
         ),
       );

@@ -8,13 +8,14 @@ import { problems } from "../core/errors.ts";
 import { eventTypeOf, matchesEventTypes } from "../core/event-type.ts";
 import { idempotentEventId, newId, sha256Hex } from "../core/ids.ts";
 import type { Tenant } from "../core/tenant.ts";
-import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
+import type { DeliveryMessage } from "../aws/delivery-queue.ts";
 import { createEvent } from "../aws/events/create-event.ts";
 import type { EventStore } from "../aws/events/store.ts";
 
 export interface AcceptDeps {
   readonly store: EventStore;
-  readonly queue: DeliveryQueue;
+  /** Sends delivery messages; answers the ones SQS refused (enqueueDeliveries, or a batcher over it). */
+  readonly enqueue: (messages: readonly DeliveryMessage[]) => Promise<DeliveryMessage[]>;
   readonly now: () => number;
 }
 
@@ -57,10 +58,7 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
     }
     return { created: false, eventId, status: result.existing.status };
   }
-  const failed = await enqueueDeliveries(
-    deps.queue,
-    Object.keys(deliveries).map((endpointId) => ({ tenantId: tenant.tenantId, eventId, endpointId })),
-  );
+  const failed = await deps.enqueue(Object.keys(deliveries).map((endpointId) => ({ tenantId: tenant.tenantId, eventId, endpointId })));
   if (failed.length > 0) {
     input.log.warn({ event_id: eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
   }

@@ -7,7 +7,7 @@ import { pinoHttp } from "pino-http";
 import type { DocumentClient } from "../aws/clients.ts";
 import { problems } from "../core/errors.ts";
 import { findApiKey, touchApiKey } from "../aws/api-keys.ts";
-import type { DeliveryQueue } from "../aws/delivery-queue.ts";
+import { createEnqueueBatcher, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import type { TableNames } from "../aws/tables.ts";
 import { cachedLookup, getTenant } from "../aws/tenants.ts";
@@ -91,6 +91,7 @@ export function createApp(deps: AppDeps): Express {
     eventRoutes({
       store,
       queue,
+      enqueue: createEnqueueBatcher(queue),
       now,
       maxPayloadBytes: deps.maxPayloadBytes,
       maxJsonDepth: deps.maxJsonDepth,

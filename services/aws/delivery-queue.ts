@@ -73,3 +73,37 @@ export async function deadLetter(q: DeliveryQueue, body: string): Promise<void> 
 export async function deleteMessage(q: DeliveryQueue, receiptHandle: string): Promise<void> {
   await q.sqs.send(new DeleteMessageCommand({ QueueUrl: q.queueUrl, ReceiptHandle: receiptHandle }));
 }
+
+/**
+ * Groups the sends of concurrent callers into SendMessageBatch calls of up to ten messages: under load the
+ * API makes one SQS call per ten deliveries instead of one per request. A batch leaves when it is full or
+ * after `maxWaitMs`. Each caller gets back only its own refused messages.
+ */
+export function createEnqueueBatcher(q: DeliveryQueue, maxWaitMs = 2): (messages: readonly DeliveryMessage[]) => Promise<DeliveryMessage[]> {
+  type Waiting = { message: DeliveryMessage; done: (failed: boolean) => void };
+  let waiting: Waiting[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const batch = waiting;
+    waiting = [];
+    for (let i = 0; i < batch.length; i += 10) {
+      const chunk = batch.slice(i, i + 10);
+      void enqueueDeliveries(q, chunk.map((w) => w.message)).then((failed) => {
+        for (const w of chunk) w.done(failed.includes(w.message));
+      });
+    }
+  };
+  return async (messages) => {
+    const results = messages.map(
+      (message) =>
+        new Promise<DeliveryMessage | undefined>((resolve) => {
+          waiting.push({ message, done: (failed) => resolve(failed ? message : undefined) });
+        }),
+    );
+    if (waiting.length >= 10) flush();
+    else timer ??= setTimeout(flush, maxWaitMs);
+    return (await Promise.all(results)).filter((m): m is DeliveryMessage => m !== undefined);
+  };
+}

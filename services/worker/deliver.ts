@@ -110,12 +110,13 @@ export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<
   }
 
   const leaseId = randomUUID();
-  const lease = await takeLease(deps.store, key, {
-    now: now(),
-    leaseId,
-    leaseMs: deps.leaseMs,
-    maxAttempts: deps.schedule.length + 1,
-  });
+  // The event just read is the state the lease is decided on: no second read unless another writer raced us.
+  const lease = await takeLease(
+    deps.store,
+    key,
+    { now: now(), leaseId, leaseMs: deps.leaseMs, maxAttempts: deps.schedule.length + 1 },
+    { deliveries: event.deliveries, version: event.version },
+  );
   if (!lease.ok) {
     switch (lease.reason) {
       case "leased":
@@ -155,12 +156,15 @@ export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<
     error: outcome.kind === "failed" ? outcome.error : undefined,
     responseExcerpt: res.bodyExcerpt.slice(0, maxResponseExcerpt) || undefined,
   });
-  const decision = await recordOutcome(deps.store, key, outcome, {
-    now: now(),
-    leaseId,
-    schedule: deps.schedule,
-    random: deps.random ?? Math.random,
-  });
+  // Our lease write left the event at version + 1 with this delivery leased; start from there.
+  const afterLease = { deliveries: { ...event.deliveries, [key.endpointId]: lease.delivery }, version: event.version + 1 };
+  const decision = await recordOutcome(
+    deps.store,
+    key,
+    outcome,
+    { now: now(), leaseId, schedule: deps.schedule, random: deps.random ?? Math.random },
+    afterLease,
+  );
   const fields = { attempt, status_code: res.statusCode, duration_ms: res.durationMs };
   const health = {
     ok: outcome.kind === "delivered",

@@ -7,6 +7,7 @@ import { eventually } from "../support/eventually.ts";
 import { startReceiver, type ReceivedRequest, type TestReceiver } from "../support/receiver.ts";
 import { logger, startStack, type Stack } from "../support/stack.ts";
 import { acceptEvent } from "../../services/api/accept-event.ts";
+import { enqueueDeliveries } from "../../services/aws/delivery-queue.ts";
 import { getTenant } from "../../services/aws/tenants.ts";
 
 let stack: Stack;
@@ -99,7 +100,7 @@ describe("endpoint health", () => {
     const stale = await getTenant(stack.clients.ddb, stack.tables.tenants, t.tenantId);
     const wasEnabled = { ...stale!, endpoints: { [t.endpoints[0]!.endpointId]: { ...stale!.endpoints[t.endpoints[0]!.endpointId]!, enabled: true } } };
     const held = await acceptEvent(
-      { store: stack.store, queue: stack.queue, now: Date.now },
+      { store: stack.store, enqueue: (m) => enqueueDeliveries(stack.queue, m), now: Date.now },
       { tenant: wasEnabled, body: Buffer.from('{"type":"held"}'), parsed: { type: "held" }, log: logger },
     );
     await new Promise((resolve) => setTimeout(resolve, 2500));

@@ -2,6 +2,7 @@
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acceptEvent } from "../../services/api/accept-event.ts";
+import { enqueueDeliveries } from "../../services/aws/delivery-queue.ts";
 import { getTenant } from "../../services/aws/tenants.ts";
 import { getEvent, postEvent } from "../support/api.ts";
 import { eventually } from "../support/eventually.ts";
@@ -30,7 +31,7 @@ describe("sweeper", () => {
     // The send goes to a queue that does not exist: it fails after the event is stored, as an outage would.
     const brokenQueue = { ...stack.queue, queueUrl: `${stack.queue.queueUrl}-missing` };
     const out = await acceptEvent(
-      { store: stack.store, queue: brokenQueue, now: Date.now },
+      { store: stack.store, enqueue: (m) => enqueueDeliveries(brokenQueue, m), now: Date.now },
       { tenant: stored!, body: Buffer.from('{"type":"lost"}'), parsed: { type: "lost" }, log: logger },
     );
     expect(out).toMatchObject({ created: true, status: "PENDING" });

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
 import { isId } from "../../core/ids.ts";
-import { enqueueDeliveries } from "../../aws/delivery-queue.ts";
+import { enqueueDeliveries, type DeliveryQueue } from "../../aws/delivery-queue.ts";
 import { requeueDeliveries } from "../../aws/events/delivery-ops.ts";
 import { decodeCursor, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
 import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
@@ -14,6 +14,7 @@ import { jsonObjectOf, parseWith, requireJson } from "../validate.ts";
 import { eventView } from "../views.ts";
 
 export interface EventRoutesDeps extends AcceptDeps {
+  readonly queue: DeliveryQueue;
   readonly maxPayloadBytes: number;
   readonly maxJsonDepth: number;
   readonly ingestRatePerS: number;

@@ -19,23 +19,32 @@ export interface Change<R> {
 
 const maxRaces = 25;
 
+/**
+ * `known` is state the caller has just read or written itself: the first try uses it instead of a read,
+ * and a concurrent change since then only costs a retry (the version guard catches it).
+ */
 export async function changeDeliveries<R>(
   store: EventStore,
   key: EventKey,
   now: number,
   decide: (state: DeliveriesState) => Change<R>,
+  known?: DeliveriesState,
 ): Promise<{ found: false } | { found: true; result: R }> {
   for (let race = 0; race < maxRaces; race++) {
-    const { Item } = await store.ddb.send(
-      new GetCommand({
-        TableName: store.table,
-        Key: { tenantId: key.tenantId, sk: key.eventId },
-        ProjectionExpression: "deliveries, version",
-        ConsistentRead: true,
-      }),
-    );
-    if (!Item) return { found: false };
-    const state = stateSchema.parse(Item);
+    let state: DeliveriesState;
+    if (race === 0 && known) state = known;
+    else {
+      const { Item } = await store.ddb.send(
+        new GetCommand({
+          TableName: store.table,
+          Key: { tenantId: key.tenantId, sk: key.eventId },
+          ProjectionExpression: "deliveries, version",
+          ConsistentRead: true,
+        }),
+      );
+      if (!Item) return { found: false };
+      state = stateSchema.parse(Item);
+    }
     const { changes, result } = decide(state);
     if (!changes || Object.keys(changes).length === 0) return { found: true, result };
     try {

@@ -13,7 +13,7 @@ import {
   type OutcomeDecision,
   type OutcomeInput,
 } from "../../core/delivery-state.ts";
-import { changeDeliveries, overdue } from "./change-deliveries.ts";
+import { changeDeliveries, overdue, type DeliveriesState } from "./change-deliveries.ts";
 import { attemptSk, type AttemptItem, type EventKey, type EventStore } from "./store.ts";
 
 export interface DeliveryKey extends EventKey {
@@ -24,7 +24,7 @@ type Missing = { readonly ok: false; readonly reason: "missing" };
 const missing: Missing = { ok: false, reason: "missing" };
 
 /** Invariant 2: the conditional write that makes this worker the only one allowed to POST now. */
-export async function takeLease(store: EventStore, key: DeliveryKey, input: LeaseInput): Promise<LeaseDecision | Missing> {
+export async function takeLease(store: EventStore, key: DeliveryKey, input: LeaseInput, known?: DeliveriesState): Promise<LeaseDecision | Missing> {
   const out = await changeDeliveries<LeaseDecision | Missing>(store, key, input.now, (state) => {
     const d = state.deliveries[key.endpointId];
     if (!d) return { result: missing };
@@ -33,7 +33,7 @@ export async function takeLease(store: EventStore, key: DeliveryKey, input: Leas
     // A worker died during the last allowed attempt: settle it now rather than POST beyond the budget.
     if (decision.reason === "exhausted") return { changes: { [key.endpointId]: exhaust(d, input.now) }, result: decision };
     return { result: decision };
-  });
+  }, known);
   return out.found ? out.result : missing;
 }
 
@@ -43,13 +43,14 @@ export async function recordOutcome(
   key: DeliveryKey,
   outcome: AttemptOutcome,
   input: OutcomeInput,
+  known?: DeliveriesState,
 ): Promise<OutcomeDecision | Missing> {
   const out = await changeDeliveries<OutcomeDecision | Missing>(store, key, input.now, (state) => {
     const d = state.deliveries[key.endpointId];
     if (!d) return { result: missing };
     const decision = applyOutcome(d, outcome, input);
     return decision.ok ? { changes: { [key.endpointId]: decision.delivery }, result: decision } : { result: decision };
-  });
+  }, known);
   return out.found ? out.result : missing;
 }
 
