@@ -40,8 +40,8 @@ export function signatureHeaders(input: SignatureInput): Record<string, string> 
 export type VerifyResult = { ok: true; format: "standard" | "stripe" } | { ok: false; reason: string };
 
 export interface VerifyOptions {
-  /** Unix seconds. */
-  readonly now: number;
+  /** Unix seconds. @default the current time */
+  readonly now?: number;
   /** Allowed clock skew either way. @default 300 */
   readonly toleranceS?: number;
 }
@@ -53,7 +53,8 @@ function sameText(a: string, b: string): boolean {
 }
 
 function fresh(timestamp: number, opts: VerifyOptions): boolean {
-  return Number.isSafeInteger(timestamp) && Math.abs(opts.now - timestamp) <= (opts.toleranceS ?? 300);
+  const now = opts.now ?? Math.floor(Date.now() / 1000);
+  return Number.isSafeInteger(timestamp) && Math.abs(now - timestamp) <= (opts.toleranceS ?? 300);
 }
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -64,15 +65,18 @@ function header(headers: Headers, name: string): string | undefined {
 }
 
 /**
- * Verifies a delivery by either signature format against any of `secrets`. Standard Webhooks
- * headers win when both are present, as they bind the webhook-id too.
+ * Verifies a delivery by either signature format against the secret, or any of several (during a
+ * rotation). Standard Webhooks headers win when both are present, as they bind the webhook-id too.
+ * `rawBody` must be the exact bytes received, not re-serialised JSON.
  */
 export function verifyWebhook(
   headers: Headers,
-  body: Uint8Array,
-  secrets: readonly string[],
-  opts: VerifyOptions,
+  rawBody: Uint8Array,
+  secret: string | readonly string[],
+  opts: VerifyOptions = {},
 ): VerifyResult {
+  const secrets = typeof secret === "string" ? [secret] : secret;
+  const body = rawBody;
   const id = header(headers, "webhook-id");
   const ts = header(headers, "webhook-timestamp");
   const sig = header(headers, "webhook-signature");
