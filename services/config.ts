@@ -25,6 +25,8 @@ const schema = z
     DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(30_000),
     VISIBILITY_TIMEOUT_S: z.coerce.number().int().min(5).max(43_200).default(60),
     /** Long-poll length; shorter means a quicker drain on stop, more empty receives when idle. */
+    /** The worker's Prometheus port (GET /metrics). */
+    METRICS_PORT: port.default(9464),
     SQS_WAIT_TIME_S: z.coerce.number().int().min(0).max(20).default(20),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
     ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),

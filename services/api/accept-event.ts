@@ -11,12 +11,14 @@ import type { Tenant } from "../core/tenant.ts";
 import type { DeliveryMessage } from "../aws/delivery-queue.ts";
 import { createEvent } from "../aws/events/create-event.ts";
 import type { EventStore } from "../aws/events/store.ts";
+import type { Metrics } from "../metrics.ts";
 
 export interface AcceptDeps {
   readonly store: EventStore;
   /** Sends delivery messages; answers the ones SQS refused (enqueueDeliveries, or a batcher over it). */
   readonly enqueue: (messages: readonly DeliveryMessage[]) => Promise<DeliveryMessage[]>;
   readonly now: () => number;
+  readonly metrics: Metrics;
 }
 
 export interface AcceptInput {
@@ -58,6 +60,7 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
     }
     return { created: false, eventId, status: result.existing.status };
   }
+  deps.metrics.eventsAccepted.inc();
   const failed = await deps.enqueue(Object.keys(deliveries).map((endpointId) => ({ tenantId: tenant.tenantId, eventId, endpointId })));
   if (failed.length > 0) {
     input.log.warn({ event_id: eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");

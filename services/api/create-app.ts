@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import type { DocumentClient } from "../aws/clients.ts";
 import { problems } from "../core/errors.ts";
+import type { Metrics } from "../metrics.ts";
 import { findApiKey, touchApiKey } from "../aws/api-keys.ts";
 import { createEnqueueBatcher, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import type { EventStore } from "../aws/events/store.ts";
@@ -32,6 +33,7 @@ export interface AppDeps {
   /** How long an API key or tenant lookup is reused: the upper bound for a revocation to take effect. */
   readonly authCacheTtlMs: number;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   /** Default grace period of a secret rotation. */
   readonly rotationGraceMs: number;
   /** DLQ requeue messages per second. */
@@ -92,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
       store,
       queue,
       enqueue: createEnqueueBatcher(queue),
+      metrics: deps.metrics,
       now,
       maxPayloadBytes: deps.maxPayloadBytes,
       maxJsonDepth: deps.maxJsonDepth,
@@ -103,7 +106,11 @@ export function createApp(deps: AppDeps): Express {
   app.use("/admin", adminAuth(deps.adminToken));
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: (req) => String(req.params.tenantId) }));
   app.use("/admin/tenants", adminTenantRoutes({ ddb, tables, allowPrivateTargets, now }));
-  app.use("/admin", adminDlqRoutes({ store, queue, now, requeueRate: deps.requeueRate }));
+  app.use("/admin", adminDlqRoutes({ store, queue, now, requeueRate: deps.requeueRate, metrics: deps.metrics }));
+  // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
+  app.get("/metrics", adminAuth(deps.adminToken), async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

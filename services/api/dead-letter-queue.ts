@@ -11,6 +11,7 @@ import { requeueDeliveries } from "../aws/events/delivery-ops.ts";
 import { getEventForDelivery } from "../aws/events/read-events.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { holdLock, releaseLock } from "../aws/locks.ts";
+import type { Metrics } from "../metrics.ts";
 
 export interface DlqDeps {
   readonly store: EventStore;
@@ -18,6 +19,7 @@ export interface DlqDeps {
   readonly now: () => number;
   /** Messages moved per second at most. */
   readonly requeueRate: number;
+  readonly metrics: Metrics;
 }
 
 function refOf(m: DeadLetter): DeliveryMessage | undefined {
@@ -165,6 +167,7 @@ export async function requeueDeadLetters(deps: DlqDeps, filter: RequeueFilter, l
           const failed = await enqueueDeliveries(deps.queue, [ref]);
           if (failed.length) log.warn({ event_id: ref.eventId }, "enqueue failed after requeue; the sweeper will deliver it");
           report.moved++;
+          deps.metrics.dlqRequeued.inc();
         } else report.stale++;
         await deleteDeadLetter(deps.queue, m.receiptHandle);
       } catch (err) {

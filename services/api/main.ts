@@ -2,6 +2,7 @@
 import { createServer } from "node:http";
 import { parseConfig } from "../config.ts";
 import { createLogger } from "../logging.ts";
+import { createMetrics } from "../metrics.ts";
 import { openBackends } from "../runtime.ts";
 import { onShutdown, runMain } from "../shutdown.ts";
 import { checkBackends } from "../aws/readiness.ts";
@@ -26,6 +27,7 @@ runMain(async () => {
     rotationGraceMs: config.ROTATION_GRACE,
     requeueRate: config.DLQ_REQUEUE_RATE,
     logger,
+    metrics: createMetrics("api"),
     ready: () => checkBackends(b.clients.dynamo, b.clients.sqs, b.tables.events, b.queue.queueUrl),
   });
   // Slow clients are cut off: headers within HEADERS_TIMEOUT_MS, the whole request within REQUEST_TIMEOUT_MS,

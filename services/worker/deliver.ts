@@ -21,6 +21,7 @@ import { abandonDelivery, recordAttempt, recordOutcome, takeLease, type Delivery
 import { getEventForDelivery } from "../aws/events/read-events.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import type { GuardedClient } from "../outbound/guarded-client.ts";
+import { statusClass, type Metrics } from "../metrics.ts";
 
 export interface DeliverDeps {
   readonly store: EventStore;
@@ -40,6 +41,7 @@ export interface DeliverDeps {
   /** An endpoint failing without a success for this long is disabled. */
   readonly disableAfterMs: number;
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -144,6 +146,7 @@ export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<
     }),
   };
   const res = await deps.client.post(endpoint.url, event.body, headers);
+  deps.metrics.attemptSeconds.observe(res.durationMs / 1000);
   const outcome = classifyAttempt(res, now());
 
   await recordAttempt(deps.store, key.tenantId, {
@@ -183,6 +186,7 @@ export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<
     log.info({ ...fields, reason: decision.reason }, "attempt outcome not recorded");
     return "delete";
   }
+  deps.metrics.deliveries.inc({ outcome: decision.next, status_class: statusClass(res.statusCode) });
   switch (decision.next) {
     case "delivered":
       log.info(fields, "delivered");
@@ -193,6 +197,7 @@ export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<
     case "dead":
       // Into the DLQ before the source message goes: a crash in between leaves a duplicate, never a loss.
       await deadLetter(deps.queue, msg.body);
+      deps.metrics.deadLettered.inc();
       log.warn({ ...fields, error: decision.delivery.lastError }, "delivery dead, moved to the dead-letter queue");
       return "delete";
   }

@@ -1,5 +1,7 @@
 /** The worker service's entry point (`npm run start:worker`, the container's `worker` role). Configured only by env. */
+import { createServer } from "node:http";
 import { parseConfig } from "../config.ts";
+import { createMetrics } from "../metrics.ts";
 import { createLogger } from "../logging.ts";
 import { openBackends } from "../runtime.ts";
 import { onShutdown, runMain } from "../shutdown.ts";
@@ -11,6 +13,7 @@ runMain(async () => {
   const config = parseConfig(process.env, "worker");
   const log = createLogger(config.LOG_LEVEL, "worker");
   const b = await openBackends(config);
+  const metrics = createMetrics("worker");
   const client = createGuardedClient({
     allowPrivate: config.ALLOW_PRIVATE_TARGETS,
     timeoutMs: config.DELIVERY_TIMEOUT_MS,
@@ -33,12 +36,22 @@ runMain(async () => {
     sweepGraceMs: config.SWEEP_GRACE_MS,
     waitTimeSeconds: config.SQS_WAIT_TIME_S,
     log,
+    metrics,
   });
+  // Prometheus scrapes the worker here (not behind the load balancer).
+  const metricsServer = createServer((req, res) => {
+    if (req.url !== "/metrics") return res.writeHead(404).end();
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  }).listen(config.METRICS_PORT);
   log.info({ concurrency: config.WORKER_CONCURRENCY, schedule_ms: config.RETRY_SCHEDULE }, "worker started");
   onShutdown(
     log,
     async () => {
       await worker.stop();
+      metricsServer.close();
       client.close();
       b.clients.destroy();
     },

@@ -34,7 +34,7 @@ export function startWorker(opts: WorkerOptions): Worker {
     handle: (msg) => deliver(opts, msg),
   });
   const sweeper = startSweeper(
-    { store: opts.store, queue: opts.queue, graceMs: opts.sweepGraceMs, log: opts.log, now: opts.now },
+    { store: opts.store, queue: opts.queue, graceMs: opts.sweepGraceMs, log: opts.log, metrics: opts.metrics, now: opts.now },
     opts.sweepIntervalMs,
   );
   return {

@@ -8,12 +8,15 @@ import { claimOverdue } from "../aws/events/delivery-ops.ts";
 import { findOverdueEvents } from "../aws/events/read-events.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { dueShards } from "../aws/tables.ts";
+import { queueDepth } from "../aws/dead-letters.ts";
+import type { Metrics } from "../metrics.ts";
 
 export interface SweeperDeps {
   readonly store: EventStore;
   readonly queue: DeliveryQueue;
   readonly graceMs: number;
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly now?: () => number;
   /** Events looked at per shard per sweep. @default 100 */
   readonly batch?: number;
@@ -30,8 +33,14 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
       if (endpointIds.length === 0) continue;
       const failed = await enqueueDeliveries(deps.queue, endpointIds.map((endpointId) => ({ ...key, endpointId })));
       requeued += endpointIds.length - failed.length;
+      deps.metrics.sweeperRequeued.inc(endpointIds.length - failed.length);
       deps.log.info({ tenant_id: key.tenantId, event_id: key.eventId, count: endpointIds.length }, "overdue deliveries re-enqueued");
     }
+  }
+  // Queue depths as last seen, for /metrics (a sweep is the worker's periodic look at the world).
+  for (const which of ["queue", "dlq"] as const) {
+    const depth = await queueDepth(deps.queue, which);
+    for (const state of ["visible", "in_flight", "delayed"] as const) deps.metrics.queueMessages.set({ queue: which, state }, depth[state]);
   }
   return requeued;
 }

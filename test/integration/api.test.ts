@@ -183,6 +183,14 @@ describe("the rest", () => {
     expect(res.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("serves Prometheus metrics to the admin token only, without tenant ids in labels", async () => {
+    expectProblem(await stack.http.get("/metrics"), 401);
+    const res = await stack.http.get("/metrics").set("authorization", `Bearer ${stack.adminToken}`);
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/^webhooks_events_accepted_total\{service="api"\} [1-9]\d*$/m);
+    expect(res.text).not.toContain(a.tenantId);
+  });
+
   it("never writes an API key, secret or the admin token to the log", () => {
     const all = logLines.join("\n");
     expect(logLines.length).toBeGreaterThan(10);

@@ -131,6 +131,15 @@ describe("delivery", () => {
     expect(receiver.requests).toHaveLength(1);
   });
 
+  it("counts attempts by outcome and status class in the worker's metrics", async () => {
+    const text = await stack.workerMetrics.registry.metrics();
+    expect(text).toMatch(/^webhooks_delivery_attempts_total\{outcome="delivered",status_class="2xx",service="worker"\} [1-9]/m);
+    expect(text).toMatch(/^webhooks_delivery_attempts_total\{outcome="dead",status_class="5xx",service="worker"\} [1-9]/m);
+    expect(text).toMatch(/^webhooks_delivery_attempts_total\{outcome="retry",status_class="none",service="worker"\} [1-9]/m);
+    expect(text).toMatch(/^webhooks_dead_lettered_total\{service="worker"\} [1-9]/m);
+    expect(text).toMatch(/^webhooks_attempt_duration_seconds_count\{service="worker"\} [1-9]/m);
+  });
+
   it("fans out only to endpoints whose event types match", async () => {
     const [orders, all, users] = [await startReceiver(), await startReceiver(), await startReceiver()];
     receivers.push(orders, all, users);

@@ -100,7 +100,7 @@ describe("endpoint health", () => {
     const stale = await getTenant(stack.clients.ddb, stack.tables.tenants, t.tenantId);
     const wasEnabled = { ...stale!, endpoints: { [t.endpoints[0]!.endpointId]: { ...stale!.endpoints[t.endpoints[0]!.endpointId]!, enabled: true } } };
     const held = await acceptEvent(
-      { store: stack.store, enqueue: (m) => enqueueDeliveries(stack.queue, m), now: Date.now },
+      { store: stack.store, enqueue: (m) => enqueueDeliveries(stack.queue, m), now: Date.now, metrics: stack.workerMetrics },
       { tenant: wasEnabled, body: Buffer.from('{"type":"held"}'), parsed: { type: "held" }, log: logger },
     );
     await new Promise((resolve) => setTimeout(resolve, 2500));

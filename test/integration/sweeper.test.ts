@@ -31,7 +31,7 @@ describe("sweeper", () => {
     // The send goes to a queue that does not exist: it fails after the event is stored, as an outage would.
     const brokenQueue = { ...stack.queue, queueUrl: `${stack.queue.queueUrl}-missing` };
     const out = await acceptEvent(
-      { store: stack.store, enqueue: (m) => enqueueDeliveries(brokenQueue, m), now: Date.now },
+      { store: stack.store, enqueue: (m) => enqueueDeliveries(brokenQueue, m), now: Date.now, metrics: stack.workerMetrics },
       { tenant: stored!, body: Buffer.from('{"type":"lost"}'), parsed: { type: "lost" }, log: logger },
     );
     expect(out).toMatchObject({ created: true, status: "PENDING" });

@@ -18,6 +18,7 @@ import { maxAttempts } from "../../services/core/retry-policy.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
 import { createGuardedClient } from "../../services/outbound/guarded-client.ts";
 import { startWorker, type Worker } from "../../services/worker/start-worker.ts";
+import { createMetrics, type Metrics } from "../../services/metrics.ts";
 
 export interface Stack {
   readonly config: Config;
@@ -29,6 +30,8 @@ export interface Stack {
   readonly tables: TableNames;
   readonly store: EventStore;
   readonly queue: DeliveryQueue;
+  /** The in-process workers' metrics (one registry for all of them). */
+  readonly workerMetrics: Metrics;
   /** Starts an in-process worker (one per call); all are stopped by close(). */
   /**
    * Starts an in-process worker (one per call); all are stopped by close(). Overrides bypass the config's
@@ -96,10 +99,12 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     rotationGraceMs: config.ROTATION_GRACE,
     requeueRate: config.DLQ_REQUEUE_RATE,
     logger: log,
+    metrics: createMetrics("api"),
     ready: async () => {},
   });
   const http = supertest(app);
   const workers: Worker[] = [];
+  const workerMetrics = createMetrics("worker");
   const guarded: { close(): void }[] = [];
 
   return {
@@ -111,6 +116,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     tables,
     store,
     queue,
+    workerMetrics,
     startWorker(overrides = {}) {
       const client = createGuardedClient({
         allowPrivate: overrides.allowPrivate ?? config.ALLOW_PRIVATE_TARGETS,
@@ -135,6 +141,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
         sweepGraceMs: config.SWEEP_GRACE_MS,
         waitTimeSeconds: 1,
         log,
+        metrics: workerMetrics,
       });
       workers.push(worker);
       return worker;

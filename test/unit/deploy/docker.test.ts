@@ -106,7 +106,7 @@ describe("production dependencies", () => {
     );
     const missing = new Set<string>();
     for (const f of files) {
-      for (const [, spec] of read(`services/${f}`).matchAll(/from "([^".][^"]*)"/g)) {
+      for (const [, spec] of read(`services/${f}`).matchAll(/^(?:import|export)\b[^;]*?from "([^".][^"]*)"/gm)) {
         if (spec!.startsWith("node:")) continue;
         const name = spec!.startsWith("@") ? spec!.split("/").slice(0, 2).join("/") : spec!.split("/")[0]!;
         if (!(name in pkg.dependencies)) missing.add(`${f}: ${name}`);

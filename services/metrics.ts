@@ -1,0 +1,52 @@
+/**
+ * Prometheus metrics of both services, in a registry per process (no global state). Label values are
+ * bounded: outcomes and status classes only, never tenant ids.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly eventsAccepted: Counter;
+  readonly deliveries: Counter<"outcome" | "status_class">;
+  readonly attemptSeconds: Histogram;
+  readonly queueMessages: Gauge<"queue" | "state">;
+  readonly sweeperRequeued: Counter;
+  readonly deadLettered: Counter;
+  readonly dlqRequeued: Counter;
+}
+
+export function createMetrics(service: "api" | "worker"): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    eventsAccepted: new Counter({ name: "webhooks_events_accepted_total", help: "Events stored and answered 201", registers }),
+    deliveries: new Counter({
+      name: "webhooks_delivery_attempts_total",
+      help: "Delivery attempts by what they led to (delivered, retry, dead) and the response's status class",
+      labelNames: ["outcome", "status_class"],
+      registers,
+    }),
+    attemptSeconds: new Histogram({
+      name: "webhooks_attempt_duration_seconds",
+      help: "Duration of one POST to an endpoint",
+      buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    queueMessages: new Gauge({
+      name: "webhooks_queue_messages",
+      help: "Messages in the delivery queue and the DLQ, as last seen by this process",
+      labelNames: ["queue", "state"],
+      registers,
+    }),
+    sweeperRequeued: new Counter({ name: "webhooks_sweeper_requeued_total", help: "Overdue deliveries the sweeper re-enqueued", registers }),
+    deadLettered: new Counter({ name: "webhooks_dead_lettered_total", help: "Deliveries moved to the DLQ", registers }),
+    dlqRequeued: new Counter({ name: "webhooks_dlq_requeued_total", help: "Dead deliveries requeued from the DLQ", registers }),
+  };
+}
+
+export function statusClass(statusCode: number | undefined): string {
+  return statusCode === undefined ? "none" : `${Math.floor(statusCode / 100)}xx`;
+}
