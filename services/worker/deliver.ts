@@ -17,7 +17,7 @@ import {
   type DeliveryMessage,
   type DeliveryQueue,
 } from "../aws/delivery-queue.ts";
-import { abandonDelivery, recordAttempt, recordOutcome, takeLease, type DeliveryKey } from "../aws/events/delivery-ops.ts";
+import { abandonDelivery, postponeDelivery, recordAttempt, recordOutcome, takeLease, type DeliveryKey } from "../aws/events/delivery-ops.ts";
 import { getEventForDelivery } from "../aws/events/read-events.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import type { GuardedClient } from "../outbound/guarded-client.ts";
@@ -107,6 +107,8 @@ export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<
   if (tenant.status === "disabled" || !endpoint.enabled) {
     // Held, not lost: a fresh delayed copy, so holding never counts towards the redrive limit.
     log.debug("delivery held: tenant or endpoint disabled");
+    const until = now() + deps.holdMs;
+    await postponeDelivery(deps.store, key, now(), until, { deliveries: event.deliveries, version: event.version });
     await resendDelayed(deps.queue, message, deps.holdMs / 1000);
     return "delete";
   }

@@ -1,4 +1,5 @@
 /** Secret rotation seen by receivers, and endpoints disabled by 410 or a long failure run, then re-enabled. */
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +15,8 @@ let stack: Stack;
 const receivers: TestReceiver[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ RETRY_SCHEDULE: "300ms,300ms,300ms,300ms", ENDPOINT_DISABLE_AFTER: "1s" });
+  // An eager sweeper, so a held delivery would gather copies of its message if holding did not postpone it.
+  stack = await startStack({ RETRY_SCHEDULE: "300ms,300ms,300ms,300ms", ENDPOINT_DISABLE_AFTER: "1s", SWEEP_GRACE_MS: "300" });
   stack.startWorker();
 });
 afterAll(async () => {
@@ -105,6 +107,8 @@ describe("endpoint health", () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(r.requests).toHaveLength(1);
+    const { Attributes: q } = await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queue.queueUrl, AttributeNames: ["All"] }));
+    expect(Number(q?.ApproximateNumberOfMessages) + Number(q?.ApproximateNumberOfMessagesNotVisible) + Number(q?.ApproximateNumberOfMessagesDelayed)).toBe(1);
     expect((await getEvent(stack, t.apiKey, held.eventId)).deliveries[0]).toMatchObject({ status: "PENDING", attempts: 0 });
 
     await stack.http.patch(endpointPath).set("authorization", auth).send({ enabled: true });

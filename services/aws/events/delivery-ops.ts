@@ -1,6 +1,7 @@
 /** The business actions on a delivery, each one guarded read-modify-write (see change-deliveries.ts). */
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import {
+  isSettled,
   abandon,
   applyOutcome,
   exhaust,
@@ -113,4 +114,22 @@ export async function abandonDelivery(store: EventStore, key: DeliveryKey, now: 
     const next = d && abandon(d, now, reason);
     return { changes: next ? { [key.endpointId]: next } : undefined, result: undefined };
   });
+}
+
+/**
+ * Moves an unsettled, unleased delivery's due time to `until` (a held delivery of a disabled endpoint):
+ * the sweeper then leaves it alone instead of adding a copy of its message every grace period.
+ */
+export async function postponeDelivery(store: EventStore, key: DeliveryKey, now: number, until: number, known?: DeliveriesState): Promise<void> {
+  await changeDeliveries(
+    store,
+    key,
+    now,
+    (state) => {
+      const d = state.deliveries[key.endpointId];
+      const free = d && !isSettled(d.status) && (d.leaseUntil ?? 0) <= now;
+      return { changes: free ? { [key.endpointId]: { ...d, nextAttemptAt: until } } : undefined, result: undefined };
+    },
+    known,
+  );
 }
