@@ -30,7 +30,8 @@ const schema = z
     SQS_WAIT_TIME_S: z.coerce.number().int().min(0).max(20).default(20),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
     ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
-    MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(262_144),
+    /** At most 350 KiB: the event item (body + deliveries map) must stay under DynamoDB's 400 KB item limit. */
+    MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(358_400).default(262_144),
     /** Per-tenant ingestion limit on each API task: sustained events/s and the burst above it. */
     INGEST_RATE_PER_S: z.coerce.number().positive().default(200),
     INGEST_BURST: z.coerce.number().int().min(1).default(400),
