@@ -4,6 +4,12 @@ import { defaultSchedule, parseDuration, parseSchedule } from "./core/retry-poli
 
 const url = z.url({ protocol: /^https?$/ });
 const port = z.coerce.number().int().min(0).max(65535);
+/** A duration such as `30s`, `5m`, `24h`, `14d`, in milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue(`a duration such as ${fallback}`), z.NEVER));
 
 const schema = z
   .object({
@@ -41,24 +47,12 @@ const schema = z
     HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
-    RETENTION_DELIVERED: z
-      .string()
-      .default("30d")
-      .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 30d"), z.NEVER)),
-    RETENTION_DEAD: z
-      .string()
-      .default("14d")
-      .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 14d"), z.NEVER)),
+    RETENTION_DELIVERED: duration("30d"),
+    RETENTION_DEAD: duration("14d"),
     /** An endpoint failing without a single success for this long is disabled. */
-    ENDPOINT_DISABLE_AFTER: z
-      .string()
-      .default("5d")
-      .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 5d"), z.NEVER)),
+    ENDPOINT_DISABLE_AFTER: duration("5d"),
     /** Default grace period of a secret rotation (overridable per call). */
-    ROTATION_GRACE: z
-      .string()
-      .default("24h")
-      .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 24h"), z.NEVER)),
+    ROTATION_GRACE: duration("24h"),
     /** Messages per second a DLQ requeue moves at most. */
     DLQ_REQUEUE_RATE: z.coerce.number().positive().max(10_000).default(100),
     SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),

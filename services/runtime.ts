@@ -4,7 +4,8 @@ import { awsEndpoints } from "./config.ts";
 import { createAwsClients, type AwsClients } from "./aws/clients.ts";
 import type { DeliveryQueue } from "./aws/delivery-queue.ts";
 import type { EventStore } from "./aws/events/store.ts";
-import { resolveQueueUrl } from "./aws/provision.ts";
+import { resolveQueueUrl, type ProvisionOptions } from "./aws/provision.ts";
+import { maxAttempts } from "./core/retry-policy.ts";
 import { tableNames, type TableNames } from "./aws/tables.ts";
 
 export interface Backends {
@@ -26,5 +27,31 @@ export async function openBackends(config: Config): Promise<Backends> {
     tables,
     store: { ddb: clients.ddb, table: tables.events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } },
     queue: { sqs: clients.sqs, queueUrl, dlqUrl },
+  };
+}
+
+/** What provisioning needs, from the configuration (bootstrap, local stack, tests). */
+export function provisionOptions(config: Config): ProvisionOptions {
+  return {
+    tablePrefix: config.TABLE_PREFIX,
+    queueName: config.DELIVERY_QUEUE,
+    dlqName: config.DEAD_LETTER_QUEUE,
+    visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
+    maxAttempts: maxAttempts(config.RETRY_SCHEDULE),
+  };
+}
+
+/** The API's settings that come straight from the configuration. */
+export function apiSettings(config: Config) {
+  return {
+    adminToken: config.ADMIN_TOKEN ?? "",
+    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+    maxJsonDepth: config.MAX_JSON_DEPTH,
+    ingestRatePerS: config.INGEST_RATE_PER_S,
+    ingestBurst: config.INGEST_BURST,
+    allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
+    authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    rotationGraceMs: config.ROTATION_GRACE,
+    requeueRate: config.DLQ_REQUEUE_RATE,
   };
 }

@@ -63,6 +63,8 @@ export class ApiService extends Construct {
       },
     });
     this.service.targetGroup.configureHealthCheck({ path: "/readyz", healthyHttpCodes: "200", interval: Duration.seconds(15) });
+    // A DLQ requeue answers when it is done (max_messages / DLQ_REQUEUE_RATE seconds): allow 5 minutes.
+    this.service.loadBalancer.setAttribute("idle_timeout.timeout_seconds", "300");
     // Requests drain for up to the API's own shutdown deadline.
     this.service.targetGroup.setAttribute("deregistration_delay.timeout_seconds", "30");
     const scaling = this.service.service.autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: props.maxTasks ?? 10 });

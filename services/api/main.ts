@@ -3,7 +3,7 @@ import { createServer } from "node:http";
 import { parseConfig } from "../config.ts";
 import { createLogger } from "../logging.ts";
 import { createMetrics } from "../metrics.ts";
-import { openBackends } from "../runtime.ts";
+import { apiSettings, openBackends } from "../runtime.ts";
 import { onShutdown, runMain } from "../shutdown.ts";
 import { checkBackends } from "../aws/readiness.ts";
 import { createApp } from "./create-app.ts";
@@ -17,15 +17,7 @@ runMain(async () => {
     tables: b.tables,
     store: b.store,
     queue: b.queue,
-    adminToken: config.ADMIN_TOKEN ?? "",
-    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
-    maxJsonDepth: config.MAX_JSON_DEPTH,
-    ingestRatePerS: config.INGEST_RATE_PER_S,
-    ingestBurst: config.INGEST_BURST,
-    allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
-    authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
-    rotationGraceMs: config.ROTATION_GRACE,
-    requeueRate: config.DLQ_REQUEUE_RATE,
+    ...apiSettings(config),
     logger,
     metrics: createMetrics("api"),
     ready: () => checkBackends(b.clients.dynamo, b.clients.sqs, b.tables.events, b.queue.queueUrl),

@@ -7,7 +7,7 @@ import { createAwsClients } from "../aws/clients.ts";
 import { provisionAll } from "../aws/provision.ts";
 import { tableNames } from "../aws/tables.ts";
 import { awsEndpoints } from "../config.ts";
-import { maxAttempts } from "../core/retry-policy.ts";
+import { provisionOptions } from "../runtime.ts";
 import { runMain } from "../shutdown.ts";
 import { curlLine, seedDemoTenant } from "./seed-demo.ts";
 
@@ -15,13 +15,7 @@ runMain(async () => {
   const config = parseConfig(process.env, "worker");
   const clients = createAwsClients({ region: config.AWS_REGION, endpoints: awsEndpoints(config) });
   try {
-    const urls = await provisionAll(clients.dynamo, clients.sqs, {
-      tablePrefix: config.TABLE_PREFIX,
-      queueName: config.DELIVERY_QUEUE,
-      dlqName: config.DEAD_LETTER_QUEUE,
-      visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
-      maxAttempts: maxAttempts(config.RETRY_SCHEDULE),
-    });
+    const urls = await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
     process.stdout.write(`tables ${config.TABLE_PREFIX}-* and queues ${urls.queueUrl}, ${urls.dlqUrl} ready\n`);
     const { DEMO_TENANT_ID: tenantId, DEMO_API_KEY: apiKey, DEMO_ENDPOINT_SECRET: secret, DEMO_ENDPOINT_URL: endpointUrl } = config;
     if (tenantId && apiKey && secret && endpointUrl) {

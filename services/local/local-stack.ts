@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { Config } from "../config.ts";
 import { createAwsClients } from "../aws/clients.ts";
 import { provisionAll } from "../aws/provision.ts";
-import { maxAttempts } from "../core/retry-policy.ts";
+import { provisionOptions } from "../runtime.ts";
 import { startEmulators, type Emulators } from "./emulators.ts";
 
 /** Emulators accept any credentials; these keep the SDK's default chain from looking elsewhere. */
@@ -27,13 +27,7 @@ export async function startLocalBackends(config: Config): Promise<LocalBackends>
     credentials: localCredentials,
   });
   try {
-    await provisionAll(clients.dynamo, clients.sqs, {
-      tablePrefix: config.TABLE_PREFIX,
-      queueName: config.DELIVERY_QUEUE,
-      dlqName: config.DEAD_LETTER_QUEUE,
-      visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
-      maxAttempts: maxAttempts(config.RETRY_SCHEDULE),
-    });
+    await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
   } finally {
     clients.destroy();
   }

@@ -1,6 +1,7 @@
 /** Backends failing: DynamoDB unreachable for seconds, the SQS emulator restarted empty. Nothing accepted is lost. */
 import { afterAll, describe, expect, it } from "vitest";
 import { provisionAll } from "../../services/aws/provision.ts";
+import { provisionOptions } from "../../services/runtime.ts";
 import { startDynalite, startSqsEmulator, type Emulator } from "../../services/local/emulators.ts";
 import { getEvent, postEvent } from "../support/api.ts";
 import { eventually } from "../support/eventually.ts";
@@ -69,13 +70,7 @@ describe("backend faults", () => {
     await sqs.stop();
     sqs = await startSqsEmulator(port);
     // An operator re-creates the queues (the bootstrap step); every message is gone.
-    await provisionAll(stack.clients.dynamo, stack.clients.sqs, {
-      tablePrefix: stack.config.TABLE_PREFIX,
-      queueName: stack.config.DELIVERY_QUEUE,
-      dlqName: stack.config.DEAD_LETTER_QUEUE,
-      visibilityTimeoutS: stack.config.VISIBILITY_TIMEOUT_S,
-      maxAttempts: 6,
-    });
+    await provisionAll(stack.clients.dynamo, stack.clients.sqs, provisionOptions(stack.config));
     r.behave(() => ({ status: 200 }));
     await eventually(async () => (await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).status))).every((s) => s === "DELIVERED"), {
       what: "every pending event delivered",

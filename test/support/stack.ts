@@ -14,7 +14,7 @@ import { tableNames, type TableNames } from "../../services/aws/tables.ts";
 import { cachedLookup, getTenant, recordEndpointHealth } from "../../services/aws/tenants.ts";
 import { createApp } from "../../services/api/create-app.ts";
 import { parseConfig, type Config } from "../../services/config.ts";
-import { maxAttempts } from "../../services/core/retry-policy.ts";
+import { apiSettings, provisionOptions } from "../../services/runtime.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
 import { createGuardedClient } from "../../services/outbound/guarded-client.ts";
 import { startWorker, type Worker } from "../../services/worker/start-worker.ts";
@@ -74,13 +74,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     endpoints: { dynamodb: config.AWS_ENDPOINT_URL_DYNAMODB, sqs: config.AWS_ENDPOINT_URL_SQS },
     credentials: localCredentials,
   });
-  const urls = await provisionAll(clients.dynamo, clients.sqs, {
-    tablePrefix: config.TABLE_PREFIX,
-    queueName: config.DELIVERY_QUEUE,
-    dlqName: config.DEAD_LETTER_QUEUE,
-    visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
-    maxAttempts: maxAttempts(config.RETRY_SCHEDULE),
-  });
+  const urls = await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
   const tables = tableNames(config.TABLE_PREFIX);
   const store: EventStore = { ddb: clients.ddb, table: tables.events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } };
   const queue: DeliveryQueue = { sqs: clients.sqs, ...urls };
@@ -89,15 +83,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     tables,
     store,
     queue,
-    adminToken,
-    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
-    maxJsonDepth: config.MAX_JSON_DEPTH,
-    ingestRatePerS: config.INGEST_RATE_PER_S,
-    ingestBurst: config.INGEST_BURST,
-    allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
-    authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
-    rotationGraceMs: config.ROTATION_GRACE,
-    requeueRate: config.DLQ_REQUEUE_RATE,
+    ...apiSettings(config),
     logger: log,
     metrics: createMetrics("api"),
     ready: async () => {},
