@@ -1,0 +1,243 @@
+/**
+ * `npm run bench [-- --quick]`: each scenario next to a ceiling measured the same way in the same run.
+ * Emulators, API, worker(s) and ceilings are separate processes; load comes from autocannon. Prints a
+ * table and writes bench/results/<date>.json. Asserts nothing about speed (CI runs --quick so it never rots).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { createServer as createTcpServer, type AddressInfo } from "node:net";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { SendMessageBatchCommand, GetQueueAttributesCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
+import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { createAwsClients } from "../services/aws/clients.ts";
+import { provisionAll } from "../services/aws/provision.ts";
+import { tableNames } from "../services/aws/tables.ts";
+import { localCredentials } from "../services/local/local-stack.ts";
+
+const quick = process.argv.includes("--quick");
+const seconds = quick ? 2 : 15;
+const backlog = quick ? 200 : 3000;
+const e2eSeconds = quick ? 3 : 20;
+const grownEvents = quick ? 1000 : 20_000;
+const deadMessages = quick ? 500 : 10_000;
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const children: ChildProcess[] = [];
+const results: Record<string, unknown> = { date: new Date().toISOString(), quick, node: process.version, cores: 2 };
+const rows: [string, string, string, string][] = [];
+const row = (what: string, value: string, ceiling = "", ratio = "") => {
+  rows.push([what, value, ceiling, ratio]);
+  process.stderr.write(`  ${what}: ${value}${ceiling ? ` (ceiling ${ceiling}, ${ratio})` : ""}\n`);
+};
+
+async function freePort(): Promise<number> {
+  const s = createTcpServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A child process; resolves with the first JSON line it prints (when `waitJson`). */
+async function start(script: string, args: string[], env: Record<string, string> = {}, waitJson = true): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", waitJson ? "pipe" : "ignore", "inherit"] });
+  children.push(child);
+  if (!waitJson) return { child, info: {} };
+  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once("line", (line) => resolve(JSON.parse(line) as Record<string, unknown>));
+  });
+  return { child, info };
+}
+const stop = (c: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (c.exitCode !== null) return resolve();
+    c.once("exit", () => resolve());
+    c.kill("SIGTERM");
+    setTimeout(() => c.kill("SIGKILL"), 5000).unref();
+  });
+const peakRssMb = (c: ChildProcess) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${c.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const until = async (check: () => boolean | Promise<boolean>, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+};
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+
+// The receiver: answers 200 at once, records arrival time by the payload's seq.
+const arrivals = new Map<number, number>();
+let received = 0;
+const receiver = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    received++;
+    const seq = (JSON.parse(Buffer.concat(chunks).toString()) as { seq?: number }).seq;
+    if (seq !== undefined) arrivals.set(seq, Date.now());
+    res.writeHead(200).end();
+  });
+});
+await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+
+try {
+  const emu = (await start(here("./support/emulators-process.ts"), [])).info as { dynamo: string; sqs: string };
+  const clients = createAwsClients({ region: "us-east-1", endpoints: { dynamodb: emu.dynamo, sqs: emu.sqs }, credentials: localCredentials });
+  const urls = await provisionAll(clients.dynamo, clients.sqs, { tablePrefix: "bench", queueName: "bench", dlqName: "bench-dlq", visibilityTimeoutS: 60, maxAttempts: 6 });
+  const minimal = await provisionAll(clients.dynamo, clients.sqs, { tablePrefix: "bench", queueName: "bench-minimal", dlqName: "bench-minimal-dlq", visibilityTimeoutS: 60, maxAttempts: 6 });
+  const tables = tableNames("bench");
+  const depth = async (url: string) => {
+    const { Attributes: a } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }));
+    return Number(a?.ApproximateNumberOfMessages ?? 0) + Number(a?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  };
+  const adminToken = "bench-admin-token-0123456789abcdef";
+  const env = {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: emu.dynamo,
+    AWS_ENDPOINT_URL_SQS: emu.sqs,
+    TABLE_PREFIX: "bench",
+    DELIVERY_QUEUE: urls.queueUrl,
+    DEAD_LETTER_QUEUE: urls.dlqUrl,
+    ADMIN_TOKEN: adminToken,
+    ALLOW_PRIVATE_TARGETS: "true",
+    INGEST_RATE_PER_S: "1000000",
+    INGEST_BURST: "1000000",
+    SQS_WAIT_TIME_S: "1",
+    METRICS_PORT: "0",
+  };
+  const apiPort = await freePort();
+  const api = (await start(here("../services/api/main.ts"), [], { ...env, PORT: String(apiPort) }, false)).child;
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  await until(async () => (await fetch(`${apiUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000);
+  const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
+  const tenant = (await (await fetch(`${apiUrl}/admin/tenants`, { method: "POST", headers: admin, body: JSON.stringify({ name: "bench", endpoints: [{ url: receiverUrl }] }) })).json()) as { api_key: string; tenant_id: string };
+  const auth = { authorization: `Bearer ${tenant.api_key}`, "content-type": "application/json" };
+  const body = JSON.stringify({ type: "bench.event", data: { pad: "x".repeat(960) } });
+
+  const cannon = (url: string, connections: number, opts: Partial<autocannon.Options> = {}) =>
+    autocannon({ url, connections, duration: seconds, method: "POST", headers: auth, body, ...opts });
+
+  // 1. Ingestion, with ceilings (a) bare Express and (b) the naive PutItem + SendMessage path.
+  const bare = (await start(here("./ceilings/bare-express.ts"), [])).info.port as number;
+  const naive = (await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl])).info.port as number;
+  const ingestion: Record<string, unknown> = {};
+  for (const c of [32, 128]) {
+    const a = await cannon(`http://127.0.0.1:${bare}/v1/events`, c);
+    const b = await cannon(`http://127.0.0.1:${naive}/v1/events`, c);
+    const ours = await cannon(`${apiUrl}/v1/events`, c);
+    ingestion[`c${c}`] = {
+      api: { rps: ours.requests.average, p50: ours.latency.p50, p99: ours.latency.p99, non2xx: ours.non2xx },
+      bare_express: { rps: a.requests.average, p50: a.latency.p50, p99: a.latency.p99 },
+      naive_storage: { rps: b.requests.average, p50: b.latency.p50, p99: b.latency.p99 },
+    };
+    row(`ingest c=${c} req/s (p50/p99 ms)`, `${fmt(ours.requests.average)} (${ours.latency.p50}/${ours.latency.p99})`, `naive ${fmt(b.requests.average)}, bare ${fmt(a.requests.average)}`, `${fmt(ours.requests.average / b.requests.average, 2)}x naive`);
+  }
+  results.ingestion = ingestion;
+  results.api_peak_rss_mb_after_ingestion = peakRssMb(api);
+
+  // 2. Delivery: drain a backlog with 1 and 2 workers, next to the minimal pipeline.
+  const refill = async () => {
+    await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
+    await until(async () => (await depth(urls.queueUrl)) === 0, 10_000);
+    await autocannon({ url: `${apiUrl}/v1/events`, connections: 64, amount: backlog, method: "POST", headers: auth, body });
+  };
+  const drain = async (workers: number) => {
+    await refill();
+    const before = received;
+    const started = performance.now();
+    const procs = await Promise.all(
+      Array.from({ length: workers }, async () => {
+        const port = await freePort();
+        return (await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn" }, false)).child;
+      }),
+    );
+    await until(() => received - before >= backlog, 300_000);
+    const s = (performance.now() - started) / 1000;
+    const rss = procs.map(peakRssMb);
+    await Promise.all(procs.map(stop));
+    return { per_s: (received - before) / s, peak_rss_mb: Math.max(...rss) };
+  };
+  for (let i = 0; i < backlog; i += 10) {
+    await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: minimal.queueUrl, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ eventId: `m${i + j}` }) })) }));
+  }
+  const pipeline = (await start(here("./ceilings/minimal-pipeline.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.queueUrl, receiverUrl, "20"])).info as { delivered: number; seconds: number };
+  const ceilingPerS = pipeline.delivered / pipeline.seconds;
+  const one = await drain(1);
+  const two = await drain(2);
+  results.delivery = { backlog, minimal_pipeline_per_s: ceilingPerS, one_worker: one, two_workers: two };
+  row(`deliver ${backlog}, 1 worker /s`, fmt(one.per_s), `minimal ${fmt(ceilingPerS)}`, `${fmt(one.per_s / ceilingPerS, 2)}x`);
+  row(`deliver ${backlog}, 2 workers /s`, fmt(two.per_s), `1 worker ${fmt(one.per_s)}`, `${fmt(two.per_s / one.per_s, 2)}x`);
+  row("peak RSS MB api / worker", `${fmt(peakRssMb(api))} / ${fmt(Math.max(one.peak_rss_mb, two.peak_rss_mb))}`, "150", "");
+
+  // 3. End to end at a steady 200 events/s.
+  await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
+  const workerPort = await freePort();
+  const worker = (await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" }, false)).child;
+  await new Promise((r) => setTimeout(r, 1500));
+  const answered = new Map<number, number>();
+  const sends: Promise<void>[] = [];
+  const e2eStart = Date.now();
+  for (let seq = 0; Date.now() - e2eStart < e2eSeconds * 1000; seq++) {
+    const due = e2eStart + seq * 5;
+    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    sends.push(
+      fetch(`${apiUrl}/v1/events`, { method: "POST", headers: auth, body: JSON.stringify({ type: "bench.e2e", seq }) }).then(async (r) => {
+        await r.arrayBuffer();
+        if (r.status === 201) answered.set(seq, Date.now());
+      }),
+    );
+  }
+  await Promise.all(sends);
+  await until(() => [...answered.keys()].every((s) => arrivals.has(s)), 60_000);
+  const lat = [...answered].filter(([s]) => arrivals.has(s)).map(([s, t]) => arrivals.get(s)! - t).sort((x, y) => x - y);
+  const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((lat.length * p) / 100))] ?? NaN;
+  const lost = [...answered.keys()].filter((s) => !arrivals.has(s)).length;
+  results.end_to_end = { rate_per_s: 200, seconds: e2eSeconds, accepted: answered.size, p50_ms: pct(50), p99_ms: pct(99), lost };
+  row(`end to end 200/s, ${e2eSeconds}s (p50/p99 ms)`, `${pct(50)}/${pct(99)}`, "", `lost ${lost} of ${answered.size}`);
+  await stop(worker);
+
+  // 4. Growth: ingestion and list p50 with few and with many stored events; DLQ peek with 0 and many dead.
+  const p50 = async (url: string, method: "GET" | "POST", connections: number) =>
+    (await autocannon({ url, connections, duration: quick ? 1 : 5, method, headers: method === "GET" ? admin : auth, ...(method === "POST" ? { body } : {}) })).latency.p50;
+  const listUrl = `${apiUrl}/v1/events?status=PENDING&limit=20`;
+  const listP50 = async () => (await autocannon({ url: listUrl, connections: 8, duration: quick ? 1 : 5, headers: auth })).latency.p50;
+  const small = { ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32), list_p50: await listP50(), dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1) };
+  const now = Date.now();
+  for (let i = 0; i < grownEvents; i += 25) {
+    await clients.ddb.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [tables.events]: Array.from({ length: 25 }, (_, j) => ({
+            PutRequest: {
+              Item: { tenantId: tenant.tenant_id, sk: `evt_G${String(i + j).padStart(25, "0")}`, eventId: `evt_G${String(i + j).padStart(25, "0")}`, createdAt: new Date(now - i - j).toISOString(), status: "PENDING", tenantStatus: `${tenant.tenant_id}#PENDING`, version: 0, deliveries: {}, bodyHash: "", body: Buffer.from("{}") },
+            },
+          })),
+        },
+      }),
+    );
+  }
+  for (let i = 0; i < deadMessages; i += 10) {
+    await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: urls.dlqUrl, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ tenantId: tenant.tenant_id, eventId: `evt_D${i + j}`, endpointId: "ep_x" }) })) }));
+  }
+  const grown = { ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32), list_p50: await listP50(), dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1) };
+  results.growth = { stored_events_added: grownEvents, dead_messages: deadMessages, before: small, after: grown };
+  const ratio = (a: number, b: number) => `${fmt(b / Math.max(a, 0.5), 2)}x`;
+  row(`ingest p50 ms, +${grownEvents} events`, `${small.ingest_p50} -> ${grown.ingest_p50}`, "", ratio(small.ingest_p50, grown.ingest_p50));
+  row(`list p50 ms, +${grownEvents} events`, `${small.list_p50} -> ${grown.list_p50}`, "", ratio(small.list_p50, grown.list_p50));
+  row(`DLQ peek p50 ms, 0 -> ${deadMessages} dead`, `${small.dlq_peek_p50} -> ${grown.dlq_peek_p50}`, "", ratio(small.dlq_peek_p50, grown.dlq_peek_p50));
+  results.api_peak_rss_mb = peakRssMb(api);
+  clients.destroy();
+} finally {
+  await Promise.all(children.map(stop));
+  receiver.close();
+}
+
+const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), 8));
+console.log(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n"));
+mkdirSync(here("./results"), { recursive: true });
+const file = here(`./results/${new Date().toISOString().slice(0, 19).replace(/:/g, "-")}${quick ? "-quick" : ""}.json`);
+writeFileSync(file, JSON.stringify(results, null, 2));
+console.log(`results: ${file}`);
