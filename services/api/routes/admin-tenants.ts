@@ -1,14 +1,14 @@
 /** `/admin/tenants`: onboarding, listing, disabling and (soft) deleting tenants, and their API keys. */
 import express, { Router, type Request } from "express";
 import { z } from "zod";
-import { endpointUrlProblem } from "../../core/endpoint-url.ts";
 import { problems } from "../../core/errors.ts";
-import { isId, newApiKey, newId, newSigningSecret } from "../../core/ids.ts";
+import { newApiKey, newId } from "../../core/ids.ts";
 import type { Endpoint, Tenant } from "../../core/tenant.ts";
 import { listApiKeys, putApiKey, revokeApiKey } from "../../aws/api-keys.ts";
 import type { DocumentClient } from "../../aws/clients.ts";
 import type { TableNames } from "../../aws/tables.ts";
-import { changeTenant, createTenant, getTenant, listTenants } from "../../aws/tenants.ts";
+import { changeTenant, createTenant, listTenants } from "../../aws/tenants.ts";
+import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
 import { parseWith, requireJson } from "../validate.ts";
 import { apiKeyView, tenantView } from "../views.ts";
 
@@ -17,22 +17,6 @@ export interface AdminTenantDeps {
   readonly tables: TableNames;
   readonly allowPrivateTargets: boolean;
   readonly now: () => number;
-}
-
-const eventTypeSchema = z.string().regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, "a type such as order.paid, order.* or *");
-
-export function endpointInputSchema(allowPrivate: boolean) {
-  return z.object({
-    url: z
-      .string()
-      .max(2048)
-      .superRefine((u, ctx) => {
-        const problem = endpointUrlProblem(u, allowPrivate);
-        if (problem) ctx.addIssue(problem);
-      }),
-    description: z.string().max(500).optional(),
-    event_types: z.array(eventTypeSchema).max(100).optional(),
-  });
 }
 
 const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(2000).optional() });
@@ -46,12 +30,7 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     endpoints: z.array(endpointInputSchema(deps.allowPrivateTargets)).max(50).default([]),
   });
 
-  const tenantOf = async (req: Request): Promise<Tenant> => {
-    const tenantId = String(req.params.tenantId);
-    const tenant = isId("ten", tenantId) ? await getTenant(deps.ddb, deps.tables.tenants, tenantId) : undefined;
-    if (!tenant || tenant.status === "deleted") throw problems.notFound(`Tenant ${tenantId}`);
-    return tenant;
-  };
+  const tenantOf = (req: Request) => liveTenant(deps.ddb, deps.tables.tenants, String(req.params.tenantId));
 
   const issueKey = async (tenantId: string, now: number) => {
     const key = newApiKey();
@@ -66,17 +45,9 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     const secrets = new Map<string, string>();
     const endpoints: Record<string, Endpoint> = {};
     for (const e of input.endpoints) {
-      const endpointId = newId("ep", now);
-      const secret = newSigningSecret();
+      const { endpointId, endpoint, secret } = newEndpoint(e, now);
       secrets.set(endpointId, secret);
-      endpoints[endpointId] = {
-        url: e.url,
-        description: e.description,
-        eventTypes: e.event_types ?? [],
-        secrets: [{ secret, createdAt: now }],
-        enabled: true,
-        createdAt: now,
-      };
+      endpoints[endpointId] = endpoint;
     }
     const tenant: Tenant = { tenantId: newId("ten", now), name: input.name, status: "active", createdAt: now, endpoints, version: 0 };
     await createTenant(deps.ddb, deps.tables.tenants, tenant);

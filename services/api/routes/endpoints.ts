@@ -6,12 +6,12 @@ import express, { Router, type Request } from "express";
 import { z } from "zod";
 import { parseDuration } from "../../core/retry-policy.ts";
 import { problems } from "../../core/errors.ts";
-import { isId, newId, newSigningSecret } from "../../core/ids.ts";
-import { rotateSecret, type Endpoint, type Tenant } from "../../core/tenant.ts";
+import { isId, newSigningSecret } from "../../core/ids.ts";
+import { rotateSecret, type Endpoint } from "../../core/tenant.ts";
 import type { DocumentClient } from "../../aws/clients.ts";
 import type { TableNames } from "../../aws/tables.ts";
-import { changeTenant, getTenant } from "../../aws/tenants.ts";
-import { endpointInputSchema } from "./admin-tenants.ts";
+import { changeTenant } from "../../aws/tenants.ts";
+import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
 import { optionalJson, parseWith, requireJson } from "../validate.ts";
 import { endpointView } from "../views.ts";
 import { recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
@@ -38,12 +38,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   const recoverSchema = z.object({ since: z.iso.datetime({ offset: true }) }).strict();
 
   /** The tenant, unless missing or deleted (404 either way: invariant 4). */
-  const tenantOf = async (req: Request): Promise<Tenant> => {
-    const tenantId = deps.tenantIdOf(req);
-    const tenant = isId("ten", tenantId) ? await getTenant(deps.ddb, deps.tables.tenants, tenantId) : undefined;
-    if (!tenant || tenant.status === "deleted") throw problems.notFound(`Tenant ${tenantId}`);
-    return tenant;
-  };
+  const tenantOf = (req: Request) => liveTenant(deps.ddb, deps.tables.tenants, deps.tenantIdOf(req));
   const endpointIdOf = (req: Request): string => {
     const id = String(req.params.endpointId);
     if (!isId("ep", id)) throw problems.notFound(`Endpoint ${id}`);
@@ -73,16 +68,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     const input = parseWith(createSchema, req.body);
     const tenant = await tenantOf(req);
     const now = deps.now();
-    const endpointId = newId("ep", now);
-    const secret = newSigningSecret();
-    const endpoint: Endpoint = {
-      url: input.url,
-      description: input.description,
-      eventTypes: input.event_types ?? [],
-      secrets: [{ secret, createdAt: now }],
-      enabled: true,
-      createdAt: now,
-    };
+    const { endpointId, endpoint, secret } = newEndpoint(input, now);
     await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) => {
       if (Object.keys(t.endpoints).length >= maxEndpoints) throw problems.conflict(`A tenant has at most ${maxEndpoints} endpoints.`);
       return { ...t, endpoints: { ...t.endpoints, [endpointId]: endpoint } };

@@ -1,0 +1,49 @@
+/** What the tenant and endpoint routes share: endpoint input, a new endpoint record, a live tenant or 404. */
+import { z } from "zod";
+import { endpointUrlProblem } from "../core/endpoint-url.ts";
+import { problems } from "../core/errors.ts";
+import { isId, newId, newSigningSecret } from "../core/ids.ts";
+import type { Endpoint, Tenant } from "../core/tenant.ts";
+import type { DocumentClient } from "../aws/clients.ts";
+import { getTenant } from "../aws/tenants.ts";
+
+const eventTypeSchema = z.string().regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, "a type such as order.paid, order.* or *");
+
+export function endpointInputSchema(allowPrivate: boolean) {
+  return z.object({
+    url: z
+      .string()
+      .max(2048)
+      .superRefine((u, ctx) => {
+        const problem = endpointUrlProblem(u, allowPrivate);
+        if (problem) ctx.addIssue(problem);
+      }),
+    description: z.string().max(500).optional(),
+    event_types: z.array(eventTypeSchema).max(100).optional(),
+  });
+}
+export type EndpointInput = z.infer<ReturnType<typeof endpointInputSchema>>;
+
+/** A new, enabled endpoint with its first signing secret (returned apart: it is shown once). */
+export function newEndpoint(input: EndpointInput, now: number): { endpointId: string; endpoint: Endpoint; secret: string } {
+  const secret = newSigningSecret();
+  return {
+    endpointId: newId("ep", now),
+    secret,
+    endpoint: {
+      url: input.url,
+      description: input.description,
+      eventTypes: input.event_types ?? [],
+      secrets: [{ secret, createdAt: now }],
+      enabled: true,
+      createdAt: now,
+    },
+  };
+}
+
+/** The tenant, unless missing, deleted, or not even a tenant id: 404 alike (invariant 4). */
+export async function liveTenant(ddb: DocumentClient, table: string, tenantId: string): Promise<Tenant> {
+  const tenant = isId("ten", tenantId) ? await getTenant(ddb, table, tenantId) : undefined;
+  if (!tenant || tenant.status === "deleted") throw problems.notFound(`Tenant ${tenantId}`);
+  return tenant;
+}
