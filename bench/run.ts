@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { createServer as createTcpServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
@@ -16,6 +16,7 @@ import { createAwsClients } from "../services/aws/clients.ts";
 import { provisionAll } from "../services/aws/provision.ts";
 import { tableNames } from "../services/aws/tables.ts";
 import { localCredentials } from "../services/local/local-stack.ts";
+import { freePort } from "../test/support/free-port.ts";
 
 const quick = process.argv.includes("--quick");
 const seconds = quick ? 2 : 15;
@@ -31,14 +32,6 @@ const row = (what: string, value: string, ceiling = "", ratio = "") => {
   rows.push([what, value, ceiling, ratio]);
   process.stderr.write(`  ${what}: ${value}${ceiling ? ` (ceiling ${ceiling}, ${ratio})` : ""}\n`);
 };
-
-async function freePort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** A child process; resolves with the first JSON line it prints (when `waitJson`). */
 async function start(script: string, args: string[], env: Record<string, string> = {}, waitJson = true): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {

@@ -1,26 +1,19 @@
 /** Queue-level faults: deliveries slower than the visibility timeout, poison messages, racing workers. */
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueueDeliveries } from "../../services/aws/delivery-queue.ts";
 import { getEvent, postEvent } from "../support/api.ts";
 import { eventually } from "../support/eventually.ts";
 import { startReceiver, type TestReceiver } from "../support/receiver.ts";
+import { captureLogs } from "../support/log-capture.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
 let receiver: TestReceiver;
-const logs: string[] = [];
+const { logger, lines: logs } = captureLogs("debug");
 
 beforeAll(async () => {
-  const capture = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logs.push(chunk.toString());
-      done();
-    },
-  });
-  stack = await startStack({}, { logger: pino({ level: "debug" }, capture) });
+  stack = await startStack({}, { logger });
   receiver = await startReceiver();
 });
 afterAll(async () => {

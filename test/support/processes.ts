@@ -8,8 +8,6 @@ export interface ServiceProcess {
   readonly child: ChildProcess;
   /** The API's port, read from its "listening" log line. */
   readonly port: number;
-  /** Every log line so far. */
-  readonly lines: string[];
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -20,7 +18,6 @@ export function startApiProcess(env: Record<string, string>): Promise<ServicePro
 /** The API or the worker as a child process; resolves once it logged that it is listening or started. */
 export async function startServiceProcess(role: "api" | "worker", env: Record<string, string>): Promise<ServiceProcess> {
   const main = fileURLToPath(new URL(`../../services/${role}/main.ts`, import.meta.url));
-  const lines: string[] = [];
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", main], {
     env: { ...process.env, ...env, PORT: "0", LOG_LEVEL: "info", AWS_ACCESS_KEY_ID: localCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey },
     stdio: ["ignore", "pipe", "inherit"],
@@ -28,7 +25,6 @@ export async function startServiceProcess(role: "api" | "worker", env: Record<st
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`${role} exited with ${code}`)));
     createInterface({ input: child.stdout }).on("line", (line) => {
-      lines.push(line);
       const entry = JSON.parse(line) as { msg?: string; port?: number };
       if (entry.msg === "listening" || entry.msg === "worker started") resolve(entry.port ?? 0);
     });
@@ -36,7 +32,6 @@ export async function startServiceProcess(role: "api" | "worker", env: Record<st
   return {
     child,
     port,
-    lines,
     kill(signal = "SIGKILL") {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       return new Promise((resolve) => {
