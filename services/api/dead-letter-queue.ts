@@ -5,9 +5,9 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { problems } from "../core/errors.ts";
-import { deliveryMessageSchema, enqueueDeliveries, type DeliveryMessage, type DeliveryQueue } from "../aws/delivery-queue.ts";
+import { deliveryMessageSchema, type DeliveryMessage, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import { deleteDeadLetter, queueDepth, receiveDeadLetters, releaseDeadLetters, type DeadLetter } from "../aws/dead-letters.ts";
-import { requeueDeliveries } from "../aws/events/delivery-ops.ts";
+import { requeueAndSend } from "./requeue.ts";
 import { getEventForDelivery } from "../aws/events/read-events.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { holdLock, releaseLock } from "../aws/locks.ts";
@@ -161,11 +161,9 @@ export async function requeueDeadLetters(deps: DlqDeps, filter: RequeueFilter, l
       const due = started + (report.moved * 1000) / deps.requeueRate;
       if (due > deps.now()) await new Promise((r) => setTimeout(r, due - deps.now()));
       try {
-        const requeued = handled.has(key) ? [] : await requeueDeliveries(deps.store, ref, deps.now(), [ref.endpointId], ["DEAD"]);
+        const requeued = handled.has(key) ? [] : await requeueAndSend(deps, ref, log, [ref.endpointId], ["DEAD"]);
         handled.add(key);
         if (requeued?.length) {
-          const failed = await enqueueDeliveries(deps.queue, [ref]);
-          if (failed.length) log.warn({ event_id: ref.eventId }, "enqueue failed after requeue; the sweeper will deliver it");
           report.moved++;
           deps.metrics.dlqRequeued.inc();
         } else report.stale++;

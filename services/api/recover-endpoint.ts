@@ -1,15 +1,9 @@
 /** The tenant's own DLQ view in action: requeue one endpoint's dead deliveries of events since a time. */
 import type { Logger } from "pino";
-import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
-import { requeueDeliveries } from "../aws/events/delivery-ops.ts";
 import { eventIdsByStatusSince } from "../aws/events/read-events.ts";
-import type { EventStore } from "../aws/events/store.ts";
+import { requeueAndSend, type RequeueDeps } from "./requeue.ts";
 
-export interface RecoverDeps {
-  readonly store: EventStore;
-  readonly queue: DeliveryQueue;
-  readonly now: () => number;
-}
+export type RecoverDeps = RequeueDeps;
 
 /** Events looked at in one call; a larger backlog takes several calls with a later `since`. */
 export const maxRecoverEvents = 10_000;
@@ -22,12 +16,8 @@ export async function recoverEndpoint(
   const eventIds = await eventIdsByStatusSince(deps.store, input.tenantId, "DEAD", since, maxRecoverEvents);
   let requeued = 0;
   for (const eventId of eventIds) {
-    const key = { tenantId: input.tenantId, eventId };
-    const ids = await requeueDeliveries(deps.store, key, deps.now(), [input.endpointId], ["DEAD"]);
-    if (!ids?.length) continue;
-    const failed = await enqueueDeliveries(deps.queue, ids.map((endpointId) => ({ ...key, endpointId })));
-    if (failed.length) input.log.warn({ event_id: eventId }, "enqueue failed; the sweeper will deliver it");
-    requeued += ids.length;
+    const ids = await requeueAndSend(deps, { tenantId: input.tenantId, eventId }, input.log, [input.endpointId], ["DEAD"]);
+    requeued += ids?.length ?? 0;
   }
   return requeued;
 }

@@ -32,8 +32,9 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
       const endpointIds = await claimOverdue(deps.store, key, now(), deps.graceMs);
       if (endpointIds.length === 0) continue;
       const failed = await enqueueDeliveries(deps.queue, endpointIds.map((endpointId) => ({ ...key, endpointId })));
-      requeued += endpointIds.length - failed.length;
-      deps.metrics.sweeperRequeued.inc(endpointIds.length - failed.length);
+      const sent = endpointIds.length - failed.length;
+      requeued += sent;
+      deps.metrics.sweeperRequeued.inc(sent);
       deps.log.info({ tenant_id: key.tenantId, event_id: key.eventId, count: endpointIds.length }, "overdue deliveries re-enqueued");
     }
   }

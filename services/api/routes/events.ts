@@ -4,10 +4,10 @@ import { z } from "zod";
 import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
 import { isId } from "../../core/ids.ts";
-import { enqueueDeliveries, type DeliveryQueue } from "../../aws/delivery-queue.ts";
-import { requeueDeliveries } from "../../aws/events/delivery-ops.ts";
+import type { DeliveryQueue } from "../../aws/delivery-queue.ts";
 import { decodeCursor, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
 import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
+import { requeueAndSend } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
 import { tenantRateLimit } from "../middleware/rate-limit.ts";
 import { jsonObjectOf, parseWith, requireJson } from "../validate.ts";
@@ -68,10 +68,8 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     const tenant = requireTenant(req);
     const eventId = req.params.eventId;
     const key = { tenantId: tenant.tenantId, eventId };
-    const requeued = isId("evt", eventId) ? await requeueDeliveries(deps.store, key, deps.now()) : undefined;
+    const requeued = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log) : undefined;
     if (!requeued) throw problems.notFound(`Event ${eventId}`);
-    const failed = await enqueueDeliveries(deps.queue, requeued.map((endpointId) => ({ ...key, endpointId })));
-    if (failed.length > 0) req.log.warn({ event_id: eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
     res.status(202).json({ event_id: eventId, requeued: requeued.length });
   });
 

@@ -1,0 +1,30 @@
+/**
+ * An explicit requeue, whoever asks (event retry, endpoint recover, DLQ requeue): the deliveries go back to
+ * PENDING with a fresh budget first, then their messages are sent. A failed send is left to the sweeper.
+ */
+import type { Logger } from "pino";
+import type { DeliveryStatus } from "../core/delivery-state.ts";
+import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
+import { requeueDeliveries } from "../aws/events/delivery-ops.ts";
+import type { EventKey, EventStore } from "../aws/events/store.ts";
+
+export interface RequeueDeps {
+  readonly store: EventStore;
+  readonly queue: DeliveryQueue;
+  readonly now: () => number;
+}
+
+/** The endpoints requeued (FAILED or DEAD, or only those `from`), or undefined when the event does not exist. */
+export async function requeueAndSend(
+  deps: RequeueDeps,
+  key: EventKey,
+  log: Logger,
+  endpointIds?: readonly string[],
+  from?: readonly DeliveryStatus[],
+): Promise<string[] | undefined> {
+  const requeued = await requeueDeliveries(deps.store, key, deps.now(), endpointIds, from);
+  if (!requeued?.length) return requeued;
+  const failed = await enqueueDeliveries(deps.queue, requeued.map((endpointId) => ({ ...key, endpointId })));
+  if (failed.length > 0) log.warn({ event_id: key.eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
+  return requeued;
+}
