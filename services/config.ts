@@ -55,6 +55,8 @@ const schema = z
     ROTATION_GRACE: duration("24h"),
     /** Messages per second a DLQ requeue moves at most. */
     DLQ_REQUEUE_RATE: z.coerce.number().positive().max(10_000).default(100),
+    /** The operator console's built files (`npm run build:console`), served at /console. */
+    CONSOLE_DIR: z.string().min(1).default("dist/console"),
     SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
     SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(300_000),
     /** The local stack only (`npm start`, `npm run emulators`). */

@@ -53,5 +53,6 @@ export function apiSettings(config: Config) {
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
     rotationGraceMs: config.ROTATION_GRACE,
     requeueRate: config.DLQ_REQUEUE_RATE,
+    consoleDir: config.CONSOLE_DIR,
   };
 }

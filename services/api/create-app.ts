@@ -17,7 +17,8 @@ import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
-import { eventRoutes } from "./routes/events.ts";
+import { webRoutes } from "./web/routes.ts";
+import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
 
 export interface AppDeps {
   readonly ddb: DocumentClient;
@@ -41,6 +42,8 @@ export interface AppDeps {
   /** Throws when DynamoDB or SQS cannot be reached. */
   readonly ready: () => Promise<void>;
   readonly now?: () => number;
+  /** Where the built operator console is (served at /console). */
+  readonly consoleDir: string;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -90,9 +93,8 @@ export function createApp(deps: AppDeps): Express {
   app.use("/v1", auth);
   app.use(
     "/v1/events",
-    eventRoutes({
+    ingestRoutes({
       store,
-      queue,
       enqueue: createEnqueueBatcher(queue),
       metrics: deps.metrics,
       now,
@@ -101,16 +103,19 @@ export function createApp(deps: AppDeps): Express {
       ingestRatePerS: deps.ingestRatePerS,
       ingestBurst: deps.ingestBurst,
     }),
+    eventReadRoutes({ store, queue, now, tenantIdOf: (req) => requireTenant(req).tenantId }),
   );
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: (req) => requireTenant(req).tenantId }));
   app.use("/admin", adminAuth(deps.adminToken));
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: (req) => String(req.params.tenantId) }));
+  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ store, queue, now, tenantIdOf: (req) => String(req.params.tenantId) }));
   app.use("/admin/tenants", adminTenantRoutes({ ddb, tables, allowPrivateTargets, now }));
   app.use("/admin", adminDlqRoutes({ store, queue, now, requeueRate: deps.requeueRate, metrics: deps.metrics }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", adminAuth(deps.adminToken), async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+  app.use(webRoutes({ consoleDir: deps.consoleDir }));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

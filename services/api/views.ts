@@ -1,12 +1,50 @@
-/** Stored records to the API's snake_case JSON; secrets never pass through here. */
+/**
+ * Stored records to the API's snake_case JSON, and the zod schemas of every response body: the
+ * OpenAPI document is generated from them and each view is typed by its schema, so the two cannot drift.
+ * Secrets never pass through here.
+ */
+import { z } from "zod";
 import type { Endpoint, Tenant } from "../core/tenant.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
-import { isSettled } from "../core/delivery-state.ts";
+import type { EventSummary } from "../aws/events/read-events.ts";
+import { deliveryStatuses, eventStatuses, isSettled } from "../core/delivery-state.ts";
 import type { ApiKeyRecord } from "../aws/api-keys.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const timestamp = z.iso.datetime();
+const page = <T extends z.ZodType>(item: T) =>
+  z.strictObject({ data: z.array(item), next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` for the next page; null on the last." }) });
 
-export function endpointView(endpointId: string, e: Endpoint) {
+export const problemSchema = z
+  .strictObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: "Problem", description: "RFC 9457 problem details (`application/problem+json`)." });
+
+export const endpointSchema = z
+  .strictObject({
+    endpoint_id: z.string(),
+    url: z.string(),
+    description: z.string().optional(),
+    event_types: z.array(z.string()).meta({ description: "Filters such as `order.paid`, `order.*`, `*`; empty = every event." }),
+    enabled: z.boolean(),
+    disabled_reason: z.string().optional(),
+    failing_since: timestamp.optional(),
+    created_at: timestamp,
+  })
+  .meta({ id: "Endpoint" });
+const secret = z.string().meta({ description: "The signing secret (`whsec_…`). Shown in this response only." });
+export const endpointWithSecretSchema = endpointSchema.extend({ secret }).meta({ id: "EndpointWithSecret" });
+export const rotatedEndpointSchema = endpointWithSecretSchema
+  .extend({ previous_secrets_expire_at: timestamp })
+  .meta({ id: "RotatedEndpoint" });
+export const endpointPageSchema = page(endpointSchema).meta({ id: "EndpointPage" });
+
+export function endpointView(endpointId: string, e: Endpoint): z.input<typeof endpointSchema> {
   return {
     endpoint_id: endpointId,
     url: e.url,
@@ -15,37 +53,97 @@ export function endpointView(endpointId: string, e: Endpoint) {
     enabled: e.enabled,
     disabled_reason: e.disabledReason,
     failing_since: iso(e.failingSince),
-    created_at: iso(e.createdAt),
+    created_at: new Date(e.createdAt).toISOString(),
   };
 }
 
+export const apiKeySchema = z
+  .strictObject({
+    key_id: z.string(),
+    prefix: z.string().meta({ description: "The key's first characters, to recognise it." }),
+    created_at: timestamp,
+    last_used_day: z.string().nullable(),
+    revoked_at: timestamp.nullable(),
+  })
+  .meta({ id: "ApiKey" });
+const apiKey = z.string().meta({ description: "The API key (`whk_…`). Shown in this response only." });
+export const apiKeyCreatedSchema = apiKeySchema.extend({ api_key: apiKey }).meta({ id: "ApiKeyCreated" });
+export const apiKeyPageSchema = page(apiKeySchema).meta({ id: "ApiKeyPage" });
+
 /** A key as listed: its id and display prefix only; the key itself exists nowhere after creation. */
-export function apiKeyView(k: ApiKeyRecord) {
+export function apiKeyView(k: ApiKeyRecord): z.input<typeof apiKeySchema> {
   return {
     key_id: k.keyId,
     prefix: k.displayPrefix,
-    created_at: iso(k.createdAt),
+    created_at: new Date(k.createdAt).toISOString(),
     last_used_day: k.lastUsedDay ?? null,
     revoked_at: iso(k.revokedAt) ?? null,
   };
 }
 
-export function tenantView(t: Tenant) {
+export const tenantSchema = z
+  .strictObject({
+    tenant_id: z.string(),
+    name: z.string(),
+    status: z.enum(["active", "disabled", "deleted"]),
+    created_at: timestamp,
+    endpoints: z.array(endpointSchema),
+  })
+  .meta({ id: "Tenant" });
+export const tenantCreatedSchema = tenantSchema
+  .extend({ api_key: apiKey, endpoints: z.array(endpointWithSecretSchema) })
+  .meta({ id: "TenantCreated" });
+export const tenantPageSchema = page(tenantSchema).meta({ id: "TenantPage" });
+
+export function tenantView(t: Tenant): z.input<typeof tenantSchema> {
   return {
     tenant_id: t.tenantId,
     name: t.name,
     status: t.status,
-    created_at: iso(t.createdAt),
+    created_at: new Date(t.createdAt).toISOString(),
     endpoints: Object.entries(t.endpoints).map(([id, e]) => endpointView(id, e)),
   };
 }
 
-export function eventView(event: EventItem, attempts: readonly AttemptItem[]) {
+export const eventAcceptedSchema = z
+  .strictObject({ event_id: z.string(), status: z.enum(eventStatuses) })
+  .meta({ id: "EventAccepted", description: "201 when stored now; 200 when the Idempotency-Key was seen before (the first event's id)." });
+export const eventSummarySchema = z
+  .strictObject({ event_id: z.string(), type: z.string().nullable(), status: z.enum(eventStatuses), created_at: timestamp })
+  .meta({ id: "EventSummary" });
+export const eventPageSchema = page(eventSummarySchema).meta({ id: "EventPage" });
+
+const attemptSchema = z.strictObject({
+  attempt: z.number().int(),
+  at: timestamp,
+  status_code: z.number().int().nullable(),
+  duration_ms: z.number(),
+  error: z.string().nullable(),
+  response_excerpt: z.string().nullable(),
+});
+const deliverySchema = z.strictObject({
+  endpoint_id: z.string(),
+  webhook_id: z.string().meta({ description: "The `webhook-id` header: the same on every attempt." }),
+  status: z.enum(deliveryStatuses),
+  attempts: z.number().int(),
+  next_attempt_at: timestamp.optional(),
+  last_status_code: z.number().int().optional(),
+  last_error: z.string().optional(),
+  delivered_at: timestamp.optional(),
+  dead_at: timestamp.optional(),
+  attempt_log: z.array(attemptSchema),
+});
+export const eventSchema = eventSummarySchema
+  .extend({ payload: z.unknown().meta({ description: "The body as received." }), deliveries: z.array(deliverySchema) })
+  .meta({ id: "Event" });
+
+export function eventSummaryView(e: EventSummary | EventItem): z.input<typeof eventSummarySchema> {
+  return { event_id: e.eventId, type: e.type ?? null, status: e.status, created_at: e.createdAt };
+}
+
+export function eventView(event: EventItem, attempts: readonly AttemptItem[]): z.input<typeof eventSchema> {
   return {
-    event_id: event.eventId,
-    type: event.type ?? null,
-    status: event.status,
-    created_at: event.createdAt,
+    ...eventSummaryView(event),
     payload: JSON.parse(Buffer.from(event.body).toString("utf8")) as unknown,
     deliveries: Object.entries(event.deliveries).map(([endpointId, d]) => ({
       endpoint_id: endpointId,
@@ -62,7 +160,7 @@ export function eventView(event: EventItem, attempts: readonly AttemptItem[]) {
         .sort((a, b) => a.attempt - b.attempt)
         .map((a) => ({
           attempt: a.attempt,
-          at: iso(a.at),
+          at: new Date(a.at).toISOString(),
           status_code: a.statusCode ?? null,
           duration_ms: a.durationMs,
           error: a.error ?? null,
@@ -71,3 +169,52 @@ export function eventView(event: EventItem, attempts: readonly AttemptItem[]) {
     })),
   };
 }
+
+export const requeuedSchema = z.strictObject({ event_id: z.string(), requeued: z.number().int() }).meta({ id: "EventRequeued" });
+export const recoveredSchema = z.strictObject({ endpoint_id: z.string(), requeued: z.number().int() }).meta({ id: "EndpointRecovered" });
+
+const depthSchema = z.strictObject({ visible: z.number().int(), in_flight: z.number().int(), delayed: z.number().int() });
+export const statsSchema = z
+  .strictObject({
+    queue: depthSchema.extend({
+      oldest_due_at: timestamp.nullable().meta({ description: "The earliest due time of an unsettled delivery." }),
+    }),
+    dead_letter_queue: depthSchema,
+  })
+  .meta({ id: "Stats" });
+
+export const deadLetterPageSchema = z
+  .strictObject({
+    count: z.number().int().meta({ description: "Approximate number of messages in the DLQ." }),
+    data: z.array(
+      z.strictObject({
+        message_id: z.string(),
+        tenant_id: z.string().nullable(),
+        event_id: z.string().nullable(),
+        endpoint_id: z.string().nullable(),
+        dead_lettered_at: timestamp,
+        delivery: z
+          .strictObject({
+            status: z.enum(deliveryStatuses),
+            webhook_id: z.string(),
+            attempts: z.number().int(),
+            last_status_code: z.number().int().nullable(),
+            last_error: z.string().nullable(),
+            dead_at: timestamp.nullable(),
+          })
+          .nullable(),
+      }),
+    ),
+  })
+  .meta({ id: "DeadLetterPage" });
+
+export const requeueReportSchema = z
+  .strictObject({
+    moved: z.number().int().meta({ description: "Dead deliveries put back on the queue (or that would be, in a dry run)." }),
+    skipped: z.number().int().meta({ description: "Messages not matching the filter, left in the DLQ." }),
+    failed: z.number().int().meta({ description: "Messages that could not be moved this time, left in the DLQ." }),
+    stale: z.number().int().meta({ description: "DLQ copies of deliveries no longer dead, removed." }),
+    dry_run: z.boolean(),
+    duration_ms: z.number(),
+  })
+  .meta({ id: "RequeueReport" });

@@ -3,6 +3,7 @@
  * supertest), an in-process worker, and the real AWS SDK throughout. Configured through parseConfig.
  */
 import { randomBytes } from "node:crypto";
+import type { Express } from "express";
 import { pino, type Logger } from "pino";
 import supertest from "supertest";
 import { inject } from "vitest";
@@ -25,6 +26,8 @@ export interface Stack {
   /** The environment the stack was configured from: hand it to a service started as a process. */
   readonly env: Record<string, string>;
   readonly http: ReturnType<typeof supertest>;
+  /** The API app itself, for a test that must listen on a port (a browser) or inspect its routes. */
+  readonly app: Express;
   readonly adminToken: string;
   readonly clients: AwsClients;
   readonly tables: TableNames;
@@ -97,6 +100,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     config,
     env: fullEnv,
     http,
+    app,
     adminToken,
     clients,
     tables,

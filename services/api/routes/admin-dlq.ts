@@ -6,12 +6,12 @@ import { oldestDue } from "../../aws/events/read-events.ts";
 import { peekDeadLetters, requeueDeadLetters, type DlqDeps } from "../dead-letter-queue.ts";
 import { parseWith, requireJson } from "../validate.ts";
 
-const peekQuery = z.object({
+export const peekQuery = z.object({
   tenant_id: z.string().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-const requeueSchema = z
+export const requeueSchema = z
   .object({
     tenant_id: z.string().max(100).optional(),
     endpoint_id: z.string().max(100).optional(),

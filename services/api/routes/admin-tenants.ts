@@ -19,16 +19,16 @@ export interface AdminTenantDeps {
   readonly now: () => number;
 }
 
-const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(2000).optional() });
-const patchSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), status: z.enum(["active", "disabled"]).optional() }).strict();
+export const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(2000).optional() });
+export const tenantPatchSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), status: z.enum(["active", "disabled"]).optional() }).strict();
+
+export const tenantCreateSchema = (allowPrivate: boolean) =>
+  z.object({ name: z.string().trim().min(1).max(200), endpoints: z.array(endpointInputSchema(allowPrivate)).max(50).default([]) });
 
 export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   const router = Router();
   const json = [requireJson, express.json({ limit: "64kb" })];
-  const createSchema = z.object({
-    name: z.string().trim().min(1).max(200),
-    endpoints: z.array(endpointInputSchema(deps.allowPrivateTargets)).max(50).default([]),
-  });
+  const createSchema = tenantCreateSchema(deps.allowPrivateTargets);
 
   const tenantOf = (req: Request) => liveTenant(deps.ddb, deps.tables.tenants, String(req.params.tenantId));
 
@@ -79,7 +79,7 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
 
   /** Disable/enable and rename. A disabled tenant's key answers 401; its deliveries are held, not dropped. */
   router.patch("/:tenantId", ...json, async (req, res) => {
-    const input = parseWith(patchSchema, req.body);
+    const input = parseWith(tenantPatchSchema, req.body);
     const tenant = await tenantOf(req);
     const stored = await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) =>
       t.status === "deleted" ? undefined : { ...t, name: input.name ?? t.name, status: input.status ?? t.status },

@@ -29,13 +29,21 @@ export interface EndpointRoutesDeps extends RecoverDeps {
 const maxEndpoints = 50;
 const duration = z.string().transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 30m or 24h"), z.NEVER));
 
+/** The request bodies (the URL check depends on whether private targets are allowed). */
+export function endpointSchemas(allowPrivate: boolean) {
+  const create = endpointInputSchema(allowPrivate);
+  return {
+    create,
+    update: create.partial().extend({ enabled: z.boolean().optional() }).strict(),
+    rotate: z.object({ grace_period: duration.optional().meta({ description: "How long the old secret keeps signing, e.g. 24h." }) }).strict(),
+    recover: z.object({ since: z.iso.datetime({ offset: true }).meta({ description: "Requeue failed deliveries of events created since." }) }).strict(),
+  };
+}
+
 export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   const router = Router({ mergeParams: true });
   const json = [requireJson, express.json({ limit: "64kb" })];
-  const createSchema = endpointInputSchema(deps.allowPrivateTargets);
-  const updateSchema = createSchema.partial().extend({ enabled: z.boolean().optional() }).strict();
-  const rotateSchema = z.object({ grace_period: duration.optional() }).strict();
-  const recoverSchema = z.object({ since: z.iso.datetime({ offset: true }) }).strict();
+  const { create: createSchema, update: updateSchema, rotate: rotateSchema, recover: recoverSchema } = endpointSchemas(deps.allowPrivateTargets);
 
   /** The tenant, unless missing or deleted (404 either way: invariant 4). */
   const tenantOf = (req: Request) => liveTenant(deps.ddb, deps.tables.tenants, deps.tenantIdOf(req));

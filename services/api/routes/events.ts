@@ -1,29 +1,35 @@
-/** `/v1/events`: ingest, read one with its attempt log, list, and retry. Scoped to the key's tenant. */
-import express, { Router } from "express";
+/**
+ * Events: ingest (`POST /v1/events`, the key's tenant), and reading and retrying, mounted twice like
+ * endpoints: `/v1/events` (the key's tenant) and `/admin/tenants/{tenantId}/events` (any tenant).
+ */
+import express, { Router, type Request } from "express";
 import { z } from "zod";
 import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
 import { isId } from "../../core/ids.ts";
-import type { DeliveryQueue } from "../../aws/delivery-queue.ts";
 import { decodeCursor, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
 import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
-import { requeueAndSend } from "../requeue.ts";
+import { requeueAndSend, type RequeueDeps } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
 import { tenantRateLimit } from "../middleware/rate-limit.ts";
 import { jsonObjectOf, parseWith, requireJson } from "../validate.ts";
-import { eventView } from "../views.ts";
+import { eventSummaryView, eventView } from "../views.ts";
 
-export interface EventRoutesDeps extends AcceptDeps {
-  readonly queue: DeliveryQueue;
+export interface IngestDeps extends AcceptDeps {
   readonly maxPayloadBytes: number;
   readonly maxJsonDepth: number;
   readonly ingestRatePerS: number;
   readonly ingestBurst: number;
 }
 
-const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 printable ASCII characters").optional();
+export interface EventReadDeps extends RequeueDeps {
+  /** The tenant a request acts for: the key's, or the one named in an admin path. */
+  readonly tenantIdOf: (req: Request) => string;
+}
 
-const listQuerySchema = z.object({
+export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 printable ASCII characters").optional();
+
+export const listQuerySchema = z.object({
   status: z.enum(eventStatuses).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z
@@ -32,7 +38,7 @@ const listQuerySchema = z.object({
     .transform((c, ctx) => (c === undefined ? undefined : (decodeCursor(c) ?? (ctx.addIssue("not a cursor from this API"), z.NEVER)))),
 });
 
-export function eventRoutes(deps: EventRoutesDeps): Router {
+export function ingestRoutes(deps: IngestDeps): Router {
   const router = Router();
 
   const limit = tenantRateLimit({ ratePerS: deps.ingestRatePerS, burst: deps.ingestBurst, now: deps.now });
@@ -44,30 +50,30 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     const out = await acceptEvent(deps, { tenant, body: body as Buffer, parsed, idempotencyKey, log: req.log });
     res.status(out.created ? 201 : 200).json({ event_id: out.eventId, status: out.status });
   });
+  return router;
+}
+
+export function eventReadRoutes(deps: EventReadDeps): Router {
+  const router = Router({ mergeParams: true });
 
   router.get("/", async (req, res) => {
-    const tenant = requireTenant(req);
     const q = parseWith(listQuerySchema, req.query);
-    const page = await listEvents(deps.store, tenant.tenantId, { status: q.status, limit: q.limit, after: q.cursor });
-    res.json({
-      data: page.items.map((e) => ({ event_id: e.eventId, type: e.type ?? null, status: e.status, created_at: e.createdAt })),
-      next_cursor: page.nextCursor,
-    });
+    const page = await listEvents(deps.store, deps.tenantIdOf(req), { status: q.status, limit: q.limit, after: q.cursor });
+    res.json({ data: page.items.map(eventSummaryView), next_cursor: page.nextCursor });
   });
 
   router.get("/:eventId", async (req, res) => {
-    const tenant = requireTenant(req);
+    const tenantId = deps.tenantIdOf(req);
     const eventId = req.params.eventId;
     // Invariant 4: reads are keyed by the authenticated tenant, so another tenant's id is simply absent.
-    const found = isId("evt", eventId) ? await getEventWithAttempts(deps.store, { tenantId: tenant.tenantId, eventId }) : undefined;
+    const found = isId("evt", eventId) ? await getEventWithAttempts(deps.store, { tenantId, eventId }) : undefined;
     if (!found) throw problems.notFound(`Event ${eventId}`);
     res.json(eventView(found.event, found.attempts));
   });
 
   router.post("/:eventId/retry", async (req, res) => {
-    const tenant = requireTenant(req);
     const eventId = req.params.eventId;
-    const key = { tenantId: tenant.tenantId, eventId };
+    const key = { tenantId: deps.tenantIdOf(req), eventId };
     const requeued = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log) : undefined;
     if (!requeued) throw problems.notFound(`Event ${eventId}`);
     res.status(202).json({ event_id: eventId, requeued: requeued.length });

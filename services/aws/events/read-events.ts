@@ -1,7 +1,7 @@
 /** Reading events: one event with its attempt log, one event for delivery, a page of a tenant's events. */
 import { GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import type { EventStatus } from "../../core/delivery-state.ts";
+import { eventStatuses, type EventStatus } from "../../core/delivery-state.ts";
 import { dueShards, eventIndexes } from "../tables.ts";
 import { attemptItemSchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
 
@@ -38,7 +38,7 @@ export async function getEventWithAttempts(
 export const eventSummarySchema = z.object({
   eventId: z.string(),
   type: z.string().optional(),
-  status: z.string(),
+  status: z.enum(eventStatuses),
   createdAt: z.string(),
 });
 export type EventSummary = z.infer<typeof eventSummarySchema>;
