@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { problems } from "../core/errors.ts";
+import { totalAttempts } from "../core/delivery-state.ts";
 import { deliveryMessageSchema, type DeliveryMessage, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import { deleteDeadLetter, queueDepth, receiveDeadLetters, releaseDeadLetters, type DeadLetter } from "../aws/dead-letters.ts";
 import { requeueAndSend } from "./requeue.ts";
@@ -68,7 +69,7 @@ export async function peekDeadLetters(deps: DlqDeps, filter: { tenantId?: string
           ? {
               status: d.status,
               webhook_id: d.webhookId,
-              attempts: d.attempts,
+              attempts: totalAttempts(d),
               last_status_code: d.lastStatusCode ?? null,
               last_error: d.lastError ?? null,
               dead_at: d.deadAt === undefined ? null : new Date(d.deadAt).toISOString(),

@@ -14,8 +14,10 @@ export interface Delivery {
   readonly status: DeliveryStatus;
   /** Same for every attempt and every requeue: receivers dedupe on it. */
   readonly webhookId: string;
-  /** Attempts started (counted when the lease is taken, so a crash mid-POST still spends one). */
+  /** Attempts started since the last requeue: the budget (counted when the lease is taken, so a crash mid-POST still spends one). */
   readonly attempts: number;
+  /** Attempts made before the last requeue, so the attempt log keeps numbering on instead of overwriting. */
+  readonly priorAttempts?: number | undefined;
   /** Epoch ms when the next attempt is due. */
   readonly nextAttemptAt: number;
   readonly leaseId?: string | undefined;
@@ -119,10 +121,16 @@ export function exhaust(d: Delivery, now: number): Delivery {
   return { ...d, status: "DEAD", leaseId: undefined, leaseUntil: undefined, lastError: d.lastError ?? "attempt budget spent", deadAt: now };
 }
 
+/** All attempts ever started: the number of the latest in the attempt log. */
+export function totalAttempts(d: Delivery): number {
+  return (d.priorAttempts ?? 0) + d.attempts;
+}
+
 /** An explicit requeue (retry, DLQ requeue): a fresh attempt budget, the same webhook-id. */
 export function requeue(d: Delivery, now: number): Delivery | undefined {
   if (d.status !== "FAILED" && d.status !== "DEAD") return undefined;
-  return { ...d, status: "PENDING", attempts: 0, nextAttemptAt: now, leaseId: undefined, leaseUntil: undefined, deadAt: undefined };
+  const fresh = { status: "PENDING", attempts: 0, priorAttempts: totalAttempts(d), nextAttemptAt: now } as const;
+  return { ...d, ...fresh, leaseId: undefined, leaseUntil: undefined, deadAt: undefined };
 }
 
 /** An event is PENDING until every delivery is settled, then DEAD if any died, else DELIVERED. */

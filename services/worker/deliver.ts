@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { classifyAttempt } from "../core/attempt-outcome.ts";
+import { totalAttempts } from "../core/delivery-state.ts";
 import { signatureHeaders } from "../core/signing.ts";
 import { endpointAfterAttempt, liveSecrets, type Tenant } from "../core/tenant.ts";
 import {
@@ -136,7 +137,7 @@ export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<
     }
   }
 
-  const attempt = lease.delivery.attempts;
+  const attempt = totalAttempts(lease.delivery);
   const sentAt = now();
   const headers = {
     "content-type": "application/json",

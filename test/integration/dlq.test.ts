@@ -97,6 +97,10 @@ describe("dead-letter queue", () => {
     const ids = receiver.requests.map((r) => String(r.headers["webhook-id"]));
     expect(ids.sort()).toEqual(idsOf(a).map((id) => events.get(id)!.webhookId).sort());
     expect(new Set(await statuses(b))).toEqual(new Set(["DEAD"]));
+    // The audit trail keeps the first run: the requeued attempt is number 3, after the two refused ones.
+    const view = await getEvent(stack, a.apiKey, idsOf(a)[0]!);
+    expect(view.deliveries[0]!.attempt_log.map((l) => [l.attempt, l.status_code])).toEqual([[1, 500], [2, 500], [3, 200]]);
+    expect(view.deliveries[0]!.attempts).toBe(3);
   });
 
   it("loses and duplicates nothing when the API task is killed mid-requeue", async () => {

@@ -21,6 +21,7 @@ export const deliverySchema = z.object({
   status: z.enum(deliveryStatuses),
   webhookId: z.string(),
   attempts: z.number(),
+  priorAttempts: z.number().optional(),
   nextAttemptAt: z.number(),
   leaseId: z.string().optional(),
   leaseUntil: z.number().optional(),

@@ -5,6 +5,7 @@ import {
   newDelivery,
   nextDue,
   requeue,
+  totalAttempts,
   summarize,
   takeLease,
   type Delivery,
@@ -99,6 +100,9 @@ describe("requeue, summarize, nextDue", () => {
   it("requeues FAILED and DEAD with a fresh budget and the same webhook-id", () => {
     const dead: Delivery = { ...fresh, status: "DEAD", attempts: 6, deadAt: now };
     expect(requeue(dead, now + 1)).toMatchObject({ status: "PENDING", attempts: 0, webhookId: "msg_1", nextAttemptAt: now + 1, deadAt: undefined });
+    // The attempt log numbers on across requeues: nothing of the first run is overwritten.
+    const twice = requeue({ ...requeue(dead, now)!, status: "DEAD", attempts: 2 }, now)!;
+    expect([twice.attempts, twice.priorAttempts, totalAttempts(twice)]).toEqual([0, dead.attempts + 2, dead.attempts + 2]);
     expect(requeue(fresh, now)).toBeUndefined();
     expect(requeue({ ...fresh, status: "DELIVERED" }, now)).toBeUndefined();
   });
