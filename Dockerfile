@@ -1,6 +1,6 @@
 # One image for every role: `docker run <image> api|worker|receiver|bootstrap`.
 
-# Build: all dependencies, TypeScript compiled to dist/.
+# Build: all dependencies, TypeScript compiled to dist/, the operator console bundled to dist/console.
 FROM node:22-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -8,6 +8,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY types ./types
 COPY services ./services
+COPY console ./console
 RUN npm run build
 
 # Run: production dependencies and the compiled code only, as the unprivileged `node` user.

@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Endpoint, Tenant } from "../core/tenant.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import type { EventSummary } from "../aws/events/read-events.ts";
-import { deliveryStatuses, eventStatuses, isSettled } from "../core/delivery-state.ts";
+import { deliveryStatuses, eventStatuses, isSettled, totalAttempts } from "../core/delivery-state.ts";
 import type { ApiKeyRecord } from "../aws/api-keys.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -149,7 +149,7 @@ export function eventView(event: EventItem, attempts: readonly AttemptItem[]): z
       endpoint_id: endpointId,
       webhook_id: d.webhookId,
       status: d.status,
-      attempts: d.attempts,
+      attempts: totalAttempts(d),
       next_attempt_at: isSettled(d.status) ? undefined : iso(d.nextAttemptAt),
       last_status_code: d.lastStatusCode,
       last_error: d.lastError,

@@ -82,6 +82,8 @@ describe("Dockerfile", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const i of stages) expect(lines[i]).toMatch(/^FROM node:(22|24)-slim AS \w+$/);
     expect(lines).toContain("RUN npm run build");
+    // What `npm run build` reads must be in the build stage: the services and the console's sources.
+    for (const dir of ["services", "console"]) expect(lines).toContain(`COPY ${dir} ./${dir}`);
   });
 
   it("runs as a non-root user, in production mode, with production dependencies only", () => {

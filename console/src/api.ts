@@ -1,0 +1,77 @@
+/**
+ * The admin API as the console calls it. Response types come from the API's own schemas (type-only
+ * imports: nothing of the server reaches the bundle). The admin token lives in this module's memory only:
+ * never in storage or a cookie, so a reload asks for it again.
+ */
+import type { z } from "zod";
+import type * as views from "../../services/api/views.ts";
+
+export type Stats = z.output<typeof views.statsSchema>;
+export type Tenant = z.output<typeof views.tenantSchema>;
+export type EventSummary = z.output<typeof views.eventSummarySchema>;
+export type EventDetail = z.output<typeof views.eventSchema>;
+export type DeadLetterPage = z.output<typeof views.deadLetterPageSchema>;
+export type RequeueReport = z.output<typeof views.requeueReportSchema>;
+export type Endpoint = z.output<typeof views.endpointSchema>;
+interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+let token = "";
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  if (res.status === 204) return undefined as T;
+  const json = (await res.json().catch(() => ({}))) as { detail?: string; title?: string };
+  if (!res.ok) throw new ApiError(res.status, json.detail ?? json.title ?? `HTTP ${res.status}`);
+  return json as T;
+}
+
+/** Keeps the token if the API accepts it. */
+export async function logIn(candidate: string): Promise<Stats> {
+  token = candidate;
+  try {
+    return await stats();
+  } catch (err) {
+    token = "";
+    throw err;
+  }
+}
+
+export function logOut(): void {
+  token = "";
+}
+
+const tenantPath = (tenantId: string) => `/admin/tenants/${encodeURIComponent(tenantId)}`;
+const query = (params: Record<string, string | number | undefined>) =>
+  new URLSearchParams(Object.entries(params).flatMap(([k, v]) => (v === undefined || v === "" ? [] : [[k, String(v)]]))).toString();
+
+export const stats = () => call<Stats>("GET", "/admin/stats");
+export const tenants = () => call<Page<Tenant>>("GET", "/admin/tenants?limit=100");
+export const events = (tenantId: string, status: string) =>
+  call<Page<EventSummary>>("GET", `${tenantPath(tenantId)}/events?${query({ status, limit: 50 })}`);
+export const event = (tenantId: string, eventId: string) => call<EventDetail>("GET", `${tenantPath(tenantId)}/events/${encodeURIComponent(eventId)}`);
+export const retryEvent = (tenantId: string, eventId: string) =>
+  call<{ requeued: number }>("POST", `${tenantPath(tenantId)}/events/${encodeURIComponent(eventId)}/retry`);
+export const deadLetters = (tenantId: string) => call<DeadLetterPage>("GET", `/admin/dlq?${query({ tenant_id: tenantId, limit: 50 })}`);
+export const requeue = (filter: { tenantId: string; maxMessages: number; dryRun: boolean }) =>
+  call<RequeueReport>("POST", "/admin/dlq/requeue", {
+    ...(filter.tenantId ? { tenant_id: filter.tenantId } : {}),
+    max_messages: filter.maxMessages,
+    dry_run: filter.dryRun,
+  });
+export const setEndpointEnabled = (tenantId: string, endpointId: string, enabled: boolean) =>
+  call<Endpoint>("PATCH", `${tenantPath(tenantId)}/endpoints/${encodeURIComponent(endpointId)}`, { enabled });

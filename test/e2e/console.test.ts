@@ -1,0 +1,127 @@
+/**
+ * The operator console in headless Chromium (Debian's package, driven by playwright-core) against the real
+ * API on loopback, the emulators and a worker: sign in, see a dead delivery, requeue it, see it delivered;
+ * see an endpoint's disable reason and re-enable it; the token is nowhere but memory.
+ * `UPDATE_SCREENSHOTS=1 npm run test:e2e` refreshes the README's pictures in docs/images/.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postEvent } from "../support/api.ts";
+import { eventually } from "../support/eventually.ts";
+import { startReceiver, type TestReceiver } from "../support/receiver.ts";
+import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
+
+let stack: Stack;
+let receiver: TestReceiver;
+let server: Server;
+let browser: Browser;
+let page: Page;
+let base: string;
+let tenant: CreatedTenant;
+let eventId: string;
+const screenshots = process.env.UPDATE_SCREENSHOTS === "1";
+
+const admin = () => `Bearer ${stack.adminToken}`;
+const shot = async (name: string) => {
+  if (screenshots) await page.screenshot({ path: `docs/images/${name}.png`, fullPage: true });
+};
+
+beforeAll(async () => {
+  stack = await startStack({ RETRY_SCHEDULE: "100ms,100ms" });
+  receiver = await startReceiver();
+  receiver.behave(() => ({ status: 503, body: '{"error":"maintenance until 14:00"}' }));
+  tenant = await stack.createTenant([{ url: receiver.url }, { url: `${receiver.url}?second` , event_types: ["never.sent"] }]);
+  await stack.http
+    .patch(`/admin/tenants/${tenant.tenantId}/endpoints/${tenant.endpoints[1]!.endpointId}`)
+    .set("authorization", admin())
+    .send({ enabled: false });
+  stack.startWorker();
+  const { body } = await postEvent(stack, tenant.apiKey, { type: "order.paid", order: { id: "ord_1042", amount: 4200 } });
+  eventId = body.event_id as string;
+  await eventually(async () => ((await stack.http.get("/admin/dlq").set("authorization", admin())).body.count as number) === 1, {
+    what: "the delivery dead-lettered",
+  });
+  receiver.behave(() => ({ status: 200, body: "ok" }));
+  server = stack.app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  await stack?.close();
+  await receiver?.close();
+});
+
+describe("operator console", () => {
+  it("refuses a wrong token", async () => {
+    await page.goto(`${base}/console/`);
+    await page.fill("input[name=token]", "not-the-token");
+    await page.click("button[type=submit]");
+    await page.getByText("That token was refused.").waitFor();
+  });
+
+  it("signs in and shows the queue and DLQ depth", async () => {
+    await page.fill("input[name=token]", stack.adminToken);
+    await page.click("button[type=submit]");
+    await page.getByTestId("dlq-depth").getByText("1 messages").waitFor();
+    await page.getByTestId("events").locator(`tr[data-event-id="${eventId}"]`).waitFor();
+    await shot("console-events");
+  });
+
+  it("shows the dead delivery, requeues it, and shows it delivered", async () => {
+    await page.click("[data-view=dlq]");
+    const row = page.getByTestId("dlq").locator(`tr[data-event-id="${eventId}"]`);
+    await row.getByText("DEAD").waitFor();
+    expect(await row.textContent()).toContain("503");
+    await shot("console-dlq");
+    await page.getByRole("button", { name: "Dry run" }).click();
+    await page.getByText("Dry run: would move 1").waitFor();
+    expect(receiver.requests.length).toBe(3);
+    await page.getByRole("button", { name: "Requeue", exact: true }).click();
+    await page.getByText("Requeued 1").waitFor();
+    await eventually(async () => receiver.requests.length === 4, { what: "the requeued delivery POSTed" });
+
+    await page.click("[data-view=events]");
+    await page.getByTestId("events").locator(`tr[data-event-id="${eventId}"]`).click();
+    const detail = page.getByTestId("event-detail");
+    await eventually(
+      async () => {
+        await page.getByRole("button", { name: "Refresh" }).click();
+        return (await detail.locator(".delivery .badge").first().textContent()) === "DELIVERED";
+      },
+      { what: "the console showing DELIVERED" },
+    );
+    const log = await detail.locator(".delivery").first().textContent();
+    expect(log).toContain("maintenance until 14:00");
+    // The whole story: three refused attempts, then the requeued one, numbered on.
+    const attempts = await detail.locator(".delivery").first().locator("tbody tr").allTextContents();
+    expect(attempts.map((row) => row.slice(0, 1))).toEqual(["1", "2", "3", "4"]);
+    expect(attempts[3]).toContain("200");
+    await shot("console-event");
+  });
+
+  it("shows an endpoint's disable reason and re-enables it", async () => {
+    const second = tenant.endpoints[1]!.endpointId;
+    await page.click("[data-view=endpoints]");
+    const row = page.getByTestId("endpoints").locator(`tr[data-endpoint-id="${second}"]`);
+    await row.getByText("disabled by request").waitFor();
+    await row.getByRole("button", { name: "Re-enable" }).click();
+    await page.getByText(`Endpoint ${second} re-enabled.`).waitFor();
+    const res = await stack.http.get(`/admin/tenants/${tenant.tenantId}/endpoints/${second}`).set("authorization", admin());
+    expect(res.body.enabled).toBe(true);
+  });
+
+  it("keeps the token in memory only: no storage, no cookie, a reload signs out", async () => {
+    const stored = await page.evaluate("({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })");
+    expect(stored).toEqual({ local: 0, session: 0, cookie: "" });
+    expect((await page.context().cookies()).length).toBe(0);
+    await page.reload();
+    await page.locator("input[name=token]").waitFor();
+  });
+});
