@@ -52,10 +52,10 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  server?.close();
-  await stack?.close();
-  await receiver?.close();
+  await browser.close();
+  server.close();
+  await stack.close();
+  await receiver.close();
 });
 
 describe("operator console", () => {
@@ -85,7 +85,7 @@ describe("operator console", () => {
     expect(receiver.requests.length).toBe(3);
     await page.getByRole("button", { name: "Requeue", exact: true }).click();
     await page.getByText("Requeued 1").waitFor();
-    await eventually(async () => receiver.requests.length === 4, { what: "the requeued delivery POSTed" });
+    await eventually(() => receiver.requests.length === 4, { what: "the requeued delivery POSTed" });
 
     await page.click("[data-view=events]");
     await page.getByTestId("events").locator(`tr[data-event-id="${eventId}"]`).click();
