@@ -19,14 +19,17 @@ import { localCredentials } from "../services/local/local-stack.ts";
 import { freePort } from "../test/support/free-port.ts";
 
 const quick = process.argv.includes("--quick");
-const seconds = quick ? 2 : 15;
+// `-- --ingestion-only`: scenario 1 alone, for trying a change to the API in two minutes.
+const ingestionOnly = process.argv.includes("--ingestion-only");
+const seconds = quick ? 2 : 12;
 const backlog = quick ? 200 : 3000;
 const e2eSeconds = quick ? 3 : 20;
-const grownEvents = quick ? 1000 : 20_000;
+const grownEvents = quick ? 1000 : 100_000;
 const deadMessages = quick ? 500 : 10_000;
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const imageNodeOptions = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(here("../Dockerfile"), "utf8"))?.[1] ?? "";
 const children: ChildProcess[] = [];
-const results: Record<string, unknown> = { date: new Date().toISOString(), quick, node: process.version, cores: 2 };
+const results: Record<string, unknown> = { date: new Date().toISOString(), quick, node: process.version, cores: 2, service_node_options: process.env.SERVICE_NODE_OPTIONS ?? imageNodeOptions };
 const rows: [string, string, string, string][] = [];
 const row = (what: string, value: string, ceiling = "", ratio = "") => {
   rows.push([what, value, ceiling, ratio]);
@@ -100,6 +103,8 @@ try {
     INGEST_BURST: "1000000",
     SQS_WAIT_TIME_S: "1",
     METRICS_PORT: "0",
+    // The API and worker run with the image's V8 flags (SERVICE_NODE_OPTIONS overrides, for experiments).
+    NODE_OPTIONS: process.env.SERVICE_NODE_OPTIONS ?? imageNodeOptions,
   };
   const apiPort = await freePort();
   const api = (await start(here("../services/api/main.ts"), [], { ...env, PORT: String(apiPort) }, false)).child;
@@ -116,112 +121,131 @@ try {
   // 1. Ingestion, with ceilings (a) bare Express and (b) the naive PutItem + SendMessage path.
   const bare = (await start(here("./ceilings/bare-express.ts"), [])).info.port as number;
   const naive = (await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl])).info.port as number;
+  const shaped = (await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl, "shaped"])).info.port as number;
   const ingestion: Record<string, unknown> = {};
   for (const c of [32, 128]) {
     const a = await cannon(`http://127.0.0.1:${bare}/v1/events`, c);
     const b = await cannon(`http://127.0.0.1:${naive}/v1/events`, c);
+    const same = await cannon(`http://127.0.0.1:${shaped}/v1/events`, c);
     const ours = await cannon(`${apiUrl}/v1/events`, c);
     ingestion[`c${c}`] = {
       api: { rps: ours.requests.average, p50: ours.latency.p50, p99: ours.latency.p99, non2xx: ours.non2xx },
       bare_express: { rps: a.requests.average, p50: a.latency.p50, p99: a.latency.p99 },
       naive_storage: { rps: b.requests.average, p50: b.latency.p50, p99: b.latency.p99 },
+      naive_same_item: { rps: same.requests.average, p50: same.latency.p50, p99: same.latency.p99 },
     };
     row(`ingest c=${c} req/s (p50/p99 ms)`, `${fmt(ours.requests.average)} (${ours.latency.p50}/${ours.latency.p99})`, `naive ${fmt(b.requests.average)}, bare ${fmt(a.requests.average)}`, `${fmt(ours.requests.average / b.requests.average, 2)}x naive`);
+    row(`  naive with our item, c=${c}`, fmt(same.requests.average), "", `${fmt(ours.requests.average / same.requests.average, 2)}x it`);
   }
   results.ingestion = ingestion;
   results.api_peak_rss_mb_after_ingestion = peakRssMb(api);
+  if (ingestionOnly) row("peak RSS MB api", fmt(peakRssMb(api)), "150", "");
+  else {
 
-  // 2. Delivery: drain a backlog with 1 and 2 workers, next to the minimal pipeline.
-  const refill = async () => {
+    // 2. Delivery: drain a backlog with 1 and 2 workers, next to the minimal pipeline.
+    const refill = async () => {
+      await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
+      await until(async () => (await depth(urls.queueUrl)) === 0, 10_000);
+      await autocannon({ url: `${apiUrl}/v1/events`, connections: 64, amount: backlog, method: "POST", headers: auth, body });
+    };
+    const drain = async (workers: number) => {
+      await refill();
+      const before = received;
+      const started = performance.now();
+      const procs = await Promise.all(
+        Array.from({ length: workers }, async () => {
+          const port = await freePort();
+          return (await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn" }, false)).child;
+        }),
+      );
+      await until(() => received - before >= backlog, 300_000);
+      const s = (performance.now() - started) / 1000;
+      const rss = procs.map(peakRssMb);
+      await Promise.all(procs.map(stop));
+      return { per_s: (received - before) / s, peak_rss_mb: Math.max(...rss) };
+    };
+    for (let i = 0; i < backlog; i += 10) {
+      await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: minimal.queueUrl, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ eventId: `m${i + j}` }) })) }));
+    }
+    const pipeline = (await start(here("./ceilings/minimal-pipeline.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.queueUrl, receiverUrl, "20"])).info as { delivered: number; seconds: number };
+    const ceilingPerS = pipeline.delivered / pipeline.seconds;
+    const one = await drain(1);
+    const two = await drain(2);
+    results.delivery = { backlog, minimal_pipeline_per_s: ceilingPerS, one_worker: one, two_workers: two };
+    row(`deliver ${backlog}, 1 worker /s`, fmt(one.per_s), `minimal ${fmt(ceilingPerS)}`, `${fmt(one.per_s / ceilingPerS, 2)}x`);
+    row(`deliver ${backlog}, 2 workers /s`, fmt(two.per_s), `1 worker ${fmt(one.per_s)}`, `${fmt(two.per_s / one.per_s, 2)}x`);
+    row("peak RSS MB api / worker", `${fmt(peakRssMb(api))} / ${fmt(Math.max(one.peak_rss_mb, two.peak_rss_mb))}`, "150", "");
+
+    // 3. End to end at a steady 200 events/s.
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
-    await until(async () => (await depth(urls.queueUrl)) === 0, 10_000);
-    await autocannon({ url: `${apiUrl}/v1/events`, connections: 64, amount: backlog, method: "POST", headers: auth, body });
-  };
-  const drain = async (workers: number) => {
-    await refill();
-    const before = received;
-    const started = performance.now();
-    const procs = await Promise.all(
-      Array.from({ length: workers }, async () => {
-        const port = await freePort();
-        return (await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn" }, false)).child;
-      }),
-    );
-    await until(() => received - before >= backlog, 300_000);
-    const s = (performance.now() - started) / 1000;
-    const rss = procs.map(peakRssMb);
-    await Promise.all(procs.map(stop));
-    return { per_s: (received - before) / s, peak_rss_mb: Math.max(...rss) };
-  };
-  for (let i = 0; i < backlog; i += 10) {
-    await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: minimal.queueUrl, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ eventId: `m${i + j}` }) })) }));
-  }
-  const pipeline = (await start(here("./ceilings/minimal-pipeline.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.queueUrl, receiverUrl, "20"])).info as { delivered: number; seconds: number };
-  const ceilingPerS = pipeline.delivered / pipeline.seconds;
-  const one = await drain(1);
-  const two = await drain(2);
-  results.delivery = { backlog, minimal_pipeline_per_s: ceilingPerS, one_worker: one, two_workers: two };
-  row(`deliver ${backlog}, 1 worker /s`, fmt(one.per_s), `minimal ${fmt(ceilingPerS)}`, `${fmt(one.per_s / ceilingPerS, 2)}x`);
-  row(`deliver ${backlog}, 2 workers /s`, fmt(two.per_s), `1 worker ${fmt(one.per_s)}`, `${fmt(two.per_s / one.per_s, 2)}x`);
-  row("peak RSS MB api / worker", `${fmt(peakRssMb(api))} / ${fmt(Math.max(one.peak_rss_mb, two.peak_rss_mb))}`, "150", "");
+    const workerPort = await freePort();
+    const worker = (await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" }, false)).child;
+    await new Promise((r) => setTimeout(r, 1500));
+    const answered = new Map<number, number>();
+    const sends: Promise<void>[] = [];
+    const e2eStart = Date.now();
+    for (let seq = 0; Date.now() - e2eStart < e2eSeconds * 1000; seq++) {
+      const due = e2eStart + seq * 5;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      sends.push(
+        fetch(`${apiUrl}/v1/events`, { method: "POST", headers: auth, body: JSON.stringify({ type: "bench.e2e", seq }) }).then(async (r) => {
+          await r.arrayBuffer();
+          if (r.status === 201) answered.set(seq, Date.now());
+        }),
+      );
+    }
+    await Promise.all(sends);
+    await until(() => [...answered.keys()].every((s) => arrivals.has(s)), 60_000);
+    const lat = [...answered].filter(([s]) => arrivals.has(s)).map(([s, t]) => arrivals.get(s)! - t).sort((x, y) => x - y);
+    const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((lat.length * p) / 100))] ?? NaN;
+    const lost = [...answered.keys()].filter((s) => !arrivals.has(s)).length;
+    results.end_to_end = { rate_per_s: 200, seconds: e2eSeconds, accepted: answered.size, p50_ms: pct(50), p99_ms: pct(99), lost };
+    row(`end to end 200/s, ${e2eSeconds}s (p50/p99 ms)`, `${pct(50)}/${pct(99)}`, "", `lost ${lost} of ${answered.size}`);
+    await stop(worker);
 
-  // 3. End to end at a steady 200 events/s.
-  await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
-  const workerPort = await freePort();
-  const worker = (await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" }, false)).child;
-  await new Promise((r) => setTimeout(r, 1500));
-  const answered = new Map<number, number>();
-  const sends: Promise<void>[] = [];
-  const e2eStart = Date.now();
-  for (let seq = 0; Date.now() - e2eStart < e2eSeconds * 1000; seq++) {
-    const due = e2eStart + seq * 5;
-    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-    sends.push(
-      fetch(`${apiUrl}/v1/events`, { method: "POST", headers: auth, body: JSON.stringify({ type: "bench.e2e", seq }) }).then(async (r) => {
-        await r.arrayBuffer();
-        if (r.status === 201) answered.set(seq, Date.now());
-      }),
-    );
-  }
-  await Promise.all(sends);
-  await until(() => [...answered.keys()].every((s) => arrivals.has(s)), 60_000);
-  const lat = [...answered].filter(([s]) => arrivals.has(s)).map(([s, t]) => arrivals.get(s)! - t).sort((x, y) => x - y);
-  const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((lat.length * p) / 100))] ?? NaN;
-  const lost = [...answered.keys()].filter((s) => !arrivals.has(s)).length;
-  results.end_to_end = { rate_per_s: 200, seconds: e2eSeconds, accepted: answered.size, p50_ms: pct(50), p99_ms: pct(99), lost };
-  row(`end to end 200/s, ${e2eSeconds}s (p50/p99 ms)`, `${pct(50)}/${pct(99)}`, "", `lost ${lost} of ${answered.size}`);
-  await stop(worker);
-
-  // 4. Growth: ingestion and list p50 with few and with many stored events; DLQ peek with 0 and many dead.
-  const p50 = async (url: string, method: "GET" | "POST", connections: number) =>
-    (await autocannon({ url, connections, duration: quick ? 1 : 5, method, headers: method === "GET" ? admin : auth, ...(method === "POST" ? { body } : {}) })).latency.p50;
-  const listUrl = `${apiUrl}/v1/events?status=PENDING&limit=20`;
-  const listP50 = async () => (await autocannon({ url: listUrl, connections: 8, duration: quick ? 1 : 5, headers: auth })).latency.p50;
-  const small = { ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32), list_p50: await listP50(), dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1) };
-  const now = Date.now();
-  for (let i = 0; i < grownEvents; i += 25) {
-    await clients.ddb.send(
+    // 4. Growth: ingestion and list p50 with few and with many stored events; DLQ peek with 0 and many dead.
+    const p50 = async (url: string, method: "GET" | "POST", connections: number) =>
+      (await autocannon({ url, connections, duration: quick ? 1 : 5, method, headers: method === "GET" ? admin : auth, ...(method === "POST" ? { body } : {}) })).latency.p50;
+    const listUrl = `${apiUrl}/v1/events?status=PENDING&limit=20`;
+    const listP50 = async () => (await autocannon({ url: listUrl, connections: 8, duration: quick ? 1 : 5, headers: auth })).latency.p50;
+    // The DLQ baseline is one page of dead messages (an empty DLQ's peek does no work at all).
+    const deadPage = 20;
+    const fillDlq = async (from: number, to: number) => {
+      for (let i = from; i < to; i += 10) {
+        await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: urls.dlqUrl, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ tenantId: tenant.tenant_id, eventId: `evt_D${i + j}`, endpointId: "ep_x" }) })) }));
+      }
+    };
+    await fillDlq(0, deadPage);
+    const small = { ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32), list_p50: await listP50(), dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1) };
+    const now = Date.now();
+    const preloadStarted = performance.now();
+    const batchOf = (i: number) =>
       new BatchWriteCommand({
         RequestItems: {
-          [tables.events]: Array.from({ length: 25 }, (_, j) => ({
-            PutRequest: {
-              Item: { tenantId: tenant.tenant_id, sk: `evt_G${String(i + j).padStart(25, "0")}`, eventId: `evt_G${String(i + j).padStart(25, "0")}`, createdAt: new Date(now - i - j).toISOString(), status: "PENDING", tenantStatus: `${tenant.tenant_id}#PENDING`, version: 0, deliveries: {}, bodyHash: "", body: Buffer.from("{}") },
-            },
-          })),
+          [tables.events]: Array.from({ length: 25 }, (_, j) => {
+            const id = `evt_G${String(i + j).padStart(25, "0")}`;
+            const item = { tenantId: tenant.tenant_id, sk: id, eventId: id, createdAt: new Date(now - i - j).toISOString(), status: "PENDING", tenantStatus: `${tenant.tenant_id}#PENDING`, version: 0, deliveries: {}, bodyHash: "", body: Buffer.from("{}") };
+            return { PutRequest: { Item: item } };
+          }),
         },
+      });
+    // Eight writers at once: the emulator, not the round trips, sets the pace.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = (next += 25) - 25; i < grownEvents; i = (next += 25) - 25) await clients.ddb.send(batchOf(i));
       }),
     );
+    await fillDlq(deadPage, deadMessages);
+    results.preload_seconds = (performance.now() - preloadStarted) / 1000;
+    const grown = { ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32), list_p50: await listP50(), dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1) };
+    results.growth = { stored_events_added: grownEvents, dead_messages: deadMessages, before: small, after: grown };
+    const ratio = (a: number, b: number) => `${fmt(b / Math.max(a, 0.5), 2)}x`;
+    row(`ingest p50 ms, +${grownEvents} events`, `${small.ingest_p50} -> ${grown.ingest_p50}`, "", ratio(small.ingest_p50, grown.ingest_p50));
+    row(`list p50 ms, +${grownEvents} events`, `${small.list_p50} -> ${grown.list_p50}`, "", ratio(small.list_p50, grown.list_p50));
+    row(`DLQ peek p50 ms, ${deadPage} -> ${deadMessages} dead`, `${small.dlq_peek_p50} -> ${grown.dlq_peek_p50}`, "", ratio(small.dlq_peek_p50, grown.dlq_peek_p50));
+    results.api_peak_rss_mb = peakRssMb(api);
   }
-  for (let i = 0; i < deadMessages; i += 10) {
-    await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: urls.dlqUrl, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ tenantId: tenant.tenant_id, eventId: `evt_D${i + j}`, endpointId: "ep_x" }) })) }));
-  }
-  const grown = { ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32), list_p50: await listP50(), dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1) };
-  results.growth = { stored_events_added: grownEvents, dead_messages: deadMessages, before: small, after: grown };
-  const ratio = (a: number, b: number) => `${fmt(b / Math.max(a, 0.5), 2)}x`;
-  row(`ingest p50 ms, +${grownEvents} events`, `${small.ingest_p50} -> ${grown.ingest_p50}`, "", ratio(small.ingest_p50, grown.ingest_p50));
-  row(`list p50 ms, +${grownEvents} events`, `${small.list_p50} -> ${grown.list_p50}`, "", ratio(small.list_p50, grown.list_p50));
-  row(`DLQ peek p50 ms, 0 -> ${deadMessages} dead`, `${small.dlq_peek_p50} -> ${grown.dlq_peek_p50}`, "", ratio(small.dlq_peek_p50, grown.dlq_peek_p50));
-  results.api_peak_rss_mb = peakRssMb(api);
   clients.destroy();
 } finally {
   await Promise.all(children.map(stop));

@@ -90,6 +90,8 @@ describe("Dockerfile", () => {
     expect(final).toContain("USER node");
     expect(final.filter((l) => l.startsWith("USER ")).at(-1)).not.toMatch(/root|\b0\b/);
     expect(final).toContain("ENV NODE_ENV=production");
+    // The heap sizing the benchmark measures (bench/run.ts reads this very line).
+    expect(final).toContain('ENV NODE_OPTIONS="--max-old-space-size=256"');
     expect(final.some((l) => l.startsWith("RUN npm ci --omit=dev"))).toBe(true);
     expect(final).toContain('ENTRYPOINT ["node", "--enable-source-maps", "dist/services/main.js"]');
   });
