@@ -21,6 +21,7 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...
 }
 
 const badge = (status: string) => h("span", { class: `badge ${status.toLowerCase()}` }, status);
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");
 const table = (head: string[], rows: HTMLTableRowElement[], empty: string) =>
   rows.length
@@ -118,7 +119,7 @@ function cards(stats: api.Stats): HTMLElement {
     "div",
     { class: "cards" },
     card("Queue", `${q.visible} waiting · ${q.in_flight} in flight · ${q.delayed} delayed`, `oldest due ${when(q.oldest_due_at)}`, "queue-depth"),
-    card("Dead-letter queue", `${dlq.visible + dlq.in_flight} messages`, "", "dlq-depth"),
+    card("Dead-letter queue", plural(dlq.visible + dlq.in_flight, "message"), "", "dlq-depth"),
   );
 }
 
@@ -192,7 +193,7 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
         h(
           "p",
           {},
-          `webhook-id ${d.webhook_id} · ${d.attempts} attempts`,
+          `webhook-id ${d.webhook_id} · ${plural(d.attempts, "attempt")}`,
           d.next_attempt_at ? ` · next ${when(d.next_attempt_at)}` : "",
           d.delivered_at ? ` · delivered ${when(d.delivered_at)}` : "",
           d.dead_at ? ` · dead ${when(d.dead_at)}` : "",

@@ -44,6 +44,15 @@ beforeAll(async () => {
     what: "the delivery dead-lettered",
   });
   receiver.behave(() => ({ status: 200, body: "ok" }));
+  // A few delivered events beside the dead one, as a console usually sees them.
+  const delivered = [];
+  for (const type of ["customer.created", "invoice.finalized", "order.shipped"]) {
+    delivered.push((await postEvent(stack, tenant.apiKey, { type })).body.event_id as string);
+  }
+  await eventually(async () => {
+    const res = await stack.http.get(`/admin/tenants/${tenant.tenantId}/events?status=DELIVERED`).set("authorization", admin());
+    return (res.body.data as unknown[]).length === delivered.length;
+  }, { what: "the other events delivered" });
   server = stack.app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -69,7 +78,7 @@ describe("operator console", () => {
   it("signs in and shows the queue and DLQ depth", async () => {
     await page.fill("input[name=token]", stack.adminToken);
     await page.click("button[type=submit]");
-    await page.getByTestId("dlq-depth").getByText("1 messages").waitFor();
+    await page.getByTestId("dlq-depth").getByText("1 message").waitFor();
     await page.getByTestId("events").locator(`tr[data-event-id="${eventId}"]`).waitFor();
     await shot("console-events");
   });
@@ -82,10 +91,10 @@ describe("operator console", () => {
     await shot("console-dlq");
     await page.getByRole("button", { name: "Dry run" }).click();
     await page.getByText("Dry run: would move 1").waitFor();
-    expect(receiver.requests.length).toBe(3);
+    expect(receiver.requests.length).toBe(6);
     await page.getByRole("button", { name: "Requeue", exact: true }).click();
     await page.getByText("Requeued 1").waitFor();
-    await eventually(() => receiver.requests.length === 4, { what: "the requeued delivery POSTed" });
+    await eventually(() => receiver.requests.length === 7, { what: "the requeued delivery POSTed" });
 
     await page.click("[data-view=events]");
     await page.getByTestId("events").locator(`tr[data-event-id="${eventId}"]`).click();
