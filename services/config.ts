@@ -1,15 +1,11 @@
 /** The one schema over the environment; nothing else reads process.env. Parsed once by each main.ts. */
 import { z } from "zod";
-import { defaultSchedule, parseDuration, parseSchedule } from "./core/retry-policy.ts";
+import { defaultSchedule, durationSchema, parseSchedule } from "./core/retry-policy.ts";
 
 const url = z.url({ protocol: /^https?$/ });
 const port = z.coerce.number().int().min(0).max(65535);
 /** A duration such as `30s`, `5m`, `24h`, `14d`, in milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue(`a duration such as ${fallback}`), z.NEVER));
+const duration = (fallback: string) => z.string().default(fallback).pipe(durationSchema(fallback));
 
 const schema = z
   .object({

@@ -1,4 +1,5 @@
 /** The retry schedule: parsing it, jittered backoff, and how far a Retry-After header may move it. */
+import { z } from "zod";
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -8,6 +9,10 @@ export function parseDuration(text: string): number | undefined {
   if (!match?.[1] || !match[2]) return undefined;
   return Number(match[1]) * (units[match[2]] ?? Number.NaN);
 }
+
+/** A string such as `30m` or `24h`, parsed to milliseconds (config and request bodies alike). */
+export const durationSchema = (example: string) =>
+  z.string().transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue(`a duration such as ${example}`), z.NEVER));
 
 /** `1m,2m,4m` to delays in ms; undefined when any entry is malformed or the list is empty. */
 export function parseSchedule(text: string): number[] | undefined {

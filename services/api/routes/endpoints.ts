@@ -4,7 +4,7 @@
  */
 import express, { Router, type Request } from "express";
 import { z } from "zod";
-import { parseDuration } from "../../core/retry-policy.ts";
+import { durationSchema } from "../../core/retry-policy.ts";
 import { problems } from "../../core/errors.ts";
 import { isId, newSigningSecret } from "../../core/ids.ts";
 import { rotateSecret, type Endpoint } from "../../core/tenant.ts";
@@ -27,7 +27,6 @@ export interface EndpointRoutesDeps extends RecoverDeps {
 }
 
 const maxEndpoints = 50;
-const duration = z.string().transform((s, ctx) => parseDuration(s) ?? (ctx.addIssue("a duration such as 30m or 24h"), z.NEVER));
 
 /** The request bodies (the URL check depends on whether private targets are allowed). */
 export function endpointSchemas(allowPrivate: boolean) {
@@ -35,7 +34,7 @@ export function endpointSchemas(allowPrivate: boolean) {
   return {
     create,
     update: create.partial().extend({ enabled: z.boolean().optional() }).strict(),
-    rotate: z.object({ grace_period: duration.optional().meta({ description: "How long the old secret keeps signing, e.g. 24h." }) }).strict(),
+    rotate: z.object({ grace_period: durationSchema("30m or 24h").optional().meta({ description: "How long the old secret keeps signing, e.g. 24h." }) }).strict(),
     recover: z.object({ since: z.iso.datetime({ offset: true }).meta({ description: "Requeue failed deliveries of events created since." }) }).strict(),
   };
 }
