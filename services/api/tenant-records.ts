@@ -3,7 +3,7 @@ import { z } from "zod";
 import { endpointUrlProblem } from "../core/endpoint-url.ts";
 import { problems } from "../core/errors.ts";
 import { isId, newId, newSigningSecret } from "../core/ids.ts";
-import type { Endpoint, Tenant } from "../core/tenant.ts";
+import { newEndpointRecord, type Endpoint, type Tenant } from "../core/tenant.ts";
 import type { DocumentClient } from "../aws/clients.ts";
 import { getTenant } from "../aws/tenants.ts";
 
@@ -27,18 +27,8 @@ export type EndpointInput = z.infer<ReturnType<typeof endpointInputSchema>>;
 /** A new, enabled endpoint with its first signing secret (returned apart: it is shown once). */
 export function newEndpoint(input: EndpointInput, now: number): { endpointId: string; endpoint: Endpoint; secret: string } {
   const secret = newSigningSecret();
-  return {
-    endpointId: newId("ep", now),
-    secret,
-    endpoint: {
-      url: input.url,
-      description: input.description,
-      eventTypes: input.event_types ?? [],
-      secrets: [{ secret, createdAt: now }],
-      enabled: true,
-      createdAt: now,
-    },
-  };
+  const endpoint = newEndpointRecord({ url: input.url, description: input.description, eventTypes: input.event_types }, secret, now);
+  return { endpointId: newId("ep", now), secret, endpoint };
 }
 
 /** The tenant, unless missing, deleted, or not even a tenant id: 404 alike (invariant 4). */

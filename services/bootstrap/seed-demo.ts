@@ -4,6 +4,7 @@ import type { DocumentClient } from "../aws/clients.ts";
 import type { TableNames } from "../aws/tables.ts";
 import { createTenant, getTenant } from "../aws/tenants.ts";
 import { newId, sha256Hex } from "../core/ids.ts";
+import { newEndpointRecord } from "../core/tenant.ts";
 
 export interface DemoTenant {
   readonly tenantId: string;
@@ -23,14 +24,7 @@ export async function seedDemoTenant(ddb: DocumentClient, tables: TableNames, de
     createdAt: now,
     version: 0,
     endpoints: {
-      [newId("ep", now)]: {
-        url: demo.endpointUrl,
-        description: "the bundled demo receiver",
-        eventTypes: [],
-        secrets: [{ secret: demo.secret, createdAt: now }],
-        enabled: true,
-        createdAt: now,
-      },
+      [newId("ep", now)]: newEndpointRecord({ url: demo.endpointUrl, description: "the bundled demo receiver" }, demo.secret, now),
     },
   });
   const keyId = demo.apiKey.split("_")[1] ?? "demo";

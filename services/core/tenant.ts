@@ -34,6 +34,12 @@ export const tenantSchema = z.object({
 });
 export type Tenant = z.infer<typeof tenantSchema>;
 
+/** A new, enabled endpoint whose first signing secret is `secret`. */
+export function newEndpointRecord(fields: { url: string; description?: string | undefined; eventTypes?: string[] | undefined }, secret: string, now: number): Endpoint {
+  const { url, description, eventTypes = [] } = fields;
+  return { url, description, eventTypes, secrets: [{ secret, createdAt: now }], enabled: true, createdAt: now };
+}
+
 /** Secrets a delivery is signed with now: every one not past its grace period, newest first. */
 export function liveSecrets(endpoint: Endpoint, now: number): string[] {
   return endpoint.secrets
