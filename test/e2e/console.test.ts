@@ -24,8 +24,8 @@ let eventId: string;
 const screenshots = process.env.UPDATE_SCREENSHOTS === "1";
 
 const admin = () => `Bearer ${stack.adminToken}`;
-const shot = async (name: string) => {
-  if (screenshots) await page.screenshot({ path: `docs/images/${name}.png`, fullPage: true });
+const shot = async (name: string, fullPage = true) => {
+  if (screenshots) await page.screenshot({ path: `docs/images/${name}.png`, fullPage });
 };
 
 beforeAll(async () => {
@@ -132,5 +132,16 @@ describe("operator console", () => {
     expect((await page.context().cookies()).length).toBe(0);
     await page.reload();
     await page.locator("input[name=token]").waitFor();
+  });
+
+  it("renders the API docs page (Swagger UI under the same CSP, no CDN)", async () => {
+    const refused: string[] = [];
+    page.on("console", (m) => m.type() === "error" && refused.push(m.text()));
+    page.on("requestfailed", (r) => refused.push(r.url()));
+    await page.goto(`${base}/docs`);
+    await page.locator(".opblock-summary-path", { hasText: "/admin/dlq/requeue" }).first().waitFor();
+    expect(await page.locator(".opblock").count()).toBeGreaterThan(30);
+    expect(refused).toEqual([]);
+    await shot("api-docs", false);
   });
 });

@@ -33,7 +33,7 @@ export function webRoutes(opts: { consoleDir: string }): Router {
   router.use("/docs/assets", express.static(swaggerUiDir, { index: false, fallthrough: false }));
   router.use("/console", (req, _res, next) => {
     if (!existsSync(join(opts.consoleDir, "index.html"))) {
-      throw problems.notFound("The console is not built (npm run build:console); it");
+      throw problems.notFound("The console (build it with npm run build:console)");
     }
     next();
   });
