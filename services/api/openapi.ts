@@ -145,7 +145,7 @@ function toOpenApi(op: Operation): ZodOpenApiOperationObject {
   };
 }
 
-export function openApiDocument(version: string) {
+export function openApiDocument(version: string): ReturnType<typeof createDocument> {
   const paths: ZodOpenApiPathsObject = {};
   for (const op of operations) paths[op.path] = { ...paths[op.path], [op.method]: toOpenApi(op) };
   return createDocument({
