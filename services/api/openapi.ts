@@ -119,6 +119,8 @@ const problemReason: Record<number, string> = {
   503: "A backing store is unavailable; retry shortly",
 };
 
+const retryAfter = z.object({ "retry-after": z.string().meta({ description: "Seconds to wait before retrying." }) });
+
 function toOpenApi(op: Operation): ZodOpenApiOperationObject {
   const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
   const success = Object.entries(op.responses).map(([status, schema]) => [
@@ -127,7 +129,11 @@ function toOpenApi(op: Operation): ZodOpenApiOperationObject {
   ]);
   const failure = problemStatuses(op).map((status) => [
     String(status),
-    { description: problemReason[status]!, content: { "application/problem+json": { schema: views.problemSchema } } },
+    {
+      description: problemReason[status]!,
+      ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
+      content: { "application/problem+json": { schema: views.problemSchema } },
+    },
   ]);
   const responses = Object.fromEntries([...success, ...failure]) as ZodOpenApiOperationObject["responses"];
   return {
