@@ -26,11 +26,17 @@ const schema = z
       .transform((s, ctx) => parseSchedule(s) ?? (ctx.addIssue("a comma list of durations such as 1m,2m,4m"), z.NEVER)),
     DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(30_000),
     VISIBILITY_TIMEOUT_S: z.coerce.number().int().min(5).max(43_200).default(60),
-    /** Long-poll length; shorter means a quicker drain on stop, more empty receives when idle. */
     /** The worker's Prometheus port (GET /metrics). */
     METRICS_PORT: port.default(9464),
+    /** Long-poll length; shorter means a quicker drain on stop, more empty receives when idle. */
     SQS_WAIT_TIME_S: z.coerce.number().int().min(0).max(20).default(20),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
+    /**
+     * Messages per SQS receive. A receive's messages are finished together before that poller receives again,
+     * so a slow endpoint holds up to this many minus one others; 1 isolates every delivery, at one receive
+     * call per message (on the emulators it cost throughput: docs/BENCHMARKS.md).
+     */
+    RECEIVE_BATCH_SIZE: z.coerce.number().int().min(1).max(10).default(10),
     ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
     /** At most 350 KiB: the event item (body + deliveries map) must stay under DynamoDB's 400 KB item limit. */
     MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(358_400).default(262_144),

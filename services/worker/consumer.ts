@@ -1,6 +1,7 @@
 /**
- * Polls the deliveries queue with sqs-consumer. One consumer handles at most 10 messages at a time
- * (an SQS receive batch), so the worker's concurrency is spread over several consumers.
+ * Polls the deliveries queue with sqs-consumer: `concurrency` slots spread over consumers of `batchSize`
+ * messages each. sqs-consumer finishes a whole receive batch before polling again, so a slow delivery holds
+ * the rest of its batch's slots; a batch size of 1 gives every slot its own poller.
  */
 import type { QueueMessage as Message, SQSClient } from "../aws/clients.ts";
 import type { Logger } from "pino";
@@ -11,6 +12,8 @@ export interface ConsumerOptions {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly concurrency: number;
+  /** Messages per receive (1 to 10). */
+  readonly batchSize: number;
   readonly visibilityTimeoutS: number;
   /** How long stop() waits for in-flight deliveries. */
   readonly drainMs: number;
@@ -31,7 +34,7 @@ function errorBackoffS(messages: Message[]): number {
 }
 
 export function startConsumers(opts: ConsumerOptions): DeliveryConsumers {
-  const count = Math.ceil(opts.concurrency / 10);
+  const count = Math.ceil(opts.concurrency / opts.batchSize);
   const batchSize = Math.ceil(opts.concurrency / count);
   const consumers = Array.from({ length: count }, () => {
     const consumer = Consumer.create({

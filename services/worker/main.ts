@@ -30,6 +30,7 @@ runMain(async () => {
     recordEndpointHealth: (ids, attempt) => recordEndpointHealth(b.clients.ddb, b.tables.tenants, ids, attempt),
     disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
     concurrency: config.WORKER_CONCURRENCY,
+    receiveBatchSize: config.RECEIVE_BATCH_SIZE,
     visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
     deliveryTimeoutMs: config.DELIVERY_TIMEOUT_MS,
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,

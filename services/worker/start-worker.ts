@@ -8,6 +8,8 @@ import { startSweeper } from "./sweeper.ts";
 export interface WorkerOptions extends DeliverDeps {
   readonly queue: DeliveryQueue;
   readonly concurrency: number;
+  /** Messages per SQS receive (RECEIVE_BATCH_SIZE). */
+  readonly receiveBatchSize: number;
   readonly visibilityTimeoutS: number;
   readonly deliveryTimeoutMs: number;
   readonly sweepIntervalMs: number;
@@ -26,6 +28,7 @@ export function startWorker(opts: WorkerOptions): Worker {
     sqs: opts.queue.sqs,
     queueUrl: opts.queue.queueUrl,
     concurrency: opts.concurrency,
+    batchSize: opts.receiveBatchSize,
     visibilityTimeoutS: opts.visibilityTimeoutS,
     // In-flight POSTs are bounded by the delivery timeout; give them that plus time to record.
     drainMs: opts.deliveryTimeoutMs + 10_000,

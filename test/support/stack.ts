@@ -125,6 +125,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
         recordEndpointHealth: (ids, attempt) => recordEndpointHealth(clients.ddb, tables.tenants, ids, attempt),
         disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
         concurrency: config.WORKER_CONCURRENCY,
+        receiveBatchSize: config.RECEIVE_BATCH_SIZE,
         visibilityTimeoutS: overrides.visibilityTimeoutS ?? config.VISIBILITY_TIMEOUT_S,
         deliveryTimeoutMs: overrides.deliveryTimeoutMs ?? config.DELIVERY_TIMEOUT_MS,
         sweepIntervalMs: config.SWEEP_INTERVAL_MS,
