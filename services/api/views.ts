@@ -4,7 +4,7 @@
  * Secrets never pass through here.
  */
 import { z } from "zod";
-import type { Endpoint, Tenant } from "../core/tenant.ts";
+import { tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import type { EventSummary } from "../aws/events/read-events.ts";
 import { deliveryStatuses, eventStatuses, isSettled, totalAttempts } from "../core/delivery-state.ts";
@@ -85,7 +85,7 @@ export const tenantSchema = z
   .strictObject({
     tenant_id: z.string(),
     name: z.string(),
-    status: z.enum(["active", "disabled", "deleted"]),
+    status: z.enum(tenantStatuses),
     created_at: timestamp,
     endpoints: z.array(endpointSchema),
   })
