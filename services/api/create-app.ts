@@ -1,6 +1,6 @@
 /** The API as an Express app built from its dependencies (no listen: main.ts or supertest drive it). */
 import { randomUUID } from "node:crypto";
-import express, { type Express } from "express";
+import express, { type Express, type Request } from "express";
 import helmet from "helmet";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
@@ -90,6 +90,9 @@ export function createApp(deps: AppDeps): Express {
   });
   const { ddb, tables, store, queue, allowPrivateTargets } = deps;
   const endpoints = { ddb, tables, store, queue, allowPrivateTargets, now, rotationGraceMs: deps.rotationGraceMs };
+  // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
+  const keyTenant = (req: Request) => requireTenant(req).tenantId;
+  const pathTenant = (req: Request) => String(req.params.tenantId);
   app.use("/v1", auth);
   app.use(
     "/v1/events",
@@ -103,12 +106,12 @@ export function createApp(deps: AppDeps): Express {
       ingestRatePerS: deps.ingestRatePerS,
       ingestBurst: deps.ingestBurst,
     }),
-    eventReadRoutes({ store, queue, now, tenantIdOf: (req) => requireTenant(req).tenantId }),
+    eventReadRoutes({ store, queue, now, tenantIdOf: keyTenant }),
   );
-  app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: (req) => requireTenant(req).tenantId }));
+  app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant }));
   app.use("/admin", adminAuth(deps.adminToken));
-  app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: (req) => String(req.params.tenantId) }));
-  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ store, queue, now, tenantIdOf: (req) => String(req.params.tenantId) }));
+  app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant }));
+  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ store, queue, now, tenantIdOf: pathTenant }));
   app.use("/admin/tenants", adminTenantRoutes({ ddb, tables, allowPrivateTargets, now }));
   app.use("/admin", adminDlqRoutes({ store, queue, now, requeueRate: deps.requeueRate, metrics: deps.metrics }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
