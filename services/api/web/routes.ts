@@ -20,8 +20,10 @@ const docsInit = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#
 
 export function webRoutes(opts: { consoleDir: string }): Router {
   const router = Router();
-  const document = JSON.stringify(openApiDocument("1.0.0"));
+  // Built on first request (~30 ms), not at start-up: most API tasks never serve it.
+  let document: string | undefined;
   router.get("/openapi.json", (_req, res) => {
+    document ??= JSON.stringify(openApiDocument("1.0.0"));
     res.type("application/json").send(document);
   });
   router.get("/docs", (_req, res) => {
