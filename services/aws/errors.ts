@@ -21,3 +21,24 @@ export function isBackendUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return unavailableNames.has(err.name) || (typeof code === "string" && unavailableCodes.has(code)) || (status ?? 0) >= 500;
 }
+
+function named(err: unknown, names: readonly string[]): boolean {
+  return err instanceof Error && names.includes(err.name);
+}
+
+/** A conditional write whose condition did not hold (another writer won, or the guarded state moved on). */
+export function isConditionFailure(err: unknown): boolean {
+  return named(err, ["ConditionalCheckFailedException"]);
+}
+
+/** CreateTable of a table that exists. */
+export function isTableExists(err: unknown): boolean {
+  return named(err, ["ResourceInUseException"]);
+}
+
+// SQS answers in the JSON protocol with an error code that the SDK reports under either spelling,
+// depending on the service (AWS, LocalStack, each emulator): accept both.
+/** GetQueueUrl (or any call) on a queue that does not exist. */
+export function isQueueMissing(err: unknown): boolean {
+  return named(err, ["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "NonExistentQueue"]);
+}

@@ -7,18 +7,15 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { isQueueMissing, isTableExists } from "./errors.ts";
 import { tableDefinitions, tableNames, type TableNames } from "./tables.ts";
-
-function isNamed(err: unknown, ...names: string[]): boolean {
-  return err instanceof Error && names.includes(err.name);
-}
 
 export async function ensureTables(dynamo: DynamoDBClient, names: TableNames): Promise<void> {
   for (const def of tableDefinitions(names)) {
     try {
       await dynamo.send(new CreateTableCommand(def));
     } catch (err) {
-      if (!isNamed(err, "ResourceInUseException")) throw err;
+      if (!isTableExists(err)) throw err;
     }
     for (let i = 0; ; i++) {
       const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: def.TableName }));
@@ -45,17 +42,39 @@ export interface QueueUrls {
 const fourDaysS = 4 * 86_400;
 const fourteenDaysS = 14 * 86_400;
 
-async function createOrUpdate(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+async function queueUrlOf(sqs: SQSClient, name: string): Promise<string | undefined> {
   try {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
-    if (QueueUrl) return QueueUrl;
+    return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
   } catch (err) {
-    if (!isNamed(err, "QueueAlreadyExists", "QueueNameExists")) throw err;
+    if (isQueueMissing(err)) return undefined;
+    throw err;
   }
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-  if (!QueueUrl) throw new Error(`queue ${name} has no URL`);
-  await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
-  return QueueUrl;
+}
+
+/** Attribute values as SQS may echo them: numbers as strings, the redrive policy as JSON in any key order. */
+function normalised(name: string, value: string | undefined): string | undefined {
+  if (name !== "RedrivePolicy" || value === undefined) return value;
+  const { deadLetterTargetArn, maxReceiveCount } = JSON.parse(value) as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
+  return `${String(deadLetterTargetArn)} after ${String(maxReceiveCount)} receives`;
+}
+
+/**
+ * Creates the queue, or brings an existing one in line with `attributes` (a restart with another retry
+ * schedule or visibility timeout), then reads them back: provisioning never depends on how a service spells
+ * "already exists", and a queue it cannot change stops start-up with the attribute named.
+ */
+async function createOrUpdate(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+  let url = await queueUrlOf(sqs, name);
+  if (url) await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+  else url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl;
+  if (!url) throw new Error(`queue ${name} has no URL`);
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
+  const actual: Record<string, string | undefined> = Attributes ?? {};
+  for (const [key, want] of Object.entries(attributes)) {
+    const have = normalised(key, actual[key]);
+    if (have !== normalised(key, want)) throw new Error(`queue ${name}: ${key} is ${have ?? "unset"} and could not be set to ${normalised(key, want)}`);
+  }
+  return url;
 }
 
 export async function ensureQueues(sqs: SQSClient, s: QueueSettings): Promise<QueueUrls> {
@@ -73,9 +92,9 @@ export async function ensureQueues(sqs: SQSClient, s: QueueSettings): Promise<Qu
 /** A queue URL as given, or the URL of a queue name. */
 export async function resolveQueueUrl(sqs: SQSClient, nameOrUrl: string): Promise<string> {
   if (/^https?:\/\//.test(nameOrUrl)) return nameOrUrl;
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: nameOrUrl }));
-  if (!QueueUrl) throw new Error(`queue ${nameOrUrl} has no URL`);
-  return QueueUrl;
+  const url = await queueUrlOf(sqs, nameOrUrl);
+  if (!url) throw new Error(`queue ${nameOrUrl} does not exist`);
+  return url;
 }
 
 /**
