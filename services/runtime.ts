@@ -1,7 +1,7 @@
 /** Wiring shared by the services' main.ts files: clients, tables and queues from the parsed config. */
 import type { Config } from "./config.ts";
 import { awsEndpoints } from "./config.ts";
-import { createAwsClients, type AwsClients } from "./aws/clients.ts";
+import { createAwsClients, type AwsClients, type DocumentClient } from "./aws/clients.ts";
 import type { DeliveryQueue } from "./aws/delivery-queue.ts";
 import type { EventStore } from "./aws/events/store.ts";
 import { resolveQueueUrl, type ProvisionOptions } from "./aws/provision.ts";
@@ -25,9 +25,14 @@ export async function openBackends(config: Config): Promise<Backends> {
   return {
     clients,
     tables,
-    store: { ddb: clients.ddb, table: tables.events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } },
+    store: eventStore(clients.ddb, config),
     queue: { sqs: clients.sqs, queueUrl, dlqUrl },
   };
+}
+
+/** The events table of this configuration, with its retention. */
+export function eventStore(ddb: DocumentClient, config: Config): EventStore {
+  return { ddb, table: tableNames(config.TABLE_PREFIX).events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } };
 }
 
 /** What provisioning needs, from the configuration (bootstrap, local stack, tests). */

@@ -24,15 +24,18 @@ export interface DeliveryQueue {
 /** SQS's ceiling for one message's visibility. */
 export const maxVisibilityS = 12 * 3600;
 
-/** Sends in batches of ten; answers the messages SQS refused (the caller logs; the sweeper recovers them). */
-export async function enqueueDeliveries(q: DeliveryQueue, messages: readonly DeliveryMessage[]): Promise<DeliveryMessage[]> {
+/**
+ * Sends in batches of ten to the delivery queue (or the DLQ); answers the messages SQS refused (the caller
+ * logs; the sweeper recovers them).
+ */
+export async function enqueueDeliveries(q: DeliveryQueue, messages: readonly DeliveryMessage[], to: "queue" | "dlq" = "queue"): Promise<DeliveryMessage[]> {
   const failed: DeliveryMessage[] = [];
   for (let i = 0; i < messages.length; i += 10) {
     const chunk = messages.slice(i, i + 10);
     try {
       const out = await q.sqs.send(
         new SendMessageBatchCommand({
-          QueueUrl: q.queueUrl,
+          QueueUrl: to === "queue" ? q.queueUrl : q.dlqUrl,
           Entries: chunk.map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m) })),
         }),
       );

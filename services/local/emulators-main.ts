@@ -7,7 +7,7 @@ import { startLocalBackends } from "./local-stack.ts";
 runMain(async () => {
   const config = parseConfig(process.env, "local");
   const log = createLogger(config.LOG_LEVEL, "emulators");
-  const { emulators, env } = await startLocalBackends(config);
+  const { emulators, env } = await startLocalBackends(config, process.env);
   const exports = Object.entries(env)
     .map(([k, v]) => `export ${k}=${v}`)
     .join("\n");

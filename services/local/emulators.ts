@@ -1,4 +1,8 @@
-/** The DynamoDB and SQS emulators from npm (dynalite, fauxqs), in this process, on loopback. */
+/**
+ * The DynamoDB and SQS emulators from npm (dynalite, fauxqs), in this process, on loopback. DynamoDB keeps
+ * its data on disk; the queues live in memory and are rebuilt from DynamoDB at start (rebuild-queues.ts),
+ * because fauxqs's on-disk mode loses messages made visible again.
+ */
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -24,10 +28,9 @@ export async function startDynalite(port: number, dataDir?: string): Promise<Emu
   };
 }
 
-/** fauxqs on `port` (0 picks one); queues and messages under `dataDir` survive a restart. */
-export async function startSqsEmulator(port: number, dataDir?: string): Promise<Emulator> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const server = await startFauxqs({ port, logger: false, ...(dataDir ? { dataDir } : {}) });
+/** fauxqs on `port` (0 picks one), in memory. */
+export async function startSqsEmulator(port: number): Promise<Emulator> {
+  const server = await startFauxqs({ port, logger: false });
   return { endpoint: `http://127.0.0.1:${server.port}`, stop: () => server.stop() };
 }
 
@@ -38,7 +41,7 @@ export interface Emulators {
 }
 
 export interface EmulatorOptions {
-  /** Where both keep their data across restarts; in memory when absent. */
+  /** Where DynamoDB keeps its data across restarts; in memory when absent. The queues are always in memory. */
   readonly dataDir?: string | undefined;
   /** 0 picks a free port. */
   readonly dynamoPort: number;
@@ -46,9 +49,8 @@ export interface EmulatorOptions {
 }
 
 export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> {
-  const dir = (name: string) => (opts.dataDir ? join(opts.dataDir, name) : undefined);
-  const dynamo = await startDynalite(opts.dynamoPort, dir("dynamodb"));
-  const sqs = await startSqsEmulator(opts.sqsPort, dir("sqs"));
+  const dynamo = await startDynalite(opts.dynamoPort, opts.dataDir && join(opts.dataDir, "dynamodb"));
+  const sqs = await startSqsEmulator(opts.sqsPort);
   return {
     dynamoEndpoint: dynamo.endpoint,
     sqsEndpoint: sqs.endpoint,

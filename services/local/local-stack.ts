@@ -1,21 +1,34 @@
-/** The local stack's backends: emulators on fixed ports, tables and queues, and the env the services get. */
+/**
+ * The local stack's backends: emulators on fixed ports, tables and queues (the queues rebuilt from DynamoDB),
+ * and the env the services get.
+ */
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config.ts";
 import { createAwsClients } from "../aws/clients.ts";
 import { provisionAll } from "../aws/provision.ts";
-import { provisionOptions } from "../runtime.ts";
+import { getTenant } from "../aws/tenants.ts";
+import { tableNames } from "../aws/tables.ts";
+import { eventStore, provisionOptions } from "../runtime.ts";
 import { startEmulators, type Emulators } from "./emulators.ts";
+import { rebuildQueues, type Rebuilt } from "./rebuild-queues.ts";
 
 /** Emulators accept any credentials; these keep the SDK's default chain from looking elsewhere. */
 export const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 
 export interface LocalBackends {
   readonly emulators: Emulators;
-  /** Environment for a service process pointed at the emulators. */
+  /** Environment for a service process pointed at the emulators (on top of the user's own). */
   readonly env: Record<string, string>;
+  /** What the queues were rebuilt with from DynamoDB. */
+  readonly rebuilt: Rebuilt;
 }
 
-export async function startLocalBackends(config: Config): Promise<LocalBackends> {
+/**
+ * `userEnv` is the environment the user started us with: a setting given there wins over the local stack's
+ * defaults (ALLOW_PRIVATE_TARGETS=false keeps the outbound guard on locally too). Only where the backends
+ * are is not the user's to choose here.
+ */
+export async function startLocalBackends(config: Config, userEnv: Readonly<Record<string, string | undefined>>): Promise<LocalBackends> {
   const emulators = await startEmulators({
     dataDir: config.LOCAL_DATA_DIR,
     dynamoPort: config.LOCAL_DYNAMODB_PORT,
@@ -26,14 +39,28 @@ export async function startLocalBackends(config: Config): Promise<LocalBackends>
     endpoints: { dynamodb: emulators.dynamoEndpoint, sqs: emulators.sqsEndpoint },
     credentials: localCredentials,
   });
+  let rebuilt: Rebuilt;
   try {
-    await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
+    const urls = await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
+    const tenants = tableNames(config.TABLE_PREFIX).tenants;
+    rebuilt = await rebuildQueues(eventStore(clients.ddb, config), { sqs: clients.sqs, ...urls }, (id) => getTenant(clients.ddb, tenants, id));
+  } catch (err) {
+    await emulators.stop();
+    throw err;
   } finally {
     clients.destroy();
   }
+  const defaults: Record<string, string> = {
+    // Loopback receivers are the point of a local stack; production keeps this false.
+    ALLOW_PRIVATE_TARGETS: "true",
+    // Short polls so Ctrl-C stops the worker in a couple of seconds.
+    SQS_WAIT_TIME_S: "2",
+  };
   return {
     emulators,
+    rebuilt,
     env: {
+      ...Object.fromEntries(Object.entries(defaults).filter(([name]) => userEnv[name] === undefined)),
       AWS_REGION: config.AWS_REGION,
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
@@ -42,10 +69,6 @@ export async function startLocalBackends(config: Config): Promise<LocalBackends>
       TABLE_PREFIX: config.TABLE_PREFIX,
       DELIVERY_QUEUE: config.DELIVERY_QUEUE,
       DEAD_LETTER_QUEUE: config.DEAD_LETTER_QUEUE,
-      // Loopback receivers are the point of a local stack; production keeps this false.
-      ALLOW_PRIVATE_TARGETS: "true",
-      // Short polls so Ctrl-C stops the worker in a couple of seconds.
-      SQS_WAIT_TIME_S: "2",
       ADMIN_TOKEN: config.ADMIN_TOKEN ?? randomBytes(24).toString("base64url"),
     },
   };

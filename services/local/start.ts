@@ -4,10 +4,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { PinoPretty } from "pino-pretty";
+import { build } from "vite";
 import { z } from "zod";
 import { parseConfig } from "../config.ts";
 import { redactPaths } from "../logging.ts";
@@ -63,10 +64,22 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
+/**
+ * The console's bundle, built on every start (a fraction of a second), so it is never missing or stale.
+ * Emptied first only when it holds a previous build: CONSOLE_DIR may name any folder.
+ */
+async function buildConsole(dir: string): Promise<void> {
+  const outDir = resolve(dir);
+  const emptyOutDir = !existsSync(outDir) || existsSync(join(outDir, "index.html"));
+  await build({ configFile: join(servicesDir, "..", "console", "vite.config.ts"), logLevel: "warn", build: { outDir, emptyOutDir } });
+}
+
 runMain(async () => {
   const config = parseConfig(process.env, "local");
   const log = pino({ level: config.LOG_LEVEL, name: "local", redact: redactPaths }, PinoPretty({ ignore: "pid,hostname", singleLine: true }));
-  const { emulators, env } = await startLocalBackends(config);
+  await buildConsole(config.CONSOLE_DIR);
+  const { emulators, env, rebuilt } = await startLocalBackends(config, process.env);
+  log.info({ pending: rebuilt.pending, dead: rebuilt.dead }, "queues rebuilt from DynamoDB");
   const demo = demoTenant(join(config.LOCAL_DATA_DIR, "demo.json"), `http://127.0.0.1:${config.RECEIVER_PORT}/webhooks`);
   const clients = createAwsClients({
     region: config.AWS_REGION,
@@ -100,6 +113,7 @@ runMain(async () => {
       "",
       "Webhook delivery platform is running (Ctrl-C stops everything).",
       `  API            ${apiUrl}`,
+      `  console        ${apiUrl}/console/  (sign in with the admin token)`,
       `  admin token    ${env.ADMIN_TOKEN}`,
       `  demo tenant    ${demo.tenantId}`,
       `  demo API key   ${demo.apiKey}`,

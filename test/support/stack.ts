@@ -15,7 +15,7 @@ import { tableNames, type TableNames } from "../../services/aws/tables.ts";
 import { cachedLookup, getTenant, recordEndpointHealth } from "../../services/aws/tenants.ts";
 import { createApp } from "../../services/api/create-app.ts";
 import { parseConfig, type Config } from "../../services/config.ts";
-import { apiSettings, provisionOptions } from "../../services/runtime.ts";
+import { apiSettings, eventStore, provisionOptions } from "../../services/runtime.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
 import { createGuardedClient } from "../../services/outbound/guarded-client.ts";
 import { startWorker, type Worker } from "../../services/worker/start-worker.ts";
@@ -79,7 +79,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
   });
   const urls = await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
   const tables = tableNames(config.TABLE_PREFIX);
-  const store: EventStore = { ddb: clients.ddb, table: tables.events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } };
+  const store = eventStore(clients.ddb, config);
   const queue: DeliveryQueue = { sqs: clients.sqs, ...urls };
   const app = createApp({
     ddb: clients.ddb,

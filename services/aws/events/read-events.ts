@@ -1,9 +1,9 @@
 /** Reading events: one event with its attempt log, one event for delivery, a page of a tenant's events. */
-import { GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, ScanCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { eventStatuses, type EventStatus } from "../../core/delivery-state.ts";
+import { eventStatuses, type Delivery, type EventStatus } from "../../core/delivery-state.ts";
 import { dueShards, eventIndexes } from "../tables.ts";
-import { attemptItemSchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
+import { attemptItemSchema, deliverySchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
 
 export async function getEventForDelivery(store: EventStore, key: EventKey): Promise<EventItem | undefined> {
   const { Item } = await store.ddb.send(
@@ -143,4 +143,31 @@ export async function oldestDue(store: EventStore): Promise<number | undefined> 
   );
   const due = heads.flatMap((p) => (p.Items ?? []).map((i) => Number(i.dueAt)));
   return due.length ? Math.min(...due) : undefined;
+}
+
+const openEventSchema = z.object({ tenantId: z.string(), sk: z.string(), deliveries: z.record(z.string(), deliverySchema) });
+
+/**
+ * Every event with an unsettled or a dead delivery, page by page: a Scan of the whole table, so only for
+ * rebuilding a local stack's queues from DynamoDB, never for a production path.
+ */
+export async function* scanOpenEvents(store: EventStore): AsyncGenerator<EventKey & { deliveries: Record<string, Delivery> }> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await store.ddb.send(
+      new ScanCommand({
+        TableName: store.table,
+        FilterExpression: "#s IN (:pending, :dead)",
+        ProjectionExpression: "tenantId, sk, deliveries",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: { ":pending": "PENDING", ":dead": "DEAD" },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const { tenantId, sk, deliveries } = openEventSchema.parse(item);
+      yield { tenantId, eventId: sk, deliveries };
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
 }
