@@ -8,6 +8,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as route53 from "aws-cdk-lib/aws-route53";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { albIdleTimeoutS } from "../../services/core/timing.ts";
 
 export interface ApiServiceProps {
   readonly cluster: ecs.ICluster;
@@ -63,8 +64,8 @@ export class ApiService extends Construct {
       },
     });
     this.service.targetGroup.configureHealthCheck({ path: "/readyz", healthyHttpCodes: "200", interval: Duration.seconds(15) });
-    // A DLQ requeue answers when it is done (max_messages / DLQ_REQUEUE_RATE seconds): allow 5 minutes.
-    this.service.loadBalancer.setAttribute("idle_timeout.timeout_seconds", "300");
+    // A DLQ requeue answers when it is done (max_messages / DLQ_REQUEUE_RATE seconds); the API's keep-alive outlasts this.
+    this.service.loadBalancer.setAttribute("idle_timeout.timeout_seconds", String(albIdleTimeoutS));
     // Requests drain for up to the API's own shutdown deadline.
     this.service.targetGroup.setAttribute("deregistration_delay.timeout_seconds", "30");
     const scaling = this.service.service.autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: props.maxTasks ?? 10 });

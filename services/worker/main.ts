@@ -6,6 +6,7 @@ import { createLogger } from "../logging.ts";
 import { openBackends } from "../runtime.ts";
 import { onShutdown, runMain } from "../shutdown.ts";
 import { cachedLookup, getTenant, recordEndpointHealth } from "../aws/tenants.ts";
+import { workerShutdownDeadlineMs } from "../core/timing.ts";
 import { createGuardedClient } from "../outbound/guarded-client.ts";
 import { startWorker } from "./start-worker.ts";
 
@@ -56,6 +57,6 @@ runMain(async () => {
       client.close();
       b.clients.destroy();
     },
-    config.DELIVERY_TIMEOUT_MS + 20_000,
+    workerShutdownDeadlineMs(config.DELIVERY_TIMEOUT_MS),
   );
 });

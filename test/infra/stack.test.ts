@@ -4,6 +4,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
+import { albIdleTimeoutS, apiKeepAliveTimeoutMs } from "../../services/core/timing.ts";
 
 const base: WebhookPlatformProps = {
   domainName: "hooks.example.org",
@@ -53,6 +54,14 @@ describe("the API", () => {
       Scheme: "internet-facing",
       LoadBalancerAttributes: Match.arrayWith([{ Key: "idle_timeout.timeout_seconds", Value: "300" }]),
     });
+  });
+
+  it("closes idle connections before the API does (else the ALB may reuse one the API is closing: a 502)", () => {
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
+      LoadBalancerAttributes: Match.arrayWith([{ Key: "idle_timeout.timeout_seconds", Value: String(albIdleTimeoutS) }]),
+    });
+    // The server itself is checked in test/unit/api/http-server.test.ts.
+    expect(apiKeepAliveTimeoutMs).toBeGreaterThan(albIdleTimeoutS * 1000);
   });
 
   it("has a Route 53 alias for the custom domain and checks target health on /readyz", () => {
