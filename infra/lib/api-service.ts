@@ -63,7 +63,9 @@ export class ApiService extends Construct {
         }),
       },
     });
-    this.service.targetGroup.configureHealthCheck({ path: "/readyz", healthyHttpCodes: "200", interval: Duration.seconds(15) });
+    // Liveness, not readiness: /readyz asks DynamoDB and SQS, so an AWS blip would fail every task at once and
+    // ECS would replace them all; a live task answers such a blip with 503s and recovers by itself.
+    this.service.targetGroup.configureHealthCheck({ path: "/healthz", healthyHttpCodes: "200", interval: Duration.seconds(15) });
     // A DLQ requeue answers when it is done (max_messages / DLQ_REQUEUE_RATE seconds); the API's keep-alive outlasts this.
     this.service.loadBalancer.setAttribute("idle_timeout.timeout_seconds", String(albIdleTimeoutS));
     // Requests drain for up to the API's own shutdown deadline.

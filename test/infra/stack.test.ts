@@ -64,9 +64,10 @@ describe("the API", () => {
     expect(apiKeepAliveTimeoutMs).toBeGreaterThan(albIdleTimeoutS * 1000);
   });
 
-  it("has a Route 53 alias for the custom domain and checks target health on /readyz", () => {
+  it("has a Route 53 alias for the custom domain and checks target liveness (/healthz), not the backends (/readyz)", () => {
     t.hasResourceProperties("AWS::Route53::RecordSet", { Name: "hooks.example.org.", Type: "A", AliasTarget: Match.anyValue(), HostedZoneId: "Z123EXAMPLE" });
-    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/readyz", Port: 80, Protocol: "HTTP" });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/healthz", Port: 80, Protocol: "HTTP" });
+    expect(JSON.stringify(t.toJSON())).not.toContain("/readyz");
   });
 
   it("runs at least two tasks with a rollback circuit breaker, scaled on CPU and requests", () => {
