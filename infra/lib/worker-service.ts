@@ -67,13 +67,9 @@ export class WorkerService extends Construct {
     // backlog scales out somewhat early; it never scales in below minWorkers, and cooldowns damp flapping.
     const acceptableDelayS = (props.acceptableDelay ?? Duration.seconds(30)).toSeconds();
     this.backlogPerTaskTarget = Math.round((concurrency / (props.secondsPerDelivery ?? 0.5)) * acceptableDelayS);
-    const target = new appscaling.ScalableTarget(this, "Scaling", {
-      serviceNamespace: appscaling.ServiceNamespace.ECS,
-      scalableDimension: "ecs:service:DesiredCount",
-      resourceId: `service/${props.cluster.clusterName}/${this.service.serviceName}`,
-      minCapacity: minWorkers,
-      maxCapacity: maxWorkers,
-    });
+    // The same scalable target as the API's (with ECS's service-linked role); the policy is written by hand because
+    // CDK's target tracking takes a single metric, not metric math.
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: minWorkers, maxCapacity: maxWorkers });
     const queueMetric = (id: string, name: string) => ({
       id,
       returnData: false,
@@ -85,7 +81,7 @@ export class WorkerService extends Construct {
     new appscaling.CfnScalingPolicy(this, "BacklogPerTask", {
       policyName: `${Stack.of(this).stackName}-worker-backlog-per-task`,
       policyType: "TargetTrackingScaling",
-      scalingTargetId: target.scalableTargetId,
+      scalingTargetId: scaling.scalableTargetRef.resourceId,
       targetTrackingScalingPolicyConfiguration: {
         targetValue: this.backlogPerTaskTarget,
         scaleInCooldown: 120,

@@ -122,6 +122,13 @@ describe("the worker", () => {
     });
   });
 
+  it("scales through ECS's service-linked role, like the API, not a role of its own without permissions", () => {
+    const targets = ofType("AWS::ApplicationAutoScaling::ScalableTarget").map(([, r]) => JSON.stringify(r.Properties.RoleARN));
+    expect(targets).toHaveLength(2);
+    for (const role of targets) expect(role).toContain("role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService");
+    expect(JSON.stringify(ofType("AWS::IAM::Role"))).not.toContain("application-autoscaling.amazonaws.com");
+  });
+
   it("runs in a cluster with Container Insights, in a two-AZ VPC", () => {
     t.hasResourceProperties("AWS::ECS::Cluster", { ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }] });
     expect(ofType("AWS::EC2::Subnet")).toHaveLength(4);
