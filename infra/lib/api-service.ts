@@ -41,7 +41,10 @@ export class ApiService extends Construct {
       cluster: props.cluster,
       cpu: 512,
       memoryLimitMiB: 1024,
-      desiredCount: minTasks,
+      // No desiredCount: a count in the template is re-applied on every deploy, scaling a scaled-out service back
+      // in. Left out, ECS starts a new service with 1 task, registering the scalable target below raises it to
+      // minTasks at once, and deploys keep the current count. (CDK v2's ecs-patterns omits it unless given: v1's
+      // removeDefaultDesiredCount flag is always on, and setting it is an error.)
       publicLoadBalancer: true,
       protocol: elbv2.ApplicationProtocol.HTTPS,
       certificate,

@@ -51,10 +51,11 @@ export class WorkerService extends Construct {
         logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
       }),
     });
+    // No desiredCount: the scaling target owns it (see ApiService). A new service starts with 1 task and
+    // registering the scalable target raises it to minWorkers.
     this.service = new ecs.FargateService(this, "Service", {
       cluster: props.cluster,
       taskDefinition: task,
-      desiredCount: minWorkers,
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
     });

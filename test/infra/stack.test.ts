@@ -71,8 +71,8 @@ describe("the API", () => {
   });
 
   it("runs at least two tasks with a rollback circuit breaker, scaled on CPU and requests", () => {
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 10, ScalableDimension: "ecs:service:DesiredCount" });
     t.hasResourceProperties("AWS::ECS::Service", {
-      DesiredCount: 2,
       LoadBalancers: Match.anyValue(),
       DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
     });
@@ -132,6 +132,14 @@ describe("the worker", () => {
   it("runs in a cluster with Container Insights, in a two-AZ VPC", () => {
     t.hasResourceProperties("AWS::ECS::Cluster", { ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }] });
     expect(ofType("AWS::EC2::Subnet")).toHaveLength(4);
+  });
+});
+
+describe("deploys", () => {
+  it("leave the desired count of both services to their scaling targets (a count in the template is re-applied on every deploy)", () => {
+    const services = ofType("AWS::ECS::Service");
+    expect(services).toHaveLength(2);
+    for (const [id, service] of services) expect(service.Properties, id).not.toHaveProperty("DesiredCount");
   });
 });
 
