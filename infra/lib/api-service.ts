@@ -13,6 +13,8 @@ import { albIdleTimeoutS } from "../../services/core/timing.ts";
 export interface ApiServiceProps {
   readonly cluster: ecs.ICluster;
   readonly image: ecs.ContainerImage;
+  /** The image's architecture: Fargate runs the tasks on it (an image of another one dies with `exec format error`). */
+  readonly cpuArchitecture: ecs.CpuArchitecture;
   readonly environment: Record<string, string>;
   readonly adminToken: secretsmanager.ISecret;
   /** The API's public name, e.g. `webhooks.example.com`; must lie in `zone`. */
@@ -41,6 +43,7 @@ export class ApiService extends Construct {
       cluster: props.cluster,
       cpu: 512,
       memoryLimitMiB: 1024,
+      runtimePlatform: { cpuArchitecture: props.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
       // No desiredCount: a count in the template is re-applied on every deploy, scaling a scaled-out service back
       // in. Left out, ECS starts a new service with 1 task, registering the scalable target below raises it to
       // minTasks at once, and deploys keep the current count. (CDK v2's ecs-patterns omits it unless given: v1's

@@ -9,6 +9,8 @@ import { Construct } from "constructs";
 export interface WorkerServiceProps {
   readonly cluster: ecs.Cluster;
   readonly image: ecs.ContainerImage;
+  /** The image's architecture: Fargate runs the tasks on it (an image of another one dies with `exec format error`). */
+  readonly cpuArchitecture: ecs.CpuArchitecture;
   readonly environment: Record<string, string>;
   readonly queue: sqs.IQueue;
   /** @default 1 */
@@ -39,7 +41,11 @@ export class WorkerService extends Construct {
     if (minWorkers < 1 || maxWorkers < minWorkers) throw new Error("need 1 <= minWorkers <= maxWorkers");
     const concurrency = props.concurrency ?? 20;
 
-    const task = new ecs.FargateTaskDefinition(this, "Task", { cpu: 512, memoryLimitMiB: 1024 });
+    const task = new ecs.FargateTaskDefinition(this, "Task", {
+      cpu: 512,
+      memoryLimitMiB: 1024,
+      runtimePlatform: { cpuArchitecture: props.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
     task.addContainer("worker", {
       image: props.image,
       command: ["worker"],

@@ -1,6 +1,8 @@
 /** CDK assertions on the synthesized stack: what `cdk deploy` would create, checked without an AWS account. */
 import { App, Duration } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { AssetManifestArtifact } from "aws-cdk-lib/cx-api";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
@@ -14,12 +16,14 @@ const base: WebhookPlatformProps = {
   maxWorkers: 7,
   imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
 };
+let app: App;
 let t: Template;
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
-  const stack = new WebhookPlatformStack(new App(), "hooks", base);
+  app = new App();
+  const stack = new WebhookPlatformStack(app, "hooks", base);
   t = Template.fromStack(stack);
   resources = t.toJSON().Resources as Record<string, Resource>;
 }, 60_000);
@@ -36,6 +40,34 @@ function statementsOf(rolePattern: RegExp): { Action: string | string[]; Resourc
 }
 const actionsOn = (statements: { Action: string | string[]; Resource: unknown }[], resourceId: string) =>
   statements.filter((s) => JSON.stringify(s.Resource).includes(resourceId)).flatMap((s) => [s.Action].flat());
+
+/** The platforms the app's Docker image assets are built for, from the asset manifest `cdk deploy` publishes. */
+function imagePlatforms(of: App): (string | undefined)[] {
+  return of
+    .synth()
+    .artifacts.filter(AssetManifestArtifact.isAssetManifestArtifact)
+    .flatMap((a) => Object.values((JSON.parse(readFileSync(a.file, "utf8")) as { dockerImages?: Record<string, { source: { platform?: string } }> }).dockerImages ?? {}))
+    .map((image) => image.source.platform);
+}
+const runtimePlatforms = (template: Template) =>
+  Object.values(template.findResources("AWS::ECS::TaskDefinition")).map((r) => (r as Resource).Properties.RuntimePlatform);
+
+describe("the image", () => {
+  it("is built for the architecture the tasks run on, x86_64 by default, whatever machine builds it", () => {
+    expect(imagePlatforms(app)).toEqual(["linux/amd64"]);
+    expect(runtimePlatforms(t)).toEqual([
+      { CpuArchitecture: "X86_64", OperatingSystemFamily: "LINUX" },
+      { CpuArchitecture: "X86_64", OperatingSystemFamily: "LINUX" },
+    ]);
+  });
+
+  it("and both for arm64 (Graviton) when chosen", () => {
+    const armApp = new App();
+    const arm = Template.fromStack(new WebhookPlatformStack(armApp, "arm", { ...base, cpuArchitecture: "arm64" }));
+    expect(imagePlatforms(armApp)).toEqual(["linux/arm64"]);
+    expect(runtimePlatforms(arm).map((p) => (p as { CpuArchitecture: string }).CpuArchitecture)).toEqual(["ARM64", "ARM64"]);
+  });
+});
 
 describe("the API", () => {
   it("listens on HTTPS with a DNS-validated certificate and redirects HTTP", () => {
