@@ -5,6 +5,7 @@ import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { livenessProbe } from "../../services/worker/metrics-server.ts";
 
 export interface WorkerServiceProps {
   readonly cluster: ecs.Cluster;
@@ -40,6 +41,7 @@ export class WorkerService extends Construct {
     const maxWorkers = props.maxWorkers ?? 10;
     if (minWorkers < 1 || maxWorkers < minWorkers) throw new Error("need 1 <= minWorkers <= maxWorkers");
     const concurrency = props.concurrency ?? 20;
+    const metricsPort = 9464;
 
     const task = new ecs.FargateTaskDefinition(this, "Task", {
       cpu: 512,
@@ -49,7 +51,9 @@ export class WorkerService extends Construct {
     task.addContainer("worker", {
       image: props.image,
       command: ["worker"],
-      environment: { ...props.environment, WORKER_CONCURRENCY: String(concurrency) },
+      environment: { ...props.environment, WORKER_CONCURRENCY: String(concurrency), METRICS_PORT: String(metricsPort) },
+      // The worker answers its own liveness; ECS replaces a task that stops answering (a hung process).
+      healthCheck: { command: ["CMD", "node", "-e", livenessProbe(metricsPort)], startPeriod: Duration.seconds(60) },
       // SIGTERM drains in-flight deliveries (bounded by the delivery timeout) before ECS kills the task.
       stopTimeout: Duration.seconds(120),
       logging: ecs.LogDrivers.awsLogs({

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
+import { livenessProbe } from "../../services/worker/metrics-server.ts";
 import { albIdleTimeoutS, apiKeepAliveTimeoutMs } from "../../services/core/timing.ts";
 
 const base: WebhookPlatformProps = {
@@ -134,6 +135,18 @@ describe("the worker", () => {
     });
     const services = ofType("AWS::ECS::Service").map(([, s]) => s.Properties);
     expect(services.filter((s) => !s.LoadBalancers)).toHaveLength(1);
+  });
+
+  it("is health-checked by the container runtime on its own /healthz, so a hung task is replaced", () => {
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Command: ["worker"],
+          Environment: Match.arrayWith([{ Name: "METRICS_PORT", Value: "9464" }]),
+          HealthCheck: { Command: ["CMD", "node", "-e", livenessProbe(9464)], Interval: 30, Retries: 3, StartPeriod: 60, Timeout: 5 },
+        }),
+      ],
+    });
   });
 
   it("scales on backlog per task through metric math, within the configured bounds", () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { configVariables, parseConfig, type Role } from "../../../services/config.ts";
+import { livenessProbe } from "../../../services/worker/metrics-server.ts";
 
 const root = join(import.meta.dirname, "../../..");
 const read = (f: string) => readFileSync(join(root, f), "utf8");
@@ -15,6 +16,7 @@ interface ComposeService {
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
+  healthcheck?: { test: string[] };
 }
 const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, ComposeService> };
 const services = compose.services;
@@ -60,6 +62,11 @@ describe("docker-compose.yml", () => {
     }
     expect(expand(services.api!.environment).ADMIN_TOKEN!.length).toBeGreaterThanOrEqual(24);
     expect(services.worker!.environment!.ALLOW_PRIVATE_TARGETS).toBe("true");
+  });
+
+  it("health-checks the worker as ECS does, on its own /healthz", () => {
+    const port = parseConfig(expand(services.worker!.environment), "worker").METRICS_PORT;
+    expect(services.worker!.healthcheck!.test).toEqual(["CMD", "node", "-e", livenessProbe(port)]);
   });
 
   it("seeds a demo endpoint that is the receiver, with the secret the receiver verifies", () => {
