@@ -94,6 +94,7 @@ export class WebhookPlatformStack extends Stack {
       cpuArchitecture,
       environment,
       queue: queues.queue,
+      deliveryTimeout,
       minWorkers: props.minWorkers,
       maxWorkers: props.maxWorkers,
     });

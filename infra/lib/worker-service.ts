@@ -5,6 +5,7 @@ import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { workerShutdownDeadlineMs } from "../../services/core/timing.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
 
 export interface WorkerServiceProps {
@@ -14,6 +15,8 @@ export interface WorkerServiceProps {
   readonly cpuArchitecture: ecs.CpuArchitecture;
   readonly environment: Record<string, string>;
   readonly queue: sqs.IQueue;
+  /** One attempt's timeout (DELIVERY_TIMEOUT_MS): it bounds the worker's drain on stop. */
+  readonly deliveryTimeout: Duration;
   /** @default 1 */
   readonly minWorkers?: number;
   /** @default 10 */
@@ -41,6 +44,11 @@ export class WorkerService extends Construct {
     const maxWorkers = props.maxWorkers ?? 10;
     if (minWorkers < 1 || maxWorkers < minWorkers) throw new Error("need 1 <= minWorkers <= maxWorkers");
     const concurrency = props.concurrency ?? 20;
+    // Fargate's longest stop timeout: SIGKILL follows SIGTERM after at most this, so the drain must fit in it.
+    const stopTimeout = Duration.seconds(120);
+    if (workerShutdownDeadlineMs(props.deliveryTimeout.toMilliseconds()) > stopTimeout.toMilliseconds()) {
+      throw new Error("deliveryTimeout must leave the worker's drain (deliveryTimeout + 20 s) within Fargate's 120 s stop timeout");
+    }
     const metricsPort = 9464;
 
     const task = new ecs.FargateTaskDefinition(this, "Task", {
@@ -54,8 +62,7 @@ export class WorkerService extends Construct {
       environment: { ...props.environment, WORKER_CONCURRENCY: String(concurrency), METRICS_PORT: String(metricsPort) },
       // The worker answers its own liveness; ECS replaces a task that stops answering (a hung process).
       healthCheck: { command: ["CMD", "node", "-e", livenessProbe(metricsPort)], startPeriod: Duration.seconds(60) },
-      // SIGTERM drains in-flight deliveries (bounded by the delivery timeout) before ECS kills the task.
-      stopTimeout: Duration.seconds(120),
+      stopTimeout,
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: "worker",
         logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
-import { albIdleTimeoutS, apiKeepAliveTimeoutMs } from "../../services/core/timing.ts";
+import { albIdleTimeoutS, apiKeepAliveTimeoutMs, apiShutdownDeadlineMs, workerShutdownDeadlineMs } from "../../services/core/timing.ts";
 
 const base: WebhookPlatformProps = {
   domainName: "hooks.example.org",
@@ -137,6 +137,19 @@ describe("the worker", () => {
     expect(services.filter((s) => !s.LoadBalancers)).toHaveLength(1);
   });
 
+  it("gives each service's drain the time it takes before ECS kills the container", () => {
+    const containers = Object.fromEntries(
+      ofType("AWS::ECS::TaskDefinition").map(([, r]) => {
+        const [c] = r.Properties.ContainerDefinitions as { Command: string[]; StopTimeout?: number }[];
+        return [c!.Command[0], c!.StopTimeout];
+      }),
+    );
+    expect(containers.worker! * 1000).toBeGreaterThanOrEqual(workerShutdownDeadlineMs(30_000));
+    // The API's drain fits in Fargate's default stop timeout, 30 s.
+    expect(containers.api).toBeUndefined();
+    expect(apiShutdownDeadlineMs).toBeLessThanOrEqual(30_000);
+  });
+
   it("is health-checked by the container runtime on its own /healthz, so a hung task is replaced", () => {
     t.hasResourceProperties("AWS::ECS::TaskDefinition", {
       ContainerDefinitions: [
@@ -264,6 +277,7 @@ describe("operations", () => {
     expect(() => new WebhookPlatformStack(new App(), "a", { ...base, domainName: "hooks.other.org" })).toThrow(/not inside hostedZoneName/);
     expect(() => new WebhookPlatformStack(new App(), "b", { ...base, minWorkers: 5, maxWorkers: 2 })).toThrow(/minWorkers/);
     expect(() => new WebhookPlatformStack(new App(), "c", { ...base, retrySchedule: "often" })).toThrow(/retrySchedule/);
+    expect(() => new WebhookPlatformStack(new App(), "e", { ...base, deliveryTimeout: Duration.seconds(101) })).toThrow(/stop timeout/);
     expect(() => new WebhookPlatformStack(new App(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) })).not.toThrow();
   });
 });
