@@ -59,8 +59,20 @@ export class WebhookPlatformStack extends Stack {
     }
     const deliveryTimeout = props.deliveryTimeout ?? Duration.seconds(30);
 
-    // Two AZs; one NAT gateway keeps idle cost down (tasks reach AWS APIs and webhook targets through it).
-    const vpc = new ec2.Vpc(this, "Vpc", { maxAzs: 2, natGateways: 1 });
+    // Two AZs; one NAT gateway keeps idle cost down (tasks reach AWS APIs and webhook targets through it). Its
+    // address is ours, so it can be an output: receivers allow-list the sender's egress IP.
+    const egressIp = new ec2.CfnEIP(this, "EgressIp", { domain: "vpc" });
+    const vpc = new ec2.Vpc(this, "Vpc", {
+      maxAzs: 2,
+      natGateways: 1,
+      natGatewayProvider: ec2.NatProvider.gateway({ eipAllocationIds: [egressIp.attrAllocationId] }),
+      // Free gateway endpoints: DynamoDB traffic (every delivery) and image layers from ECR (served by S3) skip
+      // the NAT gateway's per-GB processing charge.
+      gatewayEndpoints: {
+        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+      },
+    });
     const cluster = new ecs.Cluster(this, "Cluster", { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     // Pinned, not the build machine's: an image built on an ARM laptop or CI runner would not start on x86 tasks.
     const architecture = architectures[props.cpuArchitecture ?? "x86_64"];
@@ -127,6 +139,7 @@ export class WebhookPlatformStack extends Stack {
 
     new CfnOutput(this, "ApiUrl", { value: `https://${props.domainName}` });
     new CfnOutput(this, "LoadBalancerDns", { value: api.service.loadBalancer.loadBalancerDnsName });
+    new CfnOutput(this, "EgressIps", { value: egressIp.attrPublicIp, description: "Webhooks leave from these addresses: give them to receivers to allow-list" });
     new CfnOutput(this, "QueueUrl", { value: queues.queue.queueUrl });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: queues.deadLetterQueue.queueUrl });
     new CfnOutput(this, "TablePrefix", { value: storage.names.tenants.replace(/-tenants$/, "") });

@@ -193,6 +193,23 @@ describe("the worker", () => {
   });
 });
 
+describe("the network", () => {
+  it("reaches DynamoDB and S3 (ECR's image layers) through free gateway endpoints, not the NAT gateway", () => {
+    const endpoints = ofType("AWS::EC2::VPCEndpoint").map(([, r]) => r.Properties);
+    expect(endpoints.map((e) => e.VpcEndpointType)).toEqual(["Gateway", "Gateway"]);
+    expect(endpoints.map((e) => JSON.stringify(e.ServiceName).match(/\.(\w+)"\]\]/)?.[1]).sort()).toEqual(["dynamodb", "s3"]);
+    const privateRouteTables = ofType("AWS::EC2::RouteTable").filter(([id]) => /Private/.test(id)).map(([id]) => ({ Ref: id }));
+    for (const e of endpoints) expect(e.RouteTableIds).toEqual(expect.arrayContaining(privateRouteTables));
+  });
+
+  it("sends webhooks from one Elastic IP, the NAT gateway's, and outputs it for receivers' allow-lists", () => {
+    const [eip, more] = ofType("AWS::EC2::EIP");
+    expect(more).toBeUndefined();
+    t.hasResourceProperties("AWS::EC2::NatGateway", { AllocationId: { "Fn::GetAtt": [eip![0], "AllocationId"] } });
+    t.hasOutput("EgressIps", { Value: { "Fn::GetAtt": [eip![0], "PublicIp"] } });
+  });
+});
+
 describe("deploys", () => {
   it("leave the desired count of both services to their scaling targets (a count in the template is re-applied on every deploy)", () => {
     const services = ofType("AWS::ECS::Service");
