@@ -9,6 +9,7 @@ import type * as route53 from "aws-cdk-lib/aws-route53";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { albIdleTimeoutS } from "../../services/core/timing.ts";
+import { nodeOptionsFor, taskSize } from "./task-size.ts";
 
 export interface ApiServiceProps {
   readonly cluster: ecs.ICluster;
@@ -41,8 +42,7 @@ export class ApiService extends Construct {
     });
     this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, "Service", {
       cluster: props.cluster,
-      cpu: 512,
-      memoryLimitMiB: 1024,
+      ...taskSize,
       runtimePlatform: { cpuArchitecture: props.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
       // No desiredCount: a count in the template is re-applied on every deploy, scaling a scaled-out service back
       // in. Left out, ECS starts a new service with 1 task, registering the scalable target below raises it to
@@ -61,7 +61,7 @@ export class ApiService extends Construct {
         image: props.image,
         command: ["api"],
         containerPort: 3000,
-        environment: { ...props.environment, PORT: "3000" },
+        environment: { ...props.environment, PORT: "3000", NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB) },
         secrets: { ADMIN_TOKEN: ecs.Secret.fromSecretsManager(props.adminToken) },
         logDriver: ecs.LogDrivers.awsLogs({
           streamPrefix: "api",

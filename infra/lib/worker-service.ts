@@ -7,6 +7,7 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { workerShutdownDeadlineMs } from "../../services/core/timing.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
+import { nodeOptionsFor, taskSize } from "./task-size.ts";
 
 export interface WorkerServiceProps {
   readonly cluster: ecs.Cluster;
@@ -52,14 +53,18 @@ export class WorkerService extends Construct {
     const metricsPort = 9464;
 
     const task = new ecs.FargateTaskDefinition(this, "Task", {
-      cpu: 512,
-      memoryLimitMiB: 1024,
+      ...taskSize,
       runtimePlatform: { cpuArchitecture: props.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
     task.addContainer("worker", {
       image: props.image,
       command: ["worker"],
-      environment: { ...props.environment, WORKER_CONCURRENCY: String(concurrency), METRICS_PORT: String(metricsPort) },
+      environment: {
+        ...props.environment,
+        WORKER_CONCURRENCY: String(concurrency),
+        METRICS_PORT: String(metricsPort),
+        NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB),
+      },
       // The worker answers its own liveness; ECS replaces a task that stops answering (a hung process).
       healthCheck: { command: ["CMD", "node", "-e", livenessProbe(metricsPort)], startPeriod: Duration.seconds(60) },
       stopTimeout,

@@ -68,6 +68,17 @@ describe("the image", () => {
     expect(imagePlatforms(armApp)).toEqual(["linux/arm64"]);
     expect(runtimePlatforms(arm).map((p) => (p as { CpuArchitecture: string }).CpuArchitecture)).toEqual(["ARM64", "ARM64"]);
   });
+
+  it("caps each container's V8 heap below its task's memory, leaving room for everything else Node holds", () => {
+    expect(ofType("AWS::ECS::TaskDefinition")).toHaveLength(2);
+    for (const [id, r] of ofType("AWS::ECS::TaskDefinition")) {
+      const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: string }[] }[];
+      const oldSpaceMiB = Number(/^--max-old-space-size=(\d+)$/.exec(container!.Environment.find((e) => e.Name === "NODE_OPTIONS")?.Value ?? "")?.[1]);
+      const taskMiB = Number(r.Properties.Memory);
+      expect(oldSpaceMiB / taskMiB, id).toBeGreaterThanOrEqual(0.6);
+      expect(oldSpaceMiB / taskMiB, id).toBeLessThanOrEqual(0.75);
+    }
+  });
 });
 
 describe("the API", () => {
