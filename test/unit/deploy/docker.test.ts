@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { configVariables, parseConfig, type Role } from "../../../services/config.ts";
+import { apiShutdownDeadlineMs, workerShutdownDeadlineMs } from "../../../services/core/timing.ts";
 import { livenessProbe } from "../../../services/worker/metrics-server.ts";
 
 const root = join(import.meta.dirname, "../../..");
@@ -12,6 +13,8 @@ const read = (f: string) => readFileSync(join(root, f), "utf8");
 interface ComposeService {
   image?: string;
   build?: string;
+  pull_policy?: string;
+  stop_grace_period?: string;
   command?: string[];
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
@@ -20,6 +23,8 @@ interface ComposeService {
 }
 const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, ComposeService> };
 const services = compose.services;
+/** A compose duration (`1m30s`, `45s`) in milliseconds. */
+const durationMs = (d = "10s") => [...d.matchAll(/(\d+)(ms|s|m|h)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit!]!, 0);
 /** `${VAR:-default}` as compose would expand it with VAR unset. */
 const expand = (env: Record<string, string> = {}) =>
   Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1")]));
@@ -50,7 +55,6 @@ describe("docker-compose.yml", () => {
     const roleOf: Record<string, Role> = { api: "api", worker: "worker", bootstrap: "worker", receiver: "worker" };
     for (const [name, service] of Object.entries(services)) {
       if (name === "localstack") continue;
-      expect(service.build).toBe(".");
       const role = service.command?.[0] ?? "";
       expect(Object.keys(roles)).toContain(role);
       const env = expand(service.environment);
@@ -62,6 +66,24 @@ describe("docker-compose.yml", () => {
     }
     expect(expand(services.api!.environment).ADMIN_TOKEN!.length).toBeGreaterThanOrEqual(24);
     expect(services.worker!.environment!.ALLOW_PRIVATE_TARGETS).toBe("true");
+  });
+
+  it("builds the image once, in bootstrap, and runs it by name for all four roles without pulling it", () => {
+    const roleServices = Object.entries(services).filter(([name]) => name !== "localstack");
+    expect(new Set(roleServices.map(([, s]) => s.image))).toEqual(new Set(["webhook-platform:local"]));
+    expect(roleServices.filter(([, s]) => s.build).map(([name, s]) => [name, s.build])).toEqual([["bootstrap", "."]]);
+    for (const [name, s] of roleServices) if (!s.build) expect(s.pull_policy, name).toBe("never");
+  });
+
+  it("lets each service finish its own drain before Docker kills it", () => {
+    const worker = parseConfig(expand(services.worker!.environment), "worker");
+    expect(durationMs(services.worker!.stop_grace_period)).toBeGreaterThanOrEqual(workerShutdownDeadlineMs(worker.DELIVERY_TIMEOUT_MS));
+    expect(durationMs(services.api!.stop_grace_period)).toBeGreaterThanOrEqual(apiShutdownDeadlineMs);
+    expect([durationMs("1m30s"), durationMs()]).toEqual([90_000, 10_000]);
+  });
+
+  it("starts LocalStack's DynamoDB eagerly (the bootstrap also retries while it warms up)", () => {
+    expect(services.localstack!.environment!.EAGER_SERVICE_LOADING).toBe("1");
   });
 
   it("health-checks the worker as ECS does, on its own /healthz", () => {
