@@ -19,7 +19,7 @@ const base: WebhookPlatformProps = {
 };
 let app: App;
 let t: Template;
-type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
@@ -247,6 +247,14 @@ describe("storage and queues", () => {
       { AttributeName: "sk", KeyType: "RANGE" },
     ]);
     expect((events.GlobalSecondaryIndexes as { IndexName: string }[]).map((g) => g.IndexName).sort()).toEqual(["by-created", "by-due", "by-status"]);
+  });
+
+  it("names the tables statically and retains them, so a stack created after `cdk destroy` can import them", () => {
+    // What `cdk deploy --import-existing-resources` needs: a literal custom name and a Retain deletion policy.
+    for (const [id, table] of ofType("AWS::DynamoDB::Table")) {
+      expect(table.Properties.TableName, id).toMatch(/^hooks-[a-z-]+$/);
+      expect([table.DeletionPolicy, table.UpdateReplacePolicy], id).toEqual(["Retain", "Retain"]);
+    }
   });
 
   it("gives the queue a visibility timeout above the delivery timeout, SSE, and a 14-day DLQ above the attempt count", () => {
