@@ -1,7 +1,13 @@
 # One image for every role: `docker run <image> api|worker|receiver|bootstrap`.
 
+# The base of both stages. Pin it by digest for reproducible builds: `docker buildx imagetools inspect node:22-slim`
+# prints the multi-platform index's `Digest: sha256:…`; set `ARG NODE_IMAGE=node:22-slim@sha256:…` here (the index
+# digest, not one platform's, so x86_64 and arm64 builds both resolve). To update: inspect again, replace the digest,
+# rebuild and run the tests. `--build-arg NODE_IMAGE=…` overrides it for one build.
+ARG NODE_IMAGE=node:22-slim
+
 # Build: all dependencies, TypeScript compiled to dist/, the operator console bundled to dist/console.
-FROM node:22-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,13 +18,10 @@ COPY console ./console
 RUN npm run build
 
 # Run: production dependencies and the compiled code only, as the unprivileged `node` user.
-FROM node:22-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
-# V8 heap sizing: a 256 MB old-space cap makes V8 collect before it grows towards the container's memory;
-# the benchmark's peak RSS drops by ~70 MB (API 238 -> 175) at no measurable throughput cost. A smaller young
-# generation (--max-semi-space-size=4) would reach ~150 MB but costs ~20% of ingestion (docs/BENCHMARKS.md).
-# bench/run.ts reads this line, so the benchmark runs the services with the flags the image ships.
-ENV NODE_OPTIONS="--max-old-space-size=256"
+# No NODE_OPTIONS here: V8's heap cap depends on the container's memory, so whoever runs the image sets it (the CDK
+# stack gives each task's containers 70% of the task's memory, infra/lib/task-size.ts; the benchmark uses the same).
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

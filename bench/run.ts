@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { SendMessageBatchCommand, GetQueueAttributesCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { nodeOptionsFor, taskSize } from "../infra/lib/task-size.ts";
 import { createAwsClients } from "../services/aws/clients.ts";
 import { provisionAll } from "../services/aws/provision.ts";
 import { tableNames } from "../services/aws/tables.ts";
@@ -27,9 +28,10 @@ const e2eSeconds = quick ? 3 : 20;
 const grownEvents = quick ? 1000 : 100_000;
 const deadMessages = quick ? 500 : 10_000;
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const imageNodeOptions = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(here("../Dockerfile"), "utf8"))?.[1] ?? "";
+// The V8 flags the CDK gives the tasks' containers, for the tasks' memory.
+const taskNodeOptions = nodeOptionsFor(taskSize.memoryLimitMiB);
 const children: ChildProcess[] = [];
-const results: Record<string, unknown> = { date: new Date().toISOString(), quick, node: process.version, cores: 2, service_node_options: process.env.SERVICE_NODE_OPTIONS ?? imageNodeOptions };
+const results: Record<string, unknown> = { date: new Date().toISOString(), quick, node: process.version, cores: 2, service_node_options: process.env.SERVICE_NODE_OPTIONS ?? taskNodeOptions };
 const rows: [string, string, string, string][] = [];
 const row = (what: string, value: string, ceiling = "", ratio = "") => {
   rows.push([what, value, ceiling, ratio]);
@@ -103,8 +105,8 @@ try {
     INGEST_BURST: "1000000",
     SQS_WAIT_TIME_S: "1",
     METRICS_PORT: "0",
-    // The API and worker run with the image's V8 flags (SERVICE_NODE_OPTIONS overrides, for experiments).
-    NODE_OPTIONS: process.env.SERVICE_NODE_OPTIONS ?? imageNodeOptions,
+    // The API and worker run with the tasks' V8 flags (SERVICE_NODE_OPTIONS overrides, for experiments).
+    NODE_OPTIONS: process.env.SERVICE_NODE_OPTIONS ?? taskNodeOptions,
   };
   const apiPort = await freePort();
   const api = (await start(here("../services/api/main.ts"), [], { ...env, PORT: String(apiPort) }, false)).child;

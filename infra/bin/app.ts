@@ -14,6 +14,9 @@ const required = (key: string): string => {
   return value;
 };
 
+const cpuArchitecture = context("cpuArchitecture") ?? "x86_64";
+if (cpuArchitecture !== "x86_64" && cpuArchitecture !== "arm64") throw new Error(`context 'cpuArchitecture' is x86_64 or arm64, not ${cpuArchitecture}`);
+
 new WebhookPlatformStack(app, context("stackName") ?? "webhooks", {
   domainName: required("domainName"),
   hostedZoneId: required("hostedZoneId"),
@@ -24,5 +27,6 @@ new WebhookPlatformStack(app, context("stackName") ?? "webhooks", {
   retrySchedule: context("retrySchedule"),
   deliveryTimeout: Duration.millis(Number(context("deliveryTimeoutMs") ?? 30_000)),
   imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
+  cpuArchitecture,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

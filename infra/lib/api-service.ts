@@ -8,10 +8,14 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as route53 from "aws-cdk-lib/aws-route53";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { albIdleTimeoutS } from "../../services/core/timing.ts";
+import { nodeOptionsFor, taskSize } from "./task-size.ts";
 
 export interface ApiServiceProps {
   readonly cluster: ecs.ICluster;
   readonly image: ecs.ContainerImage;
+  /** The image's architecture: Fargate runs the tasks on it (an image of another one dies with `exec format error`). */
+  readonly cpuArchitecture: ecs.CpuArchitecture;
   readonly environment: Record<string, string>;
   readonly adminToken: secretsmanager.ISecret;
   /** The API's public name, e.g. `webhooks.example.com`; must lie in `zone`. */
@@ -38,9 +42,12 @@ export class ApiService extends Construct {
     });
     this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, "Service", {
       cluster: props.cluster,
-      cpu: 512,
-      memoryLimitMiB: 1024,
-      desiredCount: minTasks,
+      ...taskSize,
+      runtimePlatform: { cpuArchitecture: props.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      // No desiredCount: a count in the template is re-applied on every deploy, scaling a scaled-out service back
+      // in. Left out, ECS starts a new service with 1 task, registering the scalable target below raises it to
+      // minTasks at once, and deploys keep the current count. (CDK v2's ecs-patterns omits it unless given: v1's
+      // removeDefaultDesiredCount flag is always on, and setting it is an error.)
       publicLoadBalancer: true,
       protocol: elbv2.ApplicationProtocol.HTTPS,
       certificate,
@@ -54,7 +61,7 @@ export class ApiService extends Construct {
         image: props.image,
         command: ["api"],
         containerPort: 3000,
-        environment: { ...props.environment, PORT: "3000" },
+        environment: { ...props.environment, PORT: "3000", NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB) },
         secrets: { ADMIN_TOKEN: ecs.Secret.fromSecretsManager(props.adminToken) },
         logDriver: ecs.LogDrivers.awsLogs({
           streamPrefix: "api",
@@ -62,9 +69,11 @@ export class ApiService extends Construct {
         }),
       },
     });
-    this.service.targetGroup.configureHealthCheck({ path: "/readyz", healthyHttpCodes: "200", interval: Duration.seconds(15) });
-    // A DLQ requeue answers when it is done (max_messages / DLQ_REQUEUE_RATE seconds): allow 5 minutes.
-    this.service.loadBalancer.setAttribute("idle_timeout.timeout_seconds", "300");
+    // Liveness, not readiness: /readyz asks DynamoDB and SQS, so an AWS blip would fail every task at once and
+    // ECS would replace them all; a live task answers such a blip with 503s and recovers by itself.
+    this.service.targetGroup.configureHealthCheck({ path: "/healthz", healthyHttpCodes: "200", interval: Duration.seconds(15) });
+    // A DLQ requeue answers when it is done (max_messages / DLQ_REQUEUE_RATE seconds); the API's keep-alive outlasts this.
+    this.service.loadBalancer.setAttribute("idle_timeout.timeout_seconds", String(albIdleTimeoutS));
     // Requests drain for up to the API's own shutdown deadline.
     this.service.targetGroup.setAttribute("deregistration_delay.timeout_seconds", "30");
     const scaling = this.service.service.autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: props.maxTasks ?? 10 });

@@ -1,6 +1,7 @@
 /** The whole platform in one stack: network, cluster, tables, queues, secret, API, workers, alarms. */
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecr from "aws-cdk-lib/aws-ecr";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -33,7 +34,19 @@ export interface WebhookPlatformProps extends StackProps {
   readonly deliveryTimeout?: Duration;
   /** The directory with the Dockerfile. */
   readonly imageDirectory: string;
+  /**
+   * The tasks' CPU architecture; the Dockerfile is built for it (an `imageTag` image must be built for it too).
+   * x86_64 builds natively on the usual x86 CI machine and with Docker Desktop's emulation on Apple Silicon; arm64
+   * (Graviton) costs ~20% less but needs an ARM machine or QEMU emulation to build.
+   * @default "x86_64"
+   */
+  readonly cpuArchitecture?: "x86_64" | "arm64";
 }
+
+const architectures = {
+  x86_64: { cpu: ecs.CpuArchitecture.X86_64, image: Platform.LINUX_AMD64 },
+  arm64: { cpu: ecs.CpuArchitecture.ARM64, image: Platform.LINUX_ARM64 },
+};
 
 export class WebhookPlatformStack extends Stack {
   constructor(scope: Construct, id: string, props: WebhookPlatformProps) {
@@ -46,12 +59,26 @@ export class WebhookPlatformStack extends Stack {
     }
     const deliveryTimeout = props.deliveryTimeout ?? Duration.seconds(30);
 
-    // Two AZs; one NAT gateway keeps idle cost down (tasks reach AWS APIs and webhook targets through it).
-    const vpc = new ec2.Vpc(this, "Vpc", { maxAzs: 2, natGateways: 1 });
+    // Two AZs; one NAT gateway keeps idle cost down (tasks reach AWS APIs and webhook targets through it). Its
+    // address is ours, so it can be an output: receivers allow-list the sender's egress IP.
+    const egressIp = new ec2.CfnEIP(this, "EgressIp", { domain: "vpc" });
+    const vpc = new ec2.Vpc(this, "Vpc", {
+      maxAzs: 2,
+      natGateways: 1,
+      natGatewayProvider: ec2.NatProvider.gateway({ eipAllocationIds: [egressIp.attrAllocationId] }),
+      // Free gateway endpoints: DynamoDB traffic (every delivery) and image layers from ECR (served by S3) skip
+      // the NAT gateway's per-GB processing charge.
+      gatewayEndpoints: {
+        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+      },
+    });
     const cluster = new ecs.Cluster(this, "Cluster", { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    // Pinned, not the build machine's: an image built on an ARM laptop or CI runner would not start on x86 tasks.
+    const architecture = architectures[props.cpuArchitecture ?? "x86_64"];
     const image = props.imageTag
       ? ecs.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, "Repository", props.imageRepository ?? "webhook-platform"), props.imageTag)
-      : ecs.ContainerImage.fromAsset(props.imageDirectory);
+      : ecs.ContainerImage.fromAsset(props.imageDirectory, { platform: architecture.image });
 
     const storage = new Storage(this, "Storage", { tablePrefix: this.stackName.toLowerCase() });
     const queues = new DeliveryQueues(this, "Queues", { maxAttempts: maxAttempts(schedule), deliveryTimeout });
@@ -71,12 +98,15 @@ export class WebhookPlatformStack extends Stack {
     };
 
     const zone = route53.HostedZone.fromHostedZoneAttributes(this, "Zone", { hostedZoneId: props.hostedZoneId, zoneName: props.hostedZoneName });
-    const api = new ApiService(this, "Api", { cluster, image, environment, adminToken, domainName: props.domainName, zone });
+    const cpuArchitecture = architecture.cpu;
+    const api = new ApiService(this, "Api", { cluster, image, cpuArchitecture, environment, adminToken, domainName: props.domainName, zone });
     const worker = new WorkerService(this, "Worker", {
       cluster,
       image,
+      cpuArchitecture,
       environment,
       queue: queues.queue,
+      deliveryTimeout,
       minWorkers: props.minWorkers,
       maxWorkers: props.maxWorkers,
     });
@@ -109,6 +139,7 @@ export class WebhookPlatformStack extends Stack {
 
     new CfnOutput(this, "ApiUrl", { value: `https://${props.domainName}` });
     new CfnOutput(this, "LoadBalancerDns", { value: api.service.loadBalancer.loadBalancerDnsName });
+    new CfnOutput(this, "EgressIps", { value: egressIp.attrPublicIp, description: "Webhooks leave from these addresses: give them to receivers to allow-list" });
     new CfnOutput(this, "QueueUrl", { value: queues.queue.queueUrl });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: queues.deadLetterQueue.queueUrl });
     new CfnOutput(this, "TablePrefix", { value: storage.names.tenants.replace(/-tenants$/, "") });

@@ -5,12 +5,19 @@ import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { workerShutdownDeadlineMs } from "../../services/core/timing.ts";
+import { livenessProbe } from "../../services/worker/metrics-server.ts";
+import { nodeOptionsFor, taskSize } from "./task-size.ts";
 
 export interface WorkerServiceProps {
   readonly cluster: ecs.Cluster;
   readonly image: ecs.ContainerImage;
+  /** The image's architecture: Fargate runs the tasks on it (an image of another one dies with `exec format error`). */
+  readonly cpuArchitecture: ecs.CpuArchitecture;
   readonly environment: Record<string, string>;
   readonly queue: sqs.IQueue;
+  /** One attempt's timeout (DELIVERY_TIMEOUT_MS): it bounds the worker's drain on stop. */
+  readonly deliveryTimeout: Duration;
   /** @default 1 */
   readonly minWorkers?: number;
   /** @default 10 */
@@ -38,23 +45,39 @@ export class WorkerService extends Construct {
     const maxWorkers = props.maxWorkers ?? 10;
     if (minWorkers < 1 || maxWorkers < minWorkers) throw new Error("need 1 <= minWorkers <= maxWorkers");
     const concurrency = props.concurrency ?? 20;
+    // Fargate's longest stop timeout: SIGKILL follows SIGTERM after at most this, so the drain must fit in it.
+    const stopTimeout = Duration.seconds(120);
+    if (workerShutdownDeadlineMs(props.deliveryTimeout.toMilliseconds()) > stopTimeout.toMilliseconds()) {
+      throw new Error("deliveryTimeout must leave the worker's drain (deliveryTimeout + 20 s) within Fargate's 120 s stop timeout");
+    }
+    const metricsPort = 9464;
 
-    const task = new ecs.FargateTaskDefinition(this, "Task", { cpu: 512, memoryLimitMiB: 1024 });
+    const task = new ecs.FargateTaskDefinition(this, "Task", {
+      ...taskSize,
+      runtimePlatform: { cpuArchitecture: props.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
     task.addContainer("worker", {
       image: props.image,
       command: ["worker"],
-      environment: { ...props.environment, WORKER_CONCURRENCY: String(concurrency) },
-      // SIGTERM drains in-flight deliveries (bounded by the delivery timeout) before ECS kills the task.
-      stopTimeout: Duration.seconds(120),
+      environment: {
+        ...props.environment,
+        WORKER_CONCURRENCY: String(concurrency),
+        METRICS_PORT: String(metricsPort),
+        NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB),
+      },
+      // The worker answers its own liveness; ECS replaces a task that stops answering (a hung process).
+      healthCheck: { command: ["CMD", "node", "-e", livenessProbe(metricsPort)], startPeriod: Duration.seconds(60) },
+      stopTimeout,
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: "worker",
         logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
       }),
     });
+    // No desiredCount: the scaling target owns it (see ApiService). A new service starts with 1 task and
+    // registering the scalable target raises it to minWorkers.
     this.service = new ecs.FargateService(this, "Service", {
       cluster: props.cluster,
       taskDefinition: task,
-      desiredCount: minWorkers,
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
     });
@@ -67,13 +90,9 @@ export class WorkerService extends Construct {
     // backlog scales out somewhat early; it never scales in below minWorkers, and cooldowns damp flapping.
     const acceptableDelayS = (props.acceptableDelay ?? Duration.seconds(30)).toSeconds();
     this.backlogPerTaskTarget = Math.round((concurrency / (props.secondsPerDelivery ?? 0.5)) * acceptableDelayS);
-    const target = new appscaling.ScalableTarget(this, "Scaling", {
-      serviceNamespace: appscaling.ServiceNamespace.ECS,
-      scalableDimension: "ecs:service:DesiredCount",
-      resourceId: `service/${props.cluster.clusterName}/${this.service.serviceName}`,
-      minCapacity: minWorkers,
-      maxCapacity: maxWorkers,
-    });
+    // The same scalable target as the API's (with ECS's service-linked role); the policy is written by hand because
+    // CDK's target tracking takes a single metric, not metric math.
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: minWorkers, maxCapacity: maxWorkers });
     const queueMetric = (id: string, name: string) => ({
       id,
       returnData: false,
@@ -85,7 +104,7 @@ export class WorkerService extends Construct {
     new appscaling.CfnScalingPolicy(this, "BacklogPerTask", {
       policyName: `${Stack.of(this).stackName}-worker-backlog-per-task`,
       policyType: "TargetTrackingScaling",
-      scalingTargetId: target.scalableTargetId,
+      scalingTargetId: scaling.scalableTargetRef.resourceId,
       targetTrackingScalingPolicyConfiguration: {
         targetValue: this.backlogPerTaskTarget,
         scaleInCooldown: 120,

@@ -1,12 +1,13 @@
 /** The API service's entry point (`npm run start:api`, the container's `api` role). Configured only by env. */
-import { createServer } from "node:http";
 import { parseConfig } from "../config.ts";
 import { createLogger } from "../logging.ts";
 import { createMetrics } from "../metrics.ts";
 import { apiSettings, openBackends } from "../runtime.ts";
 import { onShutdown, runMain } from "../shutdown.ts";
 import { checkBackends } from "../aws/readiness.ts";
+import { apiShutdownDeadlineMs } from "../core/timing.ts";
 import { createApp } from "./create-app.ts";
+import { closeGracefully, createHttpServer } from "./http-server.ts";
 
 runMain(async () => {
   const config = parseConfig(process.env, "api");
@@ -22,23 +23,14 @@ runMain(async () => {
     metrics: createMetrics("api"),
     ready: () => checkBackends(b.clients.dynamo, b.clients.sqs, b.tables.events, b.queue.queueUrl),
   });
-  // Slow clients are cut off: headers within HEADERS_TIMEOUT_MS, the whole request within REQUEST_TIMEOUT_MS,
-  // checked every second rather than Node's default 30 s.
-  const server = createServer(
-    { headersTimeout: config.HEADERS_TIMEOUT_MS, requestTimeout: config.REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
-    app,
-  );
+  const server = createHttpServer(app, { headersTimeoutMs: config.HEADERS_TIMEOUT_MS, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
   server.listen(config.PORT, () => {
     const address = server.address();
     logger.info({ port: typeof address === "object" && address ? address.port : config.PORT }, "listening");
   });
   onShutdown(
     logger,
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }).finally(() => b.clients.destroy()),
-    25_000,
+    () => closeGracefully(server).finally(() => b.clients.destroy()),
+    apiShutdownDeadlineMs,
   );
 });

@@ -10,12 +10,18 @@ import { awsEndpoints } from "../config.ts";
 import { provisionOptions } from "../runtime.ts";
 import { runMain } from "../shutdown.ts";
 import { curlLine, seedDemoTenant } from "./seed-demo.ts";
+import { untilReady } from "./until-ready.ts";
 
 runMain(async () => {
   const config = parseConfig(process.env, "worker");
   const clients = createAwsClients({ region: config.AWS_REGION, endpoints: awsEndpoints(config) });
   try {
-    const urls = await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
+    // LocalStack may answer its health check before DynamoDB has started (it loads services on first use), so the
+    // first calls can time out or fail: provisioning is idempotent, so it is simply tried again for up to a minute.
+    const urls = await untilReady(() => provisionAll(clients.dynamo, clients.sqs, provisionOptions(config)), {
+      budgetMs: 60_000,
+      onRetry: (err, waitMs) => process.stdout.write(`backends not ready (${err instanceof Error ? err.message : String(err)}), retrying in ${waitMs} ms\n`),
+    });
     process.stdout.write(`tables ${config.TABLE_PREFIX}-* and queues ${urls.queueUrl}, ${urls.dlqUrl} ready\n`);
     const { DEMO_TENANT_ID: tenantId, DEMO_API_KEY: apiKey, DEMO_ENDPOINT_SECRET: secret, DEMO_ENDPOINT_URL: endpointUrl } = config;
     if (tenantId && apiKey && secret && endpointUrl) {

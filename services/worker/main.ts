@@ -1,12 +1,13 @@
 /** The worker service's entry point (`npm run start:worker`, the container's `worker` role). Configured only by env. */
-import { createServer } from "node:http";
 import { parseConfig } from "../config.ts";
 import { createMetrics } from "../metrics.ts";
 import { createLogger } from "../logging.ts";
 import { openBackends } from "../runtime.ts";
 import { onShutdown, runMain } from "../shutdown.ts";
 import { cachedLookup, getTenant, recordEndpointHealth } from "../aws/tenants.ts";
+import { workerShutdownDeadlineMs } from "../core/timing.ts";
 import { createGuardedClient } from "../outbound/guarded-client.ts";
+import { createMetricsServer } from "./metrics-server.ts";
 import { startWorker } from "./start-worker.ts";
 
 runMain(async () => {
@@ -39,23 +40,18 @@ runMain(async () => {
     log,
     metrics,
   });
-  // Prometheus scrapes the worker here (not behind the load balancer).
-  const metricsServer = createServer((req, res) => {
-    if (req.url !== "/metrics") return res.writeHead(404).end();
-    metrics.registry.metrics().then(
-      (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
-      () => res.writeHead(500).end(),
-    );
-  }).listen(config.METRICS_PORT);
+  let stopping = false;
+  const metricsServer = createMetricsServer(metrics.registry, () => !stopping).listen(config.METRICS_PORT);
   log.info({ concurrency: config.WORKER_CONCURRENCY, schedule_ms: config.RETRY_SCHEDULE }, "worker started");
   onShutdown(
     log,
     async () => {
+      stopping = true;
       await worker.stop();
       metricsServer.close();
       client.close();
       b.clients.destroy();
     },
-    config.DELIVERY_TIMEOUT_MS + 20_000,
+    workerShutdownDeadlineMs(config.DELIVERY_TIMEOUT_MS),
   );
 });

@@ -1,9 +1,13 @@
 /** CDK assertions on the synthesized stack: what `cdk deploy` would create, checked without an AWS account. */
 import { App, Duration } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { AssetManifestArtifact } from "aws-cdk-lib/cx-api";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
+import { livenessProbe } from "../../services/worker/metrics-server.ts";
+import { albIdleTimeoutS, apiKeepAliveTimeoutMs, apiShutdownDeadlineMs, workerShutdownDeadlineMs } from "../../services/core/timing.ts";
 
 const base: WebhookPlatformProps = {
   domainName: "hooks.example.org",
@@ -13,12 +17,14 @@ const base: WebhookPlatformProps = {
   maxWorkers: 7,
   imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
 };
+let app: App;
 let t: Template;
-type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
-  const stack = new WebhookPlatformStack(new App(), "hooks", base);
+  app = new App();
+  const stack = new WebhookPlatformStack(app, "hooks", base);
   t = Template.fromStack(stack);
   resources = t.toJSON().Resources as Record<string, Resource>;
 }, 60_000);
@@ -35,6 +41,45 @@ function statementsOf(rolePattern: RegExp): { Action: string | string[]; Resourc
 }
 const actionsOn = (statements: { Action: string | string[]; Resource: unknown }[], resourceId: string) =>
   statements.filter((s) => JSON.stringify(s.Resource).includes(resourceId)).flatMap((s) => [s.Action].flat());
+
+/** The platforms the app's Docker image assets are built for, from the asset manifest `cdk deploy` publishes. */
+function imagePlatforms(of: App): (string | undefined)[] {
+  return of
+    .synth()
+    .artifacts.filter(AssetManifestArtifact.isAssetManifestArtifact)
+    .flatMap((a) => Object.values((JSON.parse(readFileSync(a.file, "utf8")) as { dockerImages?: Record<string, { source: { platform?: string } }> }).dockerImages ?? {}))
+    .map((image) => image.source.platform);
+}
+const runtimePlatforms = (template: Template) =>
+  Object.values(template.findResources("AWS::ECS::TaskDefinition")).map((r) => (r as Resource).Properties.RuntimePlatform);
+
+describe("the image", () => {
+  it("is built for the architecture the tasks run on, x86_64 by default, whatever machine builds it", () => {
+    expect(imagePlatforms(app)).toEqual(["linux/amd64"]);
+    expect(runtimePlatforms(t)).toEqual([
+      { CpuArchitecture: "X86_64", OperatingSystemFamily: "LINUX" },
+      { CpuArchitecture: "X86_64", OperatingSystemFamily: "LINUX" },
+    ]);
+  });
+
+  it("and both for arm64 (Graviton) when chosen", () => {
+    const armApp = new App();
+    const arm = Template.fromStack(new WebhookPlatformStack(armApp, "arm", { ...base, cpuArchitecture: "arm64" }));
+    expect(imagePlatforms(armApp)).toEqual(["linux/arm64"]);
+    expect(runtimePlatforms(arm).map((p) => (p as { CpuArchitecture: string }).CpuArchitecture)).toEqual(["ARM64", "ARM64"]);
+  });
+
+  it("caps each container's V8 heap below its task's memory, leaving room for everything else Node holds", () => {
+    expect(ofType("AWS::ECS::TaskDefinition")).toHaveLength(2);
+    for (const [id, r] of ofType("AWS::ECS::TaskDefinition")) {
+      const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: string }[] }[];
+      const oldSpaceMiB = Number(/^--max-old-space-size=(\d+)$/.exec(container!.Environment.find((e) => e.Name === "NODE_OPTIONS")?.Value ?? "")?.[1]);
+      const taskMiB = Number(r.Properties.Memory);
+      expect(oldSpaceMiB / taskMiB, id).toBeGreaterThanOrEqual(0.6);
+      expect(oldSpaceMiB / taskMiB, id).toBeLessThanOrEqual(0.75);
+    }
+  });
+});
 
 describe("the API", () => {
   it("listens on HTTPS with a DNS-validated certificate and redirects HTTP", () => {
@@ -55,14 +100,23 @@ describe("the API", () => {
     });
   });
 
-  it("has a Route 53 alias for the custom domain and checks target health on /readyz", () => {
+  it("closes idle connections before the API does (else the ALB may reuse one the API is closing: a 502)", () => {
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
+      LoadBalancerAttributes: Match.arrayWith([{ Key: "idle_timeout.timeout_seconds", Value: String(albIdleTimeoutS) }]),
+    });
+    // The server itself is checked in test/unit/api/http-server.test.ts.
+    expect(apiKeepAliveTimeoutMs).toBeGreaterThan(albIdleTimeoutS * 1000);
+  });
+
+  it("has a Route 53 alias for the custom domain and checks target liveness (/healthz), not the backends (/readyz)", () => {
     t.hasResourceProperties("AWS::Route53::RecordSet", { Name: "hooks.example.org.", Type: "A", AliasTarget: Match.anyValue(), HostedZoneId: "Z123EXAMPLE" });
-    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/readyz", Port: 80, Protocol: "HTTP" });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/healthz", Port: 80, Protocol: "HTTP" });
+    expect(JSON.stringify(t.toJSON())).not.toContain("/readyz");
   });
 
   it("runs at least two tasks with a rollback circuit breaker, scaled on CPU and requests", () => {
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 10, ScalableDimension: "ecs:service:DesiredCount" });
     t.hasResourceProperties("AWS::ECS::Service", {
-      DesiredCount: 2,
       LoadBalancers: Match.anyValue(),
       DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
     });
@@ -94,6 +148,31 @@ describe("the worker", () => {
     expect(services.filter((s) => !s.LoadBalancers)).toHaveLength(1);
   });
 
+  it("gives each service's drain the time it takes before ECS kills the container", () => {
+    const containers = Object.fromEntries(
+      ofType("AWS::ECS::TaskDefinition").map(([, r]) => {
+        const [c] = r.Properties.ContainerDefinitions as { Command: string[]; StopTimeout?: number }[];
+        return [c!.Command[0], c!.StopTimeout];
+      }),
+    );
+    expect(containers.worker! * 1000).toBeGreaterThanOrEqual(workerShutdownDeadlineMs(30_000));
+    // The API's drain fits in Fargate's default stop timeout, 30 s.
+    expect(containers.api).toBeUndefined();
+    expect(apiShutdownDeadlineMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it("is health-checked by the container runtime on its own /healthz, so a hung task is replaced", () => {
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Command: ["worker"],
+          Environment: Match.arrayWith([{ Name: "METRICS_PORT", Value: "9464" }]),
+          HealthCheck: { Command: ["CMD", "node", "-e", livenessProbe(9464)], Interval: 30, Retries: 3, StartPeriod: 60, Timeout: 5 },
+        }),
+      ],
+    });
+  });
+
   it("scales on backlog per task through metric math, within the configured bounds", () => {
     t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 7, ScalableDimension: "ecs:service:DesiredCount" });
     t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
@@ -112,9 +191,41 @@ describe("the worker", () => {
     });
   });
 
+  it("scales through ECS's service-linked role, like the API, not a role of its own without permissions", () => {
+    const targets = ofType("AWS::ApplicationAutoScaling::ScalableTarget").map(([, r]) => JSON.stringify(r.Properties.RoleARN));
+    expect(targets).toHaveLength(2);
+    for (const role of targets) expect(role).toContain("role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService");
+    expect(JSON.stringify(ofType("AWS::IAM::Role"))).not.toContain("application-autoscaling.amazonaws.com");
+  });
+
   it("runs in a cluster with Container Insights, in a two-AZ VPC", () => {
     t.hasResourceProperties("AWS::ECS::Cluster", { ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }] });
     expect(ofType("AWS::EC2::Subnet")).toHaveLength(4);
+  });
+});
+
+describe("the network", () => {
+  it("reaches DynamoDB and S3 (ECR's image layers) through free gateway endpoints, not the NAT gateway", () => {
+    const endpoints = ofType("AWS::EC2::VPCEndpoint").map(([, r]) => r.Properties);
+    expect(endpoints.map((e) => e.VpcEndpointType)).toEqual(["Gateway", "Gateway"]);
+    expect(endpoints.map((e) => JSON.stringify(e.ServiceName).match(/\.(\w+)"\]\]/)?.[1]).sort()).toEqual(["dynamodb", "s3"]);
+    const privateRouteTables = ofType("AWS::EC2::RouteTable").filter(([id]) => /Private/.test(id)).map(([id]) => ({ Ref: id }));
+    for (const e of endpoints) expect(e.RouteTableIds).toEqual(expect.arrayContaining(privateRouteTables));
+  });
+
+  it("sends webhooks from one Elastic IP, the NAT gateway's, and outputs it for receivers' allow-lists", () => {
+    const [eip, more] = ofType("AWS::EC2::EIP");
+    expect(more).toBeUndefined();
+    t.hasResourceProperties("AWS::EC2::NatGateway", { AllocationId: { "Fn::GetAtt": [eip![0], "AllocationId"] } });
+    t.hasOutput("EgressIps", { Value: { "Fn::GetAtt": [eip![0], "PublicIp"] } });
+  });
+});
+
+describe("deploys", () => {
+  it("leave the desired count of both services to their scaling targets (a count in the template is re-applied on every deploy)", () => {
+    const services = ofType("AWS::ECS::Service");
+    expect(services).toHaveLength(2);
+    for (const [id, service] of services) expect(service.Properties, id).not.toHaveProperty("DesiredCount");
   });
 });
 
@@ -136,6 +247,14 @@ describe("storage and queues", () => {
       { AttributeName: "sk", KeyType: "RANGE" },
     ]);
     expect((events.GlobalSecondaryIndexes as { IndexName: string }[]).map((g) => g.IndexName).sort()).toEqual(["by-created", "by-due", "by-status"]);
+  });
+
+  it("names the tables statically and retains them, so a stack created after `cdk destroy` can import them", () => {
+    // What `cdk deploy --import-existing-resources` needs: a literal custom name and a Retain deletion policy.
+    for (const [id, table] of ofType("AWS::DynamoDB::Table")) {
+      expect(table.Properties.TableName, id).toMatch(/^hooks-[a-z-]+$/);
+      expect([table.DeletionPolicy, table.UpdateReplacePolicy], id).toEqual(["Retain", "Retain"]);
+    }
   });
 
   it("gives the queue a visibility timeout above the delivery timeout, SSE, and a 14-day DLQ above the attempt count", () => {
@@ -194,6 +313,7 @@ describe("operations", () => {
     expect(() => new WebhookPlatformStack(new App(), "a", { ...base, domainName: "hooks.other.org" })).toThrow(/not inside hostedZoneName/);
     expect(() => new WebhookPlatformStack(new App(), "b", { ...base, minWorkers: 5, maxWorkers: 2 })).toThrow(/minWorkers/);
     expect(() => new WebhookPlatformStack(new App(), "c", { ...base, retrySchedule: "often" })).toThrow(/retrySchedule/);
+    expect(() => new WebhookPlatformStack(new App(), "e", { ...base, deliveryTimeout: Duration.seconds(101) })).toThrow(/stop timeout/);
     expect(() => new WebhookPlatformStack(new App(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) })).not.toThrow();
   });
 });

@@ -1,0 +1,13 @@
+/** The Fargate size of the API and worker tasks, and the V8 heap cap that size leaves room for. */
+
+/** 0.5 vCPU, 1 GiB per task (both services). */
+export const taskSize = { cpu: 512, memoryLimitMiB: 1024 } as const;
+
+/**
+ * A container's NODE_OPTIONS from its task's memory: V8's old space gets 70%, the rest is left to the young
+ * generation, code, Buffers (request and response bodies) and Node itself, so V8 collects garbage before the task
+ * reaches its limit. Set at run time per container, not in the image, where it also capped `npm ci`.
+ */
+export function nodeOptionsFor(memoryLimitMiB: number): string {
+  return `--max-old-space-size=${Math.floor(memoryLimitMiB * 0.7)}`;
+}
