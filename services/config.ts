@@ -1,6 +1,7 @@
 /** The one schema over the environment; nothing else reads process.env. Parsed once by each main.ts. */
 import { z } from "zod";
 import { defaultSchedule, durationSchema, parseSchedule } from "./core/retry-policy.ts";
+import { leaseMs } from "./core/timing.ts";
 
 const url = z.url({ protocol: /^https?$/ });
 const port = z.coerce.number().int().min(0).max(65535);
@@ -30,13 +31,18 @@ const schema = z
     METRICS_PORT: port.default(9464),
     /** Long-poll length; shorter means a quicker drain on stop, more empty receives when idle. */
     SQS_WAIT_TIME_S: z.coerce.number().int().min(0).max(20).default(20),
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
-    /**
-     * Messages per SQS receive. A receive's messages are finished together before that poller receives again,
-     * so a slow endpoint holds up to this many minus one others; 1 isolates every delivery, at one receive
-     * call per message (on the emulators it cost throughput: docs/BENCHMARKS.md).
-     */
-    RECEIVE_BATCH_SIZE: z.coerce.number().int().min(1).max(10).default(10),
+    /** Deliveries in flight per worker: each waits on its receiver, so this is mostly memory and sockets. */
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(500),
+    /** Event bodies held in memory at once per worker; a delivery waits until its body fits. */
+    WORKER_MAX_BYTES_IN_FLIGHT: z.coerce.number().int().min(358_400).default(64 * 1024 * 1024),
+    /** One tenant's deliveries in flight per worker at most, so others always find room. */
+    TENANT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(5000).default(100),
+    /** One endpoint's deliveries in flight per worker at most, unless the endpoint sets its own `max_in_flight`. */
+    ENDPOINT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).default(50),
+    /** Failed attempts in a row (timeouts, connection errors, 5xx, 429) that open an endpoint's circuit. */
+    BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(20),
+    /** The first wait of an open circuit before one probe goes (it doubles after each failed probe, to 10 min). */
+    BREAKER_COOLDOWN: duration("30s"),
     ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
     /** At most 350 KiB: the event item (body + deliveries map) must stay under DynamoDB's 400 KB item limit. */
     MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(358_400).default(262_144),
@@ -81,7 +87,7 @@ const schema = z
   })
   .superRefine((c, ctx) => {
     // The lease, the POST and the bookkeeping must end before SQS would hand the message to another worker.
-    if (c.DELIVERY_TIMEOUT_MS + 5000 > c.VISIBILITY_TIMEOUT_S * 1000) {
+    if (leaseMs(c.DELIVERY_TIMEOUT_MS) > c.VISIBILITY_TIMEOUT_S * 1000) {
       ctx.addIssue({
         code: "custom",
         path: ["DELIVERY_TIMEOUT_MS"],

@@ -13,6 +13,9 @@ export interface Metrics {
   readonly sweeperRequeued: Counter;
   readonly deadLettered: Counter;
   readonly dlqRequeued: Counter;
+  readonly deliveriesInFlight: Gauge;
+  readonly deliveriesDeferred: Counter<"reason">;
+  readonly circuitTransitions: Counter<"to">;
 }
 
 export function createMetrics(service: "api" | "worker"): Metrics {
@@ -44,6 +47,19 @@ export function createMetrics(service: "api" | "worker"): Metrics {
     sweeperRequeued: new Counter({ name: "webhooks_sweeper_requeued_total", help: "Overdue deliveries the sweeper re-enqueued", registers }),
     deadLettered: new Counter({ name: "webhooks_dead_lettered_total", help: "Deliveries moved to the DLQ", registers }),
     dlqRequeued: new Counter({ name: "webhooks_dlq_requeued_total", help: "Dead deliveries requeued from the DLQ", registers }),
+    deliveriesInFlight: new Gauge({ name: "webhooks_deliveries_in_flight", help: "Deliveries this worker is working on now", registers }),
+    deliveriesDeferred: new Counter({
+      name: "webhooks_deliveries_deferred_total",
+      help: "Deliveries put back on the queue for later without an attempt, by why (tenant_cap, endpoint_cap, paused, circuit_open, rate_limited)",
+      labelNames: ["reason"],
+      registers,
+    }),
+    circuitTransitions: new Counter({
+      name: "webhooks_circuit_transitions_total",
+      help: "Endpoint circuit breakers this worker opened or closed",
+      labelNames: ["to"],
+      registers,
+    }),
   };
 }
 

@@ -6,6 +6,8 @@ import type { DeliveryQueue } from "./aws/delivery-queue.ts";
 import type { EventStore } from "./aws/events/store.ts";
 import { resolveQueueUrl, type ProvisionOptions } from "./aws/provision.ts";
 import { maxAttempts } from "./core/retry-policy.ts";
+import { leaseMs } from "./core/timing.ts";
+import type { WorkerSettings } from "./worker/start-worker.ts";
 import { tableNames, type TableNames } from "./aws/tables.ts";
 
 export interface Backends {
@@ -43,6 +45,29 @@ export function provisionOptions(config: Config): ProvisionOptions {
     dlqName: config.DEAD_LETTER_QUEUE,
     visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
     maxAttempts: maxAttempts(config.RETRY_SCHEDULE),
+  };
+}
+
+/** The worker's settings that come straight from the configuration. */
+export function workerSettings(config: Config): WorkerSettings {
+  return {
+    schedule: config.RETRY_SCHEDULE,
+    deliveryTimeoutMs: config.DELIVERY_TIMEOUT_MS,
+    leaseMs: leaseMs(config.DELIVERY_TIMEOUT_MS),
+    visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
+    concurrency: config.WORKER_CONCURRENCY,
+    maxBytesInFlight: config.WORKER_MAX_BYTES_IN_FLIGHT,
+    tenantMaxInFlight: config.TENANT_MAX_IN_FLIGHT,
+    endpointMaxInFlight: config.ENDPOINT_MAX_IN_FLIGHT,
+    breakerFailures: config.BREAKER_FAILURES,
+    breakerCooldownMs: config.BREAKER_COOLDOWN,
+    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+    disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
+    holdMs: 5 * 60_000,
+    tenantCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+    sweepGraceMs: config.SWEEP_GRACE_MS,
+    waitTimeSeconds: config.SQS_WAIT_TIME_S,
   };
 }
 

@@ -61,7 +61,8 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
     return { created: false, eventId, status: result.existing.status };
   }
   deps.metrics.eventsAccepted.inc();
-  const failed = await deps.enqueue(Object.keys(deliveries).map((endpointId) => ({ tenantId: tenant.tenantId, eventId, endpointId })));
+  const hints = { tenantVersion: tenant.version, bodyBytes: body.byteLength };
+  const failed = await deps.enqueue(Object.keys(deliveries).map((endpointId) => ({ tenantId: tenant.tenantId, eventId, endpointId, ...hints })));
   if (failed.length > 0) {
     input.log.warn({ event_id: eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
   }

@@ -89,7 +89,9 @@ export function createApp(deps: AppDeps): Express {
     now,
   });
   const { ddb, tables, store, queue, allowPrivateTargets } = deps;
-  const endpoints = { ddb, tables, store, queue, allowPrivateTargets, now, rotationGraceMs: deps.rotationGraceMs };
+  const tenantVersion = async (id: string) => (await getTenant(ddb, tables.tenants, id))?.version;
+  const requeue = { store, queue, now, tenantVersion };
+  const endpoints = { ...requeue, ddb, tables, allowPrivateTargets, rotationGraceMs: deps.rotationGraceMs };
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
@@ -106,14 +108,14 @@ export function createApp(deps: AppDeps): Express {
       ingestRatePerS: deps.ingestRatePerS,
       ingestBurst: deps.ingestBurst,
     }),
-    eventReadRoutes({ store, queue, now, tenantIdOf: keyTenant }),
+    eventReadRoutes({ ...requeue, tenantIdOf: keyTenant }),
   );
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant }));
   app.use("/admin", adminAuth(deps.adminToken));
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant }));
-  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ store, queue, now, tenantIdOf: pathTenant }));
+  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant }));
   app.use("/admin/tenants", adminTenantRoutes({ ddb, tables, allowPrivateTargets, now }));
-  app.use("/admin", adminDlqRoutes({ store, queue, now, requeueRate: deps.requeueRate, metrics: deps.metrics }));
+  app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", adminAuth(deps.adminToken), async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

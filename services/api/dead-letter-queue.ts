@@ -6,31 +6,20 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { problems } from "../core/errors.ts";
 import { totalAttempts } from "../core/delivery-state.ts";
-import { deliveryMessageSchema, type DeliveryMessage, type DeliveryQueue } from "../aws/delivery-queue.ts";
+import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
 import { deleteDeadLetter, queueDepth, receiveDeadLetters, releaseDeadLetters, type DeadLetter } from "../aws/dead-letters.ts";
-import { requeueAndSend } from "./requeue.ts";
+import { oneRun, requeueAndSend, type RequeueDeps } from "./requeue.ts";
 import { getEventForDelivery } from "../aws/events/read-events.ts";
-import type { EventStore } from "../aws/events/store.ts";
 import { holdLock, releaseLock } from "../aws/locks.ts";
 import type { Metrics } from "../metrics.ts";
 
-export interface DlqDeps {
-  readonly store: EventStore;
-  readonly queue: DeliveryQueue;
-  readonly now: () => number;
+export interface DlqDeps extends RequeueDeps {
   /** Messages moved per second at most. */
   readonly requeueRate: number;
   readonly metrics: Metrics;
 }
 
-function refOf(m: DeadLetter): DeliveryMessage | undefined {
-  try {
-    const parsed = deliveryMessageSchema.safeParse(JSON.parse(m.body));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const refOf = (m: DeadLetter) => parseDeliveryMessage(m.body);
 
 /** Receives up to `max` distinct messages, holding each for `holdS`; stops when the queue has no more to give. */
 async function* drain(deps: DlqDeps, max: number, holdS: number): AsyncGenerator<DeadLetter> {
@@ -112,7 +101,8 @@ const lockTtlMs = 10_000;
  * A crash between steps leaves a PENDING delivery the sweeper delivers, or a DLQ copy that the next
  * requeue finds stale and removes; never a lost delivery, never a second POST of a delivered one.
  */
-export async function requeueDeadLetters(deps: DlqDeps, filter: RequeueFilter, log: Logger): Promise<RequeueReport> {
+export async function requeueDeadLetters(all: DlqDeps, filter: RequeueFilter, log: Logger): Promise<RequeueReport> {
+  const deps = oneRun(all);
   const owner = randomUUID();
   if (!(await holdLock(deps.store, lockName, owner, lockTtlMs, deps.now()))) {
     throw problems.conflict("A dead-letter requeue is already running; try again when it ends.");

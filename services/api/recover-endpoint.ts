@@ -1,7 +1,7 @@
 /** The tenant's own DLQ view in action: requeue one endpoint's dead deliveries of events since a time. */
 import type { Logger } from "pino";
 import { eventIdsByStatusSince } from "../aws/events/read-events.ts";
-import { requeueAndSend, type RequeueDeps } from "./requeue.ts";
+import { oneRun, requeueAndSend, type RequeueDeps } from "./requeue.ts";
 
 export type RecoverDeps = RequeueDeps;
 
@@ -15,8 +15,9 @@ export async function recoverEndpoint(
   const since = new Date(input.since).toISOString();
   const eventIds = await eventIdsByStatusSince(deps.store, input.tenantId, "DEAD", since, maxRecoverEvents);
   let requeued = 0;
+  const run = oneRun(deps);
   for (const eventId of eventIds) {
-    const ids = await requeueAndSend(deps, { tenantId: input.tenantId, eventId }, input.log, [input.endpointId], ["DEAD"]);
+    const ids = await requeueAndSend(run, { tenantId: input.tenantId, eventId }, input.log, [input.endpointId], ["DEAD"]);
     requeued += ids?.length ?? 0;
   }
   return requeued;

@@ -12,6 +12,23 @@ export interface RequeueDeps {
   readonly store: EventStore;
   readonly queue: DeliveryQueue;
   readonly now: () => number;
+  /**
+   * The tenant's version as stored now (a consistent read). The messages carry it, so a worker whose cached
+   * tenant is older reads it afresh: a requeue after an endpoint change uses the changed endpoint.
+   */
+  readonly tenantVersion: (tenantId: string) => Promise<number | undefined>;
+}
+
+/** The same deps, reading each tenant's version once: for one requeue of many deliveries. */
+export function oneRun<D extends RequeueDeps>(deps: D): D {
+  const seen = new Map<string, Promise<number | undefined>>();
+  return {
+    ...deps,
+    tenantVersion: (tenantId) => {
+      if (!seen.has(tenantId)) seen.set(tenantId, deps.tenantVersion(tenantId));
+      return seen.get(tenantId)!;
+    },
+  };
 }
 
 /** The endpoints requeued (FAILED or DEAD, or only those `from`), or undefined when the event does not exist. */
@@ -24,7 +41,8 @@ export async function requeueAndSend(
 ): Promise<string[] | undefined> {
   const requeued = await requeueDeliveries(deps.store, key, deps.now(), endpointIds, from);
   if (!requeued?.length) return requeued;
-  const failed = await enqueueDeliveries(deps.queue, requeued.map((endpointId) => ({ ...key, endpointId })));
+  const tenantVersion = await deps.tenantVersion(key.tenantId);
+  const failed = await enqueueDeliveries(deps.queue, requeued.map((endpointId) => ({ tenantId: key.tenantId, eventId: key.eventId, endpointId, tenantVersion })));
   if (failed.length > 0) log.warn({ event_id: key.eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
   return requeued;
 }

@@ -20,6 +20,8 @@ export function endpointInputSchema(allowPrivate: boolean) {
       }),
     description: z.string().max(500).optional(),
     event_types: z.array(eventTypeSchema).max(100).optional(),
+    max_in_flight: z.number().int().min(1).max(1000).optional().meta({ description: "Deliveries in flight to it per worker at most (default ENDPOINT_MAX_IN_FLIGHT)." }),
+    rate_limit: z.number().min(0.1).max(1000).optional().meta({ description: "Deliveries per second at most, across all workers (default: none)." }),
   });
 }
 export type EndpointInput = z.infer<ReturnType<typeof endpointInputSchema>>;
@@ -27,7 +29,8 @@ export type EndpointInput = z.infer<ReturnType<typeof endpointInputSchema>>;
 /** A new, enabled endpoint with its first signing secret (returned apart: it is shown once). */
 export function newEndpoint(input: EndpointInput, now: number): { endpointId: string; endpoint: Endpoint; secret: string } {
   const secret = newSigningSecret();
-  const endpoint = newEndpointRecord({ url: input.url, description: input.description, eventTypes: input.event_types }, secret, now);
+  const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit } = input;
+  const endpoint = newEndpointRecord({ url, description, eventTypes, maxInFlight, rateLimit }, secret, now);
   return { endpointId: newId("ep", now), secret, endpoint };
 }
 

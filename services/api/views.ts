@@ -34,6 +34,17 @@ export const endpointSchema = z
     enabled: z.boolean(),
     disabled_reason: z.string().optional(),
     failing_since: timestamp.optional(),
+    max_in_flight: z.number().int().optional().meta({ description: "Per-worker in-flight cap set for this endpoint (else the worker's default)." }),
+    rate_limit: z.number().optional().meta({ description: "Deliveries per second at most, across all workers." }),
+    circuit: z
+      .strictObject({
+        state: z.enum(["closed", "open"]),
+        since: timestamp,
+        reason: z.string().optional(),
+        next_probe_at: timestamp.optional().meta({ description: "Open: when one delivery goes as a probe; held deliveries wait without spending attempts." }),
+        in_flight_limit: z.number().int().optional().meta({ description: "The in-flight limit a worker last cut it to after failures (grows back on success)." }),
+      })
+      .meta({ description: "The circuit breaker as the workers last recorded it." }),
     created_at: timestamp,
   })
   .meta({ id: "Endpoint" });
@@ -53,6 +64,15 @@ export function endpointView(endpointId: string, e: Endpoint): z.input<typeof en
     enabled: e.enabled,
     disabled_reason: e.disabledReason,
     failing_since: iso(e.failingSince),
+    max_in_flight: e.maxInFlight,
+    rate_limit: e.rateLimit,
+    circuit: {
+      state: e.circuit?.state ?? "closed",
+      since: new Date(e.circuit?.since ?? e.createdAt).toISOString(),
+      reason: e.circuit?.reason,
+      next_probe_at: e.circuit?.state === "open" ? iso(e.circuit.retryAt) : undefined,
+      in_flight_limit: e.circuit?.inFlightLimit,
+    },
     created_at: new Date(e.createdAt).toISOString(),
   };
 }

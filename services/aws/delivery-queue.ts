@@ -1,19 +1,37 @@
-/** The deliveries queue and its DLQ: messages carry only `{tenantId, eventId, endpointId}`. */
+/**
+ * The deliveries queue and its DLQ: a message names a delivery (`{tenantId, eventId, endpointId}`) and carries
+ * two hints, never the payload or a secret.
+ */
 import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { z } from "zod";
+import { createBatcher } from "./batcher.ts";
 
 export const deliveryMessageSchema = z.object({
   tenantId: z.string().min(1),
   eventId: z.string().min(1),
   endpointId: z.string().min(1),
+  /** The tenant's version when this was sent: a worker whose cached tenant is older reads it afresh. */
+  tenantVersion: z.number().int().optional(),
+  /** The event body's size, for the worker's memory budget (the largest allowed when absent). */
+  bodyBytes: z.number().int().nonnegative().optional(),
 });
 export type DeliveryMessage = z.infer<typeof deliveryMessageSchema>;
+
+/** A message body as sent by us, or undefined (a poison message). */
+export function parseDeliveryMessage(body: string): DeliveryMessage | undefined {
+  try {
+    const parsed = deliveryMessageSchema.safeParse(JSON.parse(body));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface DeliveryQueue {
   readonly sqs: SQSClient;
@@ -47,23 +65,15 @@ export async function enqueueDeliveries(q: DeliveryQueue, messages: readonly Del
   return failed;
 }
 
-/** Leaves the message on the queue, invisible until its next attempt is due. */
-export async function parkMessage(q: DeliveryQueue, receiptHandle: string, delayS: number): Promise<void> {
-  await q.sqs.send(
-    new ChangeMessageVisibilityCommand({
-      QueueUrl: q.queueUrl,
-      ReceiptHandle: receiptHandle,
-      VisibilityTimeout: Math.max(0, Math.min(maxVisibilityS, Math.ceil(delayS))),
-    }),
-  );
-}
-
-/** Replaces a message by a fresh one (its visibility budget of 12 h since first receipt is spent). */
-export async function resendDelayed(q: DeliveryQueue, message: DeliveryMessage, delayS: number): Promise<void> {
+/**
+ * A fresh copy of a message, delayed by up to SQS's 15 minutes: for one whose visibility budget (12 h since its
+ * first receipt) or receive count (towards the redrive limit) should not grow any more.
+ */
+export async function resendDelayed(q: DeliveryQueue, body: string, delayS: number): Promise<void> {
   await q.sqs.send(
     new SendMessageCommand({
       QueueUrl: q.queueUrl,
-      MessageBody: JSON.stringify(message),
+      MessageBody: body,
       DelaySeconds: Math.max(0, Math.min(900, Math.ceil(delayS))),
     }),
   );
@@ -73,40 +83,57 @@ export async function deadLetter(q: DeliveryQueue, body: string): Promise<void> 
   await q.sqs.send(new SendMessageCommand({ QueueUrl: q.dlqUrl, MessageBody: body }));
 }
 
-export async function deleteMessage(q: DeliveryQueue, receiptHandle: string): Promise<void> {
-  await q.sqs.send(new DeleteMessageCommand({ QueueUrl: q.queueUrl, ReceiptHandle: receiptHandle }));
+export interface VisibilityChange {
+  readonly receiptHandle: string;
+  /** Seconds from now until the message is visible again (0: at once). */
+  readonly visibleInS: number;
 }
 
 /**
- * Groups the sends of concurrent callers into SendMessageBatch calls of up to ten messages: under load the
- * API makes one SQS call per ten deliveries instead of one per request. A batch leaves when it is full or
- * after `maxWaitMs`. Each caller gets back only its own refused messages.
+ * The worker's acknowledgements, batched ten to a call: deletes, and visibility changes (a retry's wait, a
+ * deferral, a heartbeat). Each answers whether SQS took it.
+ */
+export function messageBatchers(q: DeliveryQueue, waitMs = 5) {
+  const ok = (ids: readonly string[], failed: readonly { Id?: string | undefined }[] | undefined) => {
+    const bad = new Set(failed?.map((f) => f.Id));
+    return ids.map((id) => !bad.has(id));
+  };
+  return {
+    remove: createBatcher<string>(async (handles) => {
+      const ids = handles.map((_, i) => String(i));
+      const out = await q.sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: q.queueUrl, Entries: handles.map((h, i) => ({ Id: ids[i], ReceiptHandle: h })) }),
+      );
+      return ok(ids, out.Failed);
+    }, 10, waitMs),
+    changeVisibility: createBatcher<VisibilityChange>(async (changes) => {
+      const ids = changes.map((_, i) => String(i));
+      const out = await q.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: q.queueUrl,
+          Entries: changes.map((c, i) => ({
+            Id: ids[i],
+            ReceiptHandle: c.receiptHandle,
+            VisibilityTimeout: Math.max(0, Math.min(maxVisibilityS, Math.ceil(c.visibleInS))),
+          })),
+        }),
+      );
+      return ok(ids, out.Failed);
+    }, 10, waitMs),
+  };
+}
+
+/**
+ * The API's sends of concurrent requests grouped into SendMessageBatch calls: under load one SQS call per ten
+ * deliveries instead of one per request. Each caller gets back only its own refused messages.
  */
 export function createEnqueueBatcher(q: DeliveryQueue, maxWaitMs = 2): (messages: readonly DeliveryMessage[]) => Promise<DeliveryMessage[]> {
-  type Waiting = { message: DeliveryMessage; done: (failed: boolean) => void };
-  let waiting: Waiting[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const flush = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    const batch = waiting;
-    waiting = [];
-    for (let i = 0; i < batch.length; i += 10) {
-      const chunk = batch.slice(i, i + 10);
-      void enqueueDeliveries(q, chunk.map((w) => w.message)).then((failed) => {
-        for (const w of chunk) w.done(failed.includes(w.message));
-      });
-    }
-  };
+  const send = createBatcher<DeliveryMessage>(async (chunk) => {
+    const failed = await enqueueDeliveries(q, chunk);
+    return chunk.map((m) => !failed.includes(m));
+  }, 10, maxWaitMs);
   return async (messages) => {
-    const results = messages.map(
-      (message) =>
-        new Promise<DeliveryMessage | undefined>((resolve) => {
-          waiting.push({ message, done: (failed) => resolve(failed ? message : undefined) });
-        }),
-    );
-    if (waiting.length >= 10) flush();
-    else timer ??= setTimeout(flush, maxWaitMs);
-    return (await Promise.all(results)).filter((m): m is DeliveryMessage => m !== undefined);
+    const sent = await Promise.all(messages.map(send));
+    return messages.filter((_, i) => !sent[i]);
   };
 }

@@ -7,6 +7,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { redriveMaxReceiveCount } from "../core/timing.ts";
 import { isQueueMissing, isTableExists } from "./errors.ts";
 import { tableDefinitions, tableNames, type TableNames } from "./tables.ts";
 
@@ -95,14 +96,6 @@ export async function resolveQueueUrl(sqs: SQSClient, nameOrUrl: string): Promis
   const url = await queueUrlOf(sqs, nameOrUrl);
   if (!url) throw new Error(`queue ${nameOrUrl} does not exist`);
   return url;
-}
-
-/**
- * The redrive limit: well above the attempt count, because a message is also received when it arrives
- * early or finds its delivery leased. Redrive only catches messages that crash workers.
- */
-export function redriveMaxReceiveCount(maxAttempts: number): number {
-  return maxAttempts * 3 + 10;
 }
 
 export interface ProvisionOptions {

@@ -2,11 +2,8 @@
 import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
-import { endpointAfterAttempt, tenantSchema, type Tenant } from "../core/tenant.ts";
-
-function isConditionFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === "ConditionalCheckFailedException";
-}
+import { endpointAfterAttempt, tenantSchema, type Endpoint, type Tenant } from "../core/tenant.ts";
+import { isConditionFailure } from "./errors.ts";
 
 export async function createTenant(ddb: DynamoDBDocumentClient, table: string, tenant: Tenant): Promise<void> {
   // Ids are random; the guard only makes a collision an error rather than an overwrite.
@@ -77,9 +74,10 @@ export async function listTenants(
  * Memoises an async lookup for `ttlMs`, misses included (so unknown keys cannot hammer the table).
  * Concurrent callers for one key share a single fetch.
  */
+const missing = Symbol("missing");
+
 export function cachedLookup<V extends object>(fetch: (key: string) => Promise<V | undefined>, ttlMs: number, max = 10_000) {
   if (ttlMs === 0) return fetch;
-  const missing = Symbol("missing");
   const cache = new LRUCache<string, V | typeof missing>({
     max,
     ttl: ttlMs,
@@ -91,16 +89,59 @@ export function cachedLookup<V extends object>(fetch: (key: string) => Promise<V
   };
 }
 
+export interface EndpointKey {
+  readonly tenantId: string;
+  readonly endpointId: string;
+}
+
+/** One endpoint's read-modify-write under its tenant's version; `change` answers undefined to leave it be. */
+export async function changeEndpoint(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  ids: EndpointKey,
+  change: (e: Endpoint) => Endpoint | undefined,
+): Promise<Tenant | undefined> {
+  return changeTenant(ddb, table, ids.tenantId, (t) => {
+    const current = t.endpoints[ids.endpointId];
+    const next = current && change(current);
+    return next ? { ...t, endpoints: { ...t.endpoints, [ids.endpointId]: next } } : undefined;
+  });
+}
+
 /** Applies one attempt's outcome to its endpoint's health (failure run, disabling); no write if nothing changes. */
 export async function recordEndpointHealth(
   ddb: DynamoDBDocumentClient,
   table: string,
-  ids: { tenantId: string; endpointId: string },
+  ids: EndpointKey,
   attempt: Parameters<typeof endpointAfterAttempt>[1],
-): Promise<void> {
-  await changeTenant(ddb, table, ids.tenantId, (t) => {
-    const current = t.endpoints[ids.endpointId];
-    const next = current && endpointAfterAttempt(current, attempt);
-    return next ? { ...t, endpoints: { ...t.endpoints, [ids.endpointId]: next } } : undefined;
-  });
+): Promise<Tenant | undefined> {
+  return changeEndpoint(ddb, table, ids, (e) => endpointAfterAttempt(e, attempt));
+}
+
+export interface TenantCache {
+  /** The tenant, from the cache unless it is older than `minVersion` (a change the caller knows was made). */
+  get(tenantId: string, minVersion?: number): Promise<Tenant | undefined>;
+  /** A tenant this process just wrote: cached at once, unless the cache holds a newer one. */
+  remember(tenant: Tenant): void;
+}
+
+/**
+ * The worker's tenants, cached for `ttlMs`: a delivery started after a change the API answered (a message that
+ * carries the tenant's version) reads it afresh; every other delivery may see it up to `ttlMs` late.
+ */
+export function tenantCache(fetch: (tenantId: string) => Promise<Tenant | undefined>, ttlMs: number, max = 10_000): TenantCache {
+  if (ttlMs === 0) return { get: fetch, remember: () => undefined };
+  const cache = new LRUCache<string, Tenant | typeof missing>({ max, ttl: ttlMs, fetchMethod: async (id) => (await fetch(id)) ?? missing });
+  return {
+    async get(tenantId, minVersion) {
+      let tenant = await cache.fetch(tenantId);
+      const stale = minVersion !== undefined && (tenant === undefined || tenant === missing || tenant.version < minVersion);
+      if (stale) tenant = await cache.fetch(tenantId, { forceRefresh: true });
+      return tenant === missing ? undefined : tenant;
+    },
+    remember(tenant) {
+      const cached = cache.peek(tenant.tenantId);
+      if (cached === undefined || cached === missing || cached.version < tenant.version) cache.set(tenant.tenantId, tenant);
+    },
+  };
 }

@@ -1,5 +1,6 @@
 /** Tenants and their endpoints as stored, and which signing secrets are live. */
 import { z } from "zod";
+import { circuitSchema } from "./endpoint-pacing.ts";
 
 export const signingSecretSchema = z.object({
   secret: z.string(),
@@ -17,6 +18,12 @@ export const endpointSchema = z.object({
   disabledReason: z.string().optional(),
   /** Epoch ms of the first failure in the current run of failures; cleared by a success. */
   failingSince: z.number().optional(),
+  /** Deliveries in flight to it per worker at most; the worker's default when absent. */
+  maxInFlight: z.number().int().positive().optional(),
+  /** Deliveries per second at most, across all workers; unlimited when absent. */
+  rateLimit: z.number().positive().optional(),
+  /** The circuit breaker, as the workers last wrote it (absent: closed). */
+  circuit: circuitSchema.optional(),
   createdAt: z.number(),
 });
 export type Endpoint = z.infer<typeof endpointSchema>;
@@ -34,10 +41,18 @@ export const tenantSchema = z.object({
 });
 export type Tenant = z.infer<typeof tenantSchema>;
 
+export interface EndpointFields {
+  readonly url: string;
+  readonly description?: string | undefined;
+  readonly eventTypes?: string[] | undefined;
+  readonly maxInFlight?: number | undefined;
+  readonly rateLimit?: number | undefined;
+}
+
 /** A new, enabled endpoint whose first signing secret is `secret`. */
-export function newEndpointRecord(fields: { url: string; description?: string | undefined; eventTypes?: string[] | undefined }, secret: string, now: number): Endpoint {
-  const { url, description, eventTypes = [] } = fields;
-  return { url, description, eventTypes, secrets: [{ secret, createdAt: now }], enabled: true, createdAt: now };
+export function newEndpointRecord(fields: EndpointFields, secret: string, now: number): Endpoint {
+  const { eventTypes = [], ...rest } = fields;
+  return { ...rest, eventTypes, secrets: [{ secret, createdAt: now }], enabled: true, createdAt: now };
 }
 
 /** Secrets a delivery is signed with now: every one not past its grace period, newest first. */

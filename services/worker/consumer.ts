@@ -1,83 +1,91 @@
 /**
- * Polls the deliveries queue with sqs-consumer: `concurrency` slots spread over consumers of `batchSize`
- * messages each. sqs-consumer finishes a whole receive batch before polling again, so a slow delivery holds
- * the rest of its batch's slots; a batch size of 1 gives every slot its own poller.
+ * The pollers: sqs-consumer receives (long polls, its backoff on errors, its events) and hands each batch to
+ * the scheduler at once, then receives again; it asks the scheduler for room before every receive, so a task
+ * never holds more messages than it can work on. The scheduler, not sqs-consumer, deletes and extends them.
  */
 import type { QueueMessage as Message, SQSClient } from "../aws/clients.ts";
 import type { Logger } from "pino";
 import { Consumer } from "sqs-consumer";
-import type { Disposition, ReceivedMessage } from "./deliver.ts";
+import { stoppingMessage, type Scheduler } from "./scheduler.ts";
 
 export interface ConsumerOptions {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
-  readonly concurrency: number;
-  /** Messages per receive (1 to 10). */
-  readonly batchSize: number;
+  readonly pollers: number;
   readonly visibilityTimeoutS: number;
-  /** How long stop() waits for in-flight deliveries. */
-  readonly drainMs: number;
-  /** Seconds between long polls' ends and the next; tests shorten the poll. @default 20 */
+  /** Long-poll length; tests shorten it so stop() returns quickly. @default 20 */
   readonly waitTimeSeconds?: number;
+  readonly scheduler: Scheduler;
   readonly log: Logger;
-  readonly handle: (msg: ReceivedMessage) => Promise<Disposition>;
 }
 
-export interface DeliveryConsumers {
+export interface Pollers {
+  /** Stops receiving; resolves when no receive is under way any more (its messages go back to the queue). */
   stop(): Promise<void>;
 }
 
-/** After an unexpected error (a backend down), wait 2^receives seconds, at most 5 min, before the next try. */
-function errorBackoffS(messages: Message[]): number {
-  const receives = Number(messages[0]?.Attributes?.ApproximateReceiveCount ?? 1);
-  return Math.min(300, 2 ** Math.min(receives, 9));
+const batchSize = 10;
+
+function received(m: Message) {
+  const first = Number(m.Attributes?.ApproximateFirstReceiveTimestamp);
+  return {
+    messageId: m.MessageId ?? "",
+    receiptHandle: m.ReceiptHandle ?? "",
+    body: m.Body ?? "",
+    receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
+    firstReceivedAt: Number.isFinite(first) ? first : undefined,
+  };
 }
 
-export function startConsumers(opts: ConsumerOptions): DeliveryConsumers {
-  const count = Math.ceil(opts.concurrency / opts.batchSize);
-  const batchSize = Math.ceil(opts.concurrency / count);
-  const consumers = Array.from({ length: count }, () => {
-    const consumer = Consumer.create({
-      sqs: opts.sqs,
-      queueUrl: opts.queueUrl,
+export function startPollers(o: ConsumerOptions): Pollers {
+  const waitTimeSeconds = o.waitTimeSeconds ?? 20;
+  const consumers = Array.from({ length: o.pollers }, () => {
+    // A poll is sequential: the room reserved before one receive is given back by its batch, or before the next.
+    let reserved = 0;
+    const consumer: Consumer = Consumer.create({
+      sqs: o.sqs,
+      queueUrl: o.queueUrl,
       useQueueUrlAsEndpoint: false,
       batchSize,
-      visibilityTimeout: opts.visibilityTimeoutS,
-      // Extends visibility while a slow endpoint is answering, so no second worker gets the message.
-      heartbeatInterval: Math.max(1, Math.floor(opts.visibilityTimeoutS / 3)),
-      waitTimeSeconds: opts.waitTimeSeconds ?? 20,
+      visibilityTimeout: o.visibilityTimeoutS,
+      waitTimeSeconds,
       messageSystemAttributeNames: ["ApproximateFirstReceiveTimestamp", "ApproximateReceiveCount"],
-      terminateVisibilityTimeout: errorBackoffS,
-      pollingCompleteWaitTimeMs: opts.drainMs,
-      strictReturn: true,
-      handleMessage: async (message) => {
-        const first = Number(message.Attributes?.ApproximateFirstReceiveTimestamp);
-        const disposition = await opts.handle({
-          body: message.Body ?? "",
-          receiptHandle: message.ReceiptHandle ?? "",
-          firstReceivedAt: Number.isFinite(first) ? first : undefined,
-        });
-        return disposition === "delete" ? message : undefined;
+      preReceiveMessageCallback: async () => {
+        o.scheduler.unreserve(reserved);
+        reserved = 0;
+        reserved = await o.scheduler.reserve(batchSize);
+        consumer.updateOption("batchSize", reserved);
       },
+      handleMessageBatch: (messages) => {
+        o.scheduler.accept(messages.map(received), reserved);
+        reserved = 0;
+        // Nothing for sqs-consumer to delete: the scheduler acknowledges each message when it is done.
+        return Promise.resolve([]);
+      },
+      pollingCompleteWaitTimeMs: (waitTimeSeconds + 5) * 1000,
     });
-    consumer.on("processing_error", (err) => opts.log.warn({ err }, "delivery failed after the attempt, SQS will redeliver"));
-    consumer.on("error", (err) => opts.log.error({ err }, "queue error"));
+    consumer.on("error", (err) => {
+      if (!err.message.includes(stoppingMessage)) o.log.error({ err }, "queue error");
+    });
     consumer.start();
-    return consumer;
+    return { consumer, reserved: () => reserved };
   });
-  let stopping: Promise<unknown> | undefined;
+  let stopped: Promise<unknown> | undefined;
   return {
     async stop() {
-      stopping ??= Promise.all(
+      stopped ??= Promise.all(
         consumers.map(
           (c) =>
             new Promise<void>((resolve) => {
-              c.once("stopped", () => resolve());
-              c.stop();
+              c.consumer.once("stopped", () => {
+                o.scheduler.unreserve(c.reserved());
+                resolve();
+              });
+              c.consumer.stop();
             }),
         ),
       );
-      await stopping;
+      await stopped;
     },
   };
 }

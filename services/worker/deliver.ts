@@ -1,207 +1,281 @@
 /**
- * One delivery, the use case: read the event, take the lease, POST the signed bytes, record the
- * attempt, then deliver, schedule the retry, or dead-letter. Failures are sorted by stage:
- * before the POST (settle or drop), the attempt (record and retry), after it (throw: SQS redelivers).
+ * One delivery, the use case, in three stages. Before the attempt: the tenant and endpoint, the endpoint's
+ * pacing (caps, pause, circuit, rate), the memory budget, the lease that also reads the event. The attempt:
+ * one signed POST. After it: the attempt record, the outcome, the endpoint's health and circuit, then
+ * delivered, retry later, or dead-letter. A failure before or after the POST is thrown as a stage error and
+ * the message comes back; a failed POST is an outcome, not an error.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { classifyAttempt } from "../core/attempt-outcome.ts";
-import { totalAttempts } from "../core/delivery-state.ts";
+import { totalAttempts, type AttemptOutcome, type LeaseInput, type OutcomeDecision, type OutcomeInput } from "../core/delivery-state.ts";
+import { afterProbe, circuitGate, claimProbe, openCircuit, type RateDecision } from "../core/endpoint-pacing.ts";
+import { maxAttempts } from "../core/retry-policy.ts";
 import { signatureHeaders } from "../core/signing.ts";
-import { endpointAfterAttempt, liveSecrets, type Tenant } from "../core/tenant.ts";
-import {
-  deadLetter,
-  deliveryMessageSchema,
-  maxVisibilityS,
-  parkMessage,
-  resendDelayed,
-  type DeliveryMessage,
-  type DeliveryQueue,
-} from "../aws/delivery-queue.ts";
-import { abandonDelivery, postponeDelivery, recordAttempt, recordOutcome, takeLease, type DeliveryKey } from "../aws/events/delivery-ops.ts";
-import { getEventForDelivery } from "../aws/events/read-events.ts";
-import type { EventStore } from "../aws/events/store.ts";
-import type { GuardedClient } from "../outbound/guarded-client.ts";
+import { endpointAfterAttempt, liveSecrets, type Endpoint, type Tenant } from "../core/tenant.ts";
+import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
+import type { DeliveriesState } from "../aws/events/change-deliveries.ts";
+import type { DeliveryKey, Lease } from "../aws/events/delivery-ops.ts";
+import type { AttemptItem, EventItem } from "../aws/events/store.ts";
+import type { PostResult } from "../outbound/guarded-client.ts";
 import { statusClass, type Metrics } from "../metrics.ts";
+import type { MemoryBudget } from "./memory-budget.ts";
+import type { Pacer, Result, Slot } from "./pacer.ts";
+import { DeliveryStageError, type Disposition, type Received } from "./scheduler.ts";
+
+/** Everything a delivery reads or writes, as one interface: the store, the queue's hints, the receiver. */
+export interface DeliveryOps {
+  /** The tenant, read afresh when the cached one is older than `minVersion`. */
+  getTenant(tenantId: string, minVersion?: number): Promise<Tenant | undefined>;
+  takeLease(key: DeliveryKey, input: LeaseInput): Promise<Lease>;
+  recordAttempt(tenantId: string, attempt: AttemptItem): Promise<void>;
+  recordOutcome(key: DeliveryKey, outcome: AttemptOutcome, input: OutcomeInput, known: DeliveriesState): Promise<OutcomeDecision | { ok: false; reason: "missing" }>;
+  /** Settles a delivery whose tenant or endpoint is gone; false when there is no such delivery. */
+  abandon(key: DeliveryKey, now: number, reason: string): Promise<boolean>;
+  /** Holds a delivery of a disabled tenant or endpoint until `until`; false when it no longer waits. */
+  postpone(key: DeliveryKey, now: number, until: number): Promise<boolean>;
+  /** Changes the endpoint under its tenant's version; answers the endpoint as stored afterwards. */
+  changeEndpoint(key: DeliveryKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Endpoint | undefined>;
+  /** A slot of the endpoint's rate limit, now or reserved up to `horizonMs` ahead. */
+  claimRateSlot(key: DeliveryKey, now: number, perSecond: number, horizonMs: number): Promise<RateDecision>;
+  post(url: string, body: Uint8Array, headers: Record<string, string>): Promise<PostResult>;
+}
 
 export interface DeliverDeps {
-  readonly store: EventStore;
-  readonly queue: DeliveryQueue;
-  readonly getTenant: (tenantId: string) => Promise<Tenant | undefined>;
-  readonly client: GuardedClient;
+  readonly ops: DeliveryOps;
+  readonly pacer: Pacer;
+  readonly memory: MemoryBudget;
   readonly schedule: readonly number[];
   /** How long a lease lasts: the delivery timeout plus room to record the outcome. */
   readonly leaseMs: number;
   /** How long a disabled tenant's or endpoint's deliveries wait before they are looked at again. */
   readonly holdMs: number;
-  /** Persists an endpoint's changed health (see endpointAfterAttempt). */
-  readonly recordEndpointHealth: (
-    ids: { tenantId: string; endpointId: string },
-    attempt: { ok: boolean; gone: boolean; now: number; disableAfterMs: number },
-  ) => Promise<void>;
   /** An endpoint failing without a success for this long is disabled. */
   readonly disableAfterMs: number;
+  /** The first wait of an opened circuit before one probe goes. */
+  readonly breakerCooldownMs: number;
+  /** Assumed size of an event whose message does not say. */
+  readonly maxPayloadBytes: number;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly now?: () => number;
-  readonly random?: () => number;
+  readonly now: () => number;
+  readonly random: () => number;
 }
-
-export interface ReceivedMessage {
-  readonly body: string;
-  readonly receiptHandle: string;
-  /** Epoch ms of the first receipt: SQS allows 12 h of visibility from then. */
-  readonly firstReceivedAt?: number | undefined;
-}
-
-/** `delete`: acknowledge the message; `keep`: it stays on the queue (already made invisible as needed). */
-export type Disposition = "delete" | "keep";
 
 const maxResponseExcerpt = 4096;
+/** How far ahead a rate-limited delivery reserves its slot and waits here; beyond, it goes back to the queue. */
+const rateHorizonMs = 10_000;
+const unknownDelivery = "delivery message for an unknown event or endpoint dropped";
 
-function parseMessage(body: string): DeliveryMessage | undefined {
+async function inStage<T>(stage: DeliveryStageError["stage"], work: () => Promise<T>): Promise<T> {
   try {
-    const parsed = deliveryMessageSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
+    return await work();
+  } catch (err) {
+    throw new DeliveryStageError(stage, err);
   }
 }
 
-export async function deliver(deps: DeliverDeps, msg: ReceivedMessage): Promise<Disposition> {
-  const now = deps.now ?? Date.now;
-  const message = parseMessage(msg.body);
+/** Ready to POST: the event as leased, and what to give back when done. */
+interface Ready {
+  readonly kind: "ready";
+  readonly key: DeliveryKey;
+  readonly endpoint: Endpoint;
+  readonly event: EventItem;
+  readonly leaseId: string;
+  readonly attempt: number;
+  readonly probe: boolean;
+  readonly slot: Slot;
+  readonly releaseMemory: () => void;
+}
+
+export async function deliver(deps: DeliverDeps, msg: Received): Promise<Disposition> {
+  const message = parseDeliveryMessage(msg.body);
   if (!message) {
     deps.log.warn({ body_bytes: msg.body.length }, "malformed delivery message dropped");
-    return "delete";
+    return { kind: "delete" };
   }
-  const key: DeliveryKey = message;
+  const key: DeliveryKey = { tenantId: message.tenantId, eventId: message.eventId, endpointId: message.endpointId };
   const log = deps.log.child({ tenant_id: key.tenantId, event_id: key.eventId, endpoint_id: key.endpointId });
-
-  /** Keeps the message until `at`, within SQS's 12 h visibility budget, else as a fresh delayed copy. */
-  const waitUntil = async (at: number): Promise<Disposition> => {
-    const delayS = Math.max(1, (at - now()) / 1000);
-    const usedS = msg.firstReceivedAt ? (now() - msg.firstReceivedAt) / 1000 : 0;
-    if (usedS + delayS < maxVisibilityS - 60) {
-      await parkMessage(deps.queue, msg.receiptHandle, delayS);
-      return "keep";
-    }
-    await resendDelayed(deps.queue, message, delayS);
-    return "delete";
-  };
-
-  const event = await getEventForDelivery(deps.store, key);
-  const delivery = event?.deliveries[key.endpointId];
-  if (!event || !delivery) {
-    log.warn("delivery message for an unknown event or endpoint dropped");
-    return "delete";
+  const ready = await inStage("before the attempt", () => prepare(deps, key, message.tenantVersion, message.bodyBytes, log));
+  if (ready.kind !== "ready") return ready;
+  let result: Result = "neutral";
+  try {
+    const res = await attempt(deps, ready);
+    result = pacingResult(res);
+    return await inStage("after the attempt", () => conclude(deps, ready, res, log));
+  } finally {
+    // conclude releases with the timings; this only frees what an exception left held.
+    ready.slot.release(result);
+    ready.releaseMemory();
   }
-  if (delivery.status === "DELIVERED" || delivery.status === "DEAD") return "delete";
+}
 
-  const tenant = await deps.getTenant(key.tenantId);
+async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: number | undefined, bodyBytes: number | undefined, log: Logger): Promise<Ready | Disposition> {
+  const { ops, pacer } = deps;
+  const tenant = await ops.getTenant(key.tenantId, tenantVersion);
   const endpoint = tenant?.status === "deleted" ? undefined : tenant?.endpoints[key.endpointId];
   if (!tenant || !endpoint) {
-    await abandonDelivery(deps.store, key, now(), "tenant or endpoint deleted");
-    log.info("delivery settled: tenant or endpoint deleted");
-    return "delete";
+    if (await ops.abandon(key, deps.now(), "tenant or endpoint deleted")) log.info("delivery settled: tenant or endpoint deleted");
+    else log.warn(unknownDelivery);
+    return { kind: "delete" };
   }
   if (tenant.status === "disabled" || !endpoint.enabled) {
-    // Held, not lost: a fresh delayed copy, so holding never counts towards the redrive limit.
+    // Held, not lost, no attempt spent: the sweeper leaves it alone meanwhile.
+    const until = deps.now() + deps.holdMs;
+    const waits = await ops.postpone(key, deps.now(), until);
     log.debug("delivery held: tenant or endpoint disabled");
-    const until = now() + deps.holdMs;
-    await postponeDelivery(deps.store, key, now(), until, { deliveries: event.deliveries, version: event.version });
-    await resendDelayed(deps.queue, message, deps.holdMs / 1000);
-    return "delete";
+    return waits ? { kind: "later", at: until } : { kind: "delete" };
   }
 
-  const leaseId = randomUUID();
-  // The event just read is the state the lease is decided on: no second read unless another writer raced us.
-  const lease = await takeLease(
-    deps.store,
-    key,
-    { now: now(), leaseId, leaseMs: deps.leaseMs, maxAttempts: deps.schedule.length + 1 },
-    { deliveries: event.deliveries, version: event.version },
-  );
-  if (!lease.ok) {
-    switch (lease.reason) {
-      case "leased":
-      case "not-due":
-        log.debug({ reason: lease.reason }, "message parked until its delivery is free and due");
-        return waitUntil(lease.retryAt);
-      case "exhausted":
-        await deadLetter(deps.queue, msg.body);
-        log.warn("delivery dead: attempt budget spent by a lost worker");
-        return "delete";
-      default:
-        return "delete";
-    }
-  }
-
-  const attempt = totalAttempts(lease.delivery);
-  const sentAt = now();
-  const headers = {
-    "content-type": "application/json",
-    ...signatureHeaders({
-      webhookId: delivery.webhookId,
-      timestamp: Math.floor(sentAt / 1000),
-      body: event.body,
-      secrets: liveSecrets(endpoint, sentAt),
-    }),
+  const admission = pacer.admit(key.tenantId, key.endpointId, endpoint.maxInFlight);
+  if (!admission.ok) return deferred(deps, admission.reason, admission.at);
+  const { slot } = admission;
+  const giveBack = (d: Disposition): Disposition => {
+    slot.release("neutral");
+    return d;
   };
-  const res = await deps.client.post(endpoint.url, event.body, headers);
-  deps.metrics.attemptSeconds.observe(res.durationMs / 1000);
-  const outcome = classifyAttempt(res, now());
 
-  await recordAttempt(deps.store, key.tenantId, {
+  let probe = false;
+  const gate = circuitGate(endpoint.circuit, deps.now());
+  if (gate.kind === "wait") return giveBack(deferred(deps, "circuit_open", pacer.backAt(key.endpointId, gate.until)));
+  if (gate.kind === "probe") {
+    // One probe at a time across every task: the claim is a version-guarded write, and one writer wins.
+    const until = deps.now() + deps.leaseMs;
+    // The change may run more than once (a race retries it): its last run says whether the write was ours.
+    const claim = { won: false };
+    const stored = await ops.changeEndpoint(key, (e) => {
+      const c = claimProbe(e.circuit, deps.now(), until);
+      claim.won = c !== undefined;
+      return c && { ...e, circuit: c };
+    });
+    if (!claim.won) return giveBack(deferred(deps, "circuit_open", pacer.backAt(key.endpointId, stored?.circuit?.probeUntil ?? until)));
+    probe = true;
+    log.info("circuit probe");
+  }
+
+  if (endpoint.rateLimit !== undefined) {
+    const rate = await ops.claimRateSlot(key, deps.now(), endpoint.rateLimit, rateHorizonMs);
+    if (!rate.ok) return giveBack(deferred(deps, "rate_limited", pacer.backAt(key.endpointId, rate.retryAt, 1000 / endpoint.rateLimit)));
+    // The slot is reserved: wait for it here (the endpoint's cap bounds how many wait).
+    if (rate.at > deps.now()) await new Promise((r) => setTimeout(r, rate.at - deps.now()));
+  }
+
+  const releaseMemory = await deps.memory.acquire(bodyBytes ?? deps.maxPayloadBytes);
+  const leaseId = randomUUID();
+  const lease = await ops.takeLease(key, { now: deps.now(), leaseId, leaseMs: deps.leaseMs, maxAttempts: maxAttempts(deps.schedule) }).catch((err: unknown) => {
+    releaseMemory();
+    throw err;
+  });
+  if (lease.ok) return { kind: "ready", key, endpoint, event: lease.event, leaseId, attempt: totalAttempts(lease.delivery), probe, slot, releaseMemory };
+  releaseMemory();
+  switch (lease.reason) {
+    case "leased":
+    case "not-due":
+      log.debug({ reason: lease.reason }, "message back on the queue until its delivery is free and due");
+      return giveBack({ kind: "later", at: lease.retryAt });
+    case "exhausted":
+      log.warn("delivery dead: attempt budget spent by a lost worker");
+      return giveBack({ kind: "dead-letter" });
+    case "missing":
+      log.warn(unknownDelivery);
+      return giveBack({ kind: "delete" });
+    case "settled":
+      return giveBack({ kind: "delete" });
+  }
+}
+
+function deferred(deps: DeliverDeps, reason: string, at: number): Disposition {
+  deps.metrics.deliveriesDeferred.inc({ reason });
+  return { kind: "later", at };
+}
+
+function attempt(deps: DeliverDeps, r: Ready): Promise<PostResult> {
+  const sentAt = deps.now();
+  const delivery = r.event.deliveries[r.key.endpointId]!;
+  return deps.ops.post(r.endpoint.url, r.event.body, {
+    "content-type": "application/json",
+    ...signatureHeaders({ webhookId: delivery.webhookId, timestamp: Math.floor(sentAt / 1000), body: r.event.body, secrets: liveSecrets(r.endpoint, sentAt) }),
+  });
+}
+
+/** What an answer says about the endpoint's health: it is down or overloaded, it is fine, or neither (it refused this one). */
+function pacingResult(res: PostResult): Result {
+  const code = res.statusCode;
+  if (code === undefined || code >= 500 || code === 429) return "failure";
+  return code < 300 ? "success" : "neutral";
+}
+
+async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logger): Promise<Disposition> {
+  const { key } = r;
+  const now = deps.now();
+  deps.metrics.attemptSeconds.observe(res.durationMs / 1000);
+  const outcome = classifyAttempt(res, now);
+  await deps.ops.recordAttempt(key.tenantId, {
     eventId: key.eventId,
     endpointId: key.endpointId,
-    attempt,
-    at: sentAt,
+    attempt: r.attempt,
+    at: now - res.durationMs,
     durationMs: res.durationMs,
     statusCode: res.statusCode,
     error: outcome.kind === "failed" ? outcome.error : undefined,
     responseExcerpt: res.bodyExcerpt.slice(0, maxResponseExcerpt) || undefined,
   });
-  // Our lease write left the event at version + 1 with this delivery leased; start from there.
-  const afterLease = { deliveries: { ...event.deliveries, [key.endpointId]: lease.delivery }, version: event.version + 1 };
-  const decision = await recordOutcome(
-    deps.store,
-    key,
-    outcome,
-    { now: now(), leaseId, schedule: deps.schedule, random: deps.random ?? Math.random },
-    afterLease,
-  );
-  const fields = { attempt, status_code: res.statusCode, duration_ms: res.durationMs };
-  const health = {
-    ok: outcome.kind === "delivered",
-    gone: outcome.kind === "failed" && outcome.permanent === true,
-    now: now(),
-    disableAfterMs: deps.disableAfterMs,
-  };
-  // The cached endpoint says whether anything changes; only then is the tenant re-read and written.
-  if (endpointAfterAttempt(endpoint, health)) {
-    await deps.recordEndpointHealth({ tenantId: key.tenantId, endpointId: key.endpointId }, health).catch((err: unknown) => {
-      log.warn({ err }, "endpoint health not recorded");
-    });
-    if (health.gone) log.warn("endpoint disabled: it answered 410 Gone");
-  }
+  const decision = await deps.ops.recordOutcome(key, outcome, { now, leaseId: r.leaseId, schedule: deps.schedule, random: deps.random }, r.event);
+  const fields = { attempt: r.attempt, status_code: res.statusCode, duration_ms: res.durationMs };
+  await updateEndpoint(deps, r, res, outcome, log).catch((err: unknown) => log.warn({ err }, "endpoint health not recorded"));
   if (!decision.ok) {
     log.info({ ...fields, reason: decision.reason }, "attempt outcome not recorded");
-    return "delete";
+    return { kind: "delete" };
   }
   deps.metrics.deliveries.inc({ outcome: decision.next, status_class: statusClass(res.statusCode) });
   switch (decision.next) {
     case "delivered":
       log.info(fields, "delivered");
-      return "delete";
+      return { kind: "delete" };
     case "retry":
       log.info({ ...fields, error: decision.delivery.lastError, retry_in_ms: decision.delayMs }, "attempt failed, retry scheduled");
-      return waitUntil(decision.delivery.nextAttemptAt);
+      return { kind: "later", at: decision.delivery.nextAttemptAt };
     case "dead":
-      // Into the DLQ before the source message goes: a crash in between leaves a duplicate, never a loss.
-      await deadLetter(deps.queue, msg.body);
       deps.metrics.deadLettered.inc();
       log.warn({ ...fields, error: decision.delivery.lastError }, "delivery dead, moved to the dead-letter queue");
-      return "delete";
+      return { kind: "dead-letter" };
   }
+}
+
+/**
+ * The endpoint after this attempt, written once if anything changed: its failure run and disabling, its
+ * circuit (opened by a run of failures, closed or reopened by a probe), the in-flight limit it was cut to.
+ */
+async function updateEndpoint(deps: DeliverDeps, r: Ready, res: PostResult, outcome: AttemptOutcome, log: Logger): Promise<void> {
+  const now = deps.now();
+  const result = pacingResult(res);
+  const verdict = r.slot.release(result, {
+    latencyMs: res.durationMs,
+    retryAfterMs: outcome.kind === "failed" ? outcome.retryAfterMs : undefined,
+  });
+  const why = outcome.kind === "failed" ? outcome.error : "";
+  const health = { ok: outcome.kind === "delivered", gone: outcome.kind === "failed" && outcome.permanent === true, now, disableAfterMs: deps.disableAfterMs };
+  const changes = (e: Endpoint): Endpoint | undefined => {
+    let next = endpointAfterAttempt(e, health);
+    const current = next ?? e;
+    if (r.probe && result !== "neutral" && current.circuit?.state === "open") {
+      next = { ...current, circuit: afterProbe(current.circuit, result === "success", now, `a probe failed: ${why}`) };
+    } else if (verdict.trip && current.circuit?.state !== "open") {
+      next = { ...current, circuit: openCircuit(now, `failed repeatedly, last: ${why}`, deps.breakerCooldownMs) };
+    } else if (verdict.reportLimit && current.circuit?.state !== "open") {
+      next = { ...current, circuit: { state: "closed", since: current.circuit?.since ?? now, inFlightLimit: verdict.reportLimit.limit } };
+    }
+    return next;
+  };
+  // The cached endpoint says whether anything changes; only then is the tenant re-read and written.
+  if (!changes(r.endpoint)) return;
+  const stored = await deps.ops.changeEndpoint(r.key, changes);
+  const was = r.endpoint.circuit?.state ?? "closed";
+  const is = stored?.circuit?.state ?? "closed";
+  if (was !== is) {
+    deps.metrics.circuitTransitions.inc({ to: is });
+    log.warn({ reason: stored?.circuit?.reason }, is === "open" ? "circuit opened: deliveries to this endpoint are held" : "circuit closed");
+  }
+  if (r.probe && is === "closed") deps.pacer.restart(r.key.endpointId);
+  if (health.gone) log.warn("endpoint disabled: it answered 410 Gone");
 }

@@ -2,9 +2,8 @@
 import { parseConfig } from "../config.ts";
 import { createMetrics } from "../metrics.ts";
 import { createLogger } from "../logging.ts";
-import { openBackends } from "../runtime.ts";
+import { openBackends, workerSettings } from "../runtime.ts";
 import { onShutdown, runMain } from "../shutdown.ts";
-import { cachedLookup, getTenant, recordEndpointHealth } from "../aws/tenants.ts";
 import { workerShutdownDeadlineMs } from "../core/timing.ts";
 import { createGuardedClient } from "../outbound/guarded-client.ts";
 import { createMetricsServer } from "./metrics-server.ts";
@@ -23,20 +22,9 @@ runMain(async () => {
   const worker = startWorker({
     store: b.store,
     queue: b.queue,
-    getTenant: cachedLookup((id) => getTenant(b.clients.ddb, b.tables.tenants, id), config.AUTH_CACHE_TTL_MS),
+    tenants: { ddb: b.clients.ddb, table: b.tables.tenants },
     client,
-    schedule: config.RETRY_SCHEDULE,
-    leaseMs: config.DELIVERY_TIMEOUT_MS + 5000,
-    holdMs: 5 * 60_000,
-    recordEndpointHealth: (ids, attempt) => recordEndpointHealth(b.clients.ddb, b.tables.tenants, ids, attempt),
-    disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
-    concurrency: config.WORKER_CONCURRENCY,
-    receiveBatchSize: config.RECEIVE_BATCH_SIZE,
-    visibilityTimeoutS: config.VISIBILITY_TIMEOUT_S,
-    deliveryTimeoutMs: config.DELIVERY_TIMEOUT_MS,
-    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
-    sweepGraceMs: config.SWEEP_GRACE_MS,
-    waitTimeSeconds: config.SQS_WAIT_TIME_S,
+    settings: workerSettings(config),
     log,
     metrics,
   });

@@ -1,48 +1,141 @@
-/** The worker assembled: delivery consumers plus the sweeper, stopped together. */
+/**
+ * The worker assembled: pollers feeding the scheduler, each delivery paced per tenant and endpoint, and the
+ * sweeper, stopped together. The one place the delivery's store, queue and receiver operations are bound.
+ */
 import type { Logger } from "pino";
+import type { DocumentClient } from "../aws/clients.ts";
 import type { DeliveryQueue } from "../aws/delivery-queue.ts";
-import { startConsumers } from "./consumer.ts";
-import { deliver, type DeliverDeps } from "./deliver.ts";
+import { abandonDelivery, attemptLog, postponeDelivery, recordOutcome, takeLease } from "../aws/events/delivery-ops.ts";
+import { claimRateSlot } from "../aws/events/rate-slots.ts";
+import type { EventStore } from "../aws/events/store.ts";
+import { changeEndpoint, getTenant, tenantCache } from "../aws/tenants.ts";
+import { maxAttempts } from "../core/retry-policy.ts";
+import { redriveMaxReceiveCount, workerDrainMs } from "../core/timing.ts";
+import type { GuardedClient } from "../outbound/guarded-client.ts";
+import type { Metrics } from "../metrics.ts";
+import { startPollers } from "./consumer.ts";
+import { deliver, type DeliveryOps } from "./deliver.ts";
+import { createMemoryBudget } from "./memory-budget.ts";
+import { createPacer } from "./pacer.ts";
+import { createScheduler } from "./scheduler.ts";
 import { startSweeper } from "./sweeper.ts";
 
-export interface WorkerOptions extends DeliverDeps {
-  readonly queue: DeliveryQueue;
-  readonly concurrency: number;
-  /** Messages per SQS receive (RECEIVE_BATCH_SIZE). */
-  readonly receiveBatchSize: number;
-  readonly visibilityTimeoutS: number;
+/** The worker's settings, from the configuration (runtime.ts's workerSettings) or a test. */
+export interface WorkerSettings {
+  readonly schedule: readonly number[];
   readonly deliveryTimeoutMs: number;
+  readonly leaseMs: number;
+  readonly visibilityTimeoutS: number;
+  readonly concurrency: number;
+  readonly maxBytesInFlight: number;
+  readonly tenantMaxInFlight: number;
+  readonly endpointMaxInFlight: number;
+  readonly breakerFailures: number;
+  readonly breakerCooldownMs: number;
+  readonly maxPayloadBytes: number;
+  readonly disableAfterMs: number;
+  /** How long a disabled tenant's or endpoint's deliveries wait before they are looked at again. */
+  readonly holdMs: number;
+  /** How long tenants are cached (a change reaches deliveries not started by the API within this). */
+  readonly tenantCacheTtlMs: number;
   readonly sweepIntervalMs: number;
   readonly sweepGraceMs: number;
-  /** Long-poll length; tests shorten it so stop() returns quickly. @default 20 */
-  readonly waitTimeSeconds?: number;
+  /** Long-poll length; tests shorten it so stop() returns quickly. */
+  readonly waitTimeSeconds: number;
+}
+
+export interface WorkerOptions {
+  readonly store: EventStore;
+  readonly queue: DeliveryQueue;
+  readonly tenants: { readonly ddb: DocumentClient; readonly table: string };
+  readonly client: GuardedClient;
+  readonly settings: WorkerSettings;
   readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+  readonly random?: () => number;
 }
 
 export interface Worker {
+  /** Deliveries in flight now. */
+  inFlight(): number;
   stop(): Promise<void>;
 }
 
-export function startWorker(opts: WorkerOptions): Worker {
-  const consumers = startConsumers({
-    sqs: opts.queue.sqs,
-    queueUrl: opts.queue.queueUrl,
-    concurrency: opts.concurrency,
-    batchSize: opts.receiveBatchSize,
-    visibilityTimeoutS: opts.visibilityTimeoutS,
-    // In-flight POSTs are bounded by the delivery timeout; give them that plus time to record.
-    drainMs: opts.deliveryTimeoutMs + 10_000,
-    waitTimeSeconds: opts.waitTimeSeconds,
-    log: opts.log,
-    handle: (msg) => deliver(opts, msg),
+/** Pollers for this capacity: one receive brings ten; a few pollers keep hundreds of slots fed. */
+export function pollersFor(concurrency: number): number {
+  return Math.min(4, Math.ceil(concurrency / 200));
+}
+
+export function startWorker(o: WorkerOptions): Worker {
+  const s = o.settings;
+  const now = o.now ?? Date.now;
+  const cache = tenantCache((id) => getTenant(o.tenants.ddb, o.tenants.table, id), s.tenantCacheTtlMs);
+  const writeAttempt = attemptLog(o.store);
+  const ops: DeliveryOps = {
+    getTenant: (id, minVersion) => cache.get(id, minVersion),
+    takeLease: (key, input) => takeLease(o.store, key, input),
+    recordAttempt: writeAttempt,
+    recordOutcome: (key, outcome, input, known) => recordOutcome(o.store, key, outcome, input, known),
+    abandon: (key, at, reason) => abandonDelivery(o.store, key, at, reason),
+    postpone: (key, at, until) => postponeDelivery(o.store, key, at, until),
+    async changeEndpoint(key, change) {
+      const stored = await changeEndpoint(o.tenants.ddb, o.tenants.table, key, change);
+      if (stored) cache.remember(stored);
+      return stored?.endpoints[key.endpointId];
+    },
+    claimRateSlot: (key, at, perSecond, horizonMs) => claimRateSlot(o.store, key, at, perSecond, horizonMs),
+    post: (url, body, headers) => o.client.post(url, body, headers),
+  };
+  const random = o.random ?? Math.random;
+  const pacer = createPacer({
+    tenantMaxInFlight: s.tenantMaxInFlight,
+    endpointMaxInFlight: s.endpointMaxInFlight,
+    breakerFailures: s.breakerFailures,
+    now,
+    random,
   });
-  const sweeper = startSweeper(
-    { store: opts.store, queue: opts.queue, graceMs: opts.sweepGraceMs, log: opts.log, metrics: opts.metrics, now: opts.now },
-    opts.sweepIntervalMs,
-  );
+  const deps = {
+    ops,
+    pacer,
+    memory: createMemoryBudget(s.maxBytesInFlight),
+    schedule: s.schedule,
+    leaseMs: s.leaseMs,
+    holdMs: s.holdMs,
+    disableAfterMs: s.disableAfterMs,
+    breakerCooldownMs: s.breakerCooldownMs,
+    maxPayloadBytes: s.maxPayloadBytes,
+    log: o.log,
+    metrics: o.metrics,
+    now,
+    random,
+  };
+  const scheduler = createScheduler({
+    capacity: s.concurrency,
+    visibilityTimeoutS: s.visibilityTimeoutS,
+    replaceAfterReceives: Math.floor(redriveMaxReceiveCount(maxAttempts(s.schedule)) / 2),
+    queue: o.queue,
+    log: o.log,
+    metrics: o.metrics,
+    now,
+    handle: (m) => deliver(deps, m),
+  });
+  const pollers = startPollers({
+    sqs: o.queue.sqs,
+    queueUrl: o.queue.queueUrl,
+    pollers: pollersFor(s.concurrency),
+    visibilityTimeoutS: s.visibilityTimeoutS,
+    waitTimeSeconds: s.waitTimeSeconds,
+    scheduler,
+    log: o.log,
+  });
+  const sweeper = startSweeper({ store: o.store, queue: o.queue, graceMs: s.sweepGraceMs, log: o.log, metrics: o.metrics, now }, s.sweepIntervalMs);
+  let stopping: Promise<void> | undefined;
   return {
-    async stop() {
-      await Promise.all([consumers.stop(), sweeper.stop()]);
+    inFlight: () => scheduler.inFlight(),
+    stop() {
+      stopping ??= Promise.all([scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)), pollers.stop(), sweeper.stop()]).then(() => undefined);
+      return stopping;
     },
   };
 }

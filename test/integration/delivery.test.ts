@@ -87,7 +87,8 @@ describe("delivery", () => {
       },
       { what: "the DLQ message" },
     );
-    expect(dlq).toEqual({ tenantId: tenant.tenantId, eventId: body.event_id, endpointId: tenant.endpoints[0]!.endpointId });
+    // The delivery's name and the hints the worker reads; never the payload or a secret.
+    expect(dlq).toEqual({ tenantId: tenant.tenantId, eventId: body.event_id, endpointId: tenant.endpoints[0]!.endpointId, tenantVersion: 0, bodyBytes: 17 });
   });
 
   it("never follows a redirect", async () => {

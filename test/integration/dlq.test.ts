@@ -22,7 +22,7 @@ const dlqCount = async () => (await stack.http.get("/admin/dlq?limit=1").set("au
 
 beforeAll(async () => {
   // A short sweeper grace: a delivery the killed requeue set PENDING before sending its message is the sweeper's.
-  stack = await startStack({ RETRY_SCHEDULE: "100ms", DLQ_REQUEUE_RATE: "20", SWEEP_GRACE_MS: "2000" });
+  stack = await startStack({ RETRY_SCHEDULE: "100ms", DLQ_REQUEUE_RATE: "20", SWEEP_GRACE_MS: "2000", BREAKER_FAILURES: "1000" });
   admin = `Bearer ${stack.adminToken}`;
   receiver = await startReceiver();
   receiver.behave(() => ({ status: 500 }));

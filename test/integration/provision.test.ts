@@ -7,7 +7,8 @@ import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, expect, it } from "vitest";
 import { inject } from "vitest";
 import { createAwsClients } from "../../services/aws/clients.ts";
-import { provisionAll, redriveMaxReceiveCount, type ProvisionOptions } from "../../services/aws/provision.ts";
+import { provisionAll, type ProvisionOptions } from "../../services/aws/provision.ts";
+import { redriveMaxReceiveCount } from "../../services/core/timing.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
 
 const clients = createAwsClients({

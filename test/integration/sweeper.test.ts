@@ -13,7 +13,8 @@ let stack: Stack;
 let receiver: TestReceiver;
 
 beforeAll(async () => {
-  stack = await startStack({ SWEEP_GRACE_MS: "300", SWEEP_INTERVAL_MS: "200", RETRY_SCHEDULE: "1s,1s,1s,1s,1s" });
+  // The receiver fails on purpose: no circuit breaker here, this is the sweeper's test.
+  stack = await startStack({ SWEEP_GRACE_MS: "300", SWEEP_INTERVAL_MS: "200", RETRY_SCHEDULE: "1s,1s,1s,1s,1s", BREAKER_FAILURES: "1000" });
   receiver = await startReceiver();
 });
 afterAll(async () => {

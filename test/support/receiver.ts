@@ -27,12 +27,15 @@ export type Behaviour = (req: ReceivedRequest, n: number) => Reply;
 export interface TestReceiver {
   readonly url: string;
   readonly requests: ReceivedRequest[];
+  /** Requests received and not answered yet. */
+  open(): number;
   behave(fn: Behaviour): void;
   close(): Promise<void>;
 }
 
 export async function startReceiver(): Promise<TestReceiver> {
   const requests: ReceivedRequest[] = [];
+  let open = 0;
   let behaviour: Behaviour = () => ({ status: 200, body: "ok" });
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -41,7 +44,9 @@ export async function startReceiver(): Promise<TestReceiver> {
       const received = { url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks), at: Date.now() };
       requests.push(received);
       const reply = behaviour(received, requests.length);
+      open++;
       const send = () => {
+        open--;
         if (res.destroyed) return;
         res.writeHead(reply.status, reply.headers).end(reply.body ?? "");
       };
@@ -54,6 +59,7 @@ export async function startReceiver(): Promise<TestReceiver> {
   return {
     url: `http://127.0.0.1:${port}/hook`,
     requests,
+    open: () => open,
     behave(fn) {
       behaviour = fn;
     },

@@ -12,10 +12,9 @@ import type { DeliveryQueue } from "../../services/aws/delivery-queue.ts";
 import type { EventStore } from "../../services/aws/events/store.ts";
 import { provisionAll } from "../../services/aws/provision.ts";
 import { tableNames, type TableNames } from "../../services/aws/tables.ts";
-import { cachedLookup, getTenant, recordEndpointHealth } from "../../services/aws/tenants.ts";
 import { createApp } from "../../services/api/create-app.ts";
 import { parseConfig, type Config } from "../../services/config.ts";
-import { apiSettings, eventStore, provisionOptions } from "../../services/runtime.ts";
+import { apiSettings, eventStore, provisionOptions, workerSettings } from "../../services/runtime.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
 import { createGuardedClient } from "../../services/outbound/guarded-client.ts";
 import { startWorker, type Worker } from "../../services/worker/start-worker.ts";
@@ -35,12 +34,11 @@ export interface Stack {
   readonly queue: DeliveryQueue;
   /** The in-process workers' metrics (one registry for all of them). */
   readonly workerMetrics: Metrics;
-  /** Starts an in-process worker (one per call); all are stopped by close(). */
   /**
    * Starts an in-process worker (one per call); all are stopped by close(). Overrides bypass the config's
    * checks on purpose, to build the situations they prevent (a delivery slower than the visibility timeout).
    */
-  startWorker(overrides?: { allowPrivate?: boolean; visibilityTimeoutS?: number; deliveryTimeoutMs?: number }): Worker;
+  startWorker(overrides?: { allowPrivate?: boolean; visibilityTimeoutS?: number; deliveryTimeoutMs?: number; tenantCacheTtlMs?: number }): Worker;
   createTenant(endpoints: { url: string; event_types?: string[] }[]): Promise<CreatedTenant>;
   close(): Promise<void>;
 }
@@ -114,23 +112,21 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
         userAgent: "webhook-delivery-platform-test",
       });
       guarded.push(client);
+      const deliveryTimeoutMs = overrides.deliveryTimeoutMs ?? config.DELIVERY_TIMEOUT_MS;
       const worker = startWorker({
         store,
         queue,
-        getTenant: cachedLookup((tid) => getTenant(clients.ddb, tables.tenants, tid), 0),
+        tenants: { ddb: clients.ddb, table: tables.tenants },
         client,
-        schedule: config.RETRY_SCHEDULE,
-        leaseMs: (overrides.deliveryTimeoutMs ?? config.DELIVERY_TIMEOUT_MS) + 3000,
-        holdMs: 1000,
-        recordEndpointHealth: (ids, attempt) => recordEndpointHealth(clients.ddb, tables.tenants, ids, attempt),
-        disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
-        concurrency: config.WORKER_CONCURRENCY,
-        receiveBatchSize: config.RECEIVE_BATCH_SIZE,
-        visibilityTimeoutS: overrides.visibilityTimeoutS ?? config.VISIBILITY_TIMEOUT_S,
-        deliveryTimeoutMs: overrides.deliveryTimeoutMs ?? config.DELIVERY_TIMEOUT_MS,
-        sweepIntervalMs: config.SWEEP_INTERVAL_MS,
-        sweepGraceMs: config.SWEEP_GRACE_MS,
-        waitTimeSeconds: 1,
+        settings: {
+          ...workerSettings(config),
+          deliveryTimeoutMs,
+          leaseMs: deliveryTimeoutMs + 3000,
+          holdMs: 1000,
+          visibilityTimeoutS: overrides.visibilityTimeoutS ?? config.VISIBILITY_TIMEOUT_S,
+          tenantCacheTtlMs: overrides.tenantCacheTtlMs ?? 0,
+          waitTimeSeconds: 1,
+        },
         log,
         metrics: workerMetrics,
       });

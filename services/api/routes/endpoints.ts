@@ -33,7 +33,15 @@ export function endpointSchemas(allowPrivate: boolean) {
   const create = endpointInputSchema(allowPrivate);
   return {
     create,
-    update: create.partial().extend({ enabled: z.boolean().optional() }).strict(),
+    update: create
+      .partial()
+      .extend({
+        enabled: z.boolean().optional(),
+        // null clears an override: the worker's default applies again.
+        max_in_flight: create.shape.max_in_flight.unwrap().nullable().optional(),
+        rate_limit: create.shape.rate_limit.unwrap().nullable().optional(),
+      })
+      .strict(),
     rotate: z.object({ grace_period: durationSchema("30m or 24h").optional().meta({ description: "How long the old secret keeps signing, e.g. 24h." }) }).strict(),
     recover: z.object({ since: z.iso.datetime({ offset: true }).meta({ description: "Requeue failed deliveries of events created since." }) }).strict(),
   };
@@ -98,6 +106,8 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
       url: input.url ?? e.url,
       description: input.description ?? e.description,
       eventTypes: input.event_types ?? e.eventTypes,
+      maxInFlight: input.max_in_flight === undefined ? e.maxInFlight : (input.max_in_flight ?? undefined),
+      rateLimit: input.rate_limit === undefined ? e.rateLimit : (input.rate_limit ?? undefined),
       // Re-enabling starts afresh: the reason and the failure run are forgotten.
       ...(input.enabled === undefined
         ? {}

@@ -1,6 +1,7 @@
 /** The business actions on a delivery, each one guarded read-modify-write (see change-deliveries.ts). */
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
+  earlyToleranceMs,
   isSettled,
   abandon,
   applyOutcome,
@@ -8,14 +9,18 @@ import {
   requeue,
   takeLease as decideLease,
   type AttemptOutcome,
+  type Delivery,
   type DeliveryStatus,
   type LeaseDecision,
   type LeaseInput,
   type OutcomeDecision,
   type OutcomeInput,
 } from "../../core/delivery-state.ts";
+import { createBatcher } from "../batcher.ts";
+import { isConditionFailure } from "../errors.ts";
 import { changeDeliveries, overdue, type DeliveriesState } from "./change-deliveries.ts";
-import { attemptSk, type AttemptItem, type EventKey, type EventStore } from "./store.ts";
+import { getEventForDelivery } from "./read-events.ts";
+import { attemptSk, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
 
 export interface DeliveryKey extends EventKey {
   readonly endpointId: string;
@@ -24,18 +29,57 @@ export interface DeliveryKey extends EventKey {
 type Missing = { readonly ok: false; readonly reason: "missing" };
 const missing: Missing = { ok: false, reason: "missing" };
 
-/** Invariant 2: the conditional write that makes this worker the only one allowed to POST now. */
-export async function takeLease(store: EventStore, key: DeliveryKey, input: LeaseInput, known?: DeliveriesState): Promise<LeaseDecision | Missing> {
-  const out = await changeDeliveries<LeaseDecision | Missing>(store, key, input.now, (state) => {
-    const d = state.deliveries[key.endpointId];
-    if (!d) return { result: missing };
-    const decision = decideLease(d, input);
-    if (decision.ok) return { changes: { [key.endpointId]: decision.delivery }, result: decision };
-    // A worker died during the last allowed attempt: settle it now rather than POST beyond the budget.
-    if (decision.reason === "exhausted") return { changes: { [key.endpointId]: exhaust(d, input.now) }, result: decision };
-    return { result: decision };
-  }, known);
-  return out.found ? out.result : missing;
+export type Lease = { readonly ok: true; readonly delivery: Delivery; readonly event: EventItem } | Exclude<LeaseDecision, { ok: true }> | Missing;
+
+/**
+ * Invariant 2: the conditional write that makes this worker the only one allowed to POST now, and the read of
+ * the event it POSTs, in one UpdateItem that returns the item as it is after the lease. The condition is
+ * core's takeLease rule written as an expression; only when it fails is the item read, to learn why.
+ * The sweeper's due time is left as it was: the lease can only move this delivery's due time later, so the
+ * stored one stays at or before the true one (the sweeper may look early, never late).
+ */
+export async function takeLease(store: EventStore, key: DeliveryKey, input: LeaseInput): Promise<Lease> {
+  try {
+    const { Attributes } = await store.ddb.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { tenantId: key.tenantId, sk: key.eventId },
+        UpdateExpression: "SET #d.#e.attempts = #d.#e.attempts + :one, #d.#e.leaseId = :lid, #d.#e.leaseUntil = :until, #v = #v + :one",
+        ConditionExpression:
+          "#d.#e.#s IN (:pending, :failed) AND (attribute_not_exists(#d.#e.leaseUntil) OR #d.#e.leaseUntil <= :now) AND #d.#e.nextAttemptAt <= :due AND #d.#e.attempts < :max",
+        ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId, "#s": "status", "#v": "version" },
+        ExpressionAttributeValues: {
+          ":one": 1,
+          ":lid": input.leaseId,
+          ":until": input.now + input.leaseMs,
+          ":now": input.now,
+          ":due": input.now + earlyToleranceMs,
+          ":max": input.maxAttempts,
+          ":pending": "PENDING",
+          ":failed": "FAILED",
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    const event = eventItemSchema.parse(Attributes);
+    return { ok: true, event, delivery: event.deliveries[key.endpointId]! };
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+  const event = await getEventForDelivery(store, key);
+  const d = event?.deliveries[key.endpointId];
+  if (!event || !d) return missing;
+  const decision = decideLease(d, input);
+  // Free now (a lease ran out between the write and the read): the next receipt takes it.
+  if (decision.ok) return { ok: false, reason: "leased", retryAt: input.now };
+  // A worker died during the last allowed attempt: settle it now rather than POST beyond the budget.
+  if (decision.reason === "exhausted") {
+    await changeDeliveries(store, key, input.now, (state) => {
+      const current = state.deliveries[key.endpointId];
+      return { changes: current && !isSettled(current.status) ? { [key.endpointId]: exhaust(current, input.now) } : undefined, result: undefined };
+    }, event);
+  }
+  return decision;
 }
 
 /** Invariant 3: the outcome moves the delivery forward only (a late failure cannot undo a success). */
@@ -93,43 +137,57 @@ export async function claimOverdue(store: EventStore, key: EventKey, now: number
   return out.found ? out.result : [];
 }
 
-export async function recordAttempt(store: EventStore, tenantId: string, attempt: AttemptItem): Promise<void> {
-  await store.ddb.send(
-    new PutCommand({
-      TableName: store.table,
-      Item: {
-        tenantId,
-        sk: attemptSk(attempt.eventId, attempt.endpointId, attempt.attempt),
-        ...attempt,
-        ttl: Math.floor((attempt.at + store.retention.deliveredMs) / 1000),
+/**
+ * The attempt log's writer: attempt records of concurrent deliveries go out in BatchWriteItem calls of up to 25
+ * (a record is only ever written once, so it needs no condition). Resolves once the record is stored.
+ */
+export function attemptLog(store: EventStore, waitMs = 5): (tenantId: string, attempt: AttemptItem) => Promise<void> {
+  const write = createBatcher<{ tenantId: string; attempt: AttemptItem }>(async (items) => {
+    let requests = items.map(({ tenantId, attempt }) => ({
+      PutRequest: {
+        Item: {
+          tenantId,
+          sk: attemptSk(attempt.eventId, attempt.endpointId, attempt.attempt),
+          ...attempt,
+          ttl: Math.floor((attempt.at + store.retention.deliveredMs) / 1000),
+        },
       },
-    }),
-  );
+    }));
+    // DynamoDB may leave some unprocessed under load: send those again, a few times, with a short backoff.
+    for (let round = 0; requests.length > 0; round++) {
+      if (round === 5) throw new Error(`${requests.length} attempt records left unprocessed`);
+      if (round > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
+      const out = await store.ddb.send(new BatchWriteCommand({ RequestItems: { [store.table]: requests } }));
+      requests = (out.UnprocessedItems?.[store.table] ?? []) as typeof requests;
+    }
+    return items.map(() => true);
+  }, 25, waitMs);
+  return async (tenantId, attempt) => {
+    await write({ tenantId, attempt });
+  };
 }
 
-/** Settles a delivery as DEAD without an attempt: its tenant or endpoint no longer exists. */
-export async function abandonDelivery(store: EventStore, key: DeliveryKey, now: number, reason: string): Promise<void> {
-  await changeDeliveries(store, key, now, (state) => {
+/** Settles a delivery as DEAD without an attempt: its tenant or endpoint no longer exists. False when there is no such delivery. */
+export async function abandonDelivery(store: EventStore, key: DeliveryKey, now: number, reason: string): Promise<boolean> {
+  const out = await changeDeliveries(store, key, now, (state) => {
     const d = state.deliveries[key.endpointId];
     const next = d && abandon(d, now, reason);
-    return { changes: next ? { [key.endpointId]: next } : undefined, result: undefined };
+    return { changes: next ? { [key.endpointId]: next } : undefined, result: d !== undefined };
   });
+  return out.found && out.result;
 }
 
 /**
  * Moves an unsettled, unleased delivery's due time to `until` (a held delivery of a disabled endpoint):
- * the sweeper then leaves it alone instead of adding a copy of its message every grace period.
+ * the sweeper then leaves it alone instead of adding a copy of its message every grace period. Answers
+ * false when there is nothing to hold (the delivery is settled or gone).
  */
-export async function postponeDelivery(store: EventStore, key: DeliveryKey, now: number, until: number, known?: DeliveriesState): Promise<void> {
-  await changeDeliveries(
-    store,
-    key,
-    now,
-    (state) => {
-      const d = state.deliveries[key.endpointId];
-      const free = d && !isSettled(d.status) && (d.leaseUntil ?? 0) <= now;
-      return { changes: free ? { [key.endpointId]: { ...d, nextAttemptAt: until } } : undefined, result: undefined };
-    },
-    known,
-  );
+export async function postponeDelivery(store: EventStore, key: DeliveryKey, now: number, until: number): Promise<boolean> {
+  const out = await changeDeliveries(store, key, now, (state) => {
+    const d = state.deliveries[key.endpointId];
+    if (!d || isSettled(d.status)) return { result: false };
+    const free = (d.leaseUntil ?? 0) <= now;
+    return { changes: free ? { [key.endpointId]: { ...d, nextAttemptAt: until } } : undefined, result: true };
+  });
+  return out.found && out.result;
 }

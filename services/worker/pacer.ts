@@ -1,0 +1,155 @@
+/**
+ * This task's share-keeping: how many deliveries are in flight per tenant and per endpoint (against their
+ * caps), each endpoint's in-flight limit (cut on failures, grown back on successes), pauses asked for with
+ * Retry-After, runs of failures for the circuit breaker, and when a delivery held back should come back.
+ * Everything here is in memory and synchronous: no I/O decides whether a delivery may start.
+ */
+import { adjustLimit, type ConcurrencyLimit } from "../core/endpoint-pacing.ts";
+
+export interface PacerOptions {
+  /** Deliveries of one tenant in flight at most (on this task). */
+  readonly tenantMaxInFlight: number;
+  /** Deliveries to one endpoint in flight at most, unless the endpoint sets its own. */
+  readonly endpointMaxInFlight: number;
+  /** Failures in a row that open an endpoint's circuit. */
+  readonly breakerFailures: number;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+export type DeferReason = "tenant_cap" | "endpoint_cap" | "paused" | "circuit_open" | "rate_limited";
+
+/** The end of a delivery, as the endpoint's pacing sees it: an answer that says it is healthy or not, or neither. */
+export type Result = "success" | "failure" | "neutral";
+
+export interface Slot {
+  /** Frees the slot; answers what the endpoint's pacing wants written down, if anything. */
+  release(result: Result, opts?: { latencyMs?: number; retryAfterMs?: number }): Verdict;
+}
+
+export interface Verdict {
+  /** This failure completed a run of `breakerFailures`: open the circuit. */
+  readonly trip: boolean;
+  /** The endpoint's in-flight limit changed enough to report (undefined: back at its maximum). */
+  readonly reportLimit?: { readonly limit: number | undefined };
+}
+
+export type Admission = { readonly ok: true; readonly slot: Slot } | { readonly ok: false; readonly reason: DeferReason; readonly at: number };
+
+interface Lane {
+  inFlight: number;
+  /** When the last delivery held back here comes back: the next one comes a spacing later (a virtual queue). */
+  nextBackAt: number;
+  /** Smoothed duration of a delivery here, ms. */
+  latencyMs: number;
+}
+
+interface EndpointLane extends Lane {
+  limit: ConcurrencyLimit;
+  max: number;
+  failuresInARow: number;
+  pausedUntil: number;
+  /** The limit as last reported, to write only changes. */
+  reported: number | undefined;
+}
+
+const farthestBackMs = 15 * 60_000;
+const maxPauseMs = 10 * 60_000;
+
+export interface Pacer {
+  /** Takes a slot for the delivery, or says why not and when it should come back. */
+  admit(tenantId: string, endpointId: string, endpointMax: number | undefined): Admission;
+  /** A held delivery's return time in the endpoint's virtual queue: after `notBefore`, spaced at `spacingMs`. */
+  backAt(endpointId: string, notBefore: number, spacingMs?: number): number;
+  /** The circuit closed after a probe: the endpoint starts again from a limit of one and grows back. */
+  restart(endpointId: string): void;
+  /** Deliveries in flight on this task. */
+  inFlight(): number;
+}
+
+export function createPacer(o: PacerOptions): Pacer {
+  const tenants = new Map<string, Lane>();
+  const endpoints = new Map<string, EndpointLane>();
+  let inFlight = 0;
+
+  const lane = (id: string): Lane => {
+    let l = tenants.get(id);
+    if (!l) tenants.set(id, (l = { inFlight: 0, nextBackAt: 0, latencyMs: 1000 }));
+    return l;
+  };
+  const endpointLane = (id: string, max: number): EndpointLane => {
+    let l = endpoints.get(id);
+    if (!l) endpoints.set(id, (l = { inFlight: 0, nextBackAt: 0, latencyMs: 1000, limit: { limit: max, cutAt: Number.NEGATIVE_INFINITY }, max, failuresInARow: 0, pausedUntil: 0, reported: undefined }));
+    l.max = max;
+    return l;
+  };
+  /** Jittered by ±10%, so deliveries held together do not come back together. */
+  const spaced = (l: Lane, notBefore: number, spacingMs: number): number => {
+    const now = o.now();
+    const at = Math.min(now + farthestBackMs, Math.max(notBefore, l.nextBackAt + spacingMs, now + spacingMs));
+    l.nextBackAt = at;
+    return Math.round(now + (at - now) * (0.9 + 0.2 * o.random()));
+  };
+  const forget = (tenantId: string, endpointId: string, t: Lane, e: EndpointLane) => {
+    const now = o.now();
+    // Idle lanes are dropped so the maps stay as small as the set of busy endpoints.
+    if (t.inFlight === 0 && t.nextBackAt < now) tenants.delete(tenantId);
+    if (e.inFlight === 0 && e.nextBackAt < now && e.pausedUntil < now && e.failuresInARow === 0 && e.limit.limit >= e.max) endpoints.delete(endpointId);
+  };
+
+  return {
+    admit(tenantId, endpointId, endpointMax) {
+      const now = o.now();
+      const t = lane(tenantId);
+      const e = endpointLane(endpointId, endpointMax ?? o.endpointMaxInFlight);
+      if (e.pausedUntil > now) return { ok: false, reason: "paused", at: spaced(e, e.pausedUntil, e.latencyMs / e.limit.limit) };
+      if (e.inFlight >= Math.min(e.limit.limit, e.max)) return { ok: false, reason: "endpoint_cap", at: spaced(e, now, e.latencyMs / e.limit.limit) };
+      if (t.inFlight >= o.tenantMaxInFlight) return { ok: false, reason: "tenant_cap", at: spaced(t, now, t.latencyMs / o.tenantMaxInFlight) };
+      t.inFlight++;
+      e.inFlight++;
+      inFlight++;
+      let released = false;
+      return {
+        ok: true,
+        slot: {
+          release(result, opts = {}) {
+            if (released) return { trip: false };
+            released = true;
+            t.inFlight--;
+            e.inFlight--;
+            inFlight--;
+            const at = o.now();
+            if (opts.latencyMs !== undefined) {
+              t.latencyMs = 0.8 * t.latencyMs + 0.2 * opts.latencyMs;
+              e.latencyMs = 0.8 * e.latencyMs + 0.2 * opts.latencyMs;
+            }
+            if (opts.retryAfterMs !== undefined) e.pausedUntil = Math.max(e.pausedUntil, at + Math.min(maxPauseMs, opts.retryAfterMs));
+            let trip = false;
+            if (result !== "neutral") {
+              e.limit = adjustLimit(e.limit, e.max, result === "success", at);
+              e.failuresInARow = result === "success" ? 0 : e.failuresInARow + 1;
+              trip = e.failuresInARow >= o.breakerFailures;
+            }
+            const limit = e.limit.limit >= e.max ? undefined : e.limit.limit;
+            // Reported when first cut and when back at the maximum; the steps in between stay local.
+            const report = limit === e.reported || (limit !== undefined && e.reported !== undefined) ? undefined : { limit };
+            if (report) e.reported = limit;
+            forget(tenantId, endpointId, t, e);
+            return report ? { trip, reportLimit: report } : { trip };
+          },
+        },
+      };
+    },
+    backAt(endpointId, notBefore, spacingMs) {
+      const e = endpointLane(endpointId, endpoints.get(endpointId)?.max ?? o.endpointMaxInFlight);
+      return spaced(e, notBefore, spacingMs ?? e.latencyMs / e.max);
+    },
+    restart(endpointId) {
+      const e = endpoints.get(endpointId);
+      if (!e) return;
+      e.failuresInARow = 0;
+      e.limit = { limit: 1, cutAt: o.now() };
+    },
+    inFlight: () => inFlight,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The delivery engine under faults: a worker killed or stopped with hundreds of deliveries in flight, a
+ * circuit breaker on an endpoint that keeps failing, and a rate limit shared by two worker processes.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { getEvent, postEvent } from "../support/api.ts";
+import { eventually } from "../support/eventually.ts";
+import { startServiceProcess, type ServiceProcess } from "../support/processes.ts";
+import { startReceiver, type TestReceiver } from "../support/receiver.ts";
+import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
+
+let stack: Stack;
+let receiver: TestReceiver;
+const workers: ServiceProcess[] = [];
+const admin = () => `Bearer ${stack.adminToken}`;
+
+beforeAll(async () => {
+  stack = await startStack({
+    RETRY_SCHEDULE: "1s,1s,1s,1s,1s,1s",
+    DELIVERY_TIMEOUT_MS: "5000",
+    VISIBILITY_TIMEOUT_S: "10",
+    SQS_WAIT_TIME_S: "1",
+    // One tenant may fill the worker here: these tests are about one endpoint under load.
+    TENANT_MAX_IN_FLIGHT: "1000",
+    ENDPOINT_MAX_IN_FLIGHT: "1000",
+    BREAKER_FAILURES: "3",
+    BREAKER_COOLDOWN: "2s",
+  });
+  receiver = await startReceiver();
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.kill("SIGKILL")));
+});
+afterAll(async () => {
+  await stack.close();
+  await receiver.close();
+});
+
+async function worker(env: Record<string, string> = {}): Promise<ServiceProcess> {
+  const w = await startServiceProcess("worker", { ...stack.env, METRICS_PORT: "0", ...env });
+  workers.push(w);
+  return w;
+}
+
+async function postMany(t: CreatedTenant, n: number, type: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 25) {
+    const batch = await Promise.all(Array.from({ length: Math.min(25, n - i) }, (_, j) => postEvent(stack, t.apiKey, { type, i: i + j })));
+    ids.push(...batch.map((r) => String(r.body.event_id)));
+  }
+  return ids;
+}
+
+const allDelivered = (t: CreatedTenant, ids: string[]) => async () =>
+  (await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).status))).every((s) => s === "DELIVERED");
+
+/** How many times each webhook-id reached the receiver. */
+function postsPerWebhook(url: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of receiver.requests.filter((q) => q.url.endsWith(url))) {
+    const id = String(r.headers["webhook-id"]);
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe("a worker with hundreds of deliveries in flight", () => {
+  const count = 300;
+
+  it("SIGKILL: nothing is lost, and only a delivery whose POST was in flight at the kill is POSTed again", async () => {
+    receiver.behave(() => ({ status: 200, delayMs: 3000 }));
+    const t = await stack.createTenant([{ url: `${receiver.url}?kill` }]);
+    const ids = await postMany(t, count, "kill");
+    const first = await worker();
+    await eventually(() => receiver.open() >= 250, { what: "hundreds of POSTs in flight", timeoutMs: 20_000 });
+    const inFlightAtKill = receiver.open();
+    await first.kill("SIGKILL");
+    // What the killed worker left leased comes back when its leases and the messages' visibility lapse.
+    await worker();
+    await eventually(allDelivered(t, ids), { what: "every event delivered after the kill", timeoutMs: 45_000 });
+    const posts = postsPerWebhook("?kill");
+    expect(posts.size).toBe(count);
+    const repeated = [...posts.values()].filter((n) => n > 1);
+    expect(repeated.every((n) => n === 2)).toBe(true);
+    expect(repeated.length).toBeLessThanOrEqual(inFlightAtKill);
+  }, 90_000);
+
+  it("SIGTERM: the deliveries in flight finish and are recorded, the rest go to the next worker, none twice", async () => {
+    receiver.requests.length = 0;
+    receiver.behave(() => ({ status: 200, delayMs: 2000 }));
+    const t = await stack.createTenant([{ url: `${receiver.url}?drain` }]);
+    const ids = await postMany(t, count + 100, "drain");
+    const w = await worker({ WORKER_CONCURRENCY: String(count) });
+    await eventually(() => receiver.open() >= 250, { what: "hundreds of POSTs in flight", timeoutMs: 20_000 });
+    const exited = new Promise<number | null>((resolve) => w.child.once("exit", (code) => resolve(code)));
+    w.child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const started = receiver.requests.length;
+    expect(started).toBeGreaterThanOrEqual(250);
+    const views = await Promise.all(ids.map((id) => getEvent(stack, t.apiKey, id)));
+    expect(views.filter((v) => v.status === "DELIVERED")).toHaveLength(started);
+    for (const v of views.filter((x) => x.status !== "DELIVERED")) expect(v.deliveries[0]!.attempts).toBe(0);
+    await worker();
+    await eventually(allDelivered(t, ids), { what: "the rest delivered", timeoutMs: 45_000 });
+    const posts = postsPerWebhook("?drain");
+    expect(posts.size).toBe(ids.length);
+    expect([...posts.values()].every((n) => n === 1)).toBe(true);
+  }, 90_000);
+});
+
+describe("an endpoint that keeps failing", () => {
+  it("opens its circuit, holds deliveries without spending attempts, probes one at a time, and closes when it recovers", async () => {
+    const w = stack.startWorker();
+    try {
+      receiver.requests.length = 0;
+      receiver.behave(() => ({ status: 503 }));
+      const created = await stack.http
+        .post("/admin/tenants")
+        .set("authorization", admin())
+        .send({ name: "breaker", endpoints: [{ url: `${receiver.url}?breaker`, max_in_flight: 1 }] });
+      const t = { apiKey: created.body.api_key as string, tenantId: created.body.tenant_id as string };
+      const endpointId = created.body.endpoints[0].endpoint_id as string;
+      type View = { circuit: { state: string; reason: string; next_probe_at: string } };
+      const endpoint = async () => (await stack.http.get(`/v1/endpoints/${endpointId}`).set("authorization", `Bearer ${t.apiKey}`)).body as View;
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) ids.push((await postEvent(stack, t.apiKey, { type: "breaker", i })).body.event_id);
+
+      // Three failures in a row (BREAKER_FAILURES below) open it; then one probe after the 2 s cooldown.
+      await eventually(async () => (await endpoint()).circuit.state === "open", { what: "the circuit open" });
+      expect((await endpoint()).circuit.reason).toContain("HTTP 503");
+      await eventually(() => receiver.requests.length === 4, { what: "one probe after the cooldown", timeoutMs: 10_000 });
+      const open = await endpoint();
+      expect(open.circuit).toMatchObject({ state: "open" });
+      expect(Date.parse(open.circuit.next_probe_at)).toBeGreaterThan(Date.now());
+      // Held deliveries spent no attempt: only the three that tripped it and the probe did.
+      const attempts = await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).deliveries[0]!.attempts));
+      expect(attempts.reduce((a, b) => a + b, 0)).toBe(4);
+
+      receiver.behave(() => ({ status: 200 }));
+      await eventually(async () => (await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).status))).every((s) => s === "DELIVERED"), {
+        what: "everything delivered after the circuit closed",
+        timeoutMs: 20_000,
+      });
+      expect((await endpoint()).circuit.state).toBe("closed");
+      expect(receiver.requests.filter((r) => r.url.endsWith("?breaker"))).toHaveLength(14);
+    } finally {
+      await w.stop();
+    }
+  }, 40_000);
+});
+
+describe("an endpoint's rate limit", () => {
+  it("holds across two worker processes", async () => {
+    receiver.requests.length = 0;
+    receiver.behave(() => ({ status: 200 }));
+    const created = await stack.http
+      .post("/admin/tenants")
+      .set("authorization", admin())
+      .send({ name: "rate", endpoints: [{ url: `${receiver.url}?rate`, rate_limit: 5 }] });
+    const t = { apiKey: created.body.api_key as string, tenantId: created.body.tenant_id as string, endpoints: [] };
+    const ids = await postMany(t, 40, "rate");
+    await Promise.all([worker(), worker()]);
+    await eventually(allDelivered(t, ids), { what: "all 40 delivered", timeoutMs: 40_000 });
+    const at = receiver.requests.filter((r) => r.url.endsWith("?rate")).map((r) => r.at).sort((a, b) => a - b);
+    expect(at).toHaveLength(40);
+    // After the first second's burst of 5, five a second: the sustained rate, and at most 5 per second of any
+    // window plus the burst (one more for the jitter between taking a slot and the POST's arrival).
+    const rate = (at.length - 6) / ((at.at(-1)! - at[5]!) / 1000);
+    const spanS = Math.ceil((at.at(-1)! - at[0]!) / 1000);
+    for (let w = 1; w <= spanS; w++) {
+      const busiest = Math.max(...at.map((t0) => at.filter((x) => x >= t0 && x < t0 + w * 1000).length));
+      expect(busiest).toBeLessThanOrEqual(5 * w + 6);
+    }
+    process.stdout.write(`rate limit 5/s over two workers: ${at.length} deliveries, sustained ${rate.toFixed(2)}/s after the burst\n`);
+    expect(rate).toBeLessThanOrEqual(5.25);
+    expect(rate).toBeGreaterThan(2.5);
+  }, 60_000);
+});

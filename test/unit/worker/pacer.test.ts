@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { createMemoryBudget } from "../../../services/worker/memory-budget.ts";
+import { createPacer } from "../../../services/worker/pacer.ts";
+
+const options = (now: () => number) => ({ tenantMaxInFlight: 3, endpointMaxInFlight: 2, breakerFailures: 3, now, random: () => 0.5 });
+
+describe("pacer", () => {
+  it("keeps each endpoint and tenant within its cap, and sends the rest back spaced out", () => {
+    const pacer = createPacer(options(() => 0));
+    const a = pacer.admit("t1", "e1", undefined);
+    const b = pacer.admit("t1", "e1", undefined);
+    const c = pacer.admit("t1", "e1", undefined);
+    expect([a.ok, b.ok, c.ok]).toEqual([true, true, false]);
+    expect(c).toMatchObject({ reason: "endpoint_cap" });
+    const d = pacer.admit("t1", "e1", undefined);
+    // Two held back come back one after the other, not together.
+    expect(!c.ok && !d.ok && d.at > c.at).toBe(true);
+    expect(pacer.admit("t1", "e2", undefined).ok).toBe(true);
+    expect(pacer.admit("t1", "e3", undefined)).toMatchObject({ ok: false, reason: "tenant_cap" });
+    // Another tenant is not held back by the first.
+    expect(pacer.admit("t2", "e3", undefined).ok).toBe(true);
+    expect(pacer.inFlight()).toBe(4);
+    if (a.ok) a.slot.release("success");
+    expect(pacer.admit("t1", "e3", undefined).ok).toBe(true);
+    // An endpoint's own cap wins over the default.
+    expect(pacer.admit("t3", "e4", 1).ok).toBe(true);
+    expect(pacer.admit("t3", "e4", 1)).toMatchObject({ ok: false, reason: "endpoint_cap" });
+  });
+
+  it("trips after a run of failures, cuts the limit and reports it, and pauses on Retry-After", () => {
+    let now = 0;
+    const pacer = createPacer({ ...options(() => now), endpointMaxInFlight: 8, tenantMaxInFlight: 100 });
+    const release = (result: "success" | "failure", opts = {}) => {
+      const s = pacer.admit("t", "e", undefined);
+      if (!s.ok) throw new Error("not admitted");
+      return s.slot.release(result, opts);
+    };
+    expect(release("failure")).toEqual({ trip: false, reportLimit: { limit: 4 } });
+    now += 1000;
+    expect(release("failure")).toEqual({ trip: false });
+    now += 1000;
+    expect(release("failure").trip).toBe(true);
+    expect(release("success")).toEqual({ trip: false });
+    now += 1000;
+    release("failure", { retryAfterMs: 5000 });
+    expect(pacer.admit("t", "e", undefined)).toMatchObject({ ok: false, reason: "paused" });
+    now += 5000;
+    expect(pacer.admit("t", "e", undefined).ok).toBe(true);
+  });
+});
+
+describe("memory budget", () => {
+  it("lets deliveries in while their bodies fit, in order, and a body larger than the budget alone", async () => {
+    const budget = createMemoryBudget(100);
+    const first = await budget.acquire(60);
+    const order: string[] = [];
+    const second = budget.acquire(60).then((r) => (order.push("second"), r));
+    const third = budget.acquire(10).then((r) => (order.push("third"), r));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual([]);
+    expect(budget.held()).toBe(60);
+    first();
+    (await second)();
+    (await third)();
+    expect(order).toEqual(["second", "third"]);
+    expect(budget.held()).toBe(0);
+    const huge = await budget.acquire(500);
+    expect(budget.held()).toBe(500);
+    huge();
+  });
+});
