@@ -18,10 +18,13 @@ import { provisionAll } from "../services/aws/provision.ts";
 import { tableNames } from "../services/aws/tables.ts";
 import { localCredentials } from "../services/local/local-stack.ts";
 import { freePort } from "../test/support/free-port.ts";
+import { engineScenarios } from "./engine.ts";
 
 const quick = process.argv.includes("--quick");
 // `-- --ingestion-only`: scenario 1 alone, for trying a change to the API in two minutes.
 const ingestionOnly = process.argv.includes("--ingestion-only");
+// `-- --delivery-only`: scenario 2 (delivery beside the minimal pipeline) and the engine's scenarios alone.
+const deliveryOnly = process.argv.includes("--delivery-only");
 const seconds = quick ? 2 : 12;
 const backlog = quick ? 200 : 3000;
 const e2eSeconds = quick ? 3 : 20;
@@ -125,7 +128,7 @@ try {
   const naive = (await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl])).info.port as number;
   const shaped = (await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl, "shaped"])).info.port as number;
   const ingestion: Record<string, unknown> = {};
-  for (const c of [32, 128]) {
+  for (const c of deliveryOnly ? [] : [32, 128]) {
     const a = await cannon(`http://127.0.0.1:${bare}/v1/events`, c);
     const b = await cannon(`http://127.0.0.1:${naive}/v1/events`, c);
     const same = await cannon(`http://127.0.0.1:${shaped}/v1/events`, c);
@@ -169,7 +172,8 @@ try {
     for (let i = 0; i < backlog; i += 10) {
       await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: minimal.queueUrl, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ eventId: `m${i + j}` }) })) }));
     }
-    const pipeline = (await start(here("./ceilings/minimal-pipeline.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.queueUrl, receiverUrl, "20"])).info as { delivered: number; seconds: number };
+    // The ceiling works with the worker's default in-flight capacity.
+    const pipeline = (await start(here("./ceilings/minimal-pipeline.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.queueUrl, receiverUrl, "500"])).info as { delivered: number; seconds: number };
     const ceilingPerS = pipeline.delivered / pipeline.seconds;
     const one = await drain(1);
     const two = await drain(2);
@@ -177,6 +181,25 @@ try {
     row(`deliver ${backlog}, 1 worker /s`, fmt(one.per_s), `minimal ${fmt(ceilingPerS)}`, `${fmt(one.per_s / ceilingPerS, 2)}x`);
     row(`deliver ${backlog}, 2 workers /s`, fmt(two.per_s), `1 worker ${fmt(one.per_s)}`, `${fmt(two.per_s / one.per_s, 2)}x`);
     row("peak RSS MB api / worker", `${fmt(peakRssMb(api))} / ${fmt(Math.max(one.peak_rss_mb, two.peak_rss_mb))}`, "150", "");
+
+    // The delivery engine: slow receivers, a noisy neighbour, memory with many deliveries in flight.
+    await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
+    results.engine = await engineScenarios({
+      quick,
+      apiUrl,
+      adminToken,
+      startWorker: async (extra) => {
+        const port = await freePort();
+        const { child } = await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn", ...extra }, false);
+        await until(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true, 20_000);
+        return child;
+      },
+      stop,
+      peakRssMb,
+      row,
+    });
+  }
+  if (!ingestionOnly && !deliveryOnly) {
 
     // 3. End to end at a steady 200 events/s.
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
