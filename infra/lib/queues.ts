@@ -2,7 +2,7 @@
 import { Duration } from "aws-cdk-lib";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { redriveMaxReceiveCount } from "../../services/aws/provision.ts";
+import { redriveMaxReceiveCount } from "../../services/core/timing.ts";
 
 export interface DeliveryQueuesProps {
   /** Attempts per delivery (retry schedule entries + 1). */
