@@ -7,12 +7,12 @@ import type { z } from "zod";
 import type * as views from "../../services/api/views.ts";
 
 export type Stats = z.output<typeof views.statsSchema>;
-export type Tenant = z.output<typeof views.tenantSchema>;
-export type EventSummary = z.output<typeof views.eventSummarySchema>;
-export type EventDetail = z.output<typeof views.eventSchema>;
+export type Tenant = z.output<typeof views.tenantViewSchema>;
+export type EventSummary = z.output<typeof views.eventSummaryViewSchema>;
+export type EventDetail = z.output<typeof views.eventViewSchema>;
 export type DeadLetterPage = z.output<typeof views.deadLetterPageSchema>;
 export type RequeueReport = z.output<typeof views.requeueReportSchema>;
-export type Endpoint = z.output<typeof views.endpointSchema>;
+export type Endpoint = z.output<typeof views.endpointViewSchema>;
 interface Page<T> {
   data: T[];
   next_cursor: string | null;

@@ -5,13 +5,14 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { problems } from "../core/errors.ts";
-import { totalAttempts } from "../core/delivery-state.ts";
+import type { z } from "zod";
 import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
 import { deleteDeadLetter, queueDepth, receiveDeadLetters, releaseDeadLetters, type DeadLetter } from "../aws/dead-letters.ts";
 import { oneRun, requeueAndSend, type RequeueDeps } from "./requeue.ts";
 import { getEventForDelivery } from "../aws/events/read-events.ts";
 import { holdLock, releaseLock } from "../aws/locks.ts";
 import type { Metrics } from "../metrics.ts";
+import { deadLetterView, type deadLetterPageSchema } from "./views.ts";
 
 export interface DlqDeps extends RequeueDeps {
   /** Messages moved per second at most. */
@@ -36,10 +37,10 @@ async function* drain(deps: DlqDeps, max: number, holdS: number): AsyncGenerator
   }
 }
 
-export async function peekDeadLetters(deps: DlqDeps, filter: { tenantId?: string | undefined; limit: number }) {
+export async function peekDeadLetters(deps: DlqDeps, filter: { tenantId?: string | undefined; limit: number }): Promise<z.input<typeof deadLetterPageSchema>> {
   const depth = await queueDepth(deps.queue, "dlq");
   const held: string[] = [];
-  const data = [];
+  const data: z.input<typeof deadLetterPageSchema>["data"] = [];
   try {
     // Filtering by tenant may need to look past other tenants' messages: look at up to 10x the page.
     for await (const m of drain(deps, filter.limit * (filter.tenantId ? 10 : 1), 30)) {
@@ -48,23 +49,7 @@ export async function peekDeadLetters(deps: DlqDeps, filter: { tenantId?: string
       if (filter.tenantId && ref?.tenantId !== filter.tenantId) continue;
       if (data.length >= filter.limit) continue;
       const d = ref ? (await getEventForDelivery(deps.store, ref))?.deliveries[ref.endpointId] : undefined;
-      data.push({
-        message_id: m.messageId,
-        tenant_id: ref?.tenantId ?? null,
-        event_id: ref?.eventId ?? null,
-        endpoint_id: ref?.endpointId ?? null,
-        dead_lettered_at: new Date(m.sentAt).toISOString(),
-        delivery: d
-          ? {
-              status: d.status,
-              webhook_id: d.webhookId,
-              attempts: totalAttempts(d),
-              last_status_code: d.lastStatusCode ?? null,
-              last_error: d.lastError ?? null,
-              dead_at: d.deadAt === undefined ? null : new Date(d.deadAt).toISOString(),
-            }
-          : null,
-      });
+      data.push(deadLetterView(m, ref, d));
     }
   } finally {
     // A peek consumes nothing: every message goes back visible at once.

@@ -41,8 +41,8 @@ function endpointOperations(base: string, auth: Auth, tag: string): Operation[] 
   return [
     { method: "get", path: base, summary: "List endpoints", tag, auth, responses: ok(views.endpointPageSchema) },
     { method: "post", path: base, summary: "Create an endpoint (its secret is shown once)", tag, auth, body: endpoint.create, conflicts: true, responses: { 201: views.endpointWithSecretSchema } },
-    { method: "get", path: one, summary: "Get an endpoint", tag, auth, responses: ok(views.endpointSchema) },
-    { method: "patch", path: one, summary: "Change an endpoint; `enabled: true` re-enables a disabled one", tag, auth, body: endpoint.update, responses: ok(views.endpointSchema) },
+    { method: "get", path: one, summary: "Get an endpoint", tag, auth, responses: ok(views.endpointViewSchema) },
+    { method: "patch", path: one, summary: "Change an endpoint; `enabled: true` re-enables a disabled one", tag, auth, body: endpoint.update, responses: ok(views.endpointViewSchema) },
     { method: "delete", path: one, summary: "Delete an endpoint", tag, auth, responses: { 204: null } },
     { method: "post", path: `${one}/rotate-secret`, summary: "Rotate the signing secret; the old one signs too until the grace period ends", tag, auth, body: endpoint.rotate, bodyOptional: true, responses: { 201: views.rotatedEndpointSchema } },
     { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's failed and dead deliveries since a time", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
@@ -53,7 +53,7 @@ function eventReadOperations(base: string, auth: Auth, tag: string): Operation[]
   const one = `${base}/{eventId}`;
   return [
     { method: "get", path: base, summary: "List events, newest first, optionally by status", tag, auth, query: listQuerySchema, responses: ok(views.eventPageSchema) },
-    { method: "get", path: one, summary: "Get an event with its deliveries and attempt log", tag, auth, responses: ok(views.eventSchema) },
+    { method: "get", path: one, summary: "Get an event with its deliveries and attempt log", tag, auth, responses: ok(views.eventViewSchema) },
     { method: "post", path: `${one}/retry`, summary: "Requeue the event's failed and dead deliveries", tag, auth, responses: { 202: views.requeuedSchema } },
   ];
 }
@@ -79,8 +79,8 @@ export const operations: readonly Operation[] = [
   ...endpointOperations("/v1/endpoints", "apiKey", "Endpoints"),
   { method: "post", path: "/admin/tenants", summary: "Create a tenant with its first API key (shown once)", tag: "Admin: tenants", auth: "admin", body: tenantCreateSchema(false), responses: { 201: views.tenantCreatedSchema } },
   { method: "get", path: "/admin/tenants", summary: "List tenants", tag: "Admin: tenants", auth: "admin", query: pageQuery, responses: ok(views.tenantPageSchema) },
-  { method: "get", path: tenant, summary: "Get a tenant", tag: "Admin: tenants", auth: "admin", responses: ok(views.tenantSchema) },
-  { method: "patch", path: tenant, summary: "Rename, disable or enable a tenant", tag: "Admin: tenants", auth: "admin", body: tenantPatchSchema, responses: ok(views.tenantSchema) },
+  { method: "get", path: tenant, summary: "Get a tenant", tag: "Admin: tenants", auth: "admin", responses: ok(views.tenantViewSchema) },
+  { method: "patch", path: tenant, summary: "Rename, disable or enable a tenant", tag: "Admin: tenants", auth: "admin", body: tenantPatchSchema, responses: ok(views.tenantViewSchema) },
   { method: "delete", path: tenant, summary: "Delete a tenant (soft: its events stay, its keys stop)", tag: "Admin: tenants", auth: "admin", responses: { 204: null } },
   { method: "post", path: `${tenant}/api-keys`, summary: "Issue an API key (shown once)", tag: "Admin: tenants", auth: "admin", responses: { 201: views.apiKeyCreatedSchema } },
   { method: "get", path: `${tenant}/api-keys`, summary: "List a tenant's API keys", tag: "Admin: tenants", auth: "admin", responses: ok(views.apiKeyPageSchema) },

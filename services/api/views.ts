@@ -7,7 +7,9 @@ import { z } from "zod";
 import { tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import type { EventSummary } from "../aws/events/read-events.ts";
-import { deliveryStatuses, eventStatuses, isSettled, totalAttempts } from "../core/delivery-state.ts";
+import { deliveryStatuses, eventStatuses, isSettled, totalAttempts, type Delivery } from "../core/delivery-state.ts";
+import type { DeadLetter } from "../aws/dead-letters.ts";
+import type { DeliveryMessage } from "../aws/delivery-queue.ts";
 import type { ApiKeyRecord } from "../aws/api-keys.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -25,7 +27,7 @@ export const problemSchema = z
   })
   .meta({ id: "Problem", description: "RFC 9457 problem details (`application/problem+json`)." });
 
-export const endpointSchema = z
+export const endpointViewSchema = z
   .strictObject({
     endpoint_id: z.string(),
     url: z.string(),
@@ -49,13 +51,13 @@ export const endpointSchema = z
   })
   .meta({ id: "Endpoint" });
 const secret = z.string().meta({ description: "The signing secret (`whsec_…`). Shown in this response only." });
-export const endpointWithSecretSchema = endpointSchema.extend({ secret }).meta({ id: "EndpointWithSecret" });
+export const endpointWithSecretSchema = endpointViewSchema.extend({ secret }).meta({ id: "EndpointWithSecret" });
 export const rotatedEndpointSchema = endpointWithSecretSchema
   .extend({ previous_secrets_expire_at: timestamp })
   .meta({ id: "RotatedEndpoint" });
-export const endpointPageSchema = page(endpointSchema).meta({ id: "EndpointPage" });
+export const endpointPageSchema = page(endpointViewSchema).meta({ id: "EndpointPage" });
 
-export function endpointView(endpointId: string, e: Endpoint): z.input<typeof endpointSchema> {
+export function endpointView(endpointId: string, e: Endpoint): z.input<typeof endpointViewSchema> {
   return {
     endpoint_id: endpointId,
     url: e.url,
@@ -77,7 +79,7 @@ export function endpointView(endpointId: string, e: Endpoint): z.input<typeof en
   };
 }
 
-export const apiKeySchema = z
+export const apiKeyViewSchema = z
   .strictObject({
     key_id: z.string(),
     prefix: z.string().meta({ description: "The key's first characters, to recognise it." }),
@@ -87,11 +89,11 @@ export const apiKeySchema = z
   })
   .meta({ id: "ApiKey" });
 const apiKey = z.string().meta({ description: "The API key (`whk_…`). Shown in this response only." });
-export const apiKeyCreatedSchema = apiKeySchema.extend({ api_key: apiKey }).meta({ id: "ApiKeyCreated" });
-export const apiKeyPageSchema = page(apiKeySchema).meta({ id: "ApiKeyPage" });
+export const apiKeyCreatedSchema = apiKeyViewSchema.extend({ api_key: apiKey }).meta({ id: "ApiKeyCreated" });
+export const apiKeyPageSchema = page(apiKeyViewSchema).meta({ id: "ApiKeyPage" });
 
 /** A key as listed: its id and display prefix only; the key itself exists nowhere after creation. */
-export function apiKeyView(k: ApiKeyRecord): z.input<typeof apiKeySchema> {
+export function apiKeyView(k: ApiKeyRecord): z.input<typeof apiKeyViewSchema> {
   return {
     key_id: k.keyId,
     prefix: k.displayPrefix,
@@ -101,21 +103,21 @@ export function apiKeyView(k: ApiKeyRecord): z.input<typeof apiKeySchema> {
   };
 }
 
-export const tenantSchema = z
+export const tenantViewSchema = z
   .strictObject({
     tenant_id: z.string(),
     name: z.string(),
     status: z.enum(tenantStatuses),
     created_at: timestamp,
-    endpoints: z.array(endpointSchema),
+    endpoints: z.array(endpointViewSchema),
   })
   .meta({ id: "Tenant" });
-export const tenantCreatedSchema = tenantSchema
+export const tenantCreatedSchema = tenantViewSchema
   .extend({ api_key: apiKey, endpoints: z.array(endpointWithSecretSchema) })
   .meta({ id: "TenantCreated" });
-export const tenantPageSchema = page(tenantSchema).meta({ id: "TenantPage" });
+export const tenantPageSchema = page(tenantViewSchema).meta({ id: "TenantPage" });
 
-export function tenantView(t: Tenant): z.input<typeof tenantSchema> {
+export function tenantView(t: Tenant): z.input<typeof tenantViewSchema> {
   return {
     tenant_id: t.tenantId,
     name: t.name,
@@ -128,10 +130,10 @@ export function tenantView(t: Tenant): z.input<typeof tenantSchema> {
 export const eventAcceptedSchema = z
   .strictObject({ event_id: z.string(), status: z.enum(eventStatuses) })
   .meta({ id: "EventAccepted", description: "201 when stored now; 200 when the Idempotency-Key was seen before (the first event's id)." });
-export const eventSummarySchema = z
+export const eventSummaryViewSchema = z
   .strictObject({ event_id: z.string(), type: z.string().nullable(), status: z.enum(eventStatuses), created_at: timestamp })
   .meta({ id: "EventSummary" });
-export const eventPageSchema = page(eventSummarySchema).meta({ id: "EventPage" });
+export const eventPageSchema = page(eventSummaryViewSchema).meta({ id: "EventPage" });
 
 const attemptSchema = z.strictObject({
   attempt: z.number().int(),
@@ -141,7 +143,7 @@ const attemptSchema = z.strictObject({
   error: z.string().nullable(),
   response_excerpt: z.string().nullable(),
 });
-const deliverySchema = z.strictObject({
+const deliveryViewSchema = z.strictObject({
   endpoint_id: z.string(),
   webhook_id: z.string().meta({ description: "The `webhook-id` header: the same on every attempt." }),
   status: z.enum(deliveryStatuses),
@@ -153,15 +155,15 @@ const deliverySchema = z.strictObject({
   dead_at: timestamp.optional(),
   attempt_log: z.array(attemptSchema),
 });
-export const eventSchema = eventSummarySchema
-  .extend({ payload: z.unknown().meta({ description: "The body as received." }), deliveries: z.array(deliverySchema) })
+export const eventViewSchema = eventSummaryViewSchema
+  .extend({ payload: z.unknown().meta({ description: "The body as received." }), deliveries: z.array(deliveryViewSchema) })
   .meta({ id: "Event" });
 
-export function eventSummaryView(e: EventSummary | EventItem): z.input<typeof eventSummarySchema> {
+export function eventSummaryView(e: EventSummary | EventItem): z.input<typeof eventSummaryViewSchema> {
   return { event_id: e.eventId, type: e.type ?? null, status: e.status, created_at: e.createdAt };
 }
 
-export function eventView(event: EventItem, attempts: readonly AttemptItem[]): z.input<typeof eventSchema> {
+export function eventView(event: EventItem, attempts: readonly AttemptItem[]): z.input<typeof eventViewSchema> {
   return {
     ...eventSummaryView(event),
     payload: JSON.parse(Buffer.from(event.body).toString("utf8")) as unknown,
@@ -203,11 +205,7 @@ export const statsSchema = z
   })
   .meta({ id: "Stats" });
 
-export const deadLetterPageSchema = z
-  .strictObject({
-    count: z.number().int().meta({ description: "Approximate number of messages in the DLQ." }),
-    data: z.array(
-      z.strictObject({
+const deadLetterViewSchema = z.strictObject({
         message_id: z.string(),
         tenant_id: z.string().nullable(),
         event_id: z.string().nullable(),
@@ -223,10 +221,35 @@ export const deadLetterPageSchema = z
             dead_at: timestamp.nullable(),
           })
           .nullable(),
-      }),
-    ),
+});
+
+export const deadLetterPageSchema = z
+  .strictObject({
+    count: z.number().int().meta({ description: "Approximate number of messages in the DLQ." }),
+    data: z.array(deadLetterViewSchema),
   })
   .meta({ id: "DeadLetterPage" });
+
+/** One DLQ message as the peek shows it: what it names (null for a message that is not ours) and that delivery now. */
+export function deadLetterView(m: DeadLetter, ref: DeliveryMessage | undefined, d: Delivery | undefined): z.input<typeof deadLetterViewSchema> {
+  return {
+    message_id: m.messageId,
+    tenant_id: ref?.tenantId ?? null,
+    event_id: ref?.eventId ?? null,
+    endpoint_id: ref?.endpointId ?? null,
+    dead_lettered_at: new Date(m.sentAt).toISOString(),
+    delivery: d
+      ? {
+          status: d.status,
+          webhook_id: d.webhookId,
+          attempts: totalAttempts(d),
+          last_status_code: d.lastStatusCode ?? null,
+          last_error: d.lastError ?? null,
+          dead_at: iso(d.deadAt) ?? null,
+        }
+      : null,
+  };
+}
 
 export const requeueReportSchema = z
   .strictObject({

@@ -2,6 +2,7 @@
  * The delivery state machine: PENDING -> DELIVERED, or FAILED (waiting to retry) ... -> DEAD,
  * and DEAD/FAILED -> PENDING on an explicit requeue. Pure: storage applies these under a version guard.
  */
+import { z } from "zod";
 import { retryDelayMs, honourRetryAfter } from "./retry-policy.ts";
 
 export const deliveryStatuses = ["PENDING", "FAILED", "DELIVERED", "DEAD"] as const;
@@ -10,24 +11,26 @@ export type DeliveryStatus = (typeof deliveryStatuses)[number];
 export const eventStatuses = ["PENDING", "DELIVERED", "DEAD"] as const;
 export type EventStatus = (typeof eventStatuses)[number];
 
-export interface Delivery {
-  readonly status: DeliveryStatus;
+/** A delivery as stored in its event's `deliveries` map (the one definition: its type is inferred from it). */
+export const deliverySchema = z.object({
+  status: z.enum(deliveryStatuses),
   /** Same for every attempt and every requeue: receivers dedupe on it. */
-  readonly webhookId: string;
+  webhookId: z.string(),
   /** Attempts started since the last requeue: the budget (counted when the lease is taken, so a crash mid-POST still spends one). */
-  readonly attempts: number;
+  attempts: z.number(),
   /** Attempts made before the last requeue, so the attempt log keeps numbering on instead of overwriting. */
-  readonly priorAttempts?: number | undefined;
+  priorAttempts: z.number().optional(),
   /** Epoch ms when the next attempt is due. */
-  readonly nextAttemptAt: number;
-  readonly leaseId?: string | undefined;
+  nextAttemptAt: z.number(),
+  leaseId: z.string().optional(),
   /** Epoch ms; while in the future, only the lease holder may POST. */
-  readonly leaseUntil?: number | undefined;
-  readonly lastStatusCode?: number | undefined;
-  readonly lastError?: string | undefined;
-  readonly deliveredAt?: number | undefined;
-  readonly deadAt?: number | undefined;
-}
+  leaseUntil: z.number().optional(),
+  lastStatusCode: z.number().optional(),
+  lastError: z.string().optional(),
+  deliveredAt: z.number().optional(),
+  deadAt: z.number().optional(),
+});
+export type Delivery = Readonly<z.infer<typeof deliverySchema>>;
 
 export function isSettled(status: DeliveryStatus): boolean {
   return status === "DELIVERED" || status === "DEAD";

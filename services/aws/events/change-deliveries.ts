@@ -5,8 +5,9 @@
  */
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { isSettled, nextDue, summarize, type Delivery } from "../../core/delivery-state.ts";
-import { deliverySchema, dueShardOf, isConditionFailure, type EventKey, type EventStore } from "./store.ts";
+import { deliverySchema, isSettled, nextDue, summarize, type Delivery } from "../../core/delivery-state.ts";
+import { isConditionFailure } from "../errors.ts";
+import { dueShardOf, type EventKey, type EventStore } from "./store.ts";
 
 const stateSchema = z.object({ deliveries: z.record(z.string(), deliverySchema), version: z.number() });
 export type DeliveriesState = z.infer<typeof stateSchema>;

@@ -1,9 +1,10 @@
 /** Reading events: one event with its attempt log, one event for delivery, a page of a tenant's events. */
 import { GetCommand, QueryCommand, ScanCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { eventStatuses, type Delivery, type EventStatus } from "../../core/delivery-state.ts";
+import { deliverySchema, eventStatuses, type Delivery, type EventStatus } from "../../core/delivery-state.ts";
+import { encodeCursor } from "../cursor.ts";
 import { dueShards, eventIndexes } from "../tables.ts";
-import { attemptItemSchema, deliverySchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
+import { attemptItemSchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
 
 export async function getEventForDelivery(store: EventStore, key: EventKey): Promise<EventItem | undefined> {
   const { Item } = await store.ddb.send(
@@ -44,20 +45,12 @@ export const eventSummarySchema = z.object({
 export type EventSummary = z.infer<typeof eventSummarySchema>;
 
 // The cursor names only the position inside this tenant's index; the tenant always comes from the key.
-const cursorSchema = z.object({ sk: z.string(), createdAt: z.string() });
-
-export function decodeCursor(cursor: string): z.infer<typeof cursorSchema> | undefined {
-  try {
-    return cursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
-  } catch {
-    return undefined;
-  }
-}
+export const eventCursorSchema = z.object({ sk: z.string(), createdAt: z.string() });
 
 export interface ListOptions {
   readonly status?: EventStatus | undefined;
   readonly limit: number;
-  readonly after?: z.infer<typeof cursorSchema> | undefined;
+  readonly after?: z.infer<typeof eventCursorSchema> | undefined;
 }
 
 /** Newest first, from the by-created or by-status index: no scan, cost independent of table size. */
@@ -80,8 +73,8 @@ export async function listEvents(
       ...(opts.after ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } } : {}),
     }),
   );
-  const last = page.LastEvaluatedKey ? cursorSchema.parse(page.LastEvaluatedKey) : undefined;
-  const nextCursor = last ? Buffer.from(JSON.stringify({ sk: last.sk, createdAt: last.createdAt })).toString("base64url") : null;
+  const last = page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined;
+  const nextCursor = last ? encodeCursor({ sk: last.sk, createdAt: last.createdAt }) : null;
   return { items: (page.Items ?? []).map((i) => eventSummarySchema.parse(i)), nextCursor };
 }
 

@@ -1,7 +1,7 @@
 /** The events table as stored: event items (with their deliveries map) and attempt items under them. */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { deliveryStatuses, eventStatuses } from "../../core/delivery-state.ts";
+import { deliverySchema, eventStatuses } from "../../core/delivery-state.ts";
 import { sha256Hex } from "../../core/ids.ts";
 import { dueShards } from "../tables.ts";
 
@@ -16,20 +16,6 @@ export interface EventKey {
   readonly tenantId: string;
   readonly eventId: string;
 }
-
-export const deliverySchema = z.object({
-  status: z.enum(deliveryStatuses),
-  webhookId: z.string(),
-  attempts: z.number(),
-  priorAttempts: z.number().optional(),
-  nextAttemptAt: z.number(),
-  leaseId: z.string().optional(),
-  leaseUntil: z.number().optional(),
-  lastStatusCode: z.number().optional(),
-  lastError: z.string().optional(),
-  deliveredAt: z.number().optional(),
-  deadAt: z.number().optional(),
-});
 
 export const eventItemSchema = z.object({
   tenantId: z.string(),
@@ -64,8 +50,4 @@ export function attemptSk(eventId: string, endpointId: string, attempt: number):
 
 export function dueShardOf(eventId: string): string {
   return String(parseInt(sha256Hex(eventId).slice(0, 4), 16) % dueShards);
-}
-
-export function isConditionFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === "ConditionalCheckFailedException";
 }
