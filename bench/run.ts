@@ -3,11 +3,10 @@
  * Emulators, API, worker(s) and ceilings are separate processes; load comes from autocannon. Prints a
  * table and writes bench/results/<date>.json. Asserts nothing about speed (CI runs --quick so it never rots).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { SendMessageBatchCommand, GetQueueAttributesCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
@@ -18,6 +17,7 @@ import { provisionAll } from "../services/aws/provision.ts";
 import { tableNames } from "../services/aws/tables.ts";
 import { localCredentials } from "../services/local/local-stack.ts";
 import { freePort } from "../test/support/free-port.ts";
+import { jsonLine, startProcess } from "../test/support/processes.ts";
 import { engineScenarios } from "./engine.ts";
 
 const quick = process.argv.includes("--quick");
@@ -41,16 +41,11 @@ const row = (what: string, value: string, ceiling = "", ratio = "") => {
   process.stderr.write(`  ${what}: ${value}${ceiling ? ` (ceiling ${ceiling}, ${ratio})` : ""}\n`);
 };
 
-/** A child process; resolves with the first JSON line it prints (when `waitJson`). */
+/** A child process (the test suite's spawner); resolves with the first JSON line it prints (when `waitJson`). */
 async function start(script: string, args: string[], env: Record<string, string> = {}, waitJson = true): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", waitJson ? "pipe" : "ignore", "inherit"] });
+  const { child, info } = await startProcess(script, args, env, waitJson ? jsonLine : undefined);
   children.push(child);
-  if (!waitJson) return { child, info: {} };
-  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
-    createInterface({ input: child.stdout! }).once("line", (line) => resolve(JSON.parse(line) as Record<string, unknown>));
-  });
-  return { child, info };
+  return { child, info: info ?? {} };
 }
 const stop = (c: ChildProcess) =>
   new Promise<void>((resolve) => {

@@ -100,7 +100,7 @@ export type Config = z.infer<typeof schema>;
 
 /** Every variable the services read (for checks that deployment files set only real ones). */
 export const configVariables: readonly string[] = Object.keys(schema.shape);
-export type Role = "api" | "worker" | "local" | "cli";
+export type Role = "api" | "worker" | "local" | "cli" | "receiver" | "bootstrap";
 
 export class ConfigError extends Error {
   constructor(problems: string[]) {

@@ -2,18 +2,27 @@
 import type { Config } from "./config.ts";
 import { awsEndpoints } from "./config.ts";
 import { createAwsClients, type AwsClients, type DocumentClient } from "./aws/clients.ts";
+import type { ApiKeyStore } from "./aws/api-keys.ts";
 import type { DeliveryQueue } from "./aws/delivery-queue.ts";
 import type { EventStore } from "./aws/events/store.ts";
+import type { TenantStore } from "./aws/tenants.ts";
 import { resolveQueueUrl, type ProvisionOptions } from "./aws/provision.ts";
 import { maxAttempts } from "./core/retry-policy.ts";
 import { leaseMs } from "./core/timing.ts";
 import type { WorkerSettings } from "./worker/start-worker.ts";
 import { tableNames, type TableNames } from "./aws/tables.ts";
 
+/** The three tables as stores: what the services read and write through. */
+export interface Stores {
+  readonly tenants: TenantStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly events: EventStore;
+}
+
 export interface Backends {
   readonly clients: AwsClients;
   readonly tables: TableNames;
-  readonly store: EventStore;
+  readonly stores: Stores;
   readonly queue: DeliveryQueue;
 }
 
@@ -27,14 +36,19 @@ export async function openBackends(config: Config): Promise<Backends> {
   return {
     clients,
     tables,
-    store: eventStore(clients.ddb, config),
+    stores: storesOf(clients.ddb, config),
     queue: { sqs: clients.sqs, queueUrl, dlqUrl },
   };
 }
 
-/** The events table of this configuration, with its retention. */
-export function eventStore(ddb: DocumentClient, config: Config): EventStore {
-  return { ddb, table: tableNames(config.TABLE_PREFIX).events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } };
+/** The tables of this configuration as stores (the events one with its retention). */
+export function storesOf(ddb: DocumentClient, config: Config): Stores {
+  const tables = tableNames(config.TABLE_PREFIX);
+  return {
+    tenants: { ddb, table: tables.tenants },
+    apiKeys: { ddb, table: tables.apiKeys },
+    events: { ddb, table: tables.events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } },
+  };
 }
 
 /** What provisioning needs, from the configuration (bootstrap, local stack, tests). */

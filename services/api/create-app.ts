@@ -4,14 +4,12 @@ import express, { type Express, type Request } from "express";
 import helmet from "helmet";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
-import type { DocumentClient } from "../aws/clients.ts";
 import { problems } from "../core/errors.ts";
 import type { Metrics } from "../metrics.ts";
-import { findApiKey, touchApiKey } from "../aws/api-keys.ts";
+import { findApiKey, touchApiKey, type ApiKeyStore } from "../aws/api-keys.ts";
 import { createEnqueueBatcher, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import type { EventStore } from "../aws/events/store.ts";
-import type { TableNames } from "../aws/tables.ts";
-import { cachedLookup, getTenant } from "../aws/tenants.ts";
+import { cachedLookup, getTenant, type TenantStore } from "../aws/tenants.ts";
 import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
@@ -21,8 +19,8 @@ import { webRoutes } from "./web/routes.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
 
 export interface AppDeps {
-  readonly ddb: DocumentClient;
-  readonly tables: TableNames;
+  readonly tenants: TenantStore;
+  readonly apiKeys: ApiKeyStore;
   readonly store: EventStore;
   readonly queue: DeliveryQueue;
   readonly adminToken: string;
@@ -83,15 +81,15 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const auth = tenantAuth({
-    findApiKey: cachedLookup((hash) => findApiKey(deps.ddb, deps.tables.apiKeys, hash), deps.authCacheTtlMs),
-    getTenant: cachedLookup((id) => getTenant(deps.ddb, deps.tables.tenants, id), deps.authCacheTtlMs),
-    touch: (hash, day) => touchApiKey(deps.ddb, deps.tables.apiKeys, hash, day),
+    findApiKey: cachedLookup((hash) => findApiKey(deps.apiKeys, hash), deps.authCacheTtlMs),
+    getTenant: cachedLookup((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs),
+    touch: (hash, day) => touchApiKey(deps.apiKeys, hash, day),
     now,
   });
-  const { ddb, tables, store, queue, allowPrivateTargets } = deps;
-  const tenantVersion = async (id: string) => (await getTenant(ddb, tables.tenants, id))?.version;
+  const { tenants, apiKeys, store, queue, allowPrivateTargets } = deps;
+  const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
-  const endpoints = { ...requeue, ddb, tables, allowPrivateTargets, rotationGraceMs: deps.rotationGraceMs };
+  const endpoints = { ...requeue, tenants, allowPrivateTargets, rotationGraceMs: deps.rotationGraceMs };
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
@@ -114,7 +112,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/admin", adminAuth(deps.adminToken));
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant }));
   app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant }));
-  app.use("/admin/tenants", adminTenantRoutes({ ddb, tables, allowPrivateTargets, now }));
+  app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, now }));
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", adminAuth(deps.adminToken), async (_req, res) => {

@@ -14,9 +14,9 @@ runMain(async () => {
   const logger = createLogger(config.LOG_LEVEL, "api");
   const b = await openBackends(config);
   const app = createApp({
-    ddb: b.clients.ddb,
-    tables: b.tables,
-    store: b.store,
+    tenants: b.stores.tenants,
+    apiKeys: b.stores.apiKeys,
+    store: b.stores.events,
     queue: b.queue,
     ...apiSettings(config),
     logger,

@@ -4,8 +4,7 @@ import { endpointUrlProblem } from "../core/endpoint-url.ts";
 import { problems } from "../core/errors.ts";
 import { isId, newId, newSigningSecret } from "../core/ids.ts";
 import { newEndpointRecord, type Endpoint, type Tenant } from "../core/tenant.ts";
-import type { DocumentClient } from "../aws/clients.ts";
-import { getTenant } from "../aws/tenants.ts";
+import { getTenant, type TenantStore } from "../aws/tenants.ts";
 
 const eventTypeSchema = z.string().regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, "a type such as order.paid, order.* or *");
 
@@ -35,8 +34,8 @@ export function newEndpoint(input: EndpointInput, now: number): { endpointId: st
 }
 
 /** The tenant, unless missing, deleted, or not even a tenant id: 404 alike (invariant 4). */
-export async function liveTenant(ddb: DocumentClient, table: string, tenantId: string): Promise<Tenant> {
-  const tenant = isId("ten", tenantId) ? await getTenant(ddb, table, tenantId) : undefined;
+export async function liveTenant(tenants: TenantStore, tenantId: string): Promise<Tenant> {
+  const tenant = isId("ten", tenantId) ? await getTenant(tenants, tenantId) : undefined;
   if (!tenant || tenant.status === "deleted") throw problems.notFound(`Tenant ${tenantId}`);
   return tenant;
 }

@@ -3,6 +3,7 @@
  * partition that no tenant query and no index ever sees.
  */
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailure } from "./errors.ts";
 
 const systemPartition = "#system";
 
@@ -11,9 +12,6 @@ export interface LockStore {
   readonly table: string;
 }
 
-function isConditionFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === "ConditionalCheckFailedException";
-}
 
 /** Takes or renews the lock for `ttlMs`; false while another owner's lease is live. */
 export async function holdLock(store: LockStore, name: string, owner: string, ttlMs: number, now: number): Promise<boolean> {

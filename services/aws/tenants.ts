@@ -1,17 +1,43 @@
-/** The tenants table: a tenant with its endpoints in one item, read through a short cache. */
+/**
+ * The tenant store: a tenant with its endpoints in one item. Every change is one of core/tenant.ts's
+ * transitions applied by `changeTenant`, the one version-guarded write path; reads may go through a short cache.
+ */
 import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LRUCache } from "lru-cache";
-import { z } from "zod";
-import { endpointAfterAttempt, tenantSchema, type Endpoint, type Tenant } from "../core/tenant.ts";
+import {
+  addEndpoint as withEndpoint,
+  endpointAfterAttempt,
+  removeEndpoint as withoutEndpoint,
+  rotateSecret,
+  softDeleteTenant as deleted,
+  tenantSchema,
+  updateEndpoint as patched,
+  updateTenant as renamedOrStatus,
+  type Endpoint,
+  type EndpointPatch,
+  type Tenant,
+} from "../core/tenant.ts";
+import { encodeCursor } from "./cursor.ts";
 import { isConditionFailure } from "./errors.ts";
+import { z } from "zod";
 
-export async function createTenant(ddb: DynamoDBDocumentClient, table: string, tenant: Tenant): Promise<void> {
-  // Ids are random; the guard only makes a collision an error rather than an overwrite.
-  await ddb.send(new PutCommand({ TableName: table, Item: tenant, ConditionExpression: "attribute_not_exists(tenantId)" }));
+export interface TenantStore {
+  readonly ddb: DynamoDBDocumentClient;
+  readonly table: string;
 }
 
-export async function getTenant(ddb: DynamoDBDocumentClient, table: string, tenantId: string): Promise<Tenant | undefined> {
-  const { Item } = await ddb.send(new GetCommand({ TableName: table, Key: { tenantId }, ConsistentRead: true }));
+export interface EndpointKey {
+  readonly tenantId: string;
+  readonly endpointId: string;
+}
+
+export async function createTenant(store: TenantStore, tenant: Tenant): Promise<void> {
+  // Ids are random; the guard only makes a collision an error rather than an overwrite.
+  await store.ddb.send(new PutCommand({ TableName: store.table, Item: tenant, ConditionExpression: "attribute_not_exists(tenantId)" }));
+}
+
+export async function getTenant(store: TenantStore, tenantId: string): Promise<Tenant | undefined> {
+  const { Item } = await store.ddb.send(new GetCommand({ TableName: store.table, Key: { tenantId }, ConsistentRead: true }));
   return Item ? tenantSchema.parse(Item) : undefined;
 }
 
@@ -20,22 +46,18 @@ export async function getTenant(ddb: DynamoDBDocumentClient, table: string, tena
  * editing endpoints of one tenant never lose each other's change. `change` answers the new tenant,
  * or undefined to leave it as it is; the result is the tenant as stored afterwards.
  */
-export async function changeTenant(
-  ddb: DynamoDBDocumentClient,
-  table: string,
-  tenantId: string,
-  change: (t: Tenant) => Tenant | undefined,
-): Promise<Tenant | undefined> {
+export async function changeTenant(store: TenantStore, tenantId: string, change: (t: Tenant) => Tenant | undefined): Promise<Tenant | undefined> {
   for (let race = 0; race < 10; race++) {
-    const current = await getTenant(ddb, table, tenantId);
+    const current = await getTenant(store, tenantId);
     if (!current) return undefined;
     const next = change(current);
     if (!next) return current;
     const stored = { ...next, version: current.version + 1 };
     try {
-      await ddb.send(
+      // Invariant: two writers of one tenant (an operator, a worker's circuit) never lose each other's change.
+      await store.ddb.send(
         new PutCommand({
-          TableName: table,
+          TableName: store.table,
           Item: stored,
           ConditionExpression: "attribute_not_exists(version) OR version = :v",
           ExpressionAttributeValues: { ":v": current.version },
@@ -49,24 +71,17 @@ export async function changeTenant(
   throw new Error(`tenant ${tenantId} is too contended to update`);
 }
 
-const tenantCursor = z.object({ tenantId: z.string() });
+export const tenantCursorSchema = z.object({ tenantId: z.string() });
 
 /**
  * A page of tenants. A Scan, deliberately: the table holds one small item per tenant and only this admin
  * listing reads it whole, so an index would cost more than it saves.
  */
-export async function listTenants(
-  ddb: DynamoDBDocumentClient,
-  table: string,
-  limit: number,
-  cursor?: string,
-): Promise<{ items: Tenant[]; nextCursor: string | null }> {
-  const start = cursor ? tenantCursor.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))) : undefined;
-  const page = await ddb.send(new ScanCommand({ TableName: table, Limit: limit, ...(start ? { ExclusiveStartKey: start } : {}) }));
-  const last = page.LastEvaluatedKey ? tenantCursor.parse(page.LastEvaluatedKey) : undefined;
+export async function listTenants(store: TenantStore, limit: number, after?: z.infer<typeof tenantCursorSchema>): Promise<{ items: Tenant[]; nextCursor: string | null }> {
+  const page = await store.ddb.send(new ScanCommand({ TableName: store.table, Limit: limit, ...(after ? { ExclusiveStartKey: after } : {}) }));
   return {
     items: (page.Items ?? []).map((i) => tenantSchema.parse(i)),
-    nextCursor: last ? Buffer.from(JSON.stringify(last)).toString("base64url") : null,
+    nextCursor: page.LastEvaluatedKey ? encodeCursor(tenantCursorSchema.parse(page.LastEvaluatedKey)) : null,
   };
 }
 
@@ -89,19 +104,9 @@ export function cachedLookup<V extends object>(fetch: (key: string) => Promise<V
   };
 }
 
-export interface EndpointKey {
-  readonly tenantId: string;
-  readonly endpointId: string;
-}
-
 /** One endpoint's read-modify-write under its tenant's version; `change` answers undefined to leave it be. */
-export async function changeEndpoint(
-  ddb: DynamoDBDocumentClient,
-  table: string,
-  ids: EndpointKey,
-  change: (e: Endpoint) => Endpoint | undefined,
-): Promise<Tenant | undefined> {
-  return changeTenant(ddb, table, ids.tenantId, (t) => {
+export async function changeEndpoint(store: TenantStore, ids: EndpointKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Tenant | undefined> {
+  return changeTenant(store, ids.tenantId, (t) => {
     const current = t.endpoints[ids.endpointId];
     const next = current && change(current);
     return next ? { ...t, endpoints: { ...t.endpoints, [ids.endpointId]: next } } : undefined;
@@ -109,13 +114,43 @@ export async function changeEndpoint(
 }
 
 /** Applies one attempt's outcome to its endpoint's health (failure run, disabling); no write if nothing changes. */
-export async function recordEndpointHealth(
-  ddb: DynamoDBDocumentClient,
-  table: string,
-  ids: EndpointKey,
-  attempt: Parameters<typeof endpointAfterAttempt>[1],
-): Promise<Tenant | undefined> {
-  return changeEndpoint(ddb, table, ids, (e) => endpointAfterAttempt(e, attempt));
+export async function recordEndpointHealth(store: TenantStore, ids: EndpointKey, attempt: Parameters<typeof endpointAfterAttempt>[1]): Promise<Tenant | undefined> {
+  return changeEndpoint(store, ids, (e) => endpointAfterAttempt(e, attempt));
+}
+
+/** Adds an endpoint (a conflict past the tenant's maximum); undefined when the tenant does not exist. */
+export async function addEndpoint(store: TenantStore, tenantId: string, endpointId: string, endpoint: Endpoint): Promise<Tenant | undefined> {
+  return changeTenant(store, tenantId, (t) => withEndpoint(t, endpointId, endpoint));
+}
+
+/** The endpoint as changed, or undefined when it (or its tenant) does not exist. */
+export async function updateEndpoint(store: TenantStore, ids: EndpointKey, patch: EndpointPatch): Promise<Endpoint | undefined> {
+  return (await changeEndpoint(store, ids, (e) => patched(e, patch)))?.endpoints[ids.endpointId];
+}
+
+/** A new primary secret; the older live ones keep signing for `graceMs`. Undefined when there is no such endpoint. */
+export async function rotateEndpointSecret(store: TenantStore, ids: EndpointKey, secret: string, now: number, graceMs: number): Promise<Endpoint | undefined> {
+  return (await changeEndpoint(store, ids, (e) => rotateSecret(e, secret, now, graceMs)))?.endpoints[ids.endpointId];
+}
+
+/** False when there was no such endpoint. */
+export async function removeEndpoint(store: TenantStore, ids: EndpointKey): Promise<boolean> {
+  const seen = { found: false };
+  await changeTenant(store, ids.tenantId, (t) => {
+    seen.found = ids.endpointId in t.endpoints;
+    return seen.found ? withoutEndpoint(t, ids.endpointId) : undefined;
+  });
+  return seen.found;
+}
+
+/** Renames, disables or re-enables a tenant; undefined when it does not exist or is deleted. */
+export async function updateTenant(store: TenantStore, tenantId: string, patch: Parameters<typeof renamedOrStatus>[1]): Promise<Tenant | undefined> {
+  const stored = await changeTenant(store, tenantId, (t) => renamedOrStatus(t, patch));
+  return stored?.status === "deleted" ? undefined : stored;
+}
+
+export async function softDeleteTenant(store: TenantStore, tenantId: string): Promise<void> {
+  await changeTenant(store, tenantId, deleted);
 }
 
 export interface TenantCache {

@@ -5,15 +5,14 @@
 import { parseConfig } from "../config.ts";
 import { createAwsClients } from "../aws/clients.ts";
 import { provisionAll } from "../aws/provision.ts";
-import { tableNames } from "../aws/tables.ts";
 import { awsEndpoints } from "../config.ts";
-import { provisionOptions } from "../runtime.ts";
+import { provisionOptions, storesOf } from "../runtime.ts";
 import { runMain } from "../shutdown.ts";
 import { curlLine, seedDemoTenant } from "./seed-demo.ts";
 import { untilReady } from "./until-ready.ts";
 
 runMain(async () => {
-  const config = parseConfig(process.env, "worker");
+  const config = parseConfig(process.env, "bootstrap");
   const clients = createAwsClients({ region: config.AWS_REGION, endpoints: awsEndpoints(config) });
   try {
     // LocalStack may answer its health check before DynamoDB has started (it loads services on first use), so the
@@ -25,7 +24,7 @@ runMain(async () => {
     process.stdout.write(`tables ${config.TABLE_PREFIX}-* and queues ${urls.queueUrl}, ${urls.dlqUrl} ready\n`);
     const { DEMO_TENANT_ID: tenantId, DEMO_API_KEY: apiKey, DEMO_ENDPOINT_SECRET: secret, DEMO_ENDPOINT_URL: endpointUrl } = config;
     if (tenantId && apiKey && secret && endpointUrl) {
-      const created = await seedDemoTenant(clients.ddb, tableNames(config.TABLE_PREFIX), { tenantId, apiKey, secret, endpointUrl }, Date.now());
+      const created = await seedDemoTenant(storesOf(clients.ddb, config), { tenantId, apiKey, secret, endpointUrl }, Date.now());
       process.stdout.write(`demo tenant ${tenantId} ${created ? "created" : "already there"}; send an event:\n  ${curlLine(config.API_URL, apiKey)}\n`);
     }
   } finally {

@@ -1,9 +1,8 @@
 /** The demo tenant of the local stacks: one endpoint (the demo receiver) and a known key and secret. */
-import { putApiKey } from "../aws/api-keys.ts";
-import type { DocumentClient } from "../aws/clients.ts";
-import type { TableNames } from "../aws/tables.ts";
+import { issueApiKey } from "../aws/api-keys.ts";
 import { createTenant, getTenant } from "../aws/tenants.ts";
-import { newId, sha256Hex } from "../core/ids.ts";
+import { newId } from "../core/ids.ts";
+import type { Stores } from "../runtime.ts";
 import { newEndpointRecord } from "../core/tenant.ts";
 
 export interface DemoTenant {
@@ -15,9 +14,9 @@ export interface DemoTenant {
 }
 
 /** Creates the demo tenant unless it exists already; safe to run on every start. */
-export async function seedDemoTenant(ddb: DocumentClient, tables: TableNames, demo: DemoTenant, now: number): Promise<boolean> {
-  if (await getTenant(ddb, tables.tenants, demo.tenantId)) return false;
-  await createTenant(ddb, tables.tenants, {
+export async function seedDemoTenant(stores: Stores, demo: DemoTenant, now: number): Promise<boolean> {
+  if (await getTenant(stores.tenants, demo.tenantId)) return false;
+  await createTenant(stores.tenants, {
     tenantId: demo.tenantId,
     name: "Demo tenant",
     status: "active",
@@ -27,14 +26,7 @@ export async function seedDemoTenant(ddb: DocumentClient, tables: TableNames, de
       [newId("ep", now)]: newEndpointRecord({ url: demo.endpointUrl, description: "the bundled demo receiver" }, demo.secret, now),
     },
   });
-  const keyId = demo.apiKey.split("_")[1] ?? "demo";
-  await putApiKey(ddb, tables.apiKeys, {
-    keyHash: sha256Hex(demo.apiKey),
-    keyId: `key_${keyId}`,
-    tenantId: demo.tenantId,
-    displayPrefix: `whk_${keyId}`,
-    createdAt: now,
-  });
+  await issueApiKey(stores.apiKeys, demo.tenantId, now, demo.apiKey);
   return true;
 }
 

@@ -2,7 +2,7 @@
 import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { ulid } from "ulid";
 
-export type IdPrefix = "ten" | "ep" | "evt" | "msg" | "key";
+export type IdPrefix = "ten" | "ep" | "evt" | "msg";
 
 // ulid's default random source makes one CSPRNG call per character (16 per id, 2.8% of the API's CPU under
 // load); the same CSPRNG bytes, drawn 4 KiB at a time. A byte / 256 picks each of the 32 characters evenly.
@@ -48,9 +48,13 @@ export interface NewApiKey {
 }
 
 export function newApiKey(random: (n: number) => Buffer = randomBytes): NewApiKey {
-  const keyId = random(6).toString("hex");
-  const apiKey = `whk_${keyId}_${random(24).toString("base64url")}`;
-  return { apiKey, keyId: `key_${keyId}`, displayPrefix: `whk_${keyId}`, keyHash: sha256Hex(apiKey) };
+  return apiKeyParts(`whk_${random(6).toString("hex")}_${random(24).toString("base64url")}`);
+}
+
+/** What is stored and shown of a key `whk_<id>_<secret>` (a generated one, or a demo stack's fixed one). */
+export function apiKeyParts(apiKey: string): NewApiKey {
+  const id = apiKey.split("_")[1] ?? "";
+  return { apiKey, keyId: `key_${id}`, displayPrefix: `whk_${id}`, keyHash: sha256Hex(apiKey) };
 }
 
 /** `whsec_` + base64 of 32 random bytes, the Standard Webhooks secret format. */

@@ -1,6 +1,11 @@
-/** Tenants and their endpoints as stored, and which signing secrets are live. */
+/**
+ * Tenants and their endpoints as stored, and every change to them as a pure transition (the tenant store
+ * applies each under the tenant's version guard): endpoints added, changed, removed, disabled and enabled,
+ * secrets rotated, the tenant renamed, disabled or deleted.
+ */
 import { z } from "zod";
 import { circuitSchema } from "./endpoint-pacing.ts";
+import { problems } from "./errors.ts";
 
 export const signingSecretSchema = z.object({
   secret: z.string(),
@@ -29,6 +34,7 @@ export const endpointSchema = z.object({
 export type Endpoint = z.infer<typeof endpointSchema>;
 
 export const tenantStatuses = ["active", "disabled", "deleted"] as const;
+export type TenantStatus = (typeof tenantStatuses)[number];
 
 export const tenantSchema = z.object({
   tenantId: z.string(),
@@ -53,6 +59,62 @@ export interface EndpointFields {
 export function newEndpointRecord(fields: EndpointFields, secret: string, now: number): Endpoint {
   const { eventTypes = [], ...rest } = fields;
   return { ...rest, eventTypes, secrets: [{ secret, createdAt: now }], enabled: true, createdAt: now };
+}
+
+/** Endpoints a tenant may have. */
+export const maxEndpoints = 50;
+
+/** The tenant with one more endpoint; a conflict once it has `maxEndpoints`. */
+export function addEndpoint(t: Tenant, endpointId: string, endpoint: Endpoint): Tenant {
+  if (Object.keys(t.endpoints).length >= maxEndpoints) throw problems.conflict(`A tenant has at most ${maxEndpoints} endpoints.`);
+  return { ...t, endpoints: { ...t.endpoints, [endpointId]: endpoint } };
+}
+
+export function removeEndpoint(t: Tenant, endpointId: string): Tenant {
+  return { ...t, endpoints: Object.fromEntries(Object.entries(t.endpoints).filter(([id]) => id !== endpointId)) };
+}
+
+/** What a PATCH may change; `null` clears an override so the worker's default applies again. */
+export interface EndpointPatch {
+  readonly url?: string | undefined;
+  readonly description?: string | undefined;
+  readonly eventTypes?: string[] | undefined;
+  readonly maxInFlight?: number | null | undefined;
+  readonly rateLimit?: number | null | undefined;
+  readonly enabled?: boolean | undefined;
+}
+
+export function updateEndpoint(e: Endpoint, patch: EndpointPatch): Endpoint {
+  const next: Endpoint = {
+    ...e,
+    url: patch.url ?? e.url,
+    description: patch.description ?? e.description,
+    eventTypes: patch.eventTypes ?? e.eventTypes,
+    maxInFlight: patch.maxInFlight === undefined ? e.maxInFlight : (patch.maxInFlight ?? undefined),
+    rateLimit: patch.rateLimit === undefined ? e.rateLimit : (patch.rateLimit ?? undefined),
+  };
+  if (patch.enabled === undefined) return next;
+  return patch.enabled ? enableEndpoint(next) : disableEndpoint(next, "disabled by request");
+}
+
+export function disableEndpoint(e: Endpoint, reason: string): Endpoint {
+  return { ...e, enabled: false, disabledReason: reason };
+}
+
+/** Re-enabling starts afresh: the reason and the failure run are forgotten. */
+export function enableEndpoint(e: Endpoint): Endpoint {
+  return { ...e, enabled: true, disabledReason: undefined, failingSince: undefined };
+}
+
+/** Rename, disable or re-enable; a deleted tenant stays deleted (undefined: nothing to change). */
+export function updateTenant(t: Tenant, patch: { name?: string | undefined; status?: "active" | "disabled" | undefined }): Tenant | undefined {
+  if (t.status === "deleted") return undefined;
+  return { ...t, name: patch.name ?? t.name, status: patch.status ?? t.status };
+}
+
+/** Soft delete: the record stays (its events keep their owner), its keys and deliveries stop. */
+export function softDeleteTenant(t: Tenant): Tenant {
+  return { ...t, status: "deleted" };
 }
 
 /** Secrets a delivery is signed with now: every one not past its grace period, newest first. */
@@ -88,16 +150,8 @@ export function endpointAfterAttempt(
   const { ok, gone, now } = attempt;
   if (ok) return endpoint.failingSince === undefined ? undefined : { ...endpoint, failingSince: undefined };
   if (!endpoint.enabled) return undefined;
-  if (gone) {
-    return { ...endpoint, enabled: false, disabledReason: `the endpoint answered 410 Gone at ${new Date(now).toISOString()}` };
-  }
+  if (gone) return disableEndpoint(endpoint, `the endpoint answered 410 Gone at ${new Date(now).toISOString()}`);
   const since = endpoint.failingSince ?? now;
-  if (now - since >= attempt.disableAfterMs) {
-    return {
-      ...endpoint,
-      enabled: false,
-      disabledReason: `every delivery failed since ${new Date(since).toISOString()}`,
-    };
-  }
+  if (now - since >= attempt.disableAfterMs) return disableEndpoint(endpoint, `every delivery failed since ${new Date(since).toISOString()}`);
   return endpoint.failingSince === undefined ? { ...endpoint, failingSince: now } : undefined;
 }

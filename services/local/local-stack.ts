@@ -7,8 +7,7 @@ import type { Config } from "../config.ts";
 import { createAwsClients } from "../aws/clients.ts";
 import { provisionAll } from "../aws/provision.ts";
 import { getTenant } from "../aws/tenants.ts";
-import { tableNames } from "../aws/tables.ts";
-import { eventStore, provisionOptions } from "../runtime.ts";
+import { provisionOptions, storesOf } from "../runtime.ts";
 import { startEmulators, type Emulators } from "./emulators.ts";
 import { rebuildQueues, type Rebuilt } from "./rebuild-queues.ts";
 
@@ -42,8 +41,8 @@ export async function startLocalBackends(config: Config, userEnv: Readonly<Recor
   let rebuilt: Rebuilt;
   try {
     const urls = await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
-    const tenants = tableNames(config.TABLE_PREFIX).tenants;
-    rebuilt = await rebuildQueues(eventStore(clients.ddb, config), { sqs: clients.sqs, ...urls }, (id) => getTenant(clients.ddb, tenants, id));
+    const stores = storesOf(clients.ddb, config);
+    rebuilt = await rebuildQueues(stores.events, { sqs: clients.sqs, ...urls }, (id) => getTenant(stores.tenants, id));
   } catch (err) {
     await emulators.stop();
     throw err;

@@ -5,7 +5,7 @@ import { onShutdown, runMain } from "../shutdown.ts";
 import { createReceiver } from "./create-receiver.ts";
 
 runMain(() => {
-  const config = parseConfig(process.env, "worker");
+  const config = parseConfig(process.env, "receiver");
   const log = createLogger(config.LOG_LEVEL, "receiver");
   if (config.RECEIVER_SECRETS.length === 0) log.warn("RECEIVER_SECRETS is empty: every webhook will be rejected");
   const server = createReceiver({ secrets: () => config.RECEIVER_SECRETS, log });

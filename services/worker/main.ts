@@ -20,9 +20,9 @@ runMain(async () => {
     userAgent: "webhook-delivery-platform/0.1 (+https://www.standardwebhooks.com)",
   });
   const worker = startWorker({
-    store: b.store,
+    store: b.stores.events,
     queue: b.queue,
-    tenants: { ddb: b.clients.ddb, table: b.tables.tenants },
+    tenants: b.stores.tenants,
     client,
     settings: workerSettings(config),
     log,

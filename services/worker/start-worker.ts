@@ -3,12 +3,11 @@
  * sweeper, stopped together. The one place the delivery's store, queue and receiver operations are bound.
  */
 import type { Logger } from "pino";
-import type { DocumentClient } from "../aws/clients.ts";
 import type { DeliveryQueue } from "../aws/delivery-queue.ts";
 import { abandonDelivery, attemptLog, postponeDelivery, recordOutcome, takeLease } from "../aws/events/delivery-ops.ts";
 import { claimRateSlot } from "../aws/events/rate-slots.ts";
 import type { EventStore } from "../aws/events/store.ts";
-import { changeEndpoint, getTenant, tenantCache } from "../aws/tenants.ts";
+import { changeEndpoint, getTenant, tenantCache, type TenantStore } from "../aws/tenants.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
 import { redriveMaxReceiveCount, workerDrainMs } from "../core/timing.ts";
 import type { GuardedClient } from "../outbound/guarded-client.ts";
@@ -47,7 +46,7 @@ export interface WorkerSettings {
 export interface WorkerOptions {
   readonly store: EventStore;
   readonly queue: DeliveryQueue;
-  readonly tenants: { readonly ddb: DocumentClient; readonly table: string };
+  readonly tenants: TenantStore;
   readonly client: GuardedClient;
   readonly settings: WorkerSettings;
   readonly log: Logger;
@@ -70,7 +69,7 @@ export function pollersFor(concurrency: number): number {
 export function startWorker(o: WorkerOptions): Worker {
   const s = o.settings;
   const now = o.now ?? Date.now;
-  const cache = tenantCache((id) => getTenant(o.tenants.ddb, o.tenants.table, id), s.tenantCacheTtlMs);
+  const cache = tenantCache((id) => getTenant(o.tenants, id), s.tenantCacheTtlMs);
   const writeAttempt = attemptLog(o.store);
   const ops: DeliveryOps = {
     getTenant: (id, minVersion) => cache.get(id, minVersion),
@@ -80,7 +79,7 @@ export function startWorker(o: WorkerOptions): Worker {
     abandon: (key, at, reason) => abandonDelivery(o.store, key, at, reason),
     postpone: (key, at, until) => postponeDelivery(o.store, key, at, until),
     async changeEndpoint(key, change) {
-      const stored = await changeEndpoint(o.tenants.ddb, o.tenants.table, key, change);
+      const stored = await changeEndpoint(o.tenants, key, change);
       if (stored) cache.remember(stored);
       return stored?.endpoints[key.endpointId];
     },

@@ -44,6 +44,7 @@ describe("backend faults", () => {
     expect(during.headers["retry-after"]).toBe("5");
     expect(Date.now() - started).toBeLessThan(5000);
 
+    // The outage lasts two seconds: long enough for the worker's calls to fail and back off.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     await proxy.restore();
     await eventually(async () => (await getEvent(stack, t.apiKey, accepted.body.event_id)).status === "DELIVERED", {

@@ -61,7 +61,7 @@ describe("SSRF defences", () => {
     const t = await stack.createTenant([]);
     const urls = loopbackHosts().map((h) => `http://${h}:${port}/hook`);
     // Stored behind the API's back, as a URL whose name later resolves to loopback would be.
-    await changeTenant(stack.clients.ddb, stack.tables.tenants, t.tenantId, (tenant) => ({
+    await changeTenant(stack.stores.tenants, t.tenantId, (tenant) => ({
       ...tenant,
       endpoints: Object.fromEntries(
         urls.map((url, i) => [`ep_${String(i).padStart(26, "0")}`, { url, eventTypes: [], secrets: [{ secret: "whsec_eA==", createdAt: 0 }], enabled: true, createdAt: 0 }]),

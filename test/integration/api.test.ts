@@ -1,6 +1,6 @@
 /** The HTTP contract: statuses, problem+json bodies, idempotency, tenant isolation, pagination. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { putApiKey } from "../../services/aws/api-keys.ts";
+import { issueApiKey, revokeApiKey } from "../../services/aws/api-keys.ts";
 import { newApiKey } from "../../services/core/ids.ts";
 import { postEvent } from "../support/api.ts";
 import { expectProblem } from "../support/problem.ts";
@@ -30,14 +30,8 @@ describe("POST /v1/events", () => {
 
   it("answers 401 alike for a missing, malformed, unknown or revoked key", async () => {
     const revoked = newApiKey();
-    await putApiKey(stack.clients.ddb, stack.tables.apiKeys, {
-      keyHash: revoked.keyHash,
-      keyId: revoked.keyId,
-      tenantId: a.tenantId,
-      displayPrefix: revoked.displayPrefix,
-      createdAt: Date.now(),
-      revokedAt: Date.now(),
-    });
+    await issueApiKey(stack.stores.apiKeys, a.tenantId, Date.now(), revoked.apiKey);
+    await revokeApiKey(stack.stores.apiKeys, a.tenantId, revoked.keyId, Date.now());
     const bodies = new Set<string>();
     for (const auth of [undefined, "Basic abc", "Bearer ", `Bearer ${newApiKey().apiKey}`, `Bearer ${revoked.apiKey}`, `Bearer ${stack.adminToken}`]) {
       const req = stack.http.post("/v1/events").set("content-type", "application/json");

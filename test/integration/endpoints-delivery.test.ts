@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getEvent, postEvent } from "../support/api.ts";
-import { eventually } from "../support/eventually.ts";
+import { eventually, stays } from "../support/eventually.ts";
 import { startReceiver, type ReceivedRequest, type TestReceiver } from "../support/receiver.ts";
 import { logger, startStack, type Stack } from "../support/stack.ts";
 import { acceptEvent } from "../../services/api/accept-event.ts";
@@ -99,14 +99,13 @@ describe("endpoint health", () => {
     expect(skipped.body.status).toBe("DELIVERED");
     expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).deliveries).toEqual([]);
     // ...and one already queued for it when it was disabled is held: sent nowhere, no attempt spent.
-    const stale = await getTenant(stack.clients.ddb, stack.tables.tenants, t.tenantId);
+    const stale = await getTenant(stack.stores.tenants, t.tenantId);
     const wasEnabled = { ...stale!, endpoints: { [t.endpoints[0]!.endpointId]: { ...stale!.endpoints[t.endpoints[0]!.endpointId]!, enabled: true } } };
     const held = await acceptEvent(
       { store: stack.store, enqueue: (m) => enqueueDeliveries(stack.queue, m), now: Date.now, metrics: stack.workerMetrics },
       { tenant: wasEnabled, body: Buffer.from('{"type":"held"}'), parsed: { type: "held" }, log: logger },
     );
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    expect(r.requests).toHaveLength(1);
+    await stays(() => r.requests.length === 1, { forMs: 2500, what: "nothing POSTed to the disabled endpoint" });
     // One copy of the held message: a hold sends a delayed copy, then deletes the one it held, so for a
     // moment there can be two; it must settle back to one (copies must not gather).
     const copies = async () => {

@@ -28,7 +28,7 @@ const delivered = (apiKey: string, eventId: string) =>
 describe("sweeper", () => {
   it("delivers an event whose SQS send failed after the DynamoDB write", async () => {
     const tenant = await stack.createTenant([{ url: receiver.url }]);
-    const stored = await getTenant(stack.clients.ddb, stack.tables.tenants, tenant.tenantId);
+    const stored = await getTenant(stack.stores.tenants, tenant.tenantId);
     // The send goes to a queue that does not exist: it fails after the event is stored, as an outage would.
     const brokenQueue = { ...stack.queue, queueUrl: `${stack.queue.queueUrl}-missing` };
     const out = await acceptEvent(

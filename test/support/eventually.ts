@@ -15,3 +15,12 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false> 
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
   }
 }
+
+/** The other half: a condition that must hold for all of `forMs` (nothing happens that should not), checked as it goes. */
+export async function stays(probe: () => Promise<boolean> | boolean, opts: { forMs: number; intervalMs?: number; what?: string }): Promise<void> {
+  const until = Date.now() + opts.forMs;
+  do {
+    if (!(await probe())) throw new Error(`no longer true: ${opts.what ?? "a condition"}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+  } while (Date.now() < until);
+}

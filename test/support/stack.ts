@@ -14,7 +14,7 @@ import { provisionAll } from "../../services/aws/provision.ts";
 import { tableNames, type TableNames } from "../../services/aws/tables.ts";
 import { createApp } from "../../services/api/create-app.ts";
 import { parseConfig, type Config } from "../../services/config.ts";
-import { apiSettings, eventStore, provisionOptions, workerSettings } from "../../services/runtime.ts";
+import { apiSettings, provisionOptions, storesOf, workerSettings, type Stores } from "../../services/runtime.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
 import { createGuardedClient } from "../../services/outbound/guarded-client.ts";
 import { startWorker, type Worker } from "../../services/worker/start-worker.ts";
@@ -30,6 +30,8 @@ export interface Stack {
   readonly adminToken: string;
   readonly clients: AwsClients;
   readonly tables: TableNames;
+  readonly stores: Stores;
+  /** The event store (stores.events). */
   readonly store: EventStore;
   readonly queue: DeliveryQueue;
   /** The in-process workers' metrics (one registry for all of them). */
@@ -77,11 +79,12 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
   });
   const urls = await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
   const tables = tableNames(config.TABLE_PREFIX);
-  const store = eventStore(clients.ddb, config);
+  const stores = storesOf(clients.ddb, config);
+  const store = stores.events;
   const queue: DeliveryQueue = { sqs: clients.sqs, ...urls };
   const app = createApp({
-    ddb: clients.ddb,
-    tables,
+    tenants: stores.tenants,
+    apiKeys: stores.apiKeys,
     store,
     queue,
     ...apiSettings(config),
@@ -102,6 +105,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     adminToken,
     clients,
     tables,
+    stores,
     store,
     queue,
     workerMetrics,
@@ -116,7 +120,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
       const worker = startWorker({
         store,
         queue,
-        tenants: { ddb: clients.ddb, table: tables.tenants },
+        tenants: stores.tenants,
         client,
         settings: {
           ...workerSettings(config),

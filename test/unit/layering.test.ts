@@ -16,6 +16,11 @@ describe("dependency direction", () => {
     expect(bad).toEqual([]);
   });
 
+  it("gives the API stores, never an AWS client: services/api imports neither the SDK nor aws/clients.ts", () => {
+    const bad = importsOf(join(root, "api")).filter(([, spec]) => spec.startsWith("@aws-sdk") || spec.endsWith("aws/clients.ts"));
+    expect(bad).toEqual([]);
+  });
+
   it("keeps the AWS SDK inside services/aws (and the local emulators)", () => {
     const bad = importsOf(root).filter(([file, spec]) => spec.startsWith("@aws-sdk") && !file.startsWith("aws/"));
     expect(bad).toEqual([]);

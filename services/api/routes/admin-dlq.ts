@@ -31,7 +31,7 @@ export function adminDlqRoutes(deps: DlqDeps): Router {
 
   router.post("/dlq/requeue", requireJson, express.json({ limit: "128kb" }), async (req, res) => {
     const input = parseWith(requeueSchema, req.body);
-    const started = Date.now();
+    const started = deps.now();
     const report = await requeueDeadLetters(
       deps,
       {
@@ -43,8 +43,9 @@ export function adminDlqRoutes(deps: DlqDeps): Router {
       },
       req.log,
     );
-    req.log.info({ ...report, dry_run: input.dry_run, duration_ms: Date.now() - started }, "dead-letter requeue");
-    res.json({ ...report, dry_run: input.dry_run, duration_ms: Date.now() - started });
+    const body = { ...report, dry_run: input.dry_run, duration_ms: deps.now() - started };
+    req.log.info(body, "dead-letter requeue");
+    res.json(body);
   });
 
   router.get("/stats", async (_req, res) => {

@@ -2,24 +2,30 @@
 import express, { Router, type Request } from "express";
 import { z } from "zod";
 import { problems } from "../../core/errors.ts";
-import { newApiKey, newId } from "../../core/ids.ts";
+import { newId } from "../../core/ids.ts";
 import type { Endpoint, Tenant } from "../../core/tenant.ts";
-import { listApiKeys, putApiKey, revokeApiKey } from "../../aws/api-keys.ts";
-import type { DocumentClient } from "../../aws/clients.ts";
-import type { TableNames } from "../../aws/tables.ts";
-import { changeTenant, createTenant, listTenants } from "../../aws/tenants.ts";
+import { issueApiKey, listApiKeys, revokeApiKey, type ApiKeyStore } from "../../aws/api-keys.ts";
+import { decodeCursor } from "../../aws/cursor.ts";
+import { createTenant, listTenants, softDeleteTenant, tenantCursorSchema, updateTenant, type TenantStore } from "../../aws/tenants.ts";
 import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
 import { parseWith, requireJson } from "../validate.ts";
 import { apiKeyView, tenantView } from "../views.ts";
 
 export interface AdminTenantDeps {
-  readonly ddb: DocumentClient;
-  readonly tables: TableNames;
+  readonly tenants: TenantStore;
+  readonly apiKeys: ApiKeyStore;
   readonly allowPrivateTargets: boolean;
   readonly now: () => number;
 }
 
-export const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(2000).optional() });
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z
+    .string()
+    .max(2000)
+    .optional()
+    .transform((c, ctx) => (c === undefined ? undefined : (decodeCursor(c, tenantCursorSchema) ?? (ctx.addIssue("not a cursor from this API"), z.NEVER)))),
+});
 export const tenantPatchSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), status: z.enum(["active", "disabled"]).optional() }).strict();
 
 export const tenantCreateSchema = (allowPrivate: boolean) =>
@@ -30,13 +36,11 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   const json = [requireJson, express.json({ limit: "64kb" })];
   const createSchema = tenantCreateSchema(deps.allowPrivateTargets);
 
-  const tenantOf = (req: Request) => liveTenant(deps.ddb, deps.tables.tenants, String(req.params.tenantId));
+  const tenantOf = (req: Request) => liveTenant(deps.tenants, String(req.params.tenantId));
 
   const issueKey = async (tenantId: string, now: number) => {
-    const key = newApiKey();
-    const record = { keyHash: key.keyHash, keyId: key.keyId, tenantId, displayPrefix: key.displayPrefix, createdAt: now };
-    await putApiKey(deps.ddb, deps.tables.apiKeys, record);
-    return { ...apiKeyView(record), api_key: key.apiKey };
+    const { record, apiKey } = await issueApiKey(deps.apiKeys, tenantId, now);
+    return { ...apiKeyView(record), api_key: apiKey };
   };
 
   router.post("/", ...json, async (req, res) => {
@@ -50,7 +54,7 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
       endpoints[endpointId] = endpoint;
     }
     const tenant: Tenant = { tenantId: newId("ten", now), name: input.name, status: "active", createdAt: now, endpoints, version: 0 };
-    await createTenant(deps.ddb, deps.tables.tenants, tenant);
+    await createTenant(deps.tenants, tenant);
     const key = await issueKey(tenant.tenantId, now);
     const view = tenantView(tenant);
     // Invariant 5: the key and the secrets appear in this response and never again.
@@ -63,13 +67,7 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
 
   router.get("/", async (req, res) => {
     const q = parseWith(pageQuery, req.query);
-    let page;
-    try {
-      page = await listTenants(deps.ddb, deps.tables.tenants, q.limit, q.cursor);
-    } catch (err) {
-      if (err instanceof SyntaxError || err instanceof z.ZodError) throw problems.invalid([{ path: "cursor", message: "not a cursor from this API" }]);
-      throw err;
-    }
+    const page = await listTenants(deps.tenants, q.limit, q.cursor);
     res.json({ data: page.items.filter((t) => t.status !== "deleted").map(tenantView), next_cursor: page.nextCursor });
   });
 
@@ -81,17 +79,15 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   router.patch("/:tenantId", ...json, async (req, res) => {
     const input = parseWith(tenantPatchSchema, req.body);
     const tenant = await tenantOf(req);
-    const stored = await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) =>
-      t.status === "deleted" ? undefined : { ...t, name: input.name ?? t.name, status: input.status ?? t.status },
-    );
-    if (!stored || stored.status === "deleted") throw problems.notFound(`Tenant ${tenant.tenantId}`);
+    const stored = await updateTenant(deps.tenants, tenant.tenantId, input);
+    if (!stored) throw problems.notFound(`Tenant ${tenant.tenantId}`);
     res.json(tenantView(stored));
   });
 
   /** Soft delete: the tenant stays (events keep their owner) but its keys stop working and nothing is delivered. */
   router.delete("/:tenantId", async (req, res) => {
     const tenant = await tenantOf(req);
-    await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) => ({ ...t, status: "deleted" }));
+    await softDeleteTenant(deps.tenants, tenant.tenantId);
     res.status(204).end();
   });
 
@@ -102,14 +98,14 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
 
   router.get("/:tenantId/api-keys", async (req, res) => {
     const tenant = await tenantOf(req);
-    const keys = await listApiKeys(deps.ddb, deps.tables.apiKeys, tenant.tenantId);
+    const keys = await listApiKeys(deps.apiKeys, tenant.tenantId);
     res.json({ data: keys.sort((a, b) => a.createdAt - b.createdAt).map(apiKeyView), next_cursor: null });
   });
 
   router.delete("/:tenantId/api-keys/:keyId", async (req, res) => {
     const tenant = await tenantOf(req);
     const { keyId } = req.params;
-    const revoked = await revokeApiKey(deps.ddb, deps.tables.apiKeys, tenant.tenantId, keyId, deps.now());
+    const revoked = await revokeApiKey(deps.apiKeys, tenant.tenantId, keyId, deps.now());
     if (!revoked) throw problems.notFound(`API key ${keyId}`);
     res.status(204).end();
   });

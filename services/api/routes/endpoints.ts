@@ -7,26 +7,20 @@ import { z } from "zod";
 import { durationSchema } from "../../core/retry-policy.ts";
 import { problems } from "../../core/errors.ts";
 import { isId, newSigningSecret } from "../../core/ids.ts";
-import { rotateSecret, type Endpoint } from "../../core/tenant.ts";
-import type { DocumentClient } from "../../aws/clients.ts";
-import type { TableNames } from "../../aws/tables.ts";
-import { changeTenant } from "../../aws/tenants.ts";
+import { addEndpoint, removeEndpoint, rotateEndpointSecret, updateEndpoint, type TenantStore } from "../../aws/tenants.ts";
 import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
 import { optionalJson, parseWith, requireJson } from "../validate.ts";
 import { endpointView } from "../views.ts";
 import { recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
 
 export interface EndpointRoutesDeps extends RecoverDeps {
-  readonly ddb: DocumentClient;
-  readonly tables: TableNames;
+  readonly tenants: TenantStore;
   readonly allowPrivateTargets: boolean;
   readonly rotationGraceMs: number;
   readonly now: () => number;
   /** The tenant a request acts for: the key's, or the one named in an admin path. */
   readonly tenantIdOf: (req: Request) => string;
 }
-
-const maxEndpoints = 50;
 
 /** The request bodies (the URL check depends on whether private targets are allowed). */
 export function endpointSchemas(allowPrivate: boolean) {
@@ -53,25 +47,18 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   const { create: createSchema, update: updateSchema, rotate: rotateSchema, recover: recoverSchema } = endpointSchemas(deps.allowPrivateTargets);
 
   /** The tenant, unless missing or deleted (404 either way: invariant 4). */
-  const tenantOf = (req: Request) => liveTenant(deps.ddb, deps.tables.tenants, deps.tenantIdOf(req));
-  const endpointIdOf = (req: Request): string => {
-    const id = String(req.params.endpointId);
-    if (!isId("ep", id)) throw problems.notFound(`Endpoint ${id}`);
-    return id;
-  };
-  /** Applies `change` to one endpoint of the request's tenant under the tenant's version guard. */
-  const changeEndpoint = async (req: Request, change: (e: Endpoint) => Endpoint | null) => {
+  const tenantOf = (req: Request) => liveTenant(deps.tenants, deps.tenantIdOf(req));
+  /** The endpoint named in the path, of a live tenant (404 otherwise). */
+  const endpointOf = async (req: Request) => {
     const tenant = await tenantOf(req);
-    const endpointId = endpointIdOf(req);
-    if (!tenant.endpoints[endpointId]) throw problems.notFound(`Endpoint ${endpointId}`);
-    const stored = await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) => {
-      const current = t.endpoints[endpointId];
-      if (!current) throw problems.notFound(`Endpoint ${endpointId}`);
-      const next = change(current);
-      const others = Object.entries(t.endpoints).filter(([id]) => id !== endpointId);
-      return { ...t, endpoints: Object.fromEntries(next ? [...others, [endpointId, next]] : others) };
-    });
-    return { endpointId, endpoint: stored?.endpoints[endpointId] };
+    const endpointId = String(req.params.endpointId);
+    const endpoint = isId("ep", endpointId) ? tenant.endpoints[endpointId] : undefined;
+    if (!endpoint) throw problems.notFound(`Endpoint ${endpointId}`);
+    return { tenantId: tenant.tenantId, endpointId, endpoint };
+  };
+  const found = <T>(value: T | undefined, endpointId: string): T => {
+    if (value === undefined) throw problems.notFound(`Endpoint ${endpointId}`);
+    return value;
   };
 
   router.get("/", async (req, res) => {
@@ -84,40 +71,26 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     const tenant = await tenantOf(req);
     const now = deps.now();
     const { endpointId, endpoint, secret } = newEndpoint(input, now);
-    await changeTenant(deps.ddb, deps.tables.tenants, tenant.tenantId, (t) => {
-      if (Object.keys(t.endpoints).length >= maxEndpoints) throw problems.conflict(`A tenant has at most ${maxEndpoints} endpoints.`);
-      return { ...t, endpoints: { ...t.endpoints, [endpointId]: endpoint } };
-    });
+    await addEndpoint(deps.tenants, tenant.tenantId, endpointId, endpoint);
     res.status(201).json({ ...endpointView(endpointId, endpoint), secret });
   });
 
   router.get("/:endpointId", async (req, res) => {
-    const tenant = await tenantOf(req);
-    const endpointId = endpointIdOf(req);
-    const endpoint = tenant.endpoints[endpointId];
-    if (!endpoint) throw problems.notFound(`Endpoint ${endpointId}`);
+    const { endpointId, endpoint } = await endpointOf(req);
     res.json(endpointView(endpointId, endpoint));
   });
 
   router.patch("/:endpointId", ...json, async (req, res) => {
     const input = parseWith(updateSchema, req.body);
-    const { endpointId, endpoint } = await changeEndpoint(req, (e) => ({
-      ...e,
-      url: input.url ?? e.url,
-      description: input.description ?? e.description,
-      eventTypes: input.event_types ?? e.eventTypes,
-      maxInFlight: input.max_in_flight === undefined ? e.maxInFlight : (input.max_in_flight ?? undefined),
-      rateLimit: input.rate_limit === undefined ? e.rateLimit : (input.rate_limit ?? undefined),
-      // Re-enabling starts afresh: the reason and the failure run are forgotten.
-      ...(input.enabled === undefined
-        ? {}
-        : { enabled: input.enabled, disabledReason: input.enabled ? undefined : "disabled by request", failingSince: undefined }),
-    }));
-    res.json(endpointView(endpointId, endpoint!));
+    const ids = await endpointOf(req);
+    const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit, enabled } = input;
+    const endpoint = await updateEndpoint(deps.tenants, ids, { url, description, eventTypes, maxInFlight, rateLimit, enabled });
+    res.json(endpointView(ids.endpointId, found(endpoint, ids.endpointId)));
   });
 
   router.delete("/:endpointId", async (req, res) => {
-    await changeEndpoint(req, () => null);
+    const ids = await endpointOf(req);
+    if (!(await removeEndpoint(deps.tenants, ids))) throw problems.notFound(`Endpoint ${ids.endpointId}`);
     res.status(204).end();
   });
 
@@ -126,9 +99,10 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     const graceMs = input.grace_period ?? deps.rotationGraceMs;
     const secret = newSigningSecret();
     const now = deps.now();
-    const { endpointId, endpoint } = await changeEndpoint(req, (e) => rotateSecret(e, secret, now, graceMs));
+    const ids = await endpointOf(req);
+    const endpoint = await rotateEndpointSecret(deps.tenants, ids, secret, now, graceMs);
     res.status(201).json({
-      ...endpointView(endpointId, endpoint!),
+      ...endpointView(ids.endpointId, found(endpoint, ids.endpointId)),
       secret,
       previous_secrets_expire_at: new Date(now + graceMs).toISOString(),
     });
@@ -136,10 +110,8 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
 
   router.post("/:endpointId/recover", ...json, async (req, res) => {
     const input = parseWith(recoverSchema, req.body);
-    const tenant = await tenantOf(req);
-    const endpointId = endpointIdOf(req);
-    if (!tenant.endpoints[endpointId]) throw problems.notFound(`Endpoint ${endpointId}`);
-    const requeued = await recoverEndpoint(deps, { tenantId: tenant.tenantId, endpointId, since: input.since, log: req.log });
+    const { tenantId, endpointId } = await endpointOf(req);
+    const requeued = await recoverEndpoint(deps, { tenantId, endpointId, since: input.since, log: req.log });
     res.status(202).json({ endpoint_id: endpointId, requeued });
   });
 

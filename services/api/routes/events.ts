@@ -7,7 +7,8 @@ import { z } from "zod";
 import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
 import { isId } from "../../core/ids.ts";
-import { decodeCursor, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
+import { decodeCursor } from "../../aws/cursor.ts";
+import { eventCursorSchema, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
 import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
 import { requeueAndSend, type RequeueDeps } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
@@ -35,7 +36,7 @@ export const listQuerySchema = z.object({
   cursor: z
     .string()
     .optional()
-    .transform((c, ctx) => (c === undefined ? undefined : (decodeCursor(c) ?? (ctx.addIssue("not a cursor from this API"), z.NEVER)))),
+    .transform((c, ctx) => (c === undefined ? undefined : (decodeCursor(c, eventCursorSchema) ?? (ctx.addIssue("not a cursor from this API"), z.NEVER)))),
 });
 
 export function ingestRoutes(deps: IngestDeps): Router {

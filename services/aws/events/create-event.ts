@@ -1,7 +1,8 @@
 /** Storing a newly accepted event, once: invariant 1 starts here (stored before the 201). */
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { nextDue, summarize } from "../../core/delivery-state.ts";
-import { dueShardOf, eventItemSchema, isConditionFailure, type EventItem, type EventStore } from "./store.ts";
+import { isConditionFailure } from "../errors.ts";
+import { dueShardOf, eventItemSchema, type EventItem, type EventStore } from "./store.ts";
 
 export type CreateResult = { readonly created: true } | { readonly created: false; readonly existing: EventItem };
 

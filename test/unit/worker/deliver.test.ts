@@ -1,0 +1,180 @@
+/**
+ * `deliver` branch by branch, against an in-memory stand-in for its store and receiver (the DeliveryOps
+ * interface), with the real state machine, pacer and memory budget: each stage's outcomes and failures.
+ */
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { applyOutcome, newDelivery, takeLease as decideLease, type Delivery } from "../../../services/core/delivery-state.ts";
+import { newEndpointRecord, type Endpoint, type Tenant } from "../../../services/core/tenant.ts";
+import type { EventItem } from "../../../services/aws/events/store.ts";
+import type { PostResult } from "../../../services/outbound/guarded-client.ts";
+import { createMetrics } from "../../../services/metrics.ts";
+import { deliver, type DeliverDeps, type DeliveryOps } from "../../../services/worker/deliver.ts";
+import { createMemoryBudget } from "../../../services/worker/memory-budget.ts";
+import { createPacer } from "../../../services/worker/pacer.ts";
+import { DeliveryStageError } from "../../../services/worker/scheduler.ts";
+
+const now = 1_800_000_000_000;
+const ids = { tenantId: "ten_1", eventId: "evt_1", endpointId: "ep_1" };
+const message = (extra: Record<string, unknown> = {}) => ({
+  messageId: "m1",
+  receiptHandle: "r1",
+  body: JSON.stringify({ ...ids, ...extra }),
+  receiveCount: 1,
+  firstReceivedAt: now,
+});
+
+/** One tenant, one endpoint, one event with one delivery; `answer` is the receiver. */
+function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial<Delivery> = {}) {
+  const endpoint: Endpoint = newEndpointRecord({ url: "https://hooks.example/in" }, "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0", now);
+  let tenant: Tenant = { tenantId: ids.tenantId, name: "t", status: "active", createdAt: now, version: 0, endpoints: { [ids.endpointId]: endpoint } };
+  let event: EventItem = {
+    tenantId: ids.tenantId,
+    eventId: ids.eventId,
+    body: Buffer.from('{"type":"x"}'),
+    bodyHash: "",
+    createdAt: new Date(now).toISOString(),
+    status: "PENDING",
+    deliveries: { [ids.endpointId]: { ...newDelivery("msg_1", now), ...delivery } },
+    version: 0,
+  };
+  const attempts: number[] = [];
+  const posts: string[] = [];
+  const failing = new Set<keyof DeliveryOps>();
+  const guard = (op: keyof DeliveryOps) => {
+    if (failing.has(op)) throw Object.assign(new Error(`${op} unavailable`), { name: "ServiceUnavailable" });
+  };
+  const set = (d: Delivery) => {
+    event = { ...event, deliveries: { [ids.endpointId]: d }, version: event.version + 1 };
+  };
+  const ops: DeliveryOps = {
+    getTenant: async () => (guard("getTenant"), tenant),
+    async takeLease(_key, input) {
+      guard("takeLease");
+      const decision = decideLease(event.deliveries[ids.endpointId]!, input);
+      if (!decision.ok) return decision;
+      set(decision.delivery);
+      return { ok: true, delivery: decision.delivery, event };
+    },
+    async recordAttempt(_t, a) {
+      guard("recordAttempt");
+      attempts.push(a.attempt);
+    },
+    async recordOutcome(_key, outcome, input) {
+      guard("recordOutcome");
+      const decision = applyOutcome(event.deliveries[ids.endpointId]!, outcome, input);
+      if (decision.ok) set(decision.delivery);
+      return decision;
+    },
+    abandon: async () => true,
+    postpone: async () => true,
+    async changeEndpoint(_key, change) {
+      const next = change(tenant.endpoints[ids.endpointId]!);
+      if (next) tenant = { ...tenant, version: tenant.version + 1, endpoints: { [ids.endpointId]: next } };
+      return tenant.endpoints[ids.endpointId];
+    },
+    claimRateSlot: async () => ({ ok: true, tat: now, at: now }),
+    async post(url) {
+      guard("post");
+      posts.push(url);
+      return answer();
+    },
+  };
+  const deps: DeliverDeps = {
+    ops,
+    pacer: createPacer({ tenantMaxInFlight: 10, endpointMaxInFlight: 10, breakerFailures: 5, now: () => now, random: () => 0.5 }),
+    memory: createMemoryBudget(1 << 20),
+    schedule: [1000, 2000],
+    leaseMs: 10_000,
+    holdMs: 60_000,
+    disableAfterMs: 86_400_000,
+    breakerCooldownMs: 30_000,
+    maxPayloadBytes: 1024,
+    log: pino({ level: "silent" }),
+    metrics: createMetrics("worker"),
+    now: () => now,
+    random: () => 0.5,
+  };
+  return { deps, ops, attempts, posts, failing, delivery: () => event.deliveries[ids.endpointId]!, endpoint: () => tenant.endpoints[ids.endpointId]! };
+}
+
+const answer = (statusCode: number | undefined, headers: Record<string, string> = {}): PostResult => ({
+  statusCode,
+  headers,
+  bodyExcerpt: "",
+  durationMs: 12,
+  error: statusCode === undefined ? "timeout" : undefined,
+});
+
+describe("deliver", () => {
+  it("success: POSTs once, records attempt 1 and DELIVERED, deletes the message", async () => {
+    const w = world(() => answer(200));
+    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    expect(w.posts).toEqual(["https://hooks.example/in"]);
+    expect(w.attempts).toEqual([1]);
+    expect(w.delivery()).toMatchObject({ status: "DELIVERED", attempts: 1, leaseId: undefined });
+  });
+
+  it("a failure with attempts left: FAILED, and the message comes back when the retry is due", async () => {
+    const w = world(() => answer(500));
+    expect(await deliver(w.deps, message())).toEqual({ kind: "later", at: now + 1000 });
+    expect(w.delivery()).toMatchObject({ status: "FAILED", attempts: 1, lastError: "HTTP 500", nextAttemptAt: now + 1000 });
+  });
+
+  it("the last failure: DEAD, into the dead-letter queue", async () => {
+    const w = world(() => answer(undefined), { status: "FAILED", attempts: 2 });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "dead-letter" });
+    expect(w.delivery()).toMatchObject({ status: "DEAD", attempts: 3, lastError: "timeout" });
+  });
+
+  it("410 Gone: dead at once, and the endpoint disabled", async () => {
+    const w = world(() => answer(410));
+    expect(await deliver(w.deps, message())).toEqual({ kind: "dead-letter" });
+    expect(w.delivery().status).toBe("DEAD");
+    expect(w.endpoint()).toMatchObject({ enabled: false, disabledReason: expect.stringContaining("410 Gone") });
+  });
+
+  it("leased by another worker: no POST, back when the lease ends", async () => {
+    const w = world(() => answer(200), { leaseId: "other", leaseUntil: now + 5000, attempts: 1 });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "later", at: now + 5000 });
+    expect(w.posts).toEqual([]);
+  });
+
+  it("arrives early: no POST, no attempt spent, back when it is due", async () => {
+    const w = world(() => answer(200), { status: "FAILED", attempts: 1, nextAttemptAt: now + 60_000 });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "later", at: now + 60_000 });
+    expect(w.posts).toEqual([]);
+    expect(w.delivery().attempts).toBe(1);
+  });
+
+  it("already delivered: acknowledged without a POST", async () => {
+    const w = world(() => answer(200), { status: "DELIVERED", attempts: 1 });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    expect(w.posts).toEqual([]);
+  });
+
+  it("a backend failure before the POST: a stage error, nothing POSTed, nothing spent", async () => {
+    const w = world(() => answer(200));
+    w.failing.add("takeLease");
+    const err = await deliver(w.deps, message()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeliveryStageError);
+    expect((err as DeliveryStageError).stage).toBe("before the attempt");
+    expect(w.posts).toEqual([]);
+    expect(w.delivery().attempts).toBe(0);
+  });
+
+  it("a backend failure after the POST: a stage error; the lease stands, so no second worker POSTs before it ends", async () => {
+    const w = world(() => answer(200));
+    w.failing.add("recordOutcome");
+    const err = await deliver(w.deps, message()).catch((e: unknown) => e);
+    expect((err as DeliveryStageError).stage).toBe("after the attempt");
+    expect(w.posts).toHaveLength(1);
+    expect(w.delivery()).toMatchObject({ status: "PENDING", attempts: 1, leaseUntil: now + 10_000 });
+  });
+
+  it("a poison message: dropped without touching anything", async () => {
+    const w = world(() => answer(200));
+    expect(await deliver(w.deps, { ...message(), body: "not json" })).toEqual({ kind: "delete" });
+    expect(w.posts).toEqual([]);
+  });
+});
