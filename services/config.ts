@@ -27,6 +27,8 @@ const schema = z
       .transform((s, ctx) => parseSchedule(s) ?? (ctx.addIssue("a comma list of durations such as 1m,2m,4m"), z.NEVER)),
     DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(30_000),
     VISIBILITY_TIMEOUT_S: z.coerce.number().int().min(5).max(43_200).default(60),
+    /** The worker writes its figures for CloudWatch as Embedded Metric Format lines on stdout (the CDK stack sets it). */
+    CLOUDWATCH_EMF: z.stringbool().default(false),
     /** The worker's Prometheus port (GET /metrics). */
     METRICS_PORT: port.default(9464),
     /** Long-poll length; shorter means a quicker drain on stop, more empty receives when idle. */
@@ -97,6 +99,9 @@ const schema = z
   });
 
 export type Config = z.infer<typeof schema>;
+
+/** Defaults the CDK stack reasons with (task sizing, the scaling target), from the schema itself. */
+export const workerDefaults = { concurrency: schema.shape.WORKER_CONCURRENCY.parse(undefined) } as const;
 
 /** Every variable the services read (for checks that deployment files set only real ones). */
 export const configVariables: readonly string[] = Object.keys(schema.shape);

@@ -16,6 +16,7 @@ export interface Metrics {
   readonly deliveriesInFlight: Gauge;
   readonly deliveriesDeferred: Counter<"reason">;
   readonly circuitTransitions: Counter<"to">;
+  readonly oldestOverdueSeconds: Gauge;
 }
 
 export function createMetrics(service: "api" | "worker"): Metrics {
@@ -52,6 +53,11 @@ export function createMetrics(service: "api" | "worker"): Metrics {
       name: "webhooks_deliveries_deferred_total",
       help: "Deliveries put back on the queue for later without an attempt, by why (tenant_cap, endpoint_cap, paused, circuit_open, rate_limited)",
       labelNames: ["reason"],
+      registers,
+    }),
+    oldestOverdueSeconds: new Gauge({
+      name: "webhooks_oldest_overdue_seconds",
+      help: "How long the most overdue unsettled delivery has been due, beyond the sweeper's grace (0: none), as last seen by the sweeper",
       registers,
     }),
     circuitTransitions: new Counter({

@@ -1,4 +1,7 @@
-/** What pages an operator: anything in the DLQ, a stale queue, API 5xx, worker tasks dying. */
+/**
+ * What pages an operator (anything in the DLQ, deliveries overdue with nobody working on them, API 5xx, worker
+ * tasks dying), and a dashboard of the queue split into what is being worked on and what waits on purpose.
+ */
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
@@ -9,6 +12,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { emfDimension, emfMetrics, emfNamespace } from "../../services/worker/cloudwatch-metrics.ts";
 
 export interface AlarmsProps {
   readonly queue: sqs.IQueue;
@@ -16,8 +20,13 @@ export interface AlarmsProps {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly cluster: ecs.ICluster;
   readonly workerService: ecs.FargateService;
-  /** Older than this, the oldest message means deliveries are stuck (retries wait up to ~31 min by default). @default 45 min */
-  readonly maxMessageAge?: Duration;
+  /** The deployment the workers' EMF metrics are dimensioned by (their TABLE_PREFIX). */
+  readonly deployment: string;
+  /**
+   * How long a delivery may stay overdue (due, not leased, not held or parked) before it pages: deliveries that
+   * wait with nobody working on them mean stuck or too few workers. @default 15 min
+   */
+  readonly maxOverdue?: Duration;
   /** @default 1 (%) */
   readonly max5xxPercent?: number;
 }
@@ -25,7 +34,8 @@ export interface AlarmsProps {
 export class Alarms extends Construct {
   readonly topic: sns.Topic;
   readonly deadLetters: cloudwatch.Alarm;
-  readonly oldestMessage: cloudwatch.Alarm;
+  readonly overdue: cloudwatch.Alarm;
+  readonly dashboard: cloudwatch.Dashboard;
   readonly api5xx: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
@@ -43,15 +53,19 @@ export class Alarms extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    this.oldestMessage = props.queue
-      .metricApproximateAgeOfOldestMessage({ period: minute, statistic: "Maximum" })
-      .createAlarm(this, "OldestMessage", {
-        alarmDescription: "The delivery queue holds a message older than the retry schedule allows",
-        threshold: (props.maxMessageAge ?? Duration.minutes(45)).toSeconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+    // Not SQS's age of the oldest message: a delivery parked for a retry or held by an open circuit keeps its
+    // message for as long as that lasts, on purpose. The sweeper's figure counts only deliveries that are due
+    // and that no worker holds; with no figure at all (no worker running) the alarm fires too.
+    const worker = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({ namespace: emfNamespace, metricName, dimensionsMap: { [emfDimension]: props.deployment }, statistic, period: minute });
+    this.overdue = worker(emfMetrics.oldestOverdue, "Maximum").createAlarm(this, "Overdue", {
+      alarmDescription: "Deliveries are overdue and no worker is working on them (stuck, or too few workers)",
+      threshold: (props.maxOverdue ?? Duration.minutes(15)).toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
     const lbMetric = (metricName: string) =>
       new cloudwatch.Metric({
         namespace: "AWS/ApplicationELB",
@@ -77,7 +91,50 @@ export class Alarms extends Construct {
       datapointsToAlarm: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.deadLetters, this.oldestMessage, this.api5xx]) alarm.addAlarmAction(notify);
+    for (const alarm of [this.deadLetters, this.overdue, this.api5xx]) alarm.addAlarmAction(notify);
+
+    // The queue as operators need to read it: SQS's not-visible count mixes deliveries being worked on with
+    // those waiting on purpose (a retry's backoff, a cap, a rate limit, an open circuit); the workers' in-flight
+    // figure separates them.
+    const tasks = new cloudwatch.Metric({
+      namespace: "ECS/ContainerInsights",
+      metricName: "RunningTaskCount",
+      dimensionsMap: { ClusterName: props.cluster.clusterName, ServiceName: props.workerService.serviceName },
+      statistic: "Average",
+      period: minute,
+    });
+    const inFlight = new cloudwatch.MathExpression({
+      label: "Deliveries in flight (all tasks)",
+      expression: "FILL(perTask, 0) * FILL(tasks, 0)",
+      usingMetrics: { perTask: worker(emfMetrics.inFlight, "Average"), tasks },
+      period: minute,
+    });
+    const parked = new cloudwatch.MathExpression({
+      label: "Parked or held (waiting on purpose)",
+      expression: "MAX([0, notVisible - inFlight])",
+      usingMetrics: { notVisible: props.queue.metricApproximateNumberOfMessagesNotVisible({ period: minute }), inFlight },
+      period: minute,
+    });
+    this.dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: "Delivery queue",
+            left: [props.queue.metricApproximateNumberOfMessagesVisible({ period: minute, label: "Visible (can start now)" }), inFlight, parked],
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: "Deliveries per minute",
+            left: [worker(emfMetrics.delivered, "Sum"), worker(emfMetrics.failed, "Sum"), worker(emfMetrics.deadLettered, "Sum"), worker(emfMetrics.deferred, "Sum")],
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({ title: "Oldest overdue delivery (s)", left: [worker(emfMetrics.oldestOverdue, "Maximum")], width: 12 }),
+          new cloudwatch.GraphWidget({ title: "Worker tasks", left: [tasks], width: 12 }),
+        ],
+      ],
+    });
 
     // A worker task whose container exited on its own (crash, out of memory) rather than being scaled in or deployed.
     new events.Rule(this, "WorkerRestarts", {

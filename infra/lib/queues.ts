@@ -2,7 +2,7 @@
 import { Duration } from "aws-cdk-lib";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { redriveMaxReceiveCount } from "../../services/core/timing.ts";
+import { minVisibilityTimeoutS, redriveMaxReceiveCount } from "../../services/core/timing.ts";
 
 export interface DeliveryQueuesProps {
   /** Attempts per delivery (retry schedule entries + 1). */
@@ -22,9 +22,8 @@ export class DeliveryQueues extends Construct {
     super(scope, id);
     this.visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(props.deliveryTimeout.toSeconds() + 30);
     // A lease, the POST and its bookkeeping must end before SQS hands the message to another worker.
-    if (this.visibilityTimeout.toSeconds() < props.deliveryTimeout.toSeconds() + 5) {
-      throw new Error("visibilityTimeout must exceed deliveryTimeout by at least 5 seconds");
-    }
+    const least = minVisibilityTimeoutS(props.deliveryTimeout.toMilliseconds());
+    if (this.visibilityTimeout.toSeconds() < least) throw new Error(`visibilityTimeout must be at least ${least} s for this deliveryTimeout (its lease)`);
     // The DLQ keeps messages longer than the source queue, so nothing expires on its way to an operator.
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
       retentionPeriod: Duration.days(14),

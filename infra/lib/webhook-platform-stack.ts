@@ -8,7 +8,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
-import { maxAttempts, parseSchedule } from "../../services/core/retry-policy.ts";
+import { defaultSchedule, maxAttempts, parseSchedule } from "../../services/core/retry-policy.ts";
 import { Alarms } from "./alarms.ts";
 import { ApiService } from "./api-service.ts";
 import { DeliveryQueues } from "./queues.ts";
@@ -28,7 +28,7 @@ export interface WebhookPlatformProps extends StackProps {
   readonly minWorkers?: number;
   /** @default 10 */
   readonly maxWorkers?: number;
-  /** @default "1m,2m,4m,8m,16m" */
+  /** @default the worker's default schedule (`defaultSchedule`: 1m,2m,4m,8m,16m) */
   readonly retrySchedule?: string;
   /** @default Duration.seconds(30) */
   readonly deliveryTimeout?: Duration;
@@ -51,7 +51,7 @@ const architectures = {
 export class WebhookPlatformStack extends Stack {
   constructor(scope: Construct, id: string, props: WebhookPlatformProps) {
     super(scope, id, props);
-    const retrySchedule = props.retrySchedule ?? "1m,2m,4m,8m,16m";
+    const retrySchedule = props.retrySchedule ?? defaultSchedule;
     const schedule = parseSchedule(retrySchedule);
     if (!schedule) throw new Error(`retrySchedule '${retrySchedule}' is not a list of durations`);
     if (!props.domainName.endsWith(`.${props.hostedZoneName}`) && props.domainName !== props.hostedZoneName) {
@@ -106,6 +106,7 @@ export class WebhookPlatformStack extends Stack {
       cpuArchitecture,
       environment,
       queue: queues.queue,
+      deployment: environment.TABLE_PREFIX,
       deliveryTimeout,
       minWorkers: props.minWorkers,
       maxWorkers: props.maxWorkers,
@@ -135,6 +136,7 @@ export class WebhookPlatformStack extends Stack {
       loadBalancer: api.service.loadBalancer,
       cluster,
       workerService: worker.service,
+      deployment: environment.TABLE_PREFIX,
     });
 
     new CfnOutput(this, "ApiUrl", { value: `https://${props.domainName}` });

@@ -54,6 +54,8 @@ export interface DeliverDeps {
   readonly disableAfterMs: number;
   /** The first wait of an opened circuit before one probe goes. */
   readonly breakerCooldownMs: number;
+  /** The sweeper's grace: a delivery held back longer than half of it has its due time moved too. */
+  readonly sweepGraceMs: number;
   /** Assumed size of an event whose message does not say. */
   readonly maxPayloadBytes: number;
   readonly log: Logger;
@@ -128,7 +130,7 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
   }
 
   const admission = pacer.admit(key.tenantId, key.endpointId, endpoint.maxInFlight);
-  if (!admission.ok) return deferred(deps, admission.reason, admission.at);
+  if (!admission.ok) return deferred(deps, key, admission.reason, admission.at);
   const { slot } = admission;
   const giveBack = (d: Disposition): Disposition => {
     slot.release("neutral");
@@ -137,7 +139,7 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
 
   let probe = false;
   const gate = circuitGate(endpoint.circuit, deps.now());
-  if (gate.kind === "wait") return giveBack(deferred(deps, "circuit_open", pacer.backAt(key.endpointId, gate.until)));
+  if (gate.kind === "wait") return giveBack(await deferred(deps, key, "circuit_open", pacer.backAt(key.endpointId, gate.until)));
   if (gate.kind === "probe") {
     // One probe at a time across every task: the claim is a version-guarded write, and one writer wins.
     const until = deps.now() + deps.leaseMs;
@@ -148,14 +150,14 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
       claim.won = c !== undefined;
       return c && { ...e, circuit: c };
     });
-    if (!claim.won) return giveBack(deferred(deps, "circuit_open", pacer.backAt(key.endpointId, stored?.circuit?.probeUntil ?? until)));
+    if (!claim.won) return giveBack(await deferred(deps, key, "circuit_open", pacer.backAt(key.endpointId, stored?.circuit?.probeUntil ?? until)));
     probe = true;
     log.info("circuit probe");
   }
 
   if (endpoint.rateLimit !== undefined) {
     const rate = await ops.claimRateSlot(key, deps.now(), endpoint.rateLimit, rateHorizonMs);
-    if (!rate.ok) return giveBack(deferred(deps, "rate_limited", pacer.backAt(key.endpointId, rate.retryAt, 1000 / endpoint.rateLimit)));
+    if (!rate.ok) return giveBack(await deferred(deps, key, "rate_limited", pacer.backAt(key.endpointId, rate.retryAt, 1000 / endpoint.rateLimit)));
     // The slot is reserved: wait for it here (the endpoint's cap bounds how many wait).
     if (rate.at > deps.now()) await new Promise((r) => setTimeout(r, rate.at - deps.now()));
   }
@@ -184,8 +186,13 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
   }
 }
 
-function deferred(deps: DeliverDeps, reason: string, at: number): Disposition {
+/**
+ * Back on the queue until `at`, without an attempt and, for a short wait, without a write. A wait the sweeper
+ * could take for a lost message (beyond half its grace) moves the delivery's due time too, so no copy is added.
+ */
+async function deferred(deps: DeliverDeps, key: DeliveryKey, reason: string, at: number): Promise<Disposition> {
   deps.metrics.deliveriesDeferred.inc({ reason });
+  if (at - deps.now() > deps.sweepGraceMs / 2) await deps.ops.postpone(key, deps.now(), at);
   return { kind: "later", at };
 }
 

@@ -6,6 +6,7 @@ import { openBackends, workerSettings } from "../runtime.ts";
 import { onShutdown, runMain } from "../shutdown.ts";
 import { workerShutdownDeadlineMs } from "../core/timing.ts";
 import { createGuardedClient } from "../outbound/guarded-client.ts";
+import { startCloudWatchMetrics } from "./cloudwatch-metrics.ts";
 import { createMetricsServer } from "./metrics-server.ts";
 import { startWorker } from "./start-worker.ts";
 
@@ -28,6 +29,7 @@ runMain(async () => {
     log,
     metrics,
   });
+  const cloudwatch = config.CLOUDWATCH_EMF ? startCloudWatchMetrics({ metrics, inFlight: () => worker.inFlight(), deployment: config.TABLE_PREFIX }) : undefined;
   let stopping = false;
   const metricsServer = createMetricsServer(metrics.registry, () => !stopping).listen(config.METRICS_PORT);
   log.info({ concurrency: config.WORKER_CONCURRENCY, schedule_ms: config.RETRY_SCHEDULE }, "worker started");
@@ -36,6 +38,7 @@ runMain(async () => {
     async () => {
       stopping = true;
       await worker.stop();
+      await cloudwatch?.stop();
       metricsServer.close();
       client.close();
       b.clients.destroy();

@@ -103,6 +103,7 @@ export function startWorker(o: WorkerOptions): Worker {
     holdMs: s.holdMs,
     disableAfterMs: s.disableAfterMs,
     breakerCooldownMs: s.breakerCooldownMs,
+    sweepGraceMs: s.sweepGraceMs,
     maxPayloadBytes: s.maxPayloadBytes,
     log: o.log,
     metrics: o.metrics,

@@ -26,9 +26,12 @@ export interface SweeperDeps {
 export async function sweepOnce(deps: SweeperDeps): Promise<number> {
   const now = deps.now ?? Date.now;
   let requeued = 0;
+  let oldestDue = Infinity;
   for (let shard = 0; shard < dueShards; shard++) {
-    const keys = await findOverdueEvents(deps.store, String(shard), now() - deps.graceMs, deps.batch ?? 100);
-    for (const key of keys) {
+    const found = await findOverdueEvents(deps.store, String(shard), now() - deps.graceMs, deps.batch ?? 100);
+    oldestDue = Math.min(oldestDue, found[0]?.dueAt ?? Infinity);
+    for (const { tenantId, eventId } of found) {
+      const key = { tenantId, eventId };
       const endpointIds = await claimOverdue(deps.store, key, now(), deps.graceMs);
       if (endpointIds.length === 0) continue;
       const failed = await enqueueDeliveries(deps.queue, endpointIds.map((endpointId) => ({ ...key, endpointId })));
@@ -38,6 +41,9 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
       deps.log.info({ tenant_id: key.tenantId, event_id: key.eventId, count: endpointIds.length }, "overdue deliveries re-enqueued");
     }
   }
+  // How late the most overdue delivery is: held and parked ones are due later, so this grows only when
+  // deliveries wait with nobody working on them (a stuck or overwhelmed platform): what the alarm watches.
+  deps.metrics.oldestOverdueSeconds.set(oldestDue === Infinity ? 0 : Math.max(0, (now() - oldestDue) / 1000));
   // Queue depths as last seen, for /metrics (a sweep is the worker's periodic look at the world).
   for (const which of ["queue", "dlq"] as const) {
     const depth = await queueDepth(deps.queue, which);

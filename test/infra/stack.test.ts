@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
+import { workBacklogExpression } from "../../infra/lib/worker-service.ts";
+import { evaluateMetricMath } from "../support/metric-math.ts";
 import { albIdleTimeoutS, apiKeepAliveTimeoutMs, apiShutdownDeadlineMs, workerShutdownDeadlineMs } from "../../services/core/timing.ts";
 
 const base: WebhookPlatformProps = {
@@ -173,22 +175,39 @@ describe("the worker", () => {
     });
   });
 
-  it("scales on backlog per task through metric math, within the configured bounds", () => {
+  it("scales on the work that can start now (visible messages) plus the workers' own in-flight figure, never on SQS's not-visible count", () => {
     t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 7, ScalableDimension: "ecs:service:DesiredCount" });
-    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
-      PolicyType: "TargetTrackingScaling",
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-        TargetValue: 1200,
-        CustomizedMetricSpecification: {
-          Metrics: Match.arrayWith([
-            Match.objectLike({ Id: "visible", ReturnData: false, MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "ApproximateNumberOfMessagesVisible" }) }) }),
-            Match.objectLike({ Id: "inflight", MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "ApproximateNumberOfMessagesNotVisible" }) }) }),
-            Match.objectLike({ Id: "tasks", MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "RunningTaskCount" }) }) }),
-            { Id: "backlogPerTask", Label: "Backlog per task", Expression: "(visible + inflight) / IF(tasks < 1, 1, tasks)", ReturnData: true },
-          ]),
-        },
-      }),
-    });
+    const [policy] = ofType("AWS::ApplicationAutoScaling::ScalingPolicy").filter(([id]) => /BacklogPerTask/.test(id));
+    const config = policy![1].Properties.TargetTrackingScalingPolicyConfiguration as { TargetValue: number; CustomizedMetricSpecification: { Metrics: unknown[] } };
+    // 60% of a task's 500 deliveries in flight.
+    expect(config.TargetValue).toBe(300);
+    const metrics = config.CustomizedMetricSpecification.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } }[];
+    const named = (id: string) => metrics.find((m) => m.Id === id)?.MetricStat?.Metric;
+    expect(named("visible")).toMatchObject({ Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible" });
+    expect(named("inflight")).toMatchObject({ Namespace: "WebhookPlatform", MetricName: "DeliveriesInFlight", Dimensions: [{ Name: "Deployment", Value: "hooks" }] });
+    expect(JSON.stringify(metrics)).not.toContain("ApproximateNumberOfMessagesNotVisible");
+    expect(metrics.find((m) => m.Id === "backlogPerTask")?.Expression).toBe(workBacklogExpression);
+    // The workers write that figure (EMF on stdout, which the awslogs driver ships).
+    const worker = ofType("AWS::ECS::TaskDefinition").find(([id]) => /Worker/.test(id))![1];
+    expect((worker.Properties.ContainerDefinitions as { Environment: unknown }[])[0]!.Environment).toEqual(expect.arrayContaining([{ Name: "CLOUDWATCH_EMF", Value: "true" }]));
+  });
+
+  it("asks for tasks by the work there is: one endpoint down with 50,000 retries parked asks for none; a visible backlog asks for many", () => {
+    // The policy's own expression, evaluated as CloudWatch would.
+    const evaluate = (m: { visible: number; inflight: number | undefined; tasks: number }) => evaluateMetricMath(workBacklogExpression, m)!;
+    const desired = (m: Parameters<typeof evaluate>[0]) => Math.ceil((evaluate(m) * Math.max(1, m.tasks)) / 300);
+    // 50,000 messages parked for their retries (not visible, and no worker holds them), one probe in flight.
+    const parked = { visible: 0, inflight: 1, tasks: 2 };
+    expect(evaluate(parked)).toBe(1);
+    expect(desired(parked)).toBe(1);
+    // Before this change the same queue gave (0 + 50,000) / 2 = 25,000 per task against 1,200: 42 tasks.
+    // 30,000 visible messages with two tasks busy at 450 in flight each: (30,000 + 900) / 300 = 103 wanted (maxWorkers caps it).
+    const busy = { visible: 30_000, inflight: 450, tasks: 2 };
+    expect(evaluate(busy)).toBe(15_450);
+    expect(desired(busy)).toBe(103);
+    // Steady and idle: tasks half busy, nothing waiting; and no task reporting yet.
+    expect(evaluate({ visible: 0, inflight: 250, tasks: 3 })).toBe(250);
+    expect(evaluate({ visible: 10, inflight: undefined, tasks: 0 })).toBe(10);
   });
 
   it("scales through ECS's service-linked role, like the API, not a role of its own without permissions", () => {
@@ -294,13 +313,27 @@ describe("least privilege", () => {
 });
 
 describe("operations", () => {
-  it("alarms on any dead letter, an old message and the API's 5xx rate, to one topic; worker crashes are routed too", () => {
+  it("alarms on any dead letter, deliveries overdue with no worker on them and the API's 5xx rate, to one topic; worker crashes are routed too", () => {
     t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateNumberOfMessagesVisible", Threshold: 0, ComparisonOperator: "GreaterThanThreshold", AlarmActions: Match.anyValue() });
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateAgeOfOldestMessage", Threshold: 2700 });
+    // Not the age of the oldest message: retries parked and deliveries held by a circuit are old on purpose.
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "WebhookPlatform",
+      MetricName: "OldestOverdueSeconds",
+      Dimensions: [{ Name: "Deployment", Value: "hooks" }],
+      Threshold: 900,
+      TreatMissingData: "breaching",
+    });
+    expect(JSON.stringify(ofType("AWS::CloudWatch::Alarm"))).not.toContain("ApproximateAgeOfOldestMessage");
     t.hasResourceProperties("AWS::CloudWatch::Alarm", { Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp("target5xx") })]), Threshold: 1 });
     t.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: Match.objectLike({ "detail-type": ["ECS Task State Change"], detail: Match.objectLike({ lastStatus: ["STOPPED"], stopCode: ["EssentialContainerExited"] }) }),
     });
+  });
+
+  it("has a dashboard that splits the queue into visible, in flight and parked or held", () => {
+    const [dashboard] = ofType("AWS::CloudWatch::Dashboard");
+    const body = JSON.stringify(dashboard![1].Properties.DashboardBody);
+    for (const text of ["Visible (can start now)", "Deliveries in flight (all tasks)", "Parked or held (waiting on purpose)", "notVisible - inFlight", "OldestOverdueSeconds"]) expect(body).toContain(text);
   });
 
   it("keeps logs for a month and outputs the API URL, queue URLs and table names", () => {

@@ -78,8 +78,8 @@ export async function listEvents(
   return { items: (page.Items ?? []).map((i) => eventSummarySchema.parse(i)), nextCursor };
 }
 
-/** Events with an unsettled delivery due before `before`, from one shard of the sparse by-due index. */
-export async function findOverdueEvents(store: EventStore, shard: string, before: number, limit: number): Promise<EventKey[]> {
+/** Events with an unsettled delivery due before `before`, oldest due first, from one shard of the sparse by-due index. */
+export async function findOverdueEvents(store: EventStore, shard: string, before: number, limit: number): Promise<(EventKey & { dueAt: number })[]> {
   const page = await store.ddb.send(
     new QueryCommand({
       TableName: store.table,
@@ -89,7 +89,7 @@ export async function findOverdueEvents(store: EventStore, shard: string, before
       Limit: limit,
     }),
   );
-  return (page.Items ?? []).map((i) => ({ tenantId: String(i.tenantId), eventId: String(i.sk) }));
+  return (page.Items ?? []).map((i) => ({ tenantId: String(i.tenantId), eventId: String(i.sk), dueAt: Number(i.dueAt) }));
 }
 
 /** Ids of the tenant's events in `status` created at or after `since` (ISO), oldest first, at most `max`. */

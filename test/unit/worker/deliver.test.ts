@@ -40,6 +40,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
   };
   const attempts: number[] = [];
   const posts: string[] = [];
+  const postponed: number[] = [];
   const failing = new Set<keyof DeliveryOps>();
   const guard = (op: keyof DeliveryOps) => {
     if (failing.has(op)) throw Object.assign(new Error(`${op} unavailable`), { name: "ServiceUnavailable" });
@@ -67,7 +68,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       return decision;
     },
     abandon: async () => true,
-    postpone: async () => true,
+    postpone: async (_key, _now, until) => (postponed.push(until), true),
     async changeEndpoint(_key, change) {
       const next = change(tenant.endpoints[ids.endpointId]!);
       if (next) tenant = { ...tenant, version: tenant.version + 1, endpoints: { [ids.endpointId]: next } };
@@ -89,13 +90,17 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
     holdMs: 60_000,
     disableAfterMs: 86_400_000,
     breakerCooldownMs: 30_000,
+    sweepGraceMs: 300_000,
     maxPayloadBytes: 1024,
     log: pino({ level: "silent" }),
     metrics: createMetrics("worker"),
     now: () => now,
     random: () => 0.5,
   };
-  return { deps, ops, attempts, posts, failing, delivery: () => event.deliveries[ids.endpointId]!, endpoint: () => tenant.endpoints[ids.endpointId]! };
+  const setEndpoint = (change: (e: Endpoint) => Endpoint) => {
+    tenant = { ...tenant, endpoints: { [ids.endpointId]: change(tenant.endpoints[ids.endpointId]!) } };
+  };
+  return { deps, ops, attempts, posts, postponed, failing, setEndpoint, delivery: () => event.deliveries[ids.endpointId]!, endpoint: () => tenant.endpoints[ids.endpointId]! };
 }
 
 const answer = (statusCode: number | undefined, headers: Record<string, string> = {}): PostResult => ({
@@ -170,6 +175,30 @@ describe("deliver", () => {
     expect((err as DeliveryStageError).stage).toBe("after the attempt");
     expect(w.posts).toHaveLength(1);
     expect(w.delivery()).toMatchObject({ status: "PENDING", attempts: 1, leaseUntil: now + 10_000 });
+  });
+
+  it("an open circuit: held until its probe may go, no attempt; a wait past half the sweeper's grace is written down", async () => {
+    const w = world(() => answer(200));
+    w.setEndpoint((e) => ({ ...e, circuit: { state: "open", since: now, retryAt: now + 600_000, cooldownMs: 600_000 } }));
+    const d = await deliver(w.deps, message());
+    expect(d.kind).toBe("later");
+    const at = d.kind === "later" ? d.at : 0;
+    expect(at).toBeGreaterThanOrEqual(now + 540_000);
+    expect(w.postponed).toEqual([at]);
+    expect(w.posts).toEqual([]);
+    expect(w.delivery().attempts).toBe(0);
+  });
+
+  it("over the endpoint's in-flight cap: back shortly, with no write at all", async () => {
+    const w = world(() => answer(200));
+    w.setEndpoint((e) => ({ ...e, maxInFlight: 1 }));
+    const slot = w.deps.pacer.admit(ids.tenantId, ids.endpointId, 1);
+    expect(slot.ok).toBe(true);
+    const d = await deliver(w.deps, message());
+    expect(d.kind).toBe("later");
+    expect(d.kind === "later" && d.at - now).toBeLessThan(5000);
+    expect(w.postponed).toEqual([]);
+    expect(w.posts).toEqual([]);
   });
 
   it("a poison message: dropped without touching anything", async () => {
