@@ -32,8 +32,8 @@ export interface DeliveryOps {
   recordOutcome(key: DeliveryKey, outcome: AttemptOutcome, input: OutcomeInput, known: DeliveriesState): Promise<OutcomeDecision | { ok: false; reason: "missing" }>;
   /** Settles a delivery whose tenant or endpoint is gone; false when there is no such delivery. */
   abandon(key: DeliveryKey, now: number, reason: string): Promise<boolean>;
-  /** Holds a delivery of a disabled tenant or endpoint until `until`; false when it no longer waits. */
-  postpone(key: DeliveryKey, now: number, until: number): Promise<boolean>;
+  /** Moves a delivery's due time to `until` (see postponeDelivery: `later` means another copy already did). */
+  postpone(key: DeliveryKey, now: number, until: number): Promise<"postponed" | "later" | "gone">;
   /** Changes the endpoint under its tenant's version; answers the endpoint as stored afterwards. */
   changeEndpoint(key: DeliveryKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Endpoint | undefined>;
   /** A slot of the endpoint's rate limit, now or reserved up to `horizonMs` ahead. */
@@ -122,11 +122,12 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
     return { kind: "delete" };
   }
   if (tenant.status === "disabled" || !endpoint.enabled) {
-    // Held, not lost, no attempt spent: the sweeper leaves it alone meanwhile.
+    // Held, not lost, no attempt spent: the sweeper leaves it alone meanwhile. A copy of a message that another
+    // copy already held is dropped, so copies cannot gather however long the hold lasts.
     const until = deps.now() + deps.holdMs;
-    const waits = await ops.postpone(key, deps.now(), until);
-    log.debug("delivery held: tenant or endpoint disabled");
-    return waits ? { kind: "later", at: until } : { kind: "delete" };
+    const held = await ops.postpone(key, deps.now(), until);
+    log.debug({ held }, "delivery held: tenant or endpoint disabled");
+    return held === "postponed" ? { kind: "later", at: until } : { kind: "delete" };
   }
 
   const admission = pacer.admit(key.tenantId, key.endpointId, endpoint.maxInFlight);

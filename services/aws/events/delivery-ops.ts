@@ -178,16 +178,18 @@ export async function abandonDelivery(store: EventStore, key: DeliveryKey, now: 
 }
 
 /**
- * Moves an unsettled, unleased delivery's due time to `until` (a held delivery of a disabled endpoint):
- * the sweeper then leaves it alone instead of adding a copy of its message every grace period. Answers
- * false when there is nothing to hold (the delivery is settled or gone).
+ * Moves an unsettled, unleased delivery's due time to `until` (a held delivery of a disabled endpoint, a long
+ * deferral): the sweeper then leaves it alone instead of adding a copy of its message every grace period.
+ * Answers `postponed`; `later` when it was already due later than now (another copy of its message postponed it,
+ * and that one comes back then: this copy is surplus); `gone` when it is settled or missing.
  */
-export async function postponeDelivery(store: EventStore, key: DeliveryKey, now: number, until: number): Promise<boolean> {
+export async function postponeDelivery(store: EventStore, key: DeliveryKey, now: number, until: number): Promise<"postponed" | "later" | "gone"> {
   const out = await changeDeliveries(store, key, now, (state) => {
     const d = state.deliveries[key.endpointId];
-    if (!d || isSettled(d.status)) return { result: false };
+    if (!d || isSettled(d.status)) return { result: "gone" as const };
+    if (d.nextAttemptAt > now + earlyToleranceMs) return { result: "later" as const };
     const free = (d.leaseUntil ?? 0) <= now;
-    return { changes: free ? { [key.endpointId]: { ...d, nextAttemptAt: until } } : undefined, result: true };
+    return { changes: free ? { [key.endpointId]: { ...d, nextAttemptAt: until } } : undefined, result: "postponed" as const };
   });
-  return out.found && out.result;
+  return out.found ? out.result : "gone";
 }

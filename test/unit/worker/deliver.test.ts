@@ -68,7 +68,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       return decision;
     },
     abandon: async () => true,
-    postpone: async (_key, _now, until) => (postponed.push(until), true),
+    postpone: async (_key, _now, until) => (postponed.push(until), "postponed"),
     async changeEndpoint(_key, change) {
       const next = change(tenant.endpoints[ids.endpointId]!);
       if (next) tenant = { ...tenant, version: tenant.version + 1, endpoints: { [ids.endpointId]: next } };
