@@ -190,10 +190,12 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
 /**
  * Back on the queue until `at`, without an attempt and, for a short wait, without a write. A wait the sweeper
  * could take for a lost message (beyond half its grace) moves the delivery's due time too, so no copy is added.
+ * Settled or gone meanwhile: nothing left to hold.
  */
 async function deferred(deps: DeliverDeps, key: DeliveryKey, reason: string, at: number): Promise<Disposition> {
   deps.metrics.deliveriesDeferred.inc({ reason });
-  if (at - deps.now() > deps.sweepGraceMs / 2) await deps.ops.postpone(key, deps.now(), at);
+  // A surplus copy (the delivery is already held until later by the copy that will come back then) is dropped.
+  if (at - deps.now() > deps.sweepGraceMs / 2 && (await deps.ops.postpone(key, deps.now(), at)) !== "postponed") return { kind: "delete" };
   return { kind: "later", at };
 }
 

@@ -189,6 +189,14 @@ describe("deliver", () => {
     expect(w.delivery().attempts).toBe(0);
   });
 
+  it("a surplus copy of a held delivery's message (another copy already held it until later) is dropped", async () => {
+    const w = world(() => answer(200));
+    w.setEndpoint((e) => ({ ...e, circuit: { state: "open", since: now, retryAt: now + 600_000, cooldownMs: 600_000 } }));
+    w.ops.postpone = async () => "later";
+    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    expect(w.posts).toEqual([]);
+  });
+
   it("over the endpoint's in-flight cap: back shortly, with no write at all", async () => {
     const w = world(() => answer(200));
     w.setEndpoint((e) => ({ ...e, maxInFlight: 1 }));
