@@ -18,6 +18,7 @@ import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
 import { webRoutes } from "./web/routes.ts";
+import { authenticated, beginIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
 
 export interface AppDeps {
@@ -95,7 +96,9 @@ export function createApp(deps: AppDeps): Express {
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
+  app.use("/v1/events", beginIngestion);
   app.use("/v1", auth);
+  app.use("/v1/events", authenticated);
   app.use(
     "/v1/events",
     ingestRoutes({

@@ -36,6 +36,7 @@ export const endpointSchema = z
     failing_since: timestamp.optional(),
     max_in_flight: z.number().int().optional().meta({ description: "Per-worker in-flight cap set for this endpoint (else the worker's default)." }),
     rate_limit: z.number().optional().meta({ description: "Deliveries per second at most, across all workers." }),
+    send_traceparent: z.boolean().meta({ description: "Deliveries carry a W3C `traceparent` header (when the platform traces)." }),
     circuit: z
       .strictObject({
         state: z.enum(["closed", "open"]),
@@ -66,6 +67,7 @@ export function endpointView(endpointId: string, e: Endpoint): z.input<typeof en
     failing_since: iso(e.failingSince),
     max_in_flight: e.maxInFlight,
     rate_limit: e.rateLimit,
+    send_traceparent: e.sendTraceparent ?? true,
     circuit: {
       state: e.circuit?.state ?? "closed",
       since: new Date(e.circuit?.since ?? e.createdAt).toISOString(),

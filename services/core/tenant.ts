@@ -22,6 +22,8 @@ export const endpointSchema = z.object({
   maxInFlight: z.number().int().positive().optional(),
   /** Deliveries per second at most, across all workers; unlimited when absent. */
   rateLimit: z.number().positive().optional(),
+  /** Whether deliveries carry a W3C `traceparent` header (absent: true). */
+  sendTraceparent: z.boolean().optional(),
   /** The circuit breaker, as the workers last wrote it (absent: closed). */
   circuit: circuitSchema.optional(),
   createdAt: z.number(),
@@ -47,6 +49,7 @@ export interface EndpointFields {
   readonly eventTypes?: string[] | undefined;
   readonly maxInFlight?: number | undefined;
   readonly rateLimit?: number | undefined;
+  readonly sendTraceparent?: boolean | undefined;
 }
 
 /** A new, enabled endpoint whose first signing secret is `secret`. */

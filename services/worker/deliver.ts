@@ -38,7 +38,8 @@ export interface DeliveryOps {
   changeEndpoint(key: DeliveryKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Endpoint | undefined>;
   /** A slot of the endpoint's rate limit, now or reserved up to `horizonMs` ahead. */
   claimRateSlot(key: DeliveryKey, now: number, perSecond: number, horizonMs: number): Promise<RateDecision>;
-  post(url: string, body: Uint8Array, headers: Record<string, string>): Promise<PostResult>;
+  /** `sendTraceContext`: the endpoint takes a traceparent header (its `sendTraceparent`, on unless turned off). */
+  post(url: string, body: Uint8Array, headers: Record<string, string>, sendTraceContext: boolean): Promise<PostResult>;
 }
 
 export interface DeliverDeps {
@@ -195,7 +196,7 @@ function attempt(deps: DeliverDeps, r: Ready): Promise<PostResult> {
   return deps.ops.post(r.endpoint.url, r.event.body, {
     "content-type": "application/json",
     ...signatureHeaders({ webhookId: delivery.webhookId, timestamp: Math.floor(sentAt / 1000), body: r.event.body, secrets: liveSecrets(r.endpoint, sentAt) }),
-  });
+  }, r.endpoint.sendTraceparent ?? true);
 }
 
 /** What an answer says about the endpoint's health: it is down or overloaded, it is fine, or neither (it refused this one). */

@@ -15,6 +15,7 @@ import type { GuardedClient } from "../outbound/guarded-client.ts";
 import type { Metrics } from "../metrics.ts";
 import { startPollers } from "./consumer.ts";
 import { deliver, type DeliveryOps } from "./deliver.ts";
+import { traceDelivery, traceDeliveryOps } from "./delivery-tracing.ts";
 import { createMemoryBudget } from "./memory-budget.ts";
 import { createPacer } from "./pacer.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -72,7 +73,7 @@ export function startWorker(o: WorkerOptions): Worker {
   const now = o.now ?? Date.now;
   const cache = tenantCache((id) => getTenant(o.tenants.ddb, o.tenants.table, id), s.tenantCacheTtlMs);
   const writeAttempt = attemptLog(o.store);
-  const ops: DeliveryOps = {
+  const ops: DeliveryOps = traceDeliveryOps({
     getTenant: (id, minVersion) => cache.get(id, minVersion),
     takeLease: (key, input) => takeLease(o.store, key, input),
     recordAttempt: writeAttempt,
@@ -86,7 +87,7 @@ export function startWorker(o: WorkerOptions): Worker {
     },
     claimRateSlot: (key, at, perSecond, horizonMs) => claimRateSlot(o.store, key, at, perSecond, horizonMs),
     post: (url, body, headers) => o.client.post(url, body, headers),
-  };
+  });
   const random = o.random ?? Math.random;
   const pacer = createPacer({
     tenantMaxInFlight: s.tenantMaxInFlight,
@@ -118,7 +119,7 @@ export function startWorker(o: WorkerOptions): Worker {
     log: o.log,
     metrics: o.metrics,
     now,
-    handle: (m) => deliver(deps, m),
+    handle: (m) => traceDelivery(m, () => deliver(deps, m)),
   });
   const pollers = startPollers({
     sqs: o.queue.sqs,

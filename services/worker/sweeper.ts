@@ -10,6 +10,7 @@ import type { EventStore } from "../aws/events/store.ts";
 import { dueShards } from "../aws/tables.ts";
 import { queueDepth } from "../aws/dead-letters.ts";
 import type { Metrics } from "../metrics.ts";
+import { inSpan, SpanKind, traceFields } from "../tracing/spans.ts";
 
 export interface SweeperDeps {
   readonly store: EventStore;
@@ -31,7 +32,12 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
     for (const key of keys) {
       const endpointIds = await claimOverdue(deps.store, key, now(), deps.graceMs);
       if (endpointIds.length === 0) continue;
-      const failed = await enqueueDeliveries(deps.queue, endpointIds.map((endpointId) => ({ ...key, endpointId })));
+      // A trace of its own (a sweep is not part of the event's story); the re-sent deliveries join it.
+      const ids = { "webhook.tenant_id": key.tenantId, "webhook.event_id": key.eventId, "messaging.batch.message_count": endpointIds.length };
+      const failed = await inSpan("sweeper requeue", { kind: SpanKind.PRODUCER, attributes: ids }, () => {
+        const trace = traceFields();
+        return enqueueDeliveries(deps.queue, endpointIds.map((endpointId) => ({ ...key, endpointId })), "queue", () => trace);
+      });
       const sent = endpointIds.length - failed.length;
       requeued += sent;
       deps.metrics.sweeperRequeued.inc(sent);

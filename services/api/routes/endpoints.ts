@@ -108,6 +108,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
       eventTypes: input.event_types ?? e.eventTypes,
       maxInFlight: input.max_in_flight === undefined ? e.maxInFlight : (input.max_in_flight ?? undefined),
       rateLimit: input.rate_limit === undefined ? e.rateLimit : (input.rate_limit ?? undefined),
+      sendTraceparent: input.send_traceparent ?? e.sendTraceparent,
       // Re-enabling starts afresh: the reason and the failure run are forgotten.
       ...(input.enabled === undefined
         ? {}
