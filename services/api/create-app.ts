@@ -16,6 +16,7 @@ import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
+import { adminHistoryRoutes } from "./routes/admin-history.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
 import { webRoutes } from "./web/routes.ts";
 import { authenticated, beginIngestion } from "./ingest-tracing.ts";
@@ -119,6 +120,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant }));
   app.use("/admin/tenants", adminTenantRoutes({ ddb, tables, allowPrivateTargets, now }));
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
+  app.use("/admin", adminHistoryRoutes({ store, now }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", adminAuth(deps.adminToken), async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

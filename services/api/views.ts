@@ -205,6 +205,26 @@ export const statsSchema = z
   })
   .meta({ id: "Stats" });
 
+const depthSchemaNullable = depthSchema.nullable().meta({ description: "The deepest reading in the step; null when no sweeper read it." });
+export const statsHistorySchema = z
+  .strictObject({
+    window: z.enum(["hour", "day"]),
+    step_seconds: z.number().int(),
+    points: z.array(
+      z.strictObject({
+        at: timestamp.meta({ description: "The step's start." }),
+        delivered: z.number().int().meta({ description: "Attempts that delivered." }),
+        failed: z.number().int().meta({ description: "Attempts that failed (a retry follows, or the delivery died)." }),
+        dead: z.number().int().meta({ description: "Deliveries that died." }),
+        first_attempt_p50_s: z.number().nullable().meta({ description: "Median time from acceptance to a delivery's first attempt; null without first attempts." }),
+        first_attempt_p95_s: z.number().nullable(),
+        queue: depthSchemaNullable,
+        dlq: z.number().int().nullable().meta({ description: "Messages in the DLQ (deepest reading in the step)." }),
+      }),
+    ),
+  })
+  .meta({ id: "StatsHistory", description: "Per-step figures recorded by the workers (every 10 s) and their sweepers (queue depths)." });
+
 export const deadLetterPageSchema = z
   .strictObject({
     count: z.number().int().meta({ description: "Approximate number of messages in the DLQ." }),

@@ -19,6 +19,7 @@ import type { DeliveryKey, Lease } from "../aws/events/delivery-ops.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import type { PostResult } from "../outbound/guarded-client.ts";
 import { statusClass, type Metrics } from "../metrics.ts";
+import type { DeliveryFigures } from "./delivery-figures.ts";
 import type { MemoryBudget } from "./memory-budget.ts";
 import type { Pacer, Result, Slot } from "./pacer.ts";
 import { DeliveryStageError, type Disposition, type Received } from "./scheduler.ts";
@@ -59,6 +60,8 @@ export interface DeliverDeps {
   readonly maxPayloadBytes: number;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** The SLO histograms and the console's per-minute figures. */
+  readonly figures: Pick<DeliveryFigures, "observe">;
   readonly now: () => number;
   readonly random: () => number;
 }
@@ -229,6 +232,7 @@ async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logge
     return { kind: "delete" };
   }
   deps.metrics.deliveries.inc({ outcome: decision.next, status_class: statusClass(res.statusCode) });
+  deps.figures.observe({ acceptedAt: Date.parse(r.event.createdAt), attempt: r.attempt, startedAt: now - res.durationMs, endedAt: now, outcome: decision.next });
   switch (decision.next) {
     case "delivered":
       log.info(fields, "delivered");

@@ -15,6 +15,7 @@ import type { GuardedClient } from "../outbound/guarded-client.ts";
 import type { Metrics } from "../metrics.ts";
 import { startPollers } from "./consumer.ts";
 import { deliver, type DeliveryOps } from "./deliver.ts";
+import { startDeliveryFigures } from "./delivery-figures.ts";
 import { traceDelivery, traceDeliveryOps } from "./delivery-tracing.ts";
 import { createMemoryBudget } from "./memory-budget.ts";
 import { createPacer } from "./pacer.ts";
@@ -43,6 +44,8 @@ export interface WorkerSettings {
   readonly sweepGraceMs: number;
   /** Long-poll length; tests shorten it so stop() returns quickly. */
   readonly waitTimeSeconds: number;
+  /** How often the per-minute delivery figures are added to the store. */
+  readonly figuresFlushMs: number;
 }
 
 export interface WorkerOptions {
@@ -96,6 +99,7 @@ export function startWorker(o: WorkerOptions): Worker {
     now,
     random,
   });
+  const figures = startDeliveryFigures({ store: o.store, metrics: o.metrics, log: o.log, flushMs: s.figuresFlushMs, now });
   const deps = {
     ops,
     pacer,
@@ -108,6 +112,7 @@ export function startWorker(o: WorkerOptions): Worker {
     maxPayloadBytes: s.maxPayloadBytes,
     log: o.log,
     metrics: o.metrics,
+    figures,
     now,
     random,
   };
@@ -130,12 +135,12 @@ export function startWorker(o: WorkerOptions): Worker {
     scheduler,
     log: o.log,
   });
-  const sweeper = startSweeper({ store: o.store, queue: o.queue, graceMs: s.sweepGraceMs, log: o.log, metrics: o.metrics, now }, s.sweepIntervalMs);
+  const sweeper = startSweeper({ store: o.store, queue: o.queue, graceMs: s.sweepGraceMs, log: o.log, metrics: o.metrics, now, recordDepth: (d) => figures.depth(d) }, s.sweepIntervalMs);
   let stopping: Promise<void> | undefined;
   return {
     inFlight: () => scheduler.inFlight(),
     stop() {
-      stopping ??= Promise.all([scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)), pollers.stop(), sweeper.stop()]).then(() => undefined);
+      stopping ??= Promise.all([scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)), pollers.stop(), sweeper.stop()]).then(() => figures.stop());
       return stopping;
     },
   };

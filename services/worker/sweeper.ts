@@ -8,7 +8,7 @@ import { claimOverdue } from "../aws/events/delivery-ops.ts";
 import { findOverdueEvents } from "../aws/events/read-events.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { dueShards } from "../aws/tables.ts";
-import { queueDepth } from "../aws/dead-letters.ts";
+import { queueDepth, type QueueDepth } from "../aws/dead-letters.ts";
 import type { Metrics } from "../metrics.ts";
 import { inSpan, SpanKind, traceFields } from "../tracing/spans.ts";
 
@@ -21,6 +21,8 @@ export interface SweeperDeps {
   readonly now?: () => number;
   /** Events looked at per shard per sweep. @default 100 */
   readonly batch?: number;
+  /** Keeps the depths read, for the console's charts. */
+  readonly recordDepth?: (depth: { queue: QueueDepth; dlq: QueueDepth }) => Promise<void>;
 }
 
 /** One pass over every shard; answers how many deliveries were re-enqueued. */
@@ -45,10 +47,11 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
     }
   }
   // Queue depths as last seen, for /metrics (a sweep is the worker's periodic look at the world).
+  const depths = { queue: await queueDepth(deps.queue, "queue"), dlq: await queueDepth(deps.queue, "dlq") };
   for (const which of ["queue", "dlq"] as const) {
-    const depth = await queueDepth(deps.queue, which);
-    for (const state of ["visible", "in_flight", "delayed"] as const) deps.metrics.queueMessages.set({ queue: which, state }, depth[state]);
+    for (const state of ["visible", "in_flight", "delayed"] as const) deps.metrics.queueMessages.set({ queue: which, state }, depths[which][state]);
   }
+  await deps.recordDepth?.(depths);
   return requeued;
 }
 
