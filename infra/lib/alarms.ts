@@ -1,4 +1,4 @@
-/** What pages an operator: anything in the DLQ, a stale queue, API 5xx, worker tasks dying. */
+/** What pages an operator: anything in the DLQ, a stale queue, API 5xx, worker tasks dying, the first-attempt SLO burning. */
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
@@ -9,6 +9,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { firstAttemptSloS, firstAttemptSloTarget, sloMetrics } from "../../services/core/delivery-figures.ts";
 
 export interface AlarmsProps {
   readonly queue: sqs.IQueue;
@@ -27,6 +28,8 @@ export class Alarms extends Construct {
   readonly deadLetters: cloudwatch.Alarm;
   readonly oldestMessage: cloudwatch.Alarm;
   readonly api5xx: cloudwatch.Alarm;
+  /** The first-attempt SLO's error budget burning 14.4 times too fast (it would last about two days). */
+  readonly firstAttemptSlo: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
@@ -77,7 +80,24 @@ export class Alarms extends Construct {
       datapointsToAlarm: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.deadLetters, this.oldestMessage, this.api5xx]) alarm.addAlarmAction(notify);
+    // From the workers' EMF lines (worker/delivery-figures.ts): the share of first attempts later than the SLO's line.
+    const sloMetric = (metricName: string) =>
+      new cloudwatch.Metric({ namespace: sloMetrics.namespace, metricName, dimensionsMap: { ...sloMetrics.dimensions }, statistic: "Sum", period: Duration.minutes(5) });
+    const fastBurnPercent = 14.4 * (1 - firstAttemptSloTarget) * 100;
+    this.firstAttemptSlo = new cloudwatch.MathExpression({
+      label: "First attempts late %",
+      expression: "IF(total > 0, 100 * FILL(late, 0) / total, 0)",
+      usingMetrics: { total: sloMetric(sloMetrics.firstAttempts), late: sloMetric(sloMetrics.late) },
+      period: Duration.minutes(5),
+    }).createAlarm(this, "FirstAttemptSlo", {
+      alarmDescription: `SLO: ${firstAttemptSloTarget * 100}% of first attempts within ${firstAttemptSloS} s of acceptance. Over ${fastBurnPercent.toFixed(1)}% were late for 15 minutes: the error budget burns 14.4x too fast`,
+      threshold: Number(fastBurnPercent.toFixed(1)),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.deadLetters, this.oldestMessage, this.api5xx, this.firstAttemptSlo]) alarm.addAlarmAction(notify);
 
     // A worker task whose container exited on its own (crash, out of memory) rather than being scaled in or deployed.
     new events.Rule(this, "WorkerRestarts", {

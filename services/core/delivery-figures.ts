@@ -12,6 +12,17 @@ export const firstAttemptSloS = 30;
 /** The SLO's objective: this share of first attempts on time (99%: an error budget of 1%). */
 export const firstAttemptSloTarget = 0.99;
 
+/**
+ * The SLO's CloudWatch metrics: the workers write them as EMF log lines, the stack's alarm reads them. Sum over a
+ * period counts first attempts, and those later than firstAttemptSloS.
+ */
+export const sloMetrics = {
+  namespace: "WebhookPlatform",
+  dimensions: { Service: "worker" },
+  firstAttempts: "FirstAttempts",
+  late: "FirstAttemptsLate",
+} as const;
+
 /** The bucket of a latency: its index in latencyBucketsS, or latencyBucketsS.length beyond the last bound. */
 export function bucketOf(seconds: number): number {
   const i = latencyBucketsS.findIndex((bound) => seconds <= bound);

@@ -5,7 +5,7 @@
  * A flush that fails keeps its counts for the next one.
  */
 import type { Logger } from "pino";
-import { bucketOf, firstAttemptSloS, latencyBucketsS, minuteOf } from "../core/delivery-figures.ts";
+import { bucketOf, firstAttemptSloS, latencyBucketsS, minuteOf, sloMetrics } from "../core/delivery-figures.ts";
 import { addFigures, recordDepth, type FigureCounts } from "../aws/delivery-figures.ts";
 import type { QueueDepth } from "../aws/dead-letters.ts";
 import type { EventStore } from "../aws/events/store.ts";
@@ -59,9 +59,10 @@ export function startDeliveryFigures(o: { store: EventStore; metrics: Metrics; l
     }
     if (slo.firstAttempts > 0) {
       // Embedded Metric Format: CloudWatch turns this log line into two metrics; Sum over a period is the count.
-      const metrics = [{ Name: "FirstAttempts", Unit: "Count" }, { Name: "FirstAttemptsLate", Unit: "Count" }];
-      const _aws = { Timestamp: o.now(), CloudWatchMetrics: [{ Namespace: "WebhookPlatform", Dimensions: [["Service"]], Metrics: metrics }] };
-      o.log.info({ _aws, Service: "worker", FirstAttempts: slo.firstAttempts, FirstAttemptsLate: slo.late, slo_s: firstAttemptSloS }, "first attempts");
+      const { namespace, dimensions, firstAttempts, late } = sloMetrics;
+      const metrics = [{ Name: firstAttempts, Unit: "Count" }, { Name: late, Unit: "Count" }];
+      const _aws = { Timestamp: o.now(), CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [Object.keys(dimensions)], Metrics: metrics }] };
+      o.log.info({ _aws, ...dimensions, [firstAttempts]: slo.firstAttempts, [late]: slo.late, slo_s: firstAttemptSloS }, "first attempts");
       slo = { firstAttempts: 0, late: 0 };
     }
   };
