@@ -18,6 +18,7 @@ import { provisionAll } from "../services/aws/provision.ts";
 import { tableNames } from "../services/aws/tables.ts";
 import { localCredentials } from "../services/local/local-stack.ts";
 import { freePort } from "../test/support/free-port.ts";
+import { tracingNodeFlag } from "../services/tracing/start.ts";
 import { engineScenarios } from "./engine.ts";
 
 const quick = process.argv.includes("--quick");
@@ -129,7 +130,8 @@ try {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await until(async () => (await fetch(`${apiUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000);
   // The same API with tracing on (every request sampled, exported to the collector above), beside it.
-  const tracedEnv = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl };
+  // With the flag the CDK stack gives traced tasks (services/tracing/start.ts says why).
+  const tracedEnv = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, NODE_OPTIONS: `${env.NODE_OPTIONS} ${tracingNodeFlag}` };
   const tracedApiPort = await freePort();
   await start(here("../services/api/main.ts"), [], { ...tracedEnv, PORT: String(tracedApiPort) }, false);
   const tracedApiUrl = `http://127.0.0.1:${tracedApiPort}`;

@@ -14,6 +14,8 @@ import { ApiService } from "./api-service.ts";
 import { DeliveryQueues } from "./queues.ts";
 import { Storage } from "./storage.ts";
 import { collectorEndpoint, TracingSidecar } from "./tracing-sidecar.ts";
+import { nodeOptionsFor, taskSize } from "./task-size.ts";
+import { tracingNodeFlag } from "../../services/tracing/start.ts";
 import { WorkerService } from "./worker-service.ts";
 
 export interface WebhookPlatformProps extends StackProps {
@@ -118,8 +120,10 @@ export class WebhookPlatformStack extends Stack {
     });
 
     if (props.tracing) {
-      new TracingSidecar(this, "ApiTracing", { taskDefinition: api.service.taskDefinition });
-      new TracingSidecar(this, "WorkerTracing", { taskDefinition: worker.service.taskDefinition });
+      for (const [id, task] of [["ApiTracing", api.service.taskDefinition], ["WorkerTracing", worker.service.taskDefinition]] as const) {
+        new TracingSidecar(this, id, { taskDefinition: task });
+        task.defaultContainer?.addEnvironment("NODE_OPTIONS", `${nodeOptionsFor(taskSize.memoryLimitMiB)} ${tracingNodeFlag}`);
+      }
     }
 
     // Least privilege. The API: tables, send (never receive) on the queue, and the DLQ for peek/requeue.

@@ -10,6 +10,13 @@ import type { TracingSettings } from "../config.ts";
 
 let provider: { forceFlush(): Promise<void>; shutdown(): Promise<void> } | undefined;
 
+/**
+ * The Node flag a traced service runs with (NODE_OPTIONS in the CDK stack, `npm start`, the bench): the context
+ * manager's AsyncLocalStorage otherwise rides on async_hooks, which taxes every promise (the AWS SDK makes many;
+ * ingestion lost up to half its throughput). AsyncContextFrame, Node 24's default, keeps the context for ~nothing.
+ */
+export const tracingNodeFlag = "--experimental-async-context-frame";
+
 /** Registers the SDK for `serviceName` when `settings` says tracing is on; answers whether it did. */
 export function startTracing(serviceName: string, settings: TracingSettings | undefined): boolean {
   if (!settings || provider) return provider !== undefined;

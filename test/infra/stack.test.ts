@@ -364,6 +364,8 @@ describe("tracing (-c tracing=true)", () => {
       expect(config.exporters.awsxray.indexed_attributes).toEqual(expect.arrayContaining(["webhook.event_id", "webhook.tenant_id", "webhook.endpoint_id"]));
       // The service in the same task sends to it.
       expect(env(app!)).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: collectorEndpoint, OTEL_TRACES_SAMPLER_ARG: "0.25" });
+      // The heap cap stays; the context is kept by AsyncContextFrame rather than async_hooks (cheaper).
+      expect(env(app!).NODE_OPTIONS).toBe("--max-old-space-size=716 --experimental-async-context-frame");
     }
   });
 
