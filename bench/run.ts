@@ -55,7 +55,7 @@ async function start(script: string, args: string[], env: Record<string, string>
 }
 const stop = (c: ChildProcess) =>
   new Promise<void>((resolve) => {
-    if (c.exitCode !== null) return resolve();
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
     c.once("exit", () => resolve());
     c.kill("SIGTERM");
     setTimeout(() => c.kill("SIGKILL"), 5000).unref();

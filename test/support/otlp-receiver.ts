@@ -22,6 +22,7 @@ const requestSchema = z.object({
               name: z.string(),
               kind: z.number(),
               startTimeUnixNano: z.union([z.string(), z.number()]),
+              endTimeUnixNano: z.union([z.string(), z.number()]),
               attributes: keyValues,
               events: z.array(z.object({ name: z.string(), attributes: keyValues })).default([]),
               links: z.array(z.object({ traceId: z.string(), spanId: z.string(), attributes: keyValues })).default([]),
@@ -45,6 +46,7 @@ export interface ReceivedSpan {
   /** OTLP's numbering: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   readonly kind: number;
   readonly startNs: bigint;
+  readonly endNs: bigint;
   readonly attributes: Record<string, AttributeValue>;
   readonly links: { traceId: string; spanId: string }[];
   /** Every string the export carried for this span: attributes, events, links, its resource. */
@@ -84,6 +86,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
             name: s.name,
             kind: s.kind,
             startNs: BigInt(s.startTimeUnixNano),
+            endNs: BigInt(s.endTimeUnixNano),
             attributes: flatten(s.attributes),
             links: s.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
             allText: JSON.stringify([rs.resource, s.attributes, s.events, s.links]),
