@@ -18,6 +18,7 @@ import { tableNames } from "../services/aws/tables.ts";
 import { localCredentials } from "../services/local/local-stack.ts";
 import { freePort } from "../test/support/free-port.ts";
 import { jsonLine, startProcess } from "../test/support/processes.ts";
+import { tracingNodeFlag } from "../services/tracing/start.ts";
 import { engineScenarios } from "./engine.ts";
 
 const quick = process.argv.includes("--quick");
@@ -49,7 +50,7 @@ async function start(script: string, args: string[], env: Record<string, string>
 }
 const stop = (c: ChildProcess) =>
   new Promise<void>((resolve) => {
-    if (c.exitCode !== null) return resolve();
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
     c.once("exit", () => resolve());
     c.kill("SIGTERM");
     setTimeout(() => c.kill("SIGKILL"), 5000).unref();
@@ -76,6 +77,19 @@ const receiver = createServer((req, res) => {
 });
 await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+
+// A collector for the runs with tracing on: takes OTLP/HTTP exports on loopback, counts the spans, keeps nothing.
+let spansExported = 0;
+const collector = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    spansExported += Buffer.concat(chunks).toString().split('"spanId"').length - 1;
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+});
+await new Promise<void>((r) => collector.listen(0, "127.0.0.1", () => r()));
+const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
 
 try {
   const emu = (await start(here("./support/emulators-process.ts"), [])).info as { dynamo: string; sqs: string };
@@ -110,6 +124,13 @@ try {
   const api = (await start(here("../services/api/main.ts"), [], { ...env, PORT: String(apiPort) }, false)).child;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await until(async () => (await fetch(`${apiUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000);
+  // The same API with tracing on (every request sampled, exported to the collector above), beside it.
+  // With the flag the CDK stack gives traced tasks (services/tracing/start.ts says why).
+  const tracedEnv = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, NODE_OPTIONS: `${env.NODE_OPTIONS} ${tracingNodeFlag}` };
+  const tracedApiPort = await freePort();
+  await start(here("../services/api/main.ts"), [], { ...tracedEnv, PORT: String(tracedApiPort) }, false);
+  const tracedApiUrl = `http://127.0.0.1:${tracedApiPort}`;
+  await until(async () => (await fetch(`${tracedApiUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000);
   const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
   const tenant = (await (await fetch(`${apiUrl}/admin/tenants`, { method: "POST", headers: admin, body: JSON.stringify({ name: "bench", endpoints: [{ url: receiverUrl }] }) })).json()) as { api_key: string; tenant_id: string };
   const auth = { authorization: `Bearer ${tenant.api_key}`, "content-type": "application/json" };
@@ -128,14 +149,18 @@ try {
     const b = await cannon(`http://127.0.0.1:${naive}/v1/events`, c);
     const same = await cannon(`http://127.0.0.1:${shaped}/v1/events`, c);
     const ours = await cannon(`${apiUrl}/v1/events`, c);
+    const spansBefore = spansExported;
+    const traced = await cannon(`${tracedApiUrl}/v1/events`, c);
     ingestion[`c${c}`] = {
       api: { rps: ours.requests.average, p50: ours.latency.p50, p99: ours.latency.p99, non2xx: ours.non2xx },
       bare_express: { rps: a.requests.average, p50: a.latency.p50, p99: a.latency.p99 },
       naive_storage: { rps: b.requests.average, p50: b.latency.p50, p99: b.latency.p99 },
       naive_same_item: { rps: same.requests.average, p50: same.latency.p50, p99: same.latency.p99 },
+      api_tracing_on: { rps: traced.requests.average, p50: traced.latency.p50, p99: traced.latency.p99, non2xx: traced.non2xx, spans_exported: spansExported - spansBefore },
     };
     row(`ingest c=${c} req/s (p50/p99 ms)`, `${fmt(ours.requests.average)} (${ours.latency.p50}/${ours.latency.p99})`, `naive ${fmt(b.requests.average)}, bare ${fmt(a.requests.average)}`, `${fmt(ours.requests.average / b.requests.average, 2)}x naive`);
     row(`  naive with our item, c=${c}`, fmt(same.requests.average), "", `${fmt(ours.requests.average / same.requests.average, 2)}x it`);
+    row(`  tracing on, c=${c} (p50/p99 ms)`, `${fmt(traced.requests.average)} (${traced.latency.p50}/${traced.latency.p99})`, `off ${fmt(ours.requests.average)}`, `${fmt(traced.requests.average / ours.requests.average, 2)}x off, ${fmt(traced.requests.average / b.requests.average, 2)}x naive`);
   }
   results.ingestion = ingestion;
   results.api_peak_rss_mb_after_ingestion = peakRssMb(api);
@@ -143,19 +168,20 @@ try {
   else {
 
     // 2. Delivery: drain a backlog with 1 and 2 workers, next to the minimal pipeline.
-    const refill = async () => {
+    // With tracing on, the backlog comes through the traced API, so each message carries a trace context.
+    const refill = async (traced: boolean) => {
       await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
       await until(async () => (await depth(urls.queueUrl)) === 0, 10_000);
-      await autocannon({ url: `${apiUrl}/v1/events`, connections: 64, amount: backlog, method: "POST", headers: auth, body });
+      await autocannon({ url: `${traced ? tracedApiUrl : apiUrl}/v1/events`, connections: 64, amount: backlog, method: "POST", headers: auth, body });
     };
-    const drain = async (workers: number) => {
-      await refill();
+    const drain = async (workers: number, traced = false) => {
+      await refill(traced);
       const before = received;
       const started = performance.now();
       const procs = await Promise.all(
         Array.from({ length: workers }, async () => {
           const port = await freePort();
-          return (await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn" }, false)).child;
+          return (await start(here("../services/worker/main.ts"), [], { ...(traced ? tracedEnv : env), METRICS_PORT: String(port), LOG_LEVEL: "warn" }, false)).child;
         }),
       );
       await until(() => received - before >= backlog, 300_000);
@@ -172,9 +198,12 @@ try {
     const ceilingPerS = pipeline.delivered / pipeline.seconds;
     const one = await drain(1);
     const two = await drain(2);
-    results.delivery = { backlog, minimal_pipeline_per_s: ceilingPerS, one_worker: one, two_workers: two };
+    const spansBefore = spansExported;
+    const tracedOne = await drain(1, true);
+    results.delivery = { backlog, minimal_pipeline_per_s: ceilingPerS, one_worker: one, two_workers: two, one_worker_tracing_on: { ...tracedOne, spans_exported: spansExported - spansBefore } };
     row(`deliver ${backlog}, 1 worker /s`, fmt(one.per_s), `minimal ${fmt(ceilingPerS)}`, `${fmt(one.per_s / ceilingPerS, 2)}x`);
     row(`deliver ${backlog}, 2 workers /s`, fmt(two.per_s), `1 worker ${fmt(one.per_s)}`, `${fmt(two.per_s / one.per_s, 2)}x`);
+    row(`deliver ${backlog}, 1 worker, tracing on /s`, fmt(tracedOne.per_s), `off ${fmt(one.per_s)}`, `${fmt(tracedOne.per_s / one.per_s, 2)}x off, ${fmt(tracedOne.per_s / ceilingPerS, 2)}x minimal`);
     row("peak RSS MB api / worker", `${fmt(peakRssMb(api))} / ${fmt(Math.max(one.peak_rss_mb, two.peak_rss_mb))}`, "150", "");
 
     // The delivery engine: slow receivers, a noisy neighbour, memory with many deliveries in flight.
@@ -270,6 +299,7 @@ try {
 } finally {
   await Promise.all(children.map(stop));
   receiver.close();
+  collector.close();
 }
 
 const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), 8));

@@ -67,6 +67,14 @@ const schema = z
     DLQ_REQUEUE_RATE: z.coerce.number().positive().max(10_000).default(100),
     /** The operator console's built files (`npm run build:console`), served at /console. */
     CONSOLE_DIR: z.string().min(1).default("dist/console"),
+    /**
+     * Tracing is on when this is set: spans go to this OTLP/HTTP collector (JSON), e.g. http://127.0.0.1:4318. The
+     * SDK itself reads OpenTelemetry's other standard variables (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _HEADERS,
+     * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES): they are the standard's, so they are not repeated here.
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+    /** The share of new traces recorded (parentbased_traceidratio: a caller's sampled traceparent is always followed). */
+    OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
     SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
     SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(300_000),
     /** The local stack only (`npm start`, `npm run emulators`). */
@@ -121,6 +129,21 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
   }
   if ((role === "api" || role === "cli") && !parsed.data.ADMIN_TOKEN) throw new ConfigError([`ADMIN_TOKEN: required for the ${role}`]);
   return parsed.data;
+}
+
+export interface TracingSettings {
+  readonly endpoint: string;
+  readonly sampleRatio: number;
+}
+
+/**
+ * The tracing variables alone, read before any other module loads (tracing/start.ts). Undefined when tracing is
+ * off, or when they are invalid: main.ts's parseConfig then stops the service with the usual line.
+ */
+export function tracingSettings(env: Readonly<Record<string, string | undefined>>): TracingSettings | undefined {
+  const endpoint = schema.shape.OTEL_EXPORTER_OTLP_ENDPOINT.safeParse(env.OTEL_EXPORTER_OTLP_ENDPOINT).data;
+  const sampleRatio = schema.shape.OTEL_TRACES_SAMPLER_ARG.safeParse(env.OTEL_TRACES_SAMPLER_ARG).data;
+  return endpoint === undefined || sampleRatio === undefined ? undefined : { endpoint, sampleRatio };
 }
 
 /** Endpoints for the AWS clients: service-specific variable, then the general one, then AWS itself. */

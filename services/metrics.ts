@@ -3,6 +3,7 @@
  * bounded: outcomes and status classes only, never tenant ids.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { latencyBucketsS } from "./core/delivery-figures.ts";
 
 export interface Metrics {
   readonly registry: Registry;
@@ -17,6 +18,9 @@ export interface Metrics {
   readonly deliveriesDeferred: Counter<"reason">;
   readonly circuitTransitions: Counter<"to">;
   readonly oldestOverdueSeconds: Gauge;
+  /** The SLO's histograms: from an event's acceptance to its delivery's first attempt, and to its success. */
+  readonly firstAttemptSeconds: Histogram;
+  readonly deliveredSeconds: Histogram;
 }
 
 export function createMetrics(service: "api" | "worker"): Metrics {
@@ -64,6 +68,18 @@ export function createMetrics(service: "api" | "worker"): Metrics {
       name: "webhooks_circuit_transitions_total",
       help: "Endpoint circuit breakers this worker opened or closed",
       labelNames: ["to"],
+      registers,
+    }),
+    firstAttemptSeconds: new Histogram({
+      name: "webhooks_delivery_first_attempt_seconds",
+      help: "Time from an event's acceptance to the first attempt of each of its deliveries",
+      buckets: [...latencyBucketsS],
+      registers,
+    }),
+    deliveredSeconds: new Histogram({
+      name: "webhooks_delivery_success_seconds",
+      help: "Time from an event's acceptance to the successful attempt of each of its deliveries",
+      buckets: [...latencyBucketsS],
       registers,
     }),
   };

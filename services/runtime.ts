@@ -82,6 +82,7 @@ export function workerSettings(config: Config): WorkerSettings {
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     sweepGraceMs: config.SWEEP_GRACE_MS,
     waitTimeSeconds: config.SQS_WAIT_TIME_S,
+    figuresFlushMs: 10_000,
   };
 }
 

@@ -1,5 +1,6 @@
 /** Two-stage shutdown for the services: the first SIGTERM/SIGINT drains, a second one exits at once. */
 import type { Logger } from "pino";
+import { stopTracing } from "./tracing/start.ts";
 
 export function onShutdown(log: Logger, drain: () => Promise<void>, deadlineMs: number): void {
   let draining = false;
@@ -15,7 +16,8 @@ export function onShutdown(log: Logger, drain: () => Promise<void>, deadlineMs: 
       process.exit(1);
     }, deadlineMs);
     timer.unref();
-    drain().then(
+    // The drain's own spans are sent before exiting (a no-op when tracing is off).
+    drain().then(() => stopTracing()).then(
       () => {
         log.info("stopped");
         process.exit(0);

@@ -10,6 +10,7 @@ export type Stats = z.output<typeof views.statsSchema>;
 export type Tenant = z.output<typeof views.tenantViewSchema>;
 export type EventSummary = z.output<typeof views.eventSummaryViewSchema>;
 export type EventDetail = z.output<typeof views.eventViewSchema>;
+export type StatsHistory = z.output<typeof views.statsHistorySchema>;
 export type DeadLetterPage = z.output<typeof views.deadLetterPageSchema>;
 export type RequeueReport = z.output<typeof views.requeueReportSchema>;
 export type Endpoint = z.output<typeof views.endpointViewSchema>;
@@ -60,6 +61,7 @@ const query = (params: Record<string, string | number | undefined>) =>
   new URLSearchParams(Object.entries(params).flatMap(([k, v]) => (v === undefined || v === "" ? [] : [[k, String(v)]]))).toString();
 
 export const stats = () => call<Stats>("GET", "/admin/stats");
+export const statsHistory = (window: "hour" | "day") => call<StatsHistory>("GET", `/admin/stats/history?${query({ window })}`);
 export const tenants = () => call<Page<Tenant>>("GET", "/admin/tenants?limit=100");
 export const events = (tenantId: string, status: string) =>
   call<Page<EventSummary>>("GET", `${tenantPath(tenantId)}/events?${query({ status, limit: 50 })}`);

@@ -1,9 +1,11 @@
 /**
- * The operator console: queue and DLQ depth, recent events by status, an event's deliveries and attempt
- * log, the dead-letter queue with dry run and requeue, endpoints with their disable reason. Plain DOM:
- * every value from the API (payloads, receivers' response excerpts) goes in as text, never as HTML.
+ * The operator console: queue and DLQ depth, charts of the last hour or day and recent events by status, an
+ * event's timeline, deliveries and attempt log, the dead-letter queue with dry run and requeue, endpoints with
+ * their disable reason. Plain DOM: every value from the API (payloads, receivers' response excerpts) goes in as
+ * text, never as HTML.
  */
 import * as api from "./api.ts";
+import { chartsPanel } from "./charts.ts";
 import "./style.css";
 
 type Child = Node | string | number | null | undefined | false;
@@ -37,6 +39,7 @@ const state = {
   selected: undefined as { tenantId: string; eventId: string } | undefined,
   maxMessages: 100,
   notice: "",
+  window: "hour" as "hour" | "day",
 };
 
 const root = document.querySelector<HTMLDivElement>("#app")!;
@@ -148,7 +151,10 @@ async function viewBody(): Promise<HTMLElement> {
 async function eventListView(): Promise<HTMLElement> {
   // Without a tenant filter: the newest events of the first 20 tenants, merged.
   const ids = state.tenantId ? [state.tenantId] : state.tenants.slice(0, 20).map((t) => t.tenant_id);
-  const pages = await Promise.all(ids.map(async (tenantId) => (await api.events(tenantId, state.status)).data.map((e) => ({ ...e, tenantId }))));
+  const [history, ...pages] = await Promise.all([
+    api.statsHistory(state.window),
+    ...ids.map(async (tenantId) => (await api.events(tenantId, state.status)).data.map((e) => ({ ...e, tenantId }))),
+  ]);
   const rows = pages
     .flat()
     .sort((a, b) => b.created_at.localeCompare(a.created_at))
@@ -167,7 +173,12 @@ async function eventListView(): Promise<HTMLElement> {
   const status = h("select", { name: "status", onchange: () => go({ status: status.value }) });
   status.append(...["", "PENDING", "DELIVERED", "DEAD"].map((s) => h("option", { value: s }, s || "Any status")));
   status.value = state.status;
-  return h("section", { "data-testid": "events" }, h("div", { class: "toolbar" }, h("h2", {}, "Recent events"), status), table(["Event", "Type", "Status", "Created", "Tenant"], rows, "No events."));
+  return h(
+    "div",
+    {},
+    chartsPanel(history, (window) => go({ window })),
+    h("section", { "data-testid": "events" }, h("div", { class: "toolbar" }, h("h2", {}, "Recent events"), status), table(["Event", "Type", "Status", "Created", "Tenant"], rows, "No events.")),
+  );
 }
 
 async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLElement> {
@@ -198,6 +209,7 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
           d.delivered_at ? ` · delivered ${when(d.delivered_at)}` : "",
           d.dead_at ? ` · dead ${when(d.dead_at)}` : "",
         ),
+        timeline(e.created_at, d),
         table(
           ["#", "At", "Status", "Latency", "Error", "Response excerpt"],
           d.attempt_log.map((a) =>
@@ -216,6 +228,24 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
         ),
       ),
     ),
+  );
+}
+
+const elapsed = (ms: number) => (ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+
+/** A delivery's story at a glance: accepted, each attempt (its status), delivered or dead, with the time since acceptance. */
+function timeline(createdAt: string, d: api.EventDetail["deliveries"][number]): HTMLElement {
+  const accepted = Date.parse(createdAt);
+  const steps = [
+    { kind: "accepted", label: "Accepted", at: accepted },
+    ...d.attempt_log.map((a) => ({ kind: a.status_code !== null && a.status_code < 300 ? "ok" : "failed", label: `#${a.attempt} · ${a.status_code ?? "no answer"}`, at: Date.parse(a.at) })),
+    ...(d.delivered_at ? [{ kind: "delivered", label: "Delivered", at: Date.parse(d.delivered_at) }] : []),
+    ...(d.dead_at ? [{ kind: "dead", label: "Dead", at: Date.parse(d.dead_at) }] : []),
+  ];
+  return h(
+    "ol",
+    { class: "timeline", "data-testid": "timeline" },
+    ...steps.map((s) => h("li", { class: `step ${s.kind}`, title: new Date(s.at).toLocaleString() }, h("span", { class: "dot" }), h("strong", {}, s.label), h("small", {}, s.at === accepted ? when(createdAt) : `+${elapsed(s.at - accepted)}`))),
   );
 }
 

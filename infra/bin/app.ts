@@ -28,5 +28,8 @@ new WebhookPlatformStack(app, context("stackName") ?? "webhooks", {
   deliveryTimeout: Duration.millis(Number(context("deliveryTimeoutMs") ?? 30_000)),
   imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
   cpuArchitecture,
+  // `-c tracing=true`: the ADOT collector sidecar and X-Ray (README, Tracing); `-c traceSampleRatio=0.1` records a tenth.
+  tracing: context("tracing") === "true",
+  traceSampleRatio: context("traceSampleRatio") === undefined ? undefined : Number(context("traceSampleRatio")),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

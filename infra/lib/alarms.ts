@@ -1,6 +1,7 @@
 /**
  * What pages an operator (anything in the DLQ, deliveries overdue with nobody working on them, API 5xx, worker
- * tasks dying), and a dashboard of the queue split into what is being worked on and what waits on purpose.
+ * tasks dying, the first-attempt SLO burning), and a dashboard of the queue split into what is being worked on and
+ * what waits on purpose.
  */
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
@@ -12,6 +13,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { firstAttemptSloS, firstAttemptSloTarget } from "../../services/core/delivery-figures.ts";
 import { emfDimension, emfMetrics, emfNamespace } from "../../services/worker/cloudwatch-metrics.ts";
 
 export interface AlarmsProps {
@@ -37,6 +39,8 @@ export class Alarms extends Construct {
   readonly overdue: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
   readonly api5xx: cloudwatch.Alarm;
+  /** The first-attempt SLO's error budget burning 14.4 times too fast (it would last about two days). */
+  readonly firstAttemptSlo: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
@@ -91,7 +95,6 @@ export class Alarms extends Construct {
       datapointsToAlarm: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.deadLetters, this.overdue, this.api5xx]) alarm.addAlarmAction(notify);
 
     // The queue as operators need to read it: SQS's not-visible count mixes deliveries being worked on with
     // those waiting on purpose (a retry's backoff, a cap, a rate limit, an open circuit); the workers' in-flight
@@ -135,6 +138,24 @@ export class Alarms extends Construct {
         ],
       ],
     });
+    // From the workers' EMF lines: the share of first attempts later than the SLO's line.
+    const sloMetric = (metricName: string) =>
+      new cloudwatch.Metric({ namespace: emfNamespace, metricName, dimensionsMap: { [emfDimension]: props.deployment }, statistic: "Sum", period: Duration.minutes(5) });
+    const fastBurnPercent = 14.4 * (1 - firstAttemptSloTarget) * 100;
+    this.firstAttemptSlo = new cloudwatch.MathExpression({
+      label: "First attempts late %",
+      expression: "IF(total > 0, 100 * FILL(late, 0) / total, 0)",
+      usingMetrics: { total: sloMetric(emfMetrics.firstAttempts), late: sloMetric(emfMetrics.firstAttemptsLate) },
+      period: Duration.minutes(5),
+    }).createAlarm(this, "FirstAttemptSlo", {
+      alarmDescription: `SLO: ${firstAttemptSloTarget * 100}% of first attempts within ${firstAttemptSloS} s of acceptance. Over ${fastBurnPercent.toFixed(1)}% were late for 15 minutes: the error budget burns 14.4x too fast`,
+      threshold: Number(fastBurnPercent.toFixed(1)),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.deadLetters, this.overdue, this.api5xx, this.firstAttemptSlo]) alarm.addAlarmAction(notify);
 
     // A worker task whose container exited on its own (crash, out of memory) rather than being scaled in or deployed.
     new events.Rule(this, "WorkerRestarts", {

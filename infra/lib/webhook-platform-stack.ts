@@ -13,6 +13,9 @@ import { Alarms } from "./alarms.ts";
 import { ApiService } from "./api-service.ts";
 import { DeliveryQueues } from "./queues.ts";
 import { Storage } from "./storage.ts";
+import { collectorEndpoint, TracingSidecar } from "./tracing-sidecar.ts";
+import { nodeOptionsFor, taskSize } from "./task-size.ts";
+import { tracingNodeFlag } from "../../services/tracing/start.ts";
 import { WorkerService } from "./worker-service.ts";
 
 export interface WebhookPlatformProps extends StackProps {
@@ -41,6 +44,10 @@ export interface WebhookPlatformProps extends StackProps {
    * @default "x86_64"
    */
   readonly cpuArchitecture?: "x86_64" | "arm64";
+  /** Trace with OpenTelemetry: an ADOT collector sidecar in both tasks, exporting to X-Ray. @default false */
+  readonly tracing?: boolean;
+  /** With tracing: the share of new traces recorded (OTEL_TRACES_SAMPLER_ARG). @default 1 */
+  readonly traceSampleRatio?: number;
 }
 
 const architectures = {
@@ -95,6 +102,7 @@ export class WebhookPlatformStack extends Stack {
       DELIVERY_TIMEOUT_MS: String(deliveryTimeout.toMilliseconds()),
       VISIBILITY_TIMEOUT_S: String(queues.visibilityTimeout.toSeconds()),
       LOG_LEVEL: "info",
+      ...(props.tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: collectorEndpoint, OTEL_TRACES_SAMPLER_ARG: String(props.traceSampleRatio ?? 1) } : {}),
     };
 
     const zone = route53.HostedZone.fromHostedZoneAttributes(this, "Zone", { hostedZoneId: props.hostedZoneId, zoneName: props.hostedZoneName });
@@ -111,6 +119,13 @@ export class WebhookPlatformStack extends Stack {
       minWorkers: props.minWorkers,
       maxWorkers: props.maxWorkers,
     });
+
+    if (props.tracing) {
+      for (const [id, task] of [["ApiTracing", api.service.taskDefinition], ["WorkerTracing", worker.service.taskDefinition]] as const) {
+        new TracingSidecar(this, id, { taskDefinition: task });
+        task.defaultContainer?.addEnvironment("NODE_OPTIONS", `${nodeOptionsFor(taskSize.memoryLimitMiB)} ${tracingNodeFlag}`);
+      }
+    }
 
     // Least privilege. The API: tables, send (never receive) on the queue, and the DLQ for peek/requeue.
     const apiRole = api.service.taskDefinition.taskRole;

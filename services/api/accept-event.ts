@@ -8,15 +8,19 @@ import { problems } from "../core/errors.ts";
 import { eventTypeOf, matchesEventTypes } from "../core/event-type.ts";
 import { idempotentEventId, newId, sha256Hex } from "../core/ids.ts";
 import type { Tenant } from "../core/tenant.ts";
-import type { DeliveryMessage } from "../aws/delivery-queue.ts";
+import type { DeliveryMessage, MessageAttributes } from "../aws/delivery-queue.ts";
 import { createEvent } from "../aws/events/create-event.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import type { Metrics } from "../metrics.ts";
+import { activeSpan, failed, inSpan, SpanKind, traceFields } from "../tracing/spans.ts";
 
 export interface AcceptDeps {
   readonly store: EventStore;
-  /** Sends delivery messages; answers the ones SQS refused (enqueueDeliveries, or a batcher over it). */
-  readonly enqueue: (messages: readonly DeliveryMessage[]) => Promise<DeliveryMessage[]>;
+  /**
+   * Sends delivery messages with these attributes (the trace context); answers the ones SQS refused
+   * (enqueueDeliveries, or a batcher over it).
+   */
+  readonly enqueue: (messages: readonly DeliveryMessage[], attributes?: MessageAttributes) => Promise<DeliveryMessage[]>;
   readonly now: () => number;
   readonly metrics: Metrics;
 }
@@ -39,7 +43,8 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
     if (endpoint.enabled && matchesEventTypes(endpoint.eventTypes, type)) deliveries[endpointId] = newDelivery(newId("msg", now), now);
   }
   const bodyHash = sha256Hex(body);
-  const result = await createEvent(
+  activeSpan().setAttribute("webhook.event_id", eventId);
+  const result = await inSpan("store event", { attributes: { "webhook.event_id": eventId } }, () => createEvent(
     deps.store,
     {
       tenantId: tenant.tenantId,
@@ -53,7 +58,7 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
       version: 0,
     },
     now,
-  );
+  ));
   if (!result.created) {
     if (result.existing.bodyHash !== bodyHash) {
       throw problems.conflict("This Idempotency-Key was already used with a different body.");
@@ -62,9 +67,16 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
   }
   deps.metrics.eventsAccepted.inc();
   const hints = { tenantVersion: tenant.version, bodyBytes: body.byteLength };
-  const failed = await deps.enqueue(Object.keys(deliveries).map((endpointId) => ({ tenantId: tenant.tenantId, eventId, endpointId, ...hints })));
-  if (failed.length > 0) {
-    input.log.warn({ event_id: eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
+  const messages = Object.keys(deliveries).map((endpointId) => ({ tenantId: tenant.tenantId, eventId, endpointId, ...hints }));
+  const sending = { "messaging.system": "aws_sqs", "messaging.operation.type": "send", "messaging.batch.message_count": messages.length };
+  // The messages carry this span's context: each delivery's spans are its children.
+  const refused = await inSpan("enqueue deliveries", { kind: SpanKind.PRODUCER, attributes: sending }, async (span) => {
+    const out = await deps.enqueue(messages, traceFields());
+    if (out.length > 0) failed(span, "refused");
+    return out;
+  });
+  if (refused.length > 0) {
+    input.log.warn({ event_id: eventId, failed: refused.length }, "enqueue failed; the sweeper will deliver these");
   }
   return { created: true, eventId, status: Object.keys(deliveries).length > 0 ? "PENDING" : "DELIVERED" };
 }

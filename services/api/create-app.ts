@@ -14,8 +14,10 @@ import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
+import { adminHistoryRoutes } from "./routes/admin-history.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
 import { webRoutes } from "./web/routes.ts";
+import { authenticated, beginIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
 
 export interface AppDeps {
@@ -93,7 +95,9 @@ export function createApp(deps: AppDeps): Express {
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
+  app.use("/v1/events", beginIngestion);
   app.use("/v1", auth);
+  app.use("/v1/events", authenticated);
   app.use(
     "/v1/events",
     ingestRoutes({
@@ -114,6 +118,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant }));
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, now }));
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
+  app.use("/admin", adminHistoryRoutes({ store, now }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", adminAuth(deps.adminToken), async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -13,6 +13,7 @@ import { getEventForDelivery } from "../aws/events/read-events.ts";
 import { holdLock, releaseLock } from "../aws/locks.ts";
 import type { Metrics } from "../metrics.ts";
 import { deadLetterView, type deadLetterPageSchema } from "./views.ts";
+import { inSpan, linkTo, SpanKind } from "../tracing/spans.ts";
 
 export interface DlqDeps extends RequeueDeps {
   /** Messages moved per second at most. */
@@ -85,8 +86,17 @@ const lockTtlMs = 10_000;
  * budget (same webhook-id), then the message is sent to the delivery queue, then the DLQ copy deleted.
  * A crash between steps leaves a PENDING delivery the sweeper delivers, or a DLQ copy that the next
  * requeue finds stale and removes; never a lost delivery, never a second POST of a delivered one.
+ * Traced as `dlq requeue`, a trace of its own: each moved delivery's span links to the trace it died in.
  */
-export async function requeueDeadLetters(all: DlqDeps, filter: RequeueFilter, log: Logger): Promise<RequeueReport> {
+export function requeueDeadLetters(all: DlqDeps, filter: RequeueFilter, log: Logger): Promise<RequeueReport> {
+  return inSpan("dlq requeue", { attributes: { "webhook.dry_run": filter.dryRun, "webhook.max_messages": filter.maxMessages } }, async (span) => {
+    const report = await requeueRun(all, filter, log);
+    span.setAttributes({ "webhook.moved": report.moved, "webhook.skipped": report.skipped, "webhook.failed": report.failed, "webhook.stale": report.stale });
+    return report;
+  });
+}
+
+async function requeueRun(all: DlqDeps, filter: RequeueFilter, log: Logger): Promise<RequeueReport> {
   const deps = oneRun(all);
   const owner = randomUUID();
   if (!(await holdLock(deps.store, lockName, owner, lockTtlMs, deps.now()))) {
@@ -137,7 +147,10 @@ export async function requeueDeadLetters(all: DlqDeps, filter: RequeueFilter, lo
       const due = started + (report.moved * 1000) / deps.requeueRate;
       if (due > deps.now()) await new Promise((r) => setTimeout(r, due - deps.now()));
       try {
-        const requeued = handled.has(key) ? [] : await requeueAndSend(deps, ref, log, [ref.endpointId], ["DEAD"]);
+        const ids = { "webhook.tenant_id": ref.tenantId, "webhook.event_id": ref.eventId, "webhook.endpoint_id": ref.endpointId };
+        // A parent here would be wrong (the operator's requeue, days later, is not the ingestion's child): a link.
+        const send = () => requeueAndSend(deps, ref, log, [ref.endpointId], ["DEAD"]);
+        const requeued = handled.has(key) ? [] : await inSpan("dlq requeue delivery", { kind: SpanKind.PRODUCER, attributes: ids, links: linkTo(m.attributes) }, send);
         handled.add(key);
         if (requeued?.length) {
           report.moved++;

@@ -1,4 +1,6 @@
 /** The API service's entry point (`npm run start:api`, the container's `api` role). Configured only by env. */
+// First: tracing starts before the modules below load (instrument.ts says why).
+import "./instrument.ts";
 import { parseConfig } from "../config.ts";
 import { createLogger } from "../logging.ts";
 import { createMetrics } from "../metrics.ts";

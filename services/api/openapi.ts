@@ -7,6 +7,7 @@ import { z } from "zod";
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from "zod-openapi";
 import { pageQuery, tenantCreateSchema, tenantPatchSchema } from "./routes/admin-tenants.ts";
 import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
+import { historyQuery } from "./routes/admin-history.ts";
 import { endpointSchemas } from "./routes/endpoints.ts";
 import { idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
 import * as views from "./views.ts";
@@ -90,6 +91,7 @@ export const operations: readonly Operation[] = [
   { method: "get", path: "/admin/dlq", summary: "Peek at the dead-letter queue (nothing is consumed)", tag: "Admin: dead letters", auth: "admin", query: peekQuery, responses: ok(views.deadLetterPageSchema) },
   { method: "post", path: "/admin/dlq/requeue", summary: "Requeue dead deliveries by filter, rate-capped; `dry_run` only counts", tag: "Admin: dead letters", auth: "admin", body: requeueSchema, conflicts: true, responses: ok(views.requeueReportSchema) },
   { method: "get", path: "/admin/stats", summary: "Queue and DLQ depth, oldest due delivery", tag: "Admin: dead letters", auth: "admin", responses: ok(views.statsSchema) },
+  { method: "get", path: "/admin/stats/history", summary: "Deliveries, failures, first-attempt latency and queue depths over the last hour or day", tag: "Admin: dead letters", auth: "admin", query: historyQuery, responses: ok(views.statsHistorySchema) },
 ];
 
 /** The problem statuses an operation can answer, by what it takes. */

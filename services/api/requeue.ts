@@ -7,6 +7,7 @@ import type { DeliveryStatus } from "../core/delivery-state.ts";
 import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import { requeueDeliveries } from "../aws/events/delivery-ops.ts";
 import type { EventKey, EventStore } from "../aws/events/store.ts";
+import { traceFields } from "../tracing/spans.ts";
 
 export interface RequeueDeps {
   readonly store: EventStore;
@@ -42,7 +43,9 @@ export async function requeueAndSend(
   const requeued = await requeueDeliveries(deps.store, key, deps.now(), endpointIds, from);
   if (!requeued?.length) return requeued;
   const tenantVersion = await deps.tenantVersion(key.tenantId);
-  const failed = await enqueueDeliveries(deps.queue, requeued.map((endpointId) => ({ tenantId: key.tenantId, eventId: key.eventId, endpointId, tenantVersion })));
+  // The messages carry the active span's context (a DLQ requeue's): the deliveries that follow join it.
+  const trace = traceFields();
+  const failed = await enqueueDeliveries(deps.queue, requeued.map((endpointId) => ({ tenantId: key.tenantId, eventId: key.eventId, endpointId, tenantVersion })), "queue", () => trace);
   if (failed.length > 0) log.warn({ event_id: key.eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
   return requeued;
 }

@@ -21,6 +21,7 @@ export function endpointInputSchema(allowPrivate: boolean) {
     event_types: z.array(eventTypeSchema).max(100).optional(),
     max_in_flight: z.number().int().min(1).max(1000).optional().meta({ description: "Deliveries in flight to it per worker at most (default ENDPOINT_MAX_IN_FLIGHT)." }),
     rate_limit: z.number().min(0.1).max(1000).optional().meta({ description: "Deliveries per second at most, across all workers (default: none)." }),
+    send_traceparent: z.boolean().optional().meta({ description: "Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true)." }),
   });
 }
 export type EndpointInput = z.infer<ReturnType<typeof endpointInputSchema>>;
@@ -28,8 +29,8 @@ export type EndpointInput = z.infer<ReturnType<typeof endpointInputSchema>>;
 /** A new, enabled endpoint with its first signing secret (returned apart: it is shown once). */
 export function newEndpoint(input: EndpointInput, now: number): { endpointId: string; endpoint: Endpoint; secret: string } {
   const secret = newSigningSecret();
-  const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit } = input;
-  const endpoint = newEndpointRecord({ url, description, eventTypes, maxInFlight, rateLimit }, secret, now);
+  const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit, send_traceparent: sendTraceparent } = input;
+  const endpoint = newEndpointRecord({ url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent }, secret, now);
   return { endpointId: newId("ep", now), secret, endpoint };
 }
 

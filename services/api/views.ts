@@ -38,6 +38,7 @@ export const endpointViewSchema = z
     failing_since: timestamp.optional(),
     max_in_flight: z.number().int().optional().meta({ description: "Per-worker in-flight cap set for this endpoint (else the worker's default)." }),
     rate_limit: z.number().optional().meta({ description: "Deliveries per second at most, across all workers." }),
+    send_traceparent: z.boolean().meta({ description: "Deliveries carry a W3C `traceparent` header (when the platform traces)." }),
     circuit: z
       .strictObject({
         state: z.enum(["closed", "open"]),
@@ -68,6 +69,7 @@ export function endpointView(endpointId: string, e: Endpoint): z.input<typeof en
     failing_since: iso(e.failingSince),
     max_in_flight: e.maxInFlight,
     rate_limit: e.rateLimit,
+    send_traceparent: e.sendTraceparent ?? true,
     circuit: {
       state: e.circuit?.state ?? "closed",
       since: new Date(e.circuit?.since ?? e.createdAt).toISOString(),
@@ -204,6 +206,26 @@ export const statsSchema = z
     dead_letter_queue: depthSchema,
   })
   .meta({ id: "Stats" });
+
+const depthSchemaNullable = depthSchema.nullable().meta({ description: "The deepest reading in the step; null when no sweeper read it." });
+export const statsHistorySchema = z
+  .strictObject({
+    window: z.enum(["hour", "day"]),
+    step_seconds: z.number().int(),
+    points: z.array(
+      z.strictObject({
+        at: timestamp.meta({ description: "The step's start." }),
+        delivered: z.number().int().meta({ description: "Attempts that delivered." }),
+        failed: z.number().int().meta({ description: "Attempts that failed (a retry follows, or the delivery died)." }),
+        dead: z.number().int().meta({ description: "Deliveries that died." }),
+        first_attempt_p50_s: z.number().nullable().meta({ description: "Median time from acceptance to a delivery's first attempt; null without first attempts." }),
+        first_attempt_p95_s: z.number().nullable(),
+        queue: depthSchemaNullable,
+        dlq: z.number().int().nullable().meta({ description: "Messages in the DLQ (deepest reading in the step)." }),
+      }),
+    ),
+  })
+  .meta({ id: "StatsHistory", description: "Per-step figures recorded by the workers (every 10 s) and their sweepers (queue depths)." });
 
 const deadLetterViewSchema = z.strictObject({
         message_id: z.string(),

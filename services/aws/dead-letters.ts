@@ -5,7 +5,7 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
-import type { DeliveryQueue } from "./delivery-queue.ts";
+import { receivedAttributes, type DeliveryQueue, type MessageAttributes } from "./delivery-queue.ts";
 
 export interface QueueDepth {
   readonly visible: number;
@@ -33,6 +33,8 @@ export interface DeadLetter {
   readonly body: string;
   /** Epoch ms the message entered the DLQ. */
   readonly sentAt: number;
+  /** Its message attributes (the trace context of the delivery that died). */
+  readonly attributes: MessageAttributes;
 }
 
 /** Up to 10 DLQ messages, hidden from other readers for `holdS` seconds until released or deleted. */
@@ -44,6 +46,7 @@ export async function receiveDeadLetters(q: DeliveryQueue, holdS: number): Promi
       VisibilityTimeout: holdS,
       WaitTimeSeconds: 0,
       MessageSystemAttributeNames: ["SentTimestamp"],
+      MessageAttributeNames: ["All"],
     }),
   );
   return (out.Messages ?? []).map((m) => ({
@@ -51,6 +54,7 @@ export async function receiveDeadLetters(q: DeliveryQueue, holdS: number): Promi
     receiptHandle: m.ReceiptHandle ?? "",
     body: m.Body ?? "",
     sentAt: Number(m.Attributes?.SentTimestamp ?? 0),
+    attributes: receivedAttributes(m.MessageAttributes),
   }));
 }
 

@@ -1,6 +1,7 @@
 /**
  * The deliveries queue and its DLQ: a message names a delivery (`{tenantId, eventId, endpointId}`) and carries
- * two hints, never the payload or a secret.
+ * two hints, never the payload or a secret. Beside its body it may carry string message attributes (the trace
+ * context), which this module passes along without knowing what they mean.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -33,6 +34,19 @@ export function parseDeliveryMessage(body: string): DeliveryMessage | undefined 
   }
 }
 
+/** SQS message attributes of string type, by name. */
+export type MessageAttributes = Readonly<Record<string, string>>;
+
+function sqsAttributes(a: MessageAttributes | undefined) {
+  if (!a || Object.keys(a).length === 0) return undefined;
+  return Object.fromEntries(Object.entries(a).map(([name, value]) => [name, { DataType: "String", StringValue: value }]));
+}
+
+/** The string attributes of a received message. */
+export function receivedAttributes(a: Readonly<Record<string, { StringValue?: string | undefined }>> | undefined): MessageAttributes {
+  return Object.fromEntries(Object.entries(a ?? {}).flatMap(([name, v]) => (v.StringValue === undefined ? [] : [[name, v.StringValue]])));
+}
+
 export interface DeliveryQueue {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
@@ -46,7 +60,12 @@ export const maxVisibilityS = 12 * 3600;
  * Sends in batches of ten to the delivery queue (or the DLQ); answers the messages SQS refused (the caller
  * logs; the sweeper recovers them).
  */
-export async function enqueueDeliveries(q: DeliveryQueue, messages: readonly DeliveryMessage[], to: "queue" | "dlq" = "queue"): Promise<DeliveryMessage[]> {
+export async function enqueueDeliveries(
+  q: DeliveryQueue,
+  messages: readonly DeliveryMessage[],
+  to: "queue" | "dlq" = "queue",
+  attributesOf?: (m: DeliveryMessage) => MessageAttributes | undefined,
+): Promise<DeliveryMessage[]> {
   const failed: DeliveryMessage[] = [];
   for (let i = 0; i < messages.length; i += 10) {
     const chunk = messages.slice(i, i + 10);
@@ -54,7 +73,7 @@ export async function enqueueDeliveries(q: DeliveryQueue, messages: readonly Del
       const out = await q.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: to === "queue" ? q.queueUrl : q.dlqUrl,
-          Entries: chunk.map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m) })),
+          Entries: chunk.map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m), MessageAttributes: sqsAttributes(attributesOf?.(m)) })),
         }),
       );
       for (const f of out.Failed ?? []) failed.push(chunk[Number(f.Id)]!);
@@ -69,18 +88,19 @@ export async function enqueueDeliveries(q: DeliveryQueue, messages: readonly Del
  * A fresh copy of a message, delayed by up to SQS's 15 minutes: for one whose visibility budget (12 h since its
  * first receipt) or receive count (towards the redrive limit) should not grow any more.
  */
-export async function resendDelayed(q: DeliveryQueue, body: string, delayS: number): Promise<void> {
+export async function resendDelayed(q: DeliveryQueue, body: string, delayS: number, attributes?: MessageAttributes): Promise<void> {
   await q.sqs.send(
     new SendMessageCommand({
       QueueUrl: q.queueUrl,
       MessageBody: body,
+      MessageAttributes: sqsAttributes(attributes),
       DelaySeconds: Math.max(0, Math.min(900, Math.ceil(delayS))),
     }),
   );
 }
 
-export async function deadLetter(q: DeliveryQueue, body: string): Promise<void> {
-  await q.sqs.send(new SendMessageCommand({ QueueUrl: q.dlqUrl, MessageBody: body }));
+export async function deadLetter(q: DeliveryQueue, body: string, attributes?: MessageAttributes): Promise<void> {
+  await q.sqs.send(new SendMessageCommand({ QueueUrl: q.dlqUrl, MessageBody: body, MessageAttributes: sqsAttributes(attributes) }));
 }
 
 export interface VisibilityChange {
@@ -125,15 +145,17 @@ export function messageBatchers(q: DeliveryQueue, waitMs = 5) {
 
 /**
  * The API's sends of concurrent requests grouped into SendMessageBatch calls: under load one SQS call per ten
- * deliveries instead of one per request. Each caller gets back only its own refused messages.
+ * deliveries instead of one per request. Each caller gets back only its own refused messages; each message keeps
+ * the attributes its caller gave.
  */
-export function createEnqueueBatcher(q: DeliveryQueue, maxWaitMs = 2): (messages: readonly DeliveryMessage[]) => Promise<DeliveryMessage[]> {
-  const send = createBatcher<DeliveryMessage>(async (chunk) => {
-    const failed = await enqueueDeliveries(q, chunk);
-    return chunk.map((m) => !failed.includes(m));
+export function createEnqueueBatcher(q: DeliveryQueue, maxWaitMs = 2): (messages: readonly DeliveryMessage[], attributes?: MessageAttributes) => Promise<DeliveryMessage[]> {
+  const send = createBatcher<{ message: DeliveryMessage; attributes: MessageAttributes | undefined }>(async (chunk) => {
+    const attributes = new Map(chunk.map((c) => [c.message, c.attributes]));
+    const failed = await enqueueDeliveries(q, chunk.map((c) => c.message), "queue", (m) => attributes.get(m));
+    return chunk.map((c) => !failed.includes(c.message));
   }, 10, maxWaitMs);
-  return async (messages) => {
-    const sent = await Promise.all(messages.map(send));
+  return async (messages, attributes) => {
+    const sent = await Promise.all(messages.map((message) => send({ message, attributes })));
     return messages.filter((_, i) => !sent[i]);
   };
 }

@@ -27,6 +27,8 @@ export const endpointSchema = z.object({
   maxInFlight: z.number().int().positive().optional(),
   /** Deliveries per second at most, across all workers; unlimited when absent. */
   rateLimit: z.number().positive().optional(),
+  /** Whether deliveries carry a W3C `traceparent` header (absent: true). */
+  sendTraceparent: z.boolean().optional(),
   /** The circuit breaker, as the workers last wrote it (absent: closed). */
   circuit: circuitSchema.optional(),
   createdAt: z.number(),
@@ -53,6 +55,7 @@ export interface EndpointFields {
   readonly eventTypes?: string[] | undefined;
   readonly maxInFlight?: number | undefined;
   readonly rateLimit?: number | undefined;
+  readonly sendTraceparent?: boolean | undefined;
 }
 
 /** A new, enabled endpoint whose first signing secret is `secret`. */
@@ -81,6 +84,7 @@ export interface EndpointPatch {
   readonly eventTypes?: string[] | undefined;
   readonly maxInFlight?: number | null | undefined;
   readonly rateLimit?: number | null | undefined;
+  readonly sendTraceparent?: boolean | undefined;
   readonly enabled?: boolean | undefined;
 }
 
@@ -92,6 +96,7 @@ export function updateEndpoint(e: Endpoint, patch: EndpointPatch): Endpoint {
     eventTypes: patch.eventTypes ?? e.eventTypes,
     maxInFlight: patch.maxInFlight === undefined ? e.maxInFlight : (patch.maxInFlight ?? undefined),
     rateLimit: patch.rateLimit === undefined ? e.rateLimit : (patch.rateLimit ?? undefined),
+    sendTraceparent: patch.sendTraceparent ?? e.sendTraceparent,
   };
   if (patch.enabled === undefined) return next;
   return patch.enabled ? enableEndpoint(next) : disableEndpoint(next, "disabled by request");

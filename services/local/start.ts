@@ -19,13 +19,14 @@ import { storesOf } from "../runtime.ts";
 import { curlLine, seedDemoTenant, type DemoTenant } from "../bootstrap/seed-demo.ts";
 import { newApiKey, newId, newSigningSecret } from "../core/ids.ts";
 import { localCredentials, startLocalBackends } from "./local-stack.ts";
+import { tracingNodeFlag } from "../tracing/start.ts";
 
 const servicesDir = fileURLToPath(new URL("..", import.meta.url));
 
 const demoSchema = z.object({ tenantId: z.string(), apiKey: z.string(), secret: z.string(), endpointUrl: z.string() });
 
-function spawnService(role: "api" | "worker", env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", join(servicesDir, role, "main.ts")], {
+function spawnService(role: "api" | "worker", env: Record<string, string>, flags: string[]): ChildProcess {
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ...flags, join(servicesDir, role, "main.ts")], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
     // Its own process group: a terminal Ctrl-C reaches only us, and we drain each service once.
@@ -90,7 +91,8 @@ runMain(async () => {
   const receiver = createReceiver({ secrets: () => [demo.secret], log: log.child({ name: "receiver" }) });
   await new Promise<void>((resolve) => receiver.listen(config.RECEIVER_PORT, "127.0.0.1", () => resolve()));
   const serviceEnv = { ...env, PORT: String(config.PORT), LOG_LEVEL: config.LOG_LEVEL };
-  const children = [spawnService("api", serviceEnv), spawnService("worker", serviceEnv)];
+  const flags = config.OTEL_EXPORTER_OTLP_ENDPOINT ? [tracingNodeFlag] : [];
+  const children = [spawnService("api", serviceEnv, flags), spawnService("worker", serviceEnv, flags)];
 
   let stopping = false;
   const stop = async (code: number) => {
@@ -118,6 +120,13 @@ runMain(async () => {
       `  demo tenant    ${demo.tenantId}`,
       `  demo API key   ${demo.apiKey}`,
       `  demo receiver  ${demo.endpointUrl}  (verifies both signatures; its log lines say "webhook verified")`,
+      ...(config.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? [`  tracing        on: spans go to ${config.OTEL_EXPORTER_OTLP_ENDPOINT} (OTLP/HTTP)`]
+        : [
+            "  tracing        off. To follow each event, run an OTLP collector, e.g. Jaeger:",
+            "                 docker run --rm -p 16686:16686 -p 4318:4318 jaegertracing/jaeger",
+            "                 then OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 npm start (traces at http://127.0.0.1:16686)",
+          ]),
       "",
       "Send an event:",
       `  ${curlLine(apiUrl, demo.apiKey)}`,

@@ -4,6 +4,7 @@
  * never holds more messages than it can work on. The scheduler, not sqs-consumer, deletes and extends them.
  */
 import type { QueueMessage as Message, SQSClient } from "../aws/clients.ts";
+import { receivedAttributes } from "../aws/delivery-queue.ts";
 import type { Logger } from "pino";
 import { Consumer } from "sqs-consumer";
 import { stoppingMessage, type Scheduler } from "./scheduler.ts";
@@ -34,6 +35,7 @@ function received(m: Message) {
     body: m.Body ?? "",
     receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
     firstReceivedAt: Number.isFinite(first) ? first : undefined,
+    attributes: receivedAttributes(m.MessageAttributes),
   };
 }
 
@@ -50,6 +52,8 @@ export function startPollers(o: ConsumerOptions): Pollers {
       visibilityTimeout: o.visibilityTimeoutS,
       waitTimeSeconds,
       messageSystemAttributeNames: ["ApproximateFirstReceiveTimestamp", "ApproximateReceiveCount"],
+      // The trace context rides here (the scheduler keeps it on every copy it sends).
+      messageAttributeNames: ["All"],
       preReceiveMessageCallback: async () => {
         o.scheduler.unreserve(reserved);
         reserved = 0;

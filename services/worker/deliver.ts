@@ -19,6 +19,7 @@ import type { DeliveryKey, Lease } from "../aws/events/delivery-ops.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import type { PostResult } from "../outbound/guarded-client.ts";
 import { statusClass, type Metrics } from "../metrics.ts";
+import type { DeliveryFigures } from "./delivery-figures.ts";
 import type { MemoryBudget } from "./memory-budget.ts";
 import type { Pacer, Result, Slot } from "./pacer.ts";
 import { DeliveryStageError, type Disposition, type Received } from "./scheduler.ts";
@@ -38,7 +39,8 @@ export interface DeliveryOps {
   changeEndpoint(key: DeliveryKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Endpoint | undefined>;
   /** A slot of the endpoint's rate limit, now or reserved up to `horizonMs` ahead. */
   claimRateSlot(key: DeliveryKey, now: number, perSecond: number, horizonMs: number): Promise<RateDecision>;
-  post(url: string, body: Uint8Array, headers: Record<string, string>): Promise<PostResult>;
+  /** `sendTraceContext`: the endpoint takes a traceparent header (its `sendTraceparent`, on unless turned off). */
+  post(url: string, body: Uint8Array, headers: Record<string, string>, sendTraceContext: boolean): Promise<PostResult>;
 }
 
 export interface DeliverDeps {
@@ -60,6 +62,8 @@ export interface DeliverDeps {
   readonly maxPayloadBytes: number;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** The SLO histograms and the console's per-minute figures. */
+  readonly figures: Pick<DeliveryFigures, "observe">;
   readonly now: () => number;
   readonly random: () => number;
 }
@@ -205,7 +209,7 @@ function attempt(deps: DeliverDeps, r: Ready): Promise<PostResult> {
   return deps.ops.post(r.endpoint.url, r.event.body, {
     "content-type": "application/json",
     ...signatureHeaders({ webhookId: delivery.webhookId, timestamp: Math.floor(sentAt / 1000), body: r.event.body, secrets: liveSecrets(r.endpoint, sentAt) }),
-  });
+  }, r.endpoint.sendTraceparent ?? true);
 }
 
 /** What an answer says about the endpoint's health: it is down or overloaded, it is fine, or neither (it refused this one). */
@@ -238,6 +242,7 @@ async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logge
     return { kind: "delete" };
   }
   deps.metrics.deliveries.inc({ outcome: decision.next, status_class: statusClass(res.statusCode) });
+  deps.figures.observe({ acceptedAt: Date.parse(r.event.createdAt), attempt: r.attempt, startedAt: now - res.durationMs, endedAt: now, outcome: decision.next });
   switch (decision.next) {
     case "delivered":
       log.info(fields, "delivered");

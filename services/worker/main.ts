@@ -1,4 +1,6 @@
 /** The worker service's entry point (`npm run start:worker`, the container's `worker` role). Configured only by env. */
+// First: tracing starts before the modules below load (instrument.ts says why).
+import "./instrument.ts";
 import { parseConfig } from "../config.ts";
 import { createMetrics } from "../metrics.ts";
 import { createLogger } from "../logging.ts";

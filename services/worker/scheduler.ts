@@ -6,7 +6,7 @@
  * never holds more than `capacity` messages and none waits here for a slot.
  */
 import type { Logger } from "pino";
-import { deadLetter, maxVisibilityS, messageBatchers, resendDelayed, type DeliveryQueue } from "../aws/delivery-queue.ts";
+import { deadLetter, maxVisibilityS, messageBatchers, resendDelayed, type DeliveryQueue, type MessageAttributes } from "../aws/delivery-queue.ts";
 import type { Metrics } from "../metrics.ts";
 
 export interface Received {
@@ -17,6 +17,8 @@ export interface Received {
   readonly receiveCount: number;
   /** Epoch ms of its first receipt: SQS allows it 12 h of visibility from then. */
   readonly firstReceivedAt: number | undefined;
+  /** Its message attributes (the trace context of whoever sent it). */
+  readonly attributes?: MessageAttributes;
 }
 
 export type Disposition =
@@ -105,7 +107,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     }
     if (d.kind === "dead-letter") {
       // Into the DLQ before the source message goes: a crash in between leaves a duplicate, never a loss.
-      await deadLetter(o.queue, m.body);
+      await deadLetter(o.queue, m.body, m.attributes);
       await batch.remove(m.receiptHandle);
       return;
     }
@@ -115,7 +117,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       await batch.changeVisibility({ receiptHandle: m.receiptHandle, visibleInS: waitS });
       return;
     }
-    await resendDelayed(o.queue, m.body, waitS);
+    await resendDelayed(o.queue, m.body, waitS, m.attributes);
     await batch.remove(m.receiptHandle);
   };
 

@@ -14,6 +14,8 @@ import type { GuardedClient } from "../outbound/guarded-client.ts";
 import type { Metrics } from "../metrics.ts";
 import { startPollers } from "./consumer.ts";
 import { deliver, type DeliveryOps } from "./deliver.ts";
+import { startDeliveryFigures } from "./delivery-figures.ts";
+import { traceDelivery, traceDeliveryOps } from "./delivery-tracing.ts";
 import { createMemoryBudget } from "./memory-budget.ts";
 import { createPacer } from "./pacer.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -41,6 +43,8 @@ export interface WorkerSettings {
   readonly sweepGraceMs: number;
   /** Long-poll length; tests shorten it so stop() returns quickly. */
   readonly waitTimeSeconds: number;
+  /** How often the per-minute delivery figures are added to the store. */
+  readonly figuresFlushMs: number;
 }
 
 export interface WorkerOptions {
@@ -71,7 +75,7 @@ export function startWorker(o: WorkerOptions): Worker {
   const now = o.now ?? Date.now;
   const cache = tenantCache((id) => getTenant(o.tenants, id), s.tenantCacheTtlMs);
   const writeAttempt = attemptLog(o.store);
-  const ops: DeliveryOps = {
+  const ops: DeliveryOps = traceDeliveryOps({
     getTenant: (id, minVersion) => cache.get(id, minVersion),
     takeLease: (key, input) => takeLease(o.store, key, input),
     recordAttempt: writeAttempt,
@@ -85,7 +89,7 @@ export function startWorker(o: WorkerOptions): Worker {
     },
     claimRateSlot: (key, at, perSecond, horizonMs) => claimRateSlot(o.store, key, at, perSecond, horizonMs),
     post: (url, body, headers) => o.client.post(url, body, headers),
-  };
+  });
   const random = o.random ?? Math.random;
   const pacer = createPacer({
     tenantMaxInFlight: s.tenantMaxInFlight,
@@ -94,6 +98,7 @@ export function startWorker(o: WorkerOptions): Worker {
     now,
     random,
   });
+  const figures = startDeliveryFigures({ store: o.store, metrics: o.metrics, log: o.log, flushMs: s.figuresFlushMs, now });
   const deps = {
     ops,
     pacer,
@@ -107,6 +112,7 @@ export function startWorker(o: WorkerOptions): Worker {
     maxPayloadBytes: s.maxPayloadBytes,
     log: o.log,
     metrics: o.metrics,
+    figures,
     now,
     random,
   };
@@ -118,7 +124,7 @@ export function startWorker(o: WorkerOptions): Worker {
     log: o.log,
     metrics: o.metrics,
     now,
-    handle: (m) => deliver(deps, m),
+    handle: (m) => traceDelivery(m, () => deliver(deps, m)),
   });
   const pollers = startPollers({
     sqs: o.queue.sqs,
@@ -129,12 +135,12 @@ export function startWorker(o: WorkerOptions): Worker {
     scheduler,
     log: o.log,
   });
-  const sweeper = startSweeper({ store: o.store, queue: o.queue, graceMs: s.sweepGraceMs, log: o.log, metrics: o.metrics, now }, s.sweepIntervalMs);
+  const sweeper = startSweeper({ store: o.store, queue: o.queue, graceMs: s.sweepGraceMs, log: o.log, metrics: o.metrics, now, recordDepth: (d) => figures.depth(d) }, s.sweepIntervalMs);
   let stopping: Promise<void> | undefined;
   return {
     inFlight: () => scheduler.inFlight(),
     stop() {
-      stopping ??= Promise.all([scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)), pollers.stop(), sweeper.stop()]).then(() => undefined);
+      stopping ??= Promise.all([scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)), pollers.stop(), sweeper.stop()]).then(() => figures.stop());
       return stopping;
     },
   };

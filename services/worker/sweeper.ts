@@ -8,8 +8,9 @@ import { claimOverdue } from "../aws/events/delivery-ops.ts";
 import { findOverdueEvents } from "../aws/events/read-events.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { dueShards } from "../aws/tables.ts";
-import { queueDepth } from "../aws/dead-letters.ts";
+import { queueDepth, type QueueDepth } from "../aws/dead-letters.ts";
 import type { Metrics } from "../metrics.ts";
+import { inSpan, SpanKind, traceFields } from "../tracing/spans.ts";
 
 export interface SweeperDeps {
   readonly store: EventStore;
@@ -20,6 +21,8 @@ export interface SweeperDeps {
   readonly now?: () => number;
   /** Events looked at per shard per sweep. @default 100 */
   readonly batch?: number;
+  /** Keeps the depths read, for the console's charts. */
+  readonly recordDepth?: (depth: { queue: QueueDepth; dlq: QueueDepth }) => Promise<void>;
 }
 
 /** One pass over every shard; answers how many deliveries were re-enqueued. */
@@ -34,7 +37,12 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
       const key = { tenantId, eventId };
       const endpointIds = await claimOverdue(deps.store, key, now(), deps.graceMs);
       if (endpointIds.length === 0) continue;
-      const failed = await enqueueDeliveries(deps.queue, endpointIds.map((endpointId) => ({ ...key, endpointId })));
+      // A trace of its own (a sweep is not part of the event's story); the re-sent deliveries join it.
+      const ids = { "webhook.tenant_id": key.tenantId, "webhook.event_id": key.eventId, "messaging.batch.message_count": endpointIds.length };
+      const failed = await inSpan("sweeper requeue", { kind: SpanKind.PRODUCER, attributes: ids }, () => {
+        const trace = traceFields();
+        return enqueueDeliveries(deps.queue, endpointIds.map((endpointId) => ({ ...key, endpointId })), "queue", () => trace);
+      });
       const sent = endpointIds.length - failed.length;
       requeued += sent;
       deps.metrics.sweeperRequeued.inc(sent);
@@ -45,10 +53,11 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
   // deliveries wait with nobody working on them (a stuck or overwhelmed platform): what the alarm watches.
   deps.metrics.oldestOverdueSeconds.set(oldestDue === Infinity ? 0 : Math.max(0, (now() - oldestDue) / 1000));
   // Queue depths as last seen, for /metrics (a sweep is the worker's periodic look at the world).
+  const depths = { queue: await queueDepth(deps.queue, "queue"), dlq: await queueDepth(deps.queue, "dlq") };
   for (const which of ["queue", "dlq"] as const) {
-    const depth = await queueDepth(deps.queue, which);
-    for (const state of ["visible", "in_flight", "delayed"] as const) deps.metrics.queueMessages.set({ queue: which, state }, depth[state]);
+    for (const state of ["visible", "in_flight", "delayed"] as const) deps.metrics.queueMessages.set({ queue: which, state }, depths[which][state]);
   }
+  await deps.recordDepth?.(depths);
   return requeued;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The operator console in headless Chromium (Debian's package, driven by playwright-core) against the real
- * API on loopback, the emulators and a worker: sign in, see a dead delivery, requeue it, see it delivered;
- * see an endpoint's disable reason and re-enable it; the token is nowhere but memory.
+ * API on loopback, the emulators and a worker: sign in, see the charts drawn from what was delivered, see a dead
+ * delivery, requeue it, see it delivered and its timeline; see an endpoint's disable reason and re-enable it; the
+ * token is nowhere but memory.
  * `UPDATE_SCREENSHOTS=1 npm run test:e2e` refreshes the README's pictures in docs/images/.
  */
 import type { Server } from "node:http";
@@ -22,6 +23,8 @@ let base: string;
 let tenant: CreatedTenant;
 let eventId: string;
 const screenshots = process.env.UPDATE_SCREENSHOTS === "1";
+/** The little of a canvas element the chart check reads (this file is compiled without the DOM's types). */
+type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
 
 const admin = () => `Bearer ${stack.adminToken}`;
 const shot = async (name: string, fullPage = true) => {
@@ -83,6 +86,31 @@ describe("operator console", () => {
     await shot("console-events");
   });
 
+  it("draws the charts of the last hour and day with what the worker delivered", async () => {
+    const charts = page.getByTestId("charts");
+    // One event died after 3 attempts, three were delivered at once: the worker's per-minute figures say so.
+    await charts.getByTestId("chart-deliveries").getByText("3 delivered · 3 failed").waitFor();
+    await charts.getByTestId("chart-dlq").getByText("now 1").waitFor();
+    for (const id of ["chart-deliveries", "chart-latency", "chart-queue", "chart-dlq"]) {
+      const chart = charts.getByTestId(id);
+      expect(Number(await chart.getAttribute("data-points")), id).toBeGreaterThan(0);
+      // Drawn, not just laid out: the canvas has coloured pixels (a series; axes and grid are grey).
+      const coloured = await chart.locator("canvas").evaluate((c: Canvas) => {
+        const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0 && Math.max(data[i]!, data[i + 1]!, data[i + 2]!) - Math.min(data[i]!, data[i + 1]!, data[i + 2]!) > 60) n++;
+        return n;
+      });
+      expect(coloured, id).toBeGreaterThan(10);
+    }
+    expect(await charts.getByTestId("chart-latency").locator("small").textContent()).toMatch(/p95 now \d+ ms/);
+    if (screenshots) await charts.screenshot({ path: "docs/images/console-charts.png" });
+    await charts.getByRole("button", { name: "Last day" }).click();
+    await page.getByTestId("charts").getByRole("button", { name: "Last day" }).and(page.locator(".active")).waitFor();
+    await page.getByTestId("chart-deliveries").getByText("per 10 minutes").waitFor();
+    await page.getByTestId("chart-deliveries").getByText("3 delivered · 3 failed").waitFor();
+  });
+
   it("shows the dead delivery, requeues it, and shows it delivered", async () => {
     await page.click("[data-view=dlq]");
     const row = page.getByTestId("dlq").locator(`tr[data-event-id="${eventId}"]`);
@@ -112,6 +140,9 @@ describe("operator console", () => {
     const attempts = await detail.locator(".delivery").first().locator("tbody tr").allTextContents();
     expect(attempts.map((row) => row.slice(0, 1))).toEqual(["1", "2", "3", "4"]);
     expect(attempts[3]).toContain("200");
+    // The timeline: accepted, the four attempts, delivered.
+    const steps = await detail.locator(".delivery").first().getByTestId("timeline").locator("li strong").allTextContents();
+    expect(steps).toEqual(["Accepted", "#1 · 503", "#2 · 503", "#3 · 503", "#4 · 200", "Delivered"]);
     await shot("console-event");
   });
 

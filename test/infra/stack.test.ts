@@ -6,6 +6,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
+import { parse as parseYaml } from "yaml";
+import { adotImage, collectorEndpoint } from "../../infra/lib/tracing-sidecar.ts";
+import { firstAttemptSloS } from "../../services/core/delivery-figures.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
 import { workBacklogExpression } from "../../infra/lib/worker-service.ts";
 import { evaluateMetricMath } from "../support/metric-math.ts";
@@ -336,6 +339,21 @@ describe("operations", () => {
     for (const text of ["Visible (can start now)", "Deliveries in flight (all tasks)", "Parked or held (waiting on purpose)", "notVisible - inFlight", "OldestOverdueSeconds"]) expect(body).toContain(text);
   });
 
+  it("alarms when the first-attempt SLO burns its error budget fast, from the metrics the workers write as EMF", () => {
+    const metric = (name: string) =>
+      Match.objectLike({ MetricStat: Match.objectLike({ Metric: { Namespace: "WebhookPlatform", MetricName: name, Dimensions: [{ Name: "Deployment", Value: "hooks" }] }, Stat: "Sum", Period: 300 }) });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: "IF(total > 0, 100 * FILL(late, 0) / total, 0)" }), metric("FirstAttempts"), metric("FirstAttemptsLate")]),
+      // 14.4 times the 1% error budget of a 99% objective, for three 5-minute periods in a row.
+      Threshold: 14.4,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmDescription: Match.stringLikeRegexp(`within ${firstAttemptSloS} s`),
+      AlarmActions: Match.anyValue(),
+    });
+  });
+
   it("keeps logs for a month and outputs the API URL, queue URLs and table names", () => {
     expect(ofType("AWS::Logs::LogGroup").map(([, r]) => r.Properties.RetentionInDays)).toEqual([30, 30]);
     for (const output of ["ApiUrl", "QueueUrl", "DeadLetterQueueUrl", "TenantsTable", "ApiKeysTable", "EventsTable", "AlarmTopic"]) t.hasOutput(output, Match.anyValue());
@@ -348,5 +366,53 @@ describe("operations", () => {
     expect(() => new WebhookPlatformStack(new App(), "c", { ...base, retrySchedule: "often" })).toThrow(/retrySchedule/);
     expect(() => new WebhookPlatformStack(new App(), "e", { ...base, deliveryTimeout: Duration.seconds(101) })).toThrow(/stop timeout/);
     expect(() => new WebhookPlatformStack(new App(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) })).not.toThrow();
+  });
+});
+
+describe("tracing (-c tracing=true)", () => {
+  let traced: Template;
+  type Container = { Name: string; Image: unknown; Essential?: boolean; Environment?: { Name: string; Value: string }[] };
+  const containers = (template: Template) =>
+    Object.values(template.findResources("AWS::ECS::TaskDefinition")).map((r) => (r as Resource).Properties.ContainerDefinitions as Container[]);
+  const env = (c: Container) => Object.fromEntries((c.Environment ?? []).map((e) => [e.Name, e.Value]));
+
+  beforeAll(() => {
+    traced = Template.fromStack(new WebhookPlatformStack(new App(), "traced", { ...base, tracing: true, traceSampleRatio: 0.25 }));
+  }, 60_000);
+
+  it("runs an ADOT collector beside the API and beside the worker, receiving OTLP on localhost and exporting to X-Ray", () => {
+    const tasks = containers(traced);
+    expect(tasks).toHaveLength(2);
+    for (const [app, collector, more] of tasks) {
+      expect(more).toBeUndefined();
+      expect(collector).toMatchObject({ Name: "otel-collector", Image: adotImage, Essential: false });
+      expect(adotImage).toMatch(/^public\.ecr\.aws\/aws-observability\/aws-otel-collector:v\d+\.\d+\.\d+$/);
+      const config = parseYaml(env(collector!).AOT_CONFIG_CONTENT!) as {
+        receivers: { otlp: { protocols: { http: { endpoint: string } } } };
+        exporters: { awsxray: { indexed_attributes: string[] } };
+        service: { pipelines: { traces: { receivers: string[]; exporters: string[] } } };
+      };
+      expect(collectorEndpoint).toBe(`http://${config.receivers.otlp.protocols.http.endpoint}`);
+      expect(config.service.pipelines.traces).toMatchObject({ receivers: ["otlp"], exporters: ["awsxray"] });
+      expect(config.exporters.awsxray.indexed_attributes).toEqual(expect.arrayContaining(["webhook.event_id", "webhook.tenant_id", "webhook.endpoint_id"]));
+      // The service in the same task sends to it.
+      expect(env(app!)).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: collectorEndpoint, OTEL_TRACES_SAMPLER_ARG: "0.25" });
+      // The heap cap stays; the context is kept by AsyncContextFrame rather than async_hooks (cheaper).
+      expect(env(app!).NODE_OPTIONS).toBe("--max-old-space-size=716 --experimental-async-context-frame");
+    }
+  });
+
+  it("lets both task roles write to X-Ray", () => {
+    const policies = Object.values(traced.findResources("AWS::IAM::Policy")).map((p) => JSON.stringify((p as Resource).Properties));
+    for (const role of ["ApiServiceTaskDefTaskRole", "WorkerTaskTaskRole"]) {
+      const statements = policies.filter((p) => p.includes(role) && p.includes("xray:PutTraceSegments"));
+      expect(statements, role).toHaveLength(1);
+      expect(statements[0]).toContain("xray:PutTelemetryRecords");
+    }
+  });
+
+  it("adds nothing of it without the flag", () => {
+    expect(containers(t).map((c) => c.length)).toEqual([1, 1]);
+    expect(JSON.stringify(t.toJSON())).not.toMatch(/OTEL_|xray:|aws-otel-collector/);
   });
 });

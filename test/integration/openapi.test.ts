@@ -107,7 +107,7 @@ describe("every operation answers what the document says", () => {
   }
 
   it("covers every documented operation with a real response", async () => {
-    for (const path of ["/healthz", "/readyz", "/openapi.json", "/metrics", "/admin/stats", "/admin/dlq"]) await call("get", path);
+    for (const path of ["/healthz", "/readyz", "/openapi.json", "/metrics", "/admin/stats", "/admin/stats/history?window=day", "/admin/dlq"]) await call("get", path);
 
     const created = await call("post", "/admin/tenants", { body: { name: "docs", endpoints: [{ url: receiver.url }] } });
     const tenantId = created.tenant_id as string;

@@ -130,6 +130,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
           visibilityTimeoutS: overrides.visibilityTimeoutS ?? config.VISIBILITY_TIMEOUT_S,
           tenantCacheTtlMs: overrides.tenantCacheTtlMs ?? 0,
           waitTimeSeconds: 1,
+          figuresFlushMs: 200,
         },
         log,
         metrics: workerMetrics,

@@ -83,8 +83,8 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   router.patch("/:endpointId", ...json, async (req, res) => {
     const input = parseWith(updateSchema, req.body);
     const ids = await endpointOf(req);
-    const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit, enabled } = input;
-    const endpoint = await updateEndpoint(deps.tenants, ids, { url, description, eventTypes, maxInFlight, rateLimit, enabled });
+    const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit, send_traceparent: sendTraceparent, enabled } = input;
+    const endpoint = await updateEndpoint(deps.tenants, ids, { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent, enabled });
     res.json(endpointView(ids.endpointId, found(endpoint, ids.endpointId)));
   });
 

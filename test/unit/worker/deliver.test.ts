@@ -92,6 +92,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
     breakerCooldownMs: 30_000,
     sweepGraceMs: 300_000,
     maxPayloadBytes: 1024,
+    figures: { observe: () => undefined },
     log: pino({ level: "silent" }),
     metrics: createMetrics("worker"),
     now: () => now,

@@ -1,0 +1,5 @@
+/** Tracing for the API, started before any other of its modules loads: main.ts imports this first. */
+import { tracingSettings } from "../config.ts";
+import { startTracing } from "../tracing/start.ts";
+
+startTracing("webhooks-api", tracingSettings(process.env));
