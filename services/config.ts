@@ -1,6 +1,7 @@
 /** The one schema over the environment; nothing else reads process.env. Parsed once by each main.ts. */
 import { z } from "zod";
 import { defaultSchedule, durationSchema, parseSchedule } from "./core/retry-policy.ts";
+import { maxRotationGraceMs } from "./core/tenant.ts";
 import { leaseMs } from "./core/timing.ts";
 
 const url = z.url({ protocol: /^https?$/ });
@@ -59,8 +60,8 @@ const schema = z
     RETENTION_DEAD: duration("14d"),
     /** An endpoint failing without a single success for this long is disabled. */
     ENDPOINT_DISABLE_AFTER: duration("5d"),
-    /** Default grace period of a secret rotation (overridable per call). */
-    ROTATION_GRACE: duration("24h"),
+    /** Default grace period of a secret rotation (overridable per call); at most 7 days, like a call's. */
+    ROTATION_GRACE: duration("24h").refine((ms) => ms <= maxRotationGraceMs, "at most 7d"),
     /** Messages per second a DLQ requeue moves at most. */
     DLQ_REQUEUE_RATE: z.coerce.number().positive().max(10_000).default(100),
     /** The operator console's built files (`npm run build:console`), served at /console. */

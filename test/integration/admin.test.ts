@@ -1,5 +1,6 @@
 /** The admin API and tenant-scoped endpoint management: each route's success and its errors. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getTenant } from "../../services/aws/tenants.ts";
 import { postEvent } from "../support/api.ts";
 import { expectProblem } from "../support/problem.ts";
 import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
@@ -122,6 +123,21 @@ describe("endpoints", () => {
     expectProblem(await stack.http.get(`/admin/tenants/ten_01ABCDEFGHJKMNPQRSTVWXYZ00/endpoints`).set("authorization", admin), 404);
     expectProblem(await stack.http.post(`${base}/ep_01ABCDEFGHJKMNPQRSTVWXYZ00/rotate-secret`).set("authorization", admin), 404);
     expectProblem(await stack.http.get(base), 401);
+  });
+});
+
+describe("secret rotation bounds", () => {
+  it("refuses a grace period beyond 7 days (an unbounded one stored the secret, then answered 500) and keeps three secrets", async () => {
+    const base = `/admin/tenants/${t.tenantId}/endpoints`;
+    const created = await stack.http.post(base).set("authorization", admin).send({ url: "http://127.0.0.1:9/bounded" });
+    const id = created.body.endpoint_id as string;
+    for (const grace of ["100000000d", "8d", "169h"]) {
+      expectProblem(await stack.http.post(`${base}/${id}/rotate-secret`).set("authorization", admin).send({ grace_period: grace }), 422);
+    }
+    for (let i = 0; i < 6; i++) {
+      expect((await stack.http.post(`${base}/${id}/rotate-secret`).set("authorization", admin).send({ grace_period: "7d" })).status).toBe(201);
+    }
+    expect((await getTenant(stack.stores.tenants, t.tenantId))?.endpoints[id]?.secrets).toHaveLength(3);
   });
 });
 

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { durationSchema } from "../../core/retry-policy.ts";
 import { problems } from "../../core/errors.ts";
 import { isId, newSigningSecret } from "../../core/ids.ts";
+import { maxRotationGraceMs } from "../../core/tenant.ts";
 import { addEndpoint, removeEndpoint, rotateEndpointSecret, updateEndpoint, type TenantStore } from "../../aws/tenants.ts";
 import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
 import { optionalJson, parseWith, requireJson } from "../validate.ts";
@@ -36,7 +37,14 @@ export function endpointSchemas(allowPrivate: boolean) {
         rate_limit: create.shape.rate_limit.unwrap().nullable().optional(),
       })
       .strict(),
-    rotate: z.object({ grace_period: durationSchema("30m or 24h").optional().meta({ description: "How long the old secret keeps signing, e.g. 24h." }) }).strict(),
+    rotate: z
+      .object({
+        grace_period: durationSchema("30m or 24h")
+          .refine((ms) => ms <= maxRotationGraceMs, "at most 7d")
+          .optional()
+          .meta({ description: "How long the older secrets keep signing, e.g. 24h; at most 7d." }),
+      })
+      .strict(),
     recover: z.object({ since: z.iso.datetime({ offset: true }).meta({ description: "Requeue failed deliveries of events created since." }) }).strict(),
   };
 }
