@@ -100,13 +100,14 @@ export function problemStatuses(op: Operation): number[] {
   if (op.path.includes("{")) statuses.push(404);
   if (op.query || op.body || op.headers) statuses.push(422);
   if (op.body) statuses.push(400, 413, 415);
+  else if (op.query && "cursor" in op.query.shape) statuses.push(400);
   if (op.method === "post" && op.path === "/v1/events") statuses.push(429);
   if (op.conflicts) statuses.push(409);
   return statuses.sort((a, b) => a - b);
 }
 
 const problemReason: Record<number, string> = {
-  400: "The body is not JSON, not an object, or nests too deep",
+  400: "A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out",
   401: "Missing or unknown credentials",
   403: "A tenant key on the admin API",
   404: "Not found (or another tenant's)",

@@ -17,7 +17,8 @@ import {
   type EndpointPatch,
   type Tenant,
 } from "../core/tenant.ts";
-import { encodeCursor } from "./cursor.ts";
+import { isId } from "../core/ids.ts";
+import { encodeCursor, rejectedCursor } from "./cursor.ts";
 import { isConditionFailure } from "./errors.ts";
 import { z } from "zod";
 
@@ -71,14 +72,16 @@ export async function changeTenant(store: TenantStore, tenantId: string, change:
   throw new Error(`tenant ${tenantId} is too contended to update`);
 }
 
-export const tenantCursorSchema = z.object({ tenantId: z.string() });
+export const tenantCursorSchema = z.object({ tenantId: z.string().refine((s) => isId("ten", s)) });
 
 /**
  * A page of tenants. A Scan, deliberately: the table holds one small item per tenant and only this admin
  * listing reads it whole, so an index would cost more than it saves.
  */
 export async function listTenants(store: TenantStore, limit: number, after?: z.infer<typeof tenantCursorSchema>): Promise<{ items: Tenant[]; nextCursor: string | null }> {
-  const page = await store.ddb.send(new ScanCommand({ TableName: store.table, Limit: limit, ...(after ? { ExclusiveStartKey: after } : {}) }));
+  const page = await store.ddb
+    .send(new ScanCommand({ TableName: store.table, Limit: limit, ...(after ? { ExclusiveStartKey: after } : {}) }))
+    .catch(rejectedCursor(after));
   return {
     items: (page.Items ?? []).map((i) => tenantSchema.parse(i)),
     nextCursor: page.LastEvaluatedKey ? encodeCursor(tenantCursorSchema.parse(page.LastEvaluatedKey)) : null,

@@ -113,7 +113,7 @@ describe("reading events", () => {
     expect(delivered.body).toEqual({ data: [], next_cursor: null });
     expectProblem(await stack.http.get("/v1/events?status=LOST").set("authorization", auth), 422);
     expectProblem(await stack.http.get("/v1/events?limit=1000").set("authorization", auth), 422);
-    expectProblem(await stack.http.get("/v1/events?cursor=garbage").set("authorization", auth), 422);
+    expectProblem(await stack.http.get("/v1/events?cursor=garbage").set("authorization", auth), 400);
   });
 
   it("accepts a retry of an event with nothing to retry", async () => {

@@ -2,7 +2,8 @@
 import { GetCommand, QueryCommand, ScanCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { deliverySchema, eventStatuses, type Delivery, type EventStatus } from "../../core/delivery-state.ts";
-import { encodeCursor } from "../cursor.ts";
+import { isId } from "../../core/ids.ts";
+import { encodeCursor, rejectedCursor } from "../cursor.ts";
 import { dueShards, eventIndexes } from "../tables.ts";
 import { attemptItemSchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
 
@@ -44,8 +45,9 @@ export const eventSummarySchema = z.object({
 });
 export type EventSummary = z.infer<typeof eventSummarySchema>;
 
-// The cursor names only the position inside this tenant's index; the tenant always comes from the key.
-export const eventCursorSchema = z.object({ sk: z.string(), createdAt: z.string() });
+// The cursor names only the position inside this tenant's index; the tenant always comes from the key. Its
+// values are checked for the shapes DynamoDB stores (an event id, an ISO time), so a forged one is refused early.
+export const eventCursorSchema = z.object({ sk: z.string().refine((s) => isId("evt", s)), createdAt: z.iso.datetime() });
 
 export interface ListOptions {
   readonly status?: EventStatus | undefined;
@@ -72,7 +74,7 @@ export async function listEvents(
       Limit: opts.limit,
       ...(opts.after ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } } : {}),
     }),
-  );
+  ).catch(rejectedCursor(opts.after));
   const last = page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined;
   const nextCursor = last ? encodeCursor({ sk: last.sk, createdAt: last.createdAt }) : null;
   return { items: (page.Items ?? []).map((i) => eventSummarySchema.parse(i)), nextCursor };
