@@ -12,6 +12,7 @@ import type { EventStore } from "../aws/events/store.ts";
 import { cachedLookup, getTenant, type TenantStore } from "../aws/tenants.ts";
 import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
+import { cachedReadiness } from "./readiness.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
@@ -37,7 +38,7 @@ export interface AppDeps {
   readonly rotationGraceMs: number;
   /** DLQ requeue messages per second. */
   readonly requeueRate: number;
-  /** Throws when DynamoDB or SQS cannot be reached. */
+  /** Throws when DynamoDB or SQS cannot be reached (asked at most every few seconds: see readiness.ts). */
   readonly ready: () => Promise<void>;
   readonly now?: () => number;
   /** Where the built operator console is (served at /console). */
@@ -70,9 +71,10 @@ export function createApp(deps: AppDeps): Express {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
+  const ready = cachedReadiness(deps.ready, now);
   app.get("/readyz", async (req, res) => {
     try {
-      await deps.ready();
+      await ready();
     } catch (err) {
       req.log.warn({ err }, "not ready");
       throw problems.unavailable();

@@ -1,10 +1,14 @@
-/** Abuse limits: per-tenant rate limit, nesting depth, security headers, slow clients cut off. */
+/** Abuse limits: per-tenant rate limit, nesting depth, security headers, slow clients cut off, a cached /readyz. */
 import { connect } from "node:net";
+import supertest from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../services/api/create-app.ts";
+import { createMetrics } from "../../services/metrics.ts";
+import { apiSettings } from "../../services/runtime.ts";
 import { postEvent } from "../support/api.ts";
 import { expectProblem } from "../support/problem.ts";
 import { startApiProcess, type ServiceProcess } from "../support/processes.ts";
-import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
+import { logger, startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
 let a: CreatedTenant;
@@ -42,6 +46,40 @@ describe("abuse limits", () => {
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
     expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
     expect(res.headers["x-powered-by"]).toBeUndefined();
+  });
+});
+
+describe("readiness", () => {
+  it("asks the backends at most once per 5 s however often /readyz is called (once a second after a failure)", async () => {
+    let clock = Date.now();
+    let checks = 0;
+    let failing = false;
+    const app = createApp({
+      tenants: stack.stores.tenants,
+      apiKeys: stack.stores.apiKeys,
+      store: stack.store,
+      queue: stack.queue,
+      ...apiSettings(stack.config),
+      logger,
+      metrics: createMetrics("api"),
+      now: () => clock,
+      ready: async () => {
+        checks++;
+        if (failing) throw new Error("DescribeTable throttled");
+      },
+    });
+    const http = supertest(app);
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => http.get("/readyz").then((r) => r.status)));
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect(checks).toBe(1);
+    clock += 5000;
+    failing = true;
+    for (let i = 0; i < 5; i++) expectProblem(await http.get("/readyz"), 503);
+    expect(checks).toBe(2);
+    clock += 1000;
+    failing = false;
+    expect((await http.get("/readyz")).status).toBe(200);
+    expect(checks).toBe(3);
   });
 });
 
