@@ -14,6 +14,12 @@ export type ResolveAll = (hostname: string) => Promise<LookupAddress[]>;
 const systemResolve: ResolveAll = (hostname) =>
   new Promise((resolve, reject) => dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
 
+/**
+ * What a tenant reads in its attempt log for a refused address: nothing more. Which name resolved to which
+ * internal address, and what kind it is, would let a tenant map our network; that detail goes to our logs only.
+ */
+export const refusedAddress = "refused: the address is not public";
+
 export class BlockedAddressError extends Error {
   readonly code = "EBLOCKEDADDRESS";
   constructor(host: string, address: string, reason: string) {
@@ -70,8 +76,10 @@ export interface PostResult {
   /** The first bytes of the response body (at most `maxResponseBytes`), as text. */
   readonly bodyExcerpt: string;
   readonly durationMs: number;
-  /** Why no complete response was had: blocked address, timeout, connection or TLS error. */
+  /** Why no complete response was had: blocked address, timeout, connection or TLS error. Shown to the tenant. */
   readonly error?: string | undefined;
+  /** More about `error` for our logs only (which address was refused, and why). */
+  readonly errorDetail?: string | undefined;
 }
 
 export interface ClientOptions extends GuardOptions {
@@ -90,7 +98,7 @@ export interface GuardedClient {
 
 function describe(err: RequestError): string {
   const code = err.code;
-  if (code === "EBLOCKEDADDRESS") return err.message;
+  if (code === "EBLOCKEDADDRESS") return refusedAddress;
   if (code === "ETIMEDOUT") return "timeout";
   if (code === "ECONNREFUSED") return "connection refused";
   if (code === "ECONNRESET" || code === "EPIPE") return "connection reset";
@@ -111,20 +119,20 @@ export function createGuardedClient(opts: ClientOptions): GuardedClient {
     post(url, body, headers) {
       const started = performance.now();
       const refused = checkTargetUrl(url, opts);
-      if (refused) return Promise.resolve({ headers: {}, bodyExcerpt: "", durationMs: 0, error: refused });
+      if (refused) return Promise.resolve({ headers: {}, bodyExcerpt: "", durationMs: 0, error: refusedAddress, errorDetail: refused });
       return new Promise<PostResult>((resolve) => {
         let statusCode: number | undefined;
         let responseHeaders: PostResult["headers"] = {};
         const chunks: Buffer[] = [];
         let read = 0;
         let done = false;
-        const finish = (error?: string) => {
+        const finish = (error?: string, errorDetail?: string) => {
           if (done) return;
           done = true;
           stream.destroy();
           const durationMs = Math.round(performance.now() - started);
           const bodyExcerpt = Buffer.concat(chunks).subarray(0, cap).toString("utf8");
-          resolve({ statusCode, headers: responseHeaders, bodyExcerpt, durationMs, error });
+          resolve({ statusCode, headers: responseHeaders, bodyExcerpt, durationMs, error, errorDetail });
         };
         const stream = got.stream.post(url, {
           body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
@@ -147,7 +155,7 @@ export function createGuardedClient(opts: ClientOptions): GuardedClient {
           if (read >= cap) finish();
         });
         stream.on("end", () => finish());
-        stream.on("error", (err: RequestError) => finish(describe(err)));
+        stream.on("error", (err: RequestError) => finish(describe(err), err.message));
       });
     },
     close() {
@@ -157,7 +165,7 @@ export function createGuardedClient(opts: ClientOptions): GuardedClient {
   };
 }
 
-/** Literal IP hosts never reach `lookup`, so they are checked before any socket is opened. */
+/** Literal IP hosts never reach `lookup`, so they are checked before any socket is opened. Answers why, for our logs. */
 export function checkTargetUrl(url: string, opts: GuardOptions): string | undefined {
   const { hostname } = new URL(url);
   const bare = hostname.replace(/^\[(.*)\]$/, "$1");

@@ -221,7 +221,8 @@ async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logge
     responseExcerpt: res.bodyExcerpt.slice(0, maxResponseExcerpt) || undefined,
   });
   const decision = await deps.ops.recordOutcome(key, outcome, { now, leaseId: r.leaseId, schedule: deps.schedule, random: deps.random }, r.event);
-  const fields = { attempt: r.attempt, status_code: res.statusCode, duration_ms: res.durationMs };
+  // The detail of a failure (a refused address and why) is ours to read, never the tenant's.
+  const fields = { attempt: r.attempt, status_code: res.statusCode, duration_ms: res.durationMs, error_detail: res.errorDetail };
   await updateEndpoint(deps, r, res, outcome, log).catch((err: unknown) => log.warn({ err }, "endpoint health not recorded"));
   if (!decision.ok) {
     log.info({ ...fields, reason: decision.reason }, "attempt outcome not recorded");

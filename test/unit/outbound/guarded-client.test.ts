@@ -50,15 +50,18 @@ describe("GuardedClient.post", () => {
     for (const url of ["http://127.0.0.1:9/", "http://[::1]:9/", "http://0x7f000001:9/", "http://[::ffff:7f00:1]:9/"]) {
       const res = await client.post(url, Buffer.from("{}"), {});
       expect(res.statusCode).toBeUndefined();
-      expect(res.error).toMatch(/^refused loopback/);
+      expect(res.error).toBe("refused: the address is not public");
+      expect(res.errorDetail).toMatch(/^refused loopback/);
     }
     client.close();
   });
 
-  it("refuses a name that resolves to a private address, as a failed attempt", async () => {
+  it("refuses a name that resolves to a private address, as a failed attempt that tells the tenant nothing about our network", async () => {
     const client = createGuardedClient({ allowPrivate: false, timeoutMs: 1000, userAgent: "t", resolve: answers(["127.0.0.1"]) });
-    const res = await client.post("http://internal.example:9/", Buffer.from("{}"), {});
-    expect(res.error).toBe("refused loopback address 127.0.0.1 for internal.example");
+    const res = await client.post("https://internal.example/", Buffer.from("{}"), {});
+    // The tenant reads `error` in its attempt log: no name, no address, no kind of address.
+    expect(res.error).toBe("refused: the address is not public");
+    expect(res.errorDetail).toBe("refused loopback address 127.0.0.1 for internal.example");
     client.close();
   });
 });
