@@ -1,5 +1,6 @@
 /** The one schema over the environment; nothing else reads process.env. Parsed once by each main.ts. */
 import { z } from "zod";
+import { defaultTargetPorts } from "./core/endpoint-url.ts";
 import { defaultSchedule, durationSchema, parseSchedule } from "./core/retry-policy.ts";
 import { maxRotationGraceMs } from "./core/tenant.ts";
 import { leaseMs } from "./core/timing.ts";
@@ -44,7 +45,17 @@ const schema = z
     BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(20),
     /** The first wait of an open circuit before one probe goes (it doubles after each failed probe, to 10 min). */
     BREAKER_COOLDOWN: duration("30s"),
+    /** Turns the outbound address guard off: only for services on local emulators (checked below). */
     ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
+    /** Ports a public endpoint may use besides 443 (where private targets are allowed, any port is). */
+    ALLOWED_TARGET_PORTS: z
+      .string()
+      .default(defaultTargetPorts.join(","))
+      .transform((s, ctx) => {
+        const ports = s.split(",").map((p) => Number(p.trim()));
+        if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) return (ctx.addIssue("a comma list of ports such as 443,8443"), z.NEVER);
+        return [...new Set([443, ...ports])];
+      }),
     /** At most 350 KiB: the event item (body + deliveries map) must stay under DynamoDB's 400 KB item limit. */
     MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(358_400).default(262_144),
     /** Per-tenant ingestion limit on each API task: sustained events/s and the burst above it. */
@@ -115,11 +126,30 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
   }
-  if ((role === "api" || role === "cli") && !parsed.data.ADMIN_TOKEN) throw new ConfigError([`ADMIN_TOKEN: required for the ${role}`]);
-  return parsed.data;
+  const config = parsed.data;
+  if ((role === "api" || role === "cli") && !config.ADMIN_TOKEN) throw new ConfigError([`ADMIN_TOKEN: required for the ${role}`]);
+  if ((role === "api" || role === "worker") && config.ALLOW_PRIVATE_TARGETS && !onEmulators(config)) {
+    throw new ConfigError([
+      "ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off, so it is allowed only where the services use local " +
+        "emulators: set AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS) to hosts that are not AWS, " +
+        "such as http://127.0.0.1:8000 or http://localstack:4566",
+    ]);
+  }
+  return config;
 }
 
 /** Endpoints for the AWS clients: service-specific variable, then the general one, then AWS itself. */
 export function awsEndpoints(c: Config): { dynamodb?: string | undefined; sqs?: string | undefined } {
   return { dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB ?? c.AWS_ENDPOINT_URL, sqs: c.AWS_ENDPOINT_URL_SQS ?? c.AWS_ENDPOINT_URL };
+}
+
+const awsHost = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/i;
+
+/**
+ * True when every AWS service the services call goes to an endpoint that is set and is not AWS's: emulators on
+ * loopback (npm start, the tests) or on a private network (compose's LocalStack). A deployment uses AWS itself.
+ */
+export function onEmulators(c: Config): boolean {
+  const e = awsEndpoints(c);
+  return [e.dynamodb, e.sqs].every((url) => url !== undefined && !awsHost.test(new URL(url).hostname));
 }

@@ -94,6 +94,7 @@ export function apiSettings(config: Config) {
     ingestRatePerS: config.INGEST_RATE_PER_S,
     ingestBurst: config.INGEST_BURST,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
+    allowedTargetPorts: config.ALLOWED_TARGET_PORTS,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
     rotationGraceMs: config.ROTATION_GRACE,
     requeueRate: config.DLQ_REQUEUE_RATE,

@@ -30,6 +30,8 @@ export interface AppDeps {
   readonly ingestRatePerS: number;
   readonly ingestBurst: number;
   readonly allowPrivateTargets: boolean;
+  /** Ports a public endpoint may use (443 always). */
+  readonly allowedTargetPorts: readonly number[];
   /** How long an API key or tenant lookup is reused: the upper bound for a revocation to take effect. */
   readonly authCacheTtlMs: number;
   readonly logger: Logger;
@@ -88,10 +90,10 @@ export function createApp(deps: AppDeps): Express {
     touch: (hash, day) => touchApiKey(deps.apiKeys, hash, day),
     now,
   });
-  const { tenants, apiKeys, store, queue, allowPrivateTargets } = deps;
+  const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts } = deps;
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
-  const endpoints = { ...requeue, tenants, allowPrivateTargets, rotationGraceMs: deps.rotationGraceMs };
+  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs };
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
@@ -114,7 +116,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/admin", adminAuth(deps.adminToken));
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant }));
   app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant }));
-  app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, now }));
+  app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", adminAuth(deps.adminToken), async (_req, res) => {

@@ -8,6 +8,7 @@ import https from "node:https";
 import { isIP } from "node:net";
 import got, { type RequestError } from "got";
 import { checkAddress } from "../core/address-guard.ts";
+import { defaultTargetPorts, schemeOrPortProblem } from "../core/endpoint-url.ts";
 
 export type ResolveAll = (hostname: string) => Promise<LookupAddress[]>;
 
@@ -30,6 +31,8 @@ export class BlockedAddressError extends Error {
 
 export interface GuardOptions {
   readonly allowPrivate: boolean;
+  /** Ports a public target may use (443 always; any where private targets are allowed). @default defaultTargetPorts */
+  readonly allowedPorts?: readonly number[];
   /** Injectable for tests (rebinding, private answers); the system resolver by default. */
   readonly resolve?: ResolveAll;
 }
@@ -119,7 +122,7 @@ export function createGuardedClient(opts: ClientOptions): GuardedClient {
     post(url, body, headers) {
       const started = performance.now();
       const refused = checkTargetUrl(url, opts);
-      if (refused) return Promise.resolve({ headers: {}, bodyExcerpt: "", durationMs: 0, error: refusedAddress, errorDetail: refused });
+      if (refused) return Promise.resolve({ headers: {}, bodyExcerpt: "", durationMs: 0, ...refused });
       return new Promise<PostResult>((resolve) => {
         let statusCode: number | undefined;
         let responseHeaders: PostResult["headers"] = {};
@@ -165,11 +168,16 @@ export function createGuardedClient(opts: ClientOptions): GuardedClient {
   };
 }
 
-/** Literal IP hosts never reach `lookup`, so they are checked before any socket is opened. Answers why, for our logs. */
-export function checkTargetUrl(url: string, opts: GuardOptions): string | undefined {
-  const { hostname } = new URL(url);
-  const bare = hostname.replace(/^\[(.*)\]$/, "$1");
+/**
+ * What can be refused before any lookup or socket: the scheme and port (an endpoint stored before a policy change or
+ * behind the API's back), and literal IP hosts, which never reach `lookup`. Answers the tenant's text and our detail.
+ */
+export function checkTargetUrl(url: string, opts: GuardOptions): { error: string; errorDetail: string } | undefined {
+  const target = new URL(url);
+  const schemeOrPort = schemeOrPortProblem(target, opts.allowPrivate, opts.allowedPorts ?? defaultTargetPorts);
+  if (schemeOrPort) return { error: `refused: the URL ${schemeOrPort}`, errorDetail: `refused ${target.protocol}//…:${target.port || "443"}: ${schemeOrPort}` };
+  const bare = target.hostname.replace(/^\[(.*)\]$/, "$1");
   if (opts.allowPrivate || !isIP(bare)) return undefined;
   const verdict = checkAddress(bare);
-  return verdict.allowed ? undefined : `refused ${verdict.reason} address ${bare}`;
+  return verdict.allowed ? undefined : { error: refusedAddress, errorDetail: `refused ${verdict.reason} address ${bare}` };
 }

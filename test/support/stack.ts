@@ -112,6 +112,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     startWorker(overrides = {}) {
       const client = createGuardedClient({
         allowPrivate: overrides.allowPrivate ?? config.ALLOW_PRIVATE_TARGETS,
+        allowedPorts: config.ALLOWED_TARGET_PORTS,
         timeoutMs: overrides.deliveryTimeoutMs ?? config.DELIVERY_TIMEOUT_MS,
         userAgent: "webhook-delivery-platform-test",
       });

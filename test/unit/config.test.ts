@@ -27,6 +27,27 @@ describe("parseConfig", () => {
     );
   });
 
+  it("refuses to turn the address guard off unless every AWS endpoint is an emulator", () => {
+    const on = { ALLOW_PRIVATE_TARGETS: "true", ADMIN_TOKEN: "x".repeat(24) };
+    // Production-like: no endpoint overrides, so the services talk to AWS itself.
+    for (const role of ["api", "worker"] as const) expect(() => parseConfig(on, role)).toThrow(/ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off/);
+    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000" }, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL: "https://dynamodb.us-east-1.amazonaws.com" }, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL: "http://127.0.0.1:4566", AWS_ENDPOINT_URL_SQS: "https://sqs.eu-west-1.amazonaws.com" }, "api")).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    // npm start and the tests (loopback emulators), docker compose (LocalStack on the compose network).
+    expect(parseConfig({ ...on, AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000", AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9324" }, "worker").ALLOW_PRIVATE_TARGETS).toBe(true);
+    expect(parseConfig({ ...on, AWS_ENDPOINT_URL: "http://localstack:4566" }, "api").ALLOW_PRIVATE_TARGETS).toBe(true);
+    // Only the services act on it: the local orchestrator gets it from the user before it starts the emulators.
+    expect(parseConfig({ ALLOW_PRIVATE_TARGETS: "true" }, "local").ALLOW_PRIVATE_TARGETS).toBe(true);
+  });
+
+  it("reads the ports public endpoints may use, 443 always among them", () => {
+    expect(parseConfig({}, "worker").ALLOWED_TARGET_PORTS).toEqual([443, 8443]);
+    expect(parseConfig({ ALLOWED_TARGET_PORTS: "9443" }, "worker").ALLOWED_TARGET_PORTS).toEqual([443, 9443]);
+    expect(() => parseConfig({ ALLOWED_TARGET_PORTS: "443,ssh" }, "worker")).toThrow(/ALLOWED_TARGET_PORTS: a comma list of ports/);
+    expect(() => parseConfig({ ALLOWED_TARGET_PORTS: "70000" }, "worker")).toThrow(/ALLOWED_TARGET_PORTS/);
+  });
+
   it("requires a long enough ADMIN_TOKEN for the API only", () => {
     expect(() => parseConfig({}, "api")).toThrow(ConfigError);
     expect(() => parseConfig({ ADMIN_TOKEN: "short" }, "api")).toThrow(/ADMIN_TOKEN: must be at least 24/);

@@ -14,6 +14,7 @@ export interface AdminTenantDeps {
   readonly tenants: TenantStore;
   readonly apiKeys: ApiKeyStore;
   readonly allowPrivateTargets: boolean;
+  readonly allowedTargetPorts: readonly number[];
   readonly now: () => number;
 }
 
@@ -23,13 +24,13 @@ export const pageQuery = z.object({
 });
 export const tenantPatchSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), status: z.enum(["active", "disabled"]).optional() }).strict();
 
-export const tenantCreateSchema = (allowPrivate: boolean) =>
-  z.object({ name: z.string().trim().min(1).max(200), endpoints: z.array(endpointInputSchema(allowPrivate)).max(50).default([]) });
+export const tenantCreateSchema = (allowPrivate: boolean, allowedPorts?: readonly number[]) =>
+  z.object({ name: z.string().trim().min(1).max(200), endpoints: z.array(endpointInputSchema(allowPrivate, allowedPorts)).max(50).default([]) });
 
 export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   const router = Router();
   const json = [requireJson, express.json({ limit: "64kb" })];
-  const createSchema = tenantCreateSchema(deps.allowPrivateTargets);
+  const createSchema = tenantCreateSchema(deps.allowPrivateTargets, deps.allowedTargetPorts);
 
   const tenantOf = (req: Request) => liveTenant(deps.tenants, String(req.params.tenantId));
 

@@ -17,6 +17,8 @@ import { recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
 export interface EndpointRoutesDeps extends RecoverDeps {
   readonly tenants: TenantStore;
   readonly allowPrivateTargets: boolean;
+  /** Ports a public endpoint may use. */
+  readonly allowedTargetPorts: readonly number[];
   readonly rotationGraceMs: number;
   readonly now: () => number;
   /** The tenant a request acts for: the key's, or the one named in an admin path. */
@@ -24,8 +26,8 @@ export interface EndpointRoutesDeps extends RecoverDeps {
 }
 
 /** The request bodies (the URL check depends on whether private targets are allowed). */
-export function endpointSchemas(allowPrivate: boolean) {
-  const create = endpointInputSchema(allowPrivate);
+export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly number[]) {
+  const create = endpointInputSchema(allowPrivate, allowedPorts);
   return {
     create,
     update: create
@@ -52,7 +54,7 @@ export function endpointSchemas(allowPrivate: boolean) {
 export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   const router = Router({ mergeParams: true });
   const json = [requireJson, express.json({ limit: "64kb" })];
-  const { create: createSchema, update: updateSchema, rotate: rotateSchema, recover: recoverSchema } = endpointSchemas(deps.allowPrivateTargets);
+  const { create: createSchema, update: updateSchema, rotate: rotateSchema, recover: recoverSchema } = endpointSchemas(deps.allowPrivateTargets, deps.allowedTargetPorts);
 
   /** The tenant, unless missing or deleted (404 either way: invariant 4). */
   const tenantOf = (req: Request) => liveTenant(deps.tenants, deps.tenantIdOf(req));
