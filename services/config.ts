@@ -67,6 +67,10 @@ const schema = z
     HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+    /** Failed authentications per client address per minute, per API task, before 429 (no lookup is made then). */
+    AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
+    /** Proxies in front of the API that append to X-Forwarded-For (the ALB: 1); the client's address is read behind them. */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(1),
     RETENTION_DELIVERED: duration("30d"),
     RETENTION_DEAD: duration("14d"),
     /** An endpoint failing without a single success for this long is disabled. */

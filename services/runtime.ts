@@ -96,6 +96,8 @@ export function apiSettings(config: Config) {
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     allowedTargetPorts: config.ALLOWED_TARGET_PORTS,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    authFailureLimit: config.AUTH_FAILURE_LIMIT,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     rotationGraceMs: config.ROTATION_GRACE,
     requeueRate: config.DLQ_REQUEUE_RATE,
     consoleDir: config.CONSOLE_DIR,

@@ -12,6 +12,7 @@ import type { EventStore } from "../aws/events/store.ts";
 import { cachedLookup, getTenant, type TenantStore } from "../aws/tenants.ts";
 import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
+import { authFailureLimit } from "./middleware/rate-limit.ts";
 import { cachedReadiness } from "./readiness.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
@@ -34,6 +35,10 @@ export interface AppDeps {
   readonly allowedTargetPorts: readonly number[];
   /** How long an API key or tenant lookup is reused: the upper bound for a revocation to take effect. */
   readonly authCacheTtlMs: number;
+  /** Failed authentications per client address per minute before 429. */
+  readonly authFailureLimit: number;
+  /** Proxies in front of the API (the ALB: 1); req.ip is the address the nearest of them saw. */
+  readonly trustProxyHops: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Default grace period of a secret rotation. */
@@ -52,7 +57,9 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.use(helmet());
-  app.set("trust proxy", true);
+  // Exactly the proxies in front of us (the ALB appends the address it saw to X-Forwarded-For): req.ip is then
+  // that address. `true` would trust the leftmost entry, which any client writes itself.
+  app.set("trust proxy", deps.trustProxyHops);
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -84,12 +91,15 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: "ready" });
   });
 
+  const failures = authFailureLimit({ perMinute: deps.authFailureLimit, now });
   const auth = tenantAuth({
     findApiKey: cachedLookup((hash) => findApiKey(deps.apiKeys, hash), deps.authCacheTtlMs),
     getTenant: cachedLookup((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs),
     touch: (hash, day) => touchApiKey(deps.apiKeys, hash, day),
     now,
+    failures,
   });
+  const admin = adminAuth(deps.adminToken, failures);
   const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts } = deps;
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
@@ -113,13 +123,13 @@ export function createApp(deps: AppDeps): Express {
     eventReadRoutes({ ...requeue, tenantIdOf: keyTenant }),
   );
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant }));
-  app.use("/admin", adminAuth(deps.adminToken));
+  app.use("/admin", admin);
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant }));
   app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant }));
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
-  app.get("/metrics", adminAuth(deps.adminToken), async (_req, res) => {
+  app.get("/metrics", admin, async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use(webRoutes({ consoleDir: deps.consoleDir }));

@@ -95,13 +95,13 @@ export const operations: readonly Operation[] = [
 /** The problem statuses an operation can answer, by what it takes. */
 export function problemStatuses(op: Operation): number[] {
   const statuses = [500, 503];
-  if (op.auth !== "none") statuses.push(401);
+  // Any credential offered can be refused with 429 once its address has failed too often.
+  if (op.auth !== "none") statuses.push(401, 429);
   if (op.auth === "admin") statuses.push(403);
   if (op.path.includes("{")) statuses.push(404);
   if (op.query || op.body || op.headers) statuses.push(422);
   if (op.body) statuses.push(400, 413, 415);
   else if (op.query && "cursor" in op.query.shape) statuses.push(400);
-  if (op.method === "post" && op.path === "/v1/events") statuses.push(429);
   if (op.conflicts) statuses.push(409);
   return statuses.sort((a, b) => a - b);
 }
@@ -115,7 +115,7 @@ const problemReason: Record<number, string> = {
   413: "The body is too large",
   415: "The body is not application/json",
   422: "Invalid fields, listed in `errors`",
-  429: "The tenant's rate limit is reached; see Retry-After",
+  429: "A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After",
   500: "Unexpected error (no details are given)",
   503: "A backing store is unavailable; retry shortly",
 };

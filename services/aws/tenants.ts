@@ -89,23 +89,35 @@ export async function listTenants(store: TenantStore, limit: number, after?: z.i
 }
 
 /**
- * Memoises an async lookup for `ttlMs`, misses included (so unknown keys cannot hammer the table).
- * Concurrent callers for one key share a single fetch.
+ * Memoises an async lookup for `ttlMs`, misses included (so repeating an unknown key cannot hammer the table).
+ * Misses are kept apart from hits, each in its own LRU of `max`: a flood of unknown keys fills only its own, and
+ * never pushes a real key out of the cache. Concurrent callers for one key share a single fetch.
  */
-const missing = Symbol("missing");
-
 export function cachedLookup<V extends object>(fetch: (key: string) => Promise<V | undefined>, ttlMs: number, max = 10_000) {
   if (ttlMs === 0) return fetch;
-  const cache = new LRUCache<string, V | typeof missing>({
-    max,
-    ttl: ttlMs,
-    fetchMethod: async (key) => (await fetch(key)) ?? missing,
-  });
-  return async (key: string): Promise<V | undefined> => {
-    const value = await cache.fetch(key);
-    return value === missing ? undefined : value;
+  const hits = new LRUCache<string, V>({ max, ttl: ttlMs });
+  const misses = new LRUCache<string, true>({ max, ttl: ttlMs });
+  const pending = new Map<string, Promise<V | undefined>>();
+  return (key: string): Promise<V | undefined> => {
+    const hit = hits.get(key);
+    if (hit) return Promise.resolve(hit);
+    if (misses.has(key)) return Promise.resolve(undefined);
+    let fetching = pending.get(key);
+    if (!fetching) {
+      fetching = fetch(key)
+        .then((value) => {
+          if (value) hits.set(key, value);
+          else misses.set(key, true);
+          return value;
+        })
+        .finally(() => pending.delete(key));
+      pending.set(key, fetching);
+    }
+    return fetching;
   };
 }
+
+const missing = Symbol("missing");
 
 /** One endpoint's read-modify-write under its tenant's version; `change` answers undefined to leave it be. */
 export async function changeEndpoint(store: TenantStore, ids: EndpointKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Tenant | undefined> {

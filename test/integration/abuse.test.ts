@@ -15,7 +15,7 @@ let a: CreatedTenant;
 let b: CreatedTenant;
 
 beforeAll(async () => {
-  stack = await startStack({ INGEST_RATE_PER_S: "1", INGEST_BURST: "3", MAX_JSON_DEPTH: "8" });
+  stack = await startStack({ INGEST_RATE_PER_S: "1", INGEST_BURST: "3", MAX_JSON_DEPTH: "8", AUTH_FAILURE_LIMIT: "5" });
   a = await stack.createTenant([]);
   b = await stack.createTenant([]);
 });
@@ -46,6 +46,34 @@ describe("abuse limits", () => {
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
     expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
     expect(res.headers["x-powered-by"]).toBeUndefined();
+  });
+});
+
+describe("failed authentications", () => {
+  // Requests arrive as through the load balancer: it appends the address it saw to X-Forwarded-For.
+  const from = (address: string, spoofed?: string) => ({ "x-forwarded-for": spoofed ? `${spoofed}, ${address}` : address });
+  const guess = (n: number) => `whk_${n.toString(16).padStart(12, "0")}_${"g".repeat(32)}`;
+
+  it("answers 429 with Retry-After once an address has failed AUTH_FAILURE_LIMIT times, before any lookup; other addresses go on", async () => {
+    for (let i = 0; i < 5; i++) expectProblem(await postEvent(stack, guess(i), { i }, from("198.51.100.7")), 401);
+    const limited = await postEvent(stack, guess(5), { i: 5 }, from("198.51.100.7"));
+    expect(expectProblem(limited, 429).detail).toMatch(/^This address's limit of failed authentications is reached; retry in \d+ s\.$/);
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    // The admin API shares the budget: a wrong admin token from that address is refused unchecked too.
+    expectProblem(await stack.http.get("/admin/stats").set("authorization", "Bearer not-the-admin-token-at-all").set(from("198.51.100.7")), 429);
+    const c = await stack.createTenant([]);
+    expect((await postEvent(stack, c.apiKey, { ok: true }, from("198.51.100.8"))).status).toBe(201);
+  });
+
+  it("counts the address the load balancer saw, not one the client wrote into X-Forwarded-For", async () => {
+    for (let i = 0; i < 5; i++) expectProblem(await postEvent(stack, guess(i), { i }, from("198.51.100.9", `203.0.113.${i}`)), 401);
+    expectProblem(await postEvent(stack, guess(5), { i: 5 }, from("198.51.100.9", "203.0.113.99")), 429);
+  });
+
+  it("does not count a request without credentials (nothing was looked up)", async () => {
+    for (let i = 0; i < 8; i++) expectProblem(await stack.http.get("/v1/events").set(from("198.51.100.10")), 401);
+    const c = await stack.createTenant([]);
+    expect((await postEvent(stack, c.apiKey, { ok: true }, from("198.51.100.10"))).status).toBe(201);
   });
 });
 
