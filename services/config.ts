@@ -61,6 +61,9 @@ const schema = z
     /** Per-tenant ingestion limit on each API task: sustained events/s and the burst above it. */
     INGEST_RATE_PER_S: z.coerce.number().positive().default(200),
     INGEST_BURST: z.coerce.number().int().min(1).default(400),
+    /** Per-tenant limit on each API task on everything else a tenant does that writes or requeues (retry, recover, rotation, endpoint writes). */
+    TENANT_ACTION_RATE_PER_S: z.coerce.number().positive().default(2),
+    TENANT_ACTION_BURST: z.coerce.number().int().min(1).default(20),
     /** Deepest JSON nesting an event may have. */
     MAX_JSON_DEPTH: z.coerce.number().int().min(1).max(1000).default(64),
     /** A client must send its headers within this, and its whole request within REQUEST_TIMEOUT_MS. */

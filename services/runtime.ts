@@ -93,6 +93,8 @@ export function apiSettings(config: Config) {
     maxJsonDepth: config.MAX_JSON_DEPTH,
     ingestRatePerS: config.INGEST_RATE_PER_S,
     ingestBurst: config.INGEST_BURST,
+    tenantActionRatePerS: config.TENANT_ACTION_RATE_PER_S,
+    tenantActionBurst: config.TENANT_ACTION_BURST,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     allowedTargetPorts: config.ALLOWED_TARGET_PORTS,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,

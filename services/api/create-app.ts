@@ -1,6 +1,6 @@
 /** The API as an Express app built from its dependencies (no listen: main.ts or supertest drive it). */
 import { randomUUID } from "node:crypto";
-import express, { type Express, type Request } from "express";
+import express, { type Express, type Request, type RequestHandler } from "express";
 import helmet from "helmet";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
@@ -12,7 +12,7 @@ import type { EventStore } from "../aws/events/store.ts";
 import { cachedLookup, getTenant, type TenantStore } from "../aws/tenants.ts";
 import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
-import { authFailureLimit } from "./middleware/rate-limit.ts";
+import { authFailureLimit, tenantRateLimit } from "./middleware/rate-limit.ts";
 import { cachedReadiness } from "./readiness.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
@@ -30,6 +30,9 @@ export interface AppDeps {
   readonly maxJsonDepth: number;
   readonly ingestRatePerS: number;
   readonly ingestBurst: number;
+  /** Per-tenant token bucket on tenant actions (retry, recover, rotation, endpoint writes). */
+  readonly tenantActionRatePerS: number;
+  readonly tenantActionBurst: number;
   readonly allowPrivateTargets: boolean;
   /** Ports a public endpoint may use (443 always). */
   readonly allowedTargetPorts: readonly number[];
@@ -103,7 +106,10 @@ export function createApp(deps: AppDeps): Express {
   const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts } = deps;
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
-  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs };
+  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate };
+  // A tenant's actions besides ingestion share one bucket per tenant; an operator under /admin is not throttled.
+  const actionLimit = tenantRateLimit({ ratePerS: deps.tenantActionRatePerS, burst: deps.tenantActionBurst, now, limit: "This tenant's rate limit on actions" });
+  const unlimited: RequestHandler = (_req, _res, next) => next();
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
@@ -120,12 +126,12 @@ export function createApp(deps: AppDeps): Express {
       ingestRatePerS: deps.ingestRatePerS,
       ingestBurst: deps.ingestBurst,
     }),
-    eventReadRoutes({ ...requeue, tenantIdOf: keyTenant }),
+    eventReadRoutes({ ...requeue, tenantIdOf: keyTenant, actionLimit }),
   );
-  app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant }));
+  app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
   app.use("/admin", admin);
-  app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant }));
-  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant }));
+  app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant, actionLimit: unlimited }));
+  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant, actionLimit: unlimited }));
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.

@@ -137,9 +137,9 @@ export async function requeueDeadLetters(all: DlqDeps, filter: RequeueFilter, lo
       const due = started + (report.moved * 1000) / deps.requeueRate;
       if (due > deps.now()) await new Promise((r) => setTimeout(r, due - deps.now()));
       try {
-        const requeued = handled.has(key) ? [] : await requeueAndSend(deps, ref, log, [ref.endpointId], ["DEAD"]);
+        const requeued = handled.has(key) ? undefined : await requeueAndSend(deps, ref, log, [ref.endpointId], ["DEAD"]);
         handled.add(key);
-        if (requeued?.length) {
+        if (requeued?.requeued.length) {
           report.moved++;
           deps.metrics.dlqRequeued.inc();
         } else report.stale++;

@@ -45,7 +45,7 @@ function endpointOperations(base: string, auth: Auth, tag: string): Operation[] 
     { method: "patch", path: one, summary: "Change an endpoint; `enabled: true` re-enables a disabled one", tag, auth, body: endpoint.update, responses: ok(views.endpointViewSchema) },
     { method: "delete", path: one, summary: "Delete an endpoint", tag, auth, responses: { 204: null } },
     { method: "post", path: `${one}/rotate-secret`, summary: "Rotate the signing secret; the old one signs too until the grace period ends", tag, auth, body: endpoint.rotate, bodyOptional: true, responses: { 201: views.rotatedEndpointSchema } },
-    { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's failed and dead deliveries since a time", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
+    { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's dead deliveries of events created in a time range, up to 100 events a call (`next_cursor` goes on)", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
   ];
 }
 
@@ -54,7 +54,7 @@ function eventReadOperations(base: string, auth: Auth, tag: string): Operation[]
   return [
     { method: "get", path: base, summary: "List events, newest first, optionally by status", tag, auth, query: listQuerySchema, responses: ok(views.eventPageSchema) },
     { method: "get", path: one, summary: "Get an event with its deliveries and attempt log", tag, auth, responses: ok(views.eventViewSchema) },
-    { method: "post", path: `${one}/retry`, summary: "Requeue the event's failed and dead deliveries", tag, auth, responses: { 202: views.requeuedSchema } },
+    { method: "post", path: `${one}/retry`, summary: "Requeue the event's dead deliveries (those still waiting for an attempt are left as they are)", tag, auth, responses: { 202: views.requeuedSchema } },
   ];
 }
 

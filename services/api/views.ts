@@ -192,8 +192,23 @@ export function eventView(event: EventItem, attempts: readonly AttemptItem[]): z
   };
 }
 
-export const requeuedSchema = z.strictObject({ event_id: z.string(), requeued: z.number().int() }).meta({ id: "EventRequeued" });
-export const recoveredSchema = z.strictObject({ endpoint_id: z.string(), requeued: z.number().int() }).meta({ id: "EndpointRecovered" });
+export const requeuedSchema = z
+  .strictObject({
+    event_id: z.string(),
+    requeued: z.array(z.string()).meta({ description: "Endpoints whose dead deliveries were requeued (a fresh attempt budget, the same webhook-id)." }),
+    already_queued: z.array(z.string()).meta({ description: "Endpoints whose deliveries are still waiting for their next attempt: left as they are." }),
+  })
+  .meta({ id: "EventRequeued" });
+export const recoveredSchema = z
+  .strictObject({
+    endpoint_id: z.string(),
+    dry_run: z.boolean(),
+    examined: z.number().int().meta({ description: "Dead events looked at in this call." }),
+    requeued: z.number().int().optional().meta({ description: "This endpoint's dead deliveries among them, requeued." }),
+    would_requeue: z.number().int().optional().meta({ description: "In a dry run: how many would be requeued." }),
+    next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` to go on; null when the range is done." }),
+  })
+  .meta({ id: "EndpointRecovered" });
 
 const depthSchema = z.strictObject({ visible: z.number().int(), in_flight: z.number().int(), delayed: z.number().int() });
 export const statsSchema = z

@@ -8,13 +8,14 @@ import { problems } from "../../core/errors.ts";
 import { takeToken, tokenWait, type Bucket } from "../../core/token-bucket.ts";
 import { requireTenant } from "./authenticate.ts";
 
-export function tenantRateLimit(opts: { ratePerS: number; burst: number; now: () => number }): RequestHandler {
+/** `limit` names it in the 429's detail. @default "This tenant's event rate limit" */
+export function tenantRateLimit(opts: { ratePerS: number; burst: number; now: () => number; limit?: string }): RequestHandler {
   const buckets = new LRUCache<string, Bucket>({ max: 100_000 });
   return (req, _res, next) => {
     const { tenantId } = requireTenant(req);
     const result = takeToken(buckets.get(tenantId), opts.now(), opts.ratePerS, opts.burst);
     buckets.set(tenantId, result.bucket);
-    if (!result.ok) throw problems.tooManyRequests(result.retryAfterS);
+    if (!result.ok) throw problems.tooManyRequests(result.retryAfterS, opts.limit);
     next();
   };
 }

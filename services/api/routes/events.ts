@@ -2,7 +2,7 @@
  * Events: ingest (`POST /v1/events`, the key's tenant), and reading and retrying, mounted twice like
  * endpoints: `/v1/events` (the key's tenant) and `/admin/tenants/{tenantId}/events` (any tenant).
  */
-import express, { Router, type Request } from "express";
+import express, { Router, type Request, type RequestHandler } from "express";
 import { z } from "zod";
 import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
@@ -25,6 +25,8 @@ export interface IngestDeps extends AcceptDeps {
 export interface EventReadDeps extends RequeueDeps {
   /** The tenant a request acts for: the key's, or the one named in an admin path. */
   readonly tenantIdOf: (req: Request) => string;
+  /** The tenant's rate limit on actions (retry); a pass-through for operators. */
+  readonly actionLimit: RequestHandler;
 }
 
 export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 printable ASCII characters").optional();
@@ -69,12 +71,17 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
     res.json(eventView(found.event, found.attempts));
   });
 
-  router.post("/:eventId/retry", async (req, res) => {
-    const eventId = req.params.eventId;
+  /**
+   * Only DEAD deliveries get a new message: a PENDING or FAILED one already has its message on the queue (waiting
+   * for its next attempt, or found by the sweeper if lost), and a second one would only add a duplicate. Those are
+   * left as they are and listed as already queued.
+   */
+  router.post("/:eventId/retry", deps.actionLimit, async (req, res) => {
+    const eventId = String(req.params.eventId);
     const key = { tenantId: deps.tenantIdOf(req), eventId };
-    const requeued = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log) : undefined;
-    if (!requeued) throw problems.notFound(`Event ${eventId}`);
-    res.status(202).json({ event_id: eventId, requeued: requeued.length });
+    const out = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log, undefined, ["DEAD"]) : undefined;
+    if (!out) throw problems.notFound(`Event ${eventId}`);
+    res.status(202).json({ event_id: eventId, requeued: out.requeued, already_queued: out.queued });
   });
 
   return router;

@@ -94,31 +94,56 @@ export async function findOverdueEvents(store: EventStore, shard: string, before
   return (page.Items ?? []).map((i) => ({ tenantId: String(i.tenantId), eventId: String(i.sk) }));
 }
 
-/** Ids of the tenant's events in `status` created at or after `since` (ISO), oldest first, at most `max`. */
-export async function eventIdsByStatusSince(
+export interface CreatedBetween {
+  /** ISO times, inclusive; `until` open-ended when absent. */
+  readonly since: string;
+  readonly until?: string | undefined;
+  readonly limit: number;
+  readonly after?: z.infer<typeof eventCursorSchema> | undefined;
+}
+
+/**
+ * One page (at most `limit`, one Query) of the ids of the tenant's events in `status` created in a time range,
+ * oldest first, and the cursor to the next page.
+ */
+export async function eventIdsByStatus(
   store: EventStore,
   tenantId: string,
   status: EventStatus,
-  since: string,
-  max: number,
-): Promise<string[]> {
-  const ids: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.ddb.send(
+  range: CreatedBetween,
+): Promise<{ eventIds: string[]; nextCursor: string | null }> {
+  const partition = `${tenantId}#${status}`;
+  const page = await store.ddb
+    .send(
       new QueryCommand({
         TableName: store.table,
         IndexName: eventIndexes.byStatus,
-        KeyConditionExpression: "tenantStatus = :p AND createdAt >= :since",
-        ExpressionAttributeValues: { ":p": `${tenantId}#${status}`, ":since": since },
-        ExclusiveStartKey: start,
-        Limit: Math.min(1000, max - ids.length),
+        KeyConditionExpression: range.until === undefined ? "tenantStatus = :p AND createdAt >= :since" : "tenantStatus = :p AND createdAt BETWEEN :since AND :until",
+        ExpressionAttributeValues: { ":p": partition, ":since": range.since, ...(range.until === undefined ? {} : { ":until": range.until }) },
+        Limit: range.limit,
+        ...(range.after ? { ExclusiveStartKey: { tenantStatus: partition, tenantId, ...range.after } } : {}),
       }),
-    );
-    ids.push(...(page.Items ?? []).map((i) => eventSummarySchema.parse(i).eventId));
-    start = page.LastEvaluatedKey;
-  } while (start && ids.length < max);
-  return ids;
+    )
+    .catch(rejectedCursor(range.after));
+  const last = page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined;
+  return {
+    eventIds: (page.Items ?? []).map((i) => eventSummarySchema.parse(i).eventId),
+    nextCursor: last ? encodeCursor({ sk: last.sk, createdAt: last.createdAt }) : null,
+  };
+}
+
+/** One delivery of an event as stored (a projection: not the body), or undefined when there is none. */
+export async function deliveryOf(store: EventStore, key: EventKey & { readonly endpointId: string }): Promise<Delivery | undefined> {
+  const { Item } = await store.ddb.send(
+    new GetCommand({
+      TableName: store.table,
+      Key: { tenantId: key.tenantId, sk: key.eventId },
+      ProjectionExpression: "#d.#e",
+      ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId },
+    }),
+  );
+  const d: unknown = (Item?.deliveries as Record<string, unknown> | undefined)?.[key.endpointId];
+  return d === undefined ? undefined : deliverySchema.parse(d);
 }
 
 /** The earliest due time of any unsettled delivery (the head of the backlog), from the by-due index. */
