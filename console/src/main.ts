@@ -214,6 +214,8 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
           ),
           "No attempts yet.",
         ),
+        // An event read carries the newest attempts only; the API pages the rest (GET …/deliveries/{id}/attempts).
+        d.earlier_attempts_cursor ? h("p", { class: "hint" }, `The newest ${d.attempt_log.length} of ${plural(d.attempts, "attempt")} are shown.`) : null,
       ),
     ),
   );

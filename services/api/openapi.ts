@@ -8,7 +8,7 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObj
 import { pageQuery, tenantCreateSchema, tenantPatchSchema } from "./routes/admin-tenants.ts";
 import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
 import { endpointSchemas } from "./routes/endpoints.ts";
-import { idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
+import { attemptsQuerySchema, idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
 import * as views from "./views.ts";
 
 type Method = "get" | "post" | "patch" | "delete";
@@ -53,7 +53,8 @@ function eventReadOperations(base: string, auth: Auth, tag: string): Operation[]
   const one = `${base}/{eventId}`;
   return [
     { method: "get", path: base, summary: "List events, newest first, optionally by status", tag, auth, query: listQuerySchema, responses: ok(views.eventPageSchema) },
-    { method: "get", path: one, summary: "Get an event with its deliveries and attempt log", tag, auth, responses: ok(views.eventViewSchema) },
+    { method: "get", path: one, summary: "Get an event with its deliveries and the newest 20 attempts of each", tag, auth, responses: ok(views.eventViewSchema) },
+    { method: "get", path: `${one}/deliveries/{endpointId}/attempts`, summary: "A delivery's attempt log, newest first, a page at a time", tag, auth, query: attemptsQuerySchema, responses: ok(views.attemptPageSchema) },
     { method: "post", path: `${one}/retry`, summary: "Requeue the event's dead deliveries (those still waiting for an attempt are left as they are)", tag, auth, responses: { 202: views.requeuedSchema } },
   ];
 }

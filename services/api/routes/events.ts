@@ -7,13 +7,13 @@ import { z } from "zod";
 import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
 import { isId } from "../../core/ids.ts";
-import { eventCursorSchema, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
+import { attemptCursorSchema, attemptLogPage, deliveryOf, eventCursorSchema, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
 import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
 import { requeueAndSend, type RequeueDeps } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
 import { tenantRateLimit } from "../middleware/rate-limit.ts";
 import { cursorOf, jsonObjectOf, parseWith, requireJson } from "../validate.ts";
-import { eventSummaryView, eventView } from "../views.ts";
+import { attemptView, eventSummaryView, eventView } from "../views.ts";
 
 export interface IngestDeps extends AcceptDeps {
   readonly maxPayloadBytes: number;
@@ -35,6 +35,11 @@ export const listQuerySchema = z.object({
   status: z.enum(eventStatuses).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page (400 for any other)." }),
+});
+
+export const attemptsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page, or an event's `earlier_attempts_cursor` (400 for any other)." }),
 });
 
 export function ingestRoutes(deps: IngestDeps): Router {
@@ -76,6 +81,17 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
    * for its next attempt, or found by the sweeper if lost), and a second one would only add a duplicate. Those are
    * left as they are and listed as already queued.
    */
+  /** A delivery's attempt log a page at a time, newest first: an event read carries only the newest. */
+  router.get("/:eventId/deliveries/:endpointId/attempts", async (req, res) => {
+    const q = parseWith(attemptsQuerySchema, req.query);
+    const after = cursorOf(q.cursor, attemptCursorSchema);
+    const key = { tenantId: deps.tenantIdOf(req), eventId: req.params.eventId, endpointId: req.params.endpointId };
+    const known = isId("evt", key.eventId) && isId("ep", key.endpointId) && (await deliveryOf(deps.store, key)) !== undefined;
+    if (!known) throw problems.notFound(`Delivery of event ${key.eventId} to ${key.endpointId}`);
+    const page = await attemptLogPage(deps.store, key, { limit: q.limit, before: after?.before });
+    res.json({ data: page.items.map(attemptView), next_cursor: page.nextCursor });
+  });
+
   router.post("/:eventId/retry", deps.actionLimit, async (req, res) => {
     const eventId = String(req.params.eventId);
     const key = { tenantId: deps.tenantIdOf(req), eventId };

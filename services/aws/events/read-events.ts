@@ -1,11 +1,11 @@
-/** Reading events: one event with its attempt log, one event for delivery, a page of a tenant's events. */
-import { GetCommand, QueryCommand, ScanCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+/** Reading events: one event with its recent attempts, a page of a delivery's attempts, a page of a tenant's events. */
+import { GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { deliverySchema, eventStatuses, type Delivery, type EventStatus } from "../../core/delivery-state.ts";
 import { isId } from "../../core/ids.ts";
 import { encodeCursor, rejectedCursor } from "../cursor.ts";
 import { dueShards, eventIndexes } from "../tables.ts";
-import { attemptItemSchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
+import { attemptItemSchema, attemptSk, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
 
 export async function getEventForDelivery(store: EventStore, key: EventKey): Promise<EventItem | undefined> {
   const { Item } = await store.ddb.send(
@@ -14,27 +14,61 @@ export async function getEventForDelivery(store: EventStore, key: EventKey): Pro
   return Item ? eventItemSchema.parse(Item) : undefined;
 }
 
-/** The event and every attempt of every delivery, in one Query (attempts sort under their event). */
-export async function getEventWithAttempts(
-  store: EventStore,
-  key: EventKey,
-): Promise<{ event: EventItem; attempts: AttemptItem[] } | undefined> {
-  const input: QueryCommandInput = {
-    TableName: store.table,
-    KeyConditionExpression: "tenantId = :t AND begins_with(sk, :e)",
-    ExpressionAttributeValues: { ":t": key.tenantId, ":e": key.eventId },
-  };
-  let event: EventItem | undefined;
-  const attempts: AttemptItem[] = [];
-  do {
-    const page = await store.ddb.send(new QueryCommand(input));
-    for (const item of page.Items ?? []) {
-      if (item.sk === key.eventId) event = eventItemSchema.parse(item);
-      else attempts.push(attemptItemSchema.parse(item));
-    }
-    input.ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (input.ExclusiveStartKey);
-  return event ? { event, attempts } : undefined;
+/** Attempts of each delivery an event read carries: the rest are paged (attemptLogPage). */
+export const recentAttempts = 20;
+
+/** Where a page of a delivery's attempt log starts: below this attempt number. */
+export const attemptCursorSchema = z.object({ before: z.number().int().min(1).max(9999) });
+
+export interface AttemptPage {
+  /** Newest first. */
+  readonly items: AttemptItem[];
+  /** The cursor to the older ones; null when these are the oldest. */
+  readonly nextCursor: string | null;
+}
+
+/**
+ * One page of a delivery's attempt log, newest first: a single Query of at most `limit + 1` records (the one
+ * beyond says whether there are older ones), however many attempts retries and requeues have piled up.
+ */
+export async function attemptLogPage(store: EventStore, key: EventKey & { readonly endpointId: string }, page: { limit: number; before?: number | undefined }): Promise<AttemptPage> {
+  const { Items = [] } = await store.ddb.send(
+    new QueryCommand({
+      TableName: store.table,
+      KeyConditionExpression: "tenantId = :t AND sk BETWEEN :first AND :last",
+      ExpressionAttributeValues: {
+        ":t": key.tenantId,
+        ":first": attemptSk(key.eventId, key.endpointId, 0),
+        ":last": attemptSk(key.eventId, key.endpointId, (page.before ?? 10_000) - 1),
+      },
+      ScanIndexForward: false,
+      Limit: page.limit + 1,
+    }),
+  );
+  const items = Items.slice(0, page.limit).map((i) => attemptItemSchema.parse(i));
+  const oldest = items.at(-1);
+  return { items, nextCursor: Items.length > page.limit && oldest ? encodeCursor({ before: oldest.attempt }) : null };
+}
+
+/**
+ * The event and the newest `recentAttempts` attempts of each of its deliveries. What one read loads is bounded
+ * (at most 50 endpoints x 21 records) whatever the event's history: older attempts are read a page at a time.
+ */
+export async function getEventWithAttempts(store: EventStore, key: EventKey): Promise<{ event: EventItem; attempts: Record<string, AttemptPage> } | undefined> {
+  const { Item } = await store.ddb.send(new GetCommand({ TableName: store.table, Key: { tenantId: key.tenantId, sk: key.eventId } }));
+  if (!Item) return undefined;
+  const event = eventItemSchema.parse(Item);
+  const attempts: Record<string, AttemptPage> = {};
+  const endpointIds = Object.keys(event.deliveries);
+  // Ten Queries at a time: an event fanned out to many endpoints does not become a burst of reads.
+  for (let i = 0; i < endpointIds.length; i += 10) {
+    await Promise.all(
+      endpointIds.slice(i, i + 10).map(async (endpointId) => {
+        attempts[endpointId] = await attemptLogPage(store, { ...key, endpointId }, { limit: recentAttempts });
+      }),
+    );
+  }
+  return { event, attempts };
 }
 
 export const eventSummarySchema = z.object({
