@@ -19,6 +19,11 @@ const schema = z
     AWS_ENDPOINT_URL: url.optional(),
     AWS_ENDPOINT_URL_DYNAMODB: url.optional(),
     AWS_ENDPOINT_URL_SQS: url.optional(),
+    AWS_ENDPOINT_URL_KMS: url.optional(),
+    /** The KMS key whose data keys seal endpoint signing secrets at rest (a deployment). */
+    SECRETS_KMS_KEY_ID: z.string().min(1).optional(),
+    /** A file of 32 random bytes that seals them instead (npm start, docker compose, the tests). */
+    SECRETS_KEY_FILE: z.string().min(1).optional(),
     TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, "letters, digits, '_', '-', '.'").default("webhooks"),
     /** A queue name (resolved with GetQueueUrl) or a full queue URL. */
     DELIVERY_QUEUE: z.string().min(1).default("webhooks-deliveries"),
@@ -135,6 +140,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
   }
   const config = parsed.data;
   if ((role === "api" || role === "cli") && !config.ADMIN_TOKEN) throw new ConfigError([`ADMIN_TOKEN: required for the ${role}`]);
+  // Whoever writes or reads signing secrets: the services, and the bootstrap when it seeds the demo tenant.
+  const seals = role === "api" || role === "worker" || (role === "bootstrap" && config.DEMO_TENANT_ID !== undefined);
+  if (seals && (config.SECRETS_KMS_KEY_ID === undefined) === (config.SECRETS_KEY_FILE === undefined)) {
+    throw new ConfigError([
+      `SECRETS_KMS_KEY_ID or SECRETS_KEY_FILE: exactly one is required for the ${role}, to seal endpoint signing secrets at rest ` +
+        "(a KMS key in a deployment; a file of 32 random bytes locally)",
+    ]);
+  }
   if ((role === "api" || role === "worker") && config.ALLOW_PRIVATE_TARGETS && !onEmulators(config)) {
     throw new ConfigError([
       "ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off, so it is allowed only where the services use local " +
@@ -146,8 +159,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
 }
 
 /** Endpoints for the AWS clients: service-specific variable, then the general one, then AWS itself. */
-export function awsEndpoints(c: Config): { dynamodb?: string | undefined; sqs?: string | undefined } {
-  return { dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB ?? c.AWS_ENDPOINT_URL, sqs: c.AWS_ENDPOINT_URL_SQS ?? c.AWS_ENDPOINT_URL };
+export function awsEndpoints(c: Config): { dynamodb?: string | undefined; sqs?: string | undefined; kms?: string | undefined } {
+  return {
+    dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB ?? c.AWS_ENDPOINT_URL,
+    sqs: c.AWS_ENDPOINT_URL_SQS ?? c.AWS_ENDPOINT_URL,
+    kms: c.AWS_ENDPOINT_URL_KMS ?? c.AWS_ENDPOINT_URL,
+  };
 }
 
 const awsHost = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/i;
@@ -158,5 +175,6 @@ const awsHost = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/i;
  */
 export function onEmulators(c: Config): boolean {
   const e = awsEndpoints(c);
-  return [e.dynamodb, e.sqs].every((url) => url !== undefined && !awsHost.test(new URL(url).hostname));
+  const used = c.SECRETS_KMS_KEY_ID === undefined ? [e.dynamodb, e.sqs] : [e.dynamodb, e.sqs, e.kms];
+  return used.every((url) => url !== undefined && !awsHost.test(new URL(url).hostname));
 }

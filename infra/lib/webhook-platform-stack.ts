@@ -1,10 +1,11 @@
 /** The whole platform in one stack: network, cluster, tables, queues, secret, API, workers, alarms. */
-import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecr from "aws-cdk-lib/aws-ecr";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
@@ -86,8 +87,16 @@ export class WebhookPlatformStack extends Stack {
       description: "Bearer token for the webhook platform's /admin API",
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
+    // Endpoint signing secrets are sealed with data keys of this key (envelope encryption): a backup or a read of the
+    // tenants table alone cannot forge webhooks. Retained with the tables: without it their secrets cannot be opened.
+    const signingSecretsKey = new kms.Key(this, "SigningSecretsKey", {
+      description: "Seals the webhook platform's endpoint signing secrets at rest",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     const environment = {
       AWS_REGION: this.region,
+      SECRETS_KMS_KEY_ID: signingSecretsKey.keyArn,
       TABLE_PREFIX: this.stackName.toLowerCase(),
       DELIVERY_QUEUE: queues.queue.queueUrl,
       DEAD_LETTER_QUEUE: queues.deadLetterQueue.queueUrl,
@@ -117,6 +126,8 @@ export class WebhookPlatformStack extends Stack {
     queues.queue.grantSendMessages(apiRole);
     queues.queue.grant(apiRole, "sqs:GetQueueAttributes");
     queues.deadLetterQueue.grantConsumeMessages(apiRole);
+    // The API seals the secrets it creates and rotates, and never opens one: it needs data keys, not Decrypt.
+    signingSecretsKey.grant(apiRole, "kms:GenerateDataKey");
     // The worker: consume the queue (and re-send delayed copies), send to the DLQ, events and tenants only.
     const workerRole = worker.service.taskDefinition.taskRole;
     storage.events.grantReadWriteData(workerRole);
@@ -124,6 +135,8 @@ export class WebhookPlatformStack extends Stack {
     queues.queue.grantConsumeMessages(workerRole);
     queues.queue.grantSendMessages(workerRole);
     queues.deadLetterQueue.grantSendMessages(workerRole);
+    // The worker opens secrets to sign with, and seals any still in clear when it writes a tenant (circuit, health).
+    signingSecretsKey.grant(workerRole, "kms:Decrypt", "kms:GenerateDataKey");
     queues.deadLetterQueue.grant(workerRole, "sqs:GetQueueUrl");
     workerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ["sqs:GetQueueUrl"], resources: [queues.queue.queueArn, queues.deadLetterQueue.queueArn] }),

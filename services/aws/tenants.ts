@@ -20,11 +20,14 @@ import {
 import { isId } from "../core/ids.ts";
 import { encodeCursor, rejectedCursor } from "./cursor.ts";
 import { isConditionFailure } from "./errors.ts";
+import { sealSecrets, type KeyProvider } from "./secret-keys.ts";
 import { z } from "zod";
 
 export interface TenantStore {
   readonly ddb: DynamoDBDocumentClient;
   readonly table: string;
+  /** Seals every signing secret before it is written: no secret is stored in clear. */
+  readonly keys: KeyProvider;
 }
 
 export interface EndpointKey {
@@ -33,8 +36,9 @@ export interface EndpointKey {
 }
 
 export async function createTenant(store: TenantStore, tenant: Tenant): Promise<void> {
+  const Item = await sealSecrets(store.keys, tenant);
   // Ids are random; the guard only makes a collision an error rather than an overwrite.
-  await store.ddb.send(new PutCommand({ TableName: store.table, Item: tenant, ConditionExpression: "attribute_not_exists(tenantId)" }));
+  await store.ddb.send(new PutCommand({ TableName: store.table, Item, ConditionExpression: "attribute_not_exists(tenantId)" }));
 }
 
 export async function getTenant(store: TenantStore, tenantId: string): Promise<Tenant | undefined> {
@@ -53,7 +57,8 @@ export async function changeTenant(store: TenantStore, tenantId: string, change:
     if (!current) return undefined;
     const next = change(current);
     if (!next) return current;
-    const stored = { ...next, version: current.version + 1 };
+    // Secrets in clear (a new or rotated one, or one stored before sealing) are sealed by whichever write comes next.
+    const stored = await sealSecrets(store.keys, { ...next, version: current.version + 1 });
     try {
       // Invariant: two writers of one tenant (an operator, a worker's circuit) never lose each other's change.
       await store.ddb.send(

@@ -6,13 +6,22 @@
 import { z } from "zod";
 import { circuitSchema } from "./endpoint-pacing.ts";
 import { problems } from "./errors.ts";
+import { sealedSchema } from "./sealing.ts";
 
-export const signingSecretSchema = z.object({
-  secret: z.string(),
-  createdAt: z.number(),
-  /** Set on the old secret during a rotation's grace period. */
-  expiresAt: z.number().optional(),
-});
+/**
+ * A signing secret as stored: sealed (core/sealing.ts), or in clear as secrets were stored before sealing and as a
+ * new one is until the tenant store writes it (which seals every secret in clear, so any write re-seals old ones).
+ */
+export const signingSecretSchema = z
+  .object({
+    secret: z.string().optional(),
+    sealed: sealedSchema.optional(),
+    createdAt: z.number(),
+    /** Set on the old secret during a rotation's grace period. */
+    expiresAt: z.number().optional(),
+  })
+  .refine((s) => (s.secret === undefined) !== (s.sealed === undefined), "a secret is either sealed or in clear");
+export type SigningSecret = z.infer<typeof signingSecretSchema>;
 
 export const endpointSchema = z.object({
   url: z.string(),
@@ -128,12 +137,11 @@ export const maxLiveSecrets = 3;
 export const maxRotationGraceMs = 7 * 86_400_000;
 
 /** Secrets a delivery is signed with now: the newest `maxLiveSecrets` not past their grace period, newest first. */
-export function liveSecrets(endpoint: Endpoint, now: number): string[] {
+export function liveSecrets(endpoint: Endpoint, now: number): SigningSecret[] {
   return endpoint.secrets
     .filter((s) => s.expiresAt === undefined || s.expiresAt > now)
     .sort((a, b) => b.createdAt - a.createdAt)
-    .slice(0, maxLiveSecrets)
-    .map((s) => s.secret);
+    .slice(0, maxLiveSecrets);
 }
 
 /**

@@ -12,7 +12,7 @@ import { totalAttempts, type AttemptOutcome, type LeaseInput, type OutcomeDecisi
 import { afterProbe, circuitGate, claimProbe, openCircuit, type RateDecision } from "../core/endpoint-pacing.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
 import { signatureHeaders } from "../core/signing.ts";
-import { endpointAfterAttempt, liveSecrets, type Endpoint, type Tenant } from "../core/tenant.ts";
+import { endpointAfterAttempt, liveSecrets, type Endpoint, type SigningSecret, type Tenant } from "../core/tenant.ts";
 import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
 import type { DeliveriesState } from "../aws/events/change-deliveries.ts";
 import type { DeliveryKey, Lease } from "../aws/events/delivery-ops.ts";
@@ -38,6 +38,8 @@ export interface DeliveryOps {
   changeEndpoint(key: DeliveryKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Endpoint | undefined>;
   /** A slot of the endpoint's rate limit, now or reserved up to `horizonMs` ahead. */
   claimRateSlot(key: DeliveryKey, now: number, perSecond: number, horizonMs: number): Promise<RateDecision>;
+  /** The plaintexts of an endpoint's signing secrets (sealed at rest), in the order given. */
+  openSecrets(key: DeliveryKey, secrets: readonly SigningSecret[]): Promise<string[]>;
   post(url: string, body: Uint8Array, headers: Record<string, string>): Promise<PostResult>;
 }
 
@@ -80,6 +82,8 @@ interface Ready {
   readonly kind: "ready";
   readonly key: DeliveryKey;
   readonly endpoint: Endpoint;
+  /** The live secrets in clear, newest first: one signature each. */
+  readonly secrets: readonly string[];
   readonly event: EventItem;
   readonly leaseId: string;
   readonly attempt: number;
@@ -127,6 +131,8 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
     return waits ? { kind: "later", at: until } : { kind: "delete" };
   }
 
+  // Opened before anything is held, so a key provider failure leaves nothing to give back (and spends no attempt).
+  const secrets = await ops.openSecrets(key, liveSecrets(endpoint, deps.now()));
   const admission = pacer.admit(key.tenantId, key.endpointId, endpoint.maxInFlight);
   if (!admission.ok) return deferred(deps, admission.reason, admission.at);
   const { slot } = admission;
@@ -166,7 +172,7 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
     releaseMemory();
     throw err;
   });
-  if (lease.ok) return { kind: "ready", key, endpoint, event: lease.event, leaseId, attempt: totalAttempts(lease.delivery), probe, slot, releaseMemory };
+  if (lease.ok) return { kind: "ready", key, endpoint, secrets, event: lease.event, leaseId, attempt: totalAttempts(lease.delivery), probe, slot, releaseMemory };
   releaseMemory();
   switch (lease.reason) {
     case "leased":
@@ -194,7 +200,7 @@ function attempt(deps: DeliverDeps, r: Ready): Promise<PostResult> {
   const delivery = r.event.deliveries[r.key.endpointId]!;
   return deps.ops.post(r.endpoint.url, r.event.body, {
     "content-type": "application/json",
-    ...signatureHeaders({ webhookId: delivery.webhookId, timestamp: Math.floor(sentAt / 1000), body: r.event.body, secrets: liveSecrets(r.endpoint, sentAt) }),
+    ...signatureHeaders({ webhookId: delivery.webhookId, timestamp: Math.floor(sentAt / 1000), body: r.event.body, secrets: r.secrets }),
   });
 }
 

@@ -317,3 +317,23 @@ describe("operations", () => {
     expect(() => new WebhookPlatformStack(new App(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) })).not.toThrow();
   });
 });
+
+describe("signing secrets at rest", () => {
+  const keyId = () => logicalId("AWS::KMS::Key", /SigningSecretsKey/);
+
+  it("are sealed with a customer-managed KMS key that rotates and outlives the stack, named to both services", () => {
+    expect(ofType("AWS::KMS::Key")).toHaveLength(1);
+    expect(resources[keyId()]!.Properties).toMatchObject({ EnableKeyRotation: true });
+    expect(resources[keyId()]!.DeletionPolicy).toBe("Retain");
+    for (const [, r] of ofType("AWS::ECS::TaskDefinition")) {
+      const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
+      expect(container!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toEqual({ "Fn::GetAtt": [keyId(), "Arn"] });
+    }
+  });
+
+  it("lets the API make data keys but never decrypt one, and the worker do both", () => {
+    const api = actionsOn(statementsOf(/ApiServiceTaskDefTaskRole/), keyId());
+    expect(api).toEqual(["kms:GenerateDataKey"]);
+    expect(actionsOn(statementsOf(/WorkerTaskTaskRole/), keyId()).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
+  });
+});
