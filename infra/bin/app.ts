@@ -28,5 +28,9 @@ new WebhookPlatformStack(app, context("stackName") ?? "webhooks", {
   deliveryTimeout: Duration.millis(Number(context("deliveryTimeoutMs") ?? 30_000)),
   imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
   cpuArchitecture,
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  adminCidrs: (context("adminCidrs") ?? "").split(",").map((c) => c.trim()).filter(Boolean),
+  waf: context("waf") === "true",
+  wafRateLimit: context("wafRateLimit") === undefined ? undefined : Number(context("wafRateLimit")),
+  // The region of your AWS profile; `region` in cdk.json only stands in for it where there is none (an offline synth).
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION ?? context("region") },
 });

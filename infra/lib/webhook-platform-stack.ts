@@ -12,6 +12,7 @@ import type { Construct } from "constructs";
 import { maxAttempts, parseSchedule } from "../../services/core/retry-policy.ts";
 import { Alarms } from "./alarms.ts";
 import { ApiService } from "./api-service.ts";
+import { LoadBalancerGuard } from "./load-balancer-guard.ts";
 import { DeliveryQueues } from "./queues.ts";
 import { Storage } from "./storage.ts";
 import { WorkerService } from "./worker-service.ts";
@@ -42,6 +43,12 @@ export interface WebhookPlatformProps extends StackProps {
    * @default "x86_64"
    */
   readonly cpuArchitecture?: "x86_64" | "arm64";
+  /** Networks that may reach `/admin`, `/console` and `/metrics` through the load balancer. @default [] (none) */
+  readonly adminCidrs?: readonly string[];
+  /** Put an AWS WAF web ACL with a per-address rate limit in front of the API. @default false */
+  readonly waf?: boolean;
+  /** The WAF's requests per address per 5 minutes. @default 20000 */
+  readonly wafRateLimit?: number;
 }
 
 const architectures = {
@@ -109,6 +116,7 @@ export class WebhookPlatformStack extends Stack {
     const zone = route53.HostedZone.fromHostedZoneAttributes(this, "Zone", { hostedZoneId: props.hostedZoneId, zoneName: props.hostedZoneName });
     const cpuArchitecture = architecture.cpu;
     const api = new ApiService(this, "Api", { cluster, image, cpuArchitecture, environment, adminToken, domainName: props.domainName, zone });
+    new LoadBalancerGuard(this, "Edge", { service: api.service, adminCidrs: props.adminCidrs, waf: props.waf, wafRateLimit: props.wafRateLimit });
     const worker = new WorkerService(this, "Worker", {
       cluster,
       image,
@@ -128,10 +136,13 @@ export class WebhookPlatformStack extends Stack {
     queues.deadLetterQueue.grantConsumeMessages(apiRole);
     // The API seals the secrets it creates and rotates, and never opens one: it needs data keys, not Decrypt.
     signingSecretsKey.grant(apiRole, "kms:GenerateDataKey");
-    // The worker: consume the queue (and re-send delayed copies), send to the DLQ, events and tenants only.
+    // The worker: consume the queue (and re-send delayed copies), send to the DLQ, events and tenants only, and of
+    // those only the actions it calls: events: lease, outcome and rate slots (GetItem, UpdateItem), the attempt log
+    // (BatchWriteItem), the sweeper's by-due index (Query); tenants: read, and the guarded write of a changed
+    // endpoint (GetItem, PutItem). No Scan, DeleteItem or anything else a compromised worker could use wholesale.
     const workerRole = worker.service.taskDefinition.taskRole;
-    storage.events.grantReadWriteData(workerRole);
-    storage.tenants.grantReadWriteData(workerRole);
+    storage.events.grant(workerRole, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem");
+    storage.tenants.grant(workerRole, "dynamodb:GetItem", "dynamodb:PutItem");
     queues.queue.grantConsumeMessages(workerRole);
     queues.queue.grantSendMessages(workerRole);
     queues.deadLetterQueue.grantSendMessages(workerRole);

@@ -59,6 +59,9 @@ export function createApp(deps: AppDeps): Express {
   const now = deps.now ?? Date.now;
   const app = express();
   app.disable("x-powered-by");
+  // The load balancer's rules on the operator paths (/admin…) are case-sensitive: so is routing, so /ADMIN cannot
+  // slip past them to reach the same handlers.
+  app.enable("case sensitive routing");
   app.use(helmet());
   // Exactly the proxies in front of us (the ALB appends the address it saw to X-Forwarded-For): req.ip is then
   // that address. `true` would trust the leftmost entry, which any client writes itself.

@@ -55,6 +55,13 @@ describe("tenants", () => {
   });
 });
 
+describe("operator paths", () => {
+  it("are matched case-sensitively, as the load balancer's rules on them are: /ADMIN cannot slip past those rules", async () => {
+    expect((await stack.http.get("/admin/stats").set("authorization", admin)).status).toBe(200);
+    for (const path of ["/ADMIN/stats", "/Admin/tenants", "/METRICS", "/Console/"]) expectProblem(await stack.http.get(path).set("authorization", admin), 404);
+  });
+});
+
 describe("API keys", () => {
   it("issues another key, lists keys without the key itself, and revokes at once (cache off here)", async () => {
     const issued = await stack.http.post(`/admin/tenants/${t.tenantId}/api-keys`).set("authorization", admin);
