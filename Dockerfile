@@ -26,6 +26,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# Where compose keeps the key that seals signing secrets: a named volume mounted here takes this owner.
+RUN mkdir -p /var/lib/webhooks && chown node:node /var/lib/webhooks
 USER node
 EXPOSE 3000 3001
 ENTRYPOINT ["node", "--enable-source-maps", "dist/services/main.js"]

@@ -4,7 +4,9 @@
  * table and writes bench/results/<date>.json. Asserts nothing about speed (CI runs --quick so it never rots).
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -14,6 +16,7 @@ import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { nodeOptionsFor, taskSize } from "../infra/lib/task-size.ts";
 import { createAwsClients } from "../services/aws/clients.ts";
 import { provisionAll } from "../services/aws/provision.ts";
+import { ensureKeyFile } from "../services/aws/secret-keys.ts";
 import { tableNames } from "../services/aws/tables.ts";
 import { localCredentials } from "../services/local/local-stack.ts";
 import { freePort } from "../test/support/free-port.ts";
@@ -102,7 +105,10 @@ try {
     return Number(a?.ApproximateNumberOfMessages ?? 0) + Number(a?.ApproximateNumberOfMessagesNotVisible ?? 0);
   };
   const adminToken = "bench-admin-token-0123456789abcdef";
+  const secretsKey = join(mkdtempSync(join(tmpdir(), "bench-key-")), "secrets.key");
+  await ensureKeyFile(secretsKey);
   const env = {
+    SECRETS_KEY_FILE: secretsKey,
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,

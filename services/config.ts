@@ -1,6 +1,8 @@
 /** The one schema over the environment; nothing else reads process.env. Parsed once by each main.ts. */
 import { z } from "zod";
+import { defaultTargetPorts } from "./core/endpoint-url.ts";
 import { defaultSchedule, durationSchema, parseSchedule } from "./core/retry-policy.ts";
+import { maxRotationGraceMs } from "./core/tenant.ts";
 import { leaseMs } from "./core/timing.ts";
 
 const url = z.url({ protocol: /^https?$/ });
@@ -17,6 +19,11 @@ const schema = z
     AWS_ENDPOINT_URL: url.optional(),
     AWS_ENDPOINT_URL_DYNAMODB: url.optional(),
     AWS_ENDPOINT_URL_SQS: url.optional(),
+    AWS_ENDPOINT_URL_KMS: url.optional(),
+    /** The KMS key whose data keys seal endpoint signing secrets at rest (a deployment). */
+    SECRETS_KMS_KEY_ID: z.string().min(1).optional(),
+    /** A file of 32 random bytes that seals them instead (npm start, docker compose, the tests). */
+    SECRETS_KEY_FILE: z.string().min(1).optional(),
     TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, "letters, digits, '_', '-', '.'").default("webhooks"),
     /** A queue name (resolved with GetQueueUrl) or a full queue URL. */
     DELIVERY_QUEUE: z.string().min(1).default("webhooks-deliveries"),
@@ -45,24 +52,41 @@ const schema = z
     BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(20),
     /** The first wait of an open circuit before one probe goes (it doubles after each failed probe, to 10 min). */
     BREAKER_COOLDOWN: duration("30s"),
+    /** Turns the outbound address guard off: only for services on local emulators (checked below). */
     ALLOW_PRIVATE_TARGETS: z.stringbool().default(false),
+    /** Ports a public endpoint may use besides 443 (where private targets are allowed, any port is). */
+    ALLOWED_TARGET_PORTS: z
+      .string()
+      .default(defaultTargetPorts.join(","))
+      .transform((s, ctx) => {
+        const ports = s.split(",").map((p) => Number(p.trim()));
+        if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) return (ctx.addIssue("a comma list of ports such as 443,8443"), z.NEVER);
+        return [...new Set([443, ...ports])];
+      }),
     /** At most 350 KiB: the event item (body + deliveries map) must stay under DynamoDB's 400 KB item limit. */
     MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(358_400).default(262_144),
     /** Per-tenant ingestion limit on each API task: sustained events/s and the burst above it. */
     INGEST_RATE_PER_S: z.coerce.number().positive().default(200),
     INGEST_BURST: z.coerce.number().int().min(1).default(400),
+    /** Per-tenant limit on each API task on everything else a tenant does that writes or requeues (retry, recover, rotation, endpoint writes). */
+    TENANT_ACTION_RATE_PER_S: z.coerce.number().positive().default(2),
+    TENANT_ACTION_BURST: z.coerce.number().int().min(1).default(20),
     /** Deepest JSON nesting an event may have. */
     MAX_JSON_DEPTH: z.coerce.number().int().min(1).max(1000).default(64),
     /** A client must send its headers within this, and its whole request within REQUEST_TIMEOUT_MS. */
     HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+    /** Failed authentications per client address per minute, per API task, before 429 (no lookup is made then). */
+    AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
+    /** Proxies in front of the API that append to X-Forwarded-For (the ALB: 1); the client's address is read behind them. */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(1),
     RETENTION_DELIVERED: duration("30d"),
     RETENTION_DEAD: duration("14d"),
     /** An endpoint failing without a single success for this long is disabled. */
     ENDPOINT_DISABLE_AFTER: duration("5d"),
-    /** Default grace period of a secret rotation (overridable per call). */
-    ROTATION_GRACE: duration("24h"),
+    /** Default grace period of a secret rotation (overridable per call); at most 7 days, like a call's. */
+    ROTATION_GRACE: duration("24h").refine((ms) => ms <= maxRotationGraceMs, "at most 7d"),
     /** Messages per second a DLQ requeue moves at most. */
     DLQ_REQUEUE_RATE: z.coerce.number().positive().max(10_000).default(100),
     /** The operator console's built files (`npm run build:console`), served at /console. */
@@ -127,8 +151,24 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
   }
-  if ((role === "api" || role === "cli") && !parsed.data.ADMIN_TOKEN) throw new ConfigError([`ADMIN_TOKEN: required for the ${role}`]);
-  return parsed.data;
+  const config = parsed.data;
+  if ((role === "api" || role === "cli") && !config.ADMIN_TOKEN) throw new ConfigError([`ADMIN_TOKEN: required for the ${role}`]);
+  // Whoever writes or reads signing secrets: the services, and the bootstrap when it seeds the demo tenant.
+  const seals = role === "api" || role === "worker" || (role === "bootstrap" && config.DEMO_TENANT_ID !== undefined);
+  if (seals && (config.SECRETS_KMS_KEY_ID === undefined) === (config.SECRETS_KEY_FILE === undefined)) {
+    throw new ConfigError([
+      `SECRETS_KMS_KEY_ID or SECRETS_KEY_FILE: exactly one is required for the ${role}, to seal endpoint signing secrets at rest ` +
+        "(a KMS key in a deployment; a file of 32 random bytes locally)",
+    ]);
+  }
+  if ((role === "api" || role === "worker") && config.ALLOW_PRIVATE_TARGETS && !onEmulators(config)) {
+    throw new ConfigError([
+      "ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off, so it is allowed only where the services use local " +
+        "emulators: set AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS) to hosts that are not AWS, " +
+        "such as http://127.0.0.1:8000 or http://localstack:4566",
+    ]);
+  }
+  return config;
 }
 
 export interface TracingSettings {
@@ -147,6 +187,22 @@ export function tracingSettings(env: Readonly<Record<string, string | undefined>
 }
 
 /** Endpoints for the AWS clients: service-specific variable, then the general one, then AWS itself. */
-export function awsEndpoints(c: Config): { dynamodb?: string | undefined; sqs?: string | undefined } {
-  return { dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB ?? c.AWS_ENDPOINT_URL, sqs: c.AWS_ENDPOINT_URL_SQS ?? c.AWS_ENDPOINT_URL };
+export function awsEndpoints(c: Config): { dynamodb?: string | undefined; sqs?: string | undefined; kms?: string | undefined } {
+  return {
+    dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB ?? c.AWS_ENDPOINT_URL,
+    sqs: c.AWS_ENDPOINT_URL_SQS ?? c.AWS_ENDPOINT_URL,
+    kms: c.AWS_ENDPOINT_URL_KMS ?? c.AWS_ENDPOINT_URL,
+  };
+}
+
+const awsHost = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/i;
+
+/**
+ * True when every AWS service the services call goes to an endpoint that is set and is not AWS's: emulators on
+ * loopback (npm start, the tests) or on a private network (compose's LocalStack). A deployment uses AWS itself.
+ */
+export function onEmulators(c: Config): boolean {
+  const e = awsEndpoints(c);
+  const used = c.SECRETS_KMS_KEY_ID === undefined ? [e.dynamodb, e.sqs] : [e.dynamodb, e.sqs, e.kms];
+  return used.every((url) => url !== undefined && !awsHost.test(new URL(url).hostname));
 }

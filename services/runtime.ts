@@ -1,11 +1,13 @@
 /** Wiring shared by the services' main.ts files: clients, tables and queues from the parsed config. */
 import type { Config } from "./config.ts";
-import { awsEndpoints } from "./config.ts";
+import { awsEndpoints, ConfigError } from "./config.ts";
 import { createAwsClients, type AwsClients, type DocumentClient } from "./aws/clients.ts";
 import type { ApiKeyStore } from "./aws/api-keys.ts";
 import type { DeliveryQueue } from "./aws/delivery-queue.ts";
 import type { EventStore } from "./aws/events/store.ts";
 import type { TenantStore } from "./aws/tenants.ts";
+import { kmsKeyProvider } from "./aws/kms-keys.ts";
+import { cachedKeys, localKeyProvider, readKeyFile, type KeyProvider } from "./aws/secret-keys.ts";
 import { resolveQueueUrl, type ProvisionOptions } from "./aws/provision.ts";
 import { maxAttempts } from "./core/retry-policy.ts";
 import { leaseMs } from "./core/timing.ts";
@@ -29,23 +31,31 @@ export interface Backends {
 export async function openBackends(config: Config): Promise<Backends> {
   const clients = createAwsClients({ region: config.AWS_REGION, endpoints: awsEndpoints(config) });
   const tables = tableNames(config.TABLE_PREFIX);
-  const [queueUrl, dlqUrl] = await Promise.all([
+  const [queueUrl, dlqUrl, keys] = await Promise.all([
     resolveQueueUrl(clients.sqs, config.DELIVERY_QUEUE),
     resolveQueueUrl(clients.sqs, config.DEAD_LETTER_QUEUE),
+    secretKeysOf(config, clients),
   ]);
   return {
     clients,
     tables,
-    stores: storesOf(clients.ddb, config),
+    stores: storesOf(clients.ddb, config, keys),
     queue: { sqs: clients.sqs, queueUrl, dlqUrl },
   };
 }
 
-/** The tables of this configuration as stores (the events one with its retention). */
-export function storesOf(ddb: DocumentClient, config: Config): Stores {
+/** What seals endpoint signing secrets: the KMS key (a deployment) or the local key file, cached either way. */
+export async function secretKeysOf(config: Config, clients: Pick<AwsClients, "kms">): Promise<KeyProvider> {
+  if (config.SECRETS_KMS_KEY_ID) return cachedKeys(kmsKeyProvider(clients.kms, config.SECRETS_KMS_KEY_ID));
+  if (config.SECRETS_KEY_FILE) return cachedKeys(localKeyProvider(await readKeyFile(config.SECRETS_KEY_FILE)));
+  throw new ConfigError(["SECRETS_KMS_KEY_ID or SECRETS_KEY_FILE: one is required to read or write signing secrets"]);
+}
+
+/** The tables of this configuration as stores (the events one with its retention, the tenants one with its keys). */
+export function storesOf(ddb: DocumentClient, config: Config, keys: KeyProvider): Stores {
   const tables = tableNames(config.TABLE_PREFIX);
   return {
-    tenants: { ddb, table: tables.tenants },
+    tenants: { ddb, table: tables.tenants, keys },
     apiKeys: { ddb, table: tables.apiKeys },
     events: { ddb, table: tables.events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } },
   };
@@ -94,8 +104,13 @@ export function apiSettings(config: Config) {
     maxJsonDepth: config.MAX_JSON_DEPTH,
     ingestRatePerS: config.INGEST_RATE_PER_S,
     ingestBurst: config.INGEST_BURST,
+    tenantActionRatePerS: config.TENANT_ACTION_RATE_PER_S,
+    tenantActionBurst: config.TENANT_ACTION_BURST,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
+    allowedTargetPorts: config.ALLOWED_TARGET_PORTS,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    authFailureLimit: config.AUTH_FAILURE_LIMIT,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
     rotationGraceMs: config.ROTATION_GRACE,
     requeueRate: config.DLQ_REQUEUE_RATE,
     consoleDir: config.CONSOLE_DIR,

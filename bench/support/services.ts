@@ -1,8 +1,12 @@
 /** Benchmarks' stack: in-memory emulators, tables and queues, and the API and worker as real processes. */
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createAwsClients } from "../../services/aws/clients.ts";
 import { provisionAll } from "../../services/aws/provision.ts";
+import { ensureKeyFile } from "../../services/aws/secret-keys.ts";
 import { maxAttempts, parseSchedule } from "../../services/core/retry-policy.ts";
 import { startEmulators, type Emulators } from "../../services/local/emulators.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
@@ -20,7 +24,10 @@ export interface BenchStack {
 export async function startBenchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
   const emulators = await startEmulators({ dynamoPort: 0, sqsPort: 0 });
   const adminToken = randomBytes(24).toString("base64url");
+  const secretsKey = join(mkdtempSync(join(tmpdir(), "bench-key-")), "secrets.key");
+  await ensureKeyFile(secretsKey);
   const env: Record<string, string> = {
+    SECRETS_KEY_FILE: secretsKey,
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,

@@ -67,7 +67,7 @@ export const events = (tenantId: string, status: string) =>
   call<Page<EventSummary>>("GET", `${tenantPath(tenantId)}/events?${query({ status, limit: 50 })}`);
 export const event = (tenantId: string, eventId: string) => call<EventDetail>("GET", `${tenantPath(tenantId)}/events/${encodeURIComponent(eventId)}`);
 export const retryEvent = (tenantId: string, eventId: string) =>
-  call<{ requeued: number }>("POST", `${tenantPath(tenantId)}/events/${encodeURIComponent(eventId)}/retry`);
+  call<z.output<typeof views.requeuedSchema>>("POST", `${tenantPath(tenantId)}/events/${encodeURIComponent(eventId)}/retry`);
 export const deadLetters = (tenantId: string) => call<DeadLetterPage>("GET", `/admin/dlq?${query({ tenant_id: tenantId, limit: 50 })}`);
 export const requeue = (filter: { tenantId: string; maxMessages: number; dryRun: boolean }) =>
   call<RequeueReport>("POST", "/admin/dlq/requeue", {

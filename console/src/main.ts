@@ -183,18 +183,18 @@ async function eventListView(): Promise<HTMLElement> {
 
 async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLElement> {
   const e = await api.event(tenantId, eventId);
-  const retryable = e.deliveries.some((d) => d.status === "FAILED" || d.status === "DEAD");
+  const retryable = e.deliveries.some((d) => d.status === "DEAD");
   const retry = async () =>
     guard(async () => {
-      const { requeued } = await api.retryEvent(tenantId, eventId);
-      go({ notice: `${requeued} deliveries requeued.` });
+      const { requeued, already_queued: queued } = await api.retryEvent(tenantId, eventId);
+      go({ notice: `${requeued.length} deliveries requeued${queued.length ? `; ${queued.length} still waiting for their next attempt` : ""}.` });
     });
   return h(
     "section",
     { "data-testid": "event-detail" },
     h("div", { class: "toolbar" }, h("button", { class: "quiet", onclick: () => go({ selected: undefined }) }, "← Events"), h("h2", {}, "Event ", h("span", { class: "mono" }, e.event_id)), badge(e.status)),
     h("p", {}, `Type ${e.type ?? "—"} · created ${when(e.created_at)} · tenant `, h("span", { class: "mono" }, tenantId)),
-    retryable ? h("button", { onclick: () => void retry() }, "Retry failed deliveries") : null,
+    retryable ? h("button", { onclick: () => void retry() }, "Retry dead deliveries") : null,
     h("details", {}, h("summary", {}, "Payload"), h("pre", {}, JSON.stringify(e.payload, null, 2))),
     ...e.deliveries.map((d) =>
       h(
@@ -226,6 +226,8 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
           ),
           "No attempts yet.",
         ),
+        // An event read carries the newest attempts only; the API pages the rest (GET …/deliveries/{id}/attempts).
+        d.earlier_attempts_cursor ? h("p", { class: "hint" }, `The newest ${d.attempt_log.length} of ${plural(d.attempts, "attempt")} are shown.`) : null,
       ),
     ),
   );

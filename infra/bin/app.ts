@@ -31,5 +31,9 @@ new WebhookPlatformStack(app, context("stackName") ?? "webhooks", {
   // `-c tracing=true`: the ADOT collector sidecar and X-Ray (README, Tracing); `-c traceSampleRatio=0.1` records a tenth.
   tracing: context("tracing") === "true",
   traceSampleRatio: context("traceSampleRatio") === undefined ? undefined : Number(context("traceSampleRatio")),
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  adminCidrs: (context("adminCidrs") ?? "").split(",").map((c) => c.trim()).filter(Boolean),
+  waf: context("waf") === "true",
+  wafRateLimit: context("wafRateLimit") === undefined ? undefined : Number(context("wafRateLimit")),
+  // The region of your AWS profile; `region` in cdk.json only stands in for it where there is none (an offline synth).
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION ?? context("region") },
 });

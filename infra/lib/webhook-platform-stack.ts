@@ -1,16 +1,18 @@
 /** The whole platform in one stack: network, cluster, tables, queues, secret, API, workers, alarms. */
-import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecr from "aws-cdk-lib/aws-ecr";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { defaultSchedule, maxAttempts, parseSchedule } from "../../services/core/retry-policy.ts";
 import { Alarms } from "./alarms.ts";
 import { ApiService } from "./api-service.ts";
+import { LoadBalancerGuard } from "./load-balancer-guard.ts";
 import { DeliveryQueues } from "./queues.ts";
 import { Storage } from "./storage.ts";
 import { collectorEndpoint, TracingSidecar } from "./tracing-sidecar.ts";
@@ -48,6 +50,12 @@ export interface WebhookPlatformProps extends StackProps {
   readonly tracing?: boolean;
   /** With tracing: the share of new traces recorded (OTEL_TRACES_SAMPLER_ARG). @default 1 */
   readonly traceSampleRatio?: number;
+  /** Networks that may reach `/admin`, `/console` and `/metrics` through the load balancer. @default [] (none) */
+  readonly adminCidrs?: readonly string[];
+  /** Put an AWS WAF web ACL with a per-address rate limit in front of the API. @default false */
+  readonly waf?: boolean;
+  /** The WAF's requests per address per 5 minutes. @default 20000 */
+  readonly wafRateLimit?: number;
 }
 
 const architectures = {
@@ -93,8 +101,16 @@ export class WebhookPlatformStack extends Stack {
       description: "Bearer token for the webhook platform's /admin API",
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
+    // Endpoint signing secrets are sealed with data keys of this key (envelope encryption): a backup or a read of the
+    // tenants table alone cannot forge webhooks. Retained with the tables: without it their secrets cannot be opened.
+    const signingSecretsKey = new kms.Key(this, "SigningSecretsKey", {
+      description: "Seals the webhook platform's endpoint signing secrets at rest",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     const environment = {
       AWS_REGION: this.region,
+      SECRETS_KMS_KEY_ID: signingSecretsKey.keyArn,
       TABLE_PREFIX: this.stackName.toLowerCase(),
       DELIVERY_QUEUE: queues.queue.queueUrl,
       DEAD_LETTER_QUEUE: queues.deadLetterQueue.queueUrl,
@@ -108,6 +124,7 @@ export class WebhookPlatformStack extends Stack {
     const zone = route53.HostedZone.fromHostedZoneAttributes(this, "Zone", { hostedZoneId: props.hostedZoneId, zoneName: props.hostedZoneName });
     const cpuArchitecture = architecture.cpu;
     const api = new ApiService(this, "Api", { cluster, image, cpuArchitecture, environment, adminToken, domainName: props.domainName, zone });
+    new LoadBalancerGuard(this, "Edge", { service: api.service, adminCidrs: props.adminCidrs, waf: props.waf, wafRateLimit: props.wafRateLimit });
     const worker = new WorkerService(this, "Worker", {
       cluster,
       image,
@@ -133,13 +150,20 @@ export class WebhookPlatformStack extends Stack {
     queues.queue.grantSendMessages(apiRole);
     queues.queue.grant(apiRole, "sqs:GetQueueAttributes");
     queues.deadLetterQueue.grantConsumeMessages(apiRole);
-    // The worker: consume the queue (and re-send delayed copies), send to the DLQ, events and tenants only.
+    // The API seals the secrets it creates and rotates, and never opens one: it needs data keys, not Decrypt.
+    signingSecretsKey.grant(apiRole, "kms:GenerateDataKey");
+    // The worker: consume the queue (and re-send delayed copies), send to the DLQ, events and tenants only, and of
+    // those only the actions it calls: events: lease, outcome and rate slots (GetItem, UpdateItem), the attempt log
+    // (BatchWriteItem), the sweeper's by-due index (Query); tenants: read, and the guarded write of a changed
+    // endpoint (GetItem, PutItem). No Scan, DeleteItem or anything else a compromised worker could use wholesale.
     const workerRole = worker.service.taskDefinition.taskRole;
-    storage.events.grantReadWriteData(workerRole);
-    storage.tenants.grantReadWriteData(workerRole);
+    storage.events.grant(workerRole, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem");
+    storage.tenants.grant(workerRole, "dynamodb:GetItem", "dynamodb:PutItem");
     queues.queue.grantConsumeMessages(workerRole);
     queues.queue.grantSendMessages(workerRole);
     queues.deadLetterQueue.grantSendMessages(workerRole);
+    // The worker opens secrets to sign with, and seals any still in clear when it writes a tenant (circuit, health).
+    signingSecretsKey.grant(workerRole, "kms:Decrypt", "kms:GenerateDataKey");
     queues.deadLetterQueue.grant(workerRole, "sqs:GetQueueUrl");
     workerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ["sqs:GetQueueUrl"], resources: [queues.queue.queueArn, queues.deadLetterQueue.queueArn] }),

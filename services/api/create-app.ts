@@ -1,6 +1,6 @@
 /** The API as an Express app built from its dependencies (no listen: main.ts or supertest drive it). */
 import { randomUUID } from "node:crypto";
-import express, { type Express, type Request } from "express";
+import express, { type Express, type Request, type RequestHandler } from "express";
 import helmet from "helmet";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
@@ -12,6 +12,8 @@ import type { EventStore } from "../aws/events/store.ts";
 import { cachedLookup, getTenant, type TenantStore } from "../aws/tenants.ts";
 import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
+import { authFailureLimit, tenantRateLimit } from "./middleware/rate-limit.ts";
+import { cachedReadiness } from "./readiness.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { adminHistoryRoutes } from "./routes/admin-history.ts";
@@ -30,16 +32,25 @@ export interface AppDeps {
   readonly maxJsonDepth: number;
   readonly ingestRatePerS: number;
   readonly ingestBurst: number;
+  /** Per-tenant token bucket on tenant actions (retry, recover, rotation, endpoint writes). */
+  readonly tenantActionRatePerS: number;
+  readonly tenantActionBurst: number;
   readonly allowPrivateTargets: boolean;
+  /** Ports a public endpoint may use (443 always). */
+  readonly allowedTargetPorts: readonly number[];
   /** How long an API key or tenant lookup is reused: the upper bound for a revocation to take effect. */
   readonly authCacheTtlMs: number;
+  /** Failed authentications per client address per minute before 429. */
+  readonly authFailureLimit: number;
+  /** Proxies in front of the API (the ALB: 1); req.ip is the address the nearest of them saw. */
+  readonly trustProxyHops: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Default grace period of a secret rotation. */
   readonly rotationGraceMs: number;
   /** DLQ requeue messages per second. */
   readonly requeueRate: number;
-  /** Throws when DynamoDB or SQS cannot be reached. */
+  /** Throws when DynamoDB or SQS cannot be reached (asked at most every few seconds: see readiness.ts). */
   readonly ready: () => Promise<void>;
   readonly now?: () => number;
   /** Where the built operator console is (served at /console). */
@@ -50,8 +61,13 @@ export function createApp(deps: AppDeps): Express {
   const now = deps.now ?? Date.now;
   const app = express();
   app.disable("x-powered-by");
+  // The load balancer's rules on the operator paths (/admin…) are case-sensitive: so is routing, so /ADMIN cannot
+  // slip past them to reach the same handlers.
+  app.enable("case sensitive routing");
   app.use(helmet());
-  app.set("trust proxy", true);
+  // Exactly the proxies in front of us (the ALB appends the address it saw to X-Forwarded-For): req.ip is then
+  // that address. `true` would trust the leftmost entry, which any client writes itself.
+  app.set("trust proxy", deps.trustProxyHops);
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -72,9 +88,10 @@ export function createApp(deps: AppDeps): Express {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
+  const ready = cachedReadiness(deps.ready, now);
   app.get("/readyz", async (req, res) => {
     try {
-      await deps.ready();
+      await ready();
     } catch (err) {
       req.log.warn({ err }, "not ready");
       throw problems.unavailable();
@@ -82,16 +99,22 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: "ready" });
   });
 
+  const failures = authFailureLimit({ perMinute: deps.authFailureLimit, now });
   const auth = tenantAuth({
     findApiKey: cachedLookup((hash) => findApiKey(deps.apiKeys, hash), deps.authCacheTtlMs),
     getTenant: cachedLookup((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs),
     touch: (hash, day) => touchApiKey(deps.apiKeys, hash, day),
     now,
+    failures,
   });
-  const { tenants, apiKeys, store, queue, allowPrivateTargets } = deps;
+  const admin = adminAuth(deps.adminToken, failures);
+  const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts } = deps;
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
-  const endpoints = { ...requeue, tenants, allowPrivateTargets, rotationGraceMs: deps.rotationGraceMs };
+  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate };
+  // A tenant's actions besides ingestion share one bucket per tenant; an operator under /admin is not throttled.
+  const actionLimit = tenantRateLimit({ ratePerS: deps.tenantActionRatePerS, burst: deps.tenantActionBurst, now, limit: "This tenant's rate limit on actions" });
+  const unlimited: RequestHandler = (_req, _res, next) => next();
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
@@ -110,17 +133,17 @@ export function createApp(deps: AppDeps): Express {
       ingestRatePerS: deps.ingestRatePerS,
       ingestBurst: deps.ingestBurst,
     }),
-    eventReadRoutes({ ...requeue, tenantIdOf: keyTenant }),
+    eventReadRoutes({ ...requeue, tenantIdOf: keyTenant, actionLimit }),
   );
-  app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant }));
-  app.use("/admin", adminAuth(deps.adminToken));
-  app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant }));
-  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant }));
-  app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, now }));
+  app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
+  app.use("/admin", admin);
+  app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant, actionLimit: unlimited }));
+  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant, actionLimit: unlimited }));
+  app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
   app.use("/admin", adminHistoryRoutes({ store, now }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
-  app.get("/metrics", adminAuth(deps.adminToken), async (_req, res) => {
+  app.get("/metrics", admin, async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use(webRoutes({ consoleDir: deps.consoleDir }));

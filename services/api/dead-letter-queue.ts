@@ -150,9 +150,9 @@ async function requeueRun(all: DlqDeps, filter: RequeueFilter, log: Logger): Pro
         const ids = { "webhook.tenant_id": ref.tenantId, "webhook.event_id": ref.eventId, "webhook.endpoint_id": ref.endpointId };
         // A parent here would be wrong (the operator's requeue, days later, is not the ingestion's child): a link.
         const send = () => requeueAndSend(deps, ref, log, [ref.endpointId], ["DEAD"]);
-        const requeued = handled.has(key) ? [] : await inSpan("dlq requeue delivery", { kind: SpanKind.PRODUCER, attributes: ids, links: linkTo(m.attributes) }, send);
+        const requeued = handled.has(key) ? undefined : await inSpan("dlq requeue delivery", { kind: SpanKind.PRODUCER, attributes: ids, links: linkTo(m.attributes) }, send);
         handled.add(key);
-        if (requeued?.length) {
+        if (requeued?.requeued.length) {
           report.moved++;
           deps.metrics.dlqRequeued.inc();
         } else report.stale++;

@@ -9,7 +9,7 @@ import { pageQuery, tenantCreateSchema, tenantPatchSchema } from "./routes/admin
 import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
 import { historyQuery } from "./routes/admin-history.ts";
 import { endpointSchemas } from "./routes/endpoints.ts";
-import { idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
+import { attemptsQuerySchema, idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
 import * as views from "./views.ts";
 
 type Method = "get" | "post" | "patch" | "delete";
@@ -46,7 +46,7 @@ function endpointOperations(base: string, auth: Auth, tag: string): Operation[] 
     { method: "patch", path: one, summary: "Change an endpoint; `enabled: true` re-enables a disabled one", tag, auth, body: endpoint.update, responses: ok(views.endpointViewSchema) },
     { method: "delete", path: one, summary: "Delete an endpoint", tag, auth, responses: { 204: null } },
     { method: "post", path: `${one}/rotate-secret`, summary: "Rotate the signing secret; the old one signs too until the grace period ends", tag, auth, body: endpoint.rotate, bodyOptional: true, responses: { 201: views.rotatedEndpointSchema } },
-    { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's failed and dead deliveries since a time", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
+    { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's dead deliveries of events created in a time range, up to 100 events a call (`next_cursor` goes on)", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
   ];
 }
 
@@ -54,8 +54,9 @@ function eventReadOperations(base: string, auth: Auth, tag: string): Operation[]
   const one = `${base}/{eventId}`;
   return [
     { method: "get", path: base, summary: "List events, newest first, optionally by status", tag, auth, query: listQuerySchema, responses: ok(views.eventPageSchema) },
-    { method: "get", path: one, summary: "Get an event with its deliveries and attempt log", tag, auth, responses: ok(views.eventViewSchema) },
-    { method: "post", path: `${one}/retry`, summary: "Requeue the event's failed and dead deliveries", tag, auth, responses: { 202: views.requeuedSchema } },
+    { method: "get", path: one, summary: "Get an event with its deliveries and the newest 20 attempts of each", tag, auth, responses: ok(views.eventViewSchema) },
+    { method: "get", path: `${one}/deliveries/{endpointId}/attempts`, summary: "A delivery's attempt log, newest first, a page at a time", tag, auth, query: attemptsQuerySchema, responses: ok(views.attemptPageSchema) },
+    { method: "post", path: `${one}/retry`, summary: "Requeue the event's dead deliveries (those still waiting for an attempt are left as they are)", tag, auth, responses: { 202: views.requeuedSchema } },
   ];
 }
 
@@ -97,18 +98,19 @@ export const operations: readonly Operation[] = [
 /** The problem statuses an operation can answer, by what it takes. */
 export function problemStatuses(op: Operation): number[] {
   const statuses = [500, 503];
-  if (op.auth !== "none") statuses.push(401);
+  // Any credential offered can be refused with 429 once its address has failed too often.
+  if (op.auth !== "none") statuses.push(401, 429);
   if (op.auth === "admin") statuses.push(403);
   if (op.path.includes("{")) statuses.push(404);
   if (op.query || op.body || op.headers) statuses.push(422);
   if (op.body) statuses.push(400, 413, 415);
-  if (op.method === "post" && op.path === "/v1/events") statuses.push(429);
+  else if (op.query && "cursor" in op.query.shape) statuses.push(400);
   if (op.conflicts) statuses.push(409);
   return statuses.sort((a, b) => a - b);
 }
 
 const problemReason: Record<number, string> = {
-  400: "The body is not JSON, not an object, or nests too deep",
+  400: "A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out",
   401: "Missing or unknown credentials",
   403: "A tenant key on the admin API",
   404: "Not found (or another tenant's)",
@@ -116,7 +118,7 @@ const problemReason: Record<number, string> = {
   413: "The body is too large",
   415: "The body is not application/json",
   422: "Invalid fields, listed in `errors`",
-  429: "The tenant's rate limit is reached; see Retry-After",
+  429: "A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After",
   500: "Unexpected error (no details are given)",
   503: "A backing store is unavailable; retry shortly",
 };

@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import type { DeliveryStatus } from "../core/delivery-state.ts";
 import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
-import { requeueDeliveries } from "../aws/events/delivery-ops.ts";
+import { requeueDeliveries, type Requeued } from "../aws/events/delivery-ops.ts";
 import type { EventKey, EventStore } from "../aws/events/store.ts";
 import { traceFields } from "../tracing/spans.ts";
 
@@ -32,20 +32,23 @@ export function oneRun<D extends RequeueDeps>(deps: D): D {
   };
 }
 
-/** The endpoints requeued (FAILED or DEAD, or only those `from`), or undefined when the event does not exist. */
+/**
+ * The endpoints requeued (FAILED or DEAD, or only those `from`) and those already waiting, or undefined when the
+ * event does not exist.
+ */
 export async function requeueAndSend(
   deps: RequeueDeps,
   key: EventKey,
   log: Logger,
   endpointIds?: readonly string[],
   from?: readonly DeliveryStatus[],
-): Promise<string[] | undefined> {
-  const requeued = await requeueDeliveries(deps.store, key, deps.now(), endpointIds, from);
-  if (!requeued?.length) return requeued;
+): Promise<Requeued | undefined> {
+  const out = await requeueDeliveries(deps.store, key, deps.now(), endpointIds, from);
+  if (!out?.requeued.length) return out;
   const tenantVersion = await deps.tenantVersion(key.tenantId);
   // The messages carry the active span's context (a DLQ requeue's): the deliveries that follow join it.
   const trace = traceFields();
-  const failed = await enqueueDeliveries(deps.queue, requeued.map((endpointId) => ({ tenantId: key.tenantId, eventId: key.eventId, endpointId, tenantVersion })), "queue", () => trace);
+  const failed = await enqueueDeliveries(deps.queue, out.requeued.map((endpointId) => ({ tenantId: key.tenantId, eventId: key.eventId, endpointId, tenantVersion })), "queue", () => trace);
   if (failed.length > 0) log.warn({ event_id: key.eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
-  return requeued;
+  return out;
 }

@@ -8,13 +8,14 @@ import { getTenant, type TenantStore } from "../aws/tenants.ts";
 
 const eventTypeSchema = z.string().regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, "a type such as order.paid, order.* or *");
 
-export function endpointInputSchema(allowPrivate: boolean) {
+/** `allowedPorts`: the ports a public target may use (ALLOWED_TARGET_PORTS). */
+export function endpointInputSchema(allowPrivate: boolean, allowedPorts?: readonly number[]) {
   return z.object({
     url: z
       .string()
       .max(2048)
       .superRefine((u, ctx) => {
-        const problem = endpointUrlProblem(u, allowPrivate);
+        const problem = endpointUrlProblem(u, allowPrivate, allowedPorts);
         if (problem) ctx.addIssue(problem);
       }),
     description: z.string().max(500).optional(),

@@ -1,7 +1,8 @@
-/** Request parsing at the HTTP boundary: JSON content type, exact-bytes JSON objects, zod schemas to 422. */
+/** Request parsing at the HTTP boundary: JSON content type, exact-bytes JSON objects, zod schemas to 422, cursors. */
 import type { RequestHandler } from "express";
 import type { z } from "zod";
 import { problems } from "../core/errors.ts";
+import { decodeCursor, invalidCursor } from "../aws/cursor.ts";
 
 /** 415 unless the body is declared `application/json` (parameters such as charset allowed). */
 export const requireJson: RequestHandler = (req, _res, next) => {
@@ -56,6 +57,15 @@ export function jsonObjectOf(raw: unknown, maxDepth = 64): Record<string, unknow
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw problems.badRequest("The body must be a JSON object.");
   return value as Record<string, unknown>;
+}
+
+/** The position a `cursor` parameter names, or a 400 when it is not one this API gave out (garbage or forged). */
+export function cursorOf<S extends z.ZodType>(cursor: string | undefined, schema: S): z.infer<S> | undefined {
+  if (cursor === undefined) return undefined;
+  // Ours are a few dozen characters: anything long is not one, and is not decoded at all.
+  const key = cursor.length <= 1000 ? decodeCursor(cursor, schema) : undefined;
+  if (key === undefined) throw invalidCursor();
+  return key;
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
-import type { EventSummary } from "../aws/events/read-events.ts";
+import type { AttemptPage, EventSummary } from "../aws/events/read-events.ts";
 import { deliveryStatuses, eventStatuses, isSettled, totalAttempts, type Delivery } from "../core/delivery-state.ts";
 import type { DeadLetter } from "../aws/dead-letters.ts";
 import type { DeliveryMessage } from "../aws/delivery-queue.ts";
@@ -137,7 +137,7 @@ export const eventSummaryViewSchema = z
   .meta({ id: "EventSummary" });
 export const eventPageSchema = page(eventSummaryViewSchema).meta({ id: "EventPage" });
 
-const attemptSchema = z.strictObject({
+const attemptViewSchema = z.strictObject({
   attempt: z.number().int(),
   at: timestamp,
   status_code: z.number().int().nullable(),
@@ -145,6 +145,18 @@ const attemptSchema = z.strictObject({
   error: z.string().nullable(),
   response_excerpt: z.string().nullable(),
 });
+export const attemptPageSchema = page(attemptViewSchema).meta({ id: "AttemptPage", description: "A delivery's attempts, newest first." });
+
+export function attemptView(a: AttemptItem): z.input<typeof attemptViewSchema> {
+  return {
+    attempt: a.attempt,
+    at: new Date(a.at).toISOString(),
+    status_code: a.statusCode ?? null,
+    duration_ms: a.durationMs,
+    error: a.error ?? null,
+    response_excerpt: a.responseExcerpt ?? null,
+  };
+}
 const deliveryViewSchema = z.strictObject({
   endpoint_id: z.string(),
   webhook_id: z.string().meta({ description: "The `webhook-id` header: the same on every attempt." }),
@@ -155,7 +167,11 @@ const deliveryViewSchema = z.strictObject({
   last_error: z.string().optional(),
   delivered_at: timestamp.optional(),
   dead_at: timestamp.optional(),
-  attempt_log: z.array(attemptSchema),
+  attempt_log: z.array(attemptViewSchema).meta({ description: "The newest 20 attempts at most, in attempt order." }),
+  earlier_attempts_cursor: z
+    .string()
+    .nullable()
+    .meta({ description: "Null when `attempt_log` holds every attempt; else pass as `cursor` to GET …/deliveries/{endpointId}/attempts for the earlier ones." }),
 });
 export const eventViewSchema = eventSummaryViewSchema
   .extend({ payload: z.unknown().meta({ description: "The body as received." }), deliveries: z.array(deliveryViewSchema) })
@@ -165,7 +181,7 @@ export function eventSummaryView(e: EventSummary | EventItem): z.input<typeof ev
   return { event_id: e.eventId, type: e.type ?? null, status: e.status, created_at: e.createdAt };
 }
 
-export function eventView(event: EventItem, attempts: readonly AttemptItem[]): z.input<typeof eventViewSchema> {
+export function eventView(event: EventItem, attempts: Readonly<Record<string, AttemptPage>>): z.input<typeof eventViewSchema> {
   return {
     ...eventSummaryView(event),
     payload: JSON.parse(Buffer.from(event.body).toString("utf8")) as unknown,
@@ -179,23 +195,29 @@ export function eventView(event: EventItem, attempts: readonly AttemptItem[]): z
       last_error: d.lastError,
       delivered_at: iso(d.deliveredAt),
       dead_at: iso(d.deadAt),
-      attempt_log: attempts
-        .filter((a) => a.endpointId === endpointId)
-        .sort((a, b) => a.attempt - b.attempt)
-        .map((a) => ({
-          attempt: a.attempt,
-          at: new Date(a.at).toISOString(),
-          status_code: a.statusCode ?? null,
-          duration_ms: a.durationMs,
-          error: a.error ?? null,
-          response_excerpt: a.responseExcerpt ?? null,
-        })),
+      attempt_log: (attempts[endpointId]?.items ?? []).map(attemptView).reverse(),
+      earlier_attempts_cursor: attempts[endpointId]?.nextCursor ?? null,
     })),
   };
 }
 
-export const requeuedSchema = z.strictObject({ event_id: z.string(), requeued: z.number().int() }).meta({ id: "EventRequeued" });
-export const recoveredSchema = z.strictObject({ endpoint_id: z.string(), requeued: z.number().int() }).meta({ id: "EndpointRecovered" });
+export const requeuedSchema = z
+  .strictObject({
+    event_id: z.string(),
+    requeued: z.array(z.string()).meta({ description: "Endpoints whose dead deliveries were requeued (a fresh attempt budget, the same webhook-id)." }),
+    already_queued: z.array(z.string()).meta({ description: "Endpoints whose deliveries are still waiting for their next attempt: left as they are." }),
+  })
+  .meta({ id: "EventRequeued" });
+export const recoveredSchema = z
+  .strictObject({
+    endpoint_id: z.string(),
+    dry_run: z.boolean(),
+    examined: z.number().int().meta({ description: "Dead events looked at in this call." }),
+    requeued: z.number().int().optional().meta({ description: "This endpoint's dead deliveries among them, requeued." }),
+    would_requeue: z.number().int().optional().meta({ description: "In a dry run: how many would be requeued." }),
+    next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` to go on; null when the range is done." }),
+  })
+  .meta({ id: "EndpointRecovered" });
 
 const depthSchema = z.strictObject({ visible: z.number().int(), in_flight: z.number().int(), delayed: z.number().int() });
 export const statsSchema = z

@@ -1,11 +1,12 @@
 /** AWS SDK clients, pointed at AWS, LocalStack or the local emulators by endpoint. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { KMSClient } from "@aws-sdk/client-kms";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
 export interface AwsClientOptions {
   readonly region: string;
-  readonly endpoints: { readonly dynamodb?: string | undefined; readonly sqs?: string | undefined };
+  readonly endpoints: { readonly dynamodb?: string | undefined; readonly sqs?: string | undefined; readonly kms?: string | undefined };
   /** Static credentials (tests, emulators); the SDK's default chain when absent. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
@@ -14,6 +15,8 @@ export interface AwsClients {
   readonly dynamo: DynamoDBClient;
   readonly ddb: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
+  /** Only for sealing signing secrets where SECRETS_KMS_KEY_ID is set; creating it opens nothing. */
+  readonly kms: KMSClient;
   destroy(): void;
 }
 
@@ -35,14 +38,17 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     requestHandler: handler(30_000),
     ...(opts.endpoints.sqs ? { endpoint: opts.endpoints.sqs, useQueueUrlAsEndpoint: false } : {}),
   });
+  const kms = new KMSClient({ ...common, requestHandler: handler(5000), ...(opts.endpoints.kms ? { endpoint: opts.endpoints.kms } : {}) });
   return {
     dynamo,
     ddb,
     sqs,
+    kms,
     destroy() {
       ddb.destroy();
       dynamo.destroy();
       sqs.destroy();
+      kms.destroy();
     },
   };
 }

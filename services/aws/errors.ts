@@ -31,6 +31,11 @@ export function isConditionFailure(err: unknown): boolean {
   return named(err, ["ConditionalCheckFailedException"]);
 }
 
+/** A request DynamoDB refused as malformed (a bad key value, such as a forged start key). */
+export function isValidationError(err: unknown): boolean {
+  return named(err, ["ValidationException"]);
+}
+
 /** CreateTable of a table that exists. */
 export function isTableExists(err: unknown): boolean {
   return named(err, ["ResourceInUseException"]);

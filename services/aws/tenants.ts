@@ -17,13 +17,17 @@ import {
   type EndpointPatch,
   type Tenant,
 } from "../core/tenant.ts";
-import { encodeCursor } from "./cursor.ts";
+import { isId } from "../core/ids.ts";
+import { encodeCursor, rejectedCursor } from "./cursor.ts";
 import { isConditionFailure } from "./errors.ts";
+import { sealSecrets, type KeyProvider } from "./secret-keys.ts";
 import { z } from "zod";
 
 export interface TenantStore {
   readonly ddb: DynamoDBDocumentClient;
   readonly table: string;
+  /** Seals every signing secret before it is written: no secret is stored in clear. */
+  readonly keys: KeyProvider;
 }
 
 export interface EndpointKey {
@@ -32,8 +36,9 @@ export interface EndpointKey {
 }
 
 export async function createTenant(store: TenantStore, tenant: Tenant): Promise<void> {
+  const Item = await sealSecrets(store.keys, tenant);
   // Ids are random; the guard only makes a collision an error rather than an overwrite.
-  await store.ddb.send(new PutCommand({ TableName: store.table, Item: tenant, ConditionExpression: "attribute_not_exists(tenantId)" }));
+  await store.ddb.send(new PutCommand({ TableName: store.table, Item, ConditionExpression: "attribute_not_exists(tenantId)" }));
 }
 
 export async function getTenant(store: TenantStore, tenantId: string): Promise<Tenant | undefined> {
@@ -52,7 +57,8 @@ export async function changeTenant(store: TenantStore, tenantId: string, change:
     if (!current) return undefined;
     const next = change(current);
     if (!next) return current;
-    const stored = { ...next, version: current.version + 1 };
+    // Secrets in clear (a new or rotated one, or one stored before sealing) are sealed by whichever write comes next.
+    const stored = await sealSecrets(store.keys, { ...next, version: current.version + 1 });
     try {
       // Invariant: two writers of one tenant (an operator, a worker's circuit) never lose each other's change.
       await store.ddb.send(
@@ -71,14 +77,16 @@ export async function changeTenant(store: TenantStore, tenantId: string, change:
   throw new Error(`tenant ${tenantId} is too contended to update`);
 }
 
-export const tenantCursorSchema = z.object({ tenantId: z.string() });
+export const tenantCursorSchema = z.object({ tenantId: z.string().refine((s) => isId("ten", s)) });
 
 /**
  * A page of tenants. A Scan, deliberately: the table holds one small item per tenant and only this admin
  * listing reads it whole, so an index would cost more than it saves.
  */
 export async function listTenants(store: TenantStore, limit: number, after?: z.infer<typeof tenantCursorSchema>): Promise<{ items: Tenant[]; nextCursor: string | null }> {
-  const page = await store.ddb.send(new ScanCommand({ TableName: store.table, Limit: limit, ...(after ? { ExclusiveStartKey: after } : {}) }));
+  const page = await store.ddb
+    .send(new ScanCommand({ TableName: store.table, Limit: limit, ...(after ? { ExclusiveStartKey: after } : {}) }))
+    .catch(rejectedCursor(after));
   return {
     items: (page.Items ?? []).map((i) => tenantSchema.parse(i)),
     nextCursor: page.LastEvaluatedKey ? encodeCursor(tenantCursorSchema.parse(page.LastEvaluatedKey)) : null,
@@ -86,23 +94,35 @@ export async function listTenants(store: TenantStore, limit: number, after?: z.i
 }
 
 /**
- * Memoises an async lookup for `ttlMs`, misses included (so unknown keys cannot hammer the table).
- * Concurrent callers for one key share a single fetch.
+ * Memoises an async lookup for `ttlMs`, misses included (so repeating an unknown key cannot hammer the table).
+ * Misses are kept apart from hits, each in its own LRU of `max`: a flood of unknown keys fills only its own, and
+ * never pushes a real key out of the cache. Concurrent callers for one key share a single fetch.
  */
-const missing = Symbol("missing");
-
 export function cachedLookup<V extends object>(fetch: (key: string) => Promise<V | undefined>, ttlMs: number, max = 10_000) {
   if (ttlMs === 0) return fetch;
-  const cache = new LRUCache<string, V | typeof missing>({
-    max,
-    ttl: ttlMs,
-    fetchMethod: async (key) => (await fetch(key)) ?? missing,
-  });
-  return async (key: string): Promise<V | undefined> => {
-    const value = await cache.fetch(key);
-    return value === missing ? undefined : value;
+  const hits = new LRUCache<string, V>({ max, ttl: ttlMs });
+  const misses = new LRUCache<string, true>({ max, ttl: ttlMs });
+  const pending = new Map<string, Promise<V | undefined>>();
+  return (key: string): Promise<V | undefined> => {
+    const hit = hits.get(key);
+    if (hit) return Promise.resolve(hit);
+    if (misses.has(key)) return Promise.resolve(undefined);
+    let fetching = pending.get(key);
+    if (!fetching) {
+      fetching = fetch(key)
+        .then((value) => {
+          if (value) hits.set(key, value);
+          else misses.set(key, true);
+          return value;
+        })
+        .finally(() => pending.delete(key));
+      pending.set(key, fetching);
+    }
+    return fetching;
   };
 }
+
+const missing = Symbol("missing");
 
 /** One endpoint's read-modify-write under its tenant's version; `change` answers undefined to leave it be. */
 export async function changeEndpoint(store: TenantStore, ids: EndpointKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Tenant | undefined> {

@@ -6,7 +6,8 @@ import { parseConfig } from "../config.ts";
 import { createAwsClients } from "../aws/clients.ts";
 import { provisionAll } from "../aws/provision.ts";
 import { awsEndpoints } from "../config.ts";
-import { provisionOptions, storesOf } from "../runtime.ts";
+import { ensureKeyFile } from "../aws/secret-keys.ts";
+import { provisionOptions, secretKeysOf, storesOf } from "../runtime.ts";
 import { runMain } from "../shutdown.ts";
 import { curlLine, seedDemoTenant } from "./seed-demo.ts";
 import { untilReady } from "./until-ready.ts";
@@ -24,7 +25,10 @@ runMain(async () => {
     process.stdout.write(`tables ${config.TABLE_PREFIX}-* and queues ${urls.queueUrl}, ${urls.dlqUrl} ready\n`);
     const { DEMO_TENANT_ID: tenantId, DEMO_API_KEY: apiKey, DEMO_ENDPOINT_SECRET: secret, DEMO_ENDPOINT_URL: endpointUrl } = config;
     if (tenantId && apiKey && secret && endpointUrl) {
-      const created = await seedDemoTenant(storesOf(clients.ddb, config), { tenantId, apiKey, secret, endpointUrl }, Date.now());
+      // Compose's key file is made here, once, on the volume the api and the worker read it from.
+      if (config.SECRETS_KEY_FILE) await ensureKeyFile(config.SECRETS_KEY_FILE);
+      const stores = storesOf(clients.ddb, config, await secretKeysOf(config, clients));
+      const created = await seedDemoTenant(stores, { tenantId, apiKey, secret, endpointUrl }, Date.now());
       process.stdout.write(`demo tenant ${tenantId} ${created ? "created" : "already there"}; send an event:\n  ${curlLine(config.API_URL, apiKey)}\n`);
     }
   } finally {

@@ -45,8 +45,9 @@ export const problems = {
     new ProblemError(415, "unsupported-media-type", "Unsupported media type", "Send the body as 'Content-Type: application/json'."),
   invalid: (errors: NonNullable<ProblemDetails["errors"]>) =>
     new ProblemError(422, "validation", "Invalid fields", "One or more fields are invalid.", errors),
-  tooManyRequests: (retryAfterS: number) => {
-    const p = new ProblemError(429, "rate-limited", "Too many requests", `This tenant's event rate limit is reached; retry in ${retryAfterS} s.`);
+  /** `limit` names what is exhausted, e.g. "This tenant's event rate limit". */
+  tooManyRequests: (retryAfterS: number, limit = "This tenant's event rate limit") => {
+    const p = new ProblemError(429, "rate-limited", "Too many requests", `${limit} is reached; retry in ${retryAfterS} s.`);
     p.headers = { "retry-after": String(retryAfterS) };
     return p;
   },

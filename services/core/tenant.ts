@@ -6,13 +6,22 @@
 import { z } from "zod";
 import { circuitSchema } from "./endpoint-pacing.ts";
 import { problems } from "./errors.ts";
+import { sealedSchema } from "./sealing.ts";
 
-export const signingSecretSchema = z.object({
-  secret: z.string(),
-  createdAt: z.number(),
-  /** Set on the old secret during a rotation's grace period. */
-  expiresAt: z.number().optional(),
-});
+/**
+ * A signing secret as stored: sealed (core/sealing.ts), or in clear as secrets were stored before sealing and as a
+ * new one is until the tenant store writes it (which seals every secret in clear, so any write re-seals old ones).
+ */
+export const signingSecretSchema = z
+  .object({
+    secret: z.string().optional(),
+    sealed: sealedSchema.optional(),
+    createdAt: z.number(),
+    /** Set on the old secret during a rotation's grace period. */
+    expiresAt: z.number().optional(),
+  })
+  .refine((s) => (s.secret === undefined) !== (s.sealed === undefined), "a secret is either sealed or in clear");
+export type SigningSecret = z.infer<typeof signingSecretSchema>;
 
 export const endpointSchema = z.object({
   url: z.string(),
@@ -122,21 +131,34 @@ export function softDeleteTenant(t: Tenant): Tenant {
   return { ...t, status: "deleted" };
 }
 
-/** Secrets a delivery is signed with now: every one not past its grace period, newest first. */
-export function liveSecrets(endpoint: Endpoint, now: number): string[] {
+/**
+ * Secrets that sign at once, at most: the newest and two still in their grace period. Each one costs two HMACs
+ * of the body per attempt and a header entry, and two or three are enough for a receiver to switch over (Svix
+ * keeps a short list too).
+ */
+export const maxLiveSecrets = 3;
+
+/** The longest grace period a rotation may give the older secrets. */
+export const maxRotationGraceMs = 7 * 86_400_000;
+
+/** Secrets a delivery is signed with now: the newest `maxLiveSecrets` not past their grace period, newest first. */
+export function liveSecrets(endpoint: Endpoint, now: number): SigningSecret[] {
   return endpoint.secrets
     .filter((s) => s.expiresAt === undefined || s.expiresAt > now)
     .sort((a, b) => b.createdAt - a.createdAt)
-    .map((s) => s.secret);
+    .slice(0, maxLiveSecrets);
 }
 
 /**
- * A new secret becomes the primary; every older one still live expires after the grace period, so a
- * receiver can switch secrets at any point within it. Secrets already expired are dropped.
+ * A new secret becomes the primary; the newest older ones still live expire after the grace period, so a
+ * receiver can switch secrets at any point within it. Secrets already expired, and any beyond
+ * `maxLiveSecrets` (the oldest), are dropped: rotating again and again cannot grow the list.
  */
 export function rotateSecret(endpoint: Endpoint, newSecret: string, now: number, graceMs: number): Endpoint {
   const older = endpoint.secrets
     .filter((s) => s.expiresAt === undefined || s.expiresAt > now)
+    .sort((a, b) => b.createdAt - a.createdAt)
+    .slice(0, maxLiveSecrets - 1)
     .map((s) => ({ ...s, expiresAt: Math.min(s.expiresAt ?? Infinity, now + graceMs) }));
   return { ...endpoint, secrets: [{ secret: newSecret, createdAt: now }, ...older] };
 }

@@ -5,9 +5,11 @@
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config.ts";
 import { createAwsClients } from "../aws/clients.ts";
+import { join } from "node:path";
 import { provisionAll } from "../aws/provision.ts";
+import { ensureKeyFile } from "../aws/secret-keys.ts";
 import { getTenant } from "../aws/tenants.ts";
-import { provisionOptions, storesOf } from "../runtime.ts";
+import { provisionOptions, secretKeysOf, storesOf } from "../runtime.ts";
 import { startEmulators, type Emulators } from "./emulators.ts";
 import { rebuildQueues, type Rebuilt } from "./rebuild-queues.ts";
 
@@ -38,10 +40,13 @@ export async function startLocalBackends(config: Config, userEnv: Readonly<Recor
     endpoints: { dynamodb: emulators.dynamoEndpoint, sqs: emulators.sqsEndpoint },
     credentials: localCredentials,
   });
+  // Signing secrets are sealed with a key kept beside the data (made on the first start), unless the user names one.
+  const keyFile = config.SECRETS_KEY_FILE ?? join(config.LOCAL_DATA_DIR, "secrets.key");
   let rebuilt: Rebuilt;
   try {
+    await ensureKeyFile(keyFile);
     const urls = await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
-    const stores = storesOf(clients.ddb, config);
+    const stores = storesOf(clients.ddb, config, await secretKeysOf({ ...config, SECRETS_KEY_FILE: keyFile }, clients));
     rebuilt = await rebuildQueues(stores.events, { sqs: clients.sqs, ...urls }, (id) => getTenant(stores.tenants, id));
   } catch (err) {
     await emulators.stop();
@@ -69,6 +74,7 @@ export async function startLocalBackends(config: Config, userEnv: Readonly<Recor
       DELIVERY_QUEUE: config.DELIVERY_QUEUE,
       DEAD_LETTER_QUEUE: config.DEAD_LETTER_QUEUE,
       ADMIN_TOKEN: config.ADMIN_TOKEN ?? randomBytes(24).toString("base64url"),
+      SECRETS_KEY_FILE: keyFile,
     },
   };
 }

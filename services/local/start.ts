@@ -15,7 +15,7 @@ import { redactPaths } from "../logging.ts";
 import { runMain } from "../shutdown.ts";
 import { createReceiver } from "../receiver/create-receiver.ts";
 import { createAwsClients } from "../aws/clients.ts";
-import { storesOf } from "../runtime.ts";
+import { secretKeysOf, storesOf } from "../runtime.ts";
 import { curlLine, seedDemoTenant, type DemoTenant } from "../bootstrap/seed-demo.ts";
 import { newApiKey, newId, newSigningSecret } from "../core/ids.ts";
 import { localCredentials, startLocalBackends } from "./local-stack.ts";
@@ -87,7 +87,8 @@ runMain(async () => {
     endpoints: { dynamodb: emulators.dynamoEndpoint, sqs: emulators.sqsEndpoint },
     credentials: localCredentials,
   });
-  await seedDemoTenant(storesOf(clients.ddb, config), demo, Date.now()).finally(() => clients.destroy());
+  const keys = await secretKeysOf({ ...config, SECRETS_KEY_FILE: env.SECRETS_KEY_FILE }, clients);
+  await seedDemoTenant(storesOf(clients.ddb, config, keys), demo, Date.now()).finally(() => clients.destroy());
   const receiver = createReceiver({ secrets: () => [demo.secret], log: log.child({ name: "receiver" }) });
   await new Promise<void>((resolve) => receiver.listen(config.RECEIVER_PORT, "127.0.0.1", () => resolve()));
   const serviceEnv = { ...env, PORT: String(config.PORT), LOG_LEVEL: config.LOG_LEVEL };

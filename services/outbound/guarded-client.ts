@@ -8,11 +8,18 @@ import https from "node:https";
 import { isIP } from "node:net";
 import got, { type RequestError } from "got";
 import { checkAddress } from "../core/address-guard.ts";
+import { defaultTargetPorts, schemeOrPortProblem } from "../core/endpoint-url.ts";
 
 export type ResolveAll = (hostname: string) => Promise<LookupAddress[]>;
 
 const systemResolve: ResolveAll = (hostname) =>
   new Promise((resolve, reject) => dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+
+/**
+ * What a tenant reads in its attempt log for a refused address: nothing more. Which name resolved to which
+ * internal address, and what kind it is, would let a tenant map our network; that detail goes to our logs only.
+ */
+export const refusedAddress = "refused: the address is not public";
 
 export class BlockedAddressError extends Error {
   readonly code = "EBLOCKEDADDRESS";
@@ -24,6 +31,8 @@ export class BlockedAddressError extends Error {
 
 export interface GuardOptions {
   readonly allowPrivate: boolean;
+  /** Ports a public target may use (443 always; any where private targets are allowed). @default defaultTargetPorts */
+  readonly allowedPorts?: readonly number[];
   /** Injectable for tests (rebinding, private answers); the system resolver by default. */
   readonly resolve?: ResolveAll;
 }
@@ -70,8 +79,10 @@ export interface PostResult {
   /** The first bytes of the response body (at most `maxResponseBytes`), as text. */
   readonly bodyExcerpt: string;
   readonly durationMs: number;
-  /** Why no complete response was had: blocked address, timeout, connection or TLS error. */
+  /** Why no complete response was had: blocked address, timeout, connection or TLS error. Shown to the tenant. */
   readonly error?: string | undefined;
+  /** More about `error` for our logs only (which address was refused, and why). */
+  readonly errorDetail?: string | undefined;
 }
 
 export interface ClientOptions extends GuardOptions {
@@ -90,7 +101,7 @@ export interface GuardedClient {
 
 function describe(err: RequestError): string {
   const code = err.code;
-  if (code === "EBLOCKEDADDRESS") return err.message;
+  if (code === "EBLOCKEDADDRESS") return refusedAddress;
   if (code === "ETIMEDOUT") return "timeout";
   if (code === "ECONNREFUSED") return "connection refused";
   if (code === "ECONNRESET" || code === "EPIPE") return "connection reset";
@@ -111,20 +122,20 @@ export function createGuardedClient(opts: ClientOptions): GuardedClient {
     post(url, body, headers) {
       const started = performance.now();
       const refused = checkTargetUrl(url, opts);
-      if (refused) return Promise.resolve({ headers: {}, bodyExcerpt: "", durationMs: 0, error: refused });
+      if (refused) return Promise.resolve({ headers: {}, bodyExcerpt: "", durationMs: 0, ...refused });
       return new Promise<PostResult>((resolve) => {
         let statusCode: number | undefined;
         let responseHeaders: PostResult["headers"] = {};
         const chunks: Buffer[] = [];
         let read = 0;
         let done = false;
-        const finish = (error?: string) => {
+        const finish = (error?: string, errorDetail?: string) => {
           if (done) return;
           done = true;
           stream.destroy();
           const durationMs = Math.round(performance.now() - started);
           const bodyExcerpt = Buffer.concat(chunks).subarray(0, cap).toString("utf8");
-          resolve({ statusCode, headers: responseHeaders, bodyExcerpt, durationMs, error });
+          resolve({ statusCode, headers: responseHeaders, bodyExcerpt, durationMs, error, errorDetail });
         };
         const stream = got.stream.post(url, {
           body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
@@ -147,7 +158,7 @@ export function createGuardedClient(opts: ClientOptions): GuardedClient {
           if (read >= cap) finish();
         });
         stream.on("end", () => finish());
-        stream.on("error", (err: RequestError) => finish(describe(err)));
+        stream.on("error", (err: RequestError) => finish(describe(err), err.message));
       });
     },
     close() {
@@ -157,11 +168,16 @@ export function createGuardedClient(opts: ClientOptions): GuardedClient {
   };
 }
 
-/** Literal IP hosts never reach `lookup`, so they are checked before any socket is opened. */
-export function checkTargetUrl(url: string, opts: GuardOptions): string | undefined {
-  const { hostname } = new URL(url);
-  const bare = hostname.replace(/^\[(.*)\]$/, "$1");
+/**
+ * What can be refused before any lookup or socket: the scheme and port (an endpoint stored before a policy change or
+ * behind the API's back), and literal IP hosts, which never reach `lookup`. Answers the tenant's text and our detail.
+ */
+export function checkTargetUrl(url: string, opts: GuardOptions): { error: string; errorDetail: string } | undefined {
+  const target = new URL(url);
+  const schemeOrPort = schemeOrPortProblem(target, opts.allowPrivate, opts.allowedPorts ?? defaultTargetPorts);
+  if (schemeOrPort) return { error: `refused: the URL ${schemeOrPort}`, errorDetail: `refused ${target.protocol}//…:${target.port || "443"}: ${schemeOrPort}` };
+  const bare = target.hostname.replace(/^\[(.*)\]$/, "$1");
   if (opts.allowPrivate || !isIP(bare)) return undefined;
   const verdict = checkAddress(bare);
-  return verdict.allowed ? undefined : `refused ${verdict.reason} address ${bare}`;
+  return verdict.allowed ? undefined : { error: refusedAddress, errorDetail: `refused ${verdict.reason} address ${bare}` };
 }

@@ -12,7 +12,7 @@ import { totalAttempts, type AttemptOutcome, type LeaseInput, type OutcomeDecisi
 import { afterProbe, circuitGate, claimProbe, openCircuit, type RateDecision } from "../core/endpoint-pacing.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
 import { signatureHeaders } from "../core/signing.ts";
-import { endpointAfterAttempt, liveSecrets, type Endpoint, type Tenant } from "../core/tenant.ts";
+import { endpointAfterAttempt, liveSecrets, type Endpoint, type SigningSecret, type Tenant } from "../core/tenant.ts";
 import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
 import type { DeliveriesState } from "../aws/events/change-deliveries.ts";
 import type { DeliveryKey, Lease } from "../aws/events/delivery-ops.ts";
@@ -39,6 +39,8 @@ export interface DeliveryOps {
   changeEndpoint(key: DeliveryKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Endpoint | undefined>;
   /** A slot of the endpoint's rate limit, now or reserved up to `horizonMs` ahead. */
   claimRateSlot(key: DeliveryKey, now: number, perSecond: number, horizonMs: number): Promise<RateDecision>;
+  /** The plaintexts of an endpoint's signing secrets (sealed at rest), in the order given. */
+  openSecrets(key: DeliveryKey, secrets: readonly SigningSecret[]): Promise<string[]>;
   /** `sendTraceContext`: the endpoint takes a traceparent header (its `sendTraceparent`, on unless turned off). */
   post(url: string, body: Uint8Array, headers: Record<string, string>, sendTraceContext: boolean): Promise<PostResult>;
 }
@@ -86,6 +88,8 @@ interface Ready {
   readonly kind: "ready";
   readonly key: DeliveryKey;
   readonly endpoint: Endpoint;
+  /** The live secrets in clear, newest first: one signature each. */
+  readonly secrets: readonly string[];
   readonly event: EventItem;
   readonly leaseId: string;
   readonly attempt: number;
@@ -134,6 +138,8 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
     return held === "postponed" ? { kind: "later", at: until } : { kind: "delete" };
   }
 
+  // Opened before anything is held, so a key provider failure leaves nothing to give back (and spends no attempt).
+  const secrets = await ops.openSecrets(key, liveSecrets(endpoint, deps.now()));
   const admission = pacer.admit(key.tenantId, key.endpointId, endpoint.maxInFlight);
   if (!admission.ok) return deferred(deps, key, admission.reason, admission.at);
   const { slot } = admission;
@@ -173,7 +179,7 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
     releaseMemory();
     throw err;
   });
-  if (lease.ok) return { kind: "ready", key, endpoint, event: lease.event, leaseId, attempt: totalAttempts(lease.delivery), probe, slot, releaseMemory };
+  if (lease.ok) return { kind: "ready", key, endpoint, secrets, event: lease.event, leaseId, attempt: totalAttempts(lease.delivery), probe, slot, releaseMemory };
   releaseMemory();
   switch (lease.reason) {
     case "leased":
@@ -208,7 +214,7 @@ function attempt(deps: DeliverDeps, r: Ready): Promise<PostResult> {
   const delivery = r.event.deliveries[r.key.endpointId]!;
   return deps.ops.post(r.endpoint.url, r.event.body, {
     "content-type": "application/json",
-    ...signatureHeaders({ webhookId: delivery.webhookId, timestamp: Math.floor(sentAt / 1000), body: r.event.body, secrets: liveSecrets(r.endpoint, sentAt) }),
+    ...signatureHeaders({ webhookId: delivery.webhookId, timestamp: Math.floor(sentAt / 1000), body: r.event.body, secrets: r.secrets }),
   }, r.endpoint.sendTraceparent ?? true);
 }
 
@@ -235,7 +241,8 @@ async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logge
     responseExcerpt: res.bodyExcerpt.slice(0, maxResponseExcerpt) || undefined,
   });
   const decision = await deps.ops.recordOutcome(key, outcome, { now, leaseId: r.leaseId, schedule: deps.schedule, random: deps.random }, r.event);
-  const fields = { attempt: r.attempt, status_code: res.statusCode, duration_ms: res.durationMs };
+  // The detail of a failure (a refused address and why) is ours to read, never the tenant's.
+  const fields = { attempt: r.attempt, status_code: res.statusCode, duration_ms: res.durationMs, error_detail: res.errorDetail };
   await updateEndpoint(deps, r, res, outcome, log).catch((err: unknown) => log.warn({ err }, "endpoint health not recorded"));
   if (!decision.ok) {
     log.info({ ...fields, reason: decision.reason }, "attempt outcome not recorded");

@@ -19,6 +19,7 @@ runMain(async () => {
   const metrics = createMetrics("worker");
   const client = createGuardedClient({
     allowPrivate: config.ALLOW_PRIVATE_TARGETS,
+    allowedPorts: config.ALLOWED_TARGET_PORTS,
     timeoutMs: config.DELIVERY_TIMEOUT_MS,
     userAgent: "webhook-delivery-platform/0.1 (+https://www.standardwebhooks.com)",
   });

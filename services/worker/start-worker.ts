@@ -7,6 +7,7 @@ import type { DeliveryQueue } from "../aws/delivery-queue.ts";
 import { abandonDelivery, attemptLog, postponeDelivery, recordOutcome, takeLease } from "../aws/events/delivery-ops.ts";
 import { claimRateSlot } from "../aws/events/rate-slots.ts";
 import type { EventStore } from "../aws/events/store.ts";
+import { openSecrets } from "../aws/secret-keys.ts";
 import { changeEndpoint, getTenant, tenantCache, type TenantStore } from "../aws/tenants.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
 import { redriveMaxReceiveCount, workerDrainMs } from "../core/timing.ts";
@@ -88,6 +89,7 @@ export function startWorker(o: WorkerOptions): Worker {
       return stored?.endpoints[key.endpointId];
     },
     claimRateSlot: (key, at, perSecond, horizonMs) => claimRateSlot(o.store, key, at, perSecond, horizonMs),
+    openSecrets: (key, secrets) => openSecrets(o.tenants.keys, key, secrets),
     post: (url, body, headers) => o.client.post(url, body, headers),
   });
   const random = o.random ?? Math.random;

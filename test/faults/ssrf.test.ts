@@ -32,9 +32,10 @@ async function listen(host: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ ALLOW_PRIVATE_TARGETS: "false", RETRY_SCHEDULE: "100ms" });
   await listen("127.0.0.1");
   await listen("::1");
+  // The listeners' port is an allowed one, so only the address guard stands between the worker and them.
+  stack = await startStack({ ALLOW_PRIVATE_TARGETS: "false", RETRY_SCHEDULE: "100ms", ALLOWED_TARGET_PORTS: String(port) });
   stack.startWorker();
 });
 afterAll(async () => {
@@ -59,7 +60,7 @@ describe("SSRF defences", () => {
 
   it("the worker never connects to loopback, whatever the spelling, even for stored endpoints", async () => {
     const t = await stack.createTenant([]);
-    const urls = loopbackHosts().map((h) => `http://${h}:${port}/hook`);
+    const urls = loopbackHosts().map((h) => `https://${h}:${port}/hook`);
     // Stored behind the API's back, as a URL whose name later resolves to loopback would be.
     await changeTenant(stack.stores.tenants, t.tenantId, (tenant) => ({
       ...tenant,
@@ -78,8 +79,8 @@ describe("SSRF defences", () => {
     expect(event.deliveries).toHaveLength(urls.length);
     for (const d of event.deliveries) {
       expect(d.attempts).toBe(2);
-      expect(d.last_error).toMatch(/^refused loopback/);
-      expect(d.attempt_log.every((a) => a.status_code === null)).toBe(true);
+      expect(d.last_error).toBe("refused: the address is not public");
+      expect(d.attempt_log.every((a) => a.status_code === null && a.error === "refused: the address is not public")).toBe(true);
     }
     expect(connections).toBe(0);
   });

@@ -1,6 +1,6 @@
 /** CDK assertions on the synthesized stack: what `cdk deploy` would create, checked without an AWS account. */
 import { App, Duration } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AssetManifestArtifact } from "aws-cdk-lib/cx-api";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -21,15 +21,17 @@ const base: WebhookPlatformProps = {
   minWorkers: 2,
   maxWorkers: 7,
   imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
+  env: { region: "us-east-1" },
 };
 let app: App;
+let stack: WebhookPlatformStack;
 let t: Template;
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
   app = new App();
-  const stack = new WebhookPlatformStack(app, "hooks", base);
+  stack = new WebhookPlatformStack(app, "hooks", base);
   t = Template.fromStack(stack);
   resources = t.toJSON().Resources as Record<string, Resource>;
 }, 60_000);
@@ -414,5 +416,114 @@ describe("tracing (-c tracing=true)", () => {
   it("adds nothing of it without the flag", () => {
     expect(containers(t).map((c) => c.length)).toEqual([1, 1]);
     expect(JSON.stringify(t.toJSON())).not.toMatch(/OTEL_|xray:|aws-otel-collector/);
+  });
+});
+
+describe("signing secrets at rest", () => {
+  const keyId = () => logicalId("AWS::KMS::Key", /SigningSecretsKey/);
+
+  it("are sealed with a customer-managed KMS key that rotates and outlives the stack, named to both services", () => {
+    expect(ofType("AWS::KMS::Key")).toHaveLength(1);
+    expect(resources[keyId()]!.Properties).toMatchObject({ EnableKeyRotation: true });
+    expect(resources[keyId()]!.DeletionPolicy).toBe("Retain");
+    for (const [, r] of ofType("AWS::ECS::TaskDefinition")) {
+      const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
+      expect(container!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toEqual({ "Fn::GetAtt": [keyId(), "Arn"] });
+    }
+  });
+
+  it("lets the API make data keys but never decrypt one, and the worker do both", () => {
+    const api = actionsOn(statementsOf(/ApiServiceTaskDefTaskRole/), keyId());
+    expect(api).toEqual(["kms:GenerateDataKey"]);
+    expect(actionsOn(statementsOf(/WorkerTaskTaskRole/), keyId()).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
+  });
+});
+
+describe("the load balancer's edge", () => {
+  const rules = (template: Template) =>
+    Object.values(template.findResources("AWS::ElasticLoadBalancingV2::ListenerRule")).map((r) => (r as Resource).Properties) as {
+      Priority: number;
+      Conditions: { Field: string; PathPatternConfig?: { Values: string[] }; SourceIpConfig?: { Values: string[] } }[];
+      Actions: { Type: string; FixedResponseConfig?: { StatusCode: string; ContentType: string } }[];
+    }[];
+  const withCidrs = (adminCidrs: string[]) => Template.fromStack(new WebhookPlatformStack(new App(), "open", { ...base, adminCidrs }));
+
+  // With the wildcard: `/admin/…`, and `/metrics/` (Express serves it as /metrics), are covered too.
+  const operatorPaths = ["/admin*", "/console*", "/metrics*"];
+
+  it("closes /admin, /console and /metrics with a 403 at the load balancer by default, and says which context key opens them", () => {
+    expect(rules(t)).toEqual([
+      {
+        ListenerArn: expect.anything(),
+        Priority: 100,
+        Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: operatorPaths } }],
+        Actions: [{ Type: "fixed-response", FixedResponseConfig: expect.objectContaining({ StatusCode: "403", ContentType: "application/problem+json" }) }],
+      },
+    ]);
+    Annotations.fromStack(stack).hasInfo("/hooks/Edge", Match.stringLikeRegexp("^/admin, /console and /metrics answer 403 at the load balancer: .*-c adminCidrs="));
+  });
+
+  it("forwards the operator paths from the given networks only, two networks a rule (an ALB rule matches five values), before the 403", () => {
+    const open = withCidrs(["203.0.113.0/24", "198.51.100.7/32", "2001:db8::/32"]);
+    const byPriority = rules(open).sort((a, b) => a.Priority - b.Priority);
+    expect(byPriority.map((r) => [r.Priority, r.Actions[0]!.Type, r.Conditions.find((c) => c.Field === "source-ip")?.SourceIpConfig?.Values])).toEqual([
+      [10, "forward", ["203.0.113.0/24", "198.51.100.7/32"]],
+      [11, "forward", ["2001:db8::/32"]],
+      [100, "fixed-response", undefined],
+    ]);
+    for (const r of byPriority) expect(r.Conditions.find((c) => c.Field === "path-pattern")?.PathPatternConfig?.Values).toEqual(operatorPaths);
+    expect(() => withCidrs(["10.0.0.0/33"])).toThrow(/adminCidrs: not a CIDR: 10.0.0.0\/33/);
+    expect(() => withCidrs(["example.com"])).toThrow(/not a CIDR/);
+  });
+
+  it("drops invalid header fields and keeps access logs 90 days in a private, SSE-S3, TLS-only bucket", () => {
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: "routing.http.drop_invalid_header_fields.enabled", Value: "true" },
+        { Key: "access_logs.s3.enabled", Value: "true" },
+        { Key: "access_logs.s3.prefix", Value: "alb" },
+      ]),
+    });
+    const [bucketId, bucket] = ofType("AWS::S3::Bucket")[0]!;
+    expect(ofType("AWS::S3::Bucket")).toHaveLength(1);
+    expect(bucket.DeletionPolicy).toBe("Retain");
+    expect(bucket.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 90, Status: "Enabled" })] },
+    });
+    t.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]),
+      }),
+    });
+  });
+
+  it("puts a WAF web ACL with a per-address rate limit in front of the load balancer when asked (-c waf=true)", () => {
+    expect(ofType("AWS::WAFv2::WebACL")).toEqual([]);
+    const waf = Template.fromStack(new WebhookPlatformStack(new App(), "waf", { ...base, waf: true, wafRateLimit: 5000 }));
+    waf.hasResourceProperties("AWS::WAFv2::WebACL", {
+      Scope: "REGIONAL",
+      DefaultAction: { Allow: {} },
+      Rules: [Match.objectLike({ Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 5000, AggregateKeyType: "IP" } } })],
+    });
+    const lb = Object.keys(waf.findResources("AWS::ElasticLoadBalancingV2::LoadBalancer"))[0]!;
+    waf.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { ResourceArn: { Ref: lb } });
+    expect(() => new WebhookPlatformStack(new App(), "nowaf", { ...base, wafRateLimit: 5000 })).toThrow(/wafRateLimit needs waf/);
+  });
+});
+
+describe("the worker's DynamoDB actions", () => {
+  it("are only those it calls: no Scan, DeleteItem or PutItem on events, nothing but a read and a guarded write on tenants", () => {
+    const worker = statementsOf(/WorkerTaskTaskRole/);
+    const events = logicalId("AWS::DynamoDB::Table", /events/i);
+    const tenants = logicalId("AWS::DynamoDB::Table", /tenants/i);
+    const dynamo = (table: string) => actionsOn(worker, table).filter((a) => a.startsWith("dynamodb:")).sort();
+    expect(dynamo(events)).toEqual(["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
+    expect(dynamo(tenants)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem"]);
+    // The sweeper's Query goes to the by-due index.
+    const onEvents = worker.find((s) => JSON.stringify(s.Resource).includes(events))!;
+    expect(JSON.stringify(onEvents.Resource)).toContain("/index/*");
   });
 });

@@ -1,10 +1,14 @@
-/** Abuse limits: per-tenant rate limit, nesting depth, security headers, slow clients cut off. */
+/** Abuse limits: per-tenant rate limit, nesting depth, security headers, slow clients cut off, a cached /readyz. */
 import { connect } from "node:net";
+import supertest from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../services/api/create-app.ts";
+import { createMetrics } from "../../services/metrics.ts";
+import { apiSettings } from "../../services/runtime.ts";
 import { postEvent } from "../support/api.ts";
 import { expectProblem } from "../support/problem.ts";
 import { startApiProcess, type ServiceProcess } from "../support/processes.ts";
-import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
+import { logger, startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
 let a: CreatedTenant;
@@ -12,7 +16,7 @@ let b: CreatedTenant;
 
 beforeAll(async () => {
   // One token every 10 s: the burst of 3 cannot refill between requests, however slow the backend is.
-  stack = await startStack({ INGEST_RATE_PER_S: "0.1", INGEST_BURST: "3", MAX_JSON_DEPTH: "8" });
+  stack = await startStack({ INGEST_RATE_PER_S: "0.1", INGEST_BURST: "3", MAX_JSON_DEPTH: "8", AUTH_FAILURE_LIMIT: "5" });
   a = await stack.createTenant([]);
   b = await stack.createTenant([]);
 });
@@ -44,6 +48,68 @@ describe("abuse limits", () => {
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
     expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
     expect(res.headers["x-powered-by"]).toBeUndefined();
+  });
+});
+
+describe("failed authentications", () => {
+  // Requests arrive as through the load balancer: it appends the address it saw to X-Forwarded-For.
+  const from = (address: string, spoofed?: string) => ({ "x-forwarded-for": spoofed ? `${spoofed}, ${address}` : address });
+  const guess = (n: number) => `whk_${n.toString(16).padStart(12, "0")}_${"g".repeat(32)}`;
+
+  it("answers 429 with Retry-After once an address has failed AUTH_FAILURE_LIMIT times, before any lookup; other addresses go on", async () => {
+    for (let i = 0; i < 5; i++) expectProblem(await postEvent(stack, guess(i), { i }, from("198.51.100.7")), 401);
+    const limited = await postEvent(stack, guess(5), { i: 5 }, from("198.51.100.7"));
+    expect(expectProblem(limited, 429).detail).toMatch(/^This address's limit of failed authentications is reached; retry in \d+ s\.$/);
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    // The admin API shares the budget: a wrong admin token from that address is refused unchecked too.
+    expectProblem(await stack.http.get("/admin/stats").set("authorization", "Bearer not-the-admin-token-at-all").set(from("198.51.100.7")), 429);
+    const c = await stack.createTenant([]);
+    expect((await postEvent(stack, c.apiKey, { ok: true }, from("198.51.100.8"))).status).toBe(201);
+  });
+
+  it("counts the address the load balancer saw, not one the client wrote into X-Forwarded-For", async () => {
+    for (let i = 0; i < 5; i++) expectProblem(await postEvent(stack, guess(i), { i }, from("198.51.100.9", `203.0.113.${i}`)), 401);
+    expectProblem(await postEvent(stack, guess(5), { i: 5 }, from("198.51.100.9", "203.0.113.99")), 429);
+  });
+
+  it("does not count a request without credentials (nothing was looked up)", async () => {
+    for (let i = 0; i < 8; i++) expectProblem(await stack.http.get("/v1/events").set(from("198.51.100.10")), 401);
+    const c = await stack.createTenant([]);
+    expect((await postEvent(stack, c.apiKey, { ok: true }, from("198.51.100.10"))).status).toBe(201);
+  });
+});
+
+describe("readiness", () => {
+  it("asks the backends at most once per 5 s however often /readyz is called (once a second after a failure)", async () => {
+    let clock = Date.now();
+    let checks = 0;
+    let failing = false;
+    const app = createApp({
+      tenants: stack.stores.tenants,
+      apiKeys: stack.stores.apiKeys,
+      store: stack.store,
+      queue: stack.queue,
+      ...apiSettings(stack.config),
+      logger,
+      metrics: createMetrics("api"),
+      now: () => clock,
+      ready: async () => {
+        checks++;
+        if (failing) throw new Error("DescribeTable throttled");
+      },
+    });
+    const http = supertest(app);
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => http.get("/readyz").then((r) => r.status)));
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect(checks).toBe(1);
+    clock += 5000;
+    failing = true;
+    for (let i = 0; i < 5; i++) expectProblem(await http.get("/readyz"), 503);
+    expect(checks).toBe(2);
+    clock += 1000;
+    failing = false;
+    expect((await http.get("/readyz")).status).toBe(200);
+    expect(checks).toBe(3);
   });
 });
 

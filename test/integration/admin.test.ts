@@ -1,5 +1,6 @@
 /** The admin API and tenant-scoped endpoint management: each route's success and its errors. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getTenant } from "../../services/aws/tenants.ts";
 import { postEvent } from "../support/api.ts";
 import { expectProblem } from "../support/problem.ts";
 import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
@@ -26,7 +27,7 @@ describe("tenants", () => {
     const rest = await stack.http.get(`/admin/tenants?limit=100&cursor=${page.body.next_cursor}`).set("authorization", admin);
     const ids = [...page.body.data, ...rest.body.data].map((x: { tenant_id: string }) => x.tenant_id);
     expect(ids).toEqual(expect.arrayContaining([t.tenantId, extra.tenantId]));
-    expectProblem(await stack.http.get("/admin/tenants?cursor=zzz").set("authorization", admin), 422);
+    expectProblem(await stack.http.get("/admin/tenants?cursor=zzz").set("authorization", admin), 400);
 
     const disabled = await stack.http.patch(`/admin/tenants/${extra.tenantId}`).set("authorization", admin).send({ status: "disabled" });
     expect(disabled.body).toMatchObject({ status: "disabled" });
@@ -51,6 +52,13 @@ describe("tenants", () => {
     ] as const) {
       expectProblem(await stack.http[method](path).set("authorization", as(t.apiKey)), 403);
     }
+  });
+});
+
+describe("operator paths", () => {
+  it("are matched case-sensitively, as the load balancer's rules on them are: /ADMIN cannot slip past those rules", async () => {
+    expect((await stack.http.get("/admin/stats").set("authorization", admin)).status).toBe(200);
+    for (const path of ["/ADMIN/stats", "/Admin/tenants", "/METRICS", "/Console/"]) expectProblem(await stack.http.get(path).set("authorization", admin), 404);
   });
 });
 
@@ -122,6 +130,21 @@ describe("endpoints", () => {
     expectProblem(await stack.http.get(`/admin/tenants/ten_01ABCDEFGHJKMNPQRSTVWXYZ00/endpoints`).set("authorization", admin), 404);
     expectProblem(await stack.http.post(`${base}/ep_01ABCDEFGHJKMNPQRSTVWXYZ00/rotate-secret`).set("authorization", admin), 404);
     expectProblem(await stack.http.get(base), 401);
+  });
+});
+
+describe("secret rotation bounds", () => {
+  it("refuses a grace period beyond 7 days (an unbounded one stored the secret, then answered 500) and keeps three secrets", async () => {
+    const base = `/admin/tenants/${t.tenantId}/endpoints`;
+    const created = await stack.http.post(base).set("authorization", admin).send({ url: "http://127.0.0.1:9/bounded" });
+    const id = created.body.endpoint_id as string;
+    for (const grace of ["100000000d", "8d", "169h"]) {
+      expectProblem(await stack.http.post(`${base}/${id}/rotate-secret`).set("authorization", admin).send({ grace_period: grace }), 422);
+    }
+    for (let i = 0; i < 6; i++) {
+      expect((await stack.http.post(`${base}/${id}/rotate-secret`).set("authorization", admin).send({ grace_period: "7d" })).status).toBe(201);
+    }
+    expect((await getTenant(stack.stores.tenants, t.tenantId))?.endpoints[id]?.secrets).toHaveLength(3);
   });
 });
 

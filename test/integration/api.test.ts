@@ -113,14 +113,14 @@ describe("reading events", () => {
     expect(delivered.body).toEqual({ data: [], next_cursor: null });
     expectProblem(await stack.http.get("/v1/events?status=LOST").set("authorization", auth), 422);
     expectProblem(await stack.http.get("/v1/events?limit=1000").set("authorization", auth), 422);
-    expectProblem(await stack.http.get("/v1/events?cursor=garbage").set("authorization", auth), 422);
+    expectProblem(await stack.http.get("/v1/events?cursor=garbage").set("authorization", auth), 400);
   });
 
-  it("accepts a retry of an event with nothing to retry", async () => {
+  it("accepts a retry of an event with nothing to retry (its delivery is still queued)", async () => {
     const { body } = await postEvent(stack, a.apiKey, { type: "r" });
     const res = await stack.http.post(`/v1/events/${body.event_id}/retry`).set("authorization", `Bearer ${a.apiKey}`);
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ event_id: body.event_id, requeued: 0 });
+    expect(res.body).toEqual({ event_id: body.event_id, requeued: [], already_queued: [a.endpoints[0]!.endpointId] });
   });
 });
 

@@ -124,7 +124,7 @@ describe("endpoint health", () => {
     const since = new Date(Date.now() - 60_000).toISOString();
     const recovered = await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since });
     expect(recovered.status).toBe(202);
-    expect(recovered.body).toEqual({ endpoint_id: t.endpoints[0]!.endpointId, requeued: 1 });
+    expect(recovered.body).toEqual({ endpoint_id: t.endpoints[0]!.endpointId, dry_run: false, examined: 1, requeued: 1, next_cursor: null });
     await delivered(t.apiKey, gone.body.event_id);
     expect(r.requests.at(-1)!.headers["webhook-id"]).toBe(webhookId);
     const later = await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since: new Date().toISOString() });

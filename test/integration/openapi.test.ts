@@ -140,7 +140,9 @@ describe("every operation answers what the document says", () => {
     receiver.behave(() => ({ status: 200 }));
     for (const [base, auth] of [["/v1/events", apiKey], [`${t}/events`, stack.adminToken]] as const) {
       await call("get", `${base}?status=DEAD`, { auth });
-      await call("get", `${base}/${eventId}`, { auth });
+      const event = await call("get", `${base}/${eventId}`, { auth });
+      const endpointId = (event.deliveries as { endpoint_id: string }[])[0]!.endpoint_id;
+      await call("get", `${base}/${eventId}/deliveries/${endpointId}/attempts?limit=2`, { auth });
       await call("post", `${base}/${eventId}/retry`, { auth });
     }
     await call("post", "/admin/dlq/requeue", { body: { max_messages: 10, dry_run: true } });

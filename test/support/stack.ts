@@ -3,6 +3,9 @@
  * supertest), an in-process worker, and the real AWS SDK throughout. Configured through parseConfig.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Express } from "express";
 import { pino, type Logger } from "pino";
 import supertest from "supertest";
@@ -14,7 +17,8 @@ import { provisionAll } from "../../services/aws/provision.ts";
 import { tableNames, type TableNames } from "../../services/aws/tables.ts";
 import { createApp } from "../../services/api/create-app.ts";
 import { parseConfig, type Config } from "../../services/config.ts";
-import { apiSettings, provisionOptions, storesOf, workerSettings, type Stores } from "../../services/runtime.ts";
+import { ensureKeyFile } from "../../services/aws/secret-keys.ts";
+import { apiSettings, provisionOptions, secretKeysOf, storesOf, workerSettings, type Stores } from "../../services/runtime.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
 import { createGuardedClient } from "../../services/outbound/guarded-client.ts";
 import { startWorker, type Worker } from "../../services/worker/start-worker.ts";
@@ -57,7 +61,11 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
   const log = opts.logger ?? logger;
   const id = randomBytes(4).toString("hex");
   const adminToken = randomBytes(24).toString("base64url");
+  // The stack's own key for sealing signing secrets, as npm start makes one; services started as processes read it too.
+  const keyDir = mkdtempSync(join(tmpdir(), "webhooks-key-"));
+  await ensureKeyFile(join(keyDir, "secrets.key"));
   const fullEnv: Record<string, string> = {
+      SECRETS_KEY_FILE: join(keyDir, "secrets.key"),
       ADMIN_TOKEN: adminToken,
       TABLE_PREFIX: `t${id}`,
       DELIVERY_QUEUE: `q${id}`,
@@ -79,7 +87,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
   });
   const urls = await provisionAll(clients.dynamo, clients.sqs, provisionOptions(config));
   const tables = tableNames(config.TABLE_PREFIX);
-  const stores = storesOf(clients.ddb, config);
+  const stores = storesOf(clients.ddb, config, await secretKeysOf(config, clients));
   const store = stores.events;
   const queue: DeliveryQueue = { sqs: clients.sqs, ...urls };
   const app = createApp({
@@ -112,6 +120,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     startWorker(overrides = {}) {
       const client = createGuardedClient({
         allowPrivate: overrides.allowPrivate ?? config.ALLOW_PRIVATE_TARGETS,
+        allowedPorts: config.ALLOWED_TARGET_PORTS,
         timeoutMs: overrides.deliveryTimeoutMs ?? config.DELIVERY_TIMEOUT_MS,
         userAgent: "webhook-delivery-platform-test",
       });
@@ -152,6 +161,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
       await Promise.all(workers.map((w) => w.stop()));
       for (const g of guarded) g.close();
       clients.destroy();
+      rmSync(keyDir, { recursive: true, force: true });
     },
   };
 }

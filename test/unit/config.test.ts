@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../services/config.ts";
 
+/** The services need a way to seal signing secrets (below); most tests here are about something else. */
+const sealing = { SECRETS_KEY_FILE: "/run/secrets.key" };
+
 describe("parseConfig", () => {
   it("has the documented defaults", () => {
-    const c = parseConfig({}, "worker");
+    const c = parseConfig(sealing, "worker");
     expect(c).toMatchObject({
       PORT: 3000,
       RETRY_SCHEDULE: [60_000, 120_000, 240_000, 480_000, 960_000],
@@ -15,21 +18,59 @@ describe("parseConfig", () => {
   });
 
   it("names the variable that is wrong", () => {
-    expect(() => parseConfig({ RETRY_SCHEDULE: "1m,soon" }, "worker")).toThrow(/RETRY_SCHEDULE: a comma list/);
-    expect(() => parseConfig({ PORT: "http" }, "worker")).toThrow(/PORT:/);
-    expect(() => parseConfig({ ALLOW_PRIVATE_TARGETS: "maybe" }, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS:/);
-    expect(() => parseConfig({ AWS_ENDPOINT_URL_SQS: "not a url" }, "worker")).toThrow(/AWS_ENDPOINT_URL_SQS:/);
+    expect(() => parseConfig({ ...sealing, RETRY_SCHEDULE: "1m,soon" }, "worker")).toThrow(/RETRY_SCHEDULE: a comma list/);
+    expect(() => parseConfig({ ...sealing, PORT: "http" }, "worker")).toThrow(/PORT:/);
+    expect(() => parseConfig({ ...sealing, ALLOW_PRIVATE_TARGETS: "maybe" }, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS:/);
+    expect(() => parseConfig({ ...sealing, AWS_ENDPOINT_URL_SQS: "not a url" }, "worker")).toThrow(/AWS_ENDPOINT_URL_SQS:/);
   });
 
   it("requires the delivery timeout to end before the visibility timeout", () => {
-    expect(() => parseConfig({ DELIVERY_TIMEOUT_MS: "60000", VISIBILITY_TIMEOUT_S: "60" }, "worker")).toThrow(
+    expect(() => parseConfig({ ...sealing, DELIVERY_TIMEOUT_MS: "60000", VISIBILITY_TIMEOUT_S: "60" }, "worker")).toThrow(
       /DELIVERY_TIMEOUT_MS: must be at least 5 s below VISIBILITY_TIMEOUT_S/,
     );
   });
 
+  it("refuses to turn the address guard off unless every AWS endpoint is an emulator", () => {
+    const on = { ...sealing, ALLOW_PRIVATE_TARGETS: "true", ADMIN_TOKEN: "x".repeat(24) };
+    // Production-like: no endpoint overrides, so the services talk to AWS itself.
+    for (const role of ["api", "worker"] as const) expect(() => parseConfig(on, role)).toThrow(/ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off/);
+    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000" }, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL: "https://dynamodb.us-east-1.amazonaws.com" }, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL: "http://127.0.0.1:4566", AWS_ENDPOINT_URL_SQS: "https://sqs.eu-west-1.amazonaws.com" }, "api")).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    // Sealing with KMS counts too: its endpoint must be an emulator's as well.
+    const kms = { ...on, SECRETS_KEY_FILE: undefined, SECRETS_KMS_KEY_ID: "alias/k", AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000", AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9324" };
+    expect(() => parseConfig(kms, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    expect(parseConfig({ ...kms, AWS_ENDPOINT_URL_KMS: "http://127.0.0.1:4566" }, "worker").ALLOW_PRIVATE_TARGETS).toBe(true);
+    // npm start and the tests (loopback emulators), docker compose (LocalStack on the compose network).
+    expect(parseConfig({ ...on, AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000", AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9324" }, "worker").ALLOW_PRIVATE_TARGETS).toBe(true);
+    expect(parseConfig({ ...on, AWS_ENDPOINT_URL: "http://localstack:4566" }, "api").ALLOW_PRIVATE_TARGETS).toBe(true);
+    // Only the services act on it: the local orchestrator gets it from the user before it starts the emulators.
+    expect(parseConfig({ ALLOW_PRIVATE_TARGETS: "true" }, "local").ALLOW_PRIVATE_TARGETS).toBe(true);
+  });
+
+  it("reads the ports public endpoints may use, 443 always among them", () => {
+    expect(parseConfig(sealing, "worker").ALLOWED_TARGET_PORTS).toEqual([443, 8443]);
+    expect(parseConfig({ ...sealing, ALLOWED_TARGET_PORTS: "9443" }, "worker").ALLOWED_TARGET_PORTS).toEqual([443, 9443]);
+    expect(() => parseConfig({ ...sealing, ALLOWED_TARGET_PORTS: "443,ssh" }, "worker")).toThrow(/ALLOWED_TARGET_PORTS: a comma list of ports/);
+    expect(() => parseConfig({ ...sealing, ALLOWED_TARGET_PORTS: "70000" }, "worker")).toThrow(/ALLOWED_TARGET_PORTS/);
+  });
+
   it("requires a long enough ADMIN_TOKEN for the API only", () => {
-    expect(() => parseConfig({}, "api")).toThrow(ConfigError);
-    expect(() => parseConfig({ ADMIN_TOKEN: "short" }, "api")).toThrow(/ADMIN_TOKEN: must be at least 24/);
-    expect(parseConfig({ ADMIN_TOKEN: "x".repeat(24) }, "api").ADMIN_TOKEN).toHaveLength(24);
+    expect(() => parseConfig(sealing, "api")).toThrow(ConfigError);
+    expect(() => parseConfig({ ...sealing, ADMIN_TOKEN: "short" }, "api")).toThrow(/ADMIN_TOKEN: must be at least 24/);
+    expect(parseConfig({ ...sealing, ADMIN_TOKEN: "x".repeat(24) }, "api").ADMIN_TOKEN).toHaveLength(24);
+  });
+
+  it("requires exactly one way to seal signing secrets where they are written or read", () => {
+    const admin = { ADMIN_TOKEN: "x".repeat(24) };
+    for (const role of ["api", "worker"] as const) {
+      expect(() => parseConfig(admin, role)).toThrow(/SECRETS_KMS_KEY_ID or SECRETS_KEY_FILE: exactly one is required/);
+      expect(() => parseConfig({ ...admin, ...sealing, SECRETS_KMS_KEY_ID: "alias/x" }, role)).toThrow(/exactly one/);
+      expect(parseConfig({ ...admin, SECRETS_KMS_KEY_ID: "arn:aws:kms:us-east-1:111122223333:key/abc" }, role).SECRETS_KMS_KEY_ID).toMatch(/^arn:/);
+    }
+    // The bootstrap only when it seeds the demo tenant; the receiver and the CLI never.
+    expect(() => parseConfig({ DEMO_TENANT_ID: `ten_${"0".repeat(22)}DEMO` }, "bootstrap")).toThrow(/exactly one/);
+    expect(() => parseConfig({}, "bootstrap")).not.toThrow();
+    expect(() => parseConfig({}, "receiver")).not.toThrow();
   });
 });

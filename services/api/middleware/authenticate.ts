@@ -5,6 +5,7 @@ import { problems } from "../../core/errors.ts";
 import { sha256Hex } from "../../core/ids.ts";
 import type { Tenant } from "../../core/tenant.ts";
 import type { ApiKeyRecord } from "../../aws/api-keys.ts";
+import type { AuthFailures } from "./rate-limit.ts";
 
 function bearer(req: Request): string | undefined {
   const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(req.headers.authorization ?? "");
@@ -17,7 +18,11 @@ export interface TenantAuthDeps {
   /** Records the key's last-used day; called at most once a day per key per process. */
   readonly touch: (keyHash: string, day: string) => Promise<void>;
   readonly now: () => number;
+  readonly failures: AuthFailures;
 }
+
+/** What an API key looks like (`whk_<id>_<secret>`): anything else is refused without a lookup. */
+const apiKeyShape = /^whk_[A-Za-z0-9]+_[A-Za-z0-9_-]{16,}$/;
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -30,9 +35,14 @@ export function tenantAuth(deps: TenantAuthDeps): RequestHandler {
   const touched = new Set<string>();
   return async (req, _res, next) => {
     const key = bearer(req);
-    const record = key?.startsWith("whk_") ? await deps.findApiKey(sha256Hex(key)) : undefined;
+    const address = req.ip ?? "";
+    if (key) deps.failures.check(address);
+    const record = key && apiKeyShape.test(key) ? await deps.findApiKey(sha256Hex(key)) : undefined;
     const tenant = record && record.revokedAt === undefined ? await deps.getTenant(record.tenantId) : undefined;
-    if (!record || !tenant || tenant.status !== "active") throw problems.unauthorized();
+    if (!record || !tenant || tenant.status !== "active") {
+      if (key) deps.failures.failed(address);
+      throw problems.unauthorized();
+    }
     const day = new Date(deps.now()).toISOString().slice(0, 10);
     if (record.lastUsedDay !== day && !touched.has(`${record.keyHash}/${day}`)) {
       if (touched.size > 100_000) touched.clear();
@@ -52,13 +62,16 @@ export function requireTenant(req: Request): Tenant {
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
-export function adminAuth(adminToken: string): RequestHandler {
+export function adminAuth(adminToken: string, failures: AuthFailures): RequestHandler {
   const expected = digest(adminToken);
   return (req, _res, next) => {
     const token = bearer(req);
+    const address = req.ip ?? "";
+    if (token) failures.check(address);
     // Comparing digests keeps the comparison constant-time whatever the offered length.
     if (token && timingSafeEqual(digest(token), expected)) return next();
     if (token?.startsWith("whk_")) throw problems.forbidden("Tenant API keys cannot use the admin API.");
+    if (token) failures.failed(address);
     throw problems.unauthorized("The admin token is required as 'Authorization: Bearer <token>'.");
   };
 }

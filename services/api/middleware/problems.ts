@@ -1,5 +1,6 @@
 /** The one error handler: every error becomes application/problem+json, and a 500 never says why. */
-import type { ErrorRequestHandler, RequestHandler } from "express";
+import { STATUS_CODES } from "node:http";
+import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import { ProblemError, problems } from "../../core/errors.ts";
 import { isBackendUnavailable } from "../../aws/errors.ts";
 
@@ -22,8 +23,23 @@ function fromBodyParser(err: unknown): ProblemError | undefined {
   }
 }
 
+/**
+ * Any other error carrying a client status (http-errors from Express and its middleware: serve-static's 404 for
+ * a missing asset, body-parser's other 4xx) is that client error, not a 500 that counts against the 5xx alarm.
+ * Its message is not passed on: serve-static's names a path on our disk.
+ */
+function fromHttpError(err: unknown, req: Request): ProblemError | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === "number" ? status : statusCode;
+  if (typeof code !== "number" || code < 400 || code > 499) return undefined;
+  if (code === 404) return problems.notFound(`${req.method} ${req.path}`);
+  const title = STATUS_CODES[code] ?? "Client error";
+  return new ProblemError(code, title.toLowerCase().replace(/[^a-z0-9]+/g, "-"), title, `${title}.`);
+}
+
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  let problem = err instanceof ProblemError ? err : fromBodyParser(err);
+  let problem = err instanceof ProblemError ? err : (fromBodyParser(err) ?? fromHttpError(err, req));
   if (!problem && isBackendUnavailable(err)) {
     req.log.warn({ err }, "backend unavailable");
     res.setHeader("retry-after", "5");

@@ -5,36 +5,32 @@ import { problems } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import type { Endpoint, Tenant } from "../../core/tenant.ts";
 import { issueApiKey, listApiKeys, revokeApiKey, type ApiKeyStore } from "../../aws/api-keys.ts";
-import { decodeCursor } from "../../aws/cursor.ts";
 import { createTenant, listTenants, softDeleteTenant, tenantCursorSchema, updateTenant, type TenantStore } from "../../aws/tenants.ts";
 import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
-import { parseWith, requireJson } from "../validate.ts";
+import { cursorOf, parseWith, requireJson } from "../validate.ts";
 import { apiKeyView, tenantView } from "../views.ts";
 
 export interface AdminTenantDeps {
   readonly tenants: TenantStore;
   readonly apiKeys: ApiKeyStore;
   readonly allowPrivateTargets: boolean;
+  readonly allowedTargetPorts: readonly number[];
   readonly now: () => number;
 }
 
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z
-    .string()
-    .max(2000)
-    .optional()
-    .transform((c, ctx) => (c === undefined ? undefined : (decodeCursor(c, tenantCursorSchema) ?? (ctx.addIssue("not a cursor from this API"), z.NEVER)))),
+  cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page (400 for any other)." }),
 });
 export const tenantPatchSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), status: z.enum(["active", "disabled"]).optional() }).strict();
 
-export const tenantCreateSchema = (allowPrivate: boolean) =>
-  z.object({ name: z.string().trim().min(1).max(200), endpoints: z.array(endpointInputSchema(allowPrivate)).max(50).default([]) });
+export const tenantCreateSchema = (allowPrivate: boolean, allowedPorts?: readonly number[]) =>
+  z.object({ name: z.string().trim().min(1).max(200), endpoints: z.array(endpointInputSchema(allowPrivate, allowedPorts)).max(50).default([]) });
 
 export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   const router = Router();
   const json = [requireJson, express.json({ limit: "64kb" })];
-  const createSchema = tenantCreateSchema(deps.allowPrivateTargets);
+  const createSchema = tenantCreateSchema(deps.allowPrivateTargets, deps.allowedTargetPorts);
 
   const tenantOf = (req: Request) => liveTenant(deps.tenants, String(req.params.tenantId));
 
@@ -67,7 +63,7 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
 
   router.get("/", async (req, res) => {
     const q = parseWith(pageQuery, req.query);
-    const page = await listTenants(deps.tenants, q.limit, q.cursor);
+    const page = await listTenants(deps.tenants, q.limit, cursorOf(q.cursor, tenantCursorSchema));
     res.json({ data: page.items.filter((t) => t.status !== "deleted").map(tenantView), next_cursor: page.nextCursor });
   });
 

@@ -2,29 +2,35 @@
  * Endpoint management, mounted twice: `/v1/endpoints` (the key's tenant) and
  * `/admin/tenants/{tenantId}/endpoints` (any tenant). Secrets appear only when created or rotated.
  */
-import express, { Router, type Request } from "express";
+import express, { Router, type Request, type RequestHandler } from "express";
 import { z } from "zod";
 import { durationSchema } from "../../core/retry-policy.ts";
 import { problems } from "../../core/errors.ts";
 import { isId, newSigningSecret } from "../../core/ids.ts";
+import { maxRotationGraceMs } from "../../core/tenant.ts";
 import { addEndpoint, removeEndpoint, rotateEndpointSecret, updateEndpoint, type TenantStore } from "../../aws/tenants.ts";
 import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
-import { optionalJson, parseWith, requireJson } from "../validate.ts";
+import { eventCursorSchema } from "../../aws/events/read-events.ts";
+import { cursorOf, optionalJson, parseWith, requireJson } from "../validate.ts";
 import { endpointView } from "../views.ts";
-import { recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
+import { maxRecoverEvents, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
 
 export interface EndpointRoutesDeps extends RecoverDeps {
   readonly tenants: TenantStore;
   readonly allowPrivateTargets: boolean;
+  /** Ports a public endpoint may use. */
+  readonly allowedTargetPorts: readonly number[];
   readonly rotationGraceMs: number;
   readonly now: () => number;
   /** The tenant a request acts for: the key's, or the one named in an admin path. */
   readonly tenantIdOf: (req: Request) => string;
+  /** The tenant's rate limit on actions (endpoint writes, rotation, recover); a pass-through for operators. */
+  readonly actionLimit: RequestHandler;
 }
 
 /** The request bodies (the URL check depends on whether private targets are allowed). */
-export function endpointSchemas(allowPrivate: boolean) {
-  const create = endpointInputSchema(allowPrivate);
+export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly number[]) {
+  const create = endpointInputSchema(allowPrivate, allowedPorts);
   return {
     create,
     update: create
@@ -36,15 +42,30 @@ export function endpointSchemas(allowPrivate: boolean) {
         rate_limit: create.shape.rate_limit.unwrap().nullable().optional(),
       })
       .strict(),
-    rotate: z.object({ grace_period: durationSchema("30m or 24h").optional().meta({ description: "How long the old secret keeps signing, e.g. 24h." }) }).strict(),
-    recover: z.object({ since: z.iso.datetime({ offset: true }).meta({ description: "Requeue failed deliveries of events created since." }) }).strict(),
+    rotate: z
+      .object({
+        grace_period: durationSchema("30m or 24h")
+          .refine((ms) => ms <= maxRotationGraceMs, "at most 7d")
+          .optional()
+          .meta({ description: "How long the older secrets keep signing, e.g. 24h; at most 7d." }),
+      })
+      .strict(),
+    recover: z
+      .object({
+        since: z.iso.datetime({ offset: true }).meta({ description: "Requeue dead deliveries of events created at or after this time." }),
+        until: z.iso.datetime({ offset: true }).optional().meta({ description: "…and at or before this time (default: no end)." }),
+        dry_run: z.boolean().default(false).meta({ description: "Count what would be requeued, change nothing." }),
+        limit: z.number().int().min(1).max(maxRecoverEvents).default(maxRecoverEvents).meta({ description: `Dead events looked at in this call (at most ${maxRecoverEvents}).` }),
+        cursor: z.string().optional().meta({ description: "`next_cursor` of the previous call, to go on where it stopped." }),
+      })
+      .strict(),
   };
 }
 
 export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   const router = Router({ mergeParams: true });
   const json = [requireJson, express.json({ limit: "64kb" })];
-  const { create: createSchema, update: updateSchema, rotate: rotateSchema, recover: recoverSchema } = endpointSchemas(deps.allowPrivateTargets);
+  const { create: createSchema, update: updateSchema, rotate: rotateSchema, recover: recoverSchema } = endpointSchemas(deps.allowPrivateTargets, deps.allowedTargetPorts);
 
   /** The tenant, unless missing or deleted (404 either way: invariant 4). */
   const tenantOf = (req: Request) => liveTenant(deps.tenants, deps.tenantIdOf(req));
@@ -66,7 +87,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     res.json({ data: Object.entries(tenant.endpoints).map(([id, e]) => endpointView(id, e)), next_cursor: null });
   });
 
-  router.post("/", ...json, async (req, res) => {
+  router.post("/", deps.actionLimit, ...json, async (req, res) => {
     const input = parseWith(createSchema, req.body);
     const tenant = await tenantOf(req);
     const now = deps.now();
@@ -80,7 +101,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     res.json(endpointView(endpointId, endpoint));
   });
 
-  router.patch("/:endpointId", ...json, async (req, res) => {
+  router.patch("/:endpointId", deps.actionLimit, ...json, async (req, res) => {
     const input = parseWith(updateSchema, req.body);
     const ids = await endpointOf(req);
     const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit, send_traceparent: sendTraceparent, enabled } = input;
@@ -88,13 +109,13 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     res.json(endpointView(ids.endpointId, found(endpoint, ids.endpointId)));
   });
 
-  router.delete("/:endpointId", async (req, res) => {
+  router.delete("/:endpointId", deps.actionLimit, async (req, res) => {
     const ids = await endpointOf(req);
     if (!(await removeEndpoint(deps.tenants, ids))) throw problems.notFound(`Endpoint ${ids.endpointId}`);
     res.status(204).end();
   });
 
-  router.post("/:endpointId/rotate-secret", optionalJson, express.json({ limit: "4kb" }), async (req, res) => {
+  router.post("/:endpointId/rotate-secret", deps.actionLimit, optionalJson, express.json({ limit: "4kb" }), async (req, res) => {
     const input = parseWith(rotateSchema, req.body ?? {});
     const graceMs = input.grace_period ?? deps.rotationGraceMs;
     const secret = newSigningSecret();
@@ -108,11 +129,19 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     });
   });
 
-  router.post("/:endpointId/recover", ...json, async (req, res) => {
+  router.post("/:endpointId/recover", deps.actionLimit, ...json, async (req, res) => {
     const input = parseWith(recoverSchema, req.body);
+    const after = cursorOf(input.cursor, eventCursorSchema);
     const { tenantId, endpointId } = await endpointOf(req);
-    const requeued = await recoverEndpoint(deps, { tenantId, endpointId, since: input.since, log: req.log });
-    res.status(202).json({ endpoint_id: endpointId, requeued });
+    const { since, until, limit, dry_run: dryRun } = input;
+    const report = await recoverEndpoint(deps, { tenantId, endpointId, since, until, limit, after, dryRun, log: req.log });
+    res.status(202).json({
+      endpoint_id: endpointId,
+      dry_run: dryRun,
+      examined: report.examined,
+      ...(dryRun ? { would_requeue: report.requeued } : { requeued: report.requeued }),
+      next_cursor: report.nextCursor,
+    });
   });
 
   return router;

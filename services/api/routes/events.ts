@@ -2,19 +2,18 @@
  * Events: ingest (`POST /v1/events`, the key's tenant), and reading and retrying, mounted twice like
  * endpoints: `/v1/events` (the key's tenant) and `/admin/tenants/{tenantId}/events` (any tenant).
  */
-import express, { Router, type Request } from "express";
+import express, { Router, type Request, type RequestHandler } from "express";
 import { z } from "zod";
 import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
 import { isId } from "../../core/ids.ts";
-import { decodeCursor } from "../../aws/cursor.ts";
-import { eventCursorSchema, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
+import { attemptCursorSchema, attemptLogPage, deliveryOf, eventCursorSchema, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
 import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
 import { requeueAndSend, type RequeueDeps } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
 import { tenantRateLimit } from "../middleware/rate-limit.ts";
-import { jsonObjectOf, parseWith, requireJson } from "../validate.ts";
-import { eventSummaryView, eventView } from "../views.ts";
+import { cursorOf, jsonObjectOf, parseWith, requireJson } from "../validate.ts";
+import { attemptView, eventSummaryView, eventView } from "../views.ts";
 
 export interface IngestDeps extends AcceptDeps {
   readonly maxPayloadBytes: number;
@@ -26,6 +25,8 @@ export interface IngestDeps extends AcceptDeps {
 export interface EventReadDeps extends RequeueDeps {
   /** The tenant a request acts for: the key's, or the one named in an admin path. */
   readonly tenantIdOf: (req: Request) => string;
+  /** The tenant's rate limit on actions (retry); a pass-through for operators. */
+  readonly actionLimit: RequestHandler;
 }
 
 export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 printable ASCII characters").optional();
@@ -33,10 +34,12 @@ export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 
 export const listQuerySchema = z.object({
   status: z.enum(eventStatuses).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z
-    .string()
-    .optional()
-    .transform((c, ctx) => (c === undefined ? undefined : (decodeCursor(c, eventCursorSchema) ?? (ctx.addIssue("not a cursor from this API"), z.NEVER)))),
+  cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page (400 for any other)." }),
+});
+
+export const attemptsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page, or an event's `earlier_attempts_cursor` (400 for any other)." }),
 });
 
 export function ingestRoutes(deps: IngestDeps): Router {
@@ -59,7 +62,8 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
 
   router.get("/", async (req, res) => {
     const q = parseWith(listQuerySchema, req.query);
-    const page = await listEvents(deps.store, deps.tenantIdOf(req), { status: q.status, limit: q.limit, after: q.cursor });
+    const after = cursorOf(q.cursor, eventCursorSchema);
+    const page = await listEvents(deps.store, deps.tenantIdOf(req), { status: q.status, limit: q.limit, after });
     res.json({ data: page.items.map(eventSummaryView), next_cursor: page.nextCursor });
   });
 
@@ -72,12 +76,28 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
     res.json(eventView(found.event, found.attempts));
   });
 
-  router.post("/:eventId/retry", async (req, res) => {
-    const eventId = req.params.eventId;
+  /**
+   * Only DEAD deliveries get a new message: a PENDING or FAILED one already has its message on the queue (waiting
+   * for its next attempt, or found by the sweeper if lost), and a second one would only add a duplicate. Those are
+   * left as they are and listed as already queued.
+   */
+  /** A delivery's attempt log a page at a time, newest first: an event read carries only the newest. */
+  router.get("/:eventId/deliveries/:endpointId/attempts", async (req, res) => {
+    const q = parseWith(attemptsQuerySchema, req.query);
+    const after = cursorOf(q.cursor, attemptCursorSchema);
+    const key = { tenantId: deps.tenantIdOf(req), eventId: req.params.eventId, endpointId: req.params.endpointId };
+    const known = isId("evt", key.eventId) && isId("ep", key.endpointId) && (await deliveryOf(deps.store, key)) !== undefined;
+    if (!known) throw problems.notFound(`Delivery of event ${key.eventId} to ${key.endpointId}`);
+    const page = await attemptLogPage(deps.store, key, { limit: q.limit, before: after?.before });
+    res.json({ data: page.items.map(attemptView), next_cursor: page.nextCursor });
+  });
+
+  router.post("/:eventId/retry", deps.actionLimit, async (req, res) => {
+    const eventId = String(req.params.eventId);
     const key = { tenantId: deps.tenantIdOf(req), eventId };
-    const requeued = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log) : undefined;
-    if (!requeued) throw problems.notFound(`Event ${eventId}`);
-    res.status(202).json({ event_id: eventId, requeued: requeued.length });
+    const out = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log, undefined, ["DEAD"]) : undefined;
+    if (!out) throw problems.notFound(`Event ${eventId}`);
+    res.status(202).json({ event_id: eventId, requeued: out.requeued, already_queued: out.queued });
   });
 
   return router;

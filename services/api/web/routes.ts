@@ -19,7 +19,8 @@ const docsPage = `<!doctype html>
 const docsInit = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });`;
 
 export function webRoutes(opts: { consoleDir: string }): Router {
-  const router = Router();
+  // Case-sensitive like the app (create-app.ts): /Console must not reach what the load balancer closes as /console.
+  const router = Router({ caseSensitive: true });
   // Built on first request (~30 ms), not at start-up: most API tasks never serve it.
   let document: string | undefined;
   router.get("/openapi.json", (_req, res) => {

@@ -99,9 +99,16 @@ export async function recordOutcome(
   return out.found ? out.result : missing;
 }
 
+export interface Requeued {
+  /** The endpoints whose deliveries were put back to PENDING. */
+  readonly requeued: string[];
+  /** The endpoints whose deliveries were not settled: each already has its message on the queue (or the sweeper's). */
+  readonly queued: string[];
+}
+
 /**
- * Puts FAILED or DEAD deliveries (or only those in `from`) back to PENDING with a fresh budget;
- * answers the endpoints requeued, or undefined when the event does not exist.
+ * Puts FAILED or DEAD deliveries (or only those in `from`) back to PENDING with a fresh budget; answers the
+ * endpoints requeued and those already waiting, or undefined when the event does not exist.
  */
 export async function requeueDeliveries(
   store: EventStore,
@@ -109,17 +116,19 @@ export async function requeueDeliveries(
   now: number,
   endpointIds?: readonly string[],
   from?: readonly DeliveryStatus[],
-): Promise<string[] | undefined> {
+): Promise<Requeued | undefined> {
   const out = await changeDeliveries(store, key, now, (state) => {
+    const named = Object.entries(state.deliveries).filter(([id]) => !endpointIds || endpointIds.includes(id));
     const changes = Object.fromEntries(
-      Object.entries(state.deliveries)
-        .filter(([id, d]) => (!endpointIds || endpointIds.includes(id)) && (!from || from.includes(d.status)))
+      named
+        .filter(([, d]) => !from || from.includes(d.status))
         .flatMap(([id, d]) => {
           const next = requeue(d, now);
           return next ? [[id, next] as const] : [];
         }),
     );
-    return { changes, result: Object.keys(changes) };
+    const queued = named.filter(([id, d]) => !(id in changes) && !isSettled(d.status)).map(([id]) => id);
+    return { changes, result: { requeued: Object.keys(changes), queued } };
   });
   return out.found ? out.result : undefined;
 }

@@ -1,10 +1,11 @@
-/** Reading events: one event with its attempt log, one event for delivery, a page of a tenant's events. */
-import { GetCommand, QueryCommand, ScanCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+/** Reading events: one event with its recent attempts, a page of a delivery's attempts, a page of a tenant's events. */
+import { GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { deliverySchema, eventStatuses, type Delivery, type EventStatus } from "../../core/delivery-state.ts";
-import { encodeCursor } from "../cursor.ts";
+import { isId } from "../../core/ids.ts";
+import { encodeCursor, rejectedCursor } from "../cursor.ts";
 import { dueShards, eventIndexes } from "../tables.ts";
-import { attemptItemSchema, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
+import { attemptItemSchema, attemptSk, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
 
 export async function getEventForDelivery(store: EventStore, key: EventKey): Promise<EventItem | undefined> {
   const { Item } = await store.ddb.send(
@@ -13,27 +14,61 @@ export async function getEventForDelivery(store: EventStore, key: EventKey): Pro
   return Item ? eventItemSchema.parse(Item) : undefined;
 }
 
-/** The event and every attempt of every delivery, in one Query (attempts sort under their event). */
-export async function getEventWithAttempts(
-  store: EventStore,
-  key: EventKey,
-): Promise<{ event: EventItem; attempts: AttemptItem[] } | undefined> {
-  const input: QueryCommandInput = {
-    TableName: store.table,
-    KeyConditionExpression: "tenantId = :t AND begins_with(sk, :e)",
-    ExpressionAttributeValues: { ":t": key.tenantId, ":e": key.eventId },
-  };
-  let event: EventItem | undefined;
-  const attempts: AttemptItem[] = [];
-  do {
-    const page = await store.ddb.send(new QueryCommand(input));
-    for (const item of page.Items ?? []) {
-      if (item.sk === key.eventId) event = eventItemSchema.parse(item);
-      else attempts.push(attemptItemSchema.parse(item));
-    }
-    input.ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (input.ExclusiveStartKey);
-  return event ? { event, attempts } : undefined;
+/** Attempts of each delivery an event read carries: the rest are paged (attemptLogPage). */
+export const recentAttempts = 20;
+
+/** Where a page of a delivery's attempt log starts: below this attempt number. */
+export const attemptCursorSchema = z.object({ before: z.number().int().min(1).max(9999) });
+
+export interface AttemptPage {
+  /** Newest first. */
+  readonly items: AttemptItem[];
+  /** The cursor to the older ones; null when these are the oldest. */
+  readonly nextCursor: string | null;
+}
+
+/**
+ * One page of a delivery's attempt log, newest first: a single Query of at most `limit + 1` records (the one
+ * beyond says whether there are older ones), however many attempts retries and requeues have piled up.
+ */
+export async function attemptLogPage(store: EventStore, key: EventKey & { readonly endpointId: string }, page: { limit: number; before?: number | undefined }): Promise<AttemptPage> {
+  const { Items = [] } = await store.ddb.send(
+    new QueryCommand({
+      TableName: store.table,
+      KeyConditionExpression: "tenantId = :t AND sk BETWEEN :first AND :last",
+      ExpressionAttributeValues: {
+        ":t": key.tenantId,
+        ":first": attemptSk(key.eventId, key.endpointId, 0),
+        ":last": attemptSk(key.eventId, key.endpointId, (page.before ?? 10_000) - 1),
+      },
+      ScanIndexForward: false,
+      Limit: page.limit + 1,
+    }),
+  );
+  const items = Items.slice(0, page.limit).map((i) => attemptItemSchema.parse(i));
+  const oldest = items.at(-1);
+  return { items, nextCursor: Items.length > page.limit && oldest ? encodeCursor({ before: oldest.attempt }) : null };
+}
+
+/**
+ * The event and the newest `recentAttempts` attempts of each of its deliveries. What one read loads is bounded
+ * (at most 50 endpoints x 21 records) whatever the event's history: older attempts are read a page at a time.
+ */
+export async function getEventWithAttempts(store: EventStore, key: EventKey): Promise<{ event: EventItem; attempts: Record<string, AttemptPage> } | undefined> {
+  const { Item } = await store.ddb.send(new GetCommand({ TableName: store.table, Key: { tenantId: key.tenantId, sk: key.eventId } }));
+  if (!Item) return undefined;
+  const event = eventItemSchema.parse(Item);
+  const attempts: Record<string, AttemptPage> = {};
+  const endpointIds = Object.keys(event.deliveries);
+  // Ten Queries at a time: an event fanned out to many endpoints does not become a burst of reads.
+  for (let i = 0; i < endpointIds.length; i += 10) {
+    await Promise.all(
+      endpointIds.slice(i, i + 10).map(async (endpointId) => {
+        attempts[endpointId] = await attemptLogPage(store, { ...key, endpointId }, { limit: recentAttempts });
+      }),
+    );
+  }
+  return { event, attempts };
 }
 
 export const eventSummarySchema = z.object({
@@ -44,8 +79,9 @@ export const eventSummarySchema = z.object({
 });
 export type EventSummary = z.infer<typeof eventSummarySchema>;
 
-// The cursor names only the position inside this tenant's index; the tenant always comes from the key.
-export const eventCursorSchema = z.object({ sk: z.string(), createdAt: z.string() });
+// The cursor names only the position inside this tenant's index; the tenant always comes from the key. Its
+// values are checked for the shapes DynamoDB stores (an event id, an ISO time), so a forged one is refused early.
+export const eventCursorSchema = z.object({ sk: z.string().refine((s) => isId("evt", s)), createdAt: z.iso.datetime() });
 
 export interface ListOptions {
   readonly status?: EventStatus | undefined;
@@ -72,7 +108,7 @@ export async function listEvents(
       Limit: opts.limit,
       ...(opts.after ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } } : {}),
     }),
-  );
+  ).catch(rejectedCursor(opts.after));
   const last = page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined;
   const nextCursor = last ? encodeCursor({ sk: last.sk, createdAt: last.createdAt }) : null;
   return { items: (page.Items ?? []).map((i) => eventSummarySchema.parse(i)), nextCursor };
@@ -92,31 +128,56 @@ export async function findOverdueEvents(store: EventStore, shard: string, before
   return (page.Items ?? []).map((i) => ({ tenantId: String(i.tenantId), eventId: String(i.sk), dueAt: Number(i.dueAt) }));
 }
 
-/** Ids of the tenant's events in `status` created at or after `since` (ISO), oldest first, at most `max`. */
-export async function eventIdsByStatusSince(
+export interface CreatedBetween {
+  /** ISO times, inclusive; `until` open-ended when absent. */
+  readonly since: string;
+  readonly until?: string | undefined;
+  readonly limit: number;
+  readonly after?: z.infer<typeof eventCursorSchema> | undefined;
+}
+
+/**
+ * One page (at most `limit`, one Query) of the ids of the tenant's events in `status` created in a time range,
+ * oldest first, and the cursor to the next page.
+ */
+export async function eventIdsByStatus(
   store: EventStore,
   tenantId: string,
   status: EventStatus,
-  since: string,
-  max: number,
-): Promise<string[]> {
-  const ids: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.ddb.send(
+  range: CreatedBetween,
+): Promise<{ eventIds: string[]; nextCursor: string | null }> {
+  const partition = `${tenantId}#${status}`;
+  const page = await store.ddb
+    .send(
       new QueryCommand({
         TableName: store.table,
         IndexName: eventIndexes.byStatus,
-        KeyConditionExpression: "tenantStatus = :p AND createdAt >= :since",
-        ExpressionAttributeValues: { ":p": `${tenantId}#${status}`, ":since": since },
-        ExclusiveStartKey: start,
-        Limit: Math.min(1000, max - ids.length),
+        KeyConditionExpression: range.until === undefined ? "tenantStatus = :p AND createdAt >= :since" : "tenantStatus = :p AND createdAt BETWEEN :since AND :until",
+        ExpressionAttributeValues: { ":p": partition, ":since": range.since, ...(range.until === undefined ? {} : { ":until": range.until }) },
+        Limit: range.limit,
+        ...(range.after ? { ExclusiveStartKey: { tenantStatus: partition, tenantId, ...range.after } } : {}),
       }),
-    );
-    ids.push(...(page.Items ?? []).map((i) => eventSummarySchema.parse(i).eventId));
-    start = page.LastEvaluatedKey;
-  } while (start && ids.length < max);
-  return ids;
+    )
+    .catch(rejectedCursor(range.after));
+  const last = page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined;
+  return {
+    eventIds: (page.Items ?? []).map((i) => eventSummarySchema.parse(i).eventId),
+    nextCursor: last ? encodeCursor({ sk: last.sk, createdAt: last.createdAt }) : null,
+  };
+}
+
+/** One delivery of an event as stored (a projection: not the body), or undefined when there is none. */
+export async function deliveryOf(store: EventStore, key: EventKey & { readonly endpointId: string }): Promise<Delivery | undefined> {
+  const { Item } = await store.ddb.send(
+    new GetCommand({
+      TableName: store.table,
+      Key: { tenantId: key.tenantId, sk: key.eventId },
+      ProjectionExpression: "#d.#e",
+      ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId },
+    }),
+  );
+  const d: unknown = (Item?.deliveries as Record<string, unknown> | undefined)?.[key.endpointId];
+  return d === undefined ? undefined : deliverySchema.parse(d);
 }
 
 /** The earliest due time of any unsettled delivery (the head of the backlog), from the by-due index. */

@@ -76,4 +76,13 @@ describe("endpointUrlProblem", () => {
     expect(endpointUrlProblem("not a url", false)).toBe("must be an absolute URL");
     expect(endpointUrlProblem("https://example.com/hook", false)).toBeUndefined();
   });
+
+  it("allows public targets on 443 and the configured ports only, so tenants cannot use us to probe ports", () => {
+    expect(endpointUrlProblem("https://example.com:8443/hook", false)).toBeUndefined();
+    expect(endpointUrlProblem("https://example.com:443/hook", false, [9443])).toBeUndefined();
+    for (const port of [22, 25, 80, 6379, 9443]) expect(endpointUrlProblem(`https://example.com:${port}/`, false), String(port)).toBe("must use port 443 or 8443");
+    expect(endpointUrlProblem("https://example.com:9443/", false, [9443])).toBeUndefined();
+    // A local stack's receivers listen anywhere.
+    expect(endpointUrlProblem("http://127.0.0.1:3001/", true, [443])).toBeUndefined();
+  });
 });

@@ -19,9 +19,10 @@ interface ComposeService {
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
+  volumes?: string[];
   healthcheck?: { test: string[] };
 }
-const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, ComposeService> };
+const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
 const services = compose.services;
 /** A compose duration (`1m30s`, `45s`) in milliseconds. */
 const durationMs = (d = "10s") => [...d.matchAll(/(\d+)(ms|s|m|h)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit!]!, 0);
@@ -52,7 +53,7 @@ describe("docker-compose.yml", () => {
   });
 
   it("gives each role a configuration its own parser accepts, naming only variables the code reads", () => {
-    const roleOf: Record<string, Role> = { api: "api", worker: "worker", bootstrap: "worker", receiver: "worker" };
+    const roleOf: Record<string, Role> = { api: "api", worker: "worker", bootstrap: "bootstrap", receiver: "receiver" };
     for (const [name, service] of Object.entries(services)) {
       if (name === "localstack") continue;
       const role = service.command?.[0] ?? "";
@@ -80,6 +81,18 @@ describe("docker-compose.yml", () => {
     expect(durationMs(services.worker!.stop_grace_period)).toBeGreaterThanOrEqual(workerShutdownDeadlineMs(worker.DELIVERY_TIMEOUT_MS));
     expect(durationMs(services.api!.stop_grace_period)).toBeGreaterThanOrEqual(apiShutdownDeadlineMs);
     expect([durationMs("1m30s"), durationMs()]).toEqual([90_000, 10_000]);
+  });
+
+  it("seals signing secrets with one key file, made by bootstrap on a volume the api and the worker read it from", () => {
+    const key = expand(services.bootstrap!.environment).SECRETS_KEY_FILE!;
+    expect(key).toMatch(/^\/var\/lib\/webhooks\//);
+    for (const name of ["bootstrap", "api", "worker"]) {
+      expect(expand(services[name]!.environment).SECRETS_KEY_FILE, name).toBe(key);
+      expect(services[name]!.volumes, name).toEqual(["secrets-key:/var/lib/webhooks"]);
+    }
+    expect(Object.keys(compose.volumes ?? {})).toEqual(["secrets-key"]);
+    // The image owns the mount point, so the unprivileged user can write the key into a fresh volume.
+    expect(read("Dockerfile")).toContain("RUN mkdir -p /var/lib/webhooks && chown node:node /var/lib/webhooks");
   });
 
   it("starts LocalStack's DynamoDB eagerly (the bootstrap also retries while it warms up)", () => {

@@ -44,21 +44,38 @@ describe("resolveGuarded", () => {
   });
 });
 
+const noLookup: ResolveAll = () => Promise.reject(new Error("no lookup expected"));
+
 describe("GuardedClient.post", () => {
+  it("re-checks the scheme and the port at delivery, before any lookup (an endpoint stored before a policy change)", async () => {
+    const client = createGuardedClient({ allowPrivate: false, timeoutMs: 1000, userAgent: "t", resolve: noLookup });
+    const http = await client.post("http://hooks.example/in", Buffer.from("{}"), {});
+    expect([http.statusCode, http.error]).toEqual([undefined, "refused: the URL must use https"]);
+    const ssh = await client.post("https://hooks.example:22/in", Buffer.from("{}"), {});
+    expect([ssh.statusCode, ssh.error]).toEqual([undefined, "refused: the URL must use port 443 or 8443"]);
+    const custom = createGuardedClient({ allowPrivate: false, allowedPorts: [9443], timeoutMs: 1000, userAgent: "t", resolve: noLookup });
+    expect((await custom.post("https://hooks.example:8443/in", Buffer.from("{}"), {})).error).toBe("refused: the URL must use port 443 or 9443");
+    client.close();
+    custom.close();
+  });
+
   it("refuses literal private addresses before opening a socket", async () => {
     const client = createGuardedClient({ allowPrivate: false, timeoutMs: 1000, userAgent: "t" });
-    for (const url of ["http://127.0.0.1:9/", "http://[::1]:9/", "http://0x7f000001:9/", "http://[::ffff:7f00:1]:9/"]) {
+    for (const url of ["https://127.0.0.1/", "https://[::1]/", "https://0x7f000001:8443/", "https://[::ffff:7f00:1]/"]) {
       const res = await client.post(url, Buffer.from("{}"), {});
       expect(res.statusCode).toBeUndefined();
-      expect(res.error).toMatch(/^refused loopback/);
+      expect(res.error).toBe("refused: the address is not public");
+      expect(res.errorDetail).toMatch(/^refused loopback/);
     }
     client.close();
   });
 
-  it("refuses a name that resolves to a private address, as a failed attempt", async () => {
+  it("refuses a name that resolves to a private address, as a failed attempt that tells the tenant nothing about our network", async () => {
     const client = createGuardedClient({ allowPrivate: false, timeoutMs: 1000, userAgent: "t", resolve: answers(["127.0.0.1"]) });
-    const res = await client.post("http://internal.example:9/", Buffer.from("{}"), {});
-    expect(res.error).toBe("refused loopback address 127.0.0.1 for internal.example");
+    const res = await client.post("https://internal.example/", Buffer.from("{}"), {});
+    // The tenant reads `error` in its attempt log: no name, no address, no kind of address.
+    expect(res.error).toBe("refused: the address is not public");
+    expect(res.errorDetail).toBe("refused loopback address 127.0.0.1 for internal.example");
     client.close();
   });
 });

@@ -2,11 +2,14 @@
  * `deliver` branch by branch, against an in-memory stand-in for its store and receiver (the DeliveryOps
  * interface), with the real state machine, pacer and memory budget: each stage's outcomes and failures.
  */
+import { randomBytes } from "node:crypto";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { applyOutcome, newDelivery, takeLease as decideLease, type Delivery } from "../../../services/core/delivery-state.ts";
 import { newEndpointRecord, type Endpoint, type Tenant } from "../../../services/core/tenant.ts";
 import type { EventItem } from "../../../services/aws/events/store.ts";
+import { localKeyProvider, openSecrets, sealSecrets } from "../../../services/aws/secret-keys.ts";
+import { verifyWebhook } from "../../../services/core/signing.ts";
 import type { PostResult } from "../../../services/outbound/guarded-client.ts";
 import { createMetrics } from "../../../services/metrics.ts";
 import { deliver, type DeliverDeps, type DeliveryOps } from "../../../services/worker/deliver.ts";
@@ -41,6 +44,8 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
   const attempts: number[] = [];
   const posts: string[] = [];
   const postponed: number[] = [];
+  const sentHeaders: Record<string, string>[] = [];
+  const keys = localKeyProvider(randomBytes(32));
   const failing = new Set<keyof DeliveryOps>();
   const guard = (op: keyof DeliveryOps) => {
     if (failing.has(op)) throw Object.assign(new Error(`${op} unavailable`), { name: "ServiceUnavailable" });
@@ -75,9 +80,14 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       return tenant.endpoints[ids.endpointId];
     },
     claimRateSlot: async () => ({ ok: true, tat: now, at: now }),
-    async post(url) {
+    async openSecrets(key, secrets) {
+      guard("openSecrets");
+      return openSecrets(keys, key, secrets);
+    },
+    async post(url, _body, headers) {
       guard("post");
       posts.push(url);
+      sentHeaders.push(headers);
       return answer();
     },
   };
@@ -101,7 +111,11 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
   const setEndpoint = (change: (e: Endpoint) => Endpoint) => {
     tenant = { ...tenant, endpoints: { [ids.endpointId]: change(tenant.endpoints[ids.endpointId]!) } };
   };
-  return { deps, ops, attempts, posts, postponed, failing, setEndpoint, delivery: () => event.deliveries[ids.endpointId]!, endpoint: () => tenant.endpoints[ids.endpointId]! };
+  /** Seals the tenant's secrets as the tenant store does on every write. */
+  const seal = async () => {
+    tenant = await sealSecrets(keys, tenant);
+  };
+  return { deps, ops, attempts, posts, postponed, sentHeaders, failing, setEndpoint, seal, delivery: () => event.deliveries[ids.endpointId]!, endpoint: () => tenant.endpoints[ids.endpointId]! };
 }
 
 const answer = (statusCode: number | undefined, headers: Record<string, string> = {}): PostResult => ({
@@ -208,6 +222,27 @@ describe("deliver", () => {
     expect(d.kind === "later" && d.at - now).toBeLessThan(5000);
     expect(w.postponed).toEqual([]);
     expect(w.posts).toEqual([]);
+  });
+
+  it("signs with the endpoint's secret opened from its sealed form", async () => {
+    const w = world(() => answer(200));
+    await w.seal();
+    expect(w.endpoint().secrets[0]).not.toHaveProperty("secret");
+    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    const verified = verifyWebhook(w.sentHeaders[0]!, Buffer.from('{"type":"x"}'), "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0", { now: Math.floor(now / 1000) });
+    expect(verified).toEqual({ ok: true, format: "standard" });
+  });
+
+  it("a key provider failure: a stage error before the attempt, nothing POSTed, nothing spent", async () => {
+    const w = world(() => answer(200));
+    w.failing.add("openSecrets");
+    const err = await deliver(w.deps, message()).catch((e: unknown) => e);
+    expect((err as DeliveryStageError).stage).toBe("before the attempt");
+    expect(w.posts).toEqual([]);
+    expect(w.delivery().attempts).toBe(0);
+    // Nothing held either: the next delivery goes through.
+    w.failing.delete("openSecrets");
+    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
   });
 
   it("a poison message: dropped without touching anything", async () => {

@@ -1,0 +1,68 @@
+/**
+ * Reads that cannot grow without bound: an event read carries the newest 20 attempts of each delivery, however
+ * many retries and requeues added, and the rest of a delivery's attempt log is read a page at a time, newest
+ * first, under both mounts of the event routes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { attemptLog } from "../../services/aws/events/delivery-ops.ts";
+import { getEvent, postEvent } from "../support/api.ts";
+import { expectProblem } from "../support/problem.ts";
+import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
+
+let stack: Stack;
+let t: CreatedTenant;
+let eventId: string;
+let endpointId: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  // No worker: the delivery's history is written here, 45 attempts of it, as years of retries would leave it.
+  t = await stack.createTenant([{ url: "http://127.0.0.1:9/many" }]);
+  endpointId = t.endpoints[0]!.endpointId;
+  eventId = (await postEvent(stack, t.apiKey, { type: "long.story" })).body.event_id as string;
+  const record = attemptLog(stack.store);
+  const at = Date.now();
+  await Promise.all(
+    Array.from({ length: 45 }, (_, i) =>
+      record(t.tenantId, { eventId, endpointId, attempt: i + 1, at: at + i, durationMs: 3, statusCode: 500, error: "HTTP 500", responseExcerpt: "x".repeat(4096) }),
+    ),
+  );
+});
+afterAll(() => stack.close());
+
+type Page = { data: { attempt: number }[]; next_cursor: string | null };
+
+describe("the attempt log", () => {
+  it("an event read carries the newest 20 attempts of a delivery, in order, and a cursor to the earlier ones", async () => {
+    const d = (await getEvent(stack, t.apiKey, eventId)).deliveries[0]! as { attempt_log: { attempt: number }[]; earlier_attempts_cursor?: string | null };
+    expect(d.attempt_log.map((a) => a.attempt)).toEqual(Array.from({ length: 20 }, (_, i) => 26 + i));
+    expect(d.earlier_attempts_cursor).toEqual(expect.any(String));
+  });
+
+  it("pages the rest, newest first, from the event's cursor or from the start, under /v1 and /admin alike", async () => {
+    const d = (await getEvent(stack, t.apiKey, eventId)).deliveries[0]! as unknown as { earlier_attempts_cursor: string };
+    for (const [base, auth] of [[`/v1/events/${eventId}`, t.apiKey], [`/admin/tenants/${t.tenantId}/events/${eventId}`, stack.adminToken]] as const) {
+      const read = async (query: string) => {
+        const res = await stack.http.get(`${base}/deliveries/${endpointId}/attempts?${query}`).set("authorization", `Bearer ${auth}`);
+        expect(res.status, res.text).toBe(200);
+        return res.body as Page;
+      };
+      const earlier = await read(`limit=15&cursor=${d.earlier_attempts_cursor}`);
+      expect(earlier.data.map((a) => a.attempt)).toEqual(Array.from({ length: 15 }, (_, i) => 25 - i));
+      const oldest = await read(`limit=15&cursor=${earlier.next_cursor}`);
+      expect(oldest.data.map((a) => a.attempt)).toEqual(Array.from({ length: 10 }, (_, i) => 10 - i));
+      expect(oldest.next_cursor).toBeNull();
+      const first = await read("");
+      expect(first.data.map((a) => a.attempt)).toEqual(Array.from({ length: 20 }, (_, i) => 45 - i));
+    }
+  });
+
+  it("answers 404 for another tenant's delivery or an unknown one, 400 for a cursor it did not give out", async () => {
+    const other = await stack.createTenant([]);
+    const path = `/v1/events/${eventId}/deliveries/${endpointId}/attempts`;
+    expectProblem(await stack.http.get(path).set("authorization", `Bearer ${other.apiKey}`), 404);
+    expectProblem(await stack.http.get(`/v1/events/${eventId}/deliveries/ep_00000000000000000000000000/attempts`).set("authorization", `Bearer ${t.apiKey}`), 404);
+    expectProblem(await stack.http.get(`${path}?cursor=nope`).set("authorization", `Bearer ${t.apiKey}`), 400);
+    expectProblem(await stack.http.get(`${path}?limit=500`).set("authorization", `Bearer ${t.apiKey}`), 422);
+  });
+});
