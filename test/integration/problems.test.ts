@@ -3,7 +3,7 @@
  * API never gave out (garbage, or forged to pass as one), answer their problem, never a 500 (which would also
  * count against the 5xx alarm).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ProblemError } from "../../services/core/errors.ts";
 import { listEvents } from "../../services/aws/events/read-events.ts";
 import { expectProblem } from "../support/problem.ts";
@@ -49,8 +49,12 @@ describe("cursors", () => {
   });
 
   it("turns DynamoDB refusing a start key into the same 400, should a forged key ever get past the schema", async () => {
-    const err = await listEvents(stack.store, t.tenantId, { limit: 1, after: { sk: "", createdAt: "" } }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ProblemError);
-    expect((err as ProblemError).status).toBe(400);
+    const out = await listEvents(stack.store, t.tenantId, { limit: 1, after: { sk: "", createdAt: "" } }).catch((e: unknown) => e);
+    // DynamoDB (and dynalite, DynamoDB Local) refuse an empty key attribute; moto accepts it and finds nothing.
+    if (inject("backend") === "moto") expect(out).toEqual({ items: [], nextCursor: null });
+    else {
+      expect(out).toBeInstanceOf(ProblemError);
+      expect((out as ProblemError).status).toBe(400);
+    }
   });
 });
