@@ -171,7 +171,7 @@ async function eventListView(): Promise<HTMLElement> {
       ),
     );
   const status = h("select", { name: "status", onchange: () => go({ status: status.value }) });
-  status.append(...["", "PENDING", "DELIVERED", "DEAD"].map((s) => h("option", { value: s }, s || "Any status")));
+  status.append(...["", "PENDING", "DELIVERED", "DEAD", "SKIPPED"].map((s) => h("option", { value: s }, s || "Any status")));
   status.value = state.status;
   return h(
     "div",
@@ -183,7 +183,7 @@ async function eventListView(): Promise<HTMLElement> {
 
 async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLElement> {
   const e = await api.event(tenantId, eventId);
-  const retryable = e.deliveries.some((d) => d.status === "DEAD");
+  const retryable = e.deliveries.some((d) => d.status === "DEAD" || d.status === "SKIPPED");
   const retry = async () =>
     guard(async () => {
       const { requeued, already_queued: queued } = await api.retryEvent(tenantId, eventId);
@@ -194,7 +194,7 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
     { "data-testid": "event-detail" },
     h("div", { class: "toolbar" }, h("button", { class: "quiet", onclick: () => go({ selected: undefined }) }, "← Events"), h("h2", {}, "Event ", h("span", { class: "mono" }, e.event_id)), badge(e.status)),
     h("p", {}, `Type ${e.type ?? "—"} · created ${when(e.created_at)} · tenant `, h("span", { class: "mono" }, tenantId)),
-    retryable ? h("button", { onclick: () => void retry() }, "Retry dead deliveries") : null,
+    retryable ? h("button", { onclick: () => void retry() }, "Retry dead and skipped deliveries") : null,
     h("details", {}, h("summary", {}, "Payload"), h("pre", {}, JSON.stringify(e.payload, null, 2))),
     ...e.deliveries.map((d) =>
       h(
@@ -208,6 +208,7 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
           d.next_attempt_at ? ` · next ${when(d.next_attempt_at)}` : "",
           d.delivered_at ? ` · delivered ${when(d.delivered_at)}` : "",
           d.dead_at ? ` · dead ${when(d.dead_at)}` : "",
+          d.skipped_at ? ` · skipped ${when(d.skipped_at)} (its endpoint was disabled)` : "",
         ),
         timeline(e.created_at, d),
         table(
@@ -243,6 +244,7 @@ function timeline(createdAt: string, d: api.EventDetail["deliveries"][number]): 
     ...d.attempt_log.map((a) => ({ kind: a.status_code !== null && a.status_code < 300 ? "ok" : "failed", label: `#${a.attempt} · ${a.status_code ?? "no answer"}`, at: Date.parse(a.at) })),
     ...(d.delivered_at ? [{ kind: "delivered", label: "Delivered", at: Date.parse(d.delivered_at) }] : []),
     ...(d.dead_at ? [{ kind: "dead", label: "Dead", at: Date.parse(d.dead_at) }] : []),
+    ...(d.skipped_at ? [{ kind: "skipped", label: "Skipped", at: Date.parse(d.skipped_at) }] : []),
   ];
   return h(
     "ol",

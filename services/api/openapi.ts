@@ -56,7 +56,7 @@ function eventReadOperations(base: string, auth: Auth, tag: string): Operation[]
     { method: "get", path: base, summary: "List events, newest first, optionally by status", tag, auth, query: listQuerySchema, responses: ok(views.eventPageSchema) },
     { method: "get", path: one, summary: "Get an event with its deliveries and the newest 20 attempts of each", tag, auth, responses: ok(views.eventViewSchema) },
     { method: "get", path: `${one}/deliveries/{endpointId}/attempts`, summary: "A delivery's attempt log, newest first, a page at a time", tag, auth, query: attemptsQuerySchema, responses: ok(views.attemptPageSchema) },
-    { method: "post", path: `${one}/retry`, summary: "Requeue the event's dead deliveries (those still waiting for an attempt are left as they are)", tag, auth, responses: { 202: views.requeuedSchema } },
+    { method: "post", path: `${one}/retry`, summary: "Requeue the event's dead and skipped deliveries (those still waiting for an attempt are left as they are)", tag, auth, responses: { 202: views.requeuedSchema } },
   ];
 }
 

@@ -167,6 +167,7 @@ const deliveryViewSchema = z.strictObject({
   last_error: z.string().optional(),
   delivered_at: timestamp.optional(),
   dead_at: timestamp.optional(),
+  skipped_at: timestamp.optional().meta({ description: "SKIPPED: the endpoint was disabled when the event came; nothing was sent (recover or retry sends it)." }),
   attempt_log: z.array(attemptViewSchema).meta({ description: "The newest 20 attempts at most, in attempt order." }),
   earlier_attempts_cursor: z
     .string()
@@ -195,6 +196,7 @@ export function eventView(event: EventItem, attempts: Readonly<Record<string, At
       last_error: d.lastError,
       delivered_at: iso(d.deliveredAt),
       dead_at: iso(d.deadAt),
+      skipped_at: iso(d.skippedAt),
       attempt_log: (attempts[endpointId]?.items ?? []).map(attemptView).reverse(),
       earlier_attempts_cursor: attempts[endpointId]?.nextCursor ?? null,
     })),
@@ -204,7 +206,7 @@ export function eventView(event: EventItem, attempts: Readonly<Record<string, At
 export const requeuedSchema = z
   .strictObject({
     event_id: z.string(),
-    requeued: z.array(z.string()).meta({ description: "Endpoints whose dead deliveries were requeued (a fresh attempt budget, the same webhook-id)." }),
+    requeued: z.array(z.string()).meta({ description: "Endpoints whose dead or skipped deliveries were requeued (a fresh attempt budget, the same webhook-id)." }),
     already_queued: z.array(z.string()).meta({ description: "Endpoints whose deliveries are still waiting for their next attempt: left as they are." }),
   })
   .meta({ id: "EventRequeued" });

@@ -94,10 +94,12 @@ describe("endpoint health", () => {
     expect(endpoint.disabled_reason).toMatch(/^the endpoint answered 410 Gone at /);
     expect((await getEvent(stack, t.apiKey, gone.body.event_id)).deliveries[0]!.attempts).toBe(1);
 
-    // New events skip a disabled endpoint...
+    // New events record a disabled endpoint's delivery as SKIPPED: sent nowhere, no attempt, but not lost...
     const skipped = await postEvent(stack, t.apiKey, { type: "while-disabled" });
-    expect(skipped.body.status).toBe("DELIVERED");
-    expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).deliveries).toEqual([]);
+    expect(skipped.body.status).toBe("SKIPPED");
+    expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).deliveries).toEqual([
+      expect.objectContaining({ status: "SKIPPED", attempts: 0, skipped_at: expect.any(String), attempt_log: [] }),
+    ]);
     // ...and one already queued for it when it was disabled is held: sent nowhere, no attempt spent.
     const stale = await getTenant(stack.stores.tenants, t.tenantId);
     const wasEnabled = { ...stale!, endpoints: { [t.endpoints[0]!.endpointId]: { ...stale!.endpoints[t.endpoints[0]!.endpointId]!, enabled: true } } };

@@ -76,11 +76,6 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
     res.json(eventView(found.event, found.attempts));
   });
 
-  /**
-   * Only DEAD deliveries get a new message: a PENDING or FAILED one already has its message on the queue (waiting
-   * for its next attempt, or found by the sweeper if lost), and a second one would only add a duplicate. Those are
-   * left as they are and listed as already queued.
-   */
   /** A delivery's attempt log a page at a time, newest first: an event read carries only the newest. */
   router.get("/:eventId/deliveries/:endpointId/attempts", async (req, res) => {
     const q = parseWith(attemptsQuerySchema, req.query);
@@ -92,10 +87,15 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
     res.json({ data: page.items.map(attemptView), next_cursor: page.nextCursor });
   });
 
+  /**
+   * Only DEAD and SKIPPED deliveries get a new message: a PENDING or FAILED one already has its message on the queue
+   * (waiting for its next attempt, or found by the sweeper if lost), and a second one would only add a duplicate.
+   * Those are left as they are and listed as already queued.
+   */
   router.post("/:eventId/retry", deps.actionLimit, async (req, res) => {
     const eventId = String(req.params.eventId);
     const key = { tenantId: deps.tenantIdOf(req), eventId };
-    const out = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log, undefined, ["DEAD"]) : undefined;
+    const out = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log, undefined, ["DEAD", "SKIPPED"]) : undefined;
     if (!out) throw problems.notFound(`Event ${eventId}`);
     res.status(202).json({ event_id: eventId, requeued: out.requeued, already_queued: out.queued });
   });
