@@ -50,6 +50,8 @@ export interface AppDeps {
   readonly rotationGraceMs: number;
   /** DLQ requeue messages per second. */
   readonly requeueRate: number;
+  /** How long after its event a delivery can die by the retry schedule: how far back recover looks for events. */
+  readonly deliverySpanMs: number;
   /** Throws when DynamoDB or SQS cannot be reached (asked at most every few seconds: see readiness.ts). */
   readonly ready: () => Promise<void>;
   readonly now?: () => number;
@@ -111,7 +113,7 @@ export function createApp(deps: AppDeps): Express {
   const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts } = deps;
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
-  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate };
+  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate, deliverySpanMs: deps.deliverySpanMs };
   // A tenant's actions besides ingestion share one bucket per tenant; an operator under /admin is not throttled.
   const actionLimit = tenantRateLimit({ ratePerS: deps.tenantActionRatePerS, burst: deps.tenantActionBurst, now, limit: "This tenant's rate limit on actions" });
   const unlimited: RequestHandler = (_req, _res, next) => next();

@@ -46,7 +46,7 @@ function endpointOperations(base: string, auth: Auth, tag: string): Operation[] 
     { method: "patch", path: one, summary: "Change an endpoint; `enabled: true` re-enables a disabled one", tag, auth, body: endpoint.update, responses: ok(views.endpointViewSchema) },
     { method: "delete", path: one, summary: "Delete an endpoint", tag, auth, responses: { 204: null } },
     { method: "post", path: `${one}/rotate-secret`, summary: "Rotate the signing secret; the old one signs too until the grace period ends", tag, auth, body: endpoint.rotate, bodyOptional: true, responses: { 201: views.rotatedEndpointSchema } },
-    { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's dead deliveries of events created in a time range, up to 100 events a call (`next_cursor` goes on)", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
+    { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's deliveries that died or were skipped in a time range (`dry_run` counts), up to 100 events a call (`next_cursor` goes on)", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
   ];
 }
 

@@ -214,8 +214,8 @@ export const recoveredSchema = z
   .strictObject({
     endpoint_id: z.string(),
     dry_run: z.boolean(),
-    examined: z.number().int().meta({ description: "Dead events looked at in this call." }),
-    requeued: z.number().int().optional().meta({ description: "This endpoint's dead deliveries among them, requeued." }),
+    examined: z.number().int().meta({ description: "Dead or skipped events looked at in this call." }),
+    requeued: z.number().int().optional().meta({ description: "This endpoint's deliveries among them that died or were skipped in the range, requeued." }),
     would_requeue: z.number().int().optional().meta({ description: "In a dry run: how many would be requeued." }),
     next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` to go on; null when the range is done." }),
   })

@@ -10,10 +10,9 @@ import { isId, newSigningSecret } from "../../core/ids.ts";
 import { maxRotationGraceMs } from "../../core/tenant.ts";
 import { addEndpoint, removeEndpoint, rotateEndpointSecret, updateEndpoint, type TenantStore } from "../../aws/tenants.ts";
 import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
-import { eventCursorSchema } from "../../aws/events/read-events.ts";
 import { cursorOf, optionalJson, parseWith, requireJson } from "../validate.ts";
 import { endpointView } from "../views.ts";
-import { maxRecoverEvents, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
+import { maxRecoverEvents, recoverCursorSchema, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
 
 export interface EndpointRoutesDeps extends RecoverDeps {
   readonly tenants: TenantStore;
@@ -52,10 +51,10 @@ export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly n
       .strict(),
     recover: z
       .object({
-        since: z.iso.datetime({ offset: true }).meta({ description: "Requeue dead deliveries of events created at or after this time." }),
+        since: z.iso.datetime({ offset: true }).meta({ description: "Requeue the endpoint's deliveries that died, or were skipped while it was disabled, at or after this time." }),
         until: z.iso.datetime({ offset: true }).optional().meta({ description: "…and at or before this time (default: no end)." }),
         dry_run: z.boolean().default(false).meta({ description: "Count what would be requeued, change nothing." }),
-        limit: z.number().int().min(1).max(maxRecoverEvents).default(maxRecoverEvents).meta({ description: `Dead events looked at in this call (at most ${maxRecoverEvents}).` }),
+        limit: z.number().int().min(1).max(maxRecoverEvents).default(maxRecoverEvents).meta({ description: `Dead or skipped events looked at in this call (at most ${maxRecoverEvents}).` }),
         cursor: z.string().optional().meta({ description: "`next_cursor` of the previous call, to go on where it stopped." }),
       })
       .strict(),
@@ -131,7 +130,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
 
   router.post("/:endpointId/recover", deps.actionLimit, ...json, async (req, res) => {
     const input = parseWith(recoverSchema, req.body);
-    const after = cursorOf(input.cursor, eventCursorSchema);
+    const after = cursorOf(input.cursor, recoverCursorSchema);
     const { tenantId, endpointId } = await endpointOf(req);
     const { since, until, limit, dry_run: dryRun } = input;
     const report = await recoverEndpoint(deps, { tenantId, endpointId, since, until, limit, after, dryRun, log: req.log });

@@ -133,19 +133,21 @@ export interface CreatedBetween {
   readonly since: string;
   readonly until?: string | undefined;
   readonly limit: number;
-  readonly after?: z.infer<typeof eventCursorSchema> | undefined;
+  readonly after?: EventCursor | undefined;
 }
+
+export type EventCursor = z.infer<typeof eventCursorSchema>;
 
 /**
  * One page (at most `limit`, one Query) of the ids of the tenant's events in `status` created in a time range,
- * oldest first, and the cursor to the next page.
+ * oldest first, and where the next page starts (undefined after the last).
  */
 export async function eventIdsByStatus(
   store: EventStore,
   tenantId: string,
   status: EventStatus,
   range: CreatedBetween,
-): Promise<{ eventIds: string[]; nextCursor: string | null }> {
+): Promise<{ eventIds: string[]; next: EventCursor | undefined }> {
   const partition = `${tenantId}#${status}`;
   const page = await store.ddb
     .send(
@@ -159,10 +161,10 @@ export async function eventIdsByStatus(
       }),
     )
     .catch(rejectedCursor(range.after));
-  const last = page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined;
   return {
     eventIds: (page.Items ?? []).map((i) => eventSummarySchema.parse(i).eventId),
-    nextCursor: last ? encodeCursor({ sk: last.sk, createdAt: last.createdAt }) : null,
+    // The schema keeps only the position in this tenant's partition (the key's other attributes are dropped).
+    next: page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined,
   };
 }
 
