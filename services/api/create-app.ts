@@ -5,11 +5,13 @@ import helmet from "helmet";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import { problems } from "../core/errors.ts";
+import { isSystemTenant, systemTenant, systemTenantId } from "../core/operational-events.ts";
 import type { Metrics } from "../metrics.ts";
 import { findApiKey, touchApiKey, type ApiKeyStore } from "../aws/api-keys.ts";
 import { createEnqueueBatcher, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import type { EventStore } from "../aws/events/store.ts";
-import { cachedLookup, getTenant, type TenantStore } from "../aws/tenants.ts";
+import { cachedLookup, ensureTenant, getTenant, type TenantStore } from "../aws/tenants.ts";
+import { operationalNotifier } from "../ingestion/operational-events.ts";
 import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { authFailureLimit, tenantRateLimit } from "./middleware/rate-limit.ts";
@@ -102,18 +104,21 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const failures = authFailureLimit({ perMinute: deps.authFailureLimit, now });
+  const cachedTenant = cachedLookup((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs);
   const auth = tenantAuth({
     findApiKey: cachedLookup((hash) => findApiKey(deps.apiKeys, hash), deps.authCacheTtlMs),
-    getTenant: cachedLookup((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs),
+    getTenant: cachedTenant,
     touch: (hash, day) => touchApiKey(deps.apiKeys, hash, day),
     now,
     failures,
   });
   const admin = adminAuth(deps.adminToken, failures);
-  const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts } = deps;
+  const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts, metrics } = deps;
+  const enqueue = createEnqueueBatcher(queue);
+  const notify = operationalNotifier({ store, enqueue, now, metrics, getTenant: cachedTenant, log: deps.logger });
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
-  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate, deliverySpanMs: deps.deliverySpanMs };
+  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate, deliverySpanMs: deps.deliverySpanMs, notify };
   // A tenant's actions besides ingestion share one bucket per tenant; an operator under /admin is not throttled.
   const actionLimit = tenantRateLimit({ ratePerS: deps.tenantActionRatePerS, burst: deps.tenantActionBurst, now, limit: "This tenant's rate limit on actions" });
   const unlimited: RequestHandler = (_req, _res, next) => next();
@@ -127,8 +132,8 @@ export function createApp(deps: AppDeps): Express {
     "/v1/events",
     ingestRoutes({
       store,
-      enqueue: createEnqueueBatcher(queue),
-      metrics: deps.metrics,
+      enqueue,
+      metrics,
       now,
       maxPayloadBytes: deps.maxPayloadBytes,
       maxJsonDepth: deps.maxJsonDepth,
@@ -139,14 +144,32 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
   app.use("/admin", admin);
+  // The system tenant is the platform's own: reached through its own routes below, never as a tenant.
+  app.use("/admin/tenants/:tenantId", (req, _res, next) => {
+    if (isSystemTenant(req.params.tenantId)) throw problems.notFound(`Tenant ${req.params.tenantId}`);
+    next();
+  });
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant, actionLimit: unlimited }));
   app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant, actionLimit: unlimited }));
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
-  app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
+  // Operational webhooks: the same endpoint and event routes, for the system tenant (created when first subscribed to).
+  let system: Promise<void> | undefined;
+  const systemExists: RequestHandler = async (_req, _res, next) => {
+    system ??= ensureTenant(tenants, systemTenant(now())).catch((err: unknown) => {
+      system = undefined;
+      throw err;
+    });
+    await system;
+    next();
+  };
+  const systemTenantOf = () => systemTenantId;
+  app.use("/admin/operational-endpoints", systemExists, endpointRoutes({ ...endpoints, tenantIdOf: systemTenantOf, actionLimit: unlimited }));
+  app.use("/admin/operational-events", eventReadRoutes({ ...requeue, tenantIdOf: systemTenantOf, actionLimit: unlimited }));
+  app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics }));
   app.use("/admin", adminHistoryRoutes({ store, now }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", admin, async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(webRoutes({ consoleDir: deps.consoleDir }));
   app.use(notFoundHandler);

@@ -11,6 +11,7 @@ import { historyQuery } from "./routes/admin-history.ts";
 import { endpointSchemas } from "./routes/endpoints.ts";
 import { attemptsQuerySchema, idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
 import * as views from "./views.ts";
+import { operationalEventSchemas } from "../core/operational-events.ts";
 
 type Method = "get" | "post" | "patch" | "delete";
 type Auth = "apiKey" | "admin" | "none";
@@ -89,6 +90,8 @@ export const operations: readonly Operation[] = [
   { method: "delete", path: `${tenant}/api-keys/{keyId}`, summary: "Revoke an API key", tag: "Admin: tenants", auth: "admin", responses: { 204: null } },
   ...endpointOperations(`${tenant}/endpoints`, "admin", "Admin: endpoints"),
   ...eventReadOperations(`${tenant}/events`, "admin", "Admin: events"),
+  ...endpointOperations("/admin/operational-endpoints", "admin", "Admin: operational webhooks"),
+  ...eventReadOperations("/admin/operational-events", "admin", "Admin: operational webhooks"),
   { method: "get", path: "/admin/dlq", summary: "Peek at the dead-letter queue (nothing is consumed)", tag: "Admin: dead letters", auth: "admin", query: peekQuery, responses: ok(views.deadLetterPageSchema) },
   { method: "post", path: "/admin/dlq/requeue", summary: "Requeue dead deliveries by filter, rate-capped; `dry_run` only counts", tag: "Admin: dead letters", auth: "admin", body: requeueSchema, conflicts: true, responses: ok(views.requeueReportSchema) },
   { method: "get", path: "/admin/stats", summary: "Queue and DLQ depth, oldest due delivery", tag: "Admin: dead letters", auth: "admin", responses: ok(views.statsSchema) },
@@ -155,6 +158,24 @@ function toOpenApi(op: Operation): ZodOpenApiOperationObject {
   };
 }
 
+/** What the platform POSTs to the operators' operational endpoints, signed like every webhook. */
+function operationalWebhooks(): ZodOpenApiPathsObject {
+  return Object.fromEntries(
+    Object.entries(operationalEventSchemas).map(([type, schema]) => [
+      type,
+      {
+        post: {
+          operationId: `operational_${type.replace(".", "_")}`,
+          summary: schema.description ?? type,
+          tags: ["Admin: operational webhooks"],
+          requestBody: { required: true, content: { "application/json": { schema } } },
+          responses: { "200": { description: "Any 2xx acknowledges it; anything else is retried by the schedule, then dead-lettered" } },
+        },
+      },
+    ]),
+  );
+}
+
 export function openApiDocument(version: string): ReturnType<typeof createDocument> {
   const paths: ZodOpenApiPathsObject = {};
   for (const op of operations) paths[op.path] = { ...paths[op.path], [op.method]: toOpenApi(op) };
@@ -174,5 +195,6 @@ export function openApiDocument(version: string): ReturnType<typeof createDocume
       },
     },
     paths,
+    webhooks: operationalWebhooks(),
   });
 }

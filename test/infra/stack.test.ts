@@ -515,12 +515,12 @@ describe("the load balancer's edge", () => {
 });
 
 describe("the worker's DynamoDB actions", () => {
-  it("are only those it calls: no Scan, DeleteItem or PutItem on events, nothing but a read and a guarded write on tenants", () => {
+  it("are only those it calls: no Scan or DeleteItem on events (PutItem for the operational events it emits), nothing but a read and a guarded write on tenants", () => {
     const worker = statementsOf(/WorkerTaskTaskRole/);
     const events = logicalId("AWS::DynamoDB::Table", /events/i);
     const tenants = logicalId("AWS::DynamoDB::Table", /tenants/i);
     const dynamo = (table: string) => actionsOn(worker, table).filter((a) => a.startsWith("dynamodb:")).sort();
-    expect(dynamo(events)).toEqual(["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
+    expect(dynamo(events)).toEqual(["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
     expect(dynamo(tenants)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem"]);
     // The sweeper's Query goes to the by-due index.
     const onEvents = worker.find((s) => JSON.stringify(s.Resource).includes(events))!;

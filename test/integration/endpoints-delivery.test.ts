@@ -7,7 +7,7 @@ import { getEvent, postEvent } from "../support/api.ts";
 import { eventually, stays } from "../support/eventually.ts";
 import { startReceiver, type ReceivedRequest, type TestReceiver } from "../support/receiver.ts";
 import { logger, startStack, type Stack } from "../support/stack.ts";
-import { acceptEvent } from "../../services/api/accept-event.ts";
+import { acceptEvent } from "../../services/ingestion/accept-event.ts";
 import { enqueueDeliveries } from "../../services/aws/delivery-queue.ts";
 import { getTenant } from "../../services/aws/tenants.ts";
 

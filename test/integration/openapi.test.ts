@@ -120,12 +120,15 @@ describe("every operation answers what the document says", () => {
     await call("get", `${t}/api-keys`);
     await call("delete", `${t}/api-keys/${key.key_id as string}`);
 
-    for (const [base, auth] of [["/v1/endpoints", apiKey], [`${t}/endpoints`, stack.adminToken]] as const) {
+    // An operator's subscription to operational events: re-enabling an endpoint below emits one.
+    await call("post", "/admin/operational-endpoints", { body: { url: `${receiver.url}?ops` } });
+    for (const [base, auth] of [["/v1/endpoints", apiKey], [`${t}/endpoints`, stack.adminToken], ["/admin/operational-endpoints", stack.adminToken]] as const) {
       const ep = await call("post", base, { auth, body: { url: `${receiver.url}?more`, event_types: ["docs.*"] } });
       const one = `${base}/${ep.endpoint_id as string}`;
       await call("get", base, { auth });
       await call("get", one, { auth });
       await call("patch", one, { auth, body: { enabled: false } });
+      await call("patch", one, { auth, body: { enabled: true } });
       await call("post", `${one}/rotate-secret`, { auth });
       await call("post", `${one}/recover`, { auth, body: { since: new Date(Date.now() - 60_000).toISOString() } });
       await call("delete", one, { auth });
@@ -138,12 +141,13 @@ describe("every operation answers what the document says", () => {
     const eventId = sent.event_id as string;
     await eventually(async () => (await call("get", `/v1/events/${eventId}`, { auth: apiKey })).status === "DEAD", { what: "the event dead" });
     receiver.behave(() => ({ status: 200 }));
-    for (const [base, auth] of [["/v1/events", apiKey], [`${t}/events`, stack.adminToken]] as const) {
+    const operational = await eventually(async () => (await call("get", "/admin/operational-events")).data?.[0]?.event_id, { what: "an operational event" });
+    for (const [base, auth, id] of [["/v1/events", apiKey, eventId], [`${t}/events`, stack.adminToken, eventId], ["/admin/operational-events", stack.adminToken, operational]] as const) {
       await call("get", `${base}?status=DEAD`, { auth });
-      const event = await call("get", `${base}/${eventId}`, { auth });
+      const event = await call("get", `${base}/${id}`, { auth });
       const endpointId = (event.deliveries as { endpoint_id: string }[])[0]!.endpoint_id;
-      await call("get", `${base}/${eventId}/deliveries/${endpointId}/attempts?limit=2`, { auth });
-      await call("post", `${base}/${eventId}/retry`, { auth });
+      await call("get", `${base}/${id}/deliveries/${endpointId}/attempts?limit=2`, { auth });
+      await call("post", `${base}/${id}/retry`, { auth });
     }
     await call("post", "/admin/dlq/requeue", { body: { max_messages: 10, dry_run: true } });
     // A few problems, checked against the Problem schema.

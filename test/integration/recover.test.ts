@@ -4,7 +4,7 @@
  * dry run, and requeues the same deliveries it counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acceptEvent } from "../../services/api/accept-event.ts";
+import { acceptEvent } from "../../services/ingestion/accept-event.ts";
 import { enqueueDeliveries } from "../../services/aws/delivery-queue.ts";
 import { abandonDelivery } from "../../services/aws/events/delivery-ops.ts";
 import { getTenant } from "../../services/aws/tenants.ts";

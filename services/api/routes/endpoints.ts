@@ -13,6 +13,7 @@ import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.
 import { cursorOf, optionalJson, parseWith, requireJson } from "../validate.ts";
 import { endpointView } from "../views.ts";
 import { maxRecoverEvents, recoverCursorSchema, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
+import type { Notify } from "../../ingestion/operational-events.ts";
 
 export interface EndpointRoutesDeps extends RecoverDeps {
   readonly tenants: TenantStore;
@@ -25,6 +26,8 @@ export interface EndpointRoutesDeps extends RecoverDeps {
   readonly tenantIdOf: (req: Request) => string;
   /** The tenant's rate limit on actions (endpoint writes, rotation, recover); a pass-through for operators. */
   readonly actionLimit: RequestHandler;
+  /** Emits an operational event (an endpoint re-enabled); never throws. */
+  readonly notify: Notify;
 }
 
 /** The request bodies (the URL check depends on whether private targets are allowed). */
@@ -104,8 +107,10 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     const input = parseWith(updateSchema, req.body);
     const ids = await endpointOf(req);
     const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit, send_traceparent: sendTraceparent, enabled } = input;
-    const endpoint = await updateEndpoint(deps.tenants, ids, { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent, enabled });
-    res.json(endpointView(ids.endpointId, found(endpoint, ids.endpointId)));
+    const changed = found(await updateEndpoint(deps.tenants, ids, { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent, enabled }, deps.now()), ids.endpointId);
+    // Announced by whoever's write turned it back on, once.
+    if (!changed.was.enabled && changed.is.enabled) await deps.notify({ type: "endpoint.enabled", data: { tenant_id: ids.tenantId, endpoint_id: ids.endpointId } });
+    res.json(endpointView(ids.endpointId, changed.is));
   });
 
   router.delete("/:endpointId", deps.actionLimit, async (req, res) => {

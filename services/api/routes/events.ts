@@ -8,7 +8,7 @@ import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
 import { isId } from "../../core/ids.ts";
 import { attemptCursorSchema, attemptLogPage, deliveryOf, eventCursorSchema, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
-import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
+import { acceptEvent, type AcceptDeps } from "../../ingestion/accept-event.ts";
 import { requeueAndSend, type RequeueDeps } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
 import { tenantRateLimit } from "../middleware/rate-limit.ts";

@@ -32,6 +32,8 @@ export interface AcceptInput {
   readonly body: Buffer;
   readonly parsed: Readonly<Record<string, unknown>>;
   readonly idempotencyKey?: string | undefined;
+  /** To this endpoint only, whatever its filter (a test event); else to every endpoint whose filter matches. */
+  readonly endpointId?: string | undefined;
   readonly log: Logger;
 }
 
@@ -42,7 +44,7 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
   const eventId = input.idempotencyKey ? idempotentEventId(tenant.tenantId, input.idempotencyKey) : newId("evt", now);
   const deliveries: Record<string, Delivery> = {};
   for (const [endpointId, endpoint] of Object.entries(tenant.endpoints)) {
-    if (!matchesEventTypes(endpoint.eventTypes, type)) continue;
+    if (input.endpointId === undefined ? !matchesEventTypes(endpoint.eventTypes, type) : endpointId !== input.endpointId) continue;
     deliveries[endpointId] = endpoint.enabled ? newDelivery(newId("msg", now), now) : skippedDelivery(newId("msg", now), now);
   }
   const bodyHash = sha256Hex(body);
