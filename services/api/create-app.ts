@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps): Express {
   const notify = operationalNotifier({ store, enqueue, now, metrics, getTenant: cachedTenant, log: deps.logger });
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
-  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate, deliverySpanMs: deps.deliverySpanMs, notify };
+  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate, deliverySpanMs: deps.deliverySpanMs, notify, enqueue, metrics };
   // A tenant's actions besides ingestion share one bucket per tenant; an operator under /admin is not throttled.
   const actionLimit = tenantRateLimit({ ratePerS: deps.tenantActionRatePerS, burst: deps.tenantActionBurst, now, limit: "This tenant's rate limit on actions" });
   const unlimited: RequestHandler = (_req, _res, next) => next();

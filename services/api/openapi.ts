@@ -47,6 +47,8 @@ function endpointOperations(base: string, auth: Auth, tag: string): Operation[] 
     { method: "patch", path: one, summary: "Change an endpoint; `enabled: true` re-enables a disabled one", tag, auth, body: endpoint.update, responses: ok(views.endpointViewSchema) },
     { method: "delete", path: one, summary: "Delete an endpoint", tag, auth, responses: { 204: null } },
     { method: "post", path: `${one}/rotate-secret`, summary: "Rotate the signing secret; the old one signs too until the grace period ends", tag, auth, body: endpoint.rotate, bodyOptional: true, responses: { 201: views.rotatedEndpointSchema } },
+    { method: "get", path: `${one}/stats`, summary: "The endpoint's health: attempts, success rate and p50/p95 attempt duration over the last hour and day, attempts per hour over 24 h", tag, auth, responses: ok(views.endpointStatsSchema) },
+    { method: "post", path: `${one}/test`, summary: "Send a `webhook.test` event to this endpoint only, whatever its filter", tag, auth, responses: { 202: views.testEventSchema } },
     { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's deliveries that died or were skipped in a time range (`dry_run` counts), up to 100 events a call (`next_cursor` goes on)", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
   ];
 }

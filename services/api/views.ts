@@ -223,6 +223,29 @@ export const recoveredSchema = z
   })
   .meta({ id: "EndpointRecovered" });
 
+const healthSchema = z.strictObject({
+  attempts: z.number().int(),
+  delivered: z.number().int(),
+  failed: z.number().int(),
+  success_rate: z.number().nullable().meta({ description: "delivered / attempts; null without attempts." }),
+  latency_p50_ms: z.number().nullable().meta({ description: "Median duration of an attempt (interpolated from buckets); null without attempts." }),
+  latency_p95_ms: z.number().nullable(),
+});
+export const endpointStatsSchema = z
+  .strictObject({
+    endpoint_id: z.string(),
+    last_hour: healthSchema,
+    last_day: healthSchema,
+    hours: z
+      .array(z.strictObject({ at: timestamp.meta({ description: "The hour's start." }), delivered: z.number().int(), failed: z.number().int() }))
+      .meta({ description: "Attempts per hour over the last 24 hours, oldest first; the last is the current hour so far." }),
+  })
+  .meta({ id: "EndpointStats", description: "Recorded by the workers every 10 s, per ten minutes; kept two days." });
+
+export const testEventSchema = z
+  .strictObject({ event_id: z.string().meta({ description: "The `webhook.test` event: GET it to see its delivery's attempts." }) })
+  .meta({ id: "TestEventSent" });
+
 const depthSchema = z.strictObject({ visible: z.number().int(), in_flight: z.number().int(), delayed: z.number().int() });
 export const statsSchema = z
   .strictObject({

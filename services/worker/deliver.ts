@@ -254,7 +254,7 @@ async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logge
     return { kind: "delete" };
   }
   deps.metrics.deliveries.inc({ outcome: decision.next, status_class: statusClass(res.statusCode) });
-  deps.figures.observe({ acceptedAt: Date.parse(r.event.createdAt), attempt: r.attempt, startedAt: now - res.durationMs, endedAt: now, outcome: decision.next });
+  deps.figures.observe({ ...key, acceptedAt: Date.parse(r.event.createdAt), attempt: r.attempt, startedAt: now - res.durationMs, endedAt: now, outcome: decision.next });
   switch (decision.next) {
     case "delivered":
       log.info(fields, "delivered");

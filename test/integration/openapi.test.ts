@@ -130,6 +130,8 @@ describe("every operation answers what the document says", () => {
       await call("patch", one, { auth, body: { enabled: false } });
       await call("patch", one, { auth, body: { enabled: true } });
       await call("post", `${one}/rotate-secret`, { auth });
+      await call("get", `${one}/stats`, { auth });
+      await call("post", `${one}/test`, { auth });
       await call("post", `${one}/recover`, { auth, body: { since: new Date(Date.now() - 60_000).toISOString() } });
       await call("delete", one, { auth });
       await call("get", `${base}/ep_00000000000000000000000000`, { auth });
@@ -143,7 +145,7 @@ describe("every operation answers what the document says", () => {
     receiver.behave(() => ({ status: 200 }));
     const operational = await eventually(async () => (await call("get", "/admin/operational-events")).data?.[0]?.event_id, { what: "an operational event" });
     for (const [base, auth, id] of [["/v1/events", apiKey, eventId], [`${t}/events`, stack.adminToken, eventId], ["/admin/operational-events", stack.adminToken, operational]] as const) {
-      await call("get", `${base}?status=DEAD`, { auth });
+      await call("get", `${base}?status=DEAD&type=docs.sent`, { auth });
       const event = await call("get", `${base}/${id}`, { auth });
       const endpointId = (event.deliveries as { endpoint_id: string }[])[0]!.endpoint_id;
       await call("get", `${base}/${id}/deliveries/${endpointId}/attempts?limit=2`, { auth });

@@ -14,8 +14,10 @@ import { cursorOf, optionalJson, parseWith, requireJson } from "../validate.ts";
 import { endpointView } from "../views.ts";
 import { maxRecoverEvents, recoverCursorSchema, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
 import type { Notify } from "../../ingestion/operational-events.ts";
+import { acceptEvent, type AcceptDeps } from "../../ingestion/accept-event.ts";
+import { endpointStats } from "../endpoint-stats.ts";
 
-export interface EndpointRoutesDeps extends RecoverDeps {
+export interface EndpointRoutesDeps extends RecoverDeps, AcceptDeps {
   readonly tenants: TenantStore;
   readonly allowPrivateTargets: boolean;
   /** Ports a public endpoint may use. */
@@ -77,7 +79,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     const endpointId = String(req.params.endpointId);
     const endpoint = isId("ep", endpointId) ? tenant.endpoints[endpointId] : undefined;
     if (!endpoint) throw problems.notFound(`Endpoint ${endpointId}`);
-    return { tenantId: tenant.tenantId, endpointId, endpoint };
+    return { tenant, tenantId: tenant.tenantId, endpointId, endpoint };
   };
   const found = <T>(value: T | undefined, endpointId: string): T => {
     if (value === undefined) throw problems.notFound(`Endpoint ${endpointId}`);
@@ -131,6 +133,19 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
       secret,
       previous_secrets_expire_at: new Date(now + graceMs).toISOString(),
     });
+  });
+
+  router.get("/:endpointId/stats", async (req, res) => {
+    const { tenantId, endpointId } = await endpointOf(req);
+    res.json(await endpointStats(deps.store, { tenantId, endpointId }, deps.now()));
+  });
+
+  /** A `webhook.test` event to this endpoint only, whatever its filter: the portal shows its attempt in place. */
+  router.post("/:endpointId/test", deps.actionLimit, async (req, res) => {
+    const { tenant, endpointId } = await endpointOf(req);
+    const event = { type: "webhook.test", occurred_at: new Date(deps.now()).toISOString(), data: { endpoint_id: endpointId } };
+    const out = await acceptEvent(deps, { tenant, body: Buffer.from(JSON.stringify(event)), parsed: event, endpointId, log: req.log });
+    res.status(202).json({ event_id: out.eventId });
   });
 
   router.post("/:endpointId/recover", deps.actionLimit, ...json, async (req, res) => {

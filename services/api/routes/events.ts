@@ -33,6 +33,7 @@ export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 
 
 export const listQuerySchema = z.object({
   status: z.enum(eventStatuses).optional(),
+  type: z.string().min(1).max(200).optional().meta({ description: "Only events of this exact type; a page may then hold fewer than `limit` (follow `next_cursor`)." }),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page (400 for any other)." }),
 });
@@ -63,7 +64,7 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
   router.get("/", async (req, res) => {
     const q = parseWith(listQuerySchema, req.query);
     const after = cursorOf(q.cursor, eventCursorSchema);
-    const page = await listEvents(deps.store, deps.tenantIdOf(req), { status: q.status, limit: q.limit, after });
+    const page = await listEvents(deps.store, deps.tenantIdOf(req), { status: q.status, type: q.type, limit: q.limit, after });
     res.json({ data: page.items.map(eventSummaryView), next_cursor: page.nextCursor });
   });
 

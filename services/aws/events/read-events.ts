@@ -85,11 +85,13 @@ export const eventCursorSchema = z.object({ sk: z.string().refine((s) => isId("e
 
 export interface ListOptions {
   readonly status?: EventStatus | undefined;
+  /** Only events of this type: filtered after the index is read, so a page may come back short (or empty, with a cursor). */
+  readonly type?: string | undefined;
   readonly limit: number;
   readonly after?: z.infer<typeof eventCursorSchema> | undefined;
 }
 
-/** Newest first, from the by-created or by-status index: no scan, cost independent of table size. */
+/** Newest first, from the by-created or by-status index: no scan, cost independent of table size (a type filter reads what it skips). */
 export async function listEvents(
   store: EventStore,
   tenantId: string,
@@ -103,7 +105,8 @@ export async function listEvents(
       TableName: store.table,
       IndexName: byStatus ? eventIndexes.byStatus : eventIndexes.byCreated,
       KeyConditionExpression: byStatus ? "tenantStatus = :p" : "tenantId = :p",
-      ExpressionAttributeValues: { ":p": partition },
+      ...(opts.type === undefined ? {} : { FilterExpression: "#type = :type", ExpressionAttributeNames: { "#type": "type" } }),
+      ExpressionAttributeValues: { ":p": partition, ...(opts.type === undefined ? {} : { ":type": opts.type }) },
       ScanIndexForward: false,
       Limit: opts.limit,
       ...(opts.after ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } } : {}),
