@@ -115,5 +115,7 @@ export function apiSettings(config: Config) {
     requeueRate: config.DLQ_REQUEUE_RATE,
     deliverySpanMs: scheduleSpanMs(config.RETRY_SCHEDULE, leaseMs(config.DELIVERY_TIMEOUT_MS)),
     consoleDir: config.CONSOLE_DIR,
+    publicUrl: config.PUBLIC_URL,
+    portalFrameAncestors: config.PORTAL_FRAME_ANCESTORS,
   };
 }

@@ -6,13 +6,14 @@ import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import { problems } from "../core/errors.ts";
 import { isSystemTenant, systemTenant, systemTenantId } from "../core/operational-events.ts";
+import { portalKey } from "../core/portal-token.ts";
 import type { Metrics } from "../metrics.ts";
 import { findApiKey, touchApiKey, type ApiKeyStore } from "../aws/api-keys.ts";
 import { createEnqueueBatcher, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { cachedLookup, ensureTenant, getTenant, type TenantStore } from "../aws/tenants.ts";
 import { operationalNotifier } from "../ingestion/operational-events.ts";
-import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
+import { adminAuth, requireApiKey, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { authFailureLimit, tenantRateLimit } from "./middleware/rate-limit.ts";
 import { cachedReadiness } from "./readiness.ts";
@@ -20,6 +21,8 @@ import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { adminHistoryRoutes } from "./routes/admin-history.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
+import { portalSessionRoutes } from "./routes/portal-sessions.ts";
+import { liveTenant } from "./tenant-records.ts";
 import { webRoutes } from "./web/routes.ts";
 import { authenticated, beginIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
@@ -57,8 +60,12 @@ export interface AppDeps {
   /** Throws when DynamoDB or SQS cannot be reached (asked at most every few seconds: see readiness.ts). */
   readonly ready: () => Promise<void>;
   readonly now?: () => number;
-  /** Where the built operator console is (served at /console). */
+  /** Where the built operator console is (served at /console), and the tenant portal beside it (/portal). */
   readonly consoleDir: string;
+  /** The origin portal links point at; unset, the request's own. */
+  readonly publicUrl?: string | undefined;
+  /** Origins that may frame the portal (CSP frame-ancestors on /portal only). */
+  readonly portalFrameAncestors: readonly string[];
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -81,9 +88,10 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader("x-request-id", id);
         return id;
       },
-      // Only these fields: headers (Authorization among them) never reach the log.
+      // Only these fields: headers (Authorization among them) and the query string never reach the log, so nothing a
+      // client puts there (a token pasted into a link) is written down.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split("?")[0] }),
         res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),
       },
     }),
@@ -105,12 +113,15 @@ export function createApp(deps: AppDeps): Express {
 
   const failures = authFailureLimit({ perMinute: deps.authFailureLimit, now });
   const cachedTenant = cachedLookup((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs);
+  // Portal sessions are signed with a key derived from the admin token: rotating it ends every session.
+  const sessionKey = portalKey(deps.adminToken);
   const auth = tenantAuth({
     findApiKey: cachedLookup((hash) => findApiKey(deps.apiKeys, hash), deps.authCacheTtlMs),
     getTenant: cachedTenant,
     touch: (hash, day) => touchApiKey(deps.apiKeys, hash, day),
     now,
     failures,
+    portalKey: sessionKey,
   });
   const admin = adminAuth(deps.adminToken, failures);
   const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts, metrics } = deps;
@@ -143,6 +154,8 @@ export function createApp(deps: AppDeps): Express {
     eventReadRoutes({ ...requeue, tenantIdOf: keyTenant, actionLimit }),
   );
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
+  const sessions = { key: sessionKey, publicUrl: deps.publicUrl, now };
+  app.use("/v1/portal-sessions", requireApiKey, portalSessionRoutes({ ...sessions, tenantIdOf: keyTenant }));
   app.use("/admin", admin);
   // The system tenant is the platform's own: reached through its own routes below, never as a tenant.
   app.use("/admin/tenants/:tenantId", (req, _res, next) => {
@@ -151,6 +164,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant, actionLimit: unlimited }));
   app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant, actionLimit: unlimited }));
+  app.use("/admin/tenants/:tenantId/portal-sessions", portalSessionRoutes({ ...sessions, tenantIdOf: async (req) => (await liveTenant(tenants, pathTenant(req))).tenantId }));
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
   // Operational webhooks: the same endpoint and event routes, for the system tenant (created when first subscribed to).
   let system: Promise<void> | undefined;
@@ -171,7 +185,7 @@ export function createApp(deps: AppDeps): Express {
   app.get("/metrics", admin, async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.use(webRoutes({ consoleDir: deps.consoleDir }));
+  app.use(webRoutes({ consoleDir: deps.consoleDir, portalFrameAncestors: deps.portalFrameAncestors }));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

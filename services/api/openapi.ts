@@ -10,6 +10,7 @@ import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
 import { historyQuery } from "./routes/admin-history.ts";
 import { endpointSchemas } from "./routes/endpoints.ts";
 import { attemptsQuerySchema, idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
+import { portalSessionSchema } from "./routes/portal-sessions.ts";
 import * as views from "./views.ts";
 import { operationalEventSchemas } from "../core/operational-events.ts";
 
@@ -82,6 +83,7 @@ export const operations: readonly Operation[] = [
   },
   ...eventReadOperations("/v1/events", "apiKey", "Events"),
   ...endpointOperations("/v1/endpoints", "apiKey", "Endpoints"),
+  { method: "post", path: "/v1/portal-sessions", summary: "Open a portal session: a link to this tenant's portal (with the API key only, not a portal session)", tag: "Portal", auth: "apiKey", body: portalSessionSchema, bodyOptional: true, responses: { 201: views.portalSessionViewSchema } },
   { method: "post", path: "/admin/tenants", summary: "Create a tenant with its first API key (shown once)", tag: "Admin: tenants", auth: "admin", body: tenantCreateSchema(false), responses: { 201: views.tenantCreatedSchema } },
   { method: "get", path: "/admin/tenants", summary: "List tenants", tag: "Admin: tenants", auth: "admin", query: pageQuery, responses: ok(views.tenantPageSchema) },
   { method: "get", path: tenant, summary: "Get a tenant", tag: "Admin: tenants", auth: "admin", responses: ok(views.tenantViewSchema) },
@@ -90,6 +92,7 @@ export const operations: readonly Operation[] = [
   { method: "post", path: `${tenant}/api-keys`, summary: "Issue an API key (shown once)", tag: "Admin: tenants", auth: "admin", responses: { 201: views.apiKeyCreatedSchema } },
   { method: "get", path: `${tenant}/api-keys`, summary: "List a tenant's API keys", tag: "Admin: tenants", auth: "admin", responses: ok(views.apiKeyPageSchema) },
   { method: "delete", path: `${tenant}/api-keys/{keyId}`, summary: "Revoke an API key", tag: "Admin: tenants", auth: "admin", responses: { 204: null } },
+  { method: "post", path: `${tenant}/portal-sessions`, summary: "Open a portal session for a tenant: a link to its portal", tag: "Admin: tenants", auth: "admin", body: portalSessionSchema, bodyOptional: true, responses: { 201: views.portalSessionViewSchema } },
   ...endpointOperations(`${tenant}/endpoints`, "admin", "Admin: endpoints"),
   ...eventReadOperations(`${tenant}/events`, "admin", "Admin: events"),
   ...endpointOperations("/admin/operational-endpoints", "admin", "Admin: operational webhooks"),
@@ -105,7 +108,8 @@ export function problemStatuses(op: Operation): number[] {
   const statuses = [500, 503];
   // Any credential offered can be refused with 429 once its address has failed too often.
   if (op.auth !== "none") statuses.push(401, 429);
-  if (op.auth === "admin") statuses.push(403);
+  // A key on the admin API; a read-only portal session writing (or any session opening another).
+  if (op.auth === "admin" || (op.auth === "apiKey" && op.method !== "get")) statuses.push(403);
   if (op.path.includes("{")) statuses.push(404);
   if (op.query || op.body || op.headers) statuses.push(422);
   if (op.body) statuses.push(400, 413, 415);
@@ -117,7 +121,7 @@ export function problemStatuses(op: Operation): number[] {
 const problemReason: Record<number, string> = {
   400: "A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out",
   401: "Missing or unknown credentials",
-  403: "A tenant key on the admin API",
+  403: "A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another",
   404: "Not found (or another tenant's)",
   409: "Conflicts with the current state",
   413: "The body is too large",
@@ -192,7 +196,7 @@ export function openApiDocument(version: string): ReturnType<typeof createDocume
     },
     components: {
       securitySchemes: {
-        apiKey: { type: "http", scheme: "bearer", description: "A tenant API key, `whk_…`." },
+        apiKey: { type: "http", scheme: "bearer", description: "A tenant API key, `whk_…`, or a portal session token, `wps_…` (a read-only one may only GET)." },
         admin: { type: "http", scheme: "bearer", description: "The operator's admin token (ADMIN_TOKEN)." },
       },
     },

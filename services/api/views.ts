@@ -242,6 +242,14 @@ export const endpointStatsSchema = z
   })
   .meta({ id: "EndpointStats", description: "Recorded by the workers every 10 s, per ten minutes; kept two days." });
 
+export const portalSessionViewSchema = z
+  .strictObject({
+    url: z.string().meta({ description: "The portal, for this tenant only; the token is in the fragment (`#token=…`), so it never reaches a server log." }),
+    expires_at: timestamp,
+    read_only: z.boolean(),
+  })
+  .meta({ id: "PortalSession" });
+
 export const testEventSchema = z
   .strictObject({ event_id: z.string().meta({ description: "The `webhook.test` event: GET it to see its delivery's attempts." }) })
   .meta({ id: "TestEventSent" });

@@ -137,6 +137,12 @@ describe("the API", () => {
     });
   });
 
+  it("mints portal links for its own domain, not for whatever Host a request names", () => {
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [Match.objectLike({ Command: ["api"], Environment: Match.arrayWith([{ Name: "PUBLIC_URL", Value: Match.stringLikeRegexp("^https://") }]) })],
+    });
+  });
+
   it("gets the admin token from Secrets Manager as a container secret, never as plain environment", () => {
     t.hasResourceProperties("AWS::SecretsManager::Secret", { GenerateSecretString: Match.objectLike({ PasswordLength: 48 }) });
     t.hasResourceProperties("AWS::ECS::TaskDefinition", {

@@ -48,7 +48,7 @@ function appRoutes(app: Express): string[] {
 }
 
 /** Pages for people, not part of the API. */
-const notApi = new Set(["get /docs", "get /docs/init.js"]);
+const notApi = new Set(["get /docs", "get /docs/init.js", "get /portal"]);
 
 describe("OpenAPI document", () => {
   it("is valid OpenAPI 3.1, served at /openapi.json", async () => {
@@ -119,6 +119,12 @@ describe("every operation answers what the document says", () => {
     const key = await call("post", `${t}/api-keys`);
     await call("get", `${t}/api-keys`);
     await call("delete", `${t}/api-keys/${key.key_id as string}`);
+    await call("post", `${t}/portal-sessions`, { body: { read_only: true } });
+    const portal = await call("post", "/v1/portal-sessions", { auth: apiKey });
+    // A read-only session writing: the 403 it answers is documented too.
+    const readOnly = /#token=(\S+)$/.exec((await call("post", `${t}/portal-sessions`, { body: { read_only: true } })).url as string)![1]!;
+    await call("post", "/v1/endpoints", { auth: readOnly, body: { url: `${receiver.url}?ro` } });
+    expect(portal.url).toMatch(/\/portal\/#token=wps_/);
 
     // An operator's subscription to operational events: re-enabling an endpoint below emits one.
     await call("post", "/admin/operational-endpoints", { body: { url: `${receiver.url}?ops` } });
