@@ -8,7 +8,7 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObj
 import { pageQuery, tenantCreateSchema, tenantPatchSchema } from "./routes/admin-tenants.ts";
 import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
 import { historyQuery } from "./routes/admin-history.ts";
-import { endpointSchemas } from "./routes/endpoints.ts";
+import { endpointSchemas } from "./endpoint-requests.ts";
 import { attemptsQuerySchema, idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
 import { portalSessionSchema } from "./routes/portal-sessions.ts";
 import * as views from "./views.ts";

@@ -1,18 +1,16 @@
 /**
- * Endpoint management, mounted twice: `/v1/endpoints` (the key's tenant) and
- * `/admin/tenants/{tenantId}/endpoints` (any tenant). Secrets appear only when created or rotated.
+ * Endpoint management, mounted three times: `/v1/endpoints` (the key's tenant), `/admin/tenants/{tenantId}/endpoints`
+ * (any tenant) and `/admin/operational-endpoints` (the system tenant's). Secrets appear only when created or rotated.
  */
 import express, { Router, type Request, type RequestHandler } from "express";
-import { z } from "zod";
-import { durationSchema } from "../../core/retry-policy.ts";
 import { problems } from "../../core/errors.ts";
 import { isId, newSigningSecret } from "../../core/ids.ts";
-import { maxRotationGraceMs } from "../../core/tenant.ts";
 import { addEndpoint, removeEndpoint, rotateEndpointSecret, updateEndpoint, type TenantStore } from "../../aws/tenants.ts";
-import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
+import { endpointSchemas } from "../endpoint-requests.ts";
+import { liveTenant, newEndpoint } from "../tenant-records.ts";
 import { cursorOf, optionalJson, parseWith, requireJson } from "../validate.ts";
 import { endpointView } from "../views.ts";
-import { maxRecoverEvents, recoverCursorSchema, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
+import { recoverCursorSchema, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
 import type { Notify } from "../../ingestion/operational-events.ts";
 import { acceptEvent, type AcceptDeps } from "../../ingestion/accept-event.ts";
 import { endpointStats } from "../endpoint-stats.ts";
@@ -30,40 +28,6 @@ export interface EndpointRoutesDeps extends RecoverDeps, AcceptDeps {
   readonly actionLimit: RequestHandler;
   /** Emits an operational event (an endpoint re-enabled); never throws. */
   readonly notify: Notify;
-}
-
-/** The request bodies (the URL check depends on whether private targets are allowed). */
-export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly number[]) {
-  const create = endpointInputSchema(allowPrivate, allowedPorts);
-  return {
-    create,
-    update: create
-      .partial()
-      .extend({
-        enabled: z.boolean().optional(),
-        // null clears an override: the worker's default applies again.
-        max_in_flight: create.shape.max_in_flight.unwrap().nullable().optional(),
-        rate_limit: create.shape.rate_limit.unwrap().nullable().optional(),
-      })
-      .strict(),
-    rotate: z
-      .object({
-        grace_period: durationSchema("30m or 24h")
-          .refine((ms) => ms <= maxRotationGraceMs, "at most 7d")
-          .optional()
-          .meta({ description: "How long the older secrets keep signing, e.g. 24h; at most 7d." }),
-      })
-      .strict(),
-    recover: z
-      .object({
-        since: z.iso.datetime({ offset: true }).meta({ description: "Requeue the endpoint's deliveries that died, or were skipped while it was disabled, at or after this time." }),
-        until: z.iso.datetime({ offset: true }).optional().meta({ description: "…and at or before this time (default: no end)." }),
-        dry_run: z.boolean().default(false).meta({ description: "Count what would be requeued, change nothing." }),
-        limit: z.number().int().min(1).max(maxRecoverEvents).default(maxRecoverEvents).meta({ description: `Dead or skipped events looked at in this call (at most ${maxRecoverEvents}).` }),
-        cursor: z.string().optional().meta({ description: "`next_cursor` of the previous call, to go on where it stopped." }),
-      })
-      .strict(),
-  };
 }
 
 export function endpointRoutes(deps: EndpointRoutesDeps): Router {
