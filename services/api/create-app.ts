@@ -5,7 +5,7 @@ import helmet from "helmet";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import { problems } from "../core/errors.ts";
-import { isSystemTenant, systemTenant, systemTenantId } from "../core/operational-events.ts";
+import { isSystemTenant, systemTenant, systemTenantId } from "../core/system-tenant.ts";
 import { portalKey } from "../core/portal-token.ts";
 import type { Metrics } from "../metrics.ts";
 import { findApiKey, touchApiKey, type ApiKeyStore } from "../aws/api-keys.ts";

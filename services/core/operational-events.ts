@@ -4,19 +4,7 @@
  * logged and dead-lettered like any other. One guard: nothing about the system tenant's own deliveries is emitted.
  */
 import { z } from "zod";
-import type { Tenant } from "./tenant.ts";
-
-/** The reserved tenant that owns operational events and the endpoints subscribed to them (a ULID never starts so). */
-export const systemTenantId = "ten_00000000000000000000SYSTEM";
-
-export function isSystemTenant(tenantId: string): boolean {
-  return tenantId === systemTenantId;
-}
-
-/** The system tenant as first stored: no endpoints until an operator subscribes one, and never an API key. */
-export function systemTenant(now: number): Tenant {
-  return { tenantId: systemTenantId, name: "operational webhooks", status: "active", createdAt: now, endpoints: {}, version: 0 };
-}
+import { isSystemTenant } from "./system-tenant.ts";
 
 const occurredAt = z.iso.datetime();
 const about = { tenant_id: z.string(), endpoint_id: z.string() };

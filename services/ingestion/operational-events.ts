@@ -5,7 +5,8 @@
  */
 import type { Logger } from "pino";
 import { matchesEventTypes } from "../core/event-type.ts";
-import { operationalEvent, systemTenantId, type OperationalNotice } from "../core/operational-events.ts";
+import { operationalEvent, type OperationalNotice } from "../core/operational-events.ts";
+import { systemTenantId } from "../core/system-tenant.ts";
 import type { Tenant } from "../core/tenant.ts";
 import { acceptEvent, type AcceptDeps } from "./accept-event.ts";
 

@@ -5,7 +5,8 @@
  * nothing more; the system tenant is no tenant anyone can list, read or give a key.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operationalEventSchemas, systemTenantId, type OperationalEvent } from "../../services/core/operational-events.ts";
+import { operationalEventSchemas, type OperationalEvent } from "../../services/core/operational-events.ts";
+import { systemTenantId } from "../../services/core/system-tenant.ts";
 import { getEvent, postEvent } from "../support/api.ts";
 import { eventually, stays } from "../support/eventually.ts";
 import { expectProblem } from "../support/problem.ts";

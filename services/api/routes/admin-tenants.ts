@@ -3,7 +3,7 @@ import express, { Router, type Request } from "express";
 import { z } from "zod";
 import { problems } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
-import { isSystemTenant } from "../../core/operational-events.ts";
+import { isSystemTenant } from "../../core/system-tenant.ts";
 import type { Endpoint, Tenant } from "../../core/tenant.ts";
 import { issueApiKey, listApiKeys, revokeApiKey, type ApiKeyStore } from "../../aws/api-keys.ts";
 import { createTenant, listTenants, softDeleteTenant, tenantCursorSchema, updateTenant, type TenantStore } from "../../aws/tenants.ts";

@@ -1,7 +1,8 @@
 /** Operational events as pure data: their bodies, the reserved tenant's id, and the guard against loops. */
 import { describe, expect, it } from "vitest";
 import { isId } from "../../../services/core/ids.ts";
-import { operationalEvent, operationalEventSchemas, systemTenantId, type OperationalNotice } from "../../../services/core/operational-events.ts";
+import { operationalEvent, operationalEventSchemas, type OperationalNotice } from "../../../services/core/operational-events.ts";
+import { systemTenantId } from "../../../services/core/system-tenant.ts";
 
 const now = Date.parse("2026-03-01T12:00:00Z");
 const notices: OperationalNotice[] = [
