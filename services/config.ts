@@ -89,8 +89,22 @@ const schema = z
     ROTATION_GRACE: duration("24h").refine((ms) => ms <= maxRotationGraceMs, "at most 7d"),
     /** Messages per second a DLQ requeue moves at most. */
     DLQ_REQUEUE_RATE: z.coerce.number().positive().max(10_000).default(100),
-    /** The operator console's built files (`npm run build:console`), served at /console. */
+    /** The operator console's built files (`npm run build:console`), served at /console; the tenant portal beside it. */
     CONSOLE_DIR: z.string().min(1).default("dist/console"),
+    /** The API's public origin, for the links it mints (portal sessions); unset, the request's own scheme and host. */
+    PUBLIC_URL: url.optional(),
+    /**
+     * Who may show the tenant portal (/portal) in a frame: origins such as https://app.example.com (a `*.` subdomain
+     * wildcard allowed), space- or comma-separated, for CSP frame-ancestors. Unset, only the API's own origin may.
+     */
+    PORTAL_FRAME_ANCESTORS: z
+      .string()
+      .default("")
+      .transform((s, ctx) => {
+        const origins = s.split(/[\s,]+/).filter(Boolean);
+        const bad = origins.filter((o) => !/^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o));
+        return bad.length ? (ctx.addIssue(`origins such as https://app.example.com, not ${bad.join(", ")}`), z.NEVER) : origins;
+      }),
     /**
      * Tracing is on when this is set: spans go to this OTLP/HTTP collector (JSON), e.g. http://127.0.0.1:4318. The
      * SDK itself reads OpenTelemetry's other standard variables (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _HEADERS,

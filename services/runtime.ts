@@ -9,7 +9,7 @@ import type { TenantStore } from "./aws/tenants.ts";
 import { kmsKeyProvider } from "./aws/kms-keys.ts";
 import { cachedKeys, localKeyProvider, readKeyFile, type KeyProvider } from "./aws/secret-keys.ts";
 import { resolveQueueUrl, type ProvisionOptions } from "./aws/provision.ts";
-import { maxAttempts } from "./core/retry-policy.ts";
+import { maxAttempts, scheduleSpanMs } from "./core/retry-policy.ts";
 import { leaseMs } from "./core/timing.ts";
 import type { WorkerSettings } from "./worker/start-worker.ts";
 import { tableNames, type TableNames } from "./aws/tables.ts";
@@ -113,6 +113,9 @@ export function apiSettings(config: Config) {
     trustProxyHops: config.TRUST_PROXY_HOPS,
     rotationGraceMs: config.ROTATION_GRACE,
     requeueRate: config.DLQ_REQUEUE_RATE,
+    deliverySpanMs: scheduleSpanMs(config.RETRY_SCHEDULE, leaseMs(config.DELIVERY_TIMEOUT_MS)),
     consoleDir: config.CONSOLE_DIR,
+    publicUrl: config.PUBLIC_URL,
+    portalFrameAncestors: config.PORTAL_FRAME_ANCESTORS,
   };
 }

@@ -5,6 +5,10 @@
  */
 import type { z } from "zod";
 import type * as views from "../../services/api/views.ts";
+import { isSystemTenant } from "../../services/core/system-tenant.ts";
+import { request, query } from "./shared/http.ts";
+
+export { ApiError } from "./shared/http.ts";
 
 export type Stats = z.output<typeof views.statsSchema>;
 export type Tenant = z.output<typeof views.tenantViewSchema>;
@@ -21,25 +25,7 @@ interface Page<T> {
 
 let token = "";
 
-export class ApiError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  if (res.status === 204) return undefined as T;
-  const json = (await res.json().catch(() => ({}))) as { detail?: string; title?: string };
-  if (!res.ok) throw new ApiError(res.status, json.detail ?? json.title ?? `HTTP ${res.status}`);
-  return json as T;
-}
+const call = <T>(method: string, path: string, body?: unknown) => request<T>(token, method, path, body);
 
 /** Keeps the token if the API accepts it. */
 export async function logIn(candidate: string): Promise<Stats> {
@@ -57,17 +43,17 @@ export function logOut(): void {
 }
 
 const tenantPath = (tenantId: string) => `/admin/tenants/${encodeURIComponent(tenantId)}`;
-const query = (params: Record<string, string | number | undefined>) =>
-  new URLSearchParams(Object.entries(params).flatMap(([k, v]) => (v === undefined || v === "" ? [] : [[k, String(v)]]))).toString();
+/** A tenant's events; the system tenant's (operational events, which the DLQ may hold) have routes of their own. */
+const eventsPath = (tenantId: string) => (isSystemTenant(tenantId) ? "/admin/operational-events" : `${tenantPath(tenantId)}/events`);
 
 export const stats = () => call<Stats>("GET", "/admin/stats");
 export const statsHistory = (window: "hour" | "day") => call<StatsHistory>("GET", `/admin/stats/history?${query({ window })}`);
 export const tenants = () => call<Page<Tenant>>("GET", "/admin/tenants?limit=100");
 export const events = (tenantId: string, status: string) =>
-  call<Page<EventSummary>>("GET", `${tenantPath(tenantId)}/events?${query({ status, limit: 50 })}`);
-export const event = (tenantId: string, eventId: string) => call<EventDetail>("GET", `${tenantPath(tenantId)}/events/${encodeURIComponent(eventId)}`);
+  call<Page<EventSummary>>("GET", `${eventsPath(tenantId)}?${query({ status, limit: 50 })}`);
+export const event = (tenantId: string, eventId: string) => call<EventDetail>("GET", `${eventsPath(tenantId)}/${encodeURIComponent(eventId)}`);
 export const retryEvent = (tenantId: string, eventId: string) =>
-  call<z.output<typeof views.requeuedSchema>>("POST", `${tenantPath(tenantId)}/events/${encodeURIComponent(eventId)}/retry`);
+  call<z.output<typeof views.requeuedSchema>>("POST", `${eventsPath(tenantId)}/${encodeURIComponent(eventId)}/retry`);
 export const deadLetters = (tenantId: string) => call<DeadLetterPage>("GET", `/admin/dlq?${query({ tenant_id: tenantId, limit: 50 })}`);
 export const requeue = (filter: { tenantId: string; maxMessages: number; dryRun: boolean }) =>
   call<RequeueReport>("POST", "/admin/dlq/requeue", {

@@ -6,29 +6,9 @@
  */
 import * as api from "./api.ts";
 import { chartsPanel } from "./charts.ts";
+import { deliveryCard } from "./shared/delivery.ts";
+import { badge, h, plural, table, when } from "./shared/dom.ts";
 import "./style.css";
-
-type Child = Node | string | number | null | undefined | false;
-type Attrs = Record<string, string | boolean | ((e: Event) => void)>;
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (typeof v === "function") el.addEventListener(k.slice(2), v);
-    else if (v === true) el.setAttribute(k, "");
-    else if (v !== false) el.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(typeof c === "number" ? String(c) : c);
-  return el;
-}
-
-const badge = (status: string) => h("span", { class: `badge ${status.toLowerCase()}` }, status);
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");
-const table = (head: string[], rows: HTMLTableRowElement[], empty: string) =>
-  rows.length
-    ? h("table", {}, h("thead", {}, h("tr", {}, ...head.map((c) => h("th", {}, c)))), h("tbody", {}, ...rows))
-    : h("p", { class: "empty" }, empty);
 
 type View = "events" | "dlq" | "endpoints";
 const state = {
@@ -171,7 +151,7 @@ async function eventListView(): Promise<HTMLElement> {
       ),
     );
   const status = h("select", { name: "status", onchange: () => go({ status: status.value }) });
-  status.append(...["", "PENDING", "DELIVERED", "DEAD"].map((s) => h("option", { value: s }, s || "Any status")));
+  status.append(...["", "PENDING", "DELIVERED", "DEAD", "SKIPPED"].map((s) => h("option", { value: s }, s || "Any status")));
   status.value = state.status;
   return h(
     "div",
@@ -183,7 +163,7 @@ async function eventListView(): Promise<HTMLElement> {
 
 async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLElement> {
   const e = await api.event(tenantId, eventId);
-  const retryable = e.deliveries.some((d) => d.status === "DEAD");
+  const retryable = e.deliveries.some((d) => d.status === "DEAD" || d.status === "SKIPPED");
   const retry = async () =>
     guard(async () => {
       const { requeued, already_queued: queued } = await api.retryEvent(tenantId, eventId);
@@ -194,60 +174,9 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
     { "data-testid": "event-detail" },
     h("div", { class: "toolbar" }, h("button", { class: "quiet", onclick: () => go({ selected: undefined }) }, "← Events"), h("h2", {}, "Event ", h("span", { class: "mono" }, e.event_id)), badge(e.status)),
     h("p", {}, `Type ${e.type ?? "—"} · created ${when(e.created_at)} · tenant `, h("span", { class: "mono" }, tenantId)),
-    retryable ? h("button", { onclick: () => void retry() }, "Retry dead deliveries") : null,
+    retryable ? h("button", { onclick: () => void retry() }, "Retry dead and skipped deliveries") : null,
     h("details", {}, h("summary", {}, "Payload"), h("pre", {}, JSON.stringify(e.payload, null, 2))),
-    ...e.deliveries.map((d) =>
-      h(
-        "article",
-        { class: "delivery", "data-endpoint-id": d.endpoint_id },
-        h("h3", {}, "Endpoint ", h("span", { class: "mono" }, d.endpoint_id), " ", badge(d.status)),
-        h(
-          "p",
-          {},
-          `webhook-id ${d.webhook_id} · ${plural(d.attempts, "attempt")}`,
-          d.next_attempt_at ? ` · next ${when(d.next_attempt_at)}` : "",
-          d.delivered_at ? ` · delivered ${when(d.delivered_at)}` : "",
-          d.dead_at ? ` · dead ${when(d.dead_at)}` : "",
-        ),
-        timeline(e.created_at, d),
-        table(
-          ["#", "At", "Status", "Latency", "Error", "Response excerpt"],
-          d.attempt_log.map((a) =>
-            h(
-              "tr",
-              {},
-              h("td", {}, a.attempt),
-              h("td", {}, when(a.at)),
-              h("td", {}, a.status_code ?? "—"),
-              h("td", {}, `${a.duration_ms} ms`),
-              h("td", {}, a.error ?? ""),
-              h("td", {}, h("code", {}, a.response_excerpt ?? "")),
-            ),
-          ),
-          "No attempts yet.",
-        ),
-        // An event read carries the newest attempts only; the API pages the rest (GET …/deliveries/{id}/attempts).
-        d.earlier_attempts_cursor ? h("p", { class: "hint" }, `The newest ${d.attempt_log.length} of ${plural(d.attempts, "attempt")} are shown.`) : null,
-      ),
-    ),
-  );
-}
-
-const elapsed = (ms: number) => (ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
-
-/** A delivery's story at a glance: accepted, each attempt (its status), delivered or dead, with the time since acceptance. */
-function timeline(createdAt: string, d: api.EventDetail["deliveries"][number]): HTMLElement {
-  const accepted = Date.parse(createdAt);
-  const steps = [
-    { kind: "accepted", label: "Accepted", at: accepted },
-    ...d.attempt_log.map((a) => ({ kind: a.status_code !== null && a.status_code < 300 ? "ok" : "failed", label: `#${a.attempt} · ${a.status_code ?? "no answer"}`, at: Date.parse(a.at) })),
-    ...(d.delivered_at ? [{ kind: "delivered", label: "Delivered", at: Date.parse(d.delivered_at) }] : []),
-    ...(d.dead_at ? [{ kind: "dead", label: "Dead", at: Date.parse(d.dead_at) }] : []),
-  ];
-  return h(
-    "ol",
-    { class: "timeline", "data-testid": "timeline" },
-    ...steps.map((s) => h("li", { class: `step ${s.kind}`, title: new Date(s.at).toLocaleString() }, h("span", { class: "dot" }), h("strong", {}, s.label), h("small", {}, s.at === accepted ? when(createdAt) : `+${elapsed(s.at - accepted)}`))),
+    ...e.deliveries.map((d) => deliveryCard(e.created_at, d)),
   );
 }
 

@@ -61,7 +61,8 @@ export class ApiService extends Construct {
         image: props.image,
         command: ["api"],
         containerPort: 3000,
-        environment: { ...props.environment, PORT: "3000", NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB) },
+        // PUBLIC_URL: portal links name the domain, whatever Host header a request came with.
+        environment: { ...props.environment, PORT: "3000", PUBLIC_URL: `https://${props.domainName}`, NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB) },
         secrets: { ADMIN_TOKEN: ecs.Secret.fromSecretsManager(props.adminToken) },
         logDriver: ecs.LogDrivers.awsLogs({
           streamPrefix: "api",

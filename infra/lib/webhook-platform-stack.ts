@@ -154,10 +154,11 @@ export class WebhookPlatformStack extends Stack {
     signingSecretsKey.grant(apiRole, "kms:GenerateDataKey");
     // The worker: consume the queue (and re-send delayed copies), send to the DLQ, events and tenants only, and of
     // those only the actions it calls: events: lease, outcome and rate slots (GetItem, UpdateItem), the attempt log
-    // (BatchWriteItem), the sweeper's by-due index (Query); tenants: read, and the guarded write of a changed
-    // endpoint (GetItem, PutItem). No Scan, DeleteItem or anything else a compromised worker could use wholesale.
+    // (BatchWriteItem), the sweeper's by-due index (Query), an operational event it emits (PutItem, conditional on
+    // the event being new); tenants: read, and the guarded write of a changed endpoint (GetItem, PutItem). No Scan,
+    // DeleteItem or anything else a compromised worker could use wholesale.
     const workerRole = worker.service.taskDefinition.taskRole;
-    storage.events.grant(workerRole, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem");
+    storage.events.grant(workerRole, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem");
     storage.tenants.grant(workerRole, "dynamodb:GetItem", "dynamodb:PutItem");
     queues.queue.grantConsumeMessages(workerRole);
     queues.queue.grantSendMessages(workerRole);

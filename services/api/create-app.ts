@@ -5,12 +5,15 @@ import helmet from "helmet";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import { problems } from "../core/errors.ts";
+import { isSystemTenant, systemTenant, systemTenantId } from "../core/system-tenant.ts";
+import { portalKey } from "../core/portal-token.ts";
 import type { Metrics } from "../metrics.ts";
 import { findApiKey, touchApiKey, type ApiKeyStore } from "../aws/api-keys.ts";
 import { createEnqueueBatcher, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import type { EventStore } from "../aws/events/store.ts";
-import { cachedLookup, getTenant, type TenantStore } from "../aws/tenants.ts";
-import { adminAuth, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
+import { cachedLookup, ensureTenant, getTenant, type TenantStore } from "../aws/tenants.ts";
+import { operationalNotifier } from "../ingestion/operational-events.ts";
+import { adminAuth, requireApiKey, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { authFailureLimit, tenantRateLimit } from "./middleware/rate-limit.ts";
 import { cachedReadiness } from "./readiness.ts";
@@ -18,6 +21,8 @@ import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { adminHistoryRoutes } from "./routes/admin-history.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
+import { portalSessionRoutes } from "./routes/portal-sessions.ts";
+import { liveTenant } from "./tenant-records.ts";
 import { webRoutes } from "./web/routes.ts";
 import { authenticated, beginIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
@@ -50,11 +55,17 @@ export interface AppDeps {
   readonly rotationGraceMs: number;
   /** DLQ requeue messages per second. */
   readonly requeueRate: number;
+  /** How long after its event a delivery can die by the retry schedule: how far back recover looks for events. */
+  readonly deliverySpanMs: number;
   /** Throws when DynamoDB or SQS cannot be reached (asked at most every few seconds: see readiness.ts). */
   readonly ready: () => Promise<void>;
   readonly now?: () => number;
-  /** Where the built operator console is (served at /console). */
+  /** Where the built operator console is (served at /console), and the tenant portal beside it (/portal). */
   readonly consoleDir: string;
+  /** The origin portal links point at; unset, the request's own. */
+  readonly publicUrl?: string | undefined;
+  /** Origins that may frame the portal (CSP frame-ancestors on /portal only). */
+  readonly portalFrameAncestors: readonly string[];
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -77,9 +88,10 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader("x-request-id", id);
         return id;
       },
-      // Only these fields: headers (Authorization among them) never reach the log.
+      // Only these fields: headers (Authorization among them) and the query string never reach the log, so nothing a
+      // client puts there (a token pasted into a link) is written down.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split("?")[0] }),
         res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),
       },
     }),
@@ -100,18 +112,24 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const failures = authFailureLimit({ perMinute: deps.authFailureLimit, now });
+  const cachedTenant = cachedLookup((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs);
+  // Portal sessions are signed with a key derived from the admin token: rotating it ends every session.
+  const sessionKey = portalKey(deps.adminToken);
   const auth = tenantAuth({
     findApiKey: cachedLookup((hash) => findApiKey(deps.apiKeys, hash), deps.authCacheTtlMs),
-    getTenant: cachedLookup((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs),
+    getTenant: cachedTenant,
     touch: (hash, day) => touchApiKey(deps.apiKeys, hash, day),
     now,
     failures,
+    portalKey: sessionKey,
   });
   const admin = adminAuth(deps.adminToken, failures);
-  const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts } = deps;
+  const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts, metrics } = deps;
+  const enqueue = createEnqueueBatcher(queue);
+  const notify = operationalNotifier({ store, enqueue, now, metrics, getTenant: cachedTenant, log: deps.logger });
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
-  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate };
+  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate, deliverySpanMs: deps.deliverySpanMs, notify, enqueue, metrics };
   // A tenant's actions besides ingestion share one bucket per tenant; an operator under /admin is not throttled.
   const actionLimit = tenantRateLimit({ ratePerS: deps.tenantActionRatePerS, burst: deps.tenantActionBurst, now, limit: "This tenant's rate limit on actions" });
   const unlimited: RequestHandler = (_req, _res, next) => next();
@@ -125,8 +143,8 @@ export function createApp(deps: AppDeps): Express {
     "/v1/events",
     ingestRoutes({
       store,
-      enqueue: createEnqueueBatcher(queue),
-      metrics: deps.metrics,
+      enqueue,
+      metrics,
       now,
       maxPayloadBytes: deps.maxPayloadBytes,
       maxJsonDepth: deps.maxJsonDepth,
@@ -136,17 +154,38 @@ export function createApp(deps: AppDeps): Express {
     eventReadRoutes({ ...requeue, tenantIdOf: keyTenant, actionLimit }),
   );
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
+  const sessions = { key: sessionKey, publicUrl: deps.publicUrl, now };
+  app.use("/v1/portal-sessions", requireApiKey, portalSessionRoutes({ ...sessions, tenantIdOf: keyTenant }));
   app.use("/admin", admin);
+  // The system tenant is the platform's own: reached through its own routes below, never as a tenant.
+  app.use("/admin/tenants/:tenantId", (req, _res, next) => {
+    if (isSystemTenant(req.params.tenantId)) throw problems.notFound(`Tenant ${req.params.tenantId}`);
+    next();
+  });
   app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant, actionLimit: unlimited }));
   app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant, actionLimit: unlimited }));
+  app.use("/admin/tenants/:tenantId/portal-sessions", portalSessionRoutes({ ...sessions, tenantIdOf: async (req) => (await liveTenant(tenants, pathTenant(req))).tenantId }));
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
-  app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics: deps.metrics }));
+  // Operational webhooks: the same endpoint and event routes, for the system tenant (created when first subscribed to).
+  let system: Promise<void> | undefined;
+  const systemExists: RequestHandler = async (_req, _res, next) => {
+    system ??= ensureTenant(tenants, systemTenant(now())).catch((err: unknown) => {
+      system = undefined;
+      throw err;
+    });
+    await system;
+    next();
+  };
+  const systemTenantOf = () => systemTenantId;
+  app.use("/admin/operational-endpoints", systemExists, endpointRoutes({ ...endpoints, tenantIdOf: systemTenantOf, actionLimit: unlimited }));
+  app.use("/admin/operational-events", eventReadRoutes({ ...requeue, tenantIdOf: systemTenantOf, actionLimit: unlimited }));
+  app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics }));
   app.use("/admin", adminHistoryRoutes({ store, now }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", admin, async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.use(webRoutes({ consoleDir: deps.consoleDir }));
+  app.use(webRoutes({ consoleDir: deps.consoleDir, portalFrameAncestors: deps.portalFrameAncestors }));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

@@ -8,9 +8,11 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObj
 import { pageQuery, tenantCreateSchema, tenantPatchSchema } from "./routes/admin-tenants.ts";
 import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
 import { historyQuery } from "./routes/admin-history.ts";
-import { endpointSchemas } from "./routes/endpoints.ts";
+import { endpointSchemas } from "./endpoint-requests.ts";
 import { attemptsQuerySchema, idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
+import { portalSessionSchema } from "./routes/portal-sessions.ts";
 import * as views from "./views.ts";
+import { operationalEventSchemas } from "../core/operational-events.ts";
 
 type Method = "get" | "post" | "patch" | "delete";
 type Auth = "apiKey" | "admin" | "none";
@@ -46,7 +48,9 @@ function endpointOperations(base: string, auth: Auth, tag: string): Operation[] 
     { method: "patch", path: one, summary: "Change an endpoint; `enabled: true` re-enables a disabled one", tag, auth, body: endpoint.update, responses: ok(views.endpointViewSchema) },
     { method: "delete", path: one, summary: "Delete an endpoint", tag, auth, responses: { 204: null } },
     { method: "post", path: `${one}/rotate-secret`, summary: "Rotate the signing secret; the old one signs too until the grace period ends", tag, auth, body: endpoint.rotate, bodyOptional: true, responses: { 201: views.rotatedEndpointSchema } },
-    { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's dead deliveries of events created in a time range, up to 100 events a call (`next_cursor` goes on)", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
+    { method: "get", path: `${one}/stats`, summary: "The endpoint's health: attempts, success rate and p50/p95 attempt duration over the last hour and day, attempts per hour over 24 h", tag, auth, responses: ok(views.endpointStatsSchema) },
+    { method: "post", path: `${one}/test`, summary: "Send a `webhook.test` event to this endpoint only, whatever its filter", tag, auth, responses: { 202: views.testEventSchema } },
+    { method: "post", path: `${one}/recover`, summary: "Requeue the endpoint's deliveries that died or were skipped in a time range (`dry_run` counts), up to 100 events a call (`next_cursor` goes on)", tag, auth, body: endpoint.recover, responses: { 202: views.recoveredSchema } },
   ];
 }
 
@@ -56,7 +60,7 @@ function eventReadOperations(base: string, auth: Auth, tag: string): Operation[]
     { method: "get", path: base, summary: "List events, newest first, optionally by status", tag, auth, query: listQuerySchema, responses: ok(views.eventPageSchema) },
     { method: "get", path: one, summary: "Get an event with its deliveries and the newest 20 attempts of each", tag, auth, responses: ok(views.eventViewSchema) },
     { method: "get", path: `${one}/deliveries/{endpointId}/attempts`, summary: "A delivery's attempt log, newest first, a page at a time", tag, auth, query: attemptsQuerySchema, responses: ok(views.attemptPageSchema) },
-    { method: "post", path: `${one}/retry`, summary: "Requeue the event's dead deliveries (those still waiting for an attempt are left as they are)", tag, auth, responses: { 202: views.requeuedSchema } },
+    { method: "post", path: `${one}/retry`, summary: "Requeue the event's dead and skipped deliveries (those still waiting for an attempt are left as they are)", tag, auth, responses: { 202: views.requeuedSchema } },
   ];
 }
 
@@ -79,6 +83,7 @@ export const operations: readonly Operation[] = [
   },
   ...eventReadOperations("/v1/events", "apiKey", "Events"),
   ...endpointOperations("/v1/endpoints", "apiKey", "Endpoints"),
+  { method: "post", path: "/v1/portal-sessions", summary: "Open a portal session: a link to this tenant's portal (with the API key only, not a portal session)", tag: "Portal", auth: "apiKey", body: portalSessionSchema, bodyOptional: true, responses: { 201: views.portalSessionViewSchema } },
   { method: "post", path: "/admin/tenants", summary: "Create a tenant with its first API key (shown once)", tag: "Admin: tenants", auth: "admin", body: tenantCreateSchema(false), responses: { 201: views.tenantCreatedSchema } },
   { method: "get", path: "/admin/tenants", summary: "List tenants", tag: "Admin: tenants", auth: "admin", query: pageQuery, responses: ok(views.tenantPageSchema) },
   { method: "get", path: tenant, summary: "Get a tenant", tag: "Admin: tenants", auth: "admin", responses: ok(views.tenantViewSchema) },
@@ -87,8 +92,11 @@ export const operations: readonly Operation[] = [
   { method: "post", path: `${tenant}/api-keys`, summary: "Issue an API key (shown once)", tag: "Admin: tenants", auth: "admin", responses: { 201: views.apiKeyCreatedSchema } },
   { method: "get", path: `${tenant}/api-keys`, summary: "List a tenant's API keys", tag: "Admin: tenants", auth: "admin", responses: ok(views.apiKeyPageSchema) },
   { method: "delete", path: `${tenant}/api-keys/{keyId}`, summary: "Revoke an API key", tag: "Admin: tenants", auth: "admin", responses: { 204: null } },
+  { method: "post", path: `${tenant}/portal-sessions`, summary: "Open a portal session for a tenant: a link to its portal", tag: "Admin: tenants", auth: "admin", body: portalSessionSchema, bodyOptional: true, responses: { 201: views.portalSessionViewSchema } },
   ...endpointOperations(`${tenant}/endpoints`, "admin", "Admin: endpoints"),
   ...eventReadOperations(`${tenant}/events`, "admin", "Admin: events"),
+  ...endpointOperations("/admin/operational-endpoints", "admin", "Admin: operational webhooks"),
+  ...eventReadOperations("/admin/operational-events", "admin", "Admin: operational webhooks"),
   { method: "get", path: "/admin/dlq", summary: "Peek at the dead-letter queue (nothing is consumed)", tag: "Admin: dead letters", auth: "admin", query: peekQuery, responses: ok(views.deadLetterPageSchema) },
   { method: "post", path: "/admin/dlq/requeue", summary: "Requeue dead deliveries by filter, rate-capped; `dry_run` only counts", tag: "Admin: dead letters", auth: "admin", body: requeueSchema, conflicts: true, responses: ok(views.requeueReportSchema) },
   { method: "get", path: "/admin/stats", summary: "Queue and DLQ depth, oldest due delivery", tag: "Admin: dead letters", auth: "admin", responses: ok(views.statsSchema) },
@@ -100,7 +108,8 @@ export function problemStatuses(op: Operation): number[] {
   const statuses = [500, 503];
   // Any credential offered can be refused with 429 once its address has failed too often.
   if (op.auth !== "none") statuses.push(401, 429);
-  if (op.auth === "admin") statuses.push(403);
+  // A key on the admin API; a read-only portal session writing (or any session opening another).
+  if (op.auth === "admin" || (op.auth === "apiKey" && op.method !== "get")) statuses.push(403);
   if (op.path.includes("{")) statuses.push(404);
   if (op.query || op.body || op.headers) statuses.push(422);
   if (op.body) statuses.push(400, 413, 415);
@@ -112,7 +121,7 @@ export function problemStatuses(op: Operation): number[] {
 const problemReason: Record<number, string> = {
   400: "A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out",
   401: "Missing or unknown credentials",
-  403: "A tenant key on the admin API",
+  403: "A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another",
   404: "Not found (or another tenant's)",
   409: "Conflicts with the current state",
   413: "The body is too large",
@@ -155,6 +164,24 @@ function toOpenApi(op: Operation): ZodOpenApiOperationObject {
   };
 }
 
+/** What the platform POSTs to the operators' operational endpoints, signed like every webhook. */
+function operationalWebhooks(): ZodOpenApiPathsObject {
+  return Object.fromEntries(
+    Object.entries(operationalEventSchemas).map(([type, schema]) => [
+      type,
+      {
+        post: {
+          operationId: `operational_${type.replace(".", "_")}`,
+          summary: schema.description ?? type,
+          tags: ["Admin: operational webhooks"],
+          requestBody: { required: true, content: { "application/json": { schema } } },
+          responses: { "200": { description: "Any 2xx acknowledges it; anything else is retried by the schedule, then dead-lettered" } },
+        },
+      },
+    ]),
+  );
+}
+
 export function openApiDocument(version: string): ReturnType<typeof createDocument> {
   const paths: ZodOpenApiPathsObject = {};
   for (const op of operations) paths[op.path] = { ...paths[op.path], [op.method]: toOpenApi(op) };
@@ -169,10 +196,11 @@ export function openApiDocument(version: string): ReturnType<typeof createDocume
     },
     components: {
       securitySchemes: {
-        apiKey: { type: "http", scheme: "bearer", description: "A tenant API key, `whk_…`." },
+        apiKey: { type: "http", scheme: "bearer", description: "A tenant API key, `whk_…`, or a portal session token, `wps_…` (a read-only one may only GET)." },
         admin: { type: "http", scheme: "bearer", description: "The operator's admin token (ADMIN_TOKEN)." },
       },
     },
     paths,
+    webhooks: operationalWebhooks(),
   });
 }

@@ -35,6 +35,7 @@ export const endpointViewSchema = z
     event_types: z.array(z.string()).meta({ description: "Filters such as `order.paid`, `order.*`, `*`; empty = every event." }),
     enabled: z.boolean(),
     disabled_reason: z.string().optional(),
+    disabled_at: timestamp.optional().meta({ description: "Since when it is disabled: a recover after re-enabling starts there (or at `failing_since`)." }),
     failing_since: timestamp.optional(),
     max_in_flight: z.number().int().optional().meta({ description: "Per-worker in-flight cap set for this endpoint (else the worker's default)." }),
     rate_limit: z.number().optional().meta({ description: "Deliveries per second at most, across all workers." }),
@@ -66,6 +67,7 @@ export function endpointView(endpointId: string, e: Endpoint): z.input<typeof en
     event_types: e.eventTypes,
     enabled: e.enabled,
     disabled_reason: e.disabledReason,
+    disabled_at: iso(e.disabledAt),
     failing_since: iso(e.failingSince),
     max_in_flight: e.maxInFlight,
     rate_limit: e.rateLimit,
@@ -167,6 +169,7 @@ const deliveryViewSchema = z.strictObject({
   last_error: z.string().optional(),
   delivered_at: timestamp.optional(),
   dead_at: timestamp.optional(),
+  skipped_at: timestamp.optional().meta({ description: "SKIPPED: the endpoint was disabled when the event came; nothing was sent (recover or retry sends it)." }),
   attempt_log: z.array(attemptViewSchema).meta({ description: "The newest 20 attempts at most, in attempt order." }),
   earlier_attempts_cursor: z
     .string()
@@ -195,6 +198,7 @@ export function eventView(event: EventItem, attempts: Readonly<Record<string, At
       last_error: d.lastError,
       delivered_at: iso(d.deliveredAt),
       dead_at: iso(d.deadAt),
+      skipped_at: iso(d.skippedAt),
       attempt_log: (attempts[endpointId]?.items ?? []).map(attemptView).reverse(),
       earlier_attempts_cursor: attempts[endpointId]?.nextCursor ?? null,
     })),
@@ -204,7 +208,7 @@ export function eventView(event: EventItem, attempts: Readonly<Record<string, At
 export const requeuedSchema = z
   .strictObject({
     event_id: z.string(),
-    requeued: z.array(z.string()).meta({ description: "Endpoints whose dead deliveries were requeued (a fresh attempt budget, the same webhook-id)." }),
+    requeued: z.array(z.string()).meta({ description: "Endpoints whose dead or skipped deliveries were requeued (a fresh attempt budget, the same webhook-id)." }),
     already_queued: z.array(z.string()).meta({ description: "Endpoints whose deliveries are still waiting for their next attempt: left as they are." }),
   })
   .meta({ id: "EventRequeued" });
@@ -212,12 +216,43 @@ export const recoveredSchema = z
   .strictObject({
     endpoint_id: z.string(),
     dry_run: z.boolean(),
-    examined: z.number().int().meta({ description: "Dead events looked at in this call." }),
-    requeued: z.number().int().optional().meta({ description: "This endpoint's dead deliveries among them, requeued." }),
+    examined: z.number().int().meta({ description: "Dead or skipped events looked at in this call." }),
+    requeued: z.number().int().optional().meta({ description: "This endpoint's deliveries among them that died or were skipped in the range, requeued." }),
     would_requeue: z.number().int().optional().meta({ description: "In a dry run: how many would be requeued." }),
     next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` to go on; null when the range is done." }),
   })
   .meta({ id: "EndpointRecovered" });
+
+const healthSchema = z.strictObject({
+  attempts: z.number().int(),
+  delivered: z.number().int(),
+  failed: z.number().int(),
+  success_rate: z.number().nullable().meta({ description: "delivered / attempts; null without attempts." }),
+  latency_p50_ms: z.number().nullable().meta({ description: "Median duration of an attempt (interpolated from buckets); null without attempts." }),
+  latency_p95_ms: z.number().nullable(),
+});
+export const endpointStatsSchema = z
+  .strictObject({
+    endpoint_id: z.string(),
+    last_hour: healthSchema,
+    last_day: healthSchema,
+    hours: z
+      .array(z.strictObject({ at: timestamp.meta({ description: "The hour's start." }), delivered: z.number().int(), failed: z.number().int() }))
+      .meta({ description: "Attempts per hour over the last 24 hours, oldest first; the last is the current hour so far." }),
+  })
+  .meta({ id: "EndpointStats", description: "Recorded by the workers every 10 s, per ten minutes; kept two days." });
+
+export const portalSessionViewSchema = z
+  .strictObject({
+    url: z.string().meta({ description: "The portal, for this tenant only; the token is in the fragment (`#token=…`), so it never reaches a server log." }),
+    expires_at: timestamp,
+    read_only: z.boolean(),
+  })
+  .meta({ id: "PortalSession" });
+
+export const testEventSchema = z
+  .strictObject({ event_id: z.string().meta({ description: "The `webhook.test` event: GET it to see its delivery's attempts." }) })
+  .meta({ id: "TestEventSent" });
 
 const depthSchema = z.strictObject({ visible: z.number().int(), in_flight: z.number().int(), delayed: z.number().int() });
 export const statsSchema = z

@@ -35,6 +35,15 @@ export interface EndpointKey {
   readonly endpointId: string;
 }
 
+/** Creates a tenant whose id is fixed (the system tenant) unless it exists already. */
+export async function ensureTenant(store: TenantStore, tenant: Tenant): Promise<void> {
+  try {
+    await createTenant(store, tenant);
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+}
+
 export async function createTenant(store: TenantStore, tenant: Tenant): Promise<void> {
   const Item = await sealSecrets(store.keys, tenant);
   // Ids are random; the guard only makes a collision an error rather than an overwrite.
@@ -143,9 +152,20 @@ export async function addEndpoint(store: TenantStore, tenantId: string, endpoint
   return changeTenant(store, tenantId, (t) => withEndpoint(t, endpointId, endpoint));
 }
 
-/** The endpoint as changed, or undefined when it (or its tenant) does not exist. */
-export async function updateEndpoint(store: TenantStore, ids: EndpointKey, patch: EndpointPatch): Promise<Endpoint | undefined> {
-  return (await changeEndpoint(store, ids, (e) => patched(e, patch)))?.endpoints[ids.endpointId];
+/**
+ * The endpoint as it was when the change was written and as changed, or undefined when it (or its tenant) does not
+ * exist: `was` is what this write replaced, so a caller can tell a transition it made (re-enabled) from one another
+ * writer made first.
+ */
+export async function updateEndpoint(store: TenantStore, ids: EndpointKey, patch: EndpointPatch, now: number): Promise<{ was: Endpoint; is: Endpoint } | undefined> {
+  // The change may run more than once (a race retries it): its last run saw what the stored change replaced.
+  const seen: { was?: Endpoint } = {};
+  const stored = await changeEndpoint(store, ids, (e) => {
+    seen.was = e;
+    return patched(e, patch, now);
+  });
+  const is = stored?.endpoints[ids.endpointId];
+  return is && seen.was ? { was: seen.was, is } : undefined;
 }
 
 /** A new primary secret; the older live ones keep signing for `graceMs`. Undefined when there is no such endpoint. */

@@ -1,14 +1,15 @@
 /**
- * The delivery state machine: PENDING -> DELIVERED, or FAILED (waiting to retry) ... -> DEAD,
- * and DEAD/FAILED -> PENDING on an explicit requeue. Pure: storage applies these under a version guard.
+ * The delivery state machine: PENDING -> DELIVERED, or FAILED (waiting to retry) ... -> DEAD; SKIPPED from the
+ * start for an endpoint that was disabled when the event came; and DEAD/FAILED/SKIPPED -> PENDING on an explicit
+ * requeue. Pure: storage applies these under a version guard.
  */
 import { z } from "zod";
 import { retryDelayMs, honourRetryAfter } from "./retry-policy.ts";
 
-export const deliveryStatuses = ["PENDING", "FAILED", "DELIVERED", "DEAD"] as const;
+export const deliveryStatuses = ["PENDING", "FAILED", "DELIVERED", "DEAD", "SKIPPED"] as const;
 export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
-export const eventStatuses = ["PENDING", "DELIVERED", "DEAD"] as const;
+export const eventStatuses = ["PENDING", "DELIVERED", "DEAD", "SKIPPED"] as const;
 export type EventStatus = (typeof eventStatuses)[number];
 
 /** A delivery as stored in its event's `deliveries` map (the one definition: its type is inferred from it). */
@@ -29,15 +30,28 @@ export const deliverySchema = z.object({
   lastError: z.string().optional(),
   deliveredAt: z.number().optional(),
   deadAt: z.number().optional(),
+  /** Epoch ms: recorded for an endpoint that was disabled when the event came (no message, no attempt). */
+  skippedAt: z.number().optional(),
+  /** What the last explicit requeue brought it back from: its success is then a recovery (an operational event). */
+  recoveredFrom: z.enum(["DEAD", "SKIPPED"]).optional(),
 });
 export type Delivery = Readonly<z.infer<typeof deliverySchema>>;
 
+/** Nothing more happens to a settled delivery unless someone requeues it. */
 export function isSettled(status: DeliveryStatus): boolean {
-  return status === "DELIVERED" || status === "DEAD";
+  return status === "DELIVERED" || status === "DEAD" || status === "SKIPPED";
 }
 
 export function newDelivery(webhookId: string, now: number): Delivery {
   return { status: "PENDING", webhookId, attempts: 0, nextAttemptAt: now };
+}
+
+/**
+ * A delivery for an endpoint that is disabled when its event comes: recorded, so it can be recovered once the
+ * endpoint is back, but sent nowhere (no message, no attempt spent). Its webhook-id is minted now, like any other.
+ */
+export function skippedDelivery(webhookId: string, now: number): Delivery {
+  return { status: "SKIPPED", webhookId, attempts: 0, nextAttemptAt: now, skippedAt: now };
 }
 
 /** A message may arrive a little before its delivery is due (jittered visibility); this much is on time. */
@@ -129,18 +143,29 @@ export function totalAttempts(d: Delivery): number {
   return (d.priorAttempts ?? 0) + d.attempts;
 }
 
-/** An explicit requeue (retry, DLQ requeue): a fresh attempt budget, the same webhook-id. */
+/** An explicit requeue (retry, recover, DLQ requeue): a fresh attempt budget, the same webhook-id. */
 export function requeue(d: Delivery, now: number): Delivery | undefined {
-  if (d.status !== "FAILED" && d.status !== "DEAD") return undefined;
+  if (d.status !== "FAILED" && d.status !== "DEAD" && d.status !== "SKIPPED") return undefined;
   const fresh = { status: "PENDING", attempts: 0, priorAttempts: totalAttempts(d), nextAttemptAt: now } as const;
-  return { ...d, ...fresh, leaseId: undefined, leaseUntil: undefined, deadAt: undefined };
+  const recoveredFrom = d.status === "FAILED" ? d.recoveredFrom : d.status;
+  return { ...d, ...fresh, leaseId: undefined, leaseUntil: undefined, deadAt: undefined, skippedAt: undefined, recoveredFrom };
 }
 
-/** An event is PENDING until every delivery is settled, then DEAD if any died, else DELIVERED. */
+/**
+ * An event is PENDING until every delivery is settled; then DEAD if any died, else SKIPPED if any was skipped (so
+ * recover finds it by status), else DELIVERED.
+ */
 export function summarize(deliveries: Readonly<Record<string, Delivery>>): EventStatus {
   const all = Object.values(deliveries);
   if (all.some((d) => !isSettled(d.status))) return "PENDING";
-  return all.some((d) => d.status === "DEAD") ? "DEAD" : "DELIVERED";
+  if (all.some((d) => d.status === "DEAD")) return "DEAD";
+  return all.some((d) => d.status === "SKIPPED") ? "SKIPPED" : "DELIVERED";
+}
+
+/** When a settled delivery ended up needing a recover: when it died or was skipped (undefined otherwise). */
+export function unsentSince(d: Delivery): number | undefined {
+  if (d.status === "DEAD") return d.deadAt;
+  return d.status === "SKIPPED" ? d.skippedAt : undefined;
 }
 
 /** When the earliest unsettled delivery is due (feeds the sweeper's index); undefined once all settled. */

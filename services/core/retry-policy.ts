@@ -39,6 +39,16 @@ export function retryDelayMs(schedule: readonly number[], attemptsMade: number, 
   return Math.round(base * (1 + (random() * 2 - 1) * jitterFraction));
 }
 
+/**
+ * How long after its event's acceptance a delivery can die, by its schedule alone: every delay at its jittered
+ * longest and doubled by a Retry-After, every attempt taking `attemptMs`. Holds (a disabled endpoint or tenant, an
+ * open circuit) and requeues come on top of it.
+ */
+export function scheduleSpanMs(schedule: readonly number[], attemptMs: number): number {
+  const delays = schedule.reduce((a, b) => a + b, 0) * 2 * (1 + jitterFraction);
+  return Math.ceil(delays + maxAttempts(schedule) * attemptMs);
+}
+
 /** Retry-After may push a retry later, but never earlier than scheduled nor past twice the delay. */
 export function honourRetryAfter(delayMs: number, retryAfterMs: number | undefined): number {
   if (retryAfterMs === undefined) return delayMs;

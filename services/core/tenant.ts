@@ -30,6 +30,8 @@ export const endpointSchema = z.object({
   secrets: z.array(signingSecretSchema).min(1),
   enabled: z.boolean().default(true),
   disabledReason: z.string().optional(),
+  /** Epoch ms when it was disabled: what a recover after re-enabling starts from. */
+  disabledAt: z.number().optional(),
   /** Epoch ms of the first failure in the current run of failures; cleared by a success. */
   failingSince: z.number().optional(),
   /** Deliveries in flight to it per worker at most; the worker's default when absent. */
@@ -97,7 +99,7 @@ export interface EndpointPatch {
   readonly enabled?: boolean | undefined;
 }
 
-export function updateEndpoint(e: Endpoint, patch: EndpointPatch): Endpoint {
+export function updateEndpoint(e: Endpoint, patch: EndpointPatch, now: number): Endpoint {
   const next: Endpoint = {
     ...e,
     url: patch.url ?? e.url,
@@ -108,16 +110,17 @@ export function updateEndpoint(e: Endpoint, patch: EndpointPatch): Endpoint {
     sendTraceparent: patch.sendTraceparent ?? e.sendTraceparent,
   };
   if (patch.enabled === undefined) return next;
-  return patch.enabled ? enableEndpoint(next) : disableEndpoint(next, "disabled by request");
+  return patch.enabled ? enableEndpoint(next) : disableEndpoint(next, "disabled by request", now);
 }
 
-export function disableEndpoint(e: Endpoint, reason: string): Endpoint {
-  return { ...e, enabled: false, disabledReason: reason };
+/** Disabling a disabled endpoint keeps why and since when it was. */
+export function disableEndpoint(e: Endpoint, reason: string, now: number): Endpoint {
+  return e.enabled ? { ...e, enabled: false, disabledReason: reason, disabledAt: now } : e;
 }
 
 /** Re-enabling starts afresh: the reason and the failure run are forgotten. */
 export function enableEndpoint(e: Endpoint): Endpoint {
-  return { ...e, enabled: true, disabledReason: undefined, failingSince: undefined };
+  return { ...e, enabled: true, disabledReason: undefined, disabledAt: undefined, failingSince: undefined };
 }
 
 /** Rename, disable or re-enable; a deleted tenant stays deleted (undefined: nothing to change). */
@@ -177,8 +180,8 @@ export function endpointAfterAttempt(
   const { ok, gone, now } = attempt;
   if (ok) return endpoint.failingSince === undefined ? undefined : { ...endpoint, failingSince: undefined };
   if (!endpoint.enabled) return undefined;
-  if (gone) return disableEndpoint(endpoint, `the endpoint answered 410 Gone at ${new Date(now).toISOString()}`);
+  if (gone) return disableEndpoint(endpoint, `the endpoint answered 410 Gone at ${new Date(now).toISOString()}`, now);
   const since = endpoint.failingSince ?? now;
-  if (now - since >= attempt.disableAfterMs) return disableEndpoint(endpoint, `every delivery failed since ${new Date(since).toISOString()}`);
+  if (now - since >= attempt.disableAfterMs) return disableEndpoint(endpoint, `every delivery failed since ${new Date(since).toISOString()}`, now);
   return endpoint.failingSince === undefined ? { ...endpoint, failingSince: now } : undefined;
 }

@@ -2,7 +2,8 @@
  * The local stack's queues, rebuilt from DynamoDB at start. The SQS emulator runs in memory (its on-disk
  * mode never hands back a message made visible again), and DynamoDB is the source of truth anyway: every
  * unsettled delivery gets a message on the delivery queue (the worker parks those not yet due), and every
- * dead delivery that could still be requeued gets one on the DLQ.
+ * dead delivery that could still be requeued gets one on the DLQ. A skipped delivery never had a message: it
+ * waits for a recover, in DynamoDB only.
  */
 import { isSettled } from "../core/delivery-state.ts";
 import type { Tenant } from "../core/tenant.ts";

@@ -3,13 +3,15 @@
  * pacing (caps, pause, circuit, rate), the memory budget, the lease that also reads the event. The attempt:
  * one signed POST. After it: the attempt record, the outcome, the endpoint's health and circuit, then
  * delivered, retry later, or dead-letter. A failure before or after the POST is thrown as a stage error and
- * the message comes back; a failed POST is an outcome, not an error.
+ * the message comes back; a failed POST is an outcome, not an error. What operators subscribe to (a delivery
+ * exhausted or recovered, an endpoint disabled) is announced by the worker whose write made it so, once.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { classifyAttempt } from "../core/attempt-outcome.ts";
-import { totalAttempts, type AttemptOutcome, type LeaseInput, type OutcomeDecision, type OutcomeInput } from "../core/delivery-state.ts";
+import { totalAttempts, type AttemptOutcome, type Delivery, type LeaseInput, type OutcomeDecision, type OutcomeInput } from "../core/delivery-state.ts";
 import { afterProbe, circuitGate, claimProbe, openCircuit, type RateDecision } from "../core/endpoint-pacing.ts";
+import type { OperationalNotice } from "../core/operational-events.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
 import { signatureHeaders } from "../core/signing.ts";
 import { endpointAfterAttempt, liveSecrets, type Endpoint, type SigningSecret, type Tenant } from "../core/tenant.ts";
@@ -43,6 +45,8 @@ export interface DeliveryOps {
   openSecrets(key: DeliveryKey, secrets: readonly SigningSecret[]): Promise<string[]>;
   /** `sendTraceContext`: the endpoint takes a traceparent header (its `sendTraceparent`, on unless turned off). */
   post(url: string, body: Uint8Array, headers: Record<string, string>, sendTraceContext: boolean): Promise<PostResult>;
+  /** Emits an operational event (never for the system tenant's own deliveries); never throws. */
+  notify(notice: OperationalNotice): Promise<void>;
 }
 
 export interface DeliverDeps {
@@ -188,6 +192,7 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
       return giveBack({ kind: "later", at: lease.retryAt });
     case "exhausted":
       log.warn("delivery dead: attempt budget spent by a lost worker");
+      await exhausted(deps, key, lease.delivery);
       return giveBack({ kind: "dead-letter" });
     case "missing":
       log.warn(unknownDelivery);
@@ -249,10 +254,14 @@ async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logge
     return { kind: "delete" };
   }
   deps.metrics.deliveries.inc({ outcome: decision.next, status_class: statusClass(res.statusCode) });
-  deps.figures.observe({ acceptedAt: Date.parse(r.event.createdAt), attempt: r.attempt, startedAt: now - res.durationMs, endedAt: now, outcome: decision.next });
+  deps.figures.observe({ ...key, acceptedAt: Date.parse(r.event.createdAt), attempt: r.attempt, startedAt: now - res.durationMs, endedAt: now, outcome: decision.next });
   switch (decision.next) {
     case "delivered":
       log.info(fields, "delivered");
+      // A requeued dead or skipped delivery got through: the operator hears it recovered.
+      if (decision.delivery.recoveredFrom) {
+        await deps.ops.notify({ type: "delivery.recovered", data: { tenant_id: key.tenantId, endpoint_id: key.endpointId, event_id: key.eventId, recovered_from: decision.delivery.recoveredFrom } });
+      }
       return { kind: "delete" };
     case "retry":
       log.info({ ...fields, error: decision.delivery.lastError, retry_in_ms: decision.delayMs }, "attempt failed, retry scheduled");
@@ -260,8 +269,17 @@ async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logge
     case "dead":
       deps.metrics.deadLettered.inc();
       log.warn({ ...fields, error: decision.delivery.lastError }, "delivery dead, moved to the dead-letter queue");
+      await exhausted(deps, key, decision.delivery);
       return { kind: "dead-letter" };
   }
+}
+
+/** A delivery went dead (to the DLQ): announced by the worker whose write settled it. */
+function exhausted(deps: DeliverDeps, key: DeliveryKey, d: Delivery): Promise<void> {
+  return deps.ops.notify({
+    type: "delivery.exhausted",
+    data: { tenant_id: key.tenantId, endpoint_id: key.endpointId, event_id: key.eventId, attempts: totalAttempts(d), last_status_code: d.lastStatusCode ?? null, last_error: d.lastError ?? null },
+  });
 }
 
 /**
@@ -277,8 +295,11 @@ async function updateEndpoint(deps: DeliverDeps, r: Ready, res: PostResult, outc
   });
   const why = outcome.kind === "failed" ? outcome.error : "";
   const health = { ok: outcome.kind === "delivered", gone: outcome.kind === "failed" && outcome.permanent === true, now, disableAfterMs: deps.disableAfterMs };
+  // The change may run more than once (a race retries it): its last run says whether this write disabled it.
+  const transition = { disabled: false };
   const changes = (e: Endpoint): Endpoint | undefined => {
     let next = endpointAfterAttempt(e, health);
+    transition.disabled = e.enabled && next?.enabled === false;
     const current = next ?? e;
     if (r.probe && result !== "neutral" && current.circuit?.state === "open") {
       next = { ...current, circuit: afterProbe(current.circuit, result === "success", now, `a probe failed: ${why}`) };
@@ -299,5 +320,9 @@ async function updateEndpoint(deps: DeliverDeps, r: Ready, res: PostResult, outc
     log.warn({ reason: stored?.circuit?.reason }, is === "open" ? "circuit opened: deliveries to this endpoint are held" : "circuit closed");
   }
   if (r.probe && is === "closed") deps.pacer.restart(r.key.endpointId);
-  if (health.gone) log.warn("endpoint disabled: it answered 410 Gone");
+  if (stored && transition.disabled) {
+    log.warn({ reason: stored.disabledReason }, "endpoint disabled");
+    const data = { tenant_id: r.key.tenantId, endpoint_id: r.key.endpointId, reason: stored.disabledReason ?? "", last_status_code: res.statusCode ?? null };
+    await deps.ops.notify({ type: "endpoint.disabled", data });
+  }
 }

@@ -1,18 +1,21 @@
 /**
  * What each attempt adds to the delivery figures: the SLO histograms (Prometheus), the per-minute counts the
- * console charts (added to DynamoDB every `flushMs`, so a minute's item takes a few writes, not one per attempt).
- * CloudWatch gets the first attempts on time and late from the histogram (cloudwatch-metrics.ts). A flush that
- * fails keeps its counts for the next one.
+ * console charts and each endpoint's health figures the portal shows (both added to DynamoDB every `flushMs`, so an
+ * item takes a few writes, not one per attempt). CloudWatch gets the first attempts on time and late from the
+ * histogram (cloudwatch-metrics.ts). A flush that fails keeps its counts for the next one.
  */
 import type { Logger } from "pino";
-import { bucketOf, latencyBucketsS, minuteOf } from "../core/delivery-figures.ts";
+import { attemptBucketsMs, bucketOf, endpointFigureStepMs, latencyBucketsS, minuteOf } from "../core/delivery-figures.ts";
 import { addFigures, recordDepth, type FigureCounts } from "../aws/delivery-figures.ts";
+import { addEndpointFigures, type EndpointCounts } from "../aws/endpoint-figures.ts";
 import type { QueueDepth } from "../aws/dead-letters.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import type { Metrics } from "../metrics.ts";
 
 /** One attempt as the figures see it (epoch ms). */
 export interface AttemptFacts {
+  readonly tenantId: string;
+  readonly endpointId: string;
   readonly acceptedAt: number;
   /** 1 for a delivery's first attempt. */
   readonly attempt: number;
@@ -30,6 +33,7 @@ export interface DeliveryFigures {
 }
 
 type Pending = { delivered: number; failed: number; dead: number; firstAttempts: number[] };
+type EndpointPending = { tenantId: string; endpointId: string; step: number; delivered: number; failed: number; durations: number[] };
 
 export function startDeliveryFigures(o: { store: EventStore; metrics: Metrics; log: Logger; flushMs: number; now: () => number }): DeliveryFigures {
   let pending = new Map<number, Pending>();
@@ -46,6 +50,20 @@ export function startDeliveryFigures(o: { store: EventStore; metrics: Metrics; l
     p.dead += c.dead;
     c.firstAttempts.forEach((n, i) => (p.firstAttempts[i]! += n));
   };
+  let endpoints = new Map<string, EndpointPending>();
+  const endpointStep = (tenantId: string, endpointId: string, at: number) => {
+    const step = Math.floor(at / endpointFigureStepMs) * endpointFigureStepMs;
+    const id = `${tenantId} ${endpointId} ${step}`;
+    let p = endpoints.get(id);
+    if (!p) endpoints.set(id, (p = { tenantId, endpointId, step, delivered: 0, failed: 0, durations: Array<number>(attemptBucketsMs.length + 1).fill(0) }));
+    return p;
+  };
+  const keepEndpoint = (e: EndpointPending, c: EndpointCounts) => {
+    const p = endpointStep(e.tenantId, e.endpointId, e.step);
+    p.delivered += c.delivered;
+    p.failed += c.failed;
+    c.durations.forEach((n, i) => (p.durations[i]! += n));
+  };
 
   const flush = async () => {
     const taken = pending;
@@ -56,6 +74,14 @@ export function startDeliveryFigures(o: { store: EventStore; metrics: Metrics; l
         o.log.warn({ err }, "delivery figures not recorded, will try again");
       });
     }
+    const takenEndpoints = endpoints;
+    endpoints = new Map();
+    for (const e of takenEndpoints.values()) {
+      await addEndpointFigures(o.store, e, e.step, e).catch((err: unknown) => {
+        keepEndpoint(e, e);
+        o.log.warn({ err }, "endpoint figures not recorded, will try again");
+      });
+    }
   };
   let flushing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -64,6 +90,10 @@ export function startDeliveryFigures(o: { store: EventStore; metrics: Metrics; l
 
   return {
     observe(f) {
+      const e = endpointStep(f.tenantId, f.endpointId, f.endedAt);
+      if (f.outcome === "delivered") e.delivered++;
+      else e.failed++;
+      e.durations[bucketOf(f.endedAt - f.startedAt, attemptBucketsMs)]!++;
       const p = minute(f.endedAt);
       if (f.outcome === "delivered") {
         p.delivered++;

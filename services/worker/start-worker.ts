@@ -3,7 +3,7 @@
  * sweeper, stopped together. The one place the delivery's store, queue and receiver operations are bound.
  */
 import type { Logger } from "pino";
-import type { DeliveryQueue } from "../aws/delivery-queue.ts";
+import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import { abandonDelivery, attemptLog, postponeDelivery, recordOutcome, takeLease } from "../aws/events/delivery-ops.ts";
 import { claimRateSlot } from "../aws/events/rate-slots.ts";
 import type { EventStore } from "../aws/events/store.ts";
@@ -12,6 +12,7 @@ import { changeEndpoint, getTenant, tenantCache, type TenantStore } from "../aws
 import { maxAttempts } from "../core/retry-policy.ts";
 import { redriveMaxReceiveCount, workerDrainMs } from "../core/timing.ts";
 import type { GuardedClient } from "../outbound/guarded-client.ts";
+import { operationalNotifier } from "../ingestion/operational-events.ts";
 import type { Metrics } from "../metrics.ts";
 import { startPollers } from "./consumer.ts";
 import { deliver, type DeliveryOps } from "./deliver.ts";
@@ -76,6 +77,14 @@ export function startWorker(o: WorkerOptions): Worker {
   const now = o.now ?? Date.now;
   const cache = tenantCache((id) => getTenant(o.tenants, id), s.tenantCacheTtlMs);
   const writeAttempt = attemptLog(o.store);
+  const notify = operationalNotifier({
+    store: o.store,
+    enqueue: (messages, attributes) => enqueueDeliveries(o.queue, messages, "queue", () => attributes),
+    now,
+    metrics: o.metrics,
+    getTenant: (id) => cache.get(id),
+    log: o.log,
+  });
   const ops: DeliveryOps = traceDeliveryOps({
     getTenant: (id, minVersion) => cache.get(id, minVersion),
     takeLease: (key, input) => takeLease(o.store, key, input),
@@ -91,6 +100,7 @@ export function startWorker(o: WorkerOptions): Worker {
     claimRateSlot: (key, at, perSecond, horizonMs) => claimRateSlot(o.store, key, at, perSecond, horizonMs),
     openSecrets: (key, secrets) => openSecrets(o.tenants.keys, key, secrets),
     post: (url, body, headers) => o.client.post(url, body, headers),
+    notify,
   });
   const random = o.random ?? Math.random;
   const pacer = createPacer({

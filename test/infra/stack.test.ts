@@ -137,6 +137,12 @@ describe("the API", () => {
     });
   });
 
+  it("mints portal links for its own domain, not for whatever Host a request names", () => {
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [Match.objectLike({ Command: ["api"], Environment: Match.arrayWith([{ Name: "PUBLIC_URL", Value: Match.stringLikeRegexp("^https://") }]) })],
+    });
+  });
+
   it("gets the admin token from Secrets Manager as a container secret, never as plain environment", () => {
     t.hasResourceProperties("AWS::SecretsManager::Secret", { GenerateSecretString: Match.objectLike({ PasswordLength: 48 }) });
     t.hasResourceProperties("AWS::ECS::TaskDefinition", {
@@ -515,12 +521,12 @@ describe("the load balancer's edge", () => {
 });
 
 describe("the worker's DynamoDB actions", () => {
-  it("are only those it calls: no Scan, DeleteItem or PutItem on events, nothing but a read and a guarded write on tenants", () => {
+  it("are only those it calls: no Scan or DeleteItem on events (PutItem for the operational events it emits), nothing but a read and a guarded write on tenants", () => {
     const worker = statementsOf(/WorkerTaskTaskRole/);
     const events = logicalId("AWS::DynamoDB::Table", /events/i);
     const tenants = logicalId("AWS::DynamoDB::Table", /tenants/i);
     const dynamo = (table: string) => actionsOn(worker, table).filter((a) => a.startsWith("dynamodb:")).sort();
-    expect(dynamo(events)).toEqual(["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
+    expect(dynamo(events)).toEqual(["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
     expect(dynamo(tenants)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem"]);
     // The sweeper's Query goes to the by-due index.
     const onEvents = worker.find((s) => JSON.stringify(s.Resource).includes(events))!;

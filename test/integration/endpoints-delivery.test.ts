@@ -7,7 +7,7 @@ import { getEvent, postEvent } from "../support/api.ts";
 import { eventually, stays } from "../support/eventually.ts";
 import { startReceiver, type ReceivedRequest, type TestReceiver } from "../support/receiver.ts";
 import { logger, startStack, type Stack } from "../support/stack.ts";
-import { acceptEvent } from "../../services/api/accept-event.ts";
+import { acceptEvent } from "../../services/ingestion/accept-event.ts";
 import { enqueueDeliveries } from "../../services/aws/delivery-queue.ts";
 import { getTenant } from "../../services/aws/tenants.ts";
 
@@ -94,10 +94,12 @@ describe("endpoint health", () => {
     expect(endpoint.disabled_reason).toMatch(/^the endpoint answered 410 Gone at /);
     expect((await getEvent(stack, t.apiKey, gone.body.event_id)).deliveries[0]!.attempts).toBe(1);
 
-    // New events skip a disabled endpoint...
+    // New events record a disabled endpoint's delivery as SKIPPED: sent nowhere, no attempt, but not lost...
     const skipped = await postEvent(stack, t.apiKey, { type: "while-disabled" });
-    expect(skipped.body.status).toBe("DELIVERED");
-    expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).deliveries).toEqual([]);
+    expect(skipped.body.status).toBe("SKIPPED");
+    expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).deliveries).toEqual([
+      expect.objectContaining({ status: "SKIPPED", attempts: 0, skipped_at: expect.any(String), attempt_log: [] }),
+    ]);
     // ...and one already queued for it when it was disabled is held: sent nowhere, no attempt spent.
     const stale = await getTenant(stack.stores.tenants, t.tenantId);
     const wasEnabled = { ...stale!, endpoints: { [t.endpoints[0]!.endpointId]: { ...stale!.endpoints[t.endpoints[0]!.endpointId]!, enabled: true } } };
@@ -119,14 +121,16 @@ describe("endpoint health", () => {
     await delivered(t.apiKey, held.eventId);
     expect(r.requests).toHaveLength(2);
 
-    // The tenant's own DLQ view: recover the endpoint's dead deliveries since a time.
-    const webhookId = (await getEvent(stack, t.apiKey, gone.body.event_id)).deliveries[0]!.webhook_id;
+    // Re-enabling sends nothing that was skipped meanwhile: the tenant recovers it, with what died, since a time.
+    expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).status).toBe("SKIPPED");
+    const webhookIds = await Promise.all([gone, skipped].map(async (e) => (await getEvent(stack, t.apiKey, e.body.event_id)).deliveries[0]!.webhook_id));
     const since = new Date(Date.now() - 60_000).toISOString();
     const recovered = await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since });
     expect(recovered.status).toBe(202);
-    expect(recovered.body).toEqual({ endpoint_id: t.endpoints[0]!.endpointId, dry_run: false, examined: 1, requeued: 1, next_cursor: null });
+    expect(recovered.body).toEqual({ endpoint_id: t.endpoints[0]!.endpointId, dry_run: false, examined: 2, requeued: 2, next_cursor: null });
     await delivered(t.apiKey, gone.body.event_id);
-    expect(r.requests.at(-1)!.headers["webhook-id"]).toBe(webhookId);
+    await delivered(t.apiKey, skipped.body.event_id);
+    expect(r.requests.slice(2).map((q) => q.headers["webhook-id"]).sort()).toEqual(webhookIds.sort());
     const later = await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since: new Date().toISOString() });
     expect(later.body.requeued).toBe(0);
     expect((await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since: "yesterday" })).status).toBe(422);

@@ -48,7 +48,7 @@ function appRoutes(app: Express): string[] {
 }
 
 /** Pages for people, not part of the API. */
-const notApi = new Set(["get /docs", "get /docs/init.js"]);
+const notApi = new Set(["get /docs", "get /docs/init.js", "get /portal"]);
 
 describe("OpenAPI document", () => {
   it("is valid OpenAPI 3.1, served at /openapi.json", async () => {
@@ -119,14 +119,25 @@ describe("every operation answers what the document says", () => {
     const key = await call("post", `${t}/api-keys`);
     await call("get", `${t}/api-keys`);
     await call("delete", `${t}/api-keys/${key.key_id as string}`);
+    await call("post", `${t}/portal-sessions`, { body: { read_only: true } });
+    const portal = await call("post", "/v1/portal-sessions", { auth: apiKey });
+    // A read-only session writing: the 403 it answers is documented too.
+    const readOnly = /#token=(\S+)$/.exec((await call("post", `${t}/portal-sessions`, { body: { read_only: true } })).url as string)![1]!;
+    await call("post", "/v1/endpoints", { auth: readOnly, body: { url: `${receiver.url}?ro` } });
+    expect(portal.url).toMatch(/\/portal\/#token=wps_/);
 
-    for (const [base, auth] of [["/v1/endpoints", apiKey], [`${t}/endpoints`, stack.adminToken]] as const) {
+    // An operator's subscription to operational events: re-enabling an endpoint below emits one.
+    await call("post", "/admin/operational-endpoints", { body: { url: `${receiver.url}?ops` } });
+    for (const [base, auth] of [["/v1/endpoints", apiKey], [`${t}/endpoints`, stack.adminToken], ["/admin/operational-endpoints", stack.adminToken]] as const) {
       const ep = await call("post", base, { auth, body: { url: `${receiver.url}?more`, event_types: ["docs.*"] } });
       const one = `${base}/${ep.endpoint_id as string}`;
       await call("get", base, { auth });
       await call("get", one, { auth });
       await call("patch", one, { auth, body: { enabled: false } });
+      await call("patch", one, { auth, body: { enabled: true } });
       await call("post", `${one}/rotate-secret`, { auth });
+      await call("get", `${one}/stats`, { auth });
+      await call("post", `${one}/test`, { auth });
       await call("post", `${one}/recover`, { auth, body: { since: new Date(Date.now() - 60_000).toISOString() } });
       await call("delete", one, { auth });
       await call("get", `${base}/ep_00000000000000000000000000`, { auth });
@@ -138,12 +149,13 @@ describe("every operation answers what the document says", () => {
     const eventId = sent.event_id as string;
     await eventually(async () => (await call("get", `/v1/events/${eventId}`, { auth: apiKey })).status === "DEAD", { what: "the event dead" });
     receiver.behave(() => ({ status: 200 }));
-    for (const [base, auth] of [["/v1/events", apiKey], [`${t}/events`, stack.adminToken]] as const) {
-      await call("get", `${base}?status=DEAD`, { auth });
-      const event = await call("get", `${base}/${eventId}`, { auth });
+    const operational = await eventually(async () => (await call("get", "/admin/operational-events")).data?.[0]?.event_id, { what: "an operational event" });
+    for (const [base, auth, id] of [["/v1/events", apiKey, eventId], [`${t}/events`, stack.adminToken, eventId], ["/admin/operational-events", stack.adminToken, operational]] as const) {
+      await call("get", `${base}?status=DEAD&type=docs.sent`, { auth });
+      const event = await call("get", `${base}/${id}`, { auth });
       const endpointId = (event.deliveries as { endpoint_id: string }[])[0]!.endpoint_id;
-      await call("get", `${base}/${eventId}/deliveries/${endpointId}/attempts?limit=2`, { auth });
-      await call("post", `${base}/${eventId}/retry`, { auth });
+      await call("get", `${base}/${id}/deliveries/${endpointId}/attempts?limit=2`, { auth });
+      await call("post", `${base}/${id}/retry`, { auth });
     }
     await call("post", "/admin/dlq/requeue", { body: { max_messages: 10, dry_run: true } });
     // A few problems, checked against the Problem schema.

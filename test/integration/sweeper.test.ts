@@ -1,7 +1,7 @@
 /** Invariant 1: an accepted event is delivered even when its message never reached SQS or was purged. */
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acceptEvent } from "../../services/api/accept-event.ts";
+import { acceptEvent } from "../../services/ingestion/accept-event.ts";
 import { enqueueDeliveries } from "../../services/aws/delivery-queue.ts";
 import { getTenant } from "../../services/aws/tenants.ts";
 import { getEvent, postEvent } from "../support/api.ts";

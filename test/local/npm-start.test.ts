@@ -116,10 +116,13 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-it("serves the console built on start", async () => {
-  const res = await fetch(`${api}/console/`);
-  expect(res.status).toBe(200);
-  expect(await res.text()).toContain("<script");
+it("serves the console and the tenant portal built on start", async () => {
+  for (const page of ["/console/", "/portal/"]) {
+    const res = await fetch(`${api}${page}`);
+    expect(res.status, page).toBe(200);
+    const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(await res.text())?.[1];
+    expect((await fetch(`${api}${page}${script!}`)).status, `${page}${script!}`).toBe(200);
+  }
 });
 
 it("starts again on the same data with another retry schedule and visibility timeout, and the DLQ requeues what died before", async () => {

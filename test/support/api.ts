@@ -21,6 +21,8 @@ export interface EventView {
     status: string;
     attempts: number;
     last_error?: string;
+    dead_at?: string;
+    skipped_at?: string;
     attempt_log: { attempt: number; status_code: number | null; error: string | null; duration_ms: number; response_excerpt: string | null }[];
   }[];
 }

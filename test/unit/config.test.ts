@@ -55,6 +55,15 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ ...sealing, ALLOWED_TARGET_PORTS: "70000" }, "worker")).toThrow(/ALLOWED_TARGET_PORTS/);
   });
 
+  it("reads the origins that may frame the portal, and refuses anything that is not an origin", () => {
+    expect(parseConfig(sealing, "worker").PORTAL_FRAME_ANCESTORS).toEqual([]);
+    const c = parseConfig({ ...sealing, PORTAL_FRAME_ANCESTORS: "https://app.example.com, https://*.example.org:8443" }, "worker");
+    expect(c.PORTAL_FRAME_ANCESTORS).toEqual(["https://app.example.com", "https://*.example.org:8443"]);
+    for (const bad of ["*", "'unsafe-inline'", "https://app.example.com/path", "app.example.com", "https://a.example.com; script-src *"]) {
+      expect(() => parseConfig({ ...sealing, PORTAL_FRAME_ANCESTORS: bad }, "worker"), bad).toThrow(/PORTAL_FRAME_ANCESTORS:/);
+    }
+  });
+
   it("requires a long enough ADMIN_TOKEN for the API only", () => {
     expect(() => parseConfig(sealing, "api")).toThrow(ConfigError);
     expect(() => parseConfig({ ...sealing, ADMIN_TOKEN: "short" }, "api")).toThrow(/ADMIN_TOKEN: must be at least 24/);

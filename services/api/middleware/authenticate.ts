@@ -1,8 +1,12 @@
-/** Bearer authentication: tenant API keys on /v1, the admin token on /admin (compared in constant time). */
+/**
+ * Bearer authentication: on /v1 a tenant API key or a portal session token (signed, short-lived, one tenant; a
+ * read-only one may only read), on /admin the admin token (compared in constant time).
+ */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Request, RequestHandler } from "express";
 import { problems } from "../../core/errors.ts";
 import { sha256Hex } from "../../core/ids.ts";
+import { portalTokenPrefix, verifyPortalToken } from "../../core/portal-token.ts";
 import type { Tenant } from "../../core/tenant.ts";
 import type { ApiKeyRecord } from "../../aws/api-keys.ts";
 import type { AuthFailures } from "./rate-limit.ts";
@@ -19,6 +23,8 @@ export interface TenantAuthDeps {
   readonly touch: (keyHash: string, day: string) => Promise<void>;
   readonly now: () => number;
   readonly failures: AuthFailures;
+  /** Verifies portal session tokens (core's portalKey of the admin token). */
+  readonly portalKey: Buffer;
 }
 
 /** What an API key looks like (`whk_<id>_<secret>`): anything else is refused without a lookup. */
@@ -27,33 +33,58 @@ const apiKeyShape = /^whk_[A-Za-z0-9]+_[A-Za-z0-9_-]{16,}$/;
 declare module "express-serve-static-core" {
   interface Request {
     tenant?: Tenant;
+    /** Set when the request came with a portal session token rather than an API key. */
+    portalSession?: { readonly readOnly: boolean };
   }
 }
 
-/** Missing, unknown, revoked key, or a tenant not active: the same 401, so nothing is learned by probing. */
+/**
+ * Missing, unknown, revoked or expired credentials, an altered token, or a tenant not active: the same 401, so
+ * nothing is learned by probing. A read-only portal session gets 403 on anything but GET and HEAD.
+ */
 export function tenantAuth(deps: TenantAuthDeps): RequestHandler {
   const touched = new Set<string>();
-  return async (req, _res, next) => {
-    const key = bearer(req);
-    const address = req.ip ?? "";
-    if (key) deps.failures.check(address);
-    const record = key && apiKeyShape.test(key) ? await deps.findApiKey(sha256Hex(key)) : undefined;
+  const viaKey = async (key: string, req: Request) => {
+    const record = apiKeyShape.test(key) ? await deps.findApiKey(sha256Hex(key)) : undefined;
     const tenant = record && record.revokedAt === undefined ? await deps.getTenant(record.tenantId) : undefined;
-    if (!record || !tenant || tenant.status !== "active") {
-      if (key) deps.failures.failed(address);
-      throw problems.unauthorized();
-    }
+    if (!record || tenant?.status !== "active") return undefined;
     const day = new Date(deps.now()).toISOString().slice(0, 10);
     if (record.lastUsedDay !== day && !touched.has(`${record.keyHash}/${day}`)) {
       if (touched.size > 100_000) touched.clear();
       touched.add(`${record.keyHash}/${day}`);
       deps.touch(record.keyHash, day).catch((err: unknown) => req.log.warn({ err }, "last-used day not recorded"));
     }
+    return tenant;
+  };
+  const viaSession = async (token: string, req: Request) => {
+    const claims = verifyPortalToken(deps.portalKey, token, deps.now());
+    const tenant = claims && (await deps.getTenant(claims.t));
+    if (!claims || tenant?.status !== "active") return undefined;
+    req.portalSession = { readOnly: claims.ro };
+    return tenant;
+  };
+  return async (req, _res, next) => {
+    const key = bearer(req);
+    const address = req.ip ?? "";
+    if (key) deps.failures.check(address);
+    const tenant = key && (await (key.startsWith(portalTokenPrefix) ? viaSession(key, req) : viaKey(key, req)));
+    if (!tenant) {
+      if (key) deps.failures.failed(address);
+      throw problems.unauthorized();
+    }
     req.tenant = tenant;
-    req.log = req.log.child({ tenant_id: tenant.tenantId });
+    req.log = req.log.child({ tenant_id: tenant.tenantId, ...(req.portalSession ? { portal_session: true } : {}) });
+    // The portal can do nothing the tenant's key could not, and a read-only session nothing but read.
+    if (req.portalSession?.readOnly && req.method !== "GET" && req.method !== "HEAD") throw problems.forbidden("This portal session is read-only.");
     next();
   };
 }
+
+/** For what only the tenant's own key may do (open a portal session): not a portal session itself. */
+export const requireApiKey: RequestHandler = (req, _res, next) => {
+  if (req.portalSession) throw problems.forbidden("A portal session cannot open another one: use the tenant's API key.");
+  next();
+};
 
 export function requireTenant(req: Request): Tenant {
   if (!req.tenant) throw problems.unauthorized();
@@ -70,7 +101,7 @@ export function adminAuth(adminToken: string, failures: AuthFailures): RequestHa
     if (token) failures.check(address);
     // Comparing digests keeps the comparison constant-time whatever the offered length.
     if (token && timingSafeEqual(digest(token), expected)) return next();
-    if (token?.startsWith("whk_")) throw problems.forbidden("Tenant API keys cannot use the admin API.");
+    if (token?.startsWith("whk_") || token?.startsWith(portalTokenPrefix)) throw problems.forbidden("Tenant API keys and portal sessions cannot use the admin API.");
     if (token) failures.failed(address);
     throw problems.unauthorized("The admin token is required as 'Authorization: Bearer <token>'.");
   };

@@ -3,6 +3,7 @@ import express, { Router, type Request } from "express";
 import { z } from "zod";
 import { problems } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
+import { isSystemTenant } from "../../core/system-tenant.ts";
 import type { Endpoint, Tenant } from "../../core/tenant.ts";
 import { issueApiKey, listApiKeys, revokeApiKey, type ApiKeyStore } from "../../aws/api-keys.ts";
 import { createTenant, listTenants, softDeleteTenant, tenantCursorSchema, updateTenant, type TenantStore } from "../../aws/tenants.ts";
@@ -64,7 +65,8 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   router.get("/", async (req, res) => {
     const q = parseWith(pageQuery, req.query);
     const page = await listTenants(deps.tenants, q.limit, cursorOf(q.cursor, tenantCursorSchema));
-    res.json({ data: page.items.filter((t) => t.status !== "deleted").map(tenantView), next_cursor: page.nextCursor });
+    // The system tenant (operational webhooks) is the platform's own, not a customer: listed nowhere.
+    res.json({ data: page.items.filter((t) => t.status !== "deleted" && !isSystemTenant(t.tenantId)).map(tenantView), next_cursor: page.nextCursor });
   });
 
   router.get("/:tenantId", async (req, res) => {

@@ -1,21 +1,21 @@
 /**
- * Endpoint management, mounted twice: `/v1/endpoints` (the key's tenant) and
- * `/admin/tenants/{tenantId}/endpoints` (any tenant). Secrets appear only when created or rotated.
+ * Endpoint management, mounted three times: `/v1/endpoints` (the key's tenant), `/admin/tenants/{tenantId}/endpoints`
+ * (any tenant) and `/admin/operational-endpoints` (the system tenant's). Secrets appear only when created or rotated.
  */
 import express, { Router, type Request, type RequestHandler } from "express";
-import { z } from "zod";
-import { durationSchema } from "../../core/retry-policy.ts";
 import { problems } from "../../core/errors.ts";
 import { isId, newSigningSecret } from "../../core/ids.ts";
-import { maxRotationGraceMs } from "../../core/tenant.ts";
 import { addEndpoint, removeEndpoint, rotateEndpointSecret, updateEndpoint, type TenantStore } from "../../aws/tenants.ts";
-import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
-import { eventCursorSchema } from "../../aws/events/read-events.ts";
+import { endpointSchemas } from "../endpoint-requests.ts";
+import { liveTenant, newEndpoint } from "../tenant-records.ts";
 import { cursorOf, optionalJson, parseWith, requireJson } from "../validate.ts";
 import { endpointView } from "../views.ts";
-import { maxRecoverEvents, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
+import { recoverCursorSchema, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
+import type { Notify } from "../../ingestion/operational-events.ts";
+import { acceptEvent, type AcceptDeps } from "../../ingestion/accept-event.ts";
+import { endpointStats } from "../endpoint-stats.ts";
 
-export interface EndpointRoutesDeps extends RecoverDeps {
+export interface EndpointRoutesDeps extends RecoverDeps, AcceptDeps {
   readonly tenants: TenantStore;
   readonly allowPrivateTargets: boolean;
   /** Ports a public endpoint may use. */
@@ -26,40 +26,8 @@ export interface EndpointRoutesDeps extends RecoverDeps {
   readonly tenantIdOf: (req: Request) => string;
   /** The tenant's rate limit on actions (endpoint writes, rotation, recover); a pass-through for operators. */
   readonly actionLimit: RequestHandler;
-}
-
-/** The request bodies (the URL check depends on whether private targets are allowed). */
-export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly number[]) {
-  const create = endpointInputSchema(allowPrivate, allowedPorts);
-  return {
-    create,
-    update: create
-      .partial()
-      .extend({
-        enabled: z.boolean().optional(),
-        // null clears an override: the worker's default applies again.
-        max_in_flight: create.shape.max_in_flight.unwrap().nullable().optional(),
-        rate_limit: create.shape.rate_limit.unwrap().nullable().optional(),
-      })
-      .strict(),
-    rotate: z
-      .object({
-        grace_period: durationSchema("30m or 24h")
-          .refine((ms) => ms <= maxRotationGraceMs, "at most 7d")
-          .optional()
-          .meta({ description: "How long the older secrets keep signing, e.g. 24h; at most 7d." }),
-      })
-      .strict(),
-    recover: z
-      .object({
-        since: z.iso.datetime({ offset: true }).meta({ description: "Requeue dead deliveries of events created at or after this time." }),
-        until: z.iso.datetime({ offset: true }).optional().meta({ description: "…and at or before this time (default: no end)." }),
-        dry_run: z.boolean().default(false).meta({ description: "Count what would be requeued, change nothing." }),
-        limit: z.number().int().min(1).max(maxRecoverEvents).default(maxRecoverEvents).meta({ description: `Dead events looked at in this call (at most ${maxRecoverEvents}).` }),
-        cursor: z.string().optional().meta({ description: "`next_cursor` of the previous call, to go on where it stopped." }),
-      })
-      .strict(),
-  };
+  /** Emits an operational event (an endpoint re-enabled); never throws. */
+  readonly notify: Notify;
 }
 
 export function endpointRoutes(deps: EndpointRoutesDeps): Router {
@@ -75,7 +43,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     const endpointId = String(req.params.endpointId);
     const endpoint = isId("ep", endpointId) ? tenant.endpoints[endpointId] : undefined;
     if (!endpoint) throw problems.notFound(`Endpoint ${endpointId}`);
-    return { tenantId: tenant.tenantId, endpointId, endpoint };
+    return { tenant, tenantId: tenant.tenantId, endpointId, endpoint };
   };
   const found = <T>(value: T | undefined, endpointId: string): T => {
     if (value === undefined) throw problems.notFound(`Endpoint ${endpointId}`);
@@ -105,8 +73,10 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     const input = parseWith(updateSchema, req.body);
     const ids = await endpointOf(req);
     const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit, send_traceparent: sendTraceparent, enabled } = input;
-    const endpoint = await updateEndpoint(deps.tenants, ids, { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent, enabled });
-    res.json(endpointView(ids.endpointId, found(endpoint, ids.endpointId)));
+    const changed = found(await updateEndpoint(deps.tenants, ids, { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent, enabled }, deps.now()), ids.endpointId);
+    // Announced by whoever's write turned it back on, once.
+    if (!changed.was.enabled && changed.is.enabled) await deps.notify({ type: "endpoint.enabled", data: { tenant_id: ids.tenantId, endpoint_id: ids.endpointId } });
+    res.json(endpointView(ids.endpointId, changed.is));
   });
 
   router.delete("/:endpointId", deps.actionLimit, async (req, res) => {
@@ -129,9 +99,22 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     });
   });
 
+  router.get("/:endpointId/stats", async (req, res) => {
+    const { tenantId, endpointId } = await endpointOf(req);
+    res.json(await endpointStats(deps.store, { tenantId, endpointId }, deps.now()));
+  });
+
+  /** A `webhook.test` event to this endpoint only, whatever its filter: the portal shows its attempt in place. */
+  router.post("/:endpointId/test", deps.actionLimit, async (req, res) => {
+    const { tenant, endpointId } = await endpointOf(req);
+    const event = { type: "webhook.test", occurred_at: new Date(deps.now()).toISOString(), data: { endpoint_id: endpointId } };
+    const out = await acceptEvent(deps, { tenant, body: Buffer.from(JSON.stringify(event)), parsed: event, endpointId, log: req.log });
+    res.status(202).json({ event_id: out.eventId });
+  });
+
   router.post("/:endpointId/recover", deps.actionLimit, ...json, async (req, res) => {
     const input = parseWith(recoverSchema, req.body);
-    const after = cursorOf(input.cursor, eventCursorSchema);
+    const after = cursorOf(input.cursor, recoverCursorSchema);
     const { tenantId, endpointId } = await endpointOf(req);
     const { since, until, limit, dry_run: dryRun } = input;
     const report = await recoverEndpoint(deps, { tenantId, endpointId, since, until, limit, after, dryRun, log: req.log });

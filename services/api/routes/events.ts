@@ -8,7 +8,7 @@ import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
 import { isId } from "../../core/ids.ts";
 import { attemptCursorSchema, attemptLogPage, deliveryOf, eventCursorSchema, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
-import { acceptEvent, type AcceptDeps } from "../accept-event.ts";
+import { acceptEvent, type AcceptDeps } from "../../ingestion/accept-event.ts";
 import { requeueAndSend, type RequeueDeps } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
 import { tenantRateLimit } from "../middleware/rate-limit.ts";
@@ -33,6 +33,7 @@ export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 
 
 export const listQuerySchema = z.object({
   status: z.enum(eventStatuses).optional(),
+  type: z.string().min(1).max(200).optional().meta({ description: "Only events of this exact type; a page may then hold fewer than `limit` (follow `next_cursor`)." }),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page (400 for any other)." }),
 });
@@ -63,7 +64,7 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
   router.get("/", async (req, res) => {
     const q = parseWith(listQuerySchema, req.query);
     const after = cursorOf(q.cursor, eventCursorSchema);
-    const page = await listEvents(deps.store, deps.tenantIdOf(req), { status: q.status, limit: q.limit, after });
+    const page = await listEvents(deps.store, deps.tenantIdOf(req), { status: q.status, type: q.type, limit: q.limit, after });
     res.json({ data: page.items.map(eventSummaryView), next_cursor: page.nextCursor });
   });
 
@@ -76,11 +77,6 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
     res.json(eventView(found.event, found.attempts));
   });
 
-  /**
-   * Only DEAD deliveries get a new message: a PENDING or FAILED one already has its message on the queue (waiting
-   * for its next attempt, or found by the sweeper if lost), and a second one would only add a duplicate. Those are
-   * left as they are and listed as already queued.
-   */
   /** A delivery's attempt log a page at a time, newest first: an event read carries only the newest. */
   router.get("/:eventId/deliveries/:endpointId/attempts", async (req, res) => {
     const q = parseWith(attemptsQuerySchema, req.query);
@@ -92,10 +88,15 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
     res.json({ data: page.items.map(attemptView), next_cursor: page.nextCursor });
   });
 
+  /**
+   * Only DEAD and SKIPPED deliveries get a new message: a PENDING or FAILED one already has its message on the queue
+   * (waiting for its next attempt, or found by the sweeper if lost), and a second one would only add a duplicate.
+   * Those are left as they are and listed as already queued.
+   */
   router.post("/:eventId/retry", deps.actionLimit, async (req, res) => {
     const eventId = String(req.params.eventId);
     const key = { tenantId: deps.tenantIdOf(req), eventId };
-    const out = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log, undefined, ["DEAD"]) : undefined;
+    const out = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log, undefined, ["DEAD", "SKIPPED"]) : undefined;
     if (!out) throw problems.notFound(`Event ${eventId}`);
     res.status(202).json({ event_id: eventId, requeued: out.requeued, already_queued: out.queued });
   });

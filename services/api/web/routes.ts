@@ -1,11 +1,13 @@
 /**
  * What the API serves to people rather than programs: the OpenAPI document, its docs page (Swagger UI
- * from the swagger-ui-dist package, no CDN), and the operator console built by Vite into `consoleDir`.
+ * from the swagger-ui-dist package, no CDN), and the pages Vite builds into `consoleDir`: the operator console at
+ * /console and the tenant portal at /portal (public: the token in its link is the credential), sharing one bundle.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import express, { Router } from "express";
+import { dirname, join, resolve } from "node:path";
+import express, { Router, type RequestHandler } from "express";
+import helmet from "helmet";
 import { problems } from "../../core/errors.ts";
 import { openApiDocument } from "../openapi.ts";
 
@@ -18,7 +20,26 @@ const docsPage = `<!doctype html>
 // A script of its own, not inline: the CSP allows scripts from 'self' only.
 const docsInit = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });`;
 
-export function webRoutes(opts: { consoleDir: string }): Router {
+/** 404 until `npm run build:console` has built `page` into `dir`. */
+const built = (dir: string, page: string): RequestHandler => (_req, _res, next) => {
+  if (!existsSync(join(dir, page))) throw problems.notFound("The console (build it with npm run build:console)");
+  next();
+};
+
+/**
+ * The portal may be framed by the operator's own product: these origins join frame-ancestors for /portal only, and
+ * X-Frame-Options goes (it has no allow-list, and would refuse them). Unset, helmet's defaults stand: only this origin.
+ */
+function framedBy(origins: readonly string[]): RequestHandler {
+  if (origins.length === 0) return (_req, _res, next) => next();
+  const csp = helmet.contentSecurityPolicy({ directives: { frameAncestors: ["'self'", ...origins] } });
+  return (req, res, next) => {
+    res.removeHeader("X-Frame-Options");
+    csp(req, res, next);
+  };
+}
+
+export function webRoutes(opts: { consoleDir: string; portalFrameAncestors: readonly string[] }): Router {
   // Case-sensitive like the app (create-app.ts): /Console must not reach what the load balancer closes as /console.
   const router = Router({ caseSensitive: true });
   // Built on first request (~30 ms), not at start-up: most API tasks never serve it.
@@ -34,12 +55,15 @@ export function webRoutes(opts: { consoleDir: string }): Router {
     res.type("text/javascript").send(docsInit);
   });
   router.use("/docs/assets", express.static(swaggerUiDir, { index: false, fallthrough: false }));
-  router.use("/console", (req, _res, next) => {
-    if (!existsSync(join(opts.consoleDir, "index.html"))) {
-      throw problems.notFound("The console (build it with npm run build:console)");
-    }
-    next();
-  });
+  router.use("/console", built(opts.consoleDir, "index.html"));
   router.use("/console", express.static(opts.consoleDir, { index: "index.html", redirect: true }));
+  // The portal's page and the bundle's assets only (not the console's page): its links are for tenants.
+  router.use("/portal", framedBy(opts.portalFrameAncestors), built(opts.consoleDir, "portal.html"));
+  router.get("/portal", (req, res) => {
+    // The page's assets are relative to it: /portal/ (the fragment survives the redirect).
+    if (!req.path.endsWith("/")) res.redirect(301, "/portal/");
+    else res.sendFile("portal.html", { root: resolve(opts.consoleDir) });
+  });
+  router.use("/portal/assets", express.static(join(opts.consoleDir, "assets"), { index: false, fallthrough: false }));
   return router;
 }

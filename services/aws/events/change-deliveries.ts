@@ -7,7 +7,7 @@ import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { deliverySchema, isSettled, nextDue, summarize, type Delivery } from "../../core/delivery-state.ts";
 import { isConditionFailure } from "../errors.ts";
-import { dueShardOf, type EventKey, type EventStore } from "./store.ts";
+import { dueShardOf, settledTtl, type EventKey, type EventStore } from "./store.ts";
 
 const stateSchema = z.object({ deliveries: z.record(z.string(), deliverySchema), version: z.number() });
 export type DeliveriesState = z.infer<typeof stateSchema>;
@@ -87,9 +87,8 @@ function updateFor(store: EventStore, key: EventKey, state: DeliveriesState, cha
   names["#ttl"] = "ttl";
   if (status === "PENDING") removes.push("#ttl");
   else {
-    const keep = status === "DEAD" ? store.retention.deadMs : store.retention.deliveredMs;
     sets.push("#ttl = :ttl");
-    values[":ttl"] = Math.floor((now + keep) / 1000);
+    values[":ttl"] = settledTtl(store, status, now);
   }
   return {
     TableName: store.table,

@@ -2,21 +2,21 @@
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { nextDue, summarize } from "../../core/delivery-state.ts";
 import { isConditionFailure } from "../errors.ts";
-import { dueShardOf, eventItemSchema, type EventItem, type EventStore } from "./store.ts";
+import { dueShardOf, eventItemSchema, settledTtl, type EventItem, type EventStore } from "./store.ts";
 
 export type CreateResult = { readonly created: true } | { readonly created: false; readonly existing: EventItem };
 
 export async function createEvent(store: EventStore, event: EventItem, now: number): Promise<CreateResult> {
   const status = summarize(event.deliveries);
   const due = nextDue(event.deliveries);
-  const settledTtl = status === "PENDING" ? {} : { ttl: Math.floor((now + store.retention.deliveredMs) / 1000) };
+  const ttl = status === "PENDING" ? {} : { ttl: settledTtl(store, status, now) };
   const item = {
     ...event,
     sk: event.eventId,
     status,
     tenantStatus: `${event.tenantId}#${status}`,
     ...(due === undefined ? {} : { dueAt: due, dueShard: dueShardOf(event.eventId) }),
-    ...settledTtl,
+    ...ttl,
   };
   try {
     // An Idempotency-Key maps to a fixed event id: the first write wins, a repeat reads it back.

@@ -29,7 +29,12 @@ export interface DeliveryKey extends EventKey {
 type Missing = { readonly ok: false; readonly reason: "missing" };
 const missing: Missing = { ok: false, reason: "missing" };
 
-export type Lease = { readonly ok: true; readonly delivery: Delivery; readonly event: EventItem } | Exclude<LeaseDecision, { ok: true }> | Missing;
+export type Lease =
+  | { readonly ok: true; readonly delivery: Delivery; readonly event: EventItem }
+  | Exclude<LeaseDecision, { ok: true } | { reason: "exhausted" }>
+  /** This call settled it DEAD (its budget was spent by a worker that died): as stored now. */
+  | { readonly ok: false; readonly reason: "exhausted"; readonly delivery: Delivery }
+  | Missing;
 
 /**
  * Invariant 2: the conditional write that makes this worker the only one allowed to POST now, and the read of
@@ -72,14 +77,15 @@ export async function takeLease(store: EventStore, key: DeliveryKey, input: Leas
   const decision = decideLease(d, input);
   // Free now (a lease ran out between the write and the read): the next receipt takes it.
   if (decision.ok) return { ok: false, reason: "leased", retryAt: input.now };
-  // A worker died during the last allowed attempt: settle it now rather than POST beyond the budget.
-  if (decision.reason === "exhausted") {
-    await changeDeliveries(store, key, input.now, (state) => {
-      const current = state.deliveries[key.endpointId];
-      return { changes: current && !isSettled(current.status) ? { [key.endpointId]: exhaust(current, input.now) } : undefined, result: undefined };
-    }, event);
-  }
-  return decision;
+  if (decision.reason !== "exhausted") return decision;
+  // A worker died during the last allowed attempt: settle it now rather than POST beyond the budget. Only the copy
+  // whose write settles it says so (it dead-letters and announces it); any other finds it settled.
+  const out = await changeDeliveries(store, key, input.now, (state) => {
+    const current = state.deliveries[key.endpointId];
+    const dead = current && !isSettled(current.status) ? exhaust(current, input.now) : undefined;
+    return { changes: dead && { [key.endpointId]: dead }, result: dead };
+  }, event);
+  return out.found && out.result ? { ok: false, reason: "exhausted", delivery: out.result } : { ok: false, reason: "settled" };
 }
 
 /** Invariant 3: the outcome moves the delivery forward only (a late failure cannot undo a success). */

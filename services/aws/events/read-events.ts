@@ -85,11 +85,13 @@ export const eventCursorSchema = z.object({ sk: z.string().refine((s) => isId("e
 
 export interface ListOptions {
   readonly status?: EventStatus | undefined;
+  /** Only events of this type: filtered after the index is read, so a page may come back short (or empty, with a cursor). */
+  readonly type?: string | undefined;
   readonly limit: number;
   readonly after?: z.infer<typeof eventCursorSchema> | undefined;
 }
 
-/** Newest first, from the by-created or by-status index: no scan, cost independent of table size. */
+/** Newest first, from the by-created or by-status index: no scan, cost independent of table size (a type filter reads what it skips). */
 export async function listEvents(
   store: EventStore,
   tenantId: string,
@@ -103,7 +105,8 @@ export async function listEvents(
       TableName: store.table,
       IndexName: byStatus ? eventIndexes.byStatus : eventIndexes.byCreated,
       KeyConditionExpression: byStatus ? "tenantStatus = :p" : "tenantId = :p",
-      ExpressionAttributeValues: { ":p": partition },
+      ...(opts.type === undefined ? {} : { FilterExpression: "#type = :type", ExpressionAttributeNames: { "#type": "type" } }),
+      ExpressionAttributeValues: { ":p": partition, ...(opts.type === undefined ? {} : { ":type": opts.type }) },
       ScanIndexForward: false,
       Limit: opts.limit,
       ...(opts.after ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } } : {}),
@@ -133,19 +136,21 @@ export interface CreatedBetween {
   readonly since: string;
   readonly until?: string | undefined;
   readonly limit: number;
-  readonly after?: z.infer<typeof eventCursorSchema> | undefined;
+  readonly after?: EventCursor | undefined;
 }
+
+export type EventCursor = z.infer<typeof eventCursorSchema>;
 
 /**
  * One page (at most `limit`, one Query) of the ids of the tenant's events in `status` created in a time range,
- * oldest first, and the cursor to the next page.
+ * oldest first, and where the next page starts (undefined after the last).
  */
 export async function eventIdsByStatus(
   store: EventStore,
   tenantId: string,
   status: EventStatus,
   range: CreatedBetween,
-): Promise<{ eventIds: string[]; nextCursor: string | null }> {
+): Promise<{ eventIds: string[]; next: EventCursor | undefined }> {
   const partition = `${tenantId}#${status}`;
   const page = await store.ddb
     .send(
@@ -159,10 +164,10 @@ export async function eventIdsByStatus(
       }),
     )
     .catch(rejectedCursor(range.after));
-  const last = page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined;
   return {
     eventIds: (page.Items ?? []).map((i) => eventSummarySchema.parse(i).eventId),
-    nextCursor: last ? encodeCursor({ sk: last.sk, createdAt: last.createdAt }) : null,
+    // The schema keeps only the position in this tenant's partition (the key's other attributes are dropped).
+    next: page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined,
   };
 }
 

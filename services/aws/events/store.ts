@@ -1,7 +1,7 @@
 /** The events table as stored: event items (with their deliveries map) and attempt items under them. */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { deliverySchema, eventStatuses } from "../../core/delivery-state.ts";
+import { deliverySchema, eventStatuses, type EventStatus } from "../../core/delivery-state.ts";
 import { sha256Hex } from "../../core/ids.ts";
 import { dueShards } from "../tables.ts";
 
@@ -10,6 +10,15 @@ export interface EventStore {
   readonly table: string;
   /** How long settled events (and attempt records) are kept before DynamoDB TTL removes them. */
   readonly retention: { readonly deliveredMs: number; readonly deadMs: number };
+}
+
+/**
+ * The DynamoDB TTL of a settled event (epoch s): a dead or skipped one is kept as long as dead ones (it waits for
+ * a recover), a delivered one as long as delivered ones.
+ */
+export function settledTtl(store: EventStore, status: Exclude<EventStatus, "PENDING">, now: number): number {
+  const keep = status === "DELIVERED" ? store.retention.deliveredMs : store.retention.deadMs;
+  return Math.floor((now + keep) / 1000);
 }
 
 export interface EventKey {

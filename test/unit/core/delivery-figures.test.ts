@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf, latencyBucketsS, minuteOf, quantileOf } from "../../../services/core/delivery-figures.ts";
+import { attemptBucketsMs, bucketOf, latencyBucketsS, minuteOf, quantileOf } from "../../../services/core/delivery-figures.ts";
 
 const empty = () => latencyBucketsS.map(() => 0).concat(0);
 
@@ -30,5 +30,14 @@ describe("delivery figures", () => {
     const counts = empty();
     counts[latencyBucketsS.length] = 3;
     expect(quantileOf(counts, 0.5)).toBe(3600);
+  });
+
+  it("does the same over other bounds: attempt durations in milliseconds", () => {
+    const counts = attemptBucketsMs.map(() => 0).concat(0);
+    counts[bucketOf(7, attemptBucketsMs)] = 10; // (5, 10]
+    expect(bucketOf(7, attemptBucketsMs)).toBe(1);
+    expect(quantileOf(counts, 0.5, attemptBucketsMs)).toBeCloseTo(7.5);
+    counts[attemptBucketsMs.length] = 90;
+    expect(quantileOf(counts, 0.95, attemptBucketsMs)).toBe(30_000);
   });
 });

@@ -5,9 +5,11 @@ import {
   newDelivery,
   nextDue,
   requeue,
+  skippedDelivery,
   totalAttempts,
   summarize,
   takeLease,
+  unsentSince,
   type Delivery,
 } from "../../../services/core/delivery-state.ts";
 
@@ -107,9 +109,31 @@ describe("requeue, summarize, nextDue", () => {
     expect(requeue({ ...fresh, status: "DELIVERED" }, now)).toBeUndefined();
   });
 
-  it("summarises: PENDING until all settle, then DEAD if any died", () => {
+  it("records a skipped delivery settled, never leased, and requeues it like a dead one, remembering where from", () => {
+    const skipped = skippedDelivery("msg_2", now);
+    expect(skipped).toMatchObject({ status: "SKIPPED", attempts: 0, skippedAt: now });
+    expect(takeLease(skipped, lease)).toEqual({ ok: false, reason: "settled" });
+    expect(nextDue({ a: skipped })).toBeUndefined();
+    expect(unsentSince(skipped)).toBe(now);
+    const back = requeue(skipped, now + 5)!;
+    expect(back).toMatchObject({ status: "PENDING", webhookId: "msg_2", skippedAt: undefined, recoveredFrom: "SKIPPED" });
+    expect(unsentSince(back)).toBeUndefined();
+    // The success of a requeued delivery still says where it came from: the worker announces it as recovered.
+    const delivered = applyOutcome(leased(back), { kind: "delivered", statusCode: 200 }, outcomeInput);
+    expect(delivered).toMatchObject({ ok: true, delivery: { status: "DELIVERED", recoveredFrom: "SKIPPED" } });
+    const dead: Delivery = { ...fresh, status: "DEAD", deadAt: now };
+    expect(unsentSince(dead)).toBe(now);
+    expect(requeue(dead, now)?.recoveredFrom).toBe("DEAD");
+    expect(requeue({ ...fresh, status: "FAILED" }, now)?.recoveredFrom).toBeUndefined();
+  });
+
+  it("summarises: PENDING until all settle, then DEAD if any died, then SKIPPED if any was skipped", () => {
     const delivered: Delivery = { ...fresh, status: "DELIVERED" };
     const dead: Delivery = { ...fresh, status: "DEAD" };
+    const skipped = skippedDelivery("msg_2", now);
+    expect(summarize({ a: skipped, b: fresh })).toBe("PENDING");
+    expect(summarize({ a: skipped, b: dead })).toBe("DEAD");
+    expect(summarize({ a: skipped, b: delivered })).toBe("SKIPPED");
     expect(summarize({ a: delivered, b: fresh })).toBe("PENDING");
     expect(summarize({ a: delivered, b: { ...fresh, status: "FAILED" } })).toBe("PENDING");
     expect(summarize({ a: delivered, b: dead })).toBe("DEAD");

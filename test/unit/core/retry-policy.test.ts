@@ -7,6 +7,7 @@ import {
   parseRetryAfter,
   parseSchedule,
   retryDelayMs,
+  scheduleSpanMs,
 } from "../../../services/core/retry-policy.ts";
 
 describe("retry schedule", () => {
@@ -41,6 +42,13 @@ describe("retry schedule", () => {
     expect(honourRetryAfter(60_000, 5_000)).toBe(60_000);
     expect(honourRetryAfter(60_000, 90_000)).toBe(90_000);
     expect(honourRetryAfter(60_000, 3_600_000)).toBe(120_000);
+  });
+
+  it("bounds how long a delivery can take to die: every delay at its longest, every attempt its whole time", () => {
+    const schedule = [60_000, 120_000];
+    const longest = (attempts: number) => honourRetryAfter(retryDelayMs(schedule, attempts, () => 0.999_999)!, Infinity);
+    expect(scheduleSpanMs(schedule, 5000)).toBeGreaterThanOrEqual(longest(1) + longest(2) + 3 * 5000);
+    expect(scheduleSpanMs(schedule, 5000)).toBeCloseTo(2 * 1.1 * 180_000 + 15_000, -1);
   });
 
   it("reads Retry-After as seconds or an HTTP date", () => {

@@ -5,7 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { applyOutcome, newDelivery, takeLease as decideLease, type Delivery } from "../../../services/core/delivery-state.ts";
+import { applyOutcome, exhaust, newDelivery, takeLease as decideLease, type Delivery } from "../../../services/core/delivery-state.ts";
+import type { OperationalNotice } from "../../../services/core/operational-events.ts";
 import { newEndpointRecord, type Endpoint, type Tenant } from "../../../services/core/tenant.ts";
 import type { EventItem } from "../../../services/aws/events/store.ts";
 import { localKeyProvider, openSecrets, sealSecrets } from "../../../services/aws/secret-keys.ts";
@@ -45,6 +46,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
   const posts: string[] = [];
   const postponed: number[] = [];
   const sentHeaders: Record<string, string>[] = [];
+  const notices: OperationalNotice[] = [];
   const keys = localKeyProvider(randomBytes(32));
   const failing = new Set<keyof DeliveryOps>();
   const guard = (op: keyof DeliveryOps) => {
@@ -58,6 +60,10 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
     async takeLease(_key, input) {
       guard("takeLease");
       const decision = decideLease(event.deliveries[ids.endpointId]!, input);
+      if (!decision.ok && decision.reason === "exhausted") {
+        set(exhaust(event.deliveries[ids.endpointId]!, input.now));
+        return { ...decision, delivery: event.deliveries[ids.endpointId]! };
+      }
       if (!decision.ok) return decision;
       set(decision.delivery);
       return { ok: true, delivery: decision.delivery, event };
@@ -90,6 +96,9 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       sentHeaders.push(headers);
       return answer();
     },
+    notify: async (n) => {
+      notices.push(n);
+    },
   };
   const deps: DeliverDeps = {
     ops,
@@ -115,7 +124,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
   const seal = async () => {
     tenant = await sealSecrets(keys, tenant);
   };
-  return { deps, ops, attempts, posts, postponed, sentHeaders, failing, setEndpoint, seal, delivery: () => event.deliveries[ids.endpointId]!, endpoint: () => tenant.endpoints[ids.endpointId]! };
+  return { deps, ops, attempts, posts, postponed, sentHeaders, notices, failing, setEndpoint, seal, delivery: () => event.deliveries[ids.endpointId]!, endpoint: () => tenant.endpoints[ids.endpointId]! };
 }
 
 const answer = (statusCode: number | undefined, headers: Record<string, string> = {}): PostResult => ({
@@ -141,17 +150,41 @@ describe("deliver", () => {
     expect(w.delivery()).toMatchObject({ status: "FAILED", attempts: 1, lastError: "HTTP 500", nextAttemptAt: now + 1000 });
   });
 
-  it("the last failure: DEAD, into the dead-letter queue", async () => {
+  it("the last failure: DEAD, into the dead-letter queue, announced as exhausted", async () => {
     const w = world(() => answer(undefined), { status: "FAILED", attempts: 2 });
     expect(await deliver(w.deps, message())).toEqual({ kind: "dead-letter" });
     expect(w.delivery()).toMatchObject({ status: "DEAD", attempts: 3, lastError: "timeout" });
+    expect(w.notices).toEqual([
+      { type: "delivery.exhausted", data: { tenant_id: ids.tenantId, endpoint_id: ids.endpointId, event_id: ids.eventId, attempts: 3, last_status_code: null, last_error: "timeout" } },
+    ]);
   });
 
-  it("410 Gone: dead at once, and the endpoint disabled", async () => {
+  it("410 Gone: dead at once, and the endpoint disabled; both announced", async () => {
     const w = world(() => answer(410));
     expect(await deliver(w.deps, message())).toEqual({ kind: "dead-letter" });
     expect(w.delivery().status).toBe("DEAD");
-    expect(w.endpoint()).toMatchObject({ enabled: false, disabledReason: expect.stringContaining("410 Gone") });
+    expect(w.endpoint()).toMatchObject({ enabled: false, disabledAt: now, disabledReason: expect.stringContaining("410 Gone") });
+    expect(w.notices.map((n) => n.type)).toEqual(["endpoint.disabled", "delivery.exhausted"]);
+    expect(w.notices[0]!.data).toEqual({ tenant_id: ids.tenantId, endpoint_id: ids.endpointId, reason: w.endpoint().disabledReason, last_status_code: 410 });
+  });
+
+  it("a budget spent by a worker that died: DEAD without a POST, dead-lettered and announced", async () => {
+    const w = world(() => answer(200), { attempts: 3 });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "dead-letter" });
+    expect(w.posts).toEqual([]);
+    expect(w.delivery().status).toBe("DEAD");
+    expect(w.notices.map((n) => n.type)).toEqual(["delivery.exhausted"]);
+  });
+
+  it("a requeued dead delivery delivered: announced as recovered; a first success is not", async () => {
+    const recovered = world(() => answer(200), { recoveredFrom: "DEAD" });
+    expect(await deliver(recovered.deps, message())).toEqual({ kind: "delete" });
+    expect(recovered.notices).toEqual([
+      { type: "delivery.recovered", data: { tenant_id: ids.tenantId, endpoint_id: ids.endpointId, event_id: ids.eventId, recovered_from: "DEAD" } },
+    ]);
+    const first = world(() => answer(200));
+    await deliver(first.deps, message());
+    expect(first.notices).toEqual([]);
   });
 
   it("leased by another worker: no POST, back when the lease ends", async () => {

@@ -1,9 +1,11 @@
 /**
  * Accepting an event: fan out to matching endpoints, store it (once per Idempotency-Key), then
  * enqueue its deliveries. The 201 follows the DynamoDB write; a failed SQS send is left to the sweeper.
+ * A matching endpoint that is disabled gets its delivery recorded SKIPPED (no message), so nothing sent
+ * while it was off is lost: recover brings it back.
  */
 import type { Logger } from "pino";
-import { newDelivery, type Delivery } from "../core/delivery-state.ts";
+import { newDelivery, skippedDelivery, summarize, type Delivery } from "../core/delivery-state.ts";
 import { problems } from "../core/errors.ts";
 import { eventTypeOf, matchesEventTypes } from "../core/event-type.ts";
 import { idempotentEventId, newId, sha256Hex } from "../core/ids.ts";
@@ -30,6 +32,8 @@ export interface AcceptInput {
   readonly body: Buffer;
   readonly parsed: Readonly<Record<string, unknown>>;
   readonly idempotencyKey?: string | undefined;
+  /** To this endpoint only, whatever its filter (a test event); else to every endpoint whose filter matches. */
+  readonly endpointId?: string | undefined;
   readonly log: Logger;
 }
 
@@ -40,7 +44,8 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
   const eventId = input.idempotencyKey ? idempotentEventId(tenant.tenantId, input.idempotencyKey) : newId("evt", now);
   const deliveries: Record<string, Delivery> = {};
   for (const [endpointId, endpoint] of Object.entries(tenant.endpoints)) {
-    if (endpoint.enabled && matchesEventTypes(endpoint.eventTypes, type)) deliveries[endpointId] = newDelivery(newId("msg", now), now);
+    if (input.endpointId === undefined ? !matchesEventTypes(endpoint.eventTypes, type) : endpointId !== input.endpointId) continue;
+    deliveries[endpointId] = endpoint.enabled ? newDelivery(newId("msg", now), now) : skippedDelivery(newId("msg", now), now);
   }
   const bodyHash = sha256Hex(body);
   activeSpan().setAttribute("webhook.event_id", eventId);
@@ -67,7 +72,9 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
   }
   deps.metrics.eventsAccepted.inc();
   const hints = { tenantVersion: tenant.version, bodyBytes: body.byteLength };
-  const messages = Object.keys(deliveries).map((endpointId) => ({ tenantId: tenant.tenantId, eventId, endpointId, ...hints }));
+  const messages = Object.entries(deliveries)
+    .filter(([, d]) => d.status === "PENDING")
+    .map(([endpointId]) => ({ tenantId: tenant.tenantId, eventId, endpointId, ...hints }));
   const sending = { "messaging.system": "aws_sqs", "messaging.operation.type": "send", "messaging.batch.message_count": messages.length };
   // The messages carry this span's context: each delivery's spans are its children.
   const refused = await inSpan("enqueue deliveries", { kind: SpanKind.PRODUCER, attributes: sending }, async (span) => {
@@ -78,5 +85,5 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
   if (refused.length > 0) {
     input.log.warn({ event_id: eventId, failed: refused.length }, "enqueue failed; the sweeper will deliver these");
   }
-  return { created: true, eventId, status: Object.keys(deliveries).length > 0 ? "PENDING" : "DELIVERED" };
+  return { created: true, eventId, status: summarize(deliveries) };
 }

@@ -1,0 +1,40 @@
+/** The request bodies of the endpoint routes, apart from their handlers: the API, its OpenAPI document and the portal's types read them. */
+import { z } from "zod";
+import { durationSchema } from "../core/retry-policy.ts";
+import { maxRotationGraceMs } from "../core/tenant.ts";
+import { maxRecoverEvents } from "./recover-endpoint.ts";
+import { endpointInputSchema } from "./tenant-records.ts";
+
+/** The request bodies (the URL check depends on whether private targets are allowed). */
+export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly number[]) {
+  const create = endpointInputSchema(allowPrivate, allowedPorts);
+  return {
+    create,
+    update: create
+      .partial()
+      .extend({
+        enabled: z.boolean().optional(),
+        // null clears an override: the worker's default applies again.
+        max_in_flight: create.shape.max_in_flight.unwrap().nullable().optional(),
+        rate_limit: create.shape.rate_limit.unwrap().nullable().optional(),
+      })
+      .strict(),
+    rotate: z
+      .object({
+        grace_period: durationSchema("30m or 24h")
+          .refine((ms) => ms <= maxRotationGraceMs, "at most 7d")
+          .optional()
+          .meta({ description: "How long the older secrets keep signing, e.g. 24h; at most 7d." }),
+      })
+      .strict(),
+    recover: z
+      .object({
+        since: z.iso.datetime({ offset: true }).meta({ description: "Requeue the endpoint's deliveries that died, or were skipped while it was disabled, at or after this time." }),
+        until: z.iso.datetime({ offset: true }).optional().meta({ description: "…and at or before this time (default: no end)." }),
+        dry_run: z.boolean().default(false).meta({ description: "Count what would be requeued, change nothing." }),
+        limit: z.number().int().min(1).max(maxRecoverEvents).default(maxRecoverEvents).meta({ description: `Dead or skipped events looked at in this call (at most ${maxRecoverEvents}).` }),
+        cursor: z.string().optional().meta({ description: "`next_cursor` of the previous call, to go on where it stopped." }),
+      })
+      .strict(),
+  };
+}
