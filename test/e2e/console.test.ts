@@ -5,19 +5,17 @@
  * token is nowhere but memory.
  * `UPDATE_SCREENSHOTS=1 npm run test:e2e` refreshes the README's pictures in docs/images/.
  */
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postEvent } from "../support/api.ts";
 import { eventually } from "../support/eventually.ts";
+import { openBrowser, type BrowserRig } from "../support/browser.ts";
 import { startReceiver, type TestReceiver } from "../support/receiver.ts";
 import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
 let receiver: TestReceiver;
-let server: Server;
-let browser: Browser;
+let rig: BrowserRig;
 let page: Page;
 let base: string;
 let tenant: CreatedTenant;
@@ -56,16 +54,13 @@ beforeAll(async () => {
     const res = await stack.http.get(`/admin/tenants/${tenant.tenantId}/events?status=DELIVERED`).set("authorization", admin());
     return (res.body.data as unknown[]).length === delivered.length;
   }, { what: "the other events delivered" });
-  server = stack.app.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  rig = await openBrowser(stack);
+  base = rig.base;
+  page = await rig.context.newPage();
 }, 60_000);
 
 afterAll(async () => {
-  await browser.close();
-  server.close();
+  await rig.close();
   await stack.close();
   await receiver.close();
 });

@@ -7,20 +7,18 @@
  * is in no storage, cookie, request or log line. `UPDATE_SCREENSHOTS=1 npm run test:e2e` refreshes the README's
  * pictures in docs/images/.
  */
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getEvent, postEvent } from "../support/api.ts";
 import { eventually, stays } from "../support/eventually.ts";
 import { captureLogs } from "../support/log-capture.ts";
+import { openBrowser, type BrowserRig } from "../support/browser.ts";
 import { startReceiver, verifyWithIndependentLibraries, type TestReceiver } from "../support/receiver.ts";
 import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
 let receiver: TestReceiver;
-let server: Server;
-let browser: Browser;
+let rig: BrowserRig;
 let context: BrowserContext;
 let page: Page;
 let base: string;
@@ -73,16 +71,13 @@ beforeAll(async () => {
   b = await stack.createTenant([{ url: `${receiver.url}?tenant-b` }]);
   stack.startWorker();
   for (const type of ["invoice.created", "invoice.paid"]) await postEvent(stack, a.apiKey, { type, invoice: { id: "inv_204", amount: 12_900 } });
-  server = stack.app.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  rig = await openBrowser(stack);
+  base = rig.base;
+  context = rig.context;
 }, 60_000);
 
 afterAll(async () => {
-  await browser.close();
-  server.close();
+  await rig.close();
   await stack.close();
   await receiver.close();
 });
