@@ -64,6 +64,8 @@ export interface DeliverDeps {
   readonly breakerCooldownMs: number;
   /** The sweeper's grace: a delivery held back longer than half of it has its due time moved too. */
   readonly sweepGraceMs: number;
+  /** How long a delivery over its endpoint's or tenant's cap may wait here for a slot before it goes back to the queue. */
+  readonly slotWaitMs: number;
   /** Assumed size of an event whose message does not say. */
   readonly maxPayloadBytes: number;
   readonly log: Logger;
@@ -125,11 +127,29 @@ export async function deliver(deps: DeliverDeps, msg: Received): Promise<Disposi
 }
 
 async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: number | undefined, bodyBytes: number | undefined, log: Logger): Promise<Ready | Disposition> {
-  const { ops, pacer } = deps;
-  const tenant = await ops.getTenant(key.tenantId, tenantVersion);
+  const found = await lookUp(deps, key, tenantVersion, log);
+  if (found.kind !== "found") return found;
+  const admission = await deps.pacer.acquire(key.tenantId, key.endpointId, found.endpoint.maxInFlight, deps.slotWaitMs);
+  if (!admission.ok) return deferred(deps, key, admission.reason, admission.at);
+  const { slot } = admission;
+  try {
+    // What was read before a wait in line may have changed meanwhile (disabled, its circuit opened, a secret rotated).
+    const current = admission.waited ? await lookUp(deps, key, tenantVersion, log) : found;
+    const out = current.kind === "found" ? await admitted(deps, key, current.endpoint, slot, bodyBytes, log) : current;
+    if (out.kind !== "ready") slot.release("neutral");
+    return out;
+  } catch (err) {
+    slot.release("neutral");
+    throw err;
+  }
+}
+
+/** The delivery's endpoint as this task knows it; or what to do with a message whose endpoint is gone or held. */
+async function lookUp(deps: DeliverDeps, key: DeliveryKey, tenantVersion: number | undefined, log: Logger): Promise<{ kind: "found"; endpoint: Endpoint } | Disposition> {
+  const tenant = await deps.ops.getTenant(key.tenantId, tenantVersion);
   const endpoint = tenant?.status === "deleted" ? undefined : tenant?.endpoints[key.endpointId];
   if (!tenant || !endpoint) {
-    if (await ops.abandon(key, deps.now(), "tenant or endpoint deleted")) log.info("delivery settled: tenant or endpoint deleted");
+    if (await deps.ops.abandon(key, deps.now(), "tenant or endpoint deleted")) log.info("delivery settled: tenant or endpoint deleted");
     else log.warn(unknownDelivery);
     return { kind: "delete" };
   }
@@ -137,24 +157,20 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
     // Held, not lost, no attempt spent: the sweeper leaves it alone meanwhile. A copy of a message that another
     // copy already held is dropped, so copies cannot gather however long the hold lasts.
     const until = deps.now() + deps.holdMs;
-    const held = await ops.postpone(key, deps.now(), until);
+    const held = await deps.ops.postpone(key, deps.now(), until);
     log.debug({ held }, "delivery held: tenant or endpoint disabled");
     return held === "postponed" ? { kind: "later", at: until } : { kind: "delete" };
   }
+  return { kind: "found", endpoint };
+}
 
-  // Opened before anything is held, so a key provider failure leaves nothing to give back (and spends no attempt).
+/** With a slot of the endpoint's caps: its circuit, its rate limit, the memory budget, then the lease. */
+async function admitted(deps: DeliverDeps, key: DeliveryKey, endpoint: Endpoint, slot: Slot, bodyBytes: number | undefined, log: Logger): Promise<Ready | Disposition> {
+  const { ops, pacer } = deps;
   const secrets = await ops.openSecrets(key, liveSecrets(endpoint, deps.now()));
-  const admission = pacer.admit(key.tenantId, key.endpointId, endpoint.maxInFlight);
-  if (!admission.ok) return deferred(deps, key, admission.reason, admission.at);
-  const { slot } = admission;
-  const giveBack = (d: Disposition): Disposition => {
-    slot.release("neutral");
-    return d;
-  };
-
   let probe = false;
   const gate = circuitGate(endpoint.circuit, deps.now());
-  if (gate.kind === "wait") return giveBack(await deferred(deps, key, "circuit_open", pacer.backAt(key.endpointId, gate.until)));
+  if (gate.kind === "wait") return deferred(deps, key, "circuit_open", pacer.backAt(key.endpointId, gate.until));
   if (gate.kind === "probe") {
     // One probe at a time across every task: the claim is a version-guarded write, and one writer wins.
     const until = deps.now() + deps.leaseMs;
@@ -165,14 +181,14 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
       claim.won = c !== undefined;
       return c && { ...e, circuit: c };
     });
-    if (!claim.won) return giveBack(await deferred(deps, key, "circuit_open", pacer.backAt(key.endpointId, stored?.circuit?.probeUntil ?? until)));
+    if (!claim.won) return deferred(deps, key, "circuit_open", pacer.backAt(key.endpointId, stored?.circuit?.probeUntil ?? until));
     probe = true;
     log.info("circuit probe");
   }
 
   if (endpoint.rateLimit !== undefined) {
     const rate = await ops.claimRateSlot(key, deps.now(), endpoint.rateLimit, rateHorizonMs);
-    if (!rate.ok) return giveBack(await deferred(deps, key, "rate_limited", pacer.backAt(key.endpointId, rate.retryAt, 1000 / endpoint.rateLimit)));
+    if (!rate.ok) return deferred(deps, key, "rate_limited", pacer.backAt(key.endpointId, rate.retryAt, 1000 / endpoint.rateLimit));
     // The slot is reserved: wait for it here (the endpoint's cap bounds how many wait).
     if (rate.at > deps.now()) await new Promise((r) => setTimeout(r, rate.at - deps.now()));
   }
@@ -189,16 +205,16 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
     case "leased":
     case "not-due":
       log.debug({ reason: lease.reason }, "message back on the queue until its delivery is free and due");
-      return giveBack({ kind: "later", at: lease.retryAt });
+      return { kind: "later", at: lease.retryAt };
     case "exhausted":
       log.warn("delivery dead: attempt budget spent by a lost worker");
       await exhausted(deps, key, lease.delivery);
-      return giveBack({ kind: "dead-letter" });
+      return { kind: "dead-letter" };
     case "missing":
       log.warn(unknownDelivery);
-      return giveBack({ kind: "delete" });
+      return { kind: "delete" };
     case "settled":
-      return giveBack({ kind: "delete" });
+      return { kind: "delete" };
   }
 }
 

@@ -2,7 +2,9 @@
  * This task's share-keeping: how many deliveries are in flight per tenant and per endpoint (against their
  * caps), each endpoint's in-flight limit (cut on failures, grown back on successes), pauses asked for with
  * Retry-After, runs of failures for the circuit breaker, and when a delivery held back should come back.
- * Everything here is in memory and synchronous: no I/O decides whether a delivery may start.
+ * Everything here is in memory: no I/O decides whether a delivery may start. A delivery over a cap of a healthy
+ * endpoint may wait here for a slot, in a short line (at most the cap again, per endpoint and per tenant), instead
+ * of going back to the queue and being received again a moment later; the rest go back spaced out.
  */
 import { adjustLimit, type ConcurrencyLimit } from "../core/endpoint-pacing.ts";
 
@@ -36,6 +38,9 @@ export interface Verdict {
 
 export type Admission = { readonly ok: true; readonly slot: Slot } | { readonly ok: false; readonly reason: DeferReason; readonly at: number };
 
+/** An admission that may have waited in line for its slot (then what was read before the wait may be stale). */
+export type Acquired = Admission & { readonly waited: boolean };
+
 interface Lane {
   inFlight: number;
   /** When the last delivery held back here comes back: the next one comes a spacing later (a virtual queue). */
@@ -59,6 +64,10 @@ const maxPauseMs = 10 * 60_000;
 export interface Pacer {
   /** Takes a slot for the delivery, or says why not and when it should come back. */
   admit(tenantId: string, endpointId: string, endpointMax: number | undefined): Admission;
+  /** As admit, but over a cap of a healthy endpoint it first waits in line up to `maxWaitMs` if the line has room. */
+  acquire(tenantId: string, endpointId: string, endpointMax: number | undefined, maxWaitMs: number): Promise<Acquired>;
+  /** Sends everyone waiting in line back (the task is stopping) and lets no one wait from now on. */
+  close(): void;
   /** A held delivery's return time in the endpoint's virtual queue: after `notBefore`, spaced at `spacingMs`. */
   backAt(endpointId: string, notBefore: number, spacingMs?: number): number;
   /** The circuit closed after a probe: the endpoint starts again from a limit of one and grows back. */
@@ -90,55 +99,122 @@ export function createPacer(o: PacerOptions): Pacer {
     l.nextBackAt = at;
     return Math.round(now + (at - now) * (0.9 + 0.2 * o.random()));
   };
+  /** Who waits for a slot, per tenant in arrival order. */
+  const lines = new Map<string, { readonly endpointId: string; readonly max: number; readonly go: () => void }[]>();
+  let closed = false;
   const forget = (tenantId: string, endpointId: string, t: Lane, e: EndpointLane) => {
     const now = o.now();
     // Idle lanes are dropped so the maps stay as small as the set of busy endpoints.
+    if (lines.has(tenantId)) return;
     if (t.inFlight === 0 && t.nextBackAt < now) tenants.delete(tenantId);
     if (e.inFlight === 0 && e.nextBackAt < now && e.pausedUntil < now && e.failuresInARow === 0 && e.limit.limit >= e.max) endpoints.delete(endpointId);
   };
+  const refusal = (t: Lane, e: EndpointLane, now: number): DeferReason | undefined => {
+    if (e.pausedUntil > now) return "paused";
+    if (e.inFlight >= Math.min(e.limit.limit, e.max)) return "endpoint_cap";
+    if (t.inFlight >= o.tenantMaxInFlight) return "tenant_cap";
+    return undefined;
+  };
+  const refuse = (reason: DeferReason, t: Lane, e: EndpointLane, now: number): Admission & { ok: false } => {
+    if (reason === "paused") return { ok: false, reason, at: spaced(e, e.pausedUntil, e.latencyMs / e.limit.limit) };
+    if (reason === "endpoint_cap") return { ok: false, reason, at: spaced(e, now, e.latencyMs / e.limit.limit) };
+    return { ok: false, reason, at: spaced(t, now, t.latencyMs / o.tenantMaxInFlight) };
+  };
+  /** A slot was freed in this tenant: the first in its line whose endpoint is not at its cap goes to try for it. */
+  const wake = (tenantId: string, t: Lane) => {
+    const line = lines.get(tenantId);
+    if (!line) return;
+    const now = o.now();
+    for (const [i, w] of line.entries()) {
+      const reason = refusal(t, endpointLane(w.endpointId, w.max), now);
+      if (reason === "endpoint_cap") continue;
+      if (reason === "tenant_cap") return;
+      line.splice(i, 1);
+      if (line.length === 0) lines.delete(tenantId);
+      w.go();
+      return;
+    }
+  };
+  const grant = (tenantId: string, endpointId: string, t: Lane, e: EndpointLane): Slot => {
+    t.inFlight++;
+    e.inFlight++;
+    inFlight++;
+    let released = false;
+    return {
+      release(result, opts = {}) {
+        if (released) return { trip: false };
+        released = true;
+        t.inFlight--;
+        e.inFlight--;
+        inFlight--;
+        const at = o.now();
+        if (opts.latencyMs !== undefined) {
+          t.latencyMs = 0.8 * t.latencyMs + 0.2 * opts.latencyMs;
+          e.latencyMs = 0.8 * e.latencyMs + 0.2 * opts.latencyMs;
+        }
+        if (opts.retryAfterMs !== undefined) e.pausedUntil = Math.max(e.pausedUntil, at + Math.min(maxPauseMs, opts.retryAfterMs));
+        let trip = false;
+        if (result !== "neutral") {
+          e.limit = adjustLimit(e.limit, e.max, result === "success", at);
+          e.failuresInARow = result === "success" ? 0 : e.failuresInARow + 1;
+          trip = e.failuresInARow >= o.breakerFailures;
+        }
+        const limit = e.limit.limit >= e.max ? undefined : e.limit.limit;
+        // Reported when first cut and when back at the maximum; the steps in between stay local.
+        const report = limit === e.reported || (limit !== undefined && e.reported !== undefined) ? undefined : { limit };
+        if (report) e.reported = limit;
+        wake(tenantId, t);
+        forget(tenantId, endpointId, t, e);
+        return report ? { trip, reportLimit: report } : { trip };
+      },
+    };
+  };
+  const admit = (tenantId: string, endpointId: string, endpointMax: number | undefined): Admission => {
+    const now = o.now();
+    const t = lane(tenantId);
+    const e = endpointLane(endpointId, endpointMax ?? o.endpointMaxInFlight);
+    const reason = refusal(t, e, now);
+    return reason ? refuse(reason, t, e, now) : { ok: true, slot: grant(tenantId, endpointId, t, e) };
+  };
 
   return {
-    admit(tenantId, endpointId, endpointMax) {
-      const now = o.now();
-      const t = lane(tenantId);
-      const e = endpointLane(endpointId, endpointMax ?? o.endpointMaxInFlight);
-      if (e.pausedUntil > now) return { ok: false, reason: "paused", at: spaced(e, e.pausedUntil, e.latencyMs / e.limit.limit) };
-      if (e.inFlight >= Math.min(e.limit.limit, e.max)) return { ok: false, reason: "endpoint_cap", at: spaced(e, now, e.latencyMs / e.limit.limit) };
-      if (t.inFlight >= o.tenantMaxInFlight) return { ok: false, reason: "tenant_cap", at: spaced(t, now, t.latencyMs / o.tenantMaxInFlight) };
-      t.inFlight++;
-      e.inFlight++;
-      inFlight++;
-      let released = false;
-      return {
-        ok: true,
-        slot: {
-          release(result, opts = {}) {
-            if (released) return { trip: false };
-            released = true;
-            t.inFlight--;
-            e.inFlight--;
-            inFlight--;
-            const at = o.now();
-            if (opts.latencyMs !== undefined) {
-              t.latencyMs = 0.8 * t.latencyMs + 0.2 * opts.latencyMs;
-              e.latencyMs = 0.8 * e.latencyMs + 0.2 * opts.latencyMs;
-            }
-            if (opts.retryAfterMs !== undefined) e.pausedUntil = Math.max(e.pausedUntil, at + Math.min(maxPauseMs, opts.retryAfterMs));
-            let trip = false;
-            if (result !== "neutral") {
-              e.limit = adjustLimit(e.limit, e.max, result === "success", at);
-              e.failuresInARow = result === "success" ? 0 : e.failuresInARow + 1;
-              trip = e.failuresInARow >= o.breakerFailures;
-            }
-            const limit = e.limit.limit >= e.max ? undefined : e.limit.limit;
-            // Reported when first cut and when back at the maximum; the steps in between stay local.
-            const report = limit === e.reported || (limit !== undefined && e.reported !== undefined) ? undefined : { limit };
-            if (report) e.reported = limit;
-            forget(tenantId, endpointId, t, e);
-            return report ? { trip, reportLimit: report } : { trip };
-          },
-        },
-      };
+    admit,
+    async acquire(tenantId, endpointId, endpointMax, maxWaitMs) {
+      const deadline = o.now() + maxWaitMs;
+      const max = endpointMax ?? o.endpointMaxInFlight;
+      for (let waited = false; ; waited = true) {
+        const now = o.now();
+        const t = lane(tenantId);
+        const e = endpointLane(endpointId, max);
+        const reason = refusal(t, e, now);
+        if (!reason) return { ok: true, slot: grant(tenantId, endpointId, t, e), waited };
+        const line = lines.get(tenantId) ?? [];
+        // Only a healthy endpoint's deliveries wait (a failing one's would only fail later), and only a short line.
+        const mayWait =
+          !closed &&
+          reason !== "paused" &&
+          e.failuresInARow === 0 &&
+          now < deadline &&
+          line.length < o.tenantMaxInFlight &&
+          line.filter((w) => w.endpointId === endpointId).length < Math.min(e.limit.limit, e.max);
+        if (!mayWait) return { ...refuse(reason, t, e, now), waited };
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            const i = line.indexOf(w);
+            if (i >= 0) line.splice(i, 1);
+            if (line.length === 0 && lines.get(tenantId) === line) lines.delete(tenantId);
+            resolve();
+          }, deadline - now);
+          const w = { endpointId, max, go: () => (clearTimeout(timer), resolve()) };
+          line.push(w);
+          lines.set(tenantId, line);
+        });
+      }
+    },
+    close() {
+      closed = true;
+      for (const line of lines.values()) line.splice(0).forEach((w) => w.go());
+      lines.clear();
     },
     backAt(endpointId, notBefore, spacingMs) {
       const e = endpointLane(endpointId, endpoints.get(endpointId)?.max ?? o.endpointMaxInFlight);

@@ -67,6 +67,12 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
+/**
+ * How long a delivery over its endpoint's or tenant's cap waits in this task's line for a slot before it goes
+ * back to the queue: long enough for a healthy endpoint's slots to turn over, short against a lease or a drain.
+ */
+const slotWaitMs = 10_000;
+
 /** Pollers for this capacity: one receive brings ten; a few pollers keep hundreds of slots fed. */
 export function pollersFor(concurrency: number): number {
   return Math.min(4, Math.ceil(concurrency / 200));
@@ -118,6 +124,7 @@ export function startWorker(o: WorkerOptions): Worker {
     schedule: s.schedule,
     leaseMs: s.leaseMs,
     holdMs: s.holdMs,
+    slotWaitMs,
     disableAfterMs: s.disableAfterMs,
     breakerCooldownMs: s.breakerCooldownMs,
     sweepGraceMs: s.sweepGraceMs,
@@ -152,6 +159,8 @@ export function startWorker(o: WorkerOptions): Worker {
   return {
     inFlight: () => scheduler.inFlight(),
     stop() {
+      // Deliveries waiting in line for a slot go back to the queue rather than start during the drain.
+      pacer.close();
       stopping ??= Promise.all([scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)), pollers.stop(), sweeper.stop()]).then(() => figures.stop());
       return stopping;
     },

@@ -85,7 +85,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       if (next) tenant = { ...tenant, version: tenant.version + 1, endpoints: { [ids.endpointId]: next } };
       return tenant.endpoints[ids.endpointId];
     },
-    claimRateSlot: async () => ({ ok: true, tat: now, at: now }),
+    claimRateSlot: async () => (guard("claimRateSlot"), { ok: true, tat: now, at: now }),
     async openSecrets(key, secrets) {
       guard("openSecrets");
       return openSecrets(keys, key, secrets);
@@ -110,6 +110,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
     disableAfterMs: 86_400_000,
     breakerCooldownMs: 30_000,
     sweepGraceMs: 300_000,
+    slotWaitMs: 0,
     maxPayloadBytes: 1024,
     figures: { observe: () => undefined },
     log: pino({ level: "silent" }),
@@ -255,6 +256,40 @@ describe("deliver", () => {
     expect(d.kind === "later" && d.at - now).toBeLessThan(5000);
     expect(w.postponed).toEqual([]);
     expect(w.posts).toEqual([]);
+  });
+
+  it("over the cap of a healthy endpoint: waits in line for the slot, then reads the endpoint again", async () => {
+    const w = world(() => answer(200));
+    w.setEndpoint((e) => ({ ...e, maxInFlight: 1 }));
+    const deps = { ...w.deps, slotWaitMs: 60_000 };
+    const slot = deps.pacer.admit(ids.tenantId, ids.endpointId, 1);
+    const waiting = deliver(deps, message());
+    await new Promise((r) => setTimeout(r, 10));
+    expect(w.posts).toEqual([]);
+    // Disabled while it waited: held, not POSTed with what was read before the wait.
+    w.setEndpoint((e) => ({ ...e, enabled: false }));
+    if (slot.ok) slot.slot.release("success");
+    expect(await waiting).toEqual({ kind: "later", at: now + 60_000 });
+    expect(w.posts).toEqual([]);
+    expect(deps.pacer.inFlight()).toBe(0);
+    // Enabled again: the next one in line POSTs as soon as the slot is free.
+    w.setEndpoint((e) => ({ ...e, enabled: true }));
+    const held = deps.pacer.admit(ids.tenantId, ids.endpointId, 1);
+    const next = deliver(deps, message());
+    if (held.ok) held.slot.release("success");
+    expect(await next).toEqual({ kind: "delete" });
+    expect(w.posts).toEqual(["https://hooks.example/in"]);
+  });
+
+  it("a store failure after the slot was taken (the rate slot's write) gives the slot back", async () => {
+    const w = world(() => answer(200));
+    w.setEndpoint((e) => ({ ...e, maxInFlight: 1, rateLimit: 5 }));
+    w.failing.add("claimRateSlot");
+    const err = await deliver(w.deps, message()).catch((e: unknown) => e);
+    expect((err as DeliveryStageError).stage).toBe("before the attempt");
+    expect(w.deps.pacer.inFlight()).toBe(0);
+    w.failing.delete("claimRateSlot");
+    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
   });
 
   it("signs with the endpoint's secret opened from its sealed form", async () => {

@@ -50,6 +50,60 @@ describe("pacer", () => {
   });
 });
 
+describe("pacer's line", () => {
+  it("a delivery over a cap waits for a freed slot in arrival order, in a line no longer than the cap", async () => {
+    const pacer = createPacer(options(() => Date.now()));
+    const first = pacer.admit("t1", "e1", undefined);
+    const second = pacer.admit("t1", "e1", undefined);
+    const order: string[] = [];
+    const a = pacer.acquire("t1", "e1", undefined, 60_000).then((r) => (order.push("a"), r));
+    const b = pacer.acquire("t1", "e1", undefined, 60_000).then((r) => (order.push("b"), r));
+    // The line for e1 is full (two, its cap): the next one goes back to the queue at once.
+    expect(await pacer.acquire("t1", "e1", undefined, 60_000)).toMatchObject({ ok: false, reason: "endpoint_cap", waited: false });
+    await stays(() => order.length === 0, { forMs: 20, intervalMs: 5, what: "both wait while e1 is at its cap" });
+    if (first.ok) first.slot.release("success");
+    expect(await a).toMatchObject({ ok: true, waited: true });
+    expect(order).toEqual(["a"]);
+    if (second.ok) second.slot.release("success");
+    expect(await b).toMatchObject({ ok: true, waited: true });
+    expect(pacer.inFlight()).toBe(2);
+  });
+
+  it("no wait past the deadline, for a failing or paused endpoint, or once closed", async () => {
+    const pacer = createPacer(options(() => Date.now()));
+    const held = [pacer.admit("t1", "e1", undefined), pacer.admit("t1", "e1", undefined)];
+    expect(held.every((h) => h.ok)).toBe(true);
+    expect(await pacer.acquire("t1", "e1", undefined, 30)).toMatchObject({ ok: false, reason: "endpoint_cap", waited: true });
+    const waiting = pacer.acquire("t1", "e1", undefined, 60_000);
+    pacer.close();
+    expect(await waiting).toMatchObject({ ok: false, reason: "endpoint_cap", waited: true });
+    expect(await pacer.acquire("t1", "e1", undefined, 60_000)).toMatchObject({ ok: false, waited: false });
+
+    const other = createPacer(options(() => Date.now()));
+    const slots = [other.admit("t1", "e1", undefined), other.admit("t1", "e1", undefined)];
+    const s0 = slots[0]!;
+    if (s0.ok) s0.slot.release("failure");
+    other.admit("t1", "e1", undefined);
+    // e1 just failed: its deliveries do not wait for it.
+    expect(await other.acquire("t1", "e1", undefined, 60_000)).toMatchObject({ ok: false, waited: false });
+  });
+
+  it("a slot freed under the tenant's cap goes to the first in line whose endpoint has room", async () => {
+    const pacer = createPacer(options(() => Date.now()));
+    const e1 = [pacer.admit("t1", "e1", undefined), pacer.admit("t1", "e1", undefined)];
+    const e2 = pacer.admit("t1", "e2", undefined);
+    expect([...e1, e2].every((s) => s.ok)).toBe(true);
+    // The tenant is at its cap (3): both wait; a slot freed on e2 can only serve the one for e2.
+    const forE1 = pacer.acquire("t1", "e1", undefined, 60_000);
+    const forE3 = pacer.acquire("t1", "e3", undefined, 60_000);
+    if (e2.ok) e2.slot.release("success");
+    expect(await forE3).toMatchObject({ ok: true, waited: true });
+    const first = e1[0]!;
+    if (first.ok) first.slot.release("success");
+    expect(await forE1).toMatchObject({ ok: true, waited: true });
+  });
+});
+
 describe("memory budget", () => {
   it("lets deliveries in while their bodies fit, in order, and a body larger than the budget alone", async () => {
     const budget = createMemoryBudget(100);
