@@ -3,6 +3,7 @@
  * the scheduler at once, then receives again; it asks the scheduler for room before every receive, so a task
  * never holds more messages than it can work on. The scheduler, not sqs-consumer, deletes and extends them.
  */
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { QueueMessage as Message, SQSClient } from "../aws/clients.ts";
 import { receivedAttributes } from "../aws/delivery-queue.ts";
 import type { Logger } from "pino";
@@ -39,13 +40,31 @@ function received(m: Message) {
   };
 }
 
+/**
+ * The client a poller hands sqs-consumer: each receive asks for `size()` messages. sqs-consumer builds a receive's
+ * parameters before it calls `preReceiveMessageCallback`, so a batch size set there would only size the next
+ * receive, and a poller with room for 3 could receive 10.
+ */
+function sizedReceives(sqs: SQSClient, size: () => number): SQSClient {
+  return new Proxy(sqs, {
+    get(target, prop, receiver) {
+      if (prop !== "send") return Reflect.get(target, prop, receiver) as unknown;
+      const send = target.send.bind(target);
+      return (command: unknown, ...rest: unknown[]): unknown => {
+        if (command instanceof ReceiveMessageCommand) command.input.MaxNumberOfMessages = size();
+        return Reflect.apply(send, undefined, [command, ...rest]);
+      };
+    },
+  });
+}
+
 export function startPollers(o: ConsumerOptions): Pollers {
   const waitTimeSeconds = o.waitTimeSeconds ?? 20;
   const consumers = Array.from({ length: o.pollers }, () => {
     // A poll is sequential: the room reserved before one receive is given back by its batch, or before the next.
     let reserved = 0;
     const consumer: Consumer = Consumer.create({
-      sqs: o.sqs,
+      sqs: sizedReceives(o.sqs, () => reserved),
       queueUrl: o.queueUrl,
       useQueueUrlAsEndpoint: false,
       batchSize,
@@ -58,7 +77,6 @@ export function startPollers(o: ConsumerOptions): Pollers {
         o.scheduler.unreserve(reserved);
         reserved = 0;
         reserved = await o.scheduler.reserve(batchSize);
-        consumer.updateOption("batchSize", reserved);
       },
       handleMessageBatch: (messages) => {
         o.scheduler.accept(messages.map(received), reserved);
