@@ -34,6 +34,15 @@ export function workerDrainMs(deliveryTimeoutMs: number): number {
   return leaseMs(deliveryTimeoutMs) + 5000;
 }
 
+/**
+ * How long a poller may go without finishing a receive or being given room for one before the worker calls itself
+ * unhealthy (and the container runtime replaces it): a long poll, and room that frees within a lease (every
+ * delivery holding it ends by then), twice over, with a minute's margin for a slow SQS answer and its retries.
+ */
+export function pollerStallMs(deliveryTimeoutMs: number, waitTimeSeconds: number): number {
+  return 2 * (leaseMs(deliveryTimeoutMs) + waitTimeSeconds * 1000) + 60_000;
+}
+
 /** When the worker exits after SIGTERM whatever is left: the drain and the pollers' stop, with margin. */
 export function workerShutdownDeadlineMs(deliveryTimeoutMs: number): number {
   return workerDrainMs(deliveryTimeoutMs) + 10_000;

@@ -24,6 +24,8 @@ export interface ConsumerOptions {
 export interface Pollers {
   /** Stops receiving; resolves when no receive is under way any more (its messages go back to the queue). */
   stop(): Promise<void>;
+  /** Every poller finished a receive (with messages, none, or an error) or got room for one within `stallMs`. */
+  progressing(stallMs: number): boolean;
 }
 
 const batchSize = 10;
@@ -63,6 +65,8 @@ export function startPollers(o: ConsumerOptions): Pollers {
   const consumers = Array.from({ length: o.pollers }, () => {
     // A poll is sequential: the room reserved before one receive is given back by its batch, or before the next.
     let reserved = 0;
+    // When this poller last moved: a hung one (a receive or a wait for room that never ends) stops moving.
+    let movedAt = Date.now();
     const consumer: Consumer = Consumer.create({
       sqs: sizedReceives(o.sqs, () => reserved),
       queueUrl: o.queueUrl,
@@ -77,6 +81,7 @@ export function startPollers(o: ConsumerOptions): Pollers {
         o.scheduler.unreserve(reserved);
         reserved = 0;
         reserved = await o.scheduler.reserve(batchSize);
+        movedAt = Date.now();
       },
       handleMessageBatch: (messages) => {
         o.scheduler.accept(messages.map(received), reserved);
@@ -87,13 +92,16 @@ export function startPollers(o: ConsumerOptions): Pollers {
       pollingCompleteWaitTimeMs: (waitTimeSeconds + 5) * 1000,
     });
     consumer.on("error", (err) => {
+      movedAt = Date.now();
       if (!err.message.includes(stoppingMessage)) o.log.error({ err }, "queue error");
     });
+    for (const done of ["response_processed", "empty"] as const) consumer.on(done, () => (movedAt = Date.now()));
     consumer.start();
-    return { consumer, reserved: () => reserved };
+    return { consumer, reserved: () => reserved, movedAt: () => movedAt };
   });
   let stopped: Promise<unknown> | undefined;
   return {
+    progressing: (stallMs) => consumers.every((c) => Date.now() - c.movedAt() < stallMs),
     async stop() {
       stopped ??= Promise.all(
         consumers.map(

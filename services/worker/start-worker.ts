@@ -10,7 +10,7 @@ import type { EventStore } from "../aws/events/store.ts";
 import { openSecrets } from "../aws/secret-keys.ts";
 import { changeEndpoint, getTenant, tenantCache, type TenantStore } from "../aws/tenants.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
-import { redriveMaxReceiveCount, workerDrainMs } from "../core/timing.ts";
+import { pollerStallMs, redriveMaxReceiveCount, workerDrainMs } from "../core/timing.ts";
 import type { GuardedClient } from "../outbound/guarded-client.ts";
 import { operationalNotifier } from "../ingestion/operational-events.ts";
 import type { Metrics } from "../metrics.ts";
@@ -64,6 +64,8 @@ export interface WorkerOptions {
 export interface Worker {
   /** Deliveries in flight now. */
   inFlight(): number;
+  /** Every poller is moving (none hung): the worker's liveness, for its container health check. */
+  healthy(): boolean;
   stop(): Promise<void>;
 }
 
@@ -158,6 +160,7 @@ export function startWorker(o: WorkerOptions): Worker {
   let stopping: Promise<void> | undefined;
   return {
     inFlight: () => scheduler.inFlight(),
+    healthy: () => pollers.progressing(pollerStallMs(s.deliveryTimeoutMs, s.waitTimeSeconds)),
     stop() {
       // Deliveries waiting in line for a slot go back to the queue rather than start during the drain.
       pacer.close();
