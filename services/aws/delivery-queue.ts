@@ -6,6 +6,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
@@ -158,4 +159,22 @@ export function createEnqueueBatcher(q: DeliveryQueue, maxWaitMs = 2): (messages
     const sent = await Promise.all(messages.map((message) => send({ message, attributes })));
     return messages.filter((_, i) => !sent[i]);
   };
+}
+
+/**
+ * The client a poller hands sqs-consumer: each receive asks for `size()` messages. sqs-consumer builds a receive's
+ * parameters before it calls `preReceiveMessageCallback`, so a batch size set there would only size the next
+ * receive, and a poller with room for 3 could receive 10.
+ */
+export function sizedReceives(sqs: SQSClient, size: () => number): SQSClient {
+  return new Proxy(sqs, {
+    get(target, prop, receiver) {
+      if (prop !== "send") return Reflect.get(target, prop, receiver) as unknown;
+      const send = target.send.bind(target);
+      return (command: unknown, ...rest: unknown[]): unknown => {
+        if (command instanceof ReceiveMessageCommand) command.input.MaxNumberOfMessages = size();
+        return Reflect.apply(send, undefined, [command, ...rest]);
+      };
+    },
+  });
 }

@@ -3,9 +3,8 @@
  * the scheduler at once, then receives again; it asks the scheduler for room before every receive, so a task
  * never holds more messages than it can work on. The scheduler, not sqs-consumer, deletes and extends them.
  */
-import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { QueueMessage as Message, SQSClient } from "../aws/clients.ts";
-import { receivedAttributes } from "../aws/delivery-queue.ts";
+import { receivedAttributes, sizedReceives } from "../aws/delivery-queue.ts";
 import type { Logger } from "pino";
 import { Consumer } from "sqs-consumer";
 import { stoppingMessage, type Scheduler } from "./scheduler.ts";
@@ -40,24 +39,6 @@ function received(m: Message) {
     firstReceivedAt: Number.isFinite(first) ? first : undefined,
     attributes: receivedAttributes(m.MessageAttributes),
   };
-}
-
-/**
- * The client a poller hands sqs-consumer: each receive asks for `size()` messages. sqs-consumer builds a receive's
- * parameters before it calls `preReceiveMessageCallback`, so a batch size set there would only size the next
- * receive, and a poller with room for 3 could receive 10.
- */
-function sizedReceives(sqs: SQSClient, size: () => number): SQSClient {
-  return new Proxy(sqs, {
-    get(target, prop, receiver) {
-      if (prop !== "send") return Reflect.get(target, prop, receiver) as unknown;
-      const send = target.send.bind(target);
-      return (command: unknown, ...rest: unknown[]): unknown => {
-        if (command instanceof ReceiveMessageCommand) command.input.MaxNumberOfMessages = size();
-        return Reflect.apply(send, undefined, [command, ...rest]);
-      };
-    },
-  });
 }
 
 export function startPollers(o: ConsumerOptions): Pollers {
