@@ -14,6 +14,12 @@ export const adotImage = "public.ecr.aws/aws-observability/aws-otel-collector:v0
 /** Where the app containers send spans. Containers of a Fargate task share its network namespace. */
 export const collectorEndpoint = "http://127.0.0.1:4318";
 
+/**
+ * The collector's share of its task's memory, a hard limit: it cannot grow into the app's, and the app's heap cap is
+ * taken from what is left (webhook-platform-stack.ts). ADOT's collector with one traces pipeline runs in ~50–80 MiB.
+ */
+export const collectorMemoryMiB = 128;
+
 /** The collector's configuration: OTLP/HTTP in (loopback only), batched, X-Ray out. */
 export const collectorConfig = `receivers:
   otlp:
@@ -51,6 +57,7 @@ export class TracingSidecar extends Construct {
       // A collector that dies loses spans, never the task: the API and the worker go on without it.
       essential: false,
       memoryReservationMiB: 64,
+      memoryLimitMiB: collectorMemoryMiB,
       environment: { AOT_CONFIG_CONTENT: collectorConfig },
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: "otel-collector",

@@ -15,7 +15,7 @@ import { ApiService } from "./api-service.ts";
 import { LoadBalancerGuard } from "./load-balancer-guard.ts";
 import { DeliveryQueues } from "./queues.ts";
 import { Storage } from "./storage.ts";
-import { collectorEndpoint, TracingSidecar } from "./tracing-sidecar.ts";
+import { collectorEndpoint, collectorMemoryMiB, TracingSidecar } from "./tracing-sidecar.ts";
 import { nodeOptionsFor, taskSize } from "./task-size.ts";
 import { tracingNodeFlag } from "../../services/tracing/start.ts";
 import { WorkerService } from "./worker-service.ts";
@@ -140,7 +140,8 @@ export class WebhookPlatformStack extends Stack {
     if (props.tracing) {
       for (const [id, task] of [["ApiTracing", api.service.taskDefinition], ["WorkerTracing", worker.service.taskDefinition]] as const) {
         new TracingSidecar(this, id, { taskDefinition: task });
-        task.defaultContainer?.addEnvironment("NODE_OPTIONS", `${nodeOptionsFor(taskSize.memoryLimitMiB)} ${tracingNodeFlag}`);
+        // The heap cap comes from what the collector leaves of the task's memory.
+        task.defaultContainer?.addEnvironment("NODE_OPTIONS", `${nodeOptionsFor(taskSize.memoryLimitMiB - collectorMemoryMiB)} ${tracingNodeFlag}`);
       }
     }
 

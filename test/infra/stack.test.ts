@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
 import { parse as parseYaml } from "yaml";
-import { adotImage, collectorEndpoint } from "../../infra/lib/tracing-sidecar.ts";
+import { adotImage, collectorEndpoint, collectorMemoryMiB } from "../../infra/lib/tracing-sidecar.ts";
 import { firstAttemptSloS } from "../../services/core/delivery-figures.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
 import { workBacklogExpression } from "../../infra/lib/worker-service.ts";
@@ -379,7 +379,7 @@ describe("operations", () => {
 
 describe("tracing (-c tracing=true)", () => {
   let traced: Template;
-  type Container = { Name: string; Image: unknown; Essential?: boolean; Environment?: { Name: string; Value: string }[] };
+  type Container = { Name: string; Image: unknown; Essential?: boolean; Memory?: number; Environment?: { Name: string; Value: string }[] };
   const containers = (template: Template) =>
     Object.values(template.findResources("AWS::ECS::TaskDefinition")).map((r) => (r as Resource).Properties.ContainerDefinitions as Container[]);
   const env = (c: Container) => Object.fromEntries((c.Environment ?? []).map((e) => [e.Name, e.Value]));
@@ -393,7 +393,7 @@ describe("tracing (-c tracing=true)", () => {
     expect(tasks).toHaveLength(2);
     for (const [app, collector, more] of tasks) {
       expect(more).toBeUndefined();
-      expect(collector).toMatchObject({ Name: "otel-collector", Image: adotImage, Essential: false });
+      expect(collector).toMatchObject({ Name: "otel-collector", Image: adotImage, Essential: false, Memory: collectorMemoryMiB });
       expect(adotImage).toMatch(/^public\.ecr\.aws\/aws-observability\/aws-otel-collector:v\d+\.\d+\.\d+$/);
       const config = parseYaml(env(collector!).AOT_CONFIG_CONTENT!) as {
         receivers: { otlp: { protocols: { http: { endpoint: string } } } };
@@ -405,8 +405,10 @@ describe("tracing (-c tracing=true)", () => {
       expect(config.exporters.awsxray.indexed_attributes).toEqual(expect.arrayContaining(["webhook.event_id", "webhook.tenant_id", "webhook.endpoint_id"]));
       // The service in the same task sends to it.
       expect(env(app!)).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: collectorEndpoint, OTEL_TRACES_SAMPLER_ARG: "0.25" });
-      // The heap cap stays; the context is kept by AsyncContextFrame rather than async_hooks (cheaper).
-      expect(env(app!).NODE_OPTIONS).toBe("--max-old-space-size=716 --experimental-async-context-frame");
+      // The heap cap is 70% of what the collector's hard limit leaves of the 1 GiB task (without tracing: 716 of 1,024);
+      // the context is kept by AsyncContextFrame rather than async_hooks (cheaper).
+      expect(env(app!).NODE_OPTIONS).toBe(`--max-old-space-size=${Math.floor((1024 - collectorMemoryMiB) * 0.7)} --experimental-async-context-frame`);
+      expect(collectorMemoryMiB).toBe(128);
     }
   });
 
