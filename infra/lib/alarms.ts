@@ -22,6 +22,7 @@ export interface AlarmsProps {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly cluster: ecs.ICluster;
   readonly workerService: ecs.FargateService;
+  readonly apiService: ecs.FargateService;
   /** The deployment the workers' EMF metrics are dimensioned by (their TABLE_PREFIX). */
   readonly deployment: string;
   /**
@@ -168,6 +169,22 @@ export class Alarms extends Construct {
           group: [`service:${props.workerService.serviceName}`],
           lastStatus: ["STOPPED"],
           stopCode: ["EssentialContainerExited"],
+        },
+      },
+      targets: [new targets.SnsTopic(this.topic)],
+    });
+    // A task ECS replaced because it failed its health checks (the ALB's for the API; the container's for the worker:
+    // a hung poller). Its container did not exit, so the rule above does not see it.
+    new events.Rule(this, "HealthCheckReplacements", {
+      description: "A task was stopped because it failed its load balancer or container health checks",
+      eventPattern: {
+        source: ["aws.ecs"],
+        detailType: ["ECS Task State Change"],
+        detail: {
+          clusterArn: [props.cluster.clusterArn],
+          group: [`service:${props.workerService.serviceName}`, `service:${props.apiService.serviceName}`],
+          lastStatus: ["STOPPED"],
+          stoppedReason: events.Match.prefix("Task failed"),
         },
       },
       targets: [new targets.SnsTopic(this.topic)],

@@ -177,6 +177,7 @@ export class WebhookPlatformStack extends Stack {
       loadBalancer: api.service.loadBalancer,
       cluster,
       workerService: worker.service,
+      apiService: api.service.service,
       deployment: environment.TABLE_PREFIX,
     });
 

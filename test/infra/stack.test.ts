@@ -324,7 +324,7 @@ describe("least privilege", () => {
 });
 
 describe("operations", () => {
-  it("alarms on any dead letter, deliveries overdue with no worker on them and the API's 5xx rate, to one topic; worker crashes are routed too", () => {
+  it("alarms on any dead letter, deliveries overdue with no worker on them and the API's 5xx rate, to one topic; worker crashes and health-check replacements are routed too", () => {
     t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateNumberOfMessagesVisible", Threshold: 0, ComparisonOperator: "GreaterThanThreshold", AlarmActions: Match.anyValue() });
     // Not the age of the oldest message: retries parked and deliveries held by a circuit are old on purpose.
     t.hasResourceProperties("AWS::CloudWatch::Alarm", {
@@ -339,6 +339,14 @@ describe("operations", () => {
     t.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: Match.objectLike({ "detail-type": ["ECS Task State Change"], detail: Match.objectLike({ lastStatus: ["STOPPED"], stopCode: ["EssentialContainerExited"] }) }),
     });
+    // Tasks replaced for failed health checks (ELB: "Task failed ELB health checks in …"; container: "Task failed
+    // container health checks"), of both services, notify the same topic.
+    const rules = Object.values(t.findResources("AWS::Events::Rule", { Properties: { EventPattern: { detail: { stoppedReason: [{ prefix: "Task failed" }] } } } })) as Resource[];
+    expect(rules).toHaveLength(1);
+    const pattern = rules[0]!.Properties.EventPattern as { detail: { group: unknown[]; lastStatus: string[] } };
+    expect(pattern.detail.group).toHaveLength(2);
+    expect(pattern.detail.lastStatus).toEqual(["STOPPED"]);
+    expect(JSON.stringify(rules[0]!.Properties.Targets)).toContain("AlarmsTopic");
   });
 
   it("has a dashboard that splits the queue into visible, in flight and parked or held", () => {
