@@ -99,13 +99,13 @@ export function createPacer(o: PacerOptions): Pacer {
     l.nextBackAt = at;
     return Math.round(now + (at - now) * (0.9 + 0.2 * o.random()));
   };
-  /** Who waits for a slot, per tenant in arrival order. */
-  const lines = new Map<string, { readonly endpointId: string; readonly max: number; readonly go: () => void }[]>();
+  /** Who waits for a slot, per tenant in arrival order; `give` hands one over (undefined: no slot, go back). */
+  const lines = new Map<string, { readonly endpointId: string; readonly max: number; readonly give: (slot?: Slot) => void }[]>();
   let closed = false;
   const forget = (tenantId: string, endpointId: string, t: Lane, e: EndpointLane) => {
     const now = o.now();
-    // Idle lanes are dropped so the maps stay as small as the set of busy endpoints.
-    if (lines.has(tenantId)) return;
+    // Idle lanes are dropped so the maps stay as small as the set of busy endpoints. (A lane someone waits for
+    // is not idle: the slots it waits on are taken.)
     if (t.inFlight === 0 && t.nextBackAt < now) tenants.delete(tenantId);
     if (e.inFlight === 0 && e.nextBackAt < now && e.pausedUntil < now && e.failuresInARow === 0 && e.limit.limit >= e.max) endpoints.delete(endpointId);
   };
@@ -120,20 +120,32 @@ export function createPacer(o: PacerOptions): Pacer {
     if (reason === "endpoint_cap") return { ok: false, reason, at: spaced(e, now, e.latencyMs / e.limit.limit) };
     return { ok: false, reason, at: spaced(t, now, t.latencyMs / o.tenantMaxInFlight) };
   };
-  /** A slot was freed in this tenant: the first in its line whose endpoint is not at its cap goes to try for it. */
+  /**
+   * A slot was freed in this tenant: it goes to the first in its line whose endpoint has room, handed over at once
+   * so a delivery arriving meanwhile cannot take it. Anyone whose endpoint is now paused is sent back on the way.
+   */
   const wake = (tenantId: string, t: Lane) => {
     const line = lines.get(tenantId);
     if (!line) return;
     const now = o.now();
-    for (const [i, w] of line.entries()) {
-      const reason = refusal(t, endpointLane(w.endpointId, w.max), now);
-      if (reason === "endpoint_cap") continue;
-      if (reason === "tenant_cap") return;
+    for (let i = 0; i < line.length; ) {
+      const w = line[i]!;
+      const e = endpointLane(w.endpointId, w.max);
+      const reason = refusal(t, e, now);
+      if (reason === "endpoint_cap") {
+        i++;
+        continue;
+      }
+      if (reason === "tenant_cap") break;
       line.splice(i, 1);
-      if (line.length === 0) lines.delete(tenantId);
-      w.go();
-      return;
+      if (reason === "paused") {
+        w.give();
+        continue;
+      }
+      w.give(grant(tenantId, w.endpointId, t, e));
+      break;
     }
+    if (line.length === 0) lines.delete(tenantId);
   };
   const grant = (tenantId: string, endpointId: string, t: Lane, e: EndpointLane): Slot => {
     t.inFlight++;
@@ -180,40 +192,45 @@ export function createPacer(o: PacerOptions): Pacer {
   return {
     admit,
     async acquire(tenantId, endpointId, endpointMax, maxWaitMs) {
-      const deadline = o.now() + maxWaitMs;
       const max = endpointMax ?? o.endpointMaxInFlight;
-      for (let waited = false; ; waited = true) {
-        const now = o.now();
-        const t = lane(tenantId);
-        const e = endpointLane(endpointId, max);
-        const reason = refusal(t, e, now);
-        if (!reason) return { ok: true, slot: grant(tenantId, endpointId, t, e), waited };
-        const line = lines.get(tenantId) ?? [];
-        // Only a healthy endpoint's deliveries wait (a failing one's would only fail later), and only a short line.
-        const mayWait =
-          !closed &&
-          reason !== "paused" &&
-          e.failuresInARow === 0 &&
-          now < deadline &&
-          line.length < o.tenantMaxInFlight &&
-          line.filter((w) => w.endpointId === endpointId).length < Math.min(e.limit.limit, e.max);
-        if (!mayWait) return { ...refuse(reason, t, e, now), waited };
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            const i = line.indexOf(w);
-            if (i >= 0) line.splice(i, 1);
-            if (line.length === 0 && lines.get(tenantId) === line) lines.delete(tenantId);
-            resolve();
-          }, deadline - now);
-          const w = { endpointId, max, go: () => (clearTimeout(timer), resolve()) };
-          line.push(w);
-          lines.set(tenantId, line);
-        });
-      }
+      const now = o.now();
+      const t = lane(tenantId);
+      const e = endpointLane(endpointId, max);
+      const reason = refusal(t, e, now);
+      if (!reason) return { ok: true, slot: grant(tenantId, endpointId, t, e), waited: false };
+      const line = lines.get(tenantId) ?? [];
+      // Only a healthy endpoint's deliveries wait (a failing one's would only fail later), and only a short line.
+      const mayWait =
+        !closed &&
+        reason !== "paused" &&
+        e.failuresInARow === 0 &&
+        maxWaitMs > 0 &&
+        line.length < o.tenantMaxInFlight &&
+        line.filter((w) => w.endpointId === endpointId).length < Math.min(e.limit.limit, e.max);
+      if (!mayWait) return { ...refuse(reason, t, e, now), waited: false };
+      const slot = await new Promise<Slot | undefined>((resolve) => {
+        const timer = setTimeout(() => {
+          const i = line.indexOf(w);
+          if (i >= 0) line.splice(i, 1);
+          if (line.length === 0 && lines.get(tenantId) === line) lines.delete(tenantId);
+          resolve(undefined);
+        }, maxWaitMs);
+        const w = { endpointId, max, give: (given?: Slot) => (clearTimeout(timer), resolve(given)) };
+        line.push(w);
+        lines.set(tenantId, line);
+      });
+      if (slot) return { ok: true, slot, waited: true };
+      // Not handed a slot (its time ran out, the endpoint paused, the task is stopping): back to the queue.
+      const later = o.now();
+      const tl = lane(tenantId);
+      const el = endpointLane(endpointId, max);
+      const still = refusal(tl, el, later);
+      if (!still && !closed) return { ok: true, slot: grant(tenantId, endpointId, tl, el), waited: true };
+      return { ...refuse(still ?? reason, tl, el, later), waited: true };
     },
     close() {
       closed = true;
-      for (const line of lines.values()) line.splice(0).forEach((w) => w.go());
+      for (const line of lines.values()) line.splice(0).forEach((w) => w.give());
       lines.clear();
     },
     backAt(endpointId, notBefore, spacingMs) {

@@ -88,6 +88,36 @@ describe("pacer's line", () => {
     expect(await other.acquire("t1", "e1", undefined, 60_000)).toMatchObject({ ok: false, waited: false });
   });
 
+  it("hands a freed slot over at once: a delivery arriving meanwhile does not take it, nor does a stopping task give it", async () => {
+    const pacer = createPacer(options(() => Date.now()));
+    const held = [pacer.admit("t1", "e1", undefined), pacer.admit("t1", "e1", undefined)];
+    const waiting = pacer.acquire("t1", "e1", undefined, 60_000);
+    const first = held[0]!;
+    if (first.ok) first.slot.release("success");
+    expect(pacer.admit("t1", "e1", undefined)).toMatchObject({ ok: false, reason: "endpoint_cap" });
+    expect(await waiting).toMatchObject({ ok: true, waited: true });
+
+    const stopping = pacer.acquire("t1", "e1", undefined, 60_000);
+    pacer.close();
+    const second = held[1]!;
+    if (second.ok) second.slot.release("success");
+    expect(await stopping).toMatchObject({ ok: false, waited: true });
+  });
+
+  it("a slot freed while the first in line's endpoint is paused goes to the next, and the paused one goes back", async () => {
+    const pacer = createPacer(options(() => Date.now()));
+    const e1 = [pacer.admit("t1", "e1", undefined), pacer.admit("t1", "e1", undefined)];
+    expect(pacer.admit("t1", "e2", undefined).ok).toBe(true);
+    // The tenant is at its cap (3): one waits for e1 (at its cap), one for e3 (the tenant's cap).
+    const forE1 = pacer.acquire("t1", "e1", undefined, 60_000);
+    const forE3 = pacer.acquire("t1", "e3", undefined, 60_000);
+    // e1 answers 429 with Retry-After: it pauses, and the freed slot goes to e3, not to nobody.
+    const first = e1[0]!;
+    if (first.ok) first.slot.release("failure", { retryAfterMs: 30_000 });
+    expect(await forE1).toMatchObject({ ok: false, reason: "paused", waited: true });
+    expect(await forE3).toMatchObject({ ok: true, waited: true });
+  });
+
   it("a slot freed under the tenant's cap goes to the first in line whose endpoint has room", async () => {
     const pacer = createPacer(options(() => Date.now()));
     const e1 = [pacer.admit("t1", "e1", undefined), pacer.admit("t1", "e1", undefined)];
