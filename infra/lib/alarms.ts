@@ -184,7 +184,7 @@ export class Alarms extends Construct {
           clusterArn: [props.cluster.clusterArn],
           group: [`service:${props.workerService.serviceName}`, `service:${props.apiService.serviceName}`],
           lastStatus: ["STOPPED"],
-          stoppedReason: events.Match.prefix("Task failed"),
+          stoppedReason: events.Match.anyOf(events.Match.prefix("Task failed ELB health checks"), events.Match.prefix("Task failed container health checks")),
         },
       },
       targets: [new targets.SnsTopic(this.topic)],

@@ -20,13 +20,21 @@ export const collectorEndpoint = "http://127.0.0.1:4318";
  */
 export const collectorMemoryMiB = 128;
 
-/** The collector's configuration: OTLP/HTTP in (loopback only), batched, X-Ray out. */
+/**
+ * The collector's configuration: OTLP/HTTP in (loopback only), batched, X-Ray out. The memory limiter comes first
+ * and refuses spans (the SDK drops them) before the collector reaches its hard limit, where it would be killed and,
+ * being non-essential, never restarted: a burst, or X-Ray throttling, costs some spans rather than all tracing.
+ */
 export const collectorConfig = `receivers:
   otlp:
     protocols:
       http:
         endpoint: 127.0.0.1:4318
 processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: ${collectorMemoryMiB - 28}
+    spike_limit_mib: 20
   batch/traces:
     timeout: 1s
     send_batch_size: 50
@@ -37,7 +45,7 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [batch/traces]
+      processors: [memory_limiter, batch/traces]
       exporters: [awsxray]
 `;
 

@@ -341,7 +341,9 @@ describe("operations", () => {
     });
     // Tasks replaced for failed health checks (ELB: "Task failed ELB health checks in …"; container: "Task failed
     // container health checks"), of both services, notify the same topic.
-    const rules = Object.values(t.findResources("AWS::Events::Rule", { Properties: { EventPattern: { detail: { stoppedReason: [{ prefix: "Task failed" }] } } } })) as Resource[];
+    const rules = Object.values(t.findResources("AWS::Events::Rule", {
+      Properties: { EventPattern: { detail: { stoppedReason: [{ prefix: "Task failed ELB health checks" }, { prefix: "Task failed container health checks" }] } } },
+    })) as Resource[];
     expect(rules).toHaveLength(1);
     const pattern = rules[0]!.Properties.EventPattern as { detail: { group: unknown[]; lastStatus: string[] } };
     expect(pattern.detail.group).toHaveLength(2);
@@ -406,10 +408,14 @@ describe("tracing (-c tracing=true)", () => {
       const config = parseYaml(env(collector!).AOT_CONFIG_CONTENT!) as {
         receivers: { otlp: { protocols: { http: { endpoint: string } } } };
         exporters: { awsxray: { indexed_attributes: string[] } };
-        service: { pipelines: { traces: { receivers: string[]; exporters: string[] } } };
+        processors: { memory_limiter: { limit_mib: number; spike_limit_mib: number } };
+        service: { pipelines: { traces: { receivers: string[]; processors: string[]; exporters: string[] } } };
       };
       expect(collectorEndpoint).toBe(`http://${config.receivers.otlp.protocols.http.endpoint}`);
       expect(config.service.pipelines.traces).toMatchObject({ receivers: ["otlp"], exporters: ["awsxray"] });
+      // The memory limiter first, below the container's hard limit with room for a spike.
+      expect(config.service.pipelines.traces.processors[0]).toBe("memory_limiter");
+      expect(config.processors.memory_limiter.limit_mib).toBeLessThan(collectorMemoryMiB);
       expect(config.exporters.awsxray.indexed_attributes).toEqual(expect.arrayContaining(["webhook.event_id", "webhook.tenant_id", "webhook.endpoint_id"]));
       // The service in the same task sends to it.
       expect(env(app!)).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: collectorEndpoint, OTEL_TRACES_SAMPLER_ARG: "0.25" });
