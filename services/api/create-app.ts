@@ -11,7 +11,7 @@ import type { Metrics } from "../metrics.ts";
 import { findApiKey, touchApiKey, type ApiKeyStore } from "../aws/api-keys.ts";
 import { createEnqueueBatcher, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import type { EventStore } from "../aws/events/store.ts";
-import { cachedLookup, ensureTenant, getTenant, type TenantStore } from "../aws/tenants.ts";
+import { cachedLookup, ensureTenant, getTenant, tenantCache, type TenantStore } from "../aws/tenants.ts";
 import { operationalNotifier } from "../ingestion/operational-events.ts";
 import { adminAuth, requireApiKey, requireTenant, tenantAuth } from "./middleware/authenticate.ts";
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
@@ -112,7 +112,10 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const failures = authFailureLimit({ perMinute: deps.authFailureLimit, now });
-  const cachedTenant = cachedLookup((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs);
+  // Tenants as this process last wrote or read them: an endpoint added here receives the next event sent here.
+  const tenantsCache = tenantCache((id) => getTenant(deps.tenants, id), deps.authCacheTtlMs);
+  const tenants: TenantStore = { ...deps.tenants, written: (t) => tenantsCache.remember(t) };
+  const cachedTenant = (id: string) => tenantsCache.get(id);
   // Portal sessions are signed with a key derived from the admin token: rotating it ends every session.
   const sessionKey = portalKey(deps.adminToken);
   const auth = tenantAuth({
@@ -124,7 +127,7 @@ export function createApp(deps: AppDeps): Express {
     portalKey: sessionKey,
   });
   const admin = adminAuth(deps.adminToken, failures);
-  const { tenants, apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts, metrics } = deps;
+  const { apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts, metrics } = deps;
   const enqueue = createEnqueueBatcher(queue);
   const notify = operationalNotifier({ store, enqueue, now, metrics, getTenant: cachedTenant, log: deps.logger });
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;

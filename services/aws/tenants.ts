@@ -28,6 +28,8 @@ export interface TenantStore {
   readonly table: string;
   /** Seals every signing secret before it is written: no secret is stored in clear. */
   readonly keys: KeyProvider;
+  /** Told of every tenant this process writes, as stored: its cache keeps it, so the writer never reads it stale. */
+  readonly written?: (tenant: Tenant) => void;
 }
 
 export interface EndpointKey {
@@ -48,6 +50,7 @@ export async function createTenant(store: TenantStore, tenant: Tenant): Promise<
   const Item = await sealSecrets(store.keys, tenant);
   // Ids are random; the guard only makes a collision an error rather than an overwrite.
   await store.ddb.send(new PutCommand({ TableName: store.table, Item, ConditionExpression: "attribute_not_exists(tenantId)" }));
+  store.written?.(Item);
 }
 
 export async function getTenant(store: TenantStore, tenantId: string): Promise<Tenant | undefined> {
@@ -78,6 +81,7 @@ export async function changeTenant(store: TenantStore, tenantId: string, change:
           ExpressionAttributeValues: { ":v": current.version },
         }),
       );
+      store.written?.(stored);
       return stored;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
@@ -201,8 +205,9 @@ export interface TenantCache {
 }
 
 /**
- * The worker's tenants, cached for `ttlMs`: a delivery started after a change the API answered (a message that
- * carries the tenant's version) reads it afresh; every other delivery may see it up to `ttlMs` late.
+ * Tenants cached for `ttlMs` (the API's ingestion and auth, the worker's deliveries). What this process writes is
+ * cached at once (`remember`, through the store's `written`); a caller that knows of a newer version (a message that
+ * carries it) reads it afresh; anything else may be seen up to `ttlMs` late.
  */
 export function tenantCache(fetch: (tenantId: string) => Promise<Tenant | undefined>, ttlMs: number, max = 10_000): TenantCache {
   if (ttlMs === 0) return { get: fetch, remember: () => undefined };
