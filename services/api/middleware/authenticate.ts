@@ -9,11 +9,17 @@ import { sha256Hex } from "../../core/ids.ts";
 import { portalTokenPrefix, verifyPortalToken } from "../../core/portal-token.ts";
 import type { Tenant } from "../../core/tenant.ts";
 import type { ApiKeyRecord } from "../../aws/api-keys.ts";
-import type { AuthFailures } from "./rate-limit.ts";
 
 function bearer(req: Request): string | undefined {
   const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(req.headers.authorization ?? "");
   return match?.[1];
+}
+
+export interface AuthFailures {
+  /** A 429 while this client address has used up its failures. */
+  check(address: string): void;
+  /** Counts one failed authentication (a key or token that was offered and refused) against the address. */
+  failed(address: string): void;
 }
 
 export interface TenantAuthDeps {
@@ -75,14 +81,16 @@ export function tenantAuth(deps: TenantAuthDeps): RequestHandler {
     req.tenant = tenant;
     req.log = req.log.child({ tenant_id: tenant.tenantId, ...(req.portalSession ? { portal_session: true } : {}) });
     // The portal can do nothing the tenant's key could not, and a read-only session nothing but read.
-    if (req.portalSession?.readOnly && req.method !== "GET" && req.method !== "HEAD") throw problems.forbidden("This portal session is read-only.");
+    if (req.portalSession?.readOnly && req.method !== "GET" && req.method !== "HEAD")
+      throw problems.forbidden("This portal session is read-only.");
     next();
   };
 }
 
 /** For what only the tenant's own key may do (open a portal session): not a portal session itself. */
 export const requireApiKey: RequestHandler = (req, _res, next) => {
-  if (req.portalSession) throw problems.forbidden("A portal session cannot open another one: use the tenant's API key.");
+  if (req.portalSession)
+    throw problems.forbidden("A portal session cannot open another one: use the tenant's API key.");
   next();
 };
 
@@ -101,7 +109,8 @@ export function adminAuth(adminToken: string, failures: AuthFailures): RequestHa
     if (token) failures.check(address);
     // Comparing digests keeps the comparison constant-time whatever the offered length.
     if (token && timingSafeEqual(digest(token), expected)) return next();
-    if (token?.startsWith("whk_") || token?.startsWith(portalTokenPrefix)) throw problems.forbidden("Tenant API keys and portal sessions cannot use the admin API.");
+    if (token?.startsWith("whk_") || token?.startsWith(portalTokenPrefix))
+      throw problems.forbidden("Tenant API keys and portal sessions cannot use the admin API.");
     if (token) failures.failed(address);
     throw problems.unauthorized("The admin token is required as 'Authorization: Bearer <token>'.");
   };

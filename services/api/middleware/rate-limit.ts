@@ -6,10 +6,15 @@ import type { RequestHandler } from "express";
 import { LRUCache } from "lru-cache";
 import { problems } from "../../core/errors.ts";
 import { takeToken, tokenWait, type Bucket } from "../../core/token-bucket.ts";
-import { requireTenant } from "./authenticate.ts";
+import { requireTenant, type AuthFailures } from "./authenticate.ts";
 
 /** `limit` names it in the 429's detail. @default "This tenant's event rate limit" */
-export function tenantRateLimit(opts: { ratePerS: number; burst: number; now: () => number; limit?: string }): RequestHandler {
+export function tenantRateLimit(opts: {
+  ratePerS: number;
+  burst: number;
+  now: () => number;
+  limit?: string;
+}): RequestHandler {
   const buckets = new LRUCache<string, Bucket>({ max: 100_000 });
   return (req, _res, next) => {
     const { tenantId } = requireTenant(req);
@@ -18,13 +23,6 @@ export function tenantRateLimit(opts: { ratePerS: number; burst: number; now: ()
     if (!result.ok) throw problems.tooManyRequests(result.retryAfterS, opts.limit);
     next();
   };
-}
-
-export interface AuthFailures {
-  /** A 429 while this client address has used up its failures. */
-  check(address: string): void;
-  /** Counts one failed authentication (a key or token that was offered and refused) against the address. */
-  failed(address: string): void;
 }
 
 /**
