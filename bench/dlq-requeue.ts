@@ -34,7 +34,11 @@ const poll = async (check: () => Promise<boolean>, what: string, timeoutMs = 300
 try {
   await stack.startWorker();
   const tenant = (await (
-    await fetch(`${stack.apiUrl}/admin/tenants`, { method: "POST", headers: admin, body: JSON.stringify({ name: "bench", endpoints: [{ url: receiverUrl }] }) })
+    await fetch(`${stack.apiUrl}/admin/tenants`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ name: "bench", endpoints: [{ url: receiverUrl }] }),
+    })
   ).json()) as { api_key: string };
   const auth = { authorization: `Bearer ${tenant.api_key}`, "content-type": "application/json" };
   let next = 0;
@@ -42,22 +46,41 @@ try {
     Array.from({ length: 20 }, async () => {
       while (next < n) {
         const i = next++;
-        const res = await fetch(`${stack.apiUrl}/v1/events`, { method: "POST", headers: auth, body: JSON.stringify({ type: "bench.dlq", i }) });
+        const res = await fetch(`${stack.apiUrl}/v1/events`, {
+          method: "POST",
+          headers: auth,
+          body: JSON.stringify({ type: "bench.dlq", i }),
+        });
         if (res.status !== 201) throw new Error(`ingest answered ${res.status}`);
       }
     }),
   );
-  const dlqCount = async () => ((await (await fetch(`${stack.apiUrl}/admin/dlq?limit=1`, { headers: admin })).json()) as { count: number }).count;
+  const dlqCount = async () =>
+    ((await (await fetch(`${stack.apiUrl}/admin/dlq?limit=1`, { headers: admin })).json()) as { count: number }).count;
   await poll(async () => (await dlqCount()) === n, `${n} messages in the DLQ`);
   failing = false;
   const started = performance.now();
   const report = (await (
-    await fetch(`${stack.apiUrl}/admin/dlq/requeue`, { method: "POST", headers: admin, body: JSON.stringify({ max_messages: n }) })
+    await fetch(`${stack.apiUrl}/admin/dlq/requeue`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ max_messages: n }),
+    })
   ).json()) as Record<string, number>;
   const requeueS = (performance.now() - started) / 1000;
   await poll(async () => seen.size === n || (await dlqCount()) > 0, "every requeued delivery to arrive", 120_000);
   const duplicates = [...seen.values()].filter((c) => c > 1).length;
-  console.log(JSON.stringify({ dead_messages: n, requeue_report: report, requeue_seconds: Number(requeueS.toFixed(2)), delivered: seen.size, lost: n - seen.size, duplicates, dlq_after: await dlqCount() }));
+  console.log(
+    JSON.stringify({
+      dead_messages: n,
+      requeue_report: report,
+      requeue_seconds: Number(requeueS.toFixed(2)),
+      delivered: seen.size,
+      lost: n - seen.size,
+      duplicates,
+      dlq_after: await dlqCount(),
+    }),
+  );
 } finally {
   await stack.stop();
   receiver.close();

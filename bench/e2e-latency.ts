@@ -34,4 +34,6 @@ for (let i = 0; i < n; i++) {
 }
 samples.sort((a, b) => a - b);
 const median = (samples[Math.floor((n - 1) / 2)]! + samples[Math.ceil((n - 1) / 2)]!) / 2;
-console.log(JSON.stringify({ events: n, median_ms: median, min_ms: samples[0], max_ms: samples.at(-1), samples_ms: samples }));
+console.log(
+  JSON.stringify({ events: n, median_ms: median, min_ms: samples[0], max_ms: samples.at(-1), samples_ms: samples }),
+);

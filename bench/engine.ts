@@ -30,18 +30,22 @@ async function startReceivers() {
     peakOpen = Math.max(peakOpen, open);
     req.resume();
     req.on("end", () => {
-      setTimeout(() => {
-        open--;
-        const name = url.pathname.slice(1);
-        arrivals.set(name, [...(arrivals.get(name) ?? []), Date.now()]);
-        res.writeHead(200).end();
-      }, Number(url.searchParams.get("delay") ?? 0));
+      setTimeout(
+        () => {
+          open--;
+          const name = url.pathname.slice(1);
+          arrivals.set(name, [...(arrivals.get(name) ?? []), Date.now()]);
+          res.writeHead(200).end();
+        },
+        Number(url.searchParams.get("delay") ?? 0),
+      );
     });
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return {
-    url: (name: string, delayMs: number) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/${name}?delay=${delayMs}`,
+    url: (name: string, delayMs: number) =>
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/${name}?delay=${delayMs}`,
     arrivals: (name: string) => arrivals.get(name) ?? [],
     peakOpen: () => peakOpen,
     resetPeak: () => (peakOpen = open),
@@ -57,7 +61,7 @@ async function startReceivers() {
 function steadyRate(arrivals: readonly number[]): number {
   const sorted = [...arrivals].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.floor((sorted.length - 1) * p)]!;
-  return (sorted.length / 2) / Math.max(0.001, (q(0.75) - q(0.25)) / 1000);
+  return sorted.length / 2 / Math.max(0.001, (q(0.75) - q(0.25)) / 1000);
 }
 
 const until = async (check: () => boolean, timeoutMs: number) => {
@@ -72,7 +76,11 @@ export async function engineScenarios(h: EngineHarness): Promise<Record<string, 
   let run = 0;
   /** A tenant whose one endpoint is the receiver `name` answering after `delayMs`; answers its API key. */
   const tenant = async (name: string, delayMs: number): Promise<string> => {
-    const res = await fetch(`${h.apiUrl}/admin/tenants`, { method: "POST", headers: admin, body: JSON.stringify({ name, endpoints: [{ url: receivers.url(name, delayMs) }] }) });
+    const res = await fetch(`${h.apiUrl}/admin/tenants`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ name, endpoints: [{ url: receivers.url(name, delayMs) }] }),
+    });
     return ((await res.json()) as { api_key: string }).api_key;
   };
   /** `count` events for the tenant with `key`, 32 at a time. */
@@ -82,7 +90,11 @@ export async function engineScenarios(h: EngineHarness): Promise<Record<string, 
     await Promise.all(
       Array.from({ length: 32 }, async () => {
         while (next++ < count) {
-          const res = await fetch(`${h.apiUrl}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body });
+          const res = await fetch(`${h.apiUrl}/v1/events`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+            body,
+          });
           if (res.status !== 201) throw new Error(`ingest answered ${res.status}`);
         }
       }),
@@ -107,8 +119,20 @@ export async function engineScenarios(h: EngineHarness): Promise<Record<string, 
     await h.stop(worker);
     const ceiling = capacity / 2;
     const steady = steadyRate(all());
-    results.slow_receivers = { deliveries: slowCount, seconds, per_s: slowCount / seconds, steady_per_s: steady, peak_in_flight: receivers.peakOpen(), ceiling_per_s: ceiling };
-    h.row(`receivers at 2 s: in flight / steady deliveries/s`, `${receivers.peakOpen()} / ${fmt(steady)}`, `${capacity} / ${ceiling}`, `${fmt(steady / ceiling, 2)}x`);
+    results.slow_receivers = {
+      deliveries: slowCount,
+      seconds,
+      per_s: slowCount / seconds,
+      steady_per_s: steady,
+      peak_in_flight: receivers.peakOpen(),
+      ceiling_per_s: ceiling,
+    };
+    h.row(
+      `receivers at 2 s: in flight / steady deliveries/s`,
+      `${receivers.peakOpen()} / ${fmt(steady)}`,
+      `${capacity} / ${ceiling}`,
+      `${fmt(steady / ceiling, 2)}x`,
+    );
     run++;
 
     // (b) Noisy neighbour: a fast tenant's 300 events, from the first POST to the last arrival, with a running
@@ -132,8 +156,18 @@ export async function engineScenarios(h: EngineHarness): Promise<Record<string, 
     const alone = await timeFast(false);
     receivers.resetPeak();
     const beside = await timeFast(true);
-    results.noisy_neighbour = { fast_deliveries: fastCount, alone_s: alone, beside_slow_s: beside, ratio: alone / beside };
-    h.row(`fast tenant's ${fastCount}: alone / beside a 15 s endpoint (s)`, `${fmt(alone, 1)} / ${fmt(beside, 1)}`, "", `${fmt(alone / beside, 2)}x`);
+    results.noisy_neighbour = {
+      fast_deliveries: fastCount,
+      alone_s: alone,
+      beside_slow_s: beside,
+      ratio: alone / beside,
+    };
+    h.row(
+      `fast tenant's ${fastCount}: alone / beside a 15 s endpoint (s)`,
+      `${fmt(alone, 1)} / ${fmt(beside, 1)}`,
+      "",
+      `${fmt(alone / beside, 2)}x`,
+    );
 
     // (c) Memory: one worker holding 1,000 deliveries open (20 tenants, receivers answering after 20 s).
     const held = h.quick ? 200 : 1000;

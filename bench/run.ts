@@ -38,7 +38,13 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 // The V8 flags the CDK gives the tasks' containers, for the tasks' memory.
 const taskNodeOptions = nodeOptionsFor(taskSize.memoryLimitMiB);
 const children: ChildProcess[] = [];
-const results: Record<string, unknown> = { date: new Date().toISOString(), quick, node: process.version, cores: 2, service_node_options: process.env.SERVICE_NODE_OPTIONS ?? taskNodeOptions };
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  quick,
+  node: process.version,
+  cores: 2,
+  service_node_options: process.env.SERVICE_NODE_OPTIONS ?? taskNodeOptions,
+};
 const rows: [string, string, string, string][] = [];
 const row = (what: string, value: string, ceiling = "", ratio = "") => {
   rows.push([what, value, ceiling, ratio]);
@@ -46,7 +52,12 @@ const row = (what: string, value: string, ceiling = "", ratio = "") => {
 };
 
 /** A child process (the test suite's spawner); resolves with the first JSON line it prints (when `waitJson`). */
-async function start(script: string, args: string[], env: Record<string, string> = {}, waitJson = true): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+async function start(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  waitJson = true,
+): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
   const { child, info } = await startProcess(script, args, env, waitJson ? jsonLine : undefined);
   children.push(child);
   return { child, info: info ?? {} };
@@ -58,7 +69,8 @@ const stop = (c: ChildProcess) =>
     c.kill("SIGTERM");
     setTimeout(() => c.kill("SIGKILL"), 5000).unref();
   });
-const peakRssMb = (c: ChildProcess) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${c.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const peakRssMb = (c: ChildProcess) =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${c.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 const until = async (check: () => boolean | Promise<boolean>, timeoutMs: number) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -96,12 +108,33 @@ const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).po
 
 try {
   const emu = (await start(here("./support/emulators-process.ts"), [])).info as { dynamo: string; sqs: string };
-  const clients = createAwsClients({ region: "us-east-1", endpoints: { dynamodb: emu.dynamo, sqs: emu.sqs }, credentials: localCredentials });
-  const urls = await provisionAll(clients.dynamo, clients.sqs, { tablePrefix: "bench", queueName: "bench", dlqName: "bench-dlq", visibilityTimeoutS: 60, maxAttempts: 6 });
-  const minimal = await provisionAll(clients.dynamo, clients.sqs, { tablePrefix: "bench", queueName: "bench-minimal", dlqName: "bench-minimal-dlq", visibilityTimeoutS: 60, maxAttempts: 6 });
+  const clients = createAwsClients({
+    region: "us-east-1",
+    endpoints: { dynamodb: emu.dynamo, sqs: emu.sqs },
+    credentials: localCredentials,
+  });
+  const urls = await provisionAll(clients.dynamo, clients.sqs, {
+    tablePrefix: "bench",
+    queueName: "bench",
+    dlqName: "bench-dlq",
+    visibilityTimeoutS: 60,
+    maxAttempts: 6,
+  });
+  const minimal = await provisionAll(clients.dynamo, clients.sqs, {
+    tablePrefix: "bench",
+    queueName: "bench-minimal",
+    dlqName: "bench-minimal-dlq",
+    visibilityTimeoutS: 60,
+    maxAttempts: 6,
+  });
   const tables = tableNames("bench");
   const depth = async (url: string) => {
-    const { Attributes: a } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }));
+    const { Attributes: a } = await clients.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
     return Number(a?.ApproximateNumberOfMessages ?? 0) + Number(a?.ApproximateNumberOfMessagesNotVisible ?? 0);
   };
   const adminToken = "bench-admin-token-0123456789abcdef";
@@ -132,13 +165,23 @@ try {
   await until(async () => (await fetch(`${apiUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000);
   // The same API with tracing on (every request sampled, exported to the collector above), beside it.
   // With the flag the CDK stack gives traced tasks (services/tracing/start.ts says why).
-  const tracedEnv = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, NODE_OPTIONS: `${env.NODE_OPTIONS} ${tracingNodeFlag}` };
+  const tracedEnv = {
+    ...env,
+    OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
+    NODE_OPTIONS: `${env.NODE_OPTIONS} ${tracingNodeFlag}`,
+  };
   const tracedApiPort = await freePort();
   await start(here("../services/api/main.ts"), [], { ...tracedEnv, PORT: String(tracedApiPort) }, false);
   const tracedApiUrl = `http://127.0.0.1:${tracedApiPort}`;
   await until(async () => (await fetch(`${tracedApiUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000);
   const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
-  const tenant = (await (await fetch(`${apiUrl}/admin/tenants`, { method: "POST", headers: admin, body: JSON.stringify({ name: "bench", endpoints: [{ url: receiverUrl }] }) })).json()) as { api_key: string; tenant_id: string };
+  const tenant = (await (
+    await fetch(`${apiUrl}/admin/tenants`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ name: "bench", endpoints: [{ url: receiverUrl }] }),
+    })
+  ).json()) as { api_key: string; tenant_id: string };
   const auth = { authorization: `Bearer ${tenant.api_key}`, "content-type": "application/json" };
   const body = JSON.stringify({ type: "bench.event", data: { pad: "x".repeat(960) } });
 
@@ -147,8 +190,11 @@ try {
 
   // 1. Ingestion, with ceilings (a) bare Express and (b) the naive PutItem + SendMessage path.
   const bare = (await start(here("./ceilings/bare-express.ts"), [])).info.port as number;
-  const naive = (await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl])).info.port as number;
-  const shaped = (await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl, "shaped"])).info.port as number;
+  const naive = (await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl]))
+    .info.port as number;
+  const shaped = (
+    await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl, "shaped"])
+  ).info.port as number;
   const ingestion: Record<string, unknown> = {};
   for (const c of deliveryOnly ? [] : [32, 128]) {
     const a = await cannon(`http://127.0.0.1:${bare}/v1/events`, c);
@@ -162,23 +208,50 @@ try {
       bare_express: { rps: a.requests.average, p50: a.latency.p50, p99: a.latency.p99 },
       naive_storage: { rps: b.requests.average, p50: b.latency.p50, p99: b.latency.p99 },
       naive_same_item: { rps: same.requests.average, p50: same.latency.p50, p99: same.latency.p99 },
-      api_tracing_on: { rps: traced.requests.average, p50: traced.latency.p50, p99: traced.latency.p99, non2xx: traced.non2xx, spans_exported: spansExported - spansBefore },
+      api_tracing_on: {
+        rps: traced.requests.average,
+        p50: traced.latency.p50,
+        p99: traced.latency.p99,
+        non2xx: traced.non2xx,
+        spans_exported: spansExported - spansBefore,
+      },
     };
-    row(`ingest c=${c} req/s (p50/p99 ms)`, `${fmt(ours.requests.average)} (${ours.latency.p50}/${ours.latency.p99})`, `naive ${fmt(b.requests.average)}, bare ${fmt(a.requests.average)}`, `${fmt(ours.requests.average / b.requests.average, 2)}x naive`);
-    row(`  naive with our item, c=${c}`, fmt(same.requests.average), "", `${fmt(ours.requests.average / same.requests.average, 2)}x it`);
-    row(`  tracing on, c=${c} (p50/p99 ms)`, `${fmt(traced.requests.average)} (${traced.latency.p50}/${traced.latency.p99})`, `off ${fmt(ours.requests.average)}`, `${fmt(traced.requests.average / ours.requests.average, 2)}x off, ${fmt(traced.requests.average / b.requests.average, 2)}x naive`);
+    row(
+      `ingest c=${c} req/s (p50/p99 ms)`,
+      `${fmt(ours.requests.average)} (${ours.latency.p50}/${ours.latency.p99})`,
+      `naive ${fmt(b.requests.average)}, bare ${fmt(a.requests.average)}`,
+      `${fmt(ours.requests.average / b.requests.average, 2)}x naive`,
+    );
+    row(
+      `  naive with our item, c=${c}`,
+      fmt(same.requests.average),
+      "",
+      `${fmt(ours.requests.average / same.requests.average, 2)}x it`,
+    );
+    row(
+      `  tracing on, c=${c} (p50/p99 ms)`,
+      `${fmt(traced.requests.average)} (${traced.latency.p50}/${traced.latency.p99})`,
+      `off ${fmt(ours.requests.average)}`,
+      `${fmt(traced.requests.average / ours.requests.average, 2)}x off, ${fmt(traced.requests.average / b.requests.average, 2)}x naive`,
+    );
   }
   results.ingestion = ingestion;
   results.api_peak_rss_mb_after_ingestion = peakRssMb(api);
   if (ingestionOnly) row("peak RSS MB api", fmt(peakRssMb(api)), "150", "");
   else {
-
     // 2. Delivery: drain a backlog with 1 and 2 workers, next to the minimal pipeline.
     // With tracing on, the backlog comes through the traced API, so each message carries a trace context.
     const refill = async (traced: boolean) => {
       await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
       await until(async () => (await depth(urls.queueUrl)) === 0, 10_000);
-      await autocannon({ url: `${traced ? tracedApiUrl : apiUrl}/v1/events`, connections: 64, amount: backlog, method: "POST", headers: auth, body });
+      await autocannon({
+        url: `${traced ? tracedApiUrl : apiUrl}/v1/events`,
+        connections: 64,
+        amount: backlog,
+        method: "POST",
+        headers: auth,
+        body,
+      });
     };
     const drain = async (workers: number, traced = false, extra: Record<string, string> = {}) => {
       await refill(traced);
@@ -187,7 +260,14 @@ try {
       const procs = await Promise.all(
         Array.from({ length: workers }, async () => {
           const port = await freePort();
-          return (await start(here("../services/worker/main.ts"), [], { ...(traced ? tracedEnv : env), ...extra, METRICS_PORT: String(port), LOG_LEVEL: "warn" }, false)).child;
+          return (
+            await start(
+              here("../services/worker/main.ts"),
+              [],
+              { ...(traced ? tracedEnv : env), ...extra, METRICS_PORT: String(port), LOG_LEVEL: "warn" },
+              false,
+            )
+          ).child;
         }),
       );
       await until(() => received - before >= backlog, 300_000);
@@ -197,10 +277,27 @@ try {
       return { per_s: (received - before) / s, peak_rss_mb: Math.max(...rss) };
     };
     for (let i = 0; i < backlog; i += 10) {
-      await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: minimal.queueUrl, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ eventId: `m${i + j}` }) })) }));
+      await clients.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: minimal.queueUrl,
+          Entries: Array.from({ length: 10 }, (_, j) => ({
+            Id: String(j),
+            MessageBody: JSON.stringify({ eventId: `m${i + j}` }),
+          })),
+        }),
+      );
     }
     // The ceiling works with the worker's default in-flight capacity.
-    const pipeline = (await start(here("./ceilings/minimal-pipeline.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.queueUrl, receiverUrl, "500"])).info as { delivered: number; seconds: number };
+    const pipeline = (
+      await start(here("./ceilings/minimal-pipeline.ts"), [
+        emu.dynamo,
+        emu.sqs,
+        tables.events,
+        minimal.queueUrl,
+        receiverUrl,
+        "500",
+      ])
+    ).info as { delivered: number; seconds: number };
     const ceilingPerS = pipeline.delivered / pipeline.seconds;
     const one = await drain(1);
     // One tenant, one endpoint: the per-endpoint cap (50 in flight) binds. The same with the caps at the worker's
@@ -209,12 +306,44 @@ try {
     const two = await drain(2);
     const spansBefore = spansExported;
     const tracedOne = await drain(1, true);
-    results.delivery = { backlog, minimal_pipeline_per_s: ceilingPerS, one_worker: one, one_worker_caps_500: uncapped, two_workers: two, one_worker_tracing_on: { ...tracedOne, spans_exported: spansExported - spansBefore } };
-    row(`deliver ${backlog}, 1 worker /s`, fmt(one.per_s), `minimal ${fmt(ceilingPerS)}`, `${fmt(one.per_s / ceilingPerS, 2)}x`);
-    row(`deliver ${backlog}, 1 worker, caps 500 /s`, fmt(uncapped.per_s), `minimal ${fmt(ceilingPerS)}`, `${fmt(uncapped.per_s / ceilingPerS, 2)}x`);
-    row(`deliver ${backlog}, 2 workers /s`, fmt(two.per_s), `1 worker ${fmt(one.per_s)}`, `${fmt(two.per_s / one.per_s, 2)}x`);
-    row(`deliver ${backlog}, 1 worker, tracing on /s`, fmt(tracedOne.per_s), `off ${fmt(one.per_s)}`, `${fmt(tracedOne.per_s / one.per_s, 2)}x off, ${fmt(tracedOne.per_s / ceilingPerS, 2)}x minimal`);
-    row("peak RSS MB api / worker", `${fmt(peakRssMb(api))} / ${fmt(Math.max(one.peak_rss_mb, two.peak_rss_mb))}`, "150", "");
+    results.delivery = {
+      backlog,
+      minimal_pipeline_per_s: ceilingPerS,
+      one_worker: one,
+      one_worker_caps_500: uncapped,
+      two_workers: two,
+      one_worker_tracing_on: { ...tracedOne, spans_exported: spansExported - spansBefore },
+    };
+    row(
+      `deliver ${backlog}, 1 worker /s`,
+      fmt(one.per_s),
+      `minimal ${fmt(ceilingPerS)}`,
+      `${fmt(one.per_s / ceilingPerS, 2)}x`,
+    );
+    row(
+      `deliver ${backlog}, 1 worker, caps 500 /s`,
+      fmt(uncapped.per_s),
+      `minimal ${fmt(ceilingPerS)}`,
+      `${fmt(uncapped.per_s / ceilingPerS, 2)}x`,
+    );
+    row(
+      `deliver ${backlog}, 2 workers /s`,
+      fmt(two.per_s),
+      `1 worker ${fmt(one.per_s)}`,
+      `${fmt(two.per_s / one.per_s, 2)}x`,
+    );
+    row(
+      `deliver ${backlog}, 1 worker, tracing on /s`,
+      fmt(tracedOne.per_s),
+      `off ${fmt(one.per_s)}`,
+      `${fmt(tracedOne.per_s / one.per_s, 2)}x off, ${fmt(tracedOne.per_s / ceilingPerS, 2)}x minimal`,
+    );
+    row(
+      "peak RSS MB api / worker",
+      `${fmt(peakRssMb(api))} / ${fmt(Math.max(one.peak_rss_mb, two.peak_rss_mb))}`,
+      "150",
+      "",
+    );
 
     // The delivery engine: slow receivers, a noisy neighbour, memory with many deliveries in flight.
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
@@ -224,8 +353,16 @@ try {
       adminToken,
       startWorker: async (extra) => {
         const port = await freePort();
-        const { child } = await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn", ...extra }, false);
-        await until(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true, 20_000);
+        const { child } = await start(
+          here("../services/worker/main.ts"),
+          [],
+          { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn", ...extra },
+          false,
+        );
+        await until(
+          async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
+          20_000,
+        );
         return child;
       },
       stop,
@@ -234,11 +371,17 @@ try {
     });
   }
   if (!ingestionOnly && !deliveryOnly) {
-
     // 3. End to end at a steady 200 events/s.
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
     const workerPort = await freePort();
-    const worker = (await start(here("../services/worker/main.ts"), [], { ...env, METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" }, false)).child;
+    const worker = (
+      await start(
+        here("../services/worker/main.ts"),
+        [],
+        { ...env, METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" },
+        false,
+      )
+    ).child;
     await new Promise((r) => setTimeout(r, 1500));
     const answered = new Map<number, number>();
     const sends: Promise<void>[] = [];
@@ -247,7 +390,11 @@ try {
       const due = e2eStart + seq * 5;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       sends.push(
-        fetch(`${apiUrl}/v1/events`, { method: "POST", headers: auth, body: JSON.stringify({ type: "bench.e2e", seq }) }).then(async (r) => {
+        fetch(`${apiUrl}/v1/events`, {
+          method: "POST",
+          headers: auth,
+          body: JSON.stringify({ type: "bench.e2e", seq }),
+        }).then(async (r) => {
           await r.arrayBuffer();
           if (r.status === 201) answered.set(seq, Date.now());
         }),
@@ -255,27 +402,64 @@ try {
     }
     await Promise.all(sends);
     await until(() => [...answered.keys()].every((s) => arrivals.has(s)), 60_000);
-    const lat = [...answered].filter(([s]) => arrivals.has(s)).map(([s, t]) => arrivals.get(s)! - t).sort((x, y) => x - y);
+    const lat = [...answered]
+      .filter(([s]) => arrivals.has(s))
+      .map(([s, t]) => arrivals.get(s)! - t)
+      .sort((x, y) => x - y);
     const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((lat.length * p) / 100))] ?? NaN;
     const lost = [...answered.keys()].filter((s) => !arrivals.has(s)).length;
-    results.end_to_end = { rate_per_s: 200, seconds: e2eSeconds, accepted: answered.size, p50_ms: pct(50), p99_ms: pct(99), lost };
-    row(`end to end 200/s, ${e2eSeconds}s (p50/p99 ms)`, `${pct(50)}/${pct(99)}`, "", `lost ${lost} of ${answered.size}`);
+    results.end_to_end = {
+      rate_per_s: 200,
+      seconds: e2eSeconds,
+      accepted: answered.size,
+      p50_ms: pct(50),
+      p99_ms: pct(99),
+      lost,
+    };
+    row(
+      `end to end 200/s, ${e2eSeconds}s (p50/p99 ms)`,
+      `${pct(50)}/${pct(99)}`,
+      "",
+      `lost ${lost} of ${answered.size}`,
+    );
     await stop(worker);
 
     // 4. Growth: ingestion and list p50 with few and with many stored events; DLQ peek with 0 and many dead.
     const p50 = async (url: string, method: "GET" | "POST", connections: number) =>
-      (await autocannon({ url, connections, duration: quick ? 1 : 5, method, headers: method === "GET" ? admin : auth, ...(method === "POST" ? { body } : {}) })).latency.p50;
+      (
+        await autocannon({
+          url,
+          connections,
+          duration: quick ? 1 : 5,
+          method,
+          headers: method === "GET" ? admin : auth,
+          ...(method === "POST" ? { body } : {}),
+        })
+      ).latency.p50;
     const listUrl = `${apiUrl}/v1/events?status=PENDING&limit=20`;
-    const listP50 = async () => (await autocannon({ url: listUrl, connections: 8, duration: quick ? 1 : 5, headers: auth })).latency.p50;
+    const listP50 = async () =>
+      (await autocannon({ url: listUrl, connections: 8, duration: quick ? 1 : 5, headers: auth })).latency.p50;
     // The DLQ baseline is one page of dead messages (an empty DLQ's peek does no work at all).
     const deadPage = 20;
     const fillDlq = async (from: number, to: number) => {
       for (let i = from; i < to; i += 10) {
-        await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: urls.dlqUrl, Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ tenantId: tenant.tenant_id, eventId: `evt_D${i + j}`, endpointId: "ep_x" }) })) }));
+        await clients.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: urls.dlqUrl,
+            Entries: Array.from({ length: 10 }, (_, j) => ({
+              Id: String(j),
+              MessageBody: JSON.stringify({ tenantId: tenant.tenant_id, eventId: `evt_D${i + j}`, endpointId: "ep_x" }),
+            })),
+          }),
+        );
       }
     };
     await fillDlq(0, deadPage);
-    const small = { ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32), list_p50: await listP50(), dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1) };
+    const small = {
+      ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32),
+      list_p50: await listP50(),
+      dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1),
+    };
     const now = Date.now();
     const preloadStarted = performance.now();
     const batchOf = (i: number) =>
@@ -283,7 +467,18 @@ try {
         RequestItems: {
           [tables.events]: Array.from({ length: 25 }, (_, j) => {
             const id = `evt_G${String(i + j).padStart(25, "0")}`;
-            const item = { tenantId: tenant.tenant_id, sk: id, eventId: id, createdAt: new Date(now - i - j).toISOString(), status: "PENDING", tenantStatus: `${tenant.tenant_id}#PENDING`, version: 0, deliveries: {}, bodyHash: "", body: Buffer.from("{}") };
+            const item = {
+              tenantId: tenant.tenant_id,
+              sk: id,
+              eventId: id,
+              createdAt: new Date(now - i - j).toISOString(),
+              status: "PENDING",
+              tenantStatus: `${tenant.tenant_id}#PENDING`,
+              version: 0,
+              deliveries: {},
+              bodyHash: "",
+              body: Buffer.from("{}"),
+            };
             return { PutRequest: { Item: item } };
           }),
         },
@@ -297,12 +492,31 @@ try {
     );
     await fillDlq(deadPage, deadMessages);
     results.preload_seconds = (performance.now() - preloadStarted) / 1000;
-    const grown = { ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32), list_p50: await listP50(), dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1) };
+    const grown = {
+      ingest_p50: await p50(`${apiUrl}/v1/events`, "POST", 32),
+      list_p50: await listP50(),
+      dlq_peek_p50: await p50(`${apiUrl}/admin/dlq?limit=20`, "GET", 1),
+    };
     results.growth = { stored_events_added: grownEvents, dead_messages: deadMessages, before: small, after: grown };
     const ratio = (a: number, b: number) => `${fmt(b / Math.max(a, 0.5), 2)}x`;
-    row(`ingest p50 ms, +${grownEvents} events`, `${small.ingest_p50} -> ${grown.ingest_p50}`, "", ratio(small.ingest_p50, grown.ingest_p50));
-    row(`list p50 ms, +${grownEvents} events`, `${small.list_p50} -> ${grown.list_p50}`, "", ratio(small.list_p50, grown.list_p50));
-    row(`DLQ peek p50 ms, ${deadPage} -> ${deadMessages} dead`, `${small.dlq_peek_p50} -> ${grown.dlq_peek_p50}`, "", ratio(small.dlq_peek_p50, grown.dlq_peek_p50));
+    row(
+      `ingest p50 ms, +${grownEvents} events`,
+      `${small.ingest_p50} -> ${grown.ingest_p50}`,
+      "",
+      ratio(small.ingest_p50, grown.ingest_p50),
+    );
+    row(
+      `list p50 ms, +${grownEvents} events`,
+      `${small.list_p50} -> ${grown.list_p50}`,
+      "",
+      ratio(small.list_p50, grown.list_p50),
+    );
+    row(
+      `DLQ peek p50 ms, ${deadPage} -> ${deadMessages} dead`,
+      `${small.dlq_peek_p50} -> ${grown.dlq_peek_p50}`,
+      "",
+      ratio(small.dlq_peek_p50, grown.dlq_peek_p50),
+    );
     results.api_peak_rss_mb = peakRssMb(api);
   }
   clients.destroy();

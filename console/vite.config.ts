@@ -16,5 +16,7 @@ export default defineConfig({
     rolldownOptions: { input: { console: here("index.html"), portal: here("portal.html") } },
   },
   // `npm run dev:console` against a local API (npm start) on port 3000: the console at /, the portal at /portal.html.
-  server: { proxy: { "/admin": "http://127.0.0.1:3000", "/metrics": "http://127.0.0.1:3000", "/v1": "http://127.0.0.1:3000" } },
+  server: {
+    proxy: { "/admin": "http://127.0.0.1:3000", "/metrics": "http://127.0.0.1:3000", "/v1": "http://127.0.0.1:3000" },
+  },
 });

@@ -24,7 +24,10 @@ const schema = z
     SECRETS_KMS_KEY_ID: z.string().min(1).optional(),
     /** A file of 32 random bytes that seals them instead (npm start, docker compose, the tests). */
     SECRETS_KEY_FILE: z.string().min(1).optional(),
-    TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, "letters, digits, '_', '-', '.'").default("webhooks"),
+    TABLE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,200}$/, "letters, digits, '_', '-', '.'")
+      .default("webhooks"),
     /** A queue name (resolved with GetQueueUrl) or a full queue URL. */
     DELIVERY_QUEUE: z.string().min(1).default("webhooks-deliveries"),
     DEAD_LETTER_QUEUE: z.string().min(1).default("webhooks-deliveries-dlq"),
@@ -43,7 +46,11 @@ const schema = z
     /** Deliveries in flight per worker: each waits on its receiver, so this is mostly memory and sockets. */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(500),
     /** Event bodies held in memory at once per worker; a delivery waits until its body fits. */
-    WORKER_MAX_BYTES_IN_FLIGHT: z.coerce.number().int().min(358_400).default(64 * 1024 * 1024),
+    WORKER_MAX_BYTES_IN_FLIGHT: z.coerce
+      .number()
+      .int()
+      .min(358_400)
+      .default(64 * 1024 * 1024),
     /** One tenant's deliveries in flight per worker at most, so others always find room. */
     TENANT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(5000).default(100),
     /** One endpoint's deliveries in flight per worker at most, unless the endpoint sets its own `max_in_flight`. */
@@ -60,7 +67,8 @@ const schema = z
       .default(defaultTargetPorts.join(","))
       .transform((s, ctx) => {
         const ports = s.split(",").map((p) => Number(p.trim()));
-        if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) return (ctx.addIssue("a comma list of ports such as 443,8443"), z.NEVER);
+        if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535))
+          return (ctx.addIssue("a comma list of ports such as 443,8443"), z.NEVER);
         return [...new Set([443, ...ports])];
       }),
     /** At most 350 KiB: the event item (body + deliveries map) must stay under DynamoDB's 400 KB item limit. */
@@ -103,7 +111,9 @@ const schema = z
       .transform((s, ctx) => {
         const origins = s.split(/[\s,]+/).filter(Boolean);
         const bad = origins.filter((o) => !/^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o));
-        return bad.length ? (ctx.addIssue(`origins such as https://app.example.com, not ${bad.join(", ")}`), z.NEVER) : origins;
+        return bad.length
+          ? (ctx.addIssue(`origins such as https://app.example.com, not ${bad.join(", ")}`), z.NEVER)
+          : origins;
       }),
     /**
      * Tracing is on when this is set: spans go to this OTLP/HTTP collector (JSON), e.g. http://127.0.0.1:4318. The
@@ -120,9 +130,18 @@ const schema = z
     LOCAL_DYNAMODB_PORT: port.default(8000),
     LOCAL_SQS_PORT: port.default(9324),
     /** The demo tenant that `bootstrap` seeds (docker compose); all four or none. */
-    DEMO_TENANT_ID: z.string().regex(/^ten_[A-Za-z0-9]{26}$/).optional(),
-    DEMO_API_KEY: z.string().regex(/^whk_[A-Za-z0-9]+_[A-Za-z0-9_-]{16,}$/).optional(),
-    DEMO_ENDPOINT_SECRET: z.string().regex(/^whsec_/).optional(),
+    DEMO_TENANT_ID: z
+      .string()
+      .regex(/^ten_[A-Za-z0-9]{26}$/)
+      .optional(),
+    DEMO_API_KEY: z
+      .string()
+      .regex(/^whk_[A-Za-z0-9]+_[A-Za-z0-9_-]{16,}$/)
+      .optional(),
+    DEMO_ENDPOINT_SECRET: z
+      .string()
+      .regex(/^whsec_/)
+      .optional(),
     DEMO_ENDPOINT_URL: url.optional(),
     /** Where the admin CLI finds the API. */
     API_URL: url.default("http://127.0.0.1:3000"),
@@ -131,7 +150,12 @@ const schema = z
     RECEIVER_SECRETS: z
       .string()
       .default("")
-      .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)),
+      .transform((s) =>
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
   })
   .superRefine((c, ctx) => {
     // The lease, the POST and the bookkeeping must end before SQS would hand the message to another worker.
@@ -166,7 +190,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`));
   }
   const config = parsed.data;
-  if ((role === "api" || role === "cli") && !config.ADMIN_TOKEN) throw new ConfigError([`ADMIN_TOKEN: required for the ${role}`]);
+  if ((role === "api" || role === "cli") && !config.ADMIN_TOKEN)
+    throw new ConfigError([`ADMIN_TOKEN: required for the ${role}`]);
   // Whoever writes or reads signing secrets: the services, and the bootstrap when it seeds the demo tenant.
   const seals = role === "api" || role === "worker" || (role === "bootstrap" && config.DEMO_TENANT_ID !== undefined);
   if (seals && (config.SECRETS_KMS_KEY_ID === undefined) === (config.SECRETS_KEY_FILE === undefined)) {
@@ -201,7 +226,11 @@ export function tracingSettings(env: Readonly<Record<string, string | undefined>
 }
 
 /** Endpoints for the AWS clients: service-specific variable, then the general one, then AWS itself. */
-export function awsEndpoints(c: Config): { dynamodb?: string | undefined; sqs?: string | undefined; kms?: string | undefined } {
+export function awsEndpoints(c: Config): {
+  dynamodb?: string | undefined;
+  sqs?: string | undefined;
+  kms?: string | undefined;
+} {
   return {
     dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB ?? c.AWS_ENDPOINT_URL,
     sqs: c.AWS_ENDPOINT_URL_SQS ?? c.AWS_ENDPOINT_URL,

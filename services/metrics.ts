@@ -30,7 +30,11 @@ export function createMetrics(service: "api" | "worker"): Metrics {
   const registers = [registry];
   return {
     registry,
-    eventsAccepted: new Counter({ name: "webhooks_events_accepted_total", help: "Events stored and answered 201", registers }),
+    eventsAccepted: new Counter({
+      name: "webhooks_events_accepted_total",
+      help: "Events stored and answered 201",
+      registers,
+    }),
     deliveries: new Counter({
       name: "webhooks_delivery_attempts_total",
       help: "Delivery attempts by what they led to (delivered, retry, dead) and the response's status class",
@@ -49,10 +53,22 @@ export function createMetrics(service: "api" | "worker"): Metrics {
       labelNames: ["queue", "state"],
       registers,
     }),
-    sweeperRequeued: new Counter({ name: "webhooks_sweeper_requeued_total", help: "Overdue deliveries the sweeper re-enqueued", registers }),
+    sweeperRequeued: new Counter({
+      name: "webhooks_sweeper_requeued_total",
+      help: "Overdue deliveries the sweeper re-enqueued",
+      registers,
+    }),
     deadLettered: new Counter({ name: "webhooks_dead_lettered_total", help: "Deliveries moved to the DLQ", registers }),
-    dlqRequeued: new Counter({ name: "webhooks_dlq_requeued_total", help: "Dead deliveries requeued from the DLQ", registers }),
-    deliveriesInFlight: new Gauge({ name: "webhooks_deliveries_in_flight", help: "Deliveries this worker is working on now", registers }),
+    dlqRequeued: new Counter({
+      name: "webhooks_dlq_requeued_total",
+      help: "Dead deliveries requeued from the DLQ",
+      registers,
+    }),
+    deliveriesInFlight: new Gauge({
+      name: "webhooks_deliveries_in_flight",
+      help: "Deliveries this worker is working on now",
+      registers,
+    }),
     deliveriesDeferred: new Counter({
       name: "webhooks_deliveries_deferred_total",
       help: "Deliveries put back on the queue for later without an attempt, by why (tenant_cap, endpoint_cap, paused, circuit_open, rate_limited)",

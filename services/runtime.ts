@@ -57,7 +57,11 @@ export function storesOf(ddb: DocumentClient, config: Config, keys: KeyProvider)
   return {
     tenants: { ddb, table: tables.tenants, keys },
     apiKeys: { ddb, table: tables.apiKeys },
-    events: { ddb, table: tables.events, retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD } },
+    events: {
+      ddb,
+      table: tables.events,
+      retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD },
+    },
   };
 }
 

@@ -17,16 +17,18 @@ export function onShutdown(log: Logger, drain: () => Promise<void>, deadlineMs: 
     }, deadlineMs);
     timer.unref();
     // The drain's own spans are sent before exiting (a no-op when tracing is off).
-    drain().then(() => stopTracing()).then(
-      () => {
-        log.info("stopped");
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error({ err }, "drain failed");
-        process.exit(1);
-      },
-    );
+    drain()
+      .then(() => stopTracing())
+      .then(
+        () => {
+          log.info("stopped");
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, "drain failed");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", handle);
   process.on("SIGINT", handle);

@@ -16,10 +16,20 @@ const target = new URL(receiverUrl!);
 
 const post = (body: string) =>
   new Promise<void>((resolve, reject) => {
-    const req = request({ agent, host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "content-type": "application/json" } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve());
-    });
+    const req = request(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve());
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -30,7 +40,9 @@ let lastWork = performance.now();
 await Promise.all(
   Array.from({ length: Math.max(1, Math.ceil(Number(concurrency) / 10)) }, async () => {
     while (performance.now() - lastWork < 1000) {
-      const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      const { Messages = [] } = await clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
       if (Messages.length === 0) {
         await new Promise((r) => setTimeout(r, 20));
         continue;
@@ -40,11 +52,21 @@ await Promise.all(
           const { eventId } = JSON.parse(m.Body ?? "{}") as { eventId: string };
           await post(m.Body ?? "{}");
           await clients.ddb.send(
-            new UpdateCommand({ TableName: table, Key: { tenantId: "minimal", sk: eventId }, UpdateExpression: "SET delivered = :t", ExpressionAttributeValues: { ":t": Date.now() } }),
+            new UpdateCommand({
+              TableName: table,
+              Key: { tenantId: "minimal", sk: eventId },
+              UpdateExpression: "SET delivered = :t",
+              ExpressionAttributeValues: { ":t": Date.now() },
+            }),
           );
         }),
       );
-      await clients.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+      await clients.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
       delivered += Messages.length;
       lastWork = performance.now();
     }

@@ -44,17 +44,21 @@ export function logOut(): void {
 
 const tenantPath = (tenantId: string) => `/admin/tenants/${encodeURIComponent(tenantId)}`;
 /** A tenant's events; the system tenant's (operational events, which the DLQ may hold) have routes of their own. */
-const eventsPath = (tenantId: string) => (isSystemTenant(tenantId) ? "/admin/operational-events" : `${tenantPath(tenantId)}/events`);
+const eventsPath = (tenantId: string) =>
+  isSystemTenant(tenantId) ? "/admin/operational-events" : `${tenantPath(tenantId)}/events`;
 
 export const stats = () => call<Stats>("GET", "/admin/stats");
-export const statsHistory = (window: "hour" | "day") => call<StatsHistory>("GET", `/admin/stats/history?${query({ window })}`);
+export const statsHistory = (window: "hour" | "day") =>
+  call<StatsHistory>("GET", `/admin/stats/history?${query({ window })}`);
 export const tenants = () => call<Page<Tenant>>("GET", "/admin/tenants?limit=100");
 export const events = (tenantId: string, status: string) =>
   call<Page<EventSummary>>("GET", `${eventsPath(tenantId)}?${query({ status, limit: 50 })}`);
-export const event = (tenantId: string, eventId: string) => call<EventDetail>("GET", `${eventsPath(tenantId)}/${encodeURIComponent(eventId)}`);
+export const event = (tenantId: string, eventId: string) =>
+  call<EventDetail>("GET", `${eventsPath(tenantId)}/${encodeURIComponent(eventId)}`);
 export const retryEvent = (tenantId: string, eventId: string) =>
   call<z.output<typeof views.requeuedSchema>>("POST", `${eventsPath(tenantId)}/${encodeURIComponent(eventId)}/retry`);
-export const deadLetters = (tenantId: string) => call<DeadLetterPage>("GET", `/admin/dlq?${query({ tenant_id: tenantId, limit: 50 })}`);
+export const deadLetters = (tenantId: string) =>
+  call<DeadLetterPage>("GET", `/admin/dlq?${query({ tenant_id: tenantId, limit: 50 })}`);
 export const requeue = (filter: { tenantId: string; maxMessages: number; dryRun: boolean }) =>
   call<RequeueReport>("POST", "/admin/dlq/requeue", {
     ...(filter.tenantId ? { tenant_id: filter.tenantId } : {}),

@@ -37,20 +37,48 @@ export function chartsPanel(h: StatsHistory, choose: (window: "hour" | "day") =>
   const grid = document.createElement("div");
   grid.className = "charts";
   grid.append(
-    chart("chart-deliveries", `Attempts ${per}`, `${sum(delivered)} delivered · ${sum(failed)} failed`, [
-      { label: "delivered", color: colors.ok, values: delivered, bars: true },
-      { label: "failed", color: colors.bad, values: failed },
-    ], x, h.step_seconds),
-    chart("chart-latency", "Acceptance → first attempt", `p95 now ${seconds(last(p95))}`, [
-      { label: "p50", color: colors.blue, values: p50 },
-      { label: "p95", color: colors.amber, values: p95 },
-    ], x, h.step_seconds),
-    chart("chart-queue", "Queue depth", `now ${last(queueNow) ?? "—"}`, [
-      { label: "waiting", color: colors.blue, values: depth("visible") },
-      { label: "in flight", color: colors.ok, values: depth("in_flight") },
-      { label: "delayed", color: colors.amber, values: depth("delayed") },
-    ], x, h.step_seconds),
-    chart("chart-dlq", "Dead-letter queue", `now ${last(dlq) ?? "—"}`, [{ label: "messages", color: colors.bad, values: dlq }], x, h.step_seconds),
+    chart(
+      "chart-deliveries",
+      `Attempts ${per}`,
+      `${sum(delivered)} delivered · ${sum(failed)} failed`,
+      [
+        { label: "delivered", color: colors.ok, values: delivered, bars: true },
+        { label: "failed", color: colors.bad, values: failed },
+      ],
+      x,
+      h.step_seconds,
+    ),
+    chart(
+      "chart-latency",
+      "Acceptance → first attempt",
+      `p95 now ${seconds(last(p95))}`,
+      [
+        { label: "p50", color: colors.blue, values: p50 },
+        { label: "p95", color: colors.amber, values: p95 },
+      ],
+      x,
+      h.step_seconds,
+    ),
+    chart(
+      "chart-queue",
+      "Queue depth",
+      `now ${last(queueNow) ?? "—"}`,
+      [
+        { label: "waiting", color: colors.blue, values: depth("visible") },
+        { label: "in flight", color: colors.ok, values: depth("in_flight") },
+        { label: "delayed", color: colors.amber, values: depth("delayed") },
+      ],
+      x,
+      h.step_seconds,
+    ),
+    chart(
+      "chart-dlq",
+      "Dead-letter queue",
+      `now ${last(dlq) ?? "—"}`,
+      [{ label: "messages", color: colors.bad, values: dlq }],
+      x,
+      h.step_seconds,
+    ),
   );
   const section = document.createElement("section");
   section.dataset.testid = "charts";

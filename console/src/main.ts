@@ -27,7 +27,13 @@ let timer: ReturnType<typeof setInterval> | undefined;
 
 function showLogin(message = ""): void {
   clearInterval(timer);
-  const input = h("input", { type: "password", name: "token", placeholder: "Admin token", autocomplete: "off", required: true });
+  const input = h("input", {
+    type: "password",
+    name: "token",
+    placeholder: "Admin token",
+    autocomplete: "off",
+    required: true,
+  });
   const error = h("p", { class: "error", role: "alert" }, message);
   const form = h(
     "form",
@@ -37,7 +43,9 @@ function showLogin(message = ""): void {
         e.preventDefault();
         api.logIn(input.value).then(
           () => void start(),
-          (err: unknown) => (error.textContent = err instanceof api.ApiError && err.status === 401 ? "That token was refused." : String(err)),
+          (err: unknown) =>
+            (error.textContent =
+              err instanceof api.ApiError && err.status === 401 ? "That token was refused." : String(err)),
         );
       },
     },
@@ -55,7 +63,10 @@ async function start(): Promise<void> {
   state.tenants = (await api.tenants()).data;
   await render();
   // Only the depth cards refresh by themselves: a list redrawn under the reader's eyes is worse than a button.
-  timer = setInterval(() => void guard(async () => document.querySelector(".cards")?.replaceWith(cards(await api.stats()))), 5000);
+  timer = setInterval(
+    () => void guard(async () => document.querySelector(".cards")?.replaceWith(cards(await api.stats()))),
+    5000,
+  );
 }
 
 /** Any call refused for the token (it was rotated, or the API restarted with another) goes back to login. */
@@ -72,7 +83,15 @@ async function render(): Promise<void> {
   await guard(async () => {
     const [stats, body] = await Promise.all([api.stats(), viewBody()]);
     const tab = (view: View, label: string) =>
-      h("button", { class: state.view === view ? "tab active" : "tab", "data-view": view, onclick: () => go({ view, selected: undefined }) }, label);
+      h(
+        "button",
+        {
+          class: state.view === view ? "tab active" : "tab",
+          "data-view": view,
+          onclick: () => go({ view, selected: undefined }),
+        },
+        label,
+      );
     root.replaceChildren(
       h(
         "header",
@@ -101,13 +120,24 @@ function cards(stats: api.Stats): HTMLElement {
   return h(
     "div",
     { class: "cards" },
-    card("Queue", `${q.visible} waiting · ${q.in_flight} in flight · ${q.delayed} delayed`, `oldest due ${when(q.oldest_due_at)}`, "queue-depth"),
+    card(
+      "Queue",
+      `${q.visible} waiting · ${q.in_flight} in flight · ${q.delayed} delayed`,
+      `oldest due ${when(q.oldest_due_at)}`,
+      "queue-depth",
+    ),
     card("Dead-letter queue", plural(dlq.visible + dlq.in_flight, "message"), "", "dlq-depth"),
   );
 }
 
 function card(title: string, value: string, sub: string, testId: string): HTMLElement {
-  return h("div", { class: "card", "data-testid": testId }, h("span", { class: "title" }, title), h("strong", {}, value), sub ? h("small", {}, sub) : null);
+  return h(
+    "div",
+    { class: "card", "data-testid": testId },
+    h("span", { class: "title" }, title),
+    h("strong", {}, value),
+    sub ? h("small", {}, sub) : null,
+  );
 }
 
 function go(change: Partial<typeof state>): void {
@@ -117,7 +147,10 @@ function go(change: Partial<typeof state>): void {
 
 function tenantSelect(): HTMLSelectElement {
   const select = h("select", { name: "tenant", onchange: () => go({ tenantId: select.value, selected: undefined }) });
-  select.append(h("option", { value: "" }, "All tenants"), ...state.tenants.map((t) => h("option", { value: t.tenant_id }, `${t.name} (${t.tenant_id})`)));
+  select.append(
+    h("option", { value: "" }, "All tenants"),
+    ...state.tenants.map((t) => h("option", { value: t.tenant_id }, `${t.name} (${t.tenant_id})`)),
+  );
   select.value = state.tenantId;
   return select;
 }
@@ -142,7 +175,11 @@ async function eventListView(): Promise<HTMLElement> {
     .map((e) =>
       h(
         "tr",
-        { class: "link", "data-event-id": e.event_id, onclick: () => go({ selected: { tenantId: e.tenantId, eventId: e.event_id } }) },
+        {
+          class: "link",
+          "data-event-id": e.event_id,
+          onclick: () => go({ selected: { tenantId: e.tenantId, eventId: e.event_id } }),
+        },
         h("td", { class: "mono" }, e.event_id),
         h("td", {}, e.type ?? "—"),
         h("td", {}, badge(e.status)),
@@ -151,13 +188,20 @@ async function eventListView(): Promise<HTMLElement> {
       ),
     );
   const status = h("select", { name: "status", onchange: () => go({ status: status.value }) });
-  status.append(...["", "PENDING", "DELIVERED", "DEAD", "SKIPPED"].map((s) => h("option", { value: s }, s || "Any status")));
+  status.append(
+    ...["", "PENDING", "DELIVERED", "DEAD", "SKIPPED"].map((s) => h("option", { value: s }, s || "Any status")),
+  );
   status.value = state.status;
   return h(
     "div",
     {},
     chartsPanel(history, (window) => go({ window })),
-    h("section", { "data-testid": "events" }, h("div", { class: "toolbar" }, h("h2", {}, "Recent events"), status), table(["Event", "Type", "Status", "Created", "Tenant"], rows, "No events.")),
+    h(
+      "section",
+      { "data-testid": "events" },
+      h("div", { class: "toolbar" }, h("h2", {}, "Recent events"), status),
+      table(["Event", "Type", "Status", "Created", "Tenant"], rows, "No events."),
+    ),
   );
 }
 
@@ -167,13 +211,26 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
   const retry = async () =>
     guard(async () => {
       const { requeued, already_queued: queued } = await api.retryEvent(tenantId, eventId);
-      go({ notice: `${requeued.length} deliveries requeued${queued.length ? `; ${queued.length} still waiting for their next attempt` : ""}.` });
+      go({
+        notice: `${requeued.length} deliveries requeued${queued.length ? `; ${queued.length} still waiting for their next attempt` : ""}.`,
+      });
     });
   return h(
     "section",
     { "data-testid": "event-detail" },
-    h("div", { class: "toolbar" }, h("button", { class: "quiet", onclick: () => go({ selected: undefined }) }, "← Events"), h("h2", {}, "Event ", h("span", { class: "mono" }, e.event_id)), badge(e.status)),
-    h("p", {}, `Type ${e.type ?? "—"} · created ${when(e.created_at)} · tenant `, h("span", { class: "mono" }, tenantId)),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("button", { class: "quiet", onclick: () => go({ selected: undefined }) }, "← Events"),
+      h("h2", {}, "Event ", h("span", { class: "mono" }, e.event_id)),
+      badge(e.status),
+    ),
+    h(
+      "p",
+      {},
+      `Type ${e.type ?? "—"} · created ${when(e.created_at)} · tenant `,
+      h("span", { class: "mono" }, tenantId),
+    ),
     retryable ? h("button", { onclick: () => void retry() }, "Retry dead and skipped deliveries") : null,
     h("details", {}, h("summary", {}, "Payload"), h("pre", {}, JSON.stringify(e.payload, null, 2))),
     ...e.deliveries.map((d) => deliveryCard(e.created_at, d)),
@@ -182,19 +239,37 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
 
 async function deadLetterView(): Promise<HTMLElement> {
   const page = await api.deadLetters(state.tenantId);
-  const max = h("input", { type: "number", name: "max_messages", min: "1", max: "10000", value: String(state.maxMessages) });
+  const max = h("input", {
+    type: "number",
+    name: "max_messages",
+    min: "1",
+    max: "10000",
+    value: String(state.maxMessages),
+  });
   max.addEventListener("change", () => (state.maxMessages = Number(max.value) || 1));
   const run = (dryRun: boolean) =>
     guard(async () => {
       const r = await api.requeue({ tenantId: state.tenantId, maxMessages: state.maxMessages, dryRun });
       const verb = dryRun ? "Dry run: would move" : "Requeued";
-      go({ notice: `${verb} ${r.moved} · skipped ${r.skipped} · stale ${r.stale} · failed ${r.failed} (${r.duration_ms} ms).` });
+      go({
+        notice: `${verb} ${r.moved} · skipped ${r.skipped} · stale ${r.stale} · failed ${r.failed} (${r.duration_ms} ms).`,
+      });
     });
   const rows = page.data.map((m) =>
     h(
       "tr",
       { "data-event-id": m.event_id ?? "" },
-      h("td", { class: "mono link", onclick: () => m.event_id && m.tenant_id && go({ view: "events", selected: { tenantId: m.tenant_id, eventId: m.event_id } }) }, m.event_id ?? "(unreadable)"),
+      h(
+        "td",
+        {
+          class: "mono link",
+          onclick: () =>
+            m.event_id &&
+            m.tenant_id &&
+            go({ view: "events", selected: { tenantId: m.tenant_id, eventId: m.event_id } }),
+        },
+        m.event_id ?? "(unreadable)",
+      ),
       h("td", { class: "mono" }, m.endpoint_id ?? "—"),
       h("td", {}, m.delivery ? badge(m.delivery.status) : "—"),
       h("td", {}, m.delivery?.attempts ?? "—"),
@@ -214,8 +289,18 @@ async function deadLetterView(): Promise<HTMLElement> {
       h("button", { class: "quiet", onclick: () => void run(true) }, "Dry run"),
       h("button", { onclick: () => void run(false) }, "Requeue"),
     ),
-    h("p", { class: "hint" }, state.tenantId ? "Only this tenant's messages are requeued." : "Every tenant's messages are requeued; pick a tenant to narrow it."),
-    table(["Event", "Endpoint", "Delivery", "Attempts", "Last status", "Last error", "Dead since"], rows, "The dead-letter queue is empty."),
+    h(
+      "p",
+      { class: "hint" },
+      state.tenantId
+        ? "Only this tenant's messages are requeued."
+        : "Every tenant's messages are requeued; pick a tenant to narrow it.",
+    ),
+    table(
+      ["Event", "Endpoint", "Delivery", "Attempts", "Last status", "Last error", "Dead since"],
+      rows,
+      "The dead-letter queue is empty.",
+    ),
   );
 }
 
@@ -238,11 +323,24 @@ async function endpointView(): Promise<HTMLElement> {
         h("td", {}, e.event_types.join(", ") || "every event"),
         h("td", {}, e.enabled ? badge("ENABLED") : badge("DISABLED")),
         h("td", {}, e.disabled_reason ?? "", e.failing_since ? ` (failing since ${when(e.failing_since)})` : ""),
-        h("td", {}, h("button", { class: "quiet", onclick: () => void toggle(t.tenant_id, e) }, e.enabled ? "Disable" : "Re-enable")),
+        h(
+          "td",
+          {},
+          h(
+            "button",
+            { class: "quiet", onclick: () => void toggle(t.tenant_id, e) },
+            e.enabled ? "Disable" : "Re-enable",
+          ),
+        ),
       ),
     ),
   );
-  return h("section", { "data-testid": "endpoints" }, h("h2", {}, "Endpoints"), table(["Tenant", "Endpoint", "URL", "Events", "State", "Reason", ""], rows, "No endpoints."));
+  return h(
+    "section",
+    { "data-testid": "endpoints" },
+    h("h2", {}, "Endpoints"),
+    table(["Tenant", "Endpoint", "URL", "Events", "State", "Reason", ""], rows, "No endpoints."),
+  );
 }
 
 showLogin();

@@ -15,7 +15,8 @@ const required = (key: string): string => {
 };
 
 const cpuArchitecture = context("cpuArchitecture") ?? "x86_64";
-if (cpuArchitecture !== "x86_64" && cpuArchitecture !== "arm64") throw new Error(`context 'cpuArchitecture' is x86_64 or arm64, not ${cpuArchitecture}`);
+if (cpuArchitecture !== "x86_64" && cpuArchitecture !== "arm64")
+  throw new Error(`context 'cpuArchitecture' is x86_64 or arm64, not ${cpuArchitecture}`);
 
 new WebhookPlatformStack(app, context("stackName") ?? "webhooks", {
   domainName: required("domainName"),
@@ -31,7 +32,10 @@ new WebhookPlatformStack(app, context("stackName") ?? "webhooks", {
   // `-c tracing=true`: the ADOT collector sidecar and X-Ray (README, Tracing); `-c traceSampleRatio=0.1` records a tenth.
   tracing: context("tracing") === "true",
   traceSampleRatio: context("traceSampleRatio") === undefined ? undefined : Number(context("traceSampleRatio")),
-  adminCidrs: (context("adminCidrs") ?? "").split(",").map((c) => c.trim()).filter(Boolean),
+  adminCidrs: (context("adminCidrs") ?? "")
+    .split(",")
+    .map((c) => c.trim())
+    .filter(Boolean),
   waf: context("waf") === "true",
   wafRateLimit: context("wafRateLimit") === undefined ? undefined : Number(context("wafRateLimit")),
   // The region of your AWS profile; `region` in cdk.json only stands in for it where there is none (an offline synth).

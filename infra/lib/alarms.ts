@@ -62,7 +62,13 @@ export class Alarms extends Construct {
     // message for as long as that lasts, on purpose. The sweeper's figure counts only deliveries that are due
     // and that no worker holds; with no figure at all (no worker running) the alarm fires too.
     const worker = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: emfNamespace, metricName, dimensionsMap: { [emfDimension]: props.deployment }, statistic, period: minute });
+      new cloudwatch.Metric({
+        namespace: emfNamespace,
+        metricName,
+        dimensionsMap: { [emfDimension]: props.deployment },
+        statistic,
+        period: minute,
+      });
     this.overdue = worker(emfMetrics.oldestOverdue, "Maximum").createAlarm(this, "Overdue", {
       alarmDescription: "Deliveries are overdue and no worker is working on them (stuck, or too few workers)",
       threshold: (props.maxOverdue ?? Duration.minutes(15)).toSeconds(),
@@ -116,7 +122,10 @@ export class Alarms extends Construct {
     const parked = new cloudwatch.MathExpression({
       label: "Parked or held (waiting on purpose)",
       expression: "MAX([0, notVisible - inFlight])",
-      usingMetrics: { notVisible: props.queue.metricApproximateNumberOfMessagesNotVisible({ period: minute }), inFlight },
+      usingMetrics: {
+        notVisible: props.queue.metricApproximateNumberOfMessagesNotVisible({ period: minute }),
+        inFlight,
+      },
       period: minute,
     });
     this.dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
@@ -124,24 +133,46 @@ export class Alarms extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: "Delivery queue",
-            left: [props.queue.metricApproximateNumberOfMessagesVisible({ period: minute, label: "Visible (can start now)" }), inFlight, parked],
+            left: [
+              props.queue.metricApproximateNumberOfMessagesVisible({
+                period: minute,
+                label: "Visible (can start now)",
+              }),
+              inFlight,
+              parked,
+            ],
             width: 12,
           }),
           new cloudwatch.GraphWidget({
             title: "Deliveries per minute",
-            left: [worker(emfMetrics.delivered, "Sum"), worker(emfMetrics.failed, "Sum"), worker(emfMetrics.deadLettered, "Sum"), worker(emfMetrics.deferred, "Sum")],
+            left: [
+              worker(emfMetrics.delivered, "Sum"),
+              worker(emfMetrics.failed, "Sum"),
+              worker(emfMetrics.deadLettered, "Sum"),
+              worker(emfMetrics.deferred, "Sum"),
+            ],
             width: 12,
           }),
         ],
         [
-          new cloudwatch.GraphWidget({ title: "Oldest overdue delivery (s)", left: [worker(emfMetrics.oldestOverdue, "Maximum")], width: 12 }),
+          new cloudwatch.GraphWidget({
+            title: "Oldest overdue delivery (s)",
+            left: [worker(emfMetrics.oldestOverdue, "Maximum")],
+            width: 12,
+          }),
           new cloudwatch.GraphWidget({ title: "Worker tasks", left: [tasks], width: 12 }),
         ],
       ],
     });
     // From the workers' EMF lines: the share of first attempts later than the SLO's line.
     const sloMetric = (metricName: string) =>
-      new cloudwatch.Metric({ namespace: emfNamespace, metricName, dimensionsMap: { [emfDimension]: props.deployment }, statistic: "Sum", period: Duration.minutes(5) });
+      new cloudwatch.Metric({
+        namespace: emfNamespace,
+        metricName,
+        dimensionsMap: { [emfDimension]: props.deployment },
+        statistic: "Sum",
+        period: Duration.minutes(5),
+      });
     const fastBurnPercent = 14.4 * (1 - firstAttemptSloTarget) * 100;
     this.firstAttemptSlo = new cloudwatch.MathExpression({
       label: "First attempts late %",
@@ -156,7 +187,8 @@ export class Alarms extends Construct {
       datapointsToAlarm: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.deadLetters, this.overdue, this.api5xx, this.firstAttemptSlo]) alarm.addAlarmAction(notify);
+    for (const alarm of [this.deadLetters, this.overdue, this.api5xx, this.firstAttemptSlo])
+      alarm.addAlarmAction(notify);
 
     // A worker task whose container exited on its own (crash, out of memory) rather than being scaled in or deployed.
     new events.Rule(this, "WorkerRestarts", {
@@ -184,7 +216,10 @@ export class Alarms extends Construct {
           clusterArn: [props.cluster.clusterArn],
           group: [`service:${props.workerService.serviceName}`, `service:${props.apiService.serviceName}`],
           lastStatus: ["STOPPED"],
-          stoppedReason: events.Match.anyOf(events.Match.prefix("Task failed ELB health checks"), events.Match.prefix("Task failed container health checks")),
+          stoppedReason: events.Match.anyOf(
+            events.Match.prefix("Task failed ELB health checks"),
+            events.Match.prefix("Task failed container health checks"),
+          ),
         },
       },
       targets: [new targets.SnsTopic(this.topic)],

@@ -35,7 +35,8 @@ export class ApiService extends Construct {
   constructor(scope: Construct, id: string, props: ApiServiceProps) {
     super(scope, id);
     const minTasks = props.minTasks ?? 2;
-    if (minTasks < 2) throw new Error("minTasks must be at least 2 so the API survives the loss of one availability zone");
+    if (minTasks < 2)
+      throw new Error("minTasks must be at least 2 so the API survives the loss of one availability zone");
     const certificate = new acm.Certificate(this, "Certificate", {
       domainName: props.domainName,
       validation: acm.CertificateValidation.fromDns(props.zone),
@@ -43,7 +44,10 @@ export class ApiService extends Construct {
     this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, "Service", {
       cluster: props.cluster,
       ...taskSize,
-      runtimePlatform: { cpuArchitecture: props.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: {
+        cpuArchitecture: props.cpuArchitecture,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
       // No desiredCount: a count in the template is re-applied on every deploy, scaling a scaled-out service back
       // in. Left out, ECS starts a new service with 1 task, registering the scalable target below raises it to
       // minTasks at once, and deploys keep the current count. (CDK v2's ecs-patterns omits it unless given: v1's
@@ -62,7 +66,12 @@ export class ApiService extends Construct {
         command: ["api"],
         containerPort: 3000,
         // PUBLIC_URL: portal links name the domain, whatever Host header a request came with.
-        environment: { ...props.environment, PORT: "3000", PUBLIC_URL: `https://${props.domainName}`, NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB) },
+        environment: {
+          ...props.environment,
+          PORT: "3000",
+          PUBLIC_URL: `https://${props.domainName}`,
+          NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB),
+        },
         secrets: { ADMIN_TOKEN: ecs.Secret.fromSecretsManager(props.adminToken) },
         logDriver: ecs.LogDrivers.awsLogs({
           streamPrefix: "api",
@@ -72,12 +81,19 @@ export class ApiService extends Construct {
     });
     // Liveness, not readiness: /readyz asks DynamoDB and SQS, so an AWS blip would fail every task at once and
     // ECS would replace them all; a live task answers such a blip with 503s and recovers by itself.
-    this.service.targetGroup.configureHealthCheck({ path: "/healthz", healthyHttpCodes: "200", interval: Duration.seconds(15) });
+    this.service.targetGroup.configureHealthCheck({
+      path: "/healthz",
+      healthyHttpCodes: "200",
+      interval: Duration.seconds(15),
+    });
     // A DLQ requeue answers when it is done (max_messages / DLQ_REQUEUE_RATE seconds); the API's keep-alive outlasts this.
     this.service.loadBalancer.setAttribute("idle_timeout.timeout_seconds", String(albIdleTimeoutS));
     // Requests drain for up to the API's own shutdown deadline.
     this.service.targetGroup.setAttribute("deregistration_delay.timeout_seconds", "30");
-    const scaling = this.service.service.autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: props.maxTasks ?? 10 });
+    const scaling = this.service.service.autoScaleTaskCount({
+      minCapacity: minTasks,
+      maxCapacity: props.maxTasks ?? 10,
+    });
     scaling.scaleOnCpuUtilization("Cpu", { targetUtilizationPercent: 60 });
     scaling.scaleOnRequestCount("Requests", { requestsPerTarget: 3000, targetGroup: this.service.targetGroup });
   }

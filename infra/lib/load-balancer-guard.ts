@@ -46,7 +46,9 @@ export class LoadBalancerGuard extends Construct {
     if (bad.length > 0) throw new Error(`adminCidrs: not a CIDR: ${bad.join(", ")}`);
     if (props.wafRateLimit !== undefined && !props.waf) throw new Error("wafRateLimit needs waf");
     if (Token.isUnresolved(Stack.of(this).region)) {
-      throw new Error("the load balancer's access logs need the stack's region: configure an AWS region, or pass -c region=…");
+      throw new Error(
+        "the load balancer's access logs need the stack's region: configure an AWS region, or pass -c region=…",
+      );
     }
     const { listener, loadBalancer, targetGroup } = props.service;
 
@@ -55,7 +57,10 @@ export class LoadBalancerGuard extends Construct {
       new elbv2.ApplicationListenerRule(this, `Operators${i / 2}`, {
         listener,
         priority: 10 + i / 2,
-        conditions: [elbv2.ListenerCondition.pathPatterns(operatorPaths), elbv2.ListenerCondition.sourceIps(adminCidrs.slice(i, i + 2))],
+        conditions: [
+          elbv2.ListenerCondition.pathPatterns(operatorPaths),
+          elbv2.ListenerCondition.sourceIps(adminCidrs.slice(i, i + 2)),
+        ],
         action: elbv2.ListenerAction.forward([targetGroup]),
       });
     }
@@ -94,7 +99,11 @@ export class LoadBalancerGuard extends Construct {
     loadBalancer.logAccessLogs(this.accessLogs, "alb");
 
     if (props.waf) {
-      const metric = (name: string) => ({ cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: true });
+      const metric = (name: string) => ({
+        cloudWatchMetricsEnabled: true,
+        metricName: name,
+        sampledRequestsEnabled: true,
+      });
       this.webAcl = new wafv2.CfnWebACL(this, "WebAcl", {
         scope: "REGIONAL",
         defaultAction: { allow: {} },
@@ -109,7 +118,10 @@ export class LoadBalancerGuard extends Construct {
           },
         ],
       });
-      new wafv2.CfnWebACLAssociation(this, "WebAclAssociation", { resourceArn: loadBalancer.loadBalancerArn, webAclArn: this.webAcl.attrArn });
+      new wafv2.CfnWebACLAssociation(this, "WebAclAssociation", {
+        resourceArn: loadBalancer.loadBalancerArn,
+        webAclArn: this.webAcl.attrArn,
+      });
     }
   }
 }

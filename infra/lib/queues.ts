@@ -23,7 +23,8 @@ export class DeliveryQueues extends Construct {
     this.visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(props.deliveryTimeout.toSeconds() + 30);
     // A lease, the POST and its bookkeeping must end before SQS hands the message to another worker.
     const least = minVisibilityTimeoutS(props.deliveryTimeout.toMilliseconds());
-    if (this.visibilityTimeout.toSeconds() < least) throw new Error(`visibilityTimeout must be at least ${least} s for this deliveryTimeout (its lease)`);
+    if (this.visibilityTimeout.toSeconds() < least)
+      throw new Error(`visibilityTimeout must be at least ${least} s for this deliveryTimeout (its lease)`);
     // The DLQ keeps messages longer than the source queue, so nothing expires on its way to an operator.
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
       retentionPeriod: Duration.days(14),

@@ -23,7 +23,10 @@ export class Storage extends Construct {
     super(scope, id);
     this.names = tableNames(props.tablePrefix);
     const tables = tableDefinitions(this.names).map((def) => {
-      const attr = (name: string | undefined) => ({ name: name ?? "", type: keyType(def.AttributeDefinitions?.find((a) => a.AttributeName === name)?.AttributeType) });
+      const attr = (name: string | undefined) => ({
+        name: name ?? "",
+        type: keyType(def.AttributeDefinitions?.find((a) => a.AttributeName === name)?.AttributeType),
+      });
       const hash = def.KeySchema?.find((k) => k.KeyType === "HASH")?.AttributeName;
       const range = def.KeySchema?.find((k) => k.KeyType === "RANGE")?.AttributeName;
       const table = new dynamodb.Table(this, def.TableName ?? "", {
@@ -44,7 +47,11 @@ export class Storage extends Construct {
           partitionKey: attr(gsi.KeySchema?.find((k) => k.KeyType === "HASH")?.AttributeName),
           ...(gsiRange ? { sortKey: attr(gsiRange) } : {}),
           projectionType:
-            projection === "INCLUDE" ? dynamodb.ProjectionType.INCLUDE : projection === "KEYS_ONLY" ? dynamodb.ProjectionType.KEYS_ONLY : dynamodb.ProjectionType.ALL,
+            projection === "INCLUDE"
+              ? dynamodb.ProjectionType.INCLUDE
+              : projection === "KEYS_ONLY"
+                ? dynamodb.ProjectionType.KEYS_ONLY
+                : dynamodb.ProjectionType.ALL,
           ...(gsi.Projection?.NonKeyAttributes ? { nonKeyAttributes: gsi.Projection.NonKeyAttributes } : {}),
         });
       }

@@ -73,6 +73,10 @@ export class TracingSidecar extends Construct {
       }),
     });
     // What the X-Ray exporter calls; X-Ray has no resource-level permissions, hence "*".
-    iam.Grant.addToPrincipal({ grantee: props.taskDefinition.taskRole, actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resourceArns: ["*"] });
+    iam.Grant.addToPrincipal({
+      grantee: props.taskDefinition.taskRole,
+      actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+      resourceArns: ["*"],
+    });
   }
 }

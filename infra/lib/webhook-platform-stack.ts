@@ -92,7 +92,10 @@ export class WebhookPlatformStack extends Stack {
     // Pinned, not the build machine's: an image built on an ARM laptop or CI runner would not start on x86 tasks.
     const architecture = architectures[props.cpuArchitecture ?? "x86_64"];
     const image = props.imageTag
-      ? ecs.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, "Repository", props.imageRepository ?? "webhook-platform"), props.imageTag)
+      ? ecs.ContainerImage.fromEcrRepository(
+          ecr.Repository.fromRepositoryName(this, "Repository", props.imageRepository ?? "webhook-platform"),
+          props.imageTag,
+        )
       : ecs.ContainerImage.fromAsset(props.imageDirectory, { platform: architecture.image });
 
     const storage = new Storage(this, "Storage", { tablePrefix: this.stackName.toLowerCase() });
@@ -118,13 +121,34 @@ export class WebhookPlatformStack extends Stack {
       DELIVERY_TIMEOUT_MS: String(deliveryTimeout.toMilliseconds()),
       VISIBILITY_TIMEOUT_S: String(queues.visibilityTimeout.toSeconds()),
       LOG_LEVEL: "info",
-      ...(props.tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: collectorEndpoint, OTEL_TRACES_SAMPLER_ARG: String(props.traceSampleRatio ?? 1) } : {}),
+      ...(props.tracing
+        ? {
+            OTEL_EXPORTER_OTLP_ENDPOINT: collectorEndpoint,
+            OTEL_TRACES_SAMPLER_ARG: String(props.traceSampleRatio ?? 1),
+          }
+        : {}),
     };
 
-    const zone = route53.HostedZone.fromHostedZoneAttributes(this, "Zone", { hostedZoneId: props.hostedZoneId, zoneName: props.hostedZoneName });
+    const zone = route53.HostedZone.fromHostedZoneAttributes(this, "Zone", {
+      hostedZoneId: props.hostedZoneId,
+      zoneName: props.hostedZoneName,
+    });
     const cpuArchitecture = architecture.cpu;
-    const api = new ApiService(this, "Api", { cluster, image, cpuArchitecture, environment, adminToken, domainName: props.domainName, zone });
-    new LoadBalancerGuard(this, "Edge", { service: api.service, adminCidrs: props.adminCidrs, waf: props.waf, wafRateLimit: props.wafRateLimit });
+    const api = new ApiService(this, "Api", {
+      cluster,
+      image,
+      cpuArchitecture,
+      environment,
+      adminToken,
+      domainName: props.domainName,
+      zone,
+    });
+    new LoadBalancerGuard(this, "Edge", {
+      service: api.service,
+      adminCidrs: props.adminCidrs,
+      waf: props.waf,
+      wafRateLimit: props.wafRateLimit,
+    });
     const worker = new WorkerService(this, "Worker", {
       cluster,
       image,
@@ -138,10 +162,16 @@ export class WebhookPlatformStack extends Stack {
     });
 
     if (props.tracing) {
-      for (const [id, task] of [["ApiTracing", api.service.taskDefinition], ["WorkerTracing", worker.service.taskDefinition]] as const) {
+      for (const [id, task] of [
+        ["ApiTracing", api.service.taskDefinition],
+        ["WorkerTracing", worker.service.taskDefinition],
+      ] as const) {
         new TracingSidecar(this, id, { taskDefinition: task });
         // The heap cap comes from what the collector leaves of the task's memory.
-        task.defaultContainer?.addEnvironment("NODE_OPTIONS", `${nodeOptionsFor(taskSize.memoryLimitMiB - collectorMemoryMiB)} ${tracingNodeFlag}`);
+        task.defaultContainer?.addEnvironment(
+          "NODE_OPTIONS",
+          `${nodeOptionsFor(taskSize.memoryLimitMiB - collectorMemoryMiB)} ${tracingNodeFlag}`,
+        );
       }
     }
 
@@ -159,7 +189,14 @@ export class WebhookPlatformStack extends Stack {
     // the event being new); tenants: read, and the guarded write of a changed endpoint (GetItem, PutItem). No Scan,
     // DeleteItem or anything else a compromised worker could use wholesale.
     const workerRole = worker.service.taskDefinition.taskRole;
-    storage.events.grant(workerRole, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem");
+    storage.events.grant(
+      workerRole,
+      "dynamodb:GetItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:Query",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:PutItem",
+    );
     storage.tenants.grant(workerRole, "dynamodb:GetItem", "dynamodb:PutItem");
     queues.queue.grantConsumeMessages(workerRole);
     queues.queue.grantSendMessages(workerRole);
@@ -168,7 +205,10 @@ export class WebhookPlatformStack extends Stack {
     signingSecretsKey.grant(workerRole, "kms:Decrypt", "kms:GenerateDataKey");
     queues.deadLetterQueue.grant(workerRole, "sqs:GetQueueUrl");
     workerRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ["sqs:GetQueueUrl"], resources: [queues.queue.queueArn, queues.deadLetterQueue.queueArn] }),
+      new iam.PolicyStatement({
+        actions: ["sqs:GetQueueUrl"],
+        resources: [queues.queue.queueArn, queues.deadLetterQueue.queueArn],
+      }),
     );
 
     const alarms = new Alarms(this, "Alarms", {
@@ -183,7 +223,10 @@ export class WebhookPlatformStack extends Stack {
 
     new CfnOutput(this, "ApiUrl", { value: `https://${props.domainName}` });
     new CfnOutput(this, "LoadBalancerDns", { value: api.service.loadBalancer.loadBalancerDnsName });
-    new CfnOutput(this, "EgressIps", { value: egressIp.attrPublicIp, description: "Webhooks leave from these addresses: give them to receivers to allow-list" });
+    new CfnOutput(this, "EgressIps", {
+      value: egressIp.attrPublicIp,
+      description: "Webhooks leave from these addresses: give them to receivers to allow-list",
+    });
     new CfnOutput(this, "QueueUrl", { value: queues.queue.queueUrl });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: queues.deadLetterQueue.queueUrl });
     new CfnOutput(this, "TablePrefix", { value: storage.names.tenants.replace(/-tenants$/, "") });

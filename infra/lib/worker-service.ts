@@ -48,7 +48,9 @@ export class WorkerService extends Construct {
     // Fargate's longest stop timeout: SIGKILL follows SIGTERM after at most this, so the drain must fit in it.
     const stopTimeout = Duration.seconds(fargateMaxStopTimeoutS);
     if (workerShutdownDeadlineMs(props.deliveryTimeout.toMilliseconds()) > stopTimeout.toMilliseconds()) {
-      throw new Error(`deliveryTimeout must be at most ${maxDeliveryTimeoutMs / 1000} s: the worker's drain must fit Fargate's ${fargateMaxStopTimeoutS} s stop timeout`);
+      throw new Error(
+        `deliveryTimeout must be at most ${maxDeliveryTimeoutMs / 1000} s: the worker's drain must fit Fargate's ${fargateMaxStopTimeoutS} s stop timeout`,
+      );
     }
     const metricsPort = 9464;
 
@@ -59,7 +61,10 @@ export class WorkerService extends Construct {
     // scaling policy below adds tasks before that matters.
     const task = new ecs.FargateTaskDefinition(this, "Task", {
       ...taskSize,
-      runtimePlatform: { cpuArchitecture: props.cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: {
+        cpuArchitecture: props.cpuArchitecture,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
     });
     task.addContainer("worker", {
       image: props.image,
@@ -106,7 +111,12 @@ export class WorkerService extends Construct {
     // The same scalable target as the API's (with ECS's service-linked role); the policy is written by hand because
     // CDK's target tracking takes a single metric, not metric math.
     const scaling = this.service.autoScaleTaskCount({ minCapacity: minWorkers, maxCapacity: maxWorkers });
-    const metric = (id: string, namespace: string, metricName: string, dimensions: { name: string; value: string }[]) => ({
+    const metric = (
+      id: string,
+      namespace: string,
+      metricName: string,
+      dimensions: { name: string; value: string }[],
+    ) => ({
       id,
       returnData: false,
       metricStat: { metric: { namespace, metricName, dimensions }, stat: "Average" },
@@ -121,13 +131,20 @@ export class WorkerService extends Construct {
         scaleOutCooldown: 30,
         customizedMetricSpecification: {
           metrics: [
-            metric("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", [{ name: "QueueName", value: props.queue.queueName }]),
+            metric("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", [
+              { name: "QueueName", value: props.queue.queueName },
+            ]),
             metric("inflight", emfNamespace, emfMetrics.inFlight, [{ name: emfDimension, value: props.deployment }]),
             metric("tasks", "ECS/ContainerInsights", "RunningTaskCount", [
               { name: "ClusterName", value: props.cluster.clusterName },
               { name: "ServiceName", value: this.service.serviceName },
             ]),
-            { id: "backlogPerTask", label: "Work per task (visible per task + in flight per task)", expression: workBacklogExpression, returnData: true },
+            {
+              id: "backlogPerTask",
+              label: "Work per task (visible per task + in flight per task)",
+              expression: workBacklogExpression,
+              returnData: true,
+            },
           ],
         },
       },

@@ -91,7 +91,11 @@ export function createApp(deps: AppDeps): Express {
       // Only these fields: headers (Authorization among them) and the query string never reach the log, so nothing a
       // client puts there (a token pasted into a link) is written down.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split("?")[0] }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split("?")[0],
+        }),
         res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),
       },
     }),
@@ -132,9 +136,25 @@ export function createApp(deps: AppDeps): Express {
   const notify = operationalNotifier({ store, enqueue, now, metrics, getTenant: cachedTenant, log: deps.logger });
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
   const requeue = { store, queue, now, tenantVersion };
-  const endpoints = { ...requeue, tenants, allowPrivateTargets, allowedTargetPorts, rotationGraceMs: deps.rotationGraceMs, requeueRate: deps.requeueRate, deliverySpanMs: deps.deliverySpanMs, notify, enqueue, metrics };
+  const endpoints = {
+    ...requeue,
+    tenants,
+    allowPrivateTargets,
+    allowedTargetPorts,
+    rotationGraceMs: deps.rotationGraceMs,
+    requeueRate: deps.requeueRate,
+    deliverySpanMs: deps.deliverySpanMs,
+    notify,
+    enqueue,
+    metrics,
+  };
   // A tenant's actions besides ingestion share one bucket per tenant; an operator under /admin is not throttled.
-  const actionLimit = tenantRateLimit({ ratePerS: deps.tenantActionRatePerS, burst: deps.tenantActionBurst, now, limit: "This tenant's rate limit on actions" });
+  const actionLimit = tenantRateLimit({
+    ratePerS: deps.tenantActionRatePerS,
+    burst: deps.tenantActionBurst,
+    now,
+    limit: "This tenant's rate limit on actions",
+  });
   const unlimited: RequestHandler = (_req, _res, next) => next();
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
@@ -165,9 +185,21 @@ export function createApp(deps: AppDeps): Express {
     if (isSystemTenant(req.params.tenantId)) throw problems.notFound(`Tenant ${req.params.tenantId}`);
     next();
   });
-  app.use("/admin/tenants/:tenantId/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: pathTenant, actionLimit: unlimited }));
-  app.use("/admin/tenants/:tenantId/events", eventReadRoutes({ ...requeue, tenantIdOf: pathTenant, actionLimit: unlimited }));
-  app.use("/admin/tenants/:tenantId/portal-sessions", portalSessionRoutes({ ...sessions, tenantIdOf: async (req) => (await liveTenant(tenants, pathTenant(req))).tenantId }));
+  app.use(
+    "/admin/tenants/:tenantId/endpoints",
+    endpointRoutes({ ...endpoints, tenantIdOf: pathTenant, actionLimit: unlimited }),
+  );
+  app.use(
+    "/admin/tenants/:tenantId/events",
+    eventReadRoutes({ ...requeue, tenantIdOf: pathTenant, actionLimit: unlimited }),
+  );
+  app.use(
+    "/admin/tenants/:tenantId/portal-sessions",
+    portalSessionRoutes({
+      ...sessions,
+      tenantIdOf: async (req) => (await liveTenant(tenants, pathTenant(req))).tenantId,
+    }),
+  );
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
   // Operational webhooks: the same endpoint and event routes, for the system tenant (created when first subscribed to).
   let system: Promise<void> | undefined;
@@ -180,8 +212,15 @@ export function createApp(deps: AppDeps): Express {
     next();
   };
   const systemTenantOf = () => systemTenantId;
-  app.use("/admin/operational-endpoints", systemExists, endpointRoutes({ ...endpoints, tenantIdOf: systemTenantOf, actionLimit: unlimited }));
-  app.use("/admin/operational-events", eventReadRoutes({ ...requeue, tenantIdOf: systemTenantOf, actionLimit: unlimited }));
+  app.use(
+    "/admin/operational-endpoints",
+    systemExists,
+    endpointRoutes({ ...endpoints, tenantIdOf: systemTenantOf, actionLimit: unlimited }),
+  );
+  app.use(
+    "/admin/operational-events",
+    eventReadRoutes({ ...requeue, tenantIdOf: systemTenantOf, actionLimit: unlimited }),
+  );
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics }));
   app.use("/admin", adminHistoryRoutes({ store, now }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.

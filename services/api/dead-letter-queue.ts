@@ -7,7 +7,13 @@ import type { Logger } from "pino";
 import { problems } from "../core/errors.ts";
 import type { z } from "zod";
 import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
-import { deleteDeadLetter, queueDepth, receiveDeadLetters, releaseDeadLetters, type DeadLetter } from "../aws/dead-letters.ts";
+import {
+  deleteDeadLetter,
+  queueDepth,
+  receiveDeadLetters,
+  releaseDeadLetters,
+  type DeadLetter,
+} from "../aws/dead-letters.ts";
 import { oneRun, requeueAndSend, type RequeueDeps } from "./requeue.ts";
 import { getEventForDelivery } from "../aws/events/read-events.ts";
 import { holdLock, releaseLock } from "../aws/locks.ts";
@@ -38,7 +44,10 @@ async function* drain(deps: DlqDeps, max: number, holdS: number): AsyncGenerator
   }
 }
 
-export async function peekDeadLetters(deps: DlqDeps, filter: { tenantId?: string | undefined; limit: number }): Promise<z.input<typeof deadLetterPageSchema>> {
+export async function peekDeadLetters(
+  deps: DlqDeps,
+  filter: { tenantId?: string | undefined; limit: number },
+): Promise<z.input<typeof deadLetterPageSchema>> {
   const depth = await queueDepth(deps.queue, "dlq");
   const held: string[] = [];
   const data: z.input<typeof deadLetterPageSchema>["data"] = [];
@@ -89,11 +98,20 @@ const lockTtlMs = 10_000;
  * Traced as `dlq requeue`, a trace of its own: each moved delivery's span links to the trace it died in.
  */
 export function requeueDeadLetters(all: DlqDeps, filter: RequeueFilter, log: Logger): Promise<RequeueReport> {
-  return inSpan("dlq requeue", { attributes: { "webhook.dry_run": filter.dryRun, "webhook.max_messages": filter.maxMessages } }, async (span) => {
-    const report = await requeueRun(all, filter, log);
-    span.setAttributes({ "webhook.moved": report.moved, "webhook.skipped": report.skipped, "webhook.failed": report.failed, "webhook.stale": report.stale });
-    return report;
-  });
+  return inSpan(
+    "dlq requeue",
+    { attributes: { "webhook.dry_run": filter.dryRun, "webhook.max_messages": filter.maxMessages } },
+    async (span) => {
+      const report = await requeueRun(all, filter, log);
+      span.setAttributes({
+        "webhook.moved": report.moved,
+        "webhook.skipped": report.skipped,
+        "webhook.failed": report.failed,
+        "webhook.stale": report.stale,
+      });
+      return report;
+    },
+  );
 }
 
 async function requeueRun(all: DlqDeps, filter: RequeueFilter, log: Logger): Promise<RequeueReport> {
@@ -147,10 +165,20 @@ async function requeueRun(all: DlqDeps, filter: RequeueFilter, log: Logger): Pro
       const due = started + (report.moved * 1000) / deps.requeueRate;
       if (due > deps.now()) await new Promise((r) => setTimeout(r, due - deps.now()));
       try {
-        const ids = { "webhook.tenant_id": ref.tenantId, "webhook.event_id": ref.eventId, "webhook.endpoint_id": ref.endpointId };
+        const ids = {
+          "webhook.tenant_id": ref.tenantId,
+          "webhook.event_id": ref.eventId,
+          "webhook.endpoint_id": ref.endpointId,
+        };
         // A parent here would be wrong (the operator's requeue, days later, is not the ingestion's child): a link.
         const send = () => requeueAndSend(deps, ref, log, [ref.endpointId], ["DEAD"]);
-        const requeued = handled.has(key) ? undefined : await inSpan("dlq requeue delivery", { kind: SpanKind.PRODUCER, attributes: ids, links: linkTo(m.attributes) }, send);
+        const requeued = handled.has(key)
+          ? undefined
+          : await inSpan(
+              "dlq requeue delivery",
+              { kind: SpanKind.PRODUCER, attributes: ids, links: linkTo(m.attributes) },
+              send,
+            );
         handled.add(key);
         if (requeued?.requeued.length) {
           report.moved++;

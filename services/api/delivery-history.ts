@@ -17,7 +17,11 @@ export const historyWindows = {
 
 const depthOf = (q: QueueDepth) => q.visible + q.in_flight + q.delayed;
 
-export async function deliveryHistory(store: EventStore, window: keyof typeof historyWindows, now: number): Promise<z.input<typeof statsHistorySchema>> {
+export async function deliveryHistory(
+  store: EventStore,
+  window: keyof typeof historyWindows,
+  now: number,
+): Promise<z.input<typeof statsHistorySchema>> {
   const { spanMs, stepMs } = historyWindows[window];
   const first = Math.floor(now / stepMs) * stepMs - spanMs + stepMs;
   const buckets = latencyBucketsS.length + 1;

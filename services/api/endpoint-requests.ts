@@ -29,11 +29,26 @@ export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly n
       .strict(),
     recover: z
       .object({
-        since: z.iso.datetime({ offset: true }).meta({ description: "Requeue the endpoint's deliveries that died, or were skipped while it was disabled, at or after this time." }),
-        until: z.iso.datetime({ offset: true }).optional().meta({ description: "…and at or before this time (default: no end)." }),
+        since: z.iso.datetime({ offset: true }).meta({
+          description:
+            "Requeue the endpoint's deliveries that died, or were skipped while it was disabled, at or after this time.",
+        }),
+        until: z.iso
+          .datetime({ offset: true })
+          .optional()
+          .meta({ description: "…and at or before this time (default: no end)." }),
         dry_run: z.boolean().default(false).meta({ description: "Count what would be requeued, change nothing." }),
-        limit: z.number().int().min(1).max(maxRecoverEvents).default(maxRecoverEvents).meta({ description: `Dead or skipped events looked at in this call (at most ${maxRecoverEvents}).` }),
-        cursor: z.string().optional().meta({ description: "`next_cursor` of the previous call, to go on where it stopped." }),
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .max(maxRecoverEvents)
+          .default(maxRecoverEvents)
+          .meta({ description: `Dead or skipped events looked at in this call (at most ${maxRecoverEvents}).` }),
+        cursor: z
+          .string()
+          .optional()
+          .meta({ description: "`next_cursor` of the previous call, to go on where it stopped." }),
       })
       .strict(),
   };

@@ -28,11 +28,21 @@ function summary(steps: readonly EndpointCounts[]) {
   };
 }
 
-export async function endpointStats(store: EventStore, key: EndpointKey, now: number): Promise<z.input<typeof endpointStatsSchema>> {
+export async function endpointStats(
+  store: EventStore,
+  key: EndpointKey,
+  now: number,
+): Promise<z.input<typeof endpointStatsSchema>> {
   const firstHour = Math.floor(now / hourMs) * hourMs - 23 * hourMs;
   const dayAgo = now - 24 * hourMs;
   // One Query: the steps of the last day, and of the hour the chart's first point begins in.
-  const steps = await readEndpointFigures(store, key, Math.min(firstHour, Math.floor(dayAgo / endpointFigureStepMs) * endpointFigureStepMs), now, buckets);
+  const steps = await readEndpointFigures(
+    store,
+    key,
+    Math.min(firstHour, Math.floor(dayAgo / endpointFigureStepMs) * endpointFigureStepMs),
+    now,
+    buckets,
+  );
   // A step counts in a window when it ends inside it: the last hour is the six steps that end in it.
   const within = (ms: number) => steps.filter((s) => s.step + endpointFigureStepMs > now - ms);
   const hours = Array.from({ length: 24 }, (_, i) => ({ at: firstHour + i * hourMs, delivered: 0, failed: 0 }));

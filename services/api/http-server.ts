@@ -12,7 +12,12 @@ export interface HttpServerOptions {
 export function createHttpServer(app: RequestListener, o: HttpServerOptions): Server {
   // Timeouts are checked every second rather than Node's default 30 s.
   return createServer(
-    { headersTimeout: o.headersTimeoutMs, requestTimeout: o.requestTimeoutMs, keepAliveTimeout: apiKeepAliveTimeoutMs, connectionsCheckingInterval: 1000 },
+    {
+      headersTimeout: o.headersTimeoutMs,
+      requestTimeout: o.requestTimeoutMs,
+      keepAliveTimeout: apiKeepAliveTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
     app,
   );
 }

@@ -13,7 +13,11 @@ const authenticating = new WeakMap<Request, Span>();
 export const beginIngestion: RequestHandler = (req, res, next) => {
   if (req.method !== "POST" || req.path !== "/") return next();
   const attributes = { "http.request.method": "POST", "http.route": "/v1/events" };
-  const { span, context } = startSpan("POST /v1/events", { kind: SpanKind.SERVER, parent: contextFrom(req.headers), attributes });
+  const { span, context } = startSpan("POST /v1/events", {
+    kind: SpanKind.SERVER,
+    parent: contextFrom(req.headers),
+    attributes,
+  });
   // No trace context at all: tracing is off (a sampled-out request still has one, and passes it on).
   if (!inTrace(span)) return next();
   const auth = startSpan("authenticate", { parent: context }).span;

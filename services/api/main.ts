@@ -25,14 +25,13 @@ runMain(async () => {
     metrics: createMetrics("api"),
     ready: () => checkBackends(b.clients.dynamo, b.clients.sqs, b.tables.events, b.queue.queueUrl),
   });
-  const server = createHttpServer(app, { headersTimeoutMs: config.HEADERS_TIMEOUT_MS, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
+  const server = createHttpServer(app, {
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  });
   server.listen(config.PORT, () => {
     const address = server.address();
     logger.info({ port: typeof address === "object" && address ? address.port : config.PORT }, "listening");
   });
-  onShutdown(
-    logger,
-    () => closeGracefully(server).finally(() => b.clients.destroy()),
-    apiShutdownDeadlineMs,
-  );
+  onShutdown(logger, () => closeGracefully(server).finally(() => b.clients.destroy()), apiShutdownDeadlineMs);
 });

@@ -5,7 +5,12 @@
  * while it runs share that one run. /readyz is reachable through the load balancer: a flood of it must not become a
  * flood of DescribeTable and GetQueueAttributes calls, which AWS would throttle, failing the check they serve.
  */
-export function cachedReadiness(check: () => Promise<void>, now: () => number, okMs = 5000, failedMs = 1000): () => Promise<void> {
+export function cachedReadiness(
+  check: () => Promise<void>,
+  now: () => number,
+  okMs = 5000,
+  failedMs = 1000,
+): () => Promise<void> {
   let last: { at: number; ttlMs: number; result: Promise<void> } | undefined;
   return () => {
     const at = now();

@@ -58,11 +58,18 @@ export async function recoverEndpoint(deps: RecoverDeps, input: RecoverInput): P
   const { tenantId, endpointId } = input;
   const since = Date.parse(input.since);
   const until = input.until === undefined ? Infinity : Date.parse(input.until);
-  const created = { since: new Date(since - deps.deliverySpanMs).toISOString(), until: input.until && new Date(until).toISOString() };
+  const created = {
+    since: new Date(since - deps.deliverySpanMs).toISOString(),
+    until: input.until && new Date(until).toISOString(),
+  };
   const eventIds: string[] = [];
   let at: RecoverCursor | undefined = input.after ?? { status: recoverable[0] };
   while (at && eventIds.length < input.limit) {
-    const page = await eventIdsByStatus(deps.store, tenantId, at.status, { ...created, limit: input.limit - eventIds.length, after: at.after });
+    const page = await eventIdsByStatus(deps.store, tenantId, at.status, {
+      ...created,
+      limit: input.limit - eventIds.length,
+      after: at.after,
+    });
     eventIds.push(...page.eventIds);
     const following: RecoverCursor["status"] | undefined = recoverable[recoverable.indexOf(at.status) + 1];
     at = page.next ? { status: at.status, after: page.next } : following && { status: following };
@@ -82,7 +89,9 @@ export async function recoverEndpoint(deps: RecoverDeps, input: RecoverInput): P
     // Paced like the DLQ requeue: a large recovery is spread over time rather than sent as one burst.
     const due = started + (requeued * 1000) / deps.requeueRate;
     if (due > deps.now()) await new Promise((r) => setTimeout(r, due - deps.now()));
-    requeued += (await requeueAndSend(run, { tenantId, eventId }, input.log, [endpointId], ["DEAD", "SKIPPED"]))?.requeued.length ?? 0;
+    requeued +=
+      (await requeueAndSend(run, { tenantId, eventId }, input.log, [endpointId], ["DEAD", "SKIPPED"]))?.requeued
+        .length ?? 0;
   }
   return { examined: eventIds.length, requeued, nextCursor: at ? encodeCursor(at) : null };
 }

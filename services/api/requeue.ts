@@ -48,7 +48,13 @@ export async function requeueAndSend(
   const tenantVersion = await deps.tenantVersion(key.tenantId);
   // The messages carry the active span's context (a DLQ requeue's): the deliveries that follow join it.
   const trace = traceFields();
-  const failed = await enqueueDeliveries(deps.queue, out.requeued.map((endpointId) => ({ tenantId: key.tenantId, eventId: key.eventId, endpointId, tenantVersion })), "queue", () => trace);
-  if (failed.length > 0) log.warn({ event_id: key.eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
+  const failed = await enqueueDeliveries(
+    deps.queue,
+    out.requeued.map((endpointId) => ({ tenantId: key.tenantId, eventId: key.eventId, endpointId, tenantVersion })),
+    "queue",
+    () => trace,
+  );
+  if (failed.length > 0)
+    log.warn({ event_id: key.eventId, failed: failed.length }, "enqueue failed; the sweeper will deliver these");
   return out;
 }

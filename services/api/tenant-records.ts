@@ -6,7 +6,9 @@ import { isId, newId, newSigningSecret } from "../core/ids.ts";
 import { newEndpointRecord, type Endpoint, type Tenant } from "../core/tenant.ts";
 import { getTenant, type TenantStore } from "../aws/tenants.ts";
 
-const eventTypeSchema = z.string().regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, "a type such as order.paid, order.* or *");
+const eventTypeSchema = z
+  .string()
+  .regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, "a type such as order.paid, order.* or *");
 
 /** `allowedPorts`: the ports a public target may use (ALLOWED_TARGET_PORTS). */
 export function endpointInputSchema(allowPrivate: boolean, allowedPorts?: readonly number[]) {
@@ -20,18 +22,45 @@ export function endpointInputSchema(allowPrivate: boolean, allowedPorts?: readon
       }),
     description: z.string().max(500).optional(),
     event_types: z.array(eventTypeSchema).max(100).optional(),
-    max_in_flight: z.number().int().min(1).max(1000).optional().meta({ description: "Deliveries in flight to it per worker at most (default ENDPOINT_MAX_IN_FLIGHT)." }),
-    rate_limit: z.number().min(0.1).max(1000).optional().meta({ description: "Deliveries per second at most, across all workers (default: none)." }),
-    send_traceparent: z.boolean().optional().meta({ description: "Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true)." }),
+    max_in_flight: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .meta({ description: "Deliveries in flight to it per worker at most (default ENDPOINT_MAX_IN_FLIGHT)." }),
+    rate_limit: z
+      .number()
+      .min(0.1)
+      .max(1000)
+      .optional()
+      .meta({ description: "Deliveries per second at most, across all workers (default: none)." }),
+    send_traceparent: z.boolean().optional().meta({
+      description: "Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true).",
+    }),
   });
 }
 export type EndpointInput = z.infer<ReturnType<typeof endpointInputSchema>>;
 
 /** A new, enabled endpoint with its first signing secret (returned apart: it is shown once). */
-export function newEndpoint(input: EndpointInput, now: number): { endpointId: string; endpoint: Endpoint; secret: string } {
+export function newEndpoint(
+  input: EndpointInput,
+  now: number,
+): { endpointId: string; endpoint: Endpoint; secret: string } {
   const secret = newSigningSecret();
-  const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit, send_traceparent: sendTraceparent } = input;
-  const endpoint = newEndpointRecord({ url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent }, secret, now);
+  const {
+    url,
+    description,
+    event_types: eventTypes,
+    max_in_flight: maxInFlight,
+    rate_limit: rateLimit,
+    send_traceparent: sendTraceparent,
+  } = input;
+  const endpoint = newEndpointRecord(
+    { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent },
+    secret,
+    now,
+  );
   return { endpointId: newId("ep", now), secret, endpoint };
 }
 

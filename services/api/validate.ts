@@ -55,7 +55,8 @@ export function jsonObjectOf(raw: unknown, maxDepth = 64): Record<string, unknow
   } catch {
     throw problems.badRequest("The body is not valid JSON.");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw problems.badRequest("The body must be a JSON object.");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw problems.badRequest("The body must be a JSON object.");
   return value as Record<string, unknown>;
 }
 
@@ -71,7 +72,9 @@ export function cursorOf<S extends z.ZodType>(cursor: string | undefined, schema
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    throw problems.invalid(parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })));
+    throw problems.invalid(
+      parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })),
+    );
   }
   return parsed.data;
 }

@@ -15,7 +15,10 @@ import type { ApiKeyRecord } from "../aws/api-keys.ts";
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const timestamp = z.iso.datetime();
 const page = <T extends z.ZodType>(item: T) =>
-  z.strictObject({ data: z.array(item), next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` for the next page; null on the last." }) });
+  z.strictObject({
+    data: z.array(item),
+    next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` for the next page; null on the last." }),
+  });
 
 export const problemSchema = z
   .strictObject({
@@ -32,21 +35,37 @@ export const endpointViewSchema = z
     endpoint_id: z.string(),
     url: z.string(),
     description: z.string().optional(),
-    event_types: z.array(z.string()).meta({ description: "Filters such as `order.paid`, `order.*`, `*`; empty = every event." }),
+    event_types: z
+      .array(z.string())
+      .meta({ description: "Filters such as `order.paid`, `order.*`, `*`; empty = every event." }),
     enabled: z.boolean(),
     disabled_reason: z.string().optional(),
-    disabled_at: timestamp.optional().meta({ description: "Since when it is disabled: a recover after re-enabling starts there (or at `failing_since`)." }),
+    disabled_at: timestamp.optional().meta({
+      description: "Since when it is disabled: a recover after re-enabling starts there (or at `failing_since`).",
+    }),
     failing_since: timestamp.optional(),
-    max_in_flight: z.number().int().optional().meta({ description: "Per-worker in-flight cap set for this endpoint (else the worker's default)." }),
+    max_in_flight: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: "Per-worker in-flight cap set for this endpoint (else the worker's default)." }),
     rate_limit: z.number().optional().meta({ description: "Deliveries per second at most, across all workers." }),
-    send_traceparent: z.boolean().meta({ description: "Deliveries carry a W3C `traceparent` header (when the platform traces)." }),
+    send_traceparent: z
+      .boolean()
+      .meta({ description: "Deliveries carry a W3C `traceparent` header (when the platform traces)." }),
     circuit: z
       .strictObject({
         state: z.enum(["closed", "open"]),
         since: timestamp,
         reason: z.string().optional(),
-        next_probe_at: timestamp.optional().meta({ description: "Open: when one delivery goes as a probe; held deliveries wait without spending attempts." }),
-        in_flight_limit: z.number().int().optional().meta({ description: "The in-flight limit a worker last cut it to after failures (grows back on success)." }),
+        next_probe_at: timestamp.optional().meta({
+          description: "Open: when one delivery goes as a probe; held deliveries wait without spending attempts.",
+        }),
+        in_flight_limit: z
+          .number()
+          .int()
+          .optional()
+          .meta({ description: "The in-flight limit a worker last cut it to after failures (grows back on success)." }),
       })
       .meta({ description: "The circuit breaker as the workers last recorded it." }),
     created_at: timestamp,
@@ -131,11 +150,17 @@ export function tenantView(t: Tenant): z.input<typeof tenantViewSchema> {
   };
 }
 
-export const eventAcceptedSchema = z
-  .strictObject({ event_id: z.string(), status: z.enum(eventStatuses) })
-  .meta({ id: "EventAccepted", description: "201 when stored now; 200 when the Idempotency-Key was seen before (the first event's id)." });
+export const eventAcceptedSchema = z.strictObject({ event_id: z.string(), status: z.enum(eventStatuses) }).meta({
+  id: "EventAccepted",
+  description: "201 when stored now; 200 when the Idempotency-Key was seen before (the first event's id).",
+});
 export const eventSummaryViewSchema = z
-  .strictObject({ event_id: z.string(), type: z.string().nullable(), status: z.enum(eventStatuses), created_at: timestamp })
+  .strictObject({
+    event_id: z.string(),
+    type: z.string().nullable(),
+    status: z.enum(eventStatuses),
+    created_at: timestamp,
+  })
   .meta({ id: "EventSummary" });
 export const eventPageSchema = page(eventSummaryViewSchema).meta({ id: "EventPage" });
 
@@ -147,7 +172,10 @@ const attemptViewSchema = z.strictObject({
   error: z.string().nullable(),
   response_excerpt: z.string().nullable(),
 });
-export const attemptPageSchema = page(attemptViewSchema).meta({ id: "AttemptPage", description: "A delivery's attempts, newest first." });
+export const attemptPageSchema = page(attemptViewSchema).meta({
+  id: "AttemptPage",
+  description: "A delivery's attempts, newest first.",
+});
 
 export function attemptView(a: AttemptItem): z.input<typeof attemptViewSchema> {
   return {
@@ -169,22 +197,31 @@ const deliveryViewSchema = z.strictObject({
   last_error: z.string().optional(),
   delivered_at: timestamp.optional(),
   dead_at: timestamp.optional(),
-  skipped_at: timestamp.optional().meta({ description: "SKIPPED: the endpoint was disabled when the event came; nothing was sent (recover or retry sends it)." }),
+  skipped_at: timestamp.optional().meta({
+    description:
+      "SKIPPED: the endpoint was disabled when the event came; nothing was sent (recover or retry sends it).",
+  }),
   attempt_log: z.array(attemptViewSchema).meta({ description: "The newest 20 attempts at most, in attempt order." }),
-  earlier_attempts_cursor: z
-    .string()
-    .nullable()
-    .meta({ description: "Null when `attempt_log` holds every attempt; else pass as `cursor` to GET …/deliveries/{endpointId}/attempts for the earlier ones." }),
+  earlier_attempts_cursor: z.string().nullable().meta({
+    description:
+      "Null when `attempt_log` holds every attempt; else pass as `cursor` to GET …/deliveries/{endpointId}/attempts for the earlier ones.",
+  }),
 });
 export const eventViewSchema = eventSummaryViewSchema
-  .extend({ payload: z.unknown().meta({ description: "The body as received." }), deliveries: z.array(deliveryViewSchema) })
+  .extend({
+    payload: z.unknown().meta({ description: "The body as received." }),
+    deliveries: z.array(deliveryViewSchema),
+  })
   .meta({ id: "Event" });
 
 export function eventSummaryView(e: EventSummary | EventItem): z.input<typeof eventSummaryViewSchema> {
   return { event_id: e.eventId, type: e.type ?? null, status: e.status, created_at: e.createdAt };
 }
 
-export function eventView(event: EventItem, attempts: Readonly<Record<string, AttemptPage>>): z.input<typeof eventViewSchema> {
+export function eventView(
+  event: EventItem,
+  attempts: Readonly<Record<string, AttemptPage>>,
+): z.input<typeof eventViewSchema> {
   return {
     ...eventSummaryView(event),
     payload: JSON.parse(Buffer.from(event.body).toString("utf8")) as unknown,
@@ -208,8 +245,13 @@ export function eventView(event: EventItem, attempts: Readonly<Record<string, At
 export const requeuedSchema = z
   .strictObject({
     event_id: z.string(),
-    requeued: z.array(z.string()).meta({ description: "Endpoints whose dead or skipped deliveries were requeued (a fresh attempt budget, the same webhook-id)." }),
-    already_queued: z.array(z.string()).meta({ description: "Endpoints whose deliveries are still waiting for their next attempt: left as they are." }),
+    requeued: z.array(z.string()).meta({
+      description:
+        "Endpoints whose dead or skipped deliveries were requeued (a fresh attempt budget, the same webhook-id).",
+    }),
+    already_queued: z
+      .array(z.string())
+      .meta({ description: "Endpoints whose deliveries are still waiting for their next attempt: left as they are." }),
   })
   .meta({ id: "EventRequeued" });
 export const recoveredSchema = z
@@ -217,7 +259,11 @@ export const recoveredSchema = z
     endpoint_id: z.string(),
     dry_run: z.boolean(),
     examined: z.number().int().meta({ description: "Dead or skipped events looked at in this call." }),
-    requeued: z.number().int().optional().meta({ description: "This endpoint's deliveries among them that died or were skipped in the range, requeued." }),
+    requeued: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: "This endpoint's deliveries among them that died or were skipped in the range, requeued." }),
     would_requeue: z.number().int().optional().meta({ description: "In a dry run: how many would be requeued." }),
     next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` to go on; null when the range is done." }),
   })
@@ -228,7 +274,10 @@ const healthSchema = z.strictObject({
   delivered: z.number().int(),
   failed: z.number().int(),
   success_rate: z.number().nullable().meta({ description: "delivered / attempts; null without attempts." }),
-  latency_p50_ms: z.number().nullable().meta({ description: "Median duration of an attempt (interpolated from buckets); null without attempts." }),
+  latency_p50_ms: z
+    .number()
+    .nullable()
+    .meta({ description: "Median duration of an attempt (interpolated from buckets); null without attempts." }),
   latency_p95_ms: z.number().nullable(),
 });
 export const endpointStatsSchema = z
@@ -237,24 +286,41 @@ export const endpointStatsSchema = z
     last_hour: healthSchema,
     last_day: healthSchema,
     hours: z
-      .array(z.strictObject({ at: timestamp.meta({ description: "The hour's start." }), delivered: z.number().int(), failed: z.number().int() }))
-      .meta({ description: "Attempts per hour over the last 24 hours, oldest first; the last is the current hour so far." }),
+      .array(
+        z.strictObject({
+          at: timestamp.meta({ description: "The hour's start." }),
+          delivered: z.number().int(),
+          failed: z.number().int(),
+        }),
+      )
+      .meta({
+        description: "Attempts per hour over the last 24 hours, oldest first; the last is the current hour so far.",
+      }),
   })
   .meta({ id: "EndpointStats", description: "Recorded by the workers every 10 s, per ten minutes; kept two days." });
 
 export const portalSessionViewSchema = z
   .strictObject({
-    url: z.string().meta({ description: "The portal, for this tenant only; the token is in the fragment (`#token=…`), so it never reaches a server log." }),
+    url: z.string().meta({
+      description:
+        "The portal, for this tenant only; the token is in the fragment (`#token=…`), so it never reaches a server log.",
+    }),
     expires_at: timestamp,
     read_only: z.boolean(),
   })
   .meta({ id: "PortalSession" });
 
 export const testEventSchema = z
-  .strictObject({ event_id: z.string().meta({ description: "The `webhook.test` event: GET it to see its delivery's attempts." }) })
+  .strictObject({
+    event_id: z.string().meta({ description: "The `webhook.test` event: GET it to see its delivery's attempts." }),
+  })
   .meta({ id: "TestEventSent" });
 
-const depthSchema = z.strictObject({ visible: z.number().int(), in_flight: z.number().int(), delayed: z.number().int() });
+const depthSchema = z.strictObject({
+  visible: z.number().int(),
+  in_flight: z.number().int(),
+  delayed: z.number().int(),
+});
 export const statsSchema = z
   .strictObject({
     queue: depthSchema.extend({
@@ -264,7 +330,9 @@ export const statsSchema = z
   })
   .meta({ id: "Stats" });
 
-const depthSchemaNullable = depthSchema.nullable().meta({ description: "The deepest reading in the step; null when no sweeper read it." });
+const depthSchemaNullable = depthSchema
+  .nullable()
+  .meta({ description: "The deepest reading in the step; null when no sweeper read it." });
 export const statsHistorySchema = z
   .strictObject({
     window: z.enum(["hour", "day"]),
@@ -275,31 +343,36 @@ export const statsHistorySchema = z
         delivered: z.number().int().meta({ description: "Attempts that delivered." }),
         failed: z.number().int().meta({ description: "Attempts that failed (a retry follows, or the delivery died)." }),
         dead: z.number().int().meta({ description: "Deliveries that died." }),
-        first_attempt_p50_s: z.number().nullable().meta({ description: "Median time from acceptance to a delivery's first attempt; null without first attempts." }),
+        first_attempt_p50_s: z.number().nullable().meta({
+          description: "Median time from acceptance to a delivery's first attempt; null without first attempts.",
+        }),
         first_attempt_p95_s: z.number().nullable(),
         queue: depthSchemaNullable,
         dlq: z.number().int().nullable().meta({ description: "Messages in the DLQ (deepest reading in the step)." }),
       }),
     ),
   })
-  .meta({ id: "StatsHistory", description: "Per-step figures recorded by the workers (every 10 s) and their sweepers (queue depths)." });
+  .meta({
+    id: "StatsHistory",
+    description: "Per-step figures recorded by the workers (every 10 s) and their sweepers (queue depths).",
+  });
 
 const deadLetterViewSchema = z.strictObject({
-        message_id: z.string(),
-        tenant_id: z.string().nullable(),
-        event_id: z.string().nullable(),
-        endpoint_id: z.string().nullable(),
-        dead_lettered_at: timestamp,
-        delivery: z
-          .strictObject({
-            status: z.enum(deliveryStatuses),
-            webhook_id: z.string(),
-            attempts: z.number().int(),
-            last_status_code: z.number().int().nullable(),
-            last_error: z.string().nullable(),
-            dead_at: timestamp.nullable(),
-          })
-          .nullable(),
+  message_id: z.string(),
+  tenant_id: z.string().nullable(),
+  event_id: z.string().nullable(),
+  endpoint_id: z.string().nullable(),
+  dead_lettered_at: timestamp,
+  delivery: z
+    .strictObject({
+      status: z.enum(deliveryStatuses),
+      webhook_id: z.string(),
+      attempts: z.number().int(),
+      last_status_code: z.number().int().nullable(),
+      last_error: z.string().nullable(),
+      dead_at: timestamp.nullable(),
+    })
+    .nullable(),
 });
 
 export const deadLetterPageSchema = z
@@ -310,7 +383,11 @@ export const deadLetterPageSchema = z
   .meta({ id: "DeadLetterPage" });
 
 /** One DLQ message as the peek shows it: what it names (null for a message that is not ours) and that delivery now. */
-export function deadLetterView(m: DeadLetter, ref: DeliveryMessage | undefined, d: Delivery | undefined): z.input<typeof deadLetterViewSchema> {
+export function deadLetterView(
+  m: DeadLetter,
+  ref: DeliveryMessage | undefined,
+  d: Delivery | undefined,
+): z.input<typeof deadLetterViewSchema> {
   return {
     message_id: m.messageId,
     tenant_id: ref?.tenantId ?? null,
@@ -332,7 +409,10 @@ export function deadLetterView(m: DeadLetter, ref: DeliveryMessage | undefined, 
 
 export const requeueReportSchema = z
   .strictObject({
-    moved: z.number().int().meta({ description: "Dead deliveries put back on the queue (or that would be, in a dry run)." }),
+    moved: z
+      .number()
+      .int()
+      .meta({ description: "Dead deliveries put back on the queue (or that would be, in a dry run)." }),
     skipped: z.number().int().meta({ description: "Messages not matching the filter, left in the DLQ." }),
     failed: z.number().int().meta({ description: "Messages that could not be moved this time, left in the DLQ." }),
     stale: z.number().int().meta({ description: "DLQ copies of deliveries no longer dead, removed." }),

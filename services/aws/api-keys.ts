@@ -1,5 +1,11 @@
 /** The api-key store: keyed by the SHA-256 of the key, so the key itself is never stored. */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { apiKeyParts, newApiKey } from "../core/ids.ts";
 import { isConditionFailure } from "./errors.ts";
@@ -26,10 +32,17 @@ export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
  * A new key for the tenant (or the given one: a demo stack's fixed key), stored as its hash. Answers the record
  * and the key itself, which the caller shows once.
  */
-export async function issueApiKey(store: ApiKeyStore, tenantId: string, now: number, apiKey?: string): Promise<{ record: ApiKeyRecord; apiKey: string }> {
+export async function issueApiKey(
+  store: ApiKeyStore,
+  tenantId: string,
+  now: number,
+  apiKey?: string,
+): Promise<{ record: ApiKeyRecord; apiKey: string }> {
   const key = apiKey === undefined ? newApiKey() : apiKeyParts(apiKey);
   const record = { keyHash: key.keyHash, keyId: key.keyId, tenantId, displayPrefix: key.displayPrefix, createdAt: now };
-  await store.ddb.send(new PutCommand({ TableName: store.table, Item: record, ConditionExpression: "attribute_not_exists(keyHash)" }));
+  await store.ddb.send(
+    new PutCommand({ TableName: store.table, Item: record, ConditionExpression: "attribute_not_exists(keyHash)" }),
+  );
   return { record, apiKey: key.apiKey };
 }
 
@@ -58,7 +71,12 @@ export async function listApiKeys(store: ApiKeyStore, tenantId: string): Promise
 }
 
 /** Marks the key revoked (idempotent); undefined when the tenant has no such key. */
-export async function revokeApiKey(store: ApiKeyStore, tenantId: string, keyId: string, now: number): Promise<ApiKeyRecord | undefined> {
+export async function revokeApiKey(
+  store: ApiKeyStore,
+  tenantId: string,
+  keyId: string,
+  now: number,
+): Promise<ApiKeyRecord | undefined> {
   const key = (await listApiKeys(store, tenantId)).find((k) => k.keyId === keyId);
   if (!key) return undefined;
   if (key.revokedAt !== undefined) return key;

@@ -6,7 +6,11 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 
 export interface AwsClientOptions {
   readonly region: string;
-  readonly endpoints: { readonly dynamodb?: string | undefined; readonly sqs?: string | undefined; readonly kms?: string | undefined };
+  readonly endpoints: {
+    readonly dynamodb?: string | undefined;
+    readonly sqs?: string | undefined;
+    readonly kms?: string | undefined;
+  };
   /** Static credentials (tests, emulators); the SDK's default chain when absent. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
@@ -25,7 +29,11 @@ export interface AwsClients {
 const handler = (requestTimeout: number) => ({ connectionTimeout: 2000, requestTimeout, throwOnRequestTimeout: true });
 
 export function createAwsClients(opts: AwsClientOptions): AwsClients {
-  const common = { region: opts.region, maxAttempts: 3, ...(opts.credentials ? { credentials: opts.credentials } : {}) };
+  const common = {
+    region: opts.region,
+    maxAttempts: 3,
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+  };
   const dynamo = new DynamoDBClient({
     ...common,
     requestHandler: handler(5000),
@@ -38,7 +46,11 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     requestHandler: handler(30_000),
     ...(opts.endpoints.sqs ? { endpoint: opts.endpoints.sqs, useQueueUrlAsEndpoint: false } : {}),
   });
-  const kms = new KMSClient({ ...common, requestHandler: handler(5000), ...(opts.endpoints.kms ? { endpoint: opts.endpoints.kms } : {}) });
+  const kms = new KMSClient({
+    ...common,
+    requestHandler: handler(5000),
+    ...(opts.endpoints.kms ? { endpoint: opts.endpoints.kms } : {}),
+  });
   return {
     dynamo,
     ddb,

@@ -30,4 +30,3 @@ export function rejectedCursor(after: unknown): (err: unknown) => never {
     throw err;
   };
 }
-

@@ -17,7 +17,11 @@ export async function queueDepth(q: DeliveryQueue, which: "queue" | "dlq"): Prom
   const { Attributes: a = {} } = await q.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: which === "queue" ? q.queueUrl : q.dlqUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+      AttributeNames: [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ],
     }),
   );
   return {
@@ -64,7 +68,9 @@ export async function releaseDeadLetters(q: DeliveryQueue, receiptHandles: reado
     await q.sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: q.dlqUrl,
-        Entries: receiptHandles.slice(i, i + 10).map((h, j) => ({ Id: String(j), ReceiptHandle: h, VisibilityTimeout: 0 })),
+        Entries: receiptHandles
+          .slice(i, i + 10)
+          .map((h, j) => ({ Id: String(j), ReceiptHandle: h, VisibilityTimeout: 0 })),
       }),
     );
   }

@@ -24,7 +24,12 @@ export interface FigureCounts {
 }
 
 export async function addFigures(store: EventStore, minute: number, counts: FigureCounts): Promise<void> {
-  const values: Record<string, number> = { ":d": counts.delivered, ":f": counts.failed, ":x": counts.dead, ":ttl": Math.floor((minute + keepMs) / 1000) };
+  const values: Record<string, number> = {
+    ":d": counts.delivered,
+    ":f": counts.failed,
+    ":x": counts.dead,
+    ":ttl": Math.floor((minute + keepMs) / 1000),
+  };
   const adds = ["delivered :d", "failed :f", "dead :x"];
   counts.firstAttempts.forEach((n, i) => {
     if (n === 0) return;
@@ -43,7 +48,11 @@ export async function addFigures(store: EventStore, minute: number, counts: Figu
 }
 
 /** The depths as last read in that minute (any worker's reading will do: they read the same queues). */
-export async function recordDepth(store: EventStore, minute: number, depth: { queue: QueueDepth; dlq: QueueDepth }): Promise<void> {
+export async function recordDepth(
+  store: EventStore,
+  minute: number,
+  depth: { queue: QueueDepth; dlq: QueueDepth },
+): Promise<void> {
   await store.ddb.send(
     new UpdateCommand({
       TableName: store.table,
@@ -79,7 +88,12 @@ export interface MinuteFigures extends FigureCounts {
 }
 
 /** The minutes from `from` to `to` (epoch ms, both included) that have figures, oldest first. */
-export async function readFigures(store: EventStore, from: number, to: number, buckets: number): Promise<MinuteFigures[]> {
+export async function readFigures(
+  store: EventStore,
+  from: number,
+  to: number,
+  buckets: number,
+): Promise<MinuteFigures[]> {
   const out: MinuteFigures[] = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -100,7 +114,10 @@ export async function readFigures(store: EventStore, from: number, to: number, b
         failed: item.failed,
         dead: item.dead,
         firstAttempts: Array.from({ length: buckets }, (_, i) => bucket(i)),
-        queue: item.qVisible === undefined ? undefined : { visible: item.qVisible, in_flight: item.qInFlight ?? 0, delayed: item.qDelayed ?? 0 },
+        queue:
+          item.qVisible === undefined
+            ? undefined
+            : { visible: item.qVisible, in_flight: item.qInFlight ?? 0, delayed: item.qDelayed ?? 0 },
         dlq: item.dlq,
       });
     }

@@ -40,12 +40,18 @@ export type MessageAttributes = Readonly<Record<string, string>>;
 
 function sqsAttributes(a: MessageAttributes | undefined) {
   if (!a || Object.keys(a).length === 0) return undefined;
-  return Object.fromEntries(Object.entries(a).map(([name, value]) => [name, { DataType: "String", StringValue: value }]));
+  return Object.fromEntries(
+    Object.entries(a).map(([name, value]) => [name, { DataType: "String", StringValue: value }]),
+  );
 }
 
 /** The string attributes of a received message. */
-export function receivedAttributes(a: Readonly<Record<string, { StringValue?: string | undefined }>> | undefined): MessageAttributes {
-  return Object.fromEntries(Object.entries(a ?? {}).flatMap(([name, v]) => (v.StringValue === undefined ? [] : [[name, v.StringValue]])));
+export function receivedAttributes(
+  a: Readonly<Record<string, { StringValue?: string | undefined }>> | undefined,
+): MessageAttributes {
+  return Object.fromEntries(
+    Object.entries(a ?? {}).flatMap(([name, v]) => (v.StringValue === undefined ? [] : [[name, v.StringValue]])),
+  );
 }
 
 export interface DeliveryQueue {
@@ -74,7 +80,11 @@ export async function enqueueDeliveries(
       const out = await q.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: to === "queue" ? q.queueUrl : q.dlqUrl,
-          Entries: chunk.map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m), MessageAttributes: sqsAttributes(attributesOf?.(m)) })),
+          Entries: chunk.map((m, j) => ({
+            Id: String(j),
+            MessageBody: JSON.stringify(m),
+            MessageAttributes: sqsAttributes(attributesOf?.(m)),
+          })),
         }),
       );
       for (const f of out.Failed ?? []) failed.push(chunk[Number(f.Id)]!);
@@ -89,7 +99,12 @@ export async function enqueueDeliveries(
  * A fresh copy of a message, delayed by up to SQS's 15 minutes: for one whose visibility budget (12 h since its
  * first receipt) or receive count (towards the redrive limit) should not grow any more.
  */
-export async function resendDelayed(q: DeliveryQueue, body: string, delayS: number, attributes?: MessageAttributes): Promise<void> {
+export async function resendDelayed(
+  q: DeliveryQueue,
+  body: string,
+  delayS: number,
+  attributes?: MessageAttributes,
+): Promise<void> {
   await q.sqs.send(
     new SendMessageCommand({
       QueueUrl: q.queueUrl,
@@ -101,7 +116,9 @@ export async function resendDelayed(q: DeliveryQueue, body: string, delayS: numb
 }
 
 export async function deadLetter(q: DeliveryQueue, body: string, attributes?: MessageAttributes): Promise<void> {
-  await q.sqs.send(new SendMessageCommand({ QueueUrl: q.dlqUrl, MessageBody: body, MessageAttributes: sqsAttributes(attributes) }));
+  await q.sqs.send(
+    new SendMessageCommand({ QueueUrl: q.dlqUrl, MessageBody: body, MessageAttributes: sqsAttributes(attributes) }),
+  );
 }
 
 export interface VisibilityChange {
@@ -120,27 +137,38 @@ export function messageBatchers(q: DeliveryQueue, waitMs = 5) {
     return ids.map((id) => !bad.has(id));
   };
   return {
-    remove: createBatcher<string>(async (handles) => {
-      const ids = handles.map((_, i) => String(i));
-      const out = await q.sqs.send(
-        new DeleteMessageBatchCommand({ QueueUrl: q.queueUrl, Entries: handles.map((h, i) => ({ Id: ids[i], ReceiptHandle: h })) }),
-      );
-      return ok(ids, out.Failed);
-    }, 10, waitMs),
-    changeVisibility: createBatcher<VisibilityChange>(async (changes) => {
-      const ids = changes.map((_, i) => String(i));
-      const out = await q.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: q.queueUrl,
-          Entries: changes.map((c, i) => ({
-            Id: ids[i],
-            ReceiptHandle: c.receiptHandle,
-            VisibilityTimeout: Math.max(0, Math.min(maxVisibilityS, Math.ceil(c.visibleInS))),
-          })),
-        }),
-      );
-      return ok(ids, out.Failed);
-    }, 10, waitMs),
+    remove: createBatcher<string>(
+      async (handles) => {
+        const ids = handles.map((_, i) => String(i));
+        const out = await q.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: q.queueUrl,
+            Entries: handles.map((h, i) => ({ Id: ids[i], ReceiptHandle: h })),
+          }),
+        );
+        return ok(ids, out.Failed);
+      },
+      10,
+      waitMs,
+    ),
+    changeVisibility: createBatcher<VisibilityChange>(
+      async (changes) => {
+        const ids = changes.map((_, i) => String(i));
+        const out = await q.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: q.queueUrl,
+            Entries: changes.map((c, i) => ({
+              Id: ids[i],
+              ReceiptHandle: c.receiptHandle,
+              VisibilityTimeout: Math.max(0, Math.min(maxVisibilityS, Math.ceil(c.visibleInS))),
+            })),
+          }),
+        );
+        return ok(ids, out.Failed);
+      },
+      10,
+      waitMs,
+    ),
   };
 }
 
@@ -149,12 +177,24 @@ export function messageBatchers(q: DeliveryQueue, waitMs = 5) {
  * deliveries instead of one per request. Each caller gets back only its own refused messages; each message keeps
  * the attributes its caller gave.
  */
-export function createEnqueueBatcher(q: DeliveryQueue, maxWaitMs = 2): (messages: readonly DeliveryMessage[], attributes?: MessageAttributes) => Promise<DeliveryMessage[]> {
-  const send = createBatcher<{ message: DeliveryMessage; attributes: MessageAttributes | undefined }>(async (chunk) => {
-    const attributes = new Map(chunk.map((c) => [c.message, c.attributes]));
-    const failed = await enqueueDeliveries(q, chunk.map((c) => c.message), "queue", (m) => attributes.get(m));
-    return chunk.map((c) => !failed.includes(c.message));
-  }, 10, maxWaitMs);
+export function createEnqueueBatcher(
+  q: DeliveryQueue,
+  maxWaitMs = 2,
+): (messages: readonly DeliveryMessage[], attributes?: MessageAttributes) => Promise<DeliveryMessage[]> {
+  const send = createBatcher<{ message: DeliveryMessage; attributes: MessageAttributes | undefined }>(
+    async (chunk) => {
+      const attributes = new Map(chunk.map((c) => [c.message, c.attributes]));
+      const failed = await enqueueDeliveries(
+        q,
+        chunk.map((c) => c.message),
+        "queue",
+        (m) => attributes.get(m),
+      );
+      return chunk.map((c) => !failed.includes(c.message));
+    },
+    10,
+    maxWaitMs,
+  );
   return async (messages, attributes) => {
     const sent = await Promise.all(messages.map((message) => send({ message, attributes })));
     return messages.filter((_, i) => !sent[i]);

@@ -21,8 +21,17 @@ export interface EndpointCounts {
   readonly durations: readonly number[];
 }
 
-export async function addEndpointFigures(store: EventStore, key: EndpointKey, step: number, counts: EndpointCounts): Promise<void> {
-  const values: Record<string, number> = { ":d": counts.delivered, ":f": counts.failed, ":ttl": Math.floor((step + keepMs) / 1000) };
+export async function addEndpointFigures(
+  store: EventStore,
+  key: EndpointKey,
+  step: number,
+  counts: EndpointCounts,
+): Promise<void> {
+  const values: Record<string, number> = {
+    ":d": counts.delivered,
+    ":f": counts.failed,
+    ":ttl": Math.floor((step + keepMs) / 1000),
+  };
   const adds = ["delivered :d", "failed :f"];
   counts.durations.forEach((n, i) => {
     if (n === 0) return;
@@ -43,7 +52,13 @@ export async function addEndpointFigures(store: EventStore, key: EndpointKey, st
 const itemSchema = z.looseObject({ sk: z.string(), delivered: z.number().default(0), failed: z.number().default(0) });
 
 /** The steps from `from` to `to` (epoch ms, both included) that have figures, oldest first. */
-export async function readEndpointFigures(store: EventStore, key: EndpointKey, from: number, to: number, buckets: number): Promise<(EndpointCounts & { step: number })[]> {
+export async function readEndpointFigures(
+  store: EventStore,
+  key: EndpointKey,
+  from: number,
+  to: number,
+  buckets: number,
+): Promise<(EndpointCounts & { step: number })[]> {
   const out: (EndpointCounts & { step: number })[] = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -51,7 +66,11 @@ export async function readEndpointFigures(store: EventStore, key: EndpointKey, f
       new QueryCommand({
         TableName: store.table,
         KeyConditionExpression: "tenantId = :t AND sk BETWEEN :from AND :to",
-        ExpressionAttributeValues: { ":t": key.tenantId, ":from": sk(key.endpointId, from), ":to": sk(key.endpointId, to) },
+        ExpressionAttributeValues: {
+          ":t": key.tenantId,
+          ":from": sk(key.endpointId, from),
+          ":to": sk(key.endpointId, to),
+        },
         ExclusiveStartKey: start,
       }),
     );

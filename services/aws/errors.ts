@@ -12,14 +12,24 @@ const unavailableNames = new Set([
   "ThrottlingException",
   "RequestLimitExceeded",
 ]);
-const unavailableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+const unavailableCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 
 /** True when a DynamoDB/SQS call failed because the backend is unreachable or overloaded, not because of us. */
 export function isBackendUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const code = (err as { code?: unknown }).code;
-  return unavailableNames.has(err.name) || (typeof code === "string" && unavailableCodes.has(code)) || (status ?? 0) >= 500;
+  return (
+    unavailableNames.has(err.name) || (typeof code === "string" && unavailableCodes.has(code)) || (status ?? 0) >= 500
+  );
 }
 
 function named(err: unknown, names: readonly string[]): boolean {

@@ -12,9 +12,14 @@ export interface LockStore {
   readonly table: string;
 }
 
-
 /** Takes or renews the lock for `ttlMs`; false while another owner's lease is live. */
-export async function holdLock(store: LockStore, name: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
+export async function holdLock(
+  store: LockStore,
+  name: string,
+  owner: string,
+  ttlMs: number,
+  now: number,
+): Promise<boolean> {
   try {
     await store.ddb.send(
       new PutCommand({

@@ -55,7 +55,10 @@ async function queueUrlOf(sqs: SQSClient, name: string): Promise<string | undefi
 /** Attribute values as SQS may echo them: numbers as strings, the redrive policy as JSON in any key order. */
 function normalised(name: string, value: string | undefined): string | undefined {
   if (name !== "RedrivePolicy" || value === undefined) return value;
-  const { deadLetterTargetArn, maxReceiveCount } = JSON.parse(value) as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
+  const { deadLetterTargetArn, maxReceiveCount } = JSON.parse(value) as {
+    deadLetterTargetArn?: unknown;
+    maxReceiveCount?: unknown;
+  };
   return `${String(deadLetterTargetArn)} after ${String(maxReceiveCount)} receives`;
 }
 
@@ -73,7 +76,8 @@ async function createOrUpdate(sqs: SQSClient, name: string, attributes: Record<s
   const actual: Record<string, string | undefined> = Attributes ?? {};
   for (const [key, want] of Object.entries(attributes)) {
     const have = normalised(key, actual[key]);
-    if (have !== normalised(key, want)) throw new Error(`queue ${name}: ${key} is ${have ?? "unset"} and could not be set to ${normalised(key, want)}`);
+    if (have !== normalised(key, want))
+      throw new Error(`queue ${name}: ${key} is ${have ?? "unset"} and could not be set to ${normalised(key, want)}`);
   }
   return url;
 }
@@ -81,7 +85,9 @@ async function createOrUpdate(sqs: SQSClient, name: string, attributes: Record<s
 export async function ensureQueues(sqs: SQSClient, s: QueueSettings): Promise<QueueUrls> {
   // The DLQ keeps messages longer than the source queue, so nothing expires on its way to an operator.
   const dlqUrl = await createOrUpdate(sqs, s.dlqName, { MessageRetentionPeriod: String(fourteenDaysS) });
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }),
+  );
   const queueUrl = await createOrUpdate(sqs, s.queueName, {
     MessageRetentionPeriod: String(fourDaysS),
     VisibilityTimeout: String(s.visibilityTimeoutS),

@@ -23,7 +23,11 @@ export interface KeyProvider {
  */
 export function cachedKeys(provider: KeyProvider, ttlMs = 3_600_000, max = 1000): KeyProvider {
   let current: { key: Promise<DataKey>; until: number } | undefined;
-  const decrypted = new LRUCache<string, Uint8Array>({ max, ttl: ttlMs, fetchMethod: (encrypted) => provider.decrypt(encrypted) });
+  const decrypted = new LRUCache<string, Uint8Array>({
+    max,
+    ttl: ttlMs,
+    fetchMethod: (encrypted) => provider.decrypt(encrypted),
+  });
   return {
     dataKey() {
       if (!current || current.until <= Date.now()) {
@@ -55,7 +59,9 @@ export async function sealSecrets(keys: KeyProvider, tenant: Tenant): Promise<Te
       endpointId,
       {
         ...e,
-        secrets: e.secrets.map(({ secret, ...rest }) => (secret === undefined ? rest : { ...rest, sealed: seal(secret, key, placeOf(tenant.tenantId, endpointId)) })),
+        secrets: e.secrets.map(({ secret, ...rest }) =>
+          secret === undefined ? rest : { ...rest, sealed: seal(secret, key, placeOf(tenant.tenantId, endpointId)) },
+        ),
       },
     ]),
   );
@@ -63,7 +69,11 @@ export async function sealSecrets(keys: KeyProvider, tenant: Tenant): Promise<Te
 }
 
 /** The plaintexts of one endpoint's secrets (sealed or, stored before sealing, in clear), in the order given. */
-export async function openSecrets(keys: KeyProvider, at: { tenantId: string; endpointId: string }, secrets: readonly SigningSecret[]): Promise<string[]> {
+export async function openSecrets(
+  keys: KeyProvider,
+  at: { tenantId: string; endpointId: string },
+  secrets: readonly SigningSecret[],
+): Promise<string[]> {
   return Promise.all(
     secrets.map(async (s) => {
       if (s.sealed === undefined) return s.secret ?? "";
@@ -85,14 +95,22 @@ export function localKeyProvider(masterKey: Uint8Array): KeyProvider {
     dataKey() {
       const plaintext = randomBytes(32);
       const e = encrypt(plaintext, masterKey, "data-key");
-      return Promise.resolve({ plaintext, encrypted: `${localPrefix}${Buffer.concat([e.iv, e.tag, e.ciphertext]).toString("base64")}` });
+      return Promise.resolve({
+        plaintext,
+        encrypted: `${localPrefix}${Buffer.concat([e.iv, e.tag, e.ciphertext]).toString("base64")}`,
+      });
     },
     // A key that does not open is a rejection, never a throw before the promise.
     decrypt: (encryptedKey) =>
       Promise.resolve().then(() => {
-        if (!encryptedKey.startsWith(localPrefix)) throw new Error("this secret was sealed with a KMS key, not the local key file");
+        if (!encryptedKey.startsWith(localPrefix))
+          throw new Error("this secret was sealed with a KMS key, not the local key file");
         const b = Buffer.from(encryptedKey.slice(localPrefix.length), "base64");
-        return decrypt({ iv: b.subarray(0, 12), tag: b.subarray(12, 28), ciphertext: b.subarray(28) }, masterKey, "data-key");
+        return decrypt(
+          { iv: b.subarray(0, 12), tag: b.subarray(12, 28), ciphertext: b.subarray(28) },
+          masterKey,
+          "data-key",
+        );
       }),
   };
 }

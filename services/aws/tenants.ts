@@ -49,12 +49,16 @@ export async function ensureTenant(store: TenantStore, tenant: Tenant): Promise<
 export async function createTenant(store: TenantStore, tenant: Tenant): Promise<void> {
   const Item = await sealSecrets(store.keys, tenant);
   // Ids are random; the guard only makes a collision an error rather than an overwrite.
-  await store.ddb.send(new PutCommand({ TableName: store.table, Item, ConditionExpression: "attribute_not_exists(tenantId)" }));
+  await store.ddb.send(
+    new PutCommand({ TableName: store.table, Item, ConditionExpression: "attribute_not_exists(tenantId)" }),
+  );
   store.written?.(Item);
 }
 
 export async function getTenant(store: TenantStore, tenantId: string): Promise<Tenant | undefined> {
-  const { Item } = await store.ddb.send(new GetCommand({ TableName: store.table, Key: { tenantId }, ConsistentRead: true }));
+  const { Item } = await store.ddb.send(
+    new GetCommand({ TableName: store.table, Key: { tenantId }, ConsistentRead: true }),
+  );
   return Item ? tenantSchema.parse(Item) : undefined;
 }
 
@@ -63,7 +67,11 @@ export async function getTenant(store: TenantStore, tenantId: string): Promise<T
  * editing endpoints of one tenant never lose each other's change. `change` answers the new tenant,
  * or undefined to leave it as it is; the result is the tenant as stored afterwards.
  */
-export async function changeTenant(store: TenantStore, tenantId: string, change: (t: Tenant) => Tenant | undefined): Promise<Tenant | undefined> {
+export async function changeTenant(
+  store: TenantStore,
+  tenantId: string,
+  change: (t: Tenant) => Tenant | undefined,
+): Promise<Tenant | undefined> {
   for (let race = 0; race < 10; race++) {
     const current = await getTenant(store, tenantId);
     if (!current) return undefined;
@@ -96,7 +104,11 @@ export const tenantCursorSchema = z.object({ tenantId: z.string().refine((s) => 
  * A page of tenants. A Scan, deliberately: the table holds one small item per tenant and only this admin
  * listing reads it whole, so an index would cost more than it saves.
  */
-export async function listTenants(store: TenantStore, limit: number, after?: z.infer<typeof tenantCursorSchema>): Promise<{ items: Tenant[]; nextCursor: string | null }> {
+export async function listTenants(
+  store: TenantStore,
+  limit: number,
+  after?: z.infer<typeof tenantCursorSchema>,
+): Promise<{ items: Tenant[]; nextCursor: string | null }> {
   const page = await store.ddb
     .send(new ScanCommand({ TableName: store.table, Limit: limit, ...(after ? { ExclusiveStartKey: after } : {}) }))
     .catch(rejectedCursor(after));
@@ -111,7 +123,11 @@ export async function listTenants(store: TenantStore, limit: number, after?: z.i
  * Misses are kept apart from hits, each in its own LRU of `max`: a flood of unknown keys fills only its own, and
  * never pushes a real key out of the cache. Concurrent callers for one key share a single fetch.
  */
-export function cachedLookup<V extends object>(fetch: (key: string) => Promise<V | undefined>, ttlMs: number, max = 10_000) {
+export function cachedLookup<V extends object>(
+  fetch: (key: string) => Promise<V | undefined>,
+  ttlMs: number,
+  max = 10_000,
+) {
   if (ttlMs === 0) return fetch;
   const hits = new LRUCache<string, V>({ max, ttl: ttlMs });
   const misses = new LRUCache<string, true>({ max, ttl: ttlMs });
@@ -138,7 +154,11 @@ export function cachedLookup<V extends object>(fetch: (key: string) => Promise<V
 const missing = Symbol("missing");
 
 /** One endpoint's read-modify-write under its tenant's version; `change` answers undefined to leave it be. */
-export async function changeEndpoint(store: TenantStore, ids: EndpointKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Tenant | undefined> {
+export async function changeEndpoint(
+  store: TenantStore,
+  ids: EndpointKey,
+  change: (e: Endpoint) => Endpoint | undefined,
+): Promise<Tenant | undefined> {
   return changeTenant(store, ids.tenantId, (t) => {
     const current = t.endpoints[ids.endpointId];
     const next = current && change(current);
@@ -147,12 +167,21 @@ export async function changeEndpoint(store: TenantStore, ids: EndpointKey, chang
 }
 
 /** Applies one attempt's outcome to its endpoint's health (failure run, disabling); no write if nothing changes. */
-export async function recordEndpointHealth(store: TenantStore, ids: EndpointKey, attempt: Parameters<typeof endpointAfterAttempt>[1]): Promise<Tenant | undefined> {
+export async function recordEndpointHealth(
+  store: TenantStore,
+  ids: EndpointKey,
+  attempt: Parameters<typeof endpointAfterAttempt>[1],
+): Promise<Tenant | undefined> {
   return changeEndpoint(store, ids, (e) => endpointAfterAttempt(e, attempt));
 }
 
 /** Adds an endpoint (a conflict past the tenant's maximum); undefined when the tenant does not exist. */
-export async function addEndpoint(store: TenantStore, tenantId: string, endpointId: string, endpoint: Endpoint): Promise<Tenant | undefined> {
+export async function addEndpoint(
+  store: TenantStore,
+  tenantId: string,
+  endpointId: string,
+  endpoint: Endpoint,
+): Promise<Tenant | undefined> {
   return changeTenant(store, tenantId, (t) => withEndpoint(t, endpointId, endpoint));
 }
 
@@ -161,7 +190,12 @@ export async function addEndpoint(store: TenantStore, tenantId: string, endpoint
  * exist: `was` is what this write replaced, so a caller can tell a transition it made (re-enabled) from one another
  * writer made first.
  */
-export async function updateEndpoint(store: TenantStore, ids: EndpointKey, patch: EndpointPatch, now: number): Promise<{ was: Endpoint; is: Endpoint } | undefined> {
+export async function updateEndpoint(
+  store: TenantStore,
+  ids: EndpointKey,
+  patch: EndpointPatch,
+  now: number,
+): Promise<{ was: Endpoint; is: Endpoint } | undefined> {
   // The change may run more than once (a race retries it): its last run saw what the stored change replaced.
   const seen: { was?: Endpoint } = {};
   const stored = await changeEndpoint(store, ids, (e) => {
@@ -173,7 +207,13 @@ export async function updateEndpoint(store: TenantStore, ids: EndpointKey, patch
 }
 
 /** A new primary secret; the older live ones keep signing for `graceMs`. Undefined when there is no such endpoint. */
-export async function rotateEndpointSecret(store: TenantStore, ids: EndpointKey, secret: string, now: number, graceMs: number): Promise<Endpoint | undefined> {
+export async function rotateEndpointSecret(
+  store: TenantStore,
+  ids: EndpointKey,
+  secret: string,
+  now: number,
+  graceMs: number,
+): Promise<Endpoint | undefined> {
   return (await changeEndpoint(store, ids, (e) => rotateSecret(e, secret, now, graceMs)))?.endpoints[ids.endpointId];
 }
 
@@ -188,7 +228,11 @@ export async function removeEndpoint(store: TenantStore, ids: EndpointKey): Prom
 }
 
 /** Renames, disables or re-enables a tenant; undefined when it does not exist or is deleted. */
-export async function updateTenant(store: TenantStore, tenantId: string, patch: Parameters<typeof renamedOrStatus>[1]): Promise<Tenant | undefined> {
+export async function updateTenant(
+  store: TenantStore,
+  tenantId: string,
+  patch: Parameters<typeof renamedOrStatus>[1],
+): Promise<Tenant | undefined> {
   const stored = await changeTenant(store, tenantId, (t) => renamedOrStatus(t, patch));
   return stored?.status === "deleted" ? undefined : stored;
 }
@@ -209,19 +253,29 @@ export interface TenantCache {
  * cached at once (`remember`, through the store's `written`); a caller that knows of a newer version (a message that
  * carries it) reads it afresh; anything else may be seen up to `ttlMs` late.
  */
-export function tenantCache(fetch: (tenantId: string) => Promise<Tenant | undefined>, ttlMs: number, max = 10_000): TenantCache {
+export function tenantCache(
+  fetch: (tenantId: string) => Promise<Tenant | undefined>,
+  ttlMs: number,
+  max = 10_000,
+): TenantCache {
   if (ttlMs === 0) return { get: fetch, remember: () => undefined };
-  const cache = new LRUCache<string, Tenant | typeof missing>({ max, ttl: ttlMs, fetchMethod: async (id) => (await fetch(id)) ?? missing });
+  const cache = new LRUCache<string, Tenant | typeof missing>({
+    max,
+    ttl: ttlMs,
+    fetchMethod: async (id) => (await fetch(id)) ?? missing,
+  });
   return {
     async get(tenantId, minVersion) {
       let tenant = await cache.fetch(tenantId);
-      const stale = minVersion !== undefined && (tenant === undefined || tenant === missing || tenant.version < minVersion);
+      const stale =
+        minVersion !== undefined && (tenant === undefined || tenant === missing || tenant.version < minVersion);
       if (stale) tenant = await cache.fetch(tenantId, { forceRefresh: true });
       return tenant === missing ? undefined : tenant;
     },
     remember(tenant) {
       const cached = cache.peek(tenant.tenantId);
-      if (cached === undefined || cached === missing || cached.version < tenant.version) cache.set(tenant.tenantId, tenant);
+      if (cached === undefined || cached === missing || cached.version < tenant.version)
+        cache.set(tenant.tenantId, tenant);
     },
   };
 }

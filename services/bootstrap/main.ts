@@ -20,16 +20,26 @@ runMain(async () => {
     // first calls can time out or fail: provisioning is idempotent, so it is simply tried again for up to a minute.
     const urls = await untilReady(() => provisionAll(clients.dynamo, clients.sqs, provisionOptions(config)), {
       budgetMs: 60_000,
-      onRetry: (err, waitMs) => process.stdout.write(`backends not ready (${err instanceof Error ? err.message : String(err)}), retrying in ${waitMs} ms\n`),
+      onRetry: (err, waitMs) =>
+        process.stdout.write(
+          `backends not ready (${err instanceof Error ? err.message : String(err)}), retrying in ${waitMs} ms\n`,
+        ),
     });
     process.stdout.write(`tables ${config.TABLE_PREFIX}-* and queues ${urls.queueUrl}, ${urls.dlqUrl} ready\n`);
-    const { DEMO_TENANT_ID: tenantId, DEMO_API_KEY: apiKey, DEMO_ENDPOINT_SECRET: secret, DEMO_ENDPOINT_URL: endpointUrl } = config;
+    const {
+      DEMO_TENANT_ID: tenantId,
+      DEMO_API_KEY: apiKey,
+      DEMO_ENDPOINT_SECRET: secret,
+      DEMO_ENDPOINT_URL: endpointUrl,
+    } = config;
     if (tenantId && apiKey && secret && endpointUrl) {
       // Compose's key file is made here, once, on the volume the api and the worker read it from.
       if (config.SECRETS_KEY_FILE) await ensureKeyFile(config.SECRETS_KEY_FILE);
       const stores = storesOf(clients.ddb, config, await secretKeysOf(config, clients));
       const created = await seedDemoTenant(stores, { tenantId, apiKey, secret, endpointUrl }, Date.now());
-      process.stdout.write(`demo tenant ${tenantId} ${created ? "created" : "already there"}; send an event:\n  ${curlLine(config.API_URL, apiKey)}\n`);
+      process.stdout.write(
+        `demo tenant ${tenantId} ${created ? "created" : "already there"}; send an event:\n  ${curlLine(config.API_URL, apiKey)}\n`,
+      );
     }
   } finally {
     clients.destroy();

@@ -23,7 +23,11 @@ export async function seedDemoTenant(stores: Stores, demo: DemoTenant, now: numb
     createdAt: now,
     version: 0,
     endpoints: {
-      [newId("ep", now)]: newEndpointRecord({ url: demo.endpointUrl, description: "the bundled demo receiver" }, demo.secret, now),
+      [newId("ep", now)]: newEndpointRecord(
+        { url: demo.endpointUrl, description: "the bundled demo receiver" },
+        demo.secret,
+        now,
+      ),
     },
   });
   await issueApiKey(stores.apiKeys, demo.tenantId, now, demo.apiKey);

@@ -45,7 +45,10 @@ runMain(async () => {
   const call = async (method: string, path: string, body?: unknown): Promise<Json | undefined> => {
     const res = await fetch(new URL(path, config.API_URL), {
       method,
-      headers: { authorization: `Bearer ${config.ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
+      headers: {
+        authorization: `Bearer ${config.ADMIN_TOKEN}`,
+        ...(body ? { "content-type": "application/json" } : {}),
+      },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -59,7 +62,10 @@ runMain(async () => {
   let rows: Json[] | undefined;
   switch (route) {
     case "tenant create":
-      out = await call("POST", "/admin/tenants", { name: a, endpoints: (o.endpoint ?? []).map((url) => ({ url, event_types: eventTypes })) });
+      out = await call("POST", "/admin/tenants", {
+        name: a,
+        endpoints: (o.endpoint ?? []).map((url) => ({ url, event_types: eventTypes })),
+      });
       // The key and the secrets are shown this once: put them in the table.
       rows = [out!, ...(out!.endpoints as Json[])];
       break;
@@ -120,6 +126,9 @@ runMain(async () => {
       throw new Error(`unknown command '${route}'\n${usage}`);
   }
   if (o.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  else if (rows) console.table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v !== "object" || v === null))));
+  else if (rows)
+    console.table(
+      rows.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v !== "object" || v === null))),
+    );
   else process.stdout.write(`${JSON.stringify(out)}\n`);
 });

@@ -92,7 +92,14 @@ export function checkAddress(ip: string): AddressVerdict {
   }
   if (((bytes[0] ?? 0) & 0xe0) !== 0x20) {
     const b0 = bytes[0] ?? 0;
-    const reason = b0 === 0xff ? "multicast" : (b0 & 0xfe) === 0xfc ? "unique local" : b0 === 0xfe ? "link-local" : "not global unicast";
+    const reason =
+      b0 === 0xff
+        ? "multicast"
+        : (b0 & 0xfe) === 0xfc
+          ? "unique local"
+          : b0 === 0xfe
+            ? "link-local"
+            : "not global unicast";
     return { allowed: false, reason };
   }
   const hit = v6Ranges.find((r) => inRange(bytes, r));

@@ -14,7 +14,13 @@ export function classifyAttempt(res: AttemptResponse, now: number): AttemptOutco
   if (code === undefined) return { kind: "failed", error: res.error ?? "no response" };
   // A 2xx counts even if the body then stalled: the receiver has accepted the webhook.
   if (code >= 200 && code < 300) return { kind: "delivered", statusCode: code };
-  if (code === 410) return { kind: "failed", statusCode: code, error: "410 Gone: the endpoint asked not to be called again", permanent: true };
+  if (code === 410)
+    return {
+      kind: "failed",
+      statusCode: code,
+      error: "410 Gone: the endpoint asked not to be called again",
+      permanent: true,
+    };
   if (code >= 300 && code < 400) return { kind: "failed", statusCode: code, error: `redirect (${code}) not followed` };
   if (code === 429 || code === 503) {
     const raw = res.headers["retry-after"];

@@ -40,7 +40,11 @@ export function minuteOf(at: number): number {
  * its bucket as Prometheus' histogram_quantile does; a quantile in the open bucket answers the last bound.
  * Undefined when there is nothing counted.
  */
-export function quantileOf(counts: readonly number[], q: number, bounds: readonly number[] = latencyBucketsS): number | undefined {
+export function quantileOf(
+  counts: readonly number[],
+  q: number,
+  bounds: readonly number[] = latencyBucketsS,
+): number | undefined {
   const total = counts.reduce((a, b) => a + b, 0);
   if (total === 0) return undefined;
   const rank = q * total;

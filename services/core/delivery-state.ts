@@ -117,7 +117,11 @@ export function applyOutcome(d: Delivery, outcome: AttemptOutcome, input: Outcom
   if (isSettled(d.status)) return { ok: false, reason: "settled" };
   const released = { ...d, leaseId: undefined, leaseUntil: undefined, lastStatusCode: outcome.statusCode };
   if (outcome.kind === "delivered") {
-    return { ok: true, next: "delivered", delivery: { ...released, status: "DELIVERED", lastError: undefined, deliveredAt: now } };
+    return {
+      ok: true,
+      next: "delivered",
+      delivery: { ...released, status: "DELIVERED", lastError: undefined, deliveredAt: now },
+    };
   }
   if (d.leaseId !== input.leaseId) return { ok: false, reason: "lease-lost" };
   const base = outcome.permanent ? undefined : retryDelayMs(input.schedule, d.attempts, input.random);
@@ -135,7 +139,14 @@ export function applyOutcome(d: Delivery, outcome: AttemptOutcome, input: Outcom
 
 /** Settles a delivery whose budget was spent by a worker that died mid-attempt. */
 export function exhaust(d: Delivery, now: number): Delivery {
-  return { ...d, status: "DEAD", leaseId: undefined, leaseUntil: undefined, lastError: d.lastError ?? "attempt budget spent", deadAt: now };
+  return {
+    ...d,
+    status: "DEAD",
+    leaseId: undefined,
+    leaseUntil: undefined,
+    lastError: d.lastError ?? "attempt budget spent",
+    deadAt: now,
+  };
 }
 
 /** All attempts ever started: the number of the latest in the attempt log. */
@@ -148,7 +159,15 @@ export function requeue(d: Delivery, now: number): Delivery | undefined {
   if (d.status !== "FAILED" && d.status !== "DEAD" && d.status !== "SKIPPED") return undefined;
   const fresh = { status: "PENDING", attempts: 0, priorAttempts: totalAttempts(d), nextAttemptAt: now } as const;
   const recoveredFrom = d.status === "FAILED" ? d.recoveredFrom : d.status;
-  return { ...d, ...fresh, leaseId: undefined, leaseUntil: undefined, deadAt: undefined, skippedAt: undefined, recoveredFrom };
+  return {
+    ...d,
+    ...fresh,
+    leaseId: undefined,
+    leaseUntil: undefined,
+    deadAt: undefined,
+    skippedAt: undefined,
+    recoveredFrom,
+  };
 }
 
 /**

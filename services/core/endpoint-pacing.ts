@@ -89,7 +89,8 @@ export function rateShape(perSecond: number): RateShape {
 }
 
 /** Allowed: the delivery may start at `at` (now, or a reserved moment soon); refused: ask again at `retryAt`. */
-export type RateDecision = { readonly ok: true; readonly tat: number; readonly at: number } | { readonly ok: false; readonly retryAt: number };
+export type RateDecision =
+  { readonly ok: true; readonly tat: number; readonly at: number } | { readonly ok: false; readonly retryAt: number };
 
 /**
  * One delivery against the endpoint's theoretical arrival time `tat` (when the schedule is next free). It may go

@@ -12,7 +12,11 @@ export const defaultTargetPorts: readonly number[] = [443, 8443];
  * Why the scheme or port is refused, or undefined. Checked when an endpoint is written and again at every delivery
  * (an endpoint stored before a policy change, or behind the API's back): a tenant cannot make us probe other ports.
  */
-export function schemeOrPortProblem(url: URL, allowPrivate: boolean, allowedPorts: readonly number[] = defaultTargetPorts): string | undefined {
+export function schemeOrPortProblem(
+  url: URL,
+  allowPrivate: boolean,
+  allowedPorts: readonly number[] = defaultTargetPorts,
+): string | undefined {
   if (allowPrivate) return url.protocol === "https:" || url.protocol === "http:" ? undefined : "must use http or https";
   if (url.protocol !== "https:") return "must use https";
   const port = url.port === "" ? 443 : Number(url.port);
@@ -21,7 +25,11 @@ export function schemeOrPortProblem(url: URL, allowPrivate: boolean, allowedPort
 }
 
 /** The reason the URL is refused as an endpoint, or undefined when it is acceptable. */
-export function endpointUrlProblem(text: string, allowPrivate: boolean, allowedPorts: readonly number[] = defaultTargetPorts): string | undefined {
+export function endpointUrlProblem(
+  text: string,
+  allowPrivate: boolean,
+  allowedPorts: readonly number[] = defaultTargetPorts,
+): string | undefined {
   let url: URL;
   try {
     url = new URL(text);

@@ -40,14 +40,25 @@ export const problems = {
   forbidden: (detail: string) => new ProblemError(403, "forbidden", "Forbidden", detail),
   notFound: (what: string) => new ProblemError(404, "not-found", "Not found", `${what} was not found.`),
   conflict: (detail: string) => new ProblemError(409, "conflict", "Conflict", detail),
-  tooLarge: (limit: number) => new ProblemError(413, "payload-too-large", "Payload too large", `The body exceeds ${limit} bytes.`),
+  tooLarge: (limit: number) =>
+    new ProblemError(413, "payload-too-large", "Payload too large", `The body exceeds ${limit} bytes.`),
   unsupportedMediaType: () =>
-    new ProblemError(415, "unsupported-media-type", "Unsupported media type", "Send the body as 'Content-Type: application/json'."),
+    new ProblemError(
+      415,
+      "unsupported-media-type",
+      "Unsupported media type",
+      "Send the body as 'Content-Type: application/json'.",
+    ),
   invalid: (errors: NonNullable<ProblemDetails["errors"]>) =>
     new ProblemError(422, "validation", "Invalid fields", "One or more fields are invalid.", errors),
   /** `limit` names what is exhausted, e.g. "This tenant's event rate limit". */
   tooManyRequests: (retryAfterS: number, limit = "This tenant's event rate limit") => {
-    const p = new ProblemError(429, "rate-limited", "Too many requests", `${limit} is reached; retry in ${retryAfterS} s.`);
+    const p = new ProblemError(
+      429,
+      "rate-limited",
+      "Too many requests",
+      `${limit} is reached; retry in ${retryAfterS} s.`,
+    );
     p.headers = { "retry-after": String(retryAfterS) };
     return p;
   },

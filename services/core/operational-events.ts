@@ -8,7 +8,11 @@ import { isSystemTenant } from "./system-tenant.ts";
 
 const occurredAt = z.iso.datetime();
 const about = { tenant_id: z.string(), endpoint_id: z.string() };
-const lastStatusCode = z.number().int().nullable().meta({ description: "The last attempt's HTTP status; null when there was no answer." });
+const lastStatusCode = z
+  .number()
+  .int()
+  .nullable()
+  .meta({ description: "The last attempt's HTTP status; null when there was no answer." });
 
 /** The body of each operational event: `{type, occurred_at, data}`. */
 export const operationalEventSchemas = {
@@ -16,34 +20,59 @@ export const operationalEventSchemas = {
     .strictObject({
       type: z.literal("endpoint.disabled"),
       occurred_at: occurredAt,
-      data: z.strictObject({ ...about, reason: z.string().meta({ description: "It answered 410 Gone, or every delivery failed for ENDPOINT_DISABLE_AFTER." }), last_status_code: lastStatusCode }),
+      data: z.strictObject({
+        ...about,
+        reason: z
+          .string()
+          .meta({ description: "It answered 410 Gone, or every delivery failed for ENDPOINT_DISABLE_AFTER." }),
+        last_status_code: lastStatusCode,
+      }),
     })
     .meta({ id: "EndpointDisabledEvent", description: "A worker disabled an endpoint." }),
   "endpoint.enabled": z
     .strictObject({ type: z.literal("endpoint.enabled"), occurred_at: occurredAt, data: z.strictObject(about) })
-    .meta({ id: "EndpointEnabledEvent", description: "A disabled endpoint was enabled again (by its tenant, the portal or an operator)." }),
+    .meta({
+      id: "EndpointEnabledEvent",
+      description: "A disabled endpoint was enabled again (by its tenant, the portal or an operator).",
+    }),
   "delivery.exhausted": z
     .strictObject({
       type: z.literal("delivery.exhausted"),
       occurred_at: occurredAt,
-      data: z.strictObject({ ...about, event_id: z.string(), attempts: z.number().int(), last_status_code: lastStatusCode, last_error: z.string().nullable() }),
+      data: z.strictObject({
+        ...about,
+        event_id: z.string(),
+        attempts: z.number().int(),
+        last_status_code: lastStatusCode,
+        last_error: z.string().nullable(),
+      }),
     })
-    .meta({ id: "DeliveryExhaustedEvent", description: "A delivery died (its attempts are spent, or it answered 410) and went to the DLQ." }),
+    .meta({
+      id: "DeliveryExhaustedEvent",
+      description: "A delivery died (its attempts are spent, or it answered 410) and went to the DLQ.",
+    }),
   "delivery.recovered": z
     .strictObject({
       type: z.literal("delivery.recovered"),
       occurred_at: occurredAt,
       data: z.strictObject({ ...about, event_id: z.string(), recovered_from: z.enum(["DEAD", "SKIPPED"]) }),
     })
-    .meta({ id: "DeliveryRecoveredEvent", description: "A delivery requeued from DEAD or SKIPPED (retry, recover, DLQ requeue) was delivered." }),
+    .meta({
+      id: "DeliveryRecoveredEvent",
+      description: "A delivery requeued from DEAD or SKIPPED (retry, recover, DLQ requeue) was delivered.",
+    }),
 } as const;
 
 export type OperationalEventType = keyof typeof operationalEventSchemas;
 export const operationalEventTypes = Object.keys(operationalEventSchemas) as OperationalEventType[];
 
-export type OperationalEvent = { [K in OperationalEventType]: z.infer<(typeof operationalEventSchemas)[K]> }[OperationalEventType];
+export type OperationalEvent = {
+  [K in OperationalEventType]: z.infer<(typeof operationalEventSchemas)[K]>;
+}[OperationalEventType];
 /** What an emitter says: the event without its time. */
-export type OperationalNotice = { [K in OperationalEventType]: Omit<z.infer<(typeof operationalEventSchemas)[K]>, "occurred_at"> }[OperationalEventType];
+export type OperationalNotice = {
+  [K in OperationalEventType]: Omit<z.infer<(typeof operationalEventSchemas)[K]>, "occurred_at">;
+}[OperationalEventType];
 
 /**
  * The event to emit for a notice, or undefined when the notice is about the system tenant's own endpoints or

@@ -33,7 +33,11 @@ export const jitterFraction = 0.1;
  * The delay before the next attempt after `attemptsMade` attempts, jittered by up to +-10%
  * so that a burst of failures does not come back as a burst; undefined when the budget is spent.
  */
-export function retryDelayMs(schedule: readonly number[], attemptsMade: number, random: () => number): number | undefined {
+export function retryDelayMs(
+  schedule: readonly number[],
+  attemptsMade: number,
+  random: () => number,
+): number | undefined {
   const base = schedule[attemptsMade - 1];
   if (base === undefined) return undefined;
   return Math.round(base * (1 + (random() * 2 - 1) * jitterFraction));

@@ -33,7 +33,12 @@ export interface Encrypted {
  * AES-256-GCM with a fresh 96-bit IV. `aad` binds the ciphertext to where it belongs (a secret to its tenant and
  * endpoint): moved anywhere else, it no longer opens.
  */
-export function encrypt(plain: Uint8Array, key: Uint8Array, aad: string, random: (n: number) => Buffer = randomBytes): Encrypted {
+export function encrypt(
+  plain: Uint8Array,
+  key: Uint8Array,
+  aad: string,
+  random: (n: number) => Buffer = randomBytes,
+): Encrypted {
   const iv = random(12);
   const cipher = createCipheriv("aes-256-gcm", key, iv).setAAD(Buffer.from(aad));
   const ciphertext = Buffer.concat([cipher.update(plain), cipher.final()]);
@@ -48,11 +53,19 @@ export function decrypt(e: Encrypted, key: Uint8Array, aad: string): Buffer {
 
 export function seal(plain: string, key: DataKey, aad: string, random?: (n: number) => Buffer): Sealed {
   const e = encrypt(Buffer.from(plain, "utf8"), key.plaintext, aad, random);
-  return { v: 1, encryptedKey: key.encrypted, iv: e.iv.toString("base64"), tag: e.tag.toString("base64"), ciphertext: e.ciphertext.toString("base64") };
+  return {
+    v: 1,
+    encryptedKey: key.encrypted,
+    iv: e.iv.toString("base64"),
+    tag: e.tag.toString("base64"),
+    ciphertext: e.ciphertext.toString("base64"),
+  };
 }
 
 /** `dataKey` is the plaintext of `sealed.encryptedKey`. */
 export function open(sealed: Sealed, dataKey: Uint8Array, aad: string): string {
   const b = (s: string) => Buffer.from(s, "base64");
-  return decrypt({ iv: b(sealed.iv), tag: b(sealed.tag), ciphertext: b(sealed.ciphertext) }, dataKey, aad).toString("utf8");
+  return decrypt({ iv: b(sealed.iv), tag: b(sealed.tag), ciphertext: b(sealed.ciphertext) }, dataKey, aad).toString(
+    "utf8",
+  );
 }

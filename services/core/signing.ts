@@ -33,7 +33,9 @@ export function signatureHeaders(input: SignatureInput): Record<string, string> 
     "webhook-id": webhookId,
     "webhook-timestamp": String(timestamp),
     "webhook-signature": secrets.map((s) => `v1,${standardSignature(s, webhookId, timestamp, body)}`).join(" "),
-    "stripe-signature": [`t=${timestamp}`, ...secrets.map((s) => `v1=${stripeSignature(s, timestamp, body)}`)].join(","),
+    "stripe-signature": [`t=${timestamp}`, ...secrets.map((s) => `v1=${stripeSignature(s, timestamp, body)}`)].join(
+      ",",
+    ),
   };
 }
 
@@ -83,7 +85,10 @@ export function verifyWebhook(
   if (id && ts && sig) {
     const timestamp = Number(ts);
     if (!fresh(timestamp, opts)) return { ok: false, reason: "timestamp outside tolerance" };
-    const offered = sig.split(" ").filter((p) => p.startsWith("v1,")).map((p) => p.slice(3));
+    const offered = sig
+      .split(" ")
+      .filter((p) => p.startsWith("v1,"))
+      .map((p) => p.slice(3));
     const match = secrets.some((s) => offered.some((o) => sameText(o, standardSignature(s, id, timestamp, body))));
     return match ? { ok: true, format: "standard" } : { ok: false, reason: "no matching signature" };
   }

@@ -14,5 +14,12 @@ export function isSystemTenant(tenantId: string): boolean {
 
 /** The system tenant as first stored: no endpoints until an operator subscribes one. */
 export function systemTenant(now: number): Tenant {
-  return { tenantId: systemTenantId, name: "operational webhooks", status: "active", createdAt: now, endpoints: {}, version: 0 };
+  return {
+    tenantId: systemTenantId,
+    name: "operational webhooks",
+    status: "active",
+    createdAt: now,
+    endpoints: {},
+    version: 0,
+  };
 }

@@ -80,7 +80,8 @@ export const maxEndpoints = 50;
 
 /** The tenant with one more endpoint; a conflict once it has `maxEndpoints`. */
 export function addEndpoint(t: Tenant, endpointId: string, endpoint: Endpoint): Tenant {
-  if (Object.keys(t.endpoints).length >= maxEndpoints) throw problems.conflict(`A tenant has at most ${maxEndpoints} endpoints.`);
+  if (Object.keys(t.endpoints).length >= maxEndpoints)
+    throw problems.conflict(`A tenant has at most ${maxEndpoints} endpoints.`);
   return { ...t, endpoints: { ...t.endpoints, [endpointId]: endpoint } };
 }
 
@@ -124,7 +125,10 @@ export function enableEndpoint(e: Endpoint): Endpoint {
 }
 
 /** Rename, disable or re-enable; a deleted tenant stays deleted (undefined: nothing to change). */
-export function updateTenant(t: Tenant, patch: { name?: string | undefined; status?: "active" | "disabled" | undefined }): Tenant | undefined {
+export function updateTenant(
+  t: Tenant,
+  patch: { name?: string | undefined; status?: "active" | "disabled" | undefined },
+): Tenant | undefined {
   if (t.status === "deleted") return undefined;
   return { ...t, name: patch.name ?? t.name, status: patch.status ?? t.status };
 }
@@ -182,6 +186,7 @@ export function endpointAfterAttempt(
   if (!endpoint.enabled) return undefined;
   if (gone) return disableEndpoint(endpoint, `the endpoint answered 410 Gone at ${new Date(now).toISOString()}`, now);
   const since = endpoint.failingSince ?? now;
-  if (now - since >= attempt.disableAfterMs) return disableEndpoint(endpoint, `every delivery failed since ${new Date(since).toISOString()}`, now);
+  if (now - since >= attempt.disableAfterMs)
+    return disableEndpoint(endpoint, `every delivery failed since ${new Date(since).toISOString()}`, now);
   return endpoint.failingSince === undefined ? { ...endpoint, failingSince: now } : undefined;
 }

@@ -22,7 +22,10 @@ export interface AcceptDeps {
    * Sends delivery messages with these attributes (the trace context); answers the ones SQS refused
    * (enqueueDeliveries, or a batcher over it).
    */
-  readonly enqueue: (messages: readonly DeliveryMessage[], attributes?: MessageAttributes) => Promise<DeliveryMessage[]>;
+  readonly enqueue: (
+    messages: readonly DeliveryMessage[],
+    attributes?: MessageAttributes,
+  ) => Promise<DeliveryMessage[]>;
   readonly now: () => number;
   readonly metrics: Metrics;
 }
@@ -37,33 +40,43 @@ export interface AcceptInput {
   readonly log: Logger;
 }
 
-export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise<{ created: boolean; eventId: string; status: string }> {
+export async function acceptEvent(
+  deps: AcceptDeps,
+  input: AcceptInput,
+): Promise<{ created: boolean; eventId: string; status: string }> {
   const { tenant, body } = input;
   const now = deps.now();
   const type = eventTypeOf(input.parsed);
   const eventId = input.idempotencyKey ? idempotentEventId(tenant.tenantId, input.idempotencyKey) : newId("evt", now);
   const deliveries: Record<string, Delivery> = {};
   for (const [endpointId, endpoint] of Object.entries(tenant.endpoints)) {
-    if (input.endpointId === undefined ? !matchesEventTypes(endpoint.eventTypes, type) : endpointId !== input.endpointId) continue;
-    deliveries[endpointId] = endpoint.enabled ? newDelivery(newId("msg", now), now) : skippedDelivery(newId("msg", now), now);
+    if (
+      input.endpointId === undefined ? !matchesEventTypes(endpoint.eventTypes, type) : endpointId !== input.endpointId
+    )
+      continue;
+    deliveries[endpointId] = endpoint.enabled
+      ? newDelivery(newId("msg", now), now)
+      : skippedDelivery(newId("msg", now), now);
   }
   const bodyHash = sha256Hex(body);
   activeSpan().setAttribute("webhook.event_id", eventId);
-  const result = await inSpan("store event", { attributes: { "webhook.event_id": eventId } }, () => createEvent(
-    deps.store,
-    {
-      tenantId: tenant.tenantId,
-      eventId,
-      type,
-      body,
-      bodyHash,
-      createdAt: new Date(now).toISOString(),
-      status: "PENDING",
-      deliveries,
-      version: 0,
-    },
-    now,
-  ));
+  const result = await inSpan("store event", { attributes: { "webhook.event_id": eventId } }, () =>
+    createEvent(
+      deps.store,
+      {
+        tenantId: tenant.tenantId,
+        eventId,
+        type,
+        body,
+        bodyHash,
+        createdAt: new Date(now).toISOString(),
+        status: "PENDING",
+        deliveries,
+        version: 0,
+      },
+      now,
+    ),
+  );
   if (!result.created) {
     if (result.existing.bodyHash !== bodyHash) {
       throw problems.conflict("This Idempotency-Key was already used with a different body.");
@@ -75,7 +88,11 @@ export async function acceptEvent(deps: AcceptDeps, input: AcceptInput): Promise
   const messages = Object.entries(deliveries)
     .filter(([, d]) => d.status === "PENDING")
     .map(([endpointId]) => ({ tenantId: tenant.tenantId, eventId, endpointId, ...hints }));
-  const sending = { "messaging.system": "aws_sqs", "messaging.operation.type": "send", "messaging.batch.message_count": messages.length };
+  const sending = {
+    "messaging.system": "aws_sqs",
+    "messaging.operation.type": "send",
+    "messaging.batch.message_count": messages.length,
+  };
   // The messages carry this span's context: each delivery's spans are its children.
   const refused = await inSpan("enqueue deliveries", { kind: SpanKind.PRODUCER, attributes: sending }, async (span) => {
     const out = await deps.enqueue(messages, traceFields());

@@ -27,7 +27,12 @@ export function operationalNotifier(deps: NotifyDeps): Notify {
       const system = await deps.getTenant(systemTenantId);
       // Nobody subscribed to it: nothing stored, so an idle platform writes no operational events at all.
       if (!system || !Object.values(system.endpoints).some((e) => matchesEventTypes(e.eventTypes, event.type))) return;
-      const out = await acceptEvent(deps, { tenant: system, body: Buffer.from(JSON.stringify(event)), parsed: event, log });
+      const out = await acceptEvent(deps, {
+        tenant: system,
+        body: Buffer.from(JSON.stringify(event)),
+        parsed: event,
+        log,
+      });
       log.info({ event_id: out.eventId }, "operational event emitted");
     } catch (err) {
       log.warn({ err }, "operational event not emitted");

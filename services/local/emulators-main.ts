@@ -11,6 +11,8 @@ runMain(async () => {
   const exports = Object.entries(env)
     .map(([k, v]) => `export ${k}=${v}`)
     .join("\n");
-  process.stdout.write(`\nEmulators ready (data in ${config.LOCAL_DATA_DIR}/). In another shell:\n\n${exports}\nnpm run start:api   # and/or: npm run start:worker\n\n`);
+  process.stdout.write(
+    `\nEmulators ready (data in ${config.LOCAL_DATA_DIR}/). In another shell:\n\n${exports}\nnpm run start:api   # and/or: npm run start:worker\n\n`,
+  );
   onShutdown(log, () => emulators.stop(), 10_000);
 });

@@ -17,7 +17,12 @@ export interface Emulator {
 /** dynalite on `port` (0 picks one); data under `dataDir` survives a restart, else it lives in memory. */
 export async function startDynalite(port: number, dataDir?: string): Promise<Emulator> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const server = dynalite({ ...(dataDir ? { path: dataDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = dynalite({
+    ...(dataDir ? { path: dataDir } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve());

@@ -29,7 +29,10 @@ export interface LocalBackends {
  * defaults (ALLOW_PRIVATE_TARGETS=false keeps the outbound guard on locally too). Only where the backends
  * are is not the user's to choose here.
  */
-export async function startLocalBackends(config: Config, userEnv: Readonly<Record<string, string | undefined>>): Promise<LocalBackends> {
+export async function startLocalBackends(
+  config: Config,
+  userEnv: Readonly<Record<string, string | undefined>>,
+): Promise<LocalBackends> {
   const emulators = await startEmulators({
     dataDir: config.LOCAL_DATA_DIR,
     dynamoPort: config.LOCAL_DYNAMODB_PORT,

@@ -31,7 +31,8 @@ export async function rebuildQueues(
       const message = { tenantId: event.tenantId, eventId: event.eventId, endpointId };
       if (!isSettled(d.status)) pending.push(message);
       // A delivery settled because its tenant or endpoint was deleted never was in the DLQ: nothing to requeue.
-      else if (d.status === "DEAD" && tenant && tenant.status !== "deleted" && tenant.endpoints[endpointId]) dead.push(message);
+      else if (d.status === "DEAD" && tenant && tenant.status !== "deleted" && tenant.endpoints[endpointId])
+        dead.push(message);
     }
   }
   const refused = [...(await enqueueDeliveries(queue, pending)), ...(await enqueueDeliveries(queue, dead, "dlq"))];

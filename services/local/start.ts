@@ -26,12 +26,16 @@ const servicesDir = fileURLToPath(new URL("..", import.meta.url));
 const demoSchema = z.object({ tenantId: z.string(), apiKey: z.string(), secret: z.string(), endpointUrl: z.string() });
 
 function spawnService(role: "api" | "worker", env: Record<string, string>, flags: string[]): ChildProcess {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", ...flags, join(servicesDir, role, "main.ts")], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-    // Its own process group: a terminal Ctrl-C reaches only us, and we drain each service once.
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", ...flags, join(servicesDir, role, "main.ts")],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+      // Its own process group: a terminal Ctrl-C reaches only us, and we drain each service once.
+      detached: true,
+    },
+  );
   child.stdout.pipe(PinoPretty({ colorize: process.stdout.isTTY, ignore: "pid,hostname", singleLine: true }));
   return child;
 }
@@ -72,16 +76,26 @@ function exited(child: ChildProcess): Promise<void> {
 async function buildConsole(dir: string): Promise<void> {
   const outDir = resolve(dir);
   const emptyOutDir = !existsSync(outDir) || existsSync(join(outDir, "index.html"));
-  await build({ configFile: join(servicesDir, "..", "console", "vite.config.ts"), logLevel: "warn", build: { outDir, emptyOutDir } });
+  await build({
+    configFile: join(servicesDir, "..", "console", "vite.config.ts"),
+    logLevel: "warn",
+    build: { outDir, emptyOutDir },
+  });
 }
 
 runMain(async () => {
   const config = parseConfig(process.env, "local");
-  const log = pino({ level: config.LOG_LEVEL, name: "local", redact: redactPaths }, PinoPretty({ ignore: "pid,hostname", singleLine: true }));
+  const log = pino(
+    { level: config.LOG_LEVEL, name: "local", redact: redactPaths },
+    PinoPretty({ ignore: "pid,hostname", singleLine: true }),
+  );
   await buildConsole(config.CONSOLE_DIR);
   const { emulators, env, rebuilt } = await startLocalBackends(config, process.env);
   log.info({ pending: rebuilt.pending, dead: rebuilt.dead }, "queues rebuilt from DynamoDB");
-  const demo = demoTenant(join(config.LOCAL_DATA_DIR, "demo.json"), `http://127.0.0.1:${config.RECEIVER_PORT}/webhooks`);
+  const demo = demoTenant(
+    join(config.LOCAL_DATA_DIR, "demo.json"),
+    `http://127.0.0.1:${config.RECEIVER_PORT}/webhooks`,
+  );
   const clients = createAwsClients({
     region: config.AWS_REGION,
     endpoints: { dynamodb: emulators.dynamoEndpoint, sqs: emulators.sqsEndpoint },
@@ -107,7 +121,8 @@ runMain(async () => {
   };
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
-  for (const c of children) c.once("exit", (code) => !stopping && (log.error({ code }, "a service exited"), void stop(1)));
+  for (const c of children)
+    c.once("exit", (code) => !stopping && (log.error({ code }, "a service exited"), void stop(1)));
 
   const apiUrl = `http://127.0.0.1:${config.PORT}`;
   await waitUntilReady(`${apiUrl}/readyz`, children[0]!);

@@ -13,7 +13,9 @@ import { defaultTargetPorts, schemeOrPortProblem } from "../core/endpoint-url.ts
 export type ResolveAll = (hostname: string) => Promise<LookupAddress[]>;
 
 const systemResolve: ResolveAll = (hostname) =>
-  new Promise((resolve, reject) => dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
 
 /**
  * What a tenant reads in its attempt log for a refused address: nothing more. Which name resolved to which
@@ -175,9 +177,15 @@ export function createGuardedClient(opts: ClientOptions): GuardedClient {
 export function checkTargetUrl(url: string, opts: GuardOptions): { error: string; errorDetail: string } | undefined {
   const target = new URL(url);
   const schemeOrPort = schemeOrPortProblem(target, opts.allowPrivate, opts.allowedPorts ?? defaultTargetPorts);
-  if (schemeOrPort) return { error: `refused: the URL ${schemeOrPort}`, errorDetail: `refused ${target.protocol}//…:${target.port || "443"}: ${schemeOrPort}` };
+  if (schemeOrPort)
+    return {
+      error: `refused: the URL ${schemeOrPort}`,
+      errorDetail: `refused ${target.protocol}//…:${target.port || "443"}: ${schemeOrPort}`,
+    };
   const bare = target.hostname.replace(/^\[(.*)\]$/, "$1");
   if (opts.allowPrivate || !isIP(bare)) return undefined;
   const verdict = checkAddress(bare);
-  return verdict.allowed ? undefined : { error: refusedAddress, errorDetail: `refused ${verdict.reason} address ${bare}` };
+  return verdict.allowed
+    ? undefined
+    : { error: refusedAddress, errorDetail: `refused ${verdict.reason} address ${bare}` };
 }

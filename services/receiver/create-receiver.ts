@@ -40,9 +40,19 @@ export function createReceiver(opts: ReceiverOptions): Server {
         res.writeHead(413).end();
         return;
       }
-      const { "webhook-id": id, "webhook-timestamp": ts, "webhook-signature": sig, "stripe-signature": stripe } = req.headers;
+      const {
+        "webhook-id": id,
+        "webhook-timestamp": ts,
+        "webhook-signature": sig,
+        "stripe-signature": stripe,
+      } = req.headers;
       const verify = { now: Math.floor(Date.now() / 1000), toleranceS: opts.toleranceS ?? 300 };
-      const standard = verifyWebhook({ "webhook-id": id, "webhook-timestamp": ts, "webhook-signature": sig }, body, opts.secrets(), verify);
+      const standard = verifyWebhook(
+        { "webhook-id": id, "webhook-timestamp": ts, "webhook-signature": sig },
+        body,
+        opts.secrets(),
+        verify,
+      );
       const stripeStyle = verifyWebhook({ "stripe-signature": stripe }, body, opts.secrets(), verify);
       const webhookId = typeof id === "string" ? id : undefined;
       const duplicate = webhookId !== undefined && seen.has(webhookId);

@@ -22,8 +22,12 @@ export function startTracing(serviceName: string, settings: TracingSettings | un
   if (!settings || provider) return provider !== undefined;
   const load = createRequire(import.meta.url);
   const sdk = load("@opentelemetry/sdk-trace") as typeof import("@opentelemetry/sdk-trace");
-  const { OTLPTraceExporter } = load("@opentelemetry/exporter-trace-otlp-http") as typeof import("@opentelemetry/exporter-trace-otlp-http");
-  const { AsyncLocalStorageContextManager } = load("@opentelemetry/context-async-hooks") as typeof import("@opentelemetry/context-async-hooks");
+  const { OTLPTraceExporter } = load(
+    "@opentelemetry/exporter-trace-otlp-http",
+  ) as typeof import("@opentelemetry/exporter-trace-otlp-http");
+  const { AsyncLocalStorageContextManager } = load(
+    "@opentelemetry/context-async-hooks",
+  ) as typeof import("@opentelemetry/context-async-hooks");
   const { W3CTraceContextPropagator } = load("@opentelemetry/core") as typeof import("@opentelemetry/core");
   const resources = load("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
 
@@ -31,7 +35,11 @@ export function startTracing(serviceName: string, settings: TracingSettings | un
   const resource = resources
     .defaultResource()
     .merge(resources.resourceFromAttributes({ "service.name": serviceName }))
-    .merge(resources.detectResources({ detectors: [resources.resourceAttributesEnvDetector, resources.serviceNameEnvDetector] }));
+    .merge(
+      resources.detectResources({
+        detectors: [resources.resourceAttributesEnvDetector, resources.serviceNameEnvDetector],
+      }),
+    );
   // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_EXPORTER_OTLP_* variables) itself.
   const exporter = new OTLPTraceExporter();
   const tracerProvider = new sdk.TracerProvider({
@@ -50,6 +58,9 @@ export function startTracing(serviceName: string, settings: TracingSettings | un
 export async function stopTracing(timeoutMs = 3000): Promise<void> {
   if (!provider) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([provider.shutdown().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+  await Promise.race([
+    provider.shutdown().catch(() => undefined),
+    new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+  ]);
   clearTimeout(timer);
 }

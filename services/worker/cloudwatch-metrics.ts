@@ -29,14 +29,18 @@ export const emfMetrics = {
 /** Every metric line carries this one dimension: the deployment (its table prefix), so stacks never mix. */
 export const emfDimension = "Deployment";
 
-async function total<L extends string>(counter: Counter<L>, where?: (labels: Partial<Record<L, string | number>>) => boolean): Promise<number> {
+async function total<L extends string>(
+  counter: Counter<L>,
+  where?: (labels: Partial<Record<L, string | number>>) => boolean,
+): Promise<number> {
   return (await counter.get()).values.filter((v) => !where || where(v.labels)).reduce((n, v) => n + v.value, 0);
 }
 
 /** How many observations a histogram holds, and how many of them were above `bound` (one of its buckets). */
 async function countAbove(histogram: Histogram, bound: number): Promise<{ all: number; above: number }> {
   const values = (await histogram.get()).values;
-  const bucket = (le: number | string) => values.find((v) => v.metricName?.endsWith("_bucket") && v.labels.le === le)?.value ?? 0;
+  const bucket = (le: number | string) =>
+    values.find((v) => v.metricName?.endsWith("_bucket") && v.labels.le === le)?.value ?? 0;
   const all = bucket("+Inf");
   return { all, above: all - bucket(bound) };
 }
@@ -50,7 +54,10 @@ export function emfLine(deployment: string, values: Readonly<Record<string, numb
         {
           Namespace: emfNamespace,
           Dimensions: [[emfDimension]],
-          Metrics: Object.keys(values).map((Name) => ({ Name, Unit: Name === emfMetrics.oldestOverdue ? "Seconds" : "Count" })),
+          Metrics: Object.keys(values).map((Name) => ({
+            Name,
+            Unit: Name === emfMetrics.oldestOverdue ? "Seconds" : "Count",
+          })),
         },
       ],
     },
@@ -60,7 +67,14 @@ export function emfLine(deployment: string, values: Readonly<Record<string, numb
 }
 
 /** Writes an EMF line every `intervalMs` until stopped (and one last line on stop). */
-export function startCloudWatchMetrics(o: { metrics: Metrics; inFlight: () => number; deployment: string; intervalMs?: number; write?: (line: string) => void; now?: () => number }) {
+export function startCloudWatchMetrics(o: {
+  metrics: Metrics;
+  inFlight: () => number;
+  deployment: string;
+  intervalMs?: number;
+  write?: (line: string) => void;
+  now?: () => number;
+}) {
   const write = o.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const now = o.now ?? Date.now;
   let last = { delivered: 0, failed: 0, dead: 0, deferred: 0, firstAttempts: 0, late: 0 };
@@ -70,7 +84,10 @@ export function startCloudWatchMetrics(o: { metrics: Metrics; inFlight: () => nu
       failed: await total(o.metrics.deliveries, (l) => l.outcome !== "delivered"),
       dead: await total(o.metrics.deadLettered),
       deferred: await total(o.metrics.deliveriesDeferred),
-      ...(await countAbove(o.metrics.firstAttemptSeconds, firstAttemptSloS).then(({ all, above }) => ({ firstAttempts: all, late: above }))),
+      ...(await countAbove(o.metrics.firstAttemptSeconds, firstAttemptSloS).then(({ all, above }) => ({
+        firstAttempts: all,
+        late: above,
+      }))),
     };
     const oldest = (await o.metrics.oldestOverdueSeconds.get()).values[0]?.value ?? 0;
     write(

@@ -9,7 +9,14 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { classifyAttempt } from "../core/attempt-outcome.ts";
-import { totalAttempts, type AttemptOutcome, type Delivery, type LeaseInput, type OutcomeDecision, type OutcomeInput } from "../core/delivery-state.ts";
+import {
+  totalAttempts,
+  type AttemptOutcome,
+  type Delivery,
+  type LeaseInput,
+  type OutcomeDecision,
+  type OutcomeInput,
+} from "../core/delivery-state.ts";
 import { afterProbe, circuitGate, claimProbe, openCircuit, type RateDecision } from "../core/endpoint-pacing.ts";
 import type { OperationalNotice } from "../core/operational-events.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
@@ -32,7 +39,12 @@ export interface DeliveryOps {
   getTenant(tenantId: string, minVersion?: number): Promise<Tenant | undefined>;
   takeLease(key: DeliveryKey, input: LeaseInput): Promise<Lease>;
   recordAttempt(tenantId: string, attempt: AttemptItem): Promise<void>;
-  recordOutcome(key: DeliveryKey, outcome: AttemptOutcome, input: OutcomeInput, known: DeliveriesState): Promise<OutcomeDecision | { ok: false; reason: "missing" }>;
+  recordOutcome(
+    key: DeliveryKey,
+    outcome: AttemptOutcome,
+    input: OutcomeInput,
+    known: DeliveriesState,
+  ): Promise<OutcomeDecision | { ok: false; reason: "missing" }>;
   /** Settles a delivery whose tenant or endpoint is gone; false when there is no such delivery. */
   abandon(key: DeliveryKey, now: number, reason: string): Promise<boolean>;
   /** Moves a delivery's due time to `until` (see postponeDelivery: `later` means another copy already did). */
@@ -112,7 +124,9 @@ export async function deliver(deps: DeliverDeps, msg: Received): Promise<Disposi
   }
   const key: DeliveryKey = { tenantId: message.tenantId, eventId: message.eventId, endpointId: message.endpointId };
   const log = deps.log.child({ tenant_id: key.tenantId, event_id: key.eventId, endpoint_id: key.endpointId });
-  const ready = await inStage("before the attempt", () => prepare(deps, key, message.tenantVersion, message.bodyBytes, log));
+  const ready = await inStage("before the attempt", () =>
+    prepare(deps, key, message.tenantVersion, message.bodyBytes, log),
+  );
   if (ready.kind !== "ready") return ready;
   let result: Result = "neutral";
   try {
@@ -126,7 +140,13 @@ export async function deliver(deps: DeliverDeps, msg: Received): Promise<Disposi
   }
 }
 
-async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: number | undefined, bodyBytes: number | undefined, log: Logger): Promise<Ready | Disposition> {
+async function prepare(
+  deps: DeliverDeps,
+  key: DeliveryKey,
+  tenantVersion: number | undefined,
+  bodyBytes: number | undefined,
+  log: Logger,
+): Promise<Ready | Disposition> {
   const found = await lookUp(deps, key, tenantVersion, log);
   if (found.kind !== "found") return found;
   const admission = await deps.pacer.acquire(key.tenantId, key.endpointId, found.endpoint.maxInFlight, deps.slotWaitMs);
@@ -145,11 +165,17 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, tenantVersion: numbe
 }
 
 /** The delivery's endpoint as this task knows it; or what to do with a message whose endpoint is gone or held. */
-async function lookUp(deps: DeliverDeps, key: DeliveryKey, tenantVersion: number | undefined, log: Logger): Promise<{ kind: "found"; endpoint: Endpoint } | Disposition> {
+async function lookUp(
+  deps: DeliverDeps,
+  key: DeliveryKey,
+  tenantVersion: number | undefined,
+  log: Logger,
+): Promise<{ kind: "found"; endpoint: Endpoint } | Disposition> {
   const tenant = await deps.ops.getTenant(key.tenantId, tenantVersion);
   const endpoint = tenant?.status === "deleted" ? undefined : tenant?.endpoints[key.endpointId];
   if (!tenant || !endpoint) {
-    if (await deps.ops.abandon(key, deps.now(), "tenant or endpoint deleted")) log.info("delivery settled: tenant or endpoint deleted");
+    if (await deps.ops.abandon(key, deps.now(), "tenant or endpoint deleted"))
+      log.info("delivery settled: tenant or endpoint deleted");
     else log.warn(unknownDelivery);
     return { kind: "delete" };
   }
@@ -165,7 +191,14 @@ async function lookUp(deps: DeliverDeps, key: DeliveryKey, tenantVersion: number
 }
 
 /** With a slot of the endpoint's caps: its circuit, its rate limit, the memory budget, then the lease. */
-async function admitted(deps: DeliverDeps, key: DeliveryKey, endpoint: Endpoint, slot: Slot, bodyBytes: number | undefined, log: Logger): Promise<Ready | Disposition> {
+async function admitted(
+  deps: DeliverDeps,
+  key: DeliveryKey,
+  endpoint: Endpoint,
+  slot: Slot,
+  bodyBytes: number | undefined,
+  log: Logger,
+): Promise<Ready | Disposition> {
   const { ops, pacer } = deps;
   const secrets = await ops.openSecrets(key, liveSecrets(endpoint, deps.now()));
   let probe = false;
@@ -181,25 +214,41 @@ async function admitted(deps: DeliverDeps, key: DeliveryKey, endpoint: Endpoint,
       claim.won = c !== undefined;
       return c && { ...e, circuit: c };
     });
-    if (!claim.won) return deferred(deps, key, "circuit_open", pacer.backAt(key.endpointId, stored?.circuit?.probeUntil ?? until));
+    if (!claim.won)
+      return deferred(deps, key, "circuit_open", pacer.backAt(key.endpointId, stored?.circuit?.probeUntil ?? until));
     probe = true;
     log.info("circuit probe");
   }
 
   if (endpoint.rateLimit !== undefined) {
     const rate = await ops.claimRateSlot(key, deps.now(), endpoint.rateLimit, rateHorizonMs);
-    if (!rate.ok) return deferred(deps, key, "rate_limited", pacer.backAt(key.endpointId, rate.retryAt, 1000 / endpoint.rateLimit));
+    if (!rate.ok)
+      return deferred(deps, key, "rate_limited", pacer.backAt(key.endpointId, rate.retryAt, 1000 / endpoint.rateLimit));
     // The slot is reserved: wait for it here (the endpoint's cap bounds how many wait).
     if (rate.at > deps.now()) await new Promise((r) => setTimeout(r, rate.at - deps.now()));
   }
 
   const releaseMemory = await deps.memory.acquire(bodyBytes ?? deps.maxPayloadBytes);
   const leaseId = randomUUID();
-  const lease = await ops.takeLease(key, { now: deps.now(), leaseId, leaseMs: deps.leaseMs, maxAttempts: maxAttempts(deps.schedule) }).catch((err: unknown) => {
-    releaseMemory();
-    throw err;
-  });
-  if (lease.ok) return { kind: "ready", key, endpoint, secrets, event: lease.event, leaseId, attempt: totalAttempts(lease.delivery), probe, slot, releaseMemory };
+  const lease = await ops
+    .takeLease(key, { now: deps.now(), leaseId, leaseMs: deps.leaseMs, maxAttempts: maxAttempts(deps.schedule) })
+    .catch((err: unknown) => {
+      releaseMemory();
+      throw err;
+    });
+  if (lease.ok)
+    return {
+      kind: "ready",
+      key,
+      endpoint,
+      secrets,
+      event: lease.event,
+      leaseId,
+      attempt: totalAttempts(lease.delivery),
+      probe,
+      slot,
+      releaseMemory,
+    };
   releaseMemory();
   switch (lease.reason) {
     case "leased":
@@ -226,17 +275,28 @@ async function admitted(deps: DeliverDeps, key: DeliveryKey, endpoint: Endpoint,
 async function deferred(deps: DeliverDeps, key: DeliveryKey, reason: string, at: number): Promise<Disposition> {
   deps.metrics.deliveriesDeferred.inc({ reason });
   // A surplus copy (the delivery is already held until later by the copy that will come back then) is dropped.
-  if (at - deps.now() > deps.sweepGraceMs / 2 && (await deps.ops.postpone(key, deps.now(), at)) !== "postponed") return { kind: "delete" };
+  if (at - deps.now() > deps.sweepGraceMs / 2 && (await deps.ops.postpone(key, deps.now(), at)) !== "postponed")
+    return { kind: "delete" };
   return { kind: "later", at };
 }
 
 function attempt(deps: DeliverDeps, r: Ready): Promise<PostResult> {
   const sentAt = deps.now();
   const delivery = r.event.deliveries[r.key.endpointId]!;
-  return deps.ops.post(r.endpoint.url, r.event.body, {
-    "content-type": "application/json",
-    ...signatureHeaders({ webhookId: delivery.webhookId, timestamp: Math.floor(sentAt / 1000), body: r.event.body, secrets: r.secrets }),
-  }, r.endpoint.sendTraceparent ?? true);
+  return deps.ops.post(
+    r.endpoint.url,
+    r.event.body,
+    {
+      "content-type": "application/json",
+      ...signatureHeaders({
+        webhookId: delivery.webhookId,
+        timestamp: Math.floor(sentAt / 1000),
+        body: r.event.body,
+        secrets: r.secrets,
+      }),
+    },
+    r.endpoint.sendTraceparent ?? true,
+  );
 }
 
 /** What an answer says about the endpoint's health: it is down or overloaded, it is fine, or neither (it refused this one). */
@@ -261,26 +321,56 @@ async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logge
     error: outcome.kind === "failed" ? outcome.error : undefined,
     responseExcerpt: res.bodyExcerpt.slice(0, maxResponseExcerpt) || undefined,
   });
-  const decision = await deps.ops.recordOutcome(key, outcome, { now, leaseId: r.leaseId, schedule: deps.schedule, random: deps.random }, r.event);
+  const decision = await deps.ops.recordOutcome(
+    key,
+    outcome,
+    { now, leaseId: r.leaseId, schedule: deps.schedule, random: deps.random },
+    r.event,
+  );
   // The detail of a failure (a refused address and why) is ours to read, never the tenant's.
-  const fields = { attempt: r.attempt, status_code: res.statusCode, duration_ms: res.durationMs, error_detail: res.errorDetail };
-  await updateEndpoint(deps, r, res, outcome, log).catch((err: unknown) => log.warn({ err }, "endpoint health not recorded"));
+  const fields = {
+    attempt: r.attempt,
+    status_code: res.statusCode,
+    duration_ms: res.durationMs,
+    error_detail: res.errorDetail,
+  };
+  await updateEndpoint(deps, r, res, outcome, log).catch((err: unknown) =>
+    log.warn({ err }, "endpoint health not recorded"),
+  );
   if (!decision.ok) {
     log.info({ ...fields, reason: decision.reason }, "attempt outcome not recorded");
     return { kind: "delete" };
   }
   deps.metrics.deliveries.inc({ outcome: decision.next, status_class: statusClass(res.statusCode) });
-  deps.figures.observe({ ...key, acceptedAt: Date.parse(r.event.createdAt), attempt: r.attempt, startedAt: now - res.durationMs, endedAt: now, outcome: decision.next });
+  deps.figures.observe({
+    ...key,
+    acceptedAt: Date.parse(r.event.createdAt),
+    attempt: r.attempt,
+    startedAt: now - res.durationMs,
+    endedAt: now,
+    outcome: decision.next,
+  });
   switch (decision.next) {
     case "delivered":
       log.info(fields, "delivered");
       // A requeued dead or skipped delivery got through: the operator hears it recovered.
       if (decision.delivery.recoveredFrom) {
-        await deps.ops.notify({ type: "delivery.recovered", data: { tenant_id: key.tenantId, endpoint_id: key.endpointId, event_id: key.eventId, recovered_from: decision.delivery.recoveredFrom } });
+        await deps.ops.notify({
+          type: "delivery.recovered",
+          data: {
+            tenant_id: key.tenantId,
+            endpoint_id: key.endpointId,
+            event_id: key.eventId,
+            recovered_from: decision.delivery.recoveredFrom,
+          },
+        });
       }
       return { kind: "delete" };
     case "retry":
-      log.info({ ...fields, error: decision.delivery.lastError, retry_in_ms: decision.delayMs }, "attempt failed, retry scheduled");
+      log.info(
+        { ...fields, error: decision.delivery.lastError, retry_in_ms: decision.delayMs },
+        "attempt failed, retry scheduled",
+      );
       return { kind: "later", at: decision.delivery.nextAttemptAt };
     case "dead":
       deps.metrics.deadLettered.inc();
@@ -294,7 +384,14 @@ async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log: Logge
 function exhausted(deps: DeliverDeps, key: DeliveryKey, d: Delivery): Promise<void> {
   return deps.ops.notify({
     type: "delivery.exhausted",
-    data: { tenant_id: key.tenantId, endpoint_id: key.endpointId, event_id: key.eventId, attempts: totalAttempts(d), last_status_code: d.lastStatusCode ?? null, last_error: d.lastError ?? null },
+    data: {
+      tenant_id: key.tenantId,
+      endpoint_id: key.endpointId,
+      event_id: key.eventId,
+      attempts: totalAttempts(d),
+      last_status_code: d.lastStatusCode ?? null,
+      last_error: d.lastError ?? null,
+    },
   });
 }
 
@@ -302,7 +399,13 @@ function exhausted(deps: DeliverDeps, key: DeliveryKey, d: Delivery): Promise<vo
  * The endpoint after this attempt, written once if anything changed: its failure run and disabling, its
  * circuit (opened by a run of failures, closed or reopened by a probe), the in-flight limit it was cut to.
  */
-async function updateEndpoint(deps: DeliverDeps, r: Ready, res: PostResult, outcome: AttemptOutcome, log: Logger): Promise<void> {
+async function updateEndpoint(
+  deps: DeliverDeps,
+  r: Ready,
+  res: PostResult,
+  outcome: AttemptOutcome,
+  log: Logger,
+): Promise<void> {
   const now = deps.now();
   const result = pacingResult(res);
   const verdict = r.slot.release(result, {
@@ -310,7 +413,12 @@ async function updateEndpoint(deps: DeliverDeps, r: Ready, res: PostResult, outc
     retryAfterMs: outcome.kind === "failed" ? outcome.retryAfterMs : undefined,
   });
   const why = outcome.kind === "failed" ? outcome.error : "";
-  const health = { ok: outcome.kind === "delivered", gone: outcome.kind === "failed" && outcome.permanent === true, now, disableAfterMs: deps.disableAfterMs };
+  const health = {
+    ok: outcome.kind === "delivered",
+    gone: outcome.kind === "failed" && outcome.permanent === true,
+    now,
+    disableAfterMs: deps.disableAfterMs,
+  };
   // The change may run more than once (a race retries it): its last run says whether this write disabled it.
   const transition = { disabled: false };
   const changes = (e: Endpoint): Endpoint | undefined => {
@@ -322,7 +430,10 @@ async function updateEndpoint(deps: DeliverDeps, r: Ready, res: PostResult, outc
     } else if (verdict.trip && current.circuit?.state !== "open") {
       next = { ...current, circuit: openCircuit(now, `failed repeatedly, last: ${why}`, deps.breakerCooldownMs) };
     } else if (verdict.reportLimit && current.circuit?.state !== "open") {
-      next = { ...current, circuit: { state: "closed", since: current.circuit?.since ?? now, inFlightLimit: verdict.reportLimit.limit } };
+      next = {
+        ...current,
+        circuit: { state: "closed", since: current.circuit?.since ?? now, inFlightLimit: verdict.reportLimit.limit },
+      };
     }
     return next;
   };
@@ -333,12 +444,20 @@ async function updateEndpoint(deps: DeliverDeps, r: Ready, res: PostResult, outc
   const is = stored?.circuit?.state ?? "closed";
   if (was !== is) {
     deps.metrics.circuitTransitions.inc({ to: is });
-    log.warn({ reason: stored?.circuit?.reason }, is === "open" ? "circuit opened: deliveries to this endpoint are held" : "circuit closed");
+    log.warn(
+      { reason: stored?.circuit?.reason },
+      is === "open" ? "circuit opened: deliveries to this endpoint are held" : "circuit closed",
+    );
   }
   if (r.probe && is === "closed") deps.pacer.restart(r.key.endpointId);
   if (stored && transition.disabled) {
     log.warn({ reason: stored.disabledReason }, "endpoint disabled");
-    const data = { tenant_id: r.key.tenantId, endpoint_id: r.key.endpointId, reason: stored.disabledReason ?? "", last_status_code: res.statusCode ?? null };
+    const data = {
+      tenant_id: r.key.tenantId,
+      endpoint_id: r.key.endpointId,
+      reason: stored.disabledReason ?? "",
+      last_status_code: res.statusCode ?? null,
+    };
     await deps.ops.notify({ type: "endpoint.disabled", data });
   }
 }

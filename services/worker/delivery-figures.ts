@@ -5,7 +5,13 @@
  * histogram (cloudwatch-metrics.ts). A flush that fails keeps its counts for the next one.
  */
 import type { Logger } from "pino";
-import { attemptBucketsMs, bucketOf, endpointFigureStepMs, latencyBucketsS, minuteOf } from "../core/delivery-figures.ts";
+import {
+  attemptBucketsMs,
+  bucketOf,
+  endpointFigureStepMs,
+  latencyBucketsS,
+  minuteOf,
+} from "../core/delivery-figures.ts";
 import { addFigures, recordDepth, type FigureCounts } from "../aws/delivery-figures.ts";
 import { addEndpointFigures, type EndpointCounts } from "../aws/endpoint-figures.ts";
 import type { QueueDepth } from "../aws/dead-letters.ts";
@@ -33,14 +39,31 @@ export interface DeliveryFigures {
 }
 
 type Pending = { delivered: number; failed: number; dead: number; firstAttempts: number[] };
-type EndpointPending = { tenantId: string; endpointId: string; step: number; delivered: number; failed: number; durations: number[] };
+type EndpointPending = {
+  tenantId: string;
+  endpointId: string;
+  step: number;
+  delivered: number;
+  failed: number;
+  durations: number[];
+};
 
-export function startDeliveryFigures(o: { store: EventStore; metrics: Metrics; log: Logger; flushMs: number; now: () => number }): DeliveryFigures {
+export function startDeliveryFigures(o: {
+  store: EventStore;
+  metrics: Metrics;
+  log: Logger;
+  flushMs: number;
+  now: () => number;
+}): DeliveryFigures {
   let pending = new Map<number, Pending>();
   const minute = (at: number) => {
     const m = minuteOf(at);
     let p = pending.get(m);
-    if (!p) pending.set(m, (p = { delivered: 0, failed: 0, dead: 0, firstAttempts: Array<number>(latencyBucketsS.length + 1).fill(0) }));
+    if (!p)
+      pending.set(
+        m,
+        (p = { delivered: 0, failed: 0, dead: 0, firstAttempts: Array<number>(latencyBucketsS.length + 1).fill(0) }),
+      );
     return p;
   };
   const keep = (m: number, c: FigureCounts) => {
@@ -55,7 +78,18 @@ export function startDeliveryFigures(o: { store: EventStore; metrics: Metrics; l
     const step = Math.floor(at / endpointFigureStepMs) * endpointFigureStepMs;
     const id = `${tenantId} ${endpointId} ${step}`;
     let p = endpoints.get(id);
-    if (!p) endpoints.set(id, (p = { tenantId, endpointId, step, delivered: 0, failed: 0, durations: Array<number>(attemptBucketsMs.length + 1).fill(0) }));
+    if (!p)
+      endpoints.set(
+        id,
+        (p = {
+          tenantId,
+          endpointId,
+          step,
+          delivered: 0,
+          failed: 0,
+          durations: Array<number>(attemptBucketsMs.length + 1).fill(0),
+        }),
+      );
     return p;
   };
   const keepEndpoint = (e: EndpointPending, c: EndpointCounts) => {

@@ -12,10 +12,20 @@ import type { DeliveryOps } from "./deliver.ts";
 import type { Disposition, Received } from "./scheduler.ts";
 
 export function traceDelivery(m: Received, work: () => Promise<Disposition>): Promise<Disposition> {
-  const attributes = { "messaging.system": "aws_sqs", "messaging.operation.type": "process", "messaging.message.id": m.messageId, "webhook.receive_count": m.receiveCount };
+  const attributes = {
+    "messaging.system": "aws_sqs",
+    "messaging.operation.type": "process",
+    "messaging.message.id": m.messageId,
+    "webhook.receive_count": m.receiveCount,
+  };
   return inSpan("deliver", { kind: SpanKind.CONSUMER, parent: contextFrom(m.attributes), attributes }, async (span) => {
     const ref = span.isRecording() ? parseDeliveryMessage(m.body) : undefined;
-    if (ref) span.setAttributes({ "webhook.tenant_id": ref.tenantId, "webhook.event_id": ref.eventId, "webhook.endpoint_id": ref.endpointId });
+    if (ref)
+      span.setAttributes({
+        "webhook.tenant_id": ref.tenantId,
+        "webhook.event_id": ref.eventId,
+        "webhook.endpoint_id": ref.endpointId,
+      });
     const d = await work();
     span.setAttribute("webhook.disposition", d.kind);
     return d;
@@ -36,13 +46,23 @@ export function traceDeliveryOps(ops: DeliveryOps): DeliveryOps {
     },
     post(url, body, headers, sendTraceContext) {
       const target = new URL(url);
-      const attributes = { "http.request.method": "POST", "server.address": target.hostname, "server.port": Number(target.port) || (target.protocol === "https:" ? 443 : 80) };
+      const attributes = {
+        "http.request.method": "POST",
+        "server.address": target.hostname,
+        "server.port": Number(target.port) || (target.protocol === "https:" ? 443 : 80),
+      };
       return inSpan("POST", { kind: SpanKind.CLIENT, attributes }, async (span) => {
         // Taken inside this span: the receiver's parent is this POST.
-        const res = await ops.post(url, body, sendTraceContext ? { ...headers, ...traceFields() } : headers, sendTraceContext);
+        const res = await ops.post(
+          url,
+          body,
+          sendTraceContext ? { ...headers, ...traceFields() } : headers,
+          sendTraceContext,
+        );
         span.setAttribute("webhook.attempt.duration_ms", res.durationMs);
         if (res.statusCode !== undefined) span.setAttribute("http.response.status_code", res.statusCode);
-        if (res.statusCode === undefined || res.statusCode >= 400) failed(span, res.statusCode === undefined ? "no_response" : String(res.statusCode));
+        if (res.statusCode === undefined || res.statusCode >= 400)
+          failed(span, res.statusCode === undefined ? "no_response" : String(res.statusCode));
         return res;
       });
     },

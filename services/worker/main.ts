@@ -32,9 +32,13 @@ runMain(async () => {
     log,
     metrics,
   });
-  const cloudwatch = config.CLOUDWATCH_EMF ? startCloudWatchMetrics({ metrics, inFlight: () => worker.inFlight(), deployment: config.TABLE_PREFIX }) : undefined;
+  const cloudwatch = config.CLOUDWATCH_EMF
+    ? startCloudWatchMetrics({ metrics, inFlight: () => worker.inFlight(), deployment: config.TABLE_PREFIX })
+    : undefined;
   let stopping = false;
-  const metricsServer = createMetricsServer(metrics.registry, () => !stopping && worker.healthy()).listen(config.METRICS_PORT);
+  const metricsServer = createMetricsServer(metrics.registry, () => !stopping && worker.healthy()).listen(
+    config.METRICS_PORT,
+  );
   log.info({ concurrency: config.WORKER_CONCURRENCY, schedule_ms: config.RETRY_SCHEDULE }, "worker started");
   onShutdown(
     log,

@@ -36,7 +36,9 @@ export interface Verdict {
   readonly reportLimit?: { readonly limit: number | undefined };
 }
 
-export type Admission = { readonly ok: true; readonly slot: Slot } | { readonly ok: false; readonly reason: DeferReason; readonly at: number };
+export type Admission =
+  | { readonly ok: true; readonly slot: Slot }
+  | { readonly ok: false; readonly reason: DeferReason; readonly at: number };
 
 /** An admission that may have waited in line for its slot (then what was read before the wait may be stale). */
 export type Acquired = Admission & { readonly waited: boolean };
@@ -88,7 +90,20 @@ export function createPacer(o: PacerOptions): Pacer {
   };
   const endpointLane = (id: string, max: number): EndpointLane => {
     let l = endpoints.get(id);
-    if (!l) endpoints.set(id, (l = { inFlight: 0, nextBackAt: 0, latencyMs: 1000, limit: { limit: max, cutAt: Number.NEGATIVE_INFINITY }, max, failuresInARow: 0, pausedUntil: 0, reported: undefined }));
+    if (!l)
+      endpoints.set(
+        id,
+        (l = {
+          inFlight: 0,
+          nextBackAt: 0,
+          latencyMs: 1000,
+          limit: { limit: max, cutAt: Number.NEGATIVE_INFINITY },
+          max,
+          failuresInARow: 0,
+          pausedUntil: 0,
+          reported: undefined,
+        }),
+      );
     l.max = max;
     return l;
   };
@@ -100,14 +115,24 @@ export function createPacer(o: PacerOptions): Pacer {
     return Math.round(now + (at - now) * (0.9 + 0.2 * o.random()));
   };
   /** Who waits for a slot, per tenant in arrival order; `give` hands one over (undefined: no slot, go back). */
-  const lines = new Map<string, { readonly endpointId: string; readonly max: number; readonly give: (slot?: Slot) => void }[]>();
+  const lines = new Map<
+    string,
+    { readonly endpointId: string; readonly max: number; readonly give: (slot?: Slot) => void }[]
+  >();
   let closed = false;
   const forget = (tenantId: string, endpointId: string, t: Lane, e: EndpointLane) => {
     const now = o.now();
     // Idle lanes are dropped so the maps stay as small as the set of busy endpoints. (A lane someone waits for
     // is not idle: the slots it waits on are taken.)
     if (t.inFlight === 0 && t.nextBackAt < now) tenants.delete(tenantId);
-    if (e.inFlight === 0 && e.nextBackAt < now && e.pausedUntil < now && e.failuresInARow === 0 && e.limit.limit >= e.max) endpoints.delete(endpointId);
+    if (
+      e.inFlight === 0 &&
+      e.nextBackAt < now &&
+      e.pausedUntil < now &&
+      e.failuresInARow === 0 &&
+      e.limit.limit >= e.max
+    )
+      endpoints.delete(endpointId);
   };
   const refusal = (t: Lane, e: EndpointLane, now: number): DeferReason | undefined => {
     if (e.pausedUntil > now) return "paused";
@@ -128,7 +153,7 @@ export function createPacer(o: PacerOptions): Pacer {
     const line = lines.get(tenantId);
     if (!line) return;
     const now = o.now();
-    for (let i = 0; i < line.length; ) {
+    for (let i = 0; i < line.length;) {
       const w = line[i]!;
       const e = endpointLane(w.endpointId, w.max);
       const reason = refusal(t, e, now);
@@ -164,7 +189,8 @@ export function createPacer(o: PacerOptions): Pacer {
           t.latencyMs = 0.8 * t.latencyMs + 0.2 * opts.latencyMs;
           e.latencyMs = 0.8 * e.latencyMs + 0.2 * opts.latencyMs;
         }
-        if (opts.retryAfterMs !== undefined) e.pausedUntil = Math.max(e.pausedUntil, at + Math.min(maxPauseMs, opts.retryAfterMs));
+        if (opts.retryAfterMs !== undefined)
+          e.pausedUntil = Math.max(e.pausedUntil, at + Math.min(maxPauseMs, opts.retryAfterMs));
         let trip = false;
         if (result !== "neutral") {
           e.limit = adjustLimit(e.limit, e.max, result === "success", at);
@@ -173,7 +199,8 @@ export function createPacer(o: PacerOptions): Pacer {
         }
         const limit = e.limit.limit >= e.max ? undefined : e.limit.limit;
         // Reported when first cut and when back at the maximum; the steps in between stay local.
-        const report = limit === e.reported || (limit !== undefined && e.reported !== undefined) ? undefined : { limit };
+        const report =
+          limit === e.reported || (limit !== undefined && e.reported !== undefined) ? undefined : { limit };
         if (report) e.reported = limit;
         wake(tenantId, t);
         forget(tenantId, endpointId, t, e);

@@ -6,7 +6,14 @@
  * never holds more than `capacity` messages and none waits here for a slot.
  */
 import type { Logger } from "pino";
-import { deadLetter, maxVisibilityS, messageBatchers, resendDelayed, type DeliveryQueue, type MessageAttributes } from "../aws/delivery-queue.ts";
+import {
+  deadLetter,
+  maxVisibilityS,
+  messageBatchers,
+  resendDelayed,
+  type DeliveryQueue,
+  type MessageAttributes,
+} from "../aws/delivery-queue.ts";
 import type { Metrics } from "../metrics.ts";
 
 export interface Received {
@@ -128,7 +135,10 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       .handle(e.m)
       .catch((err: unknown): Disposition => {
         const stage = err instanceof DeliveryStageError ? err.stage : "before the attempt";
-        o.log.warn({ err: err instanceof DeliveryStageError ? err.cause : err, stage }, `delivery failed ${stage}, the message will be received again`);
+        o.log.warn(
+          { err: err instanceof DeliveryStageError ? err.cause : err, stage },
+          `delivery failed ${stage}, the message will be received again`,
+        );
         return { kind: "later", at: now() + failureBackoffS(e.m.receiveCount) * 1000 };
       })
       .then((d) => settle(e.m, d))
@@ -144,16 +154,21 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
 
   // The heartbeat: a message worked on for a third of its visibility gets the whole visibility again.
   const heartbeatMs = Math.max(1000, (o.visibilityTimeoutS * 1000) / 3);
-  const heartbeat = setInterval(() => {
-    const due = now() - heartbeatMs;
-    for (const e of held.values()) {
-      if (e.extendedAt > due) continue;
-      e.extendedAt = now();
-      batch.changeVisibility({ receiptHandle: e.m.receiptHandle, visibleInS: o.visibilityTimeoutS }).catch((err: unknown) => {
-        o.log.warn({ err }, "visibility not extended");
-      });
-    }
-  }, Math.min(heartbeatMs, 5000));
+  const heartbeat = setInterval(
+    () => {
+      const due = now() - heartbeatMs;
+      for (const e of held.values()) {
+        if (e.extendedAt > due) continue;
+        e.extendedAt = now();
+        batch
+          .changeVisibility({ receiptHandle: e.m.receiptHandle, visibleInS: o.visibilityTimeoutS })
+          .catch((err: unknown) => {
+            o.log.warn({ err }, "visibility not extended");
+          });
+      }
+    },
+    Math.min(heartbeatMs, 5000),
+  );
 
   const handBack = (m: Received) =>
     batch.changeVisibility({ receiptHandle: m.receiptHandle, visibleInS: 0 }).catch(() => undefined);

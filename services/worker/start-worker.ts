@@ -118,7 +118,13 @@ export function startWorker(o: WorkerOptions): Worker {
     now,
     random,
   });
-  const figures = startDeliveryFigures({ store: o.store, metrics: o.metrics, log: o.log, flushMs: s.figuresFlushMs, now });
+  const figures = startDeliveryFigures({
+    store: o.store,
+    metrics: o.metrics,
+    log: o.log,
+    flushMs: s.figuresFlushMs,
+    now,
+  });
   const deps = {
     ops,
     pacer,
@@ -156,7 +162,18 @@ export function startWorker(o: WorkerOptions): Worker {
     scheduler,
     log: o.log,
   });
-  const sweeper = startSweeper({ store: o.store, queue: o.queue, graceMs: s.sweepGraceMs, log: o.log, metrics: o.metrics, now, recordDepth: (d) => figures.depth(d) }, s.sweepIntervalMs);
+  const sweeper = startSweeper(
+    {
+      store: o.store,
+      queue: o.queue,
+      graceMs: s.sweepGraceMs,
+      log: o.log,
+      metrics: o.metrics,
+      now,
+      recordDepth: (d) => figures.depth(d),
+    },
+    s.sweepIntervalMs,
+  );
   let stopping: Promise<void> | undefined;
   return {
     inFlight: () => scheduler.inFlight(),
@@ -164,7 +181,11 @@ export function startWorker(o: WorkerOptions): Worker {
     stop() {
       // Deliveries waiting in line for a slot go back to the queue rather than start during the drain.
       pacer.close();
-      stopping ??= Promise.all([scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)), pollers.stop(), sweeper.stop()]).then(() => figures.stop());
+      stopping ??= Promise.all([
+        scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)),
+        pollers.stop(),
+        sweeper.stop(),
+      ]).then(() => figures.stop());
       return stopping;
     },
   };

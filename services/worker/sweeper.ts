@@ -38,15 +38,27 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
       const endpointIds = await claimOverdue(deps.store, key, now(), deps.graceMs);
       if (endpointIds.length === 0) continue;
       // A trace of its own (a sweep is not part of the event's story); the re-sent deliveries join it.
-      const ids = { "webhook.tenant_id": key.tenantId, "webhook.event_id": key.eventId, "messaging.batch.message_count": endpointIds.length };
+      const ids = {
+        "webhook.tenant_id": key.tenantId,
+        "webhook.event_id": key.eventId,
+        "messaging.batch.message_count": endpointIds.length,
+      };
       const failed = await inSpan("sweeper requeue", { kind: SpanKind.PRODUCER, attributes: ids }, () => {
         const trace = traceFields();
-        return enqueueDeliveries(deps.queue, endpointIds.map((endpointId) => ({ ...key, endpointId })), "queue", () => trace);
+        return enqueueDeliveries(
+          deps.queue,
+          endpointIds.map((endpointId) => ({ ...key, endpointId })),
+          "queue",
+          () => trace,
+        );
       });
       const sent = endpointIds.length - failed.length;
       requeued += sent;
       deps.metrics.sweeperRequeued.inc(sent);
-      deps.log.info({ tenant_id: key.tenantId, event_id: key.eventId, count: endpointIds.length }, "overdue deliveries re-enqueued");
+      deps.log.info(
+        { tenant_id: key.tenantId, event_id: key.eventId, count: endpointIds.length },
+        "overdue deliveries re-enqueued",
+      );
     }
   }
   // How late the most overdue delivery is: held and parked ones are due later, so this grows only when
@@ -55,7 +67,8 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
   // Queue depths as last seen, for /metrics (a sweep is the worker's periodic look at the world).
   const depths = { queue: await queueDepth(deps.queue, "queue"), dlq: await queueDepth(deps.queue, "dlq") };
   for (const which of ["queue", "dlq"] as const) {
-    for (const state of ["visible", "in_flight", "delayed"] as const) deps.metrics.queueMessages.set({ queue: which, state }, depths[which][state]);
+    for (const state of ["visible", "in_flight", "delayed"] as const)
+      deps.metrics.queueMessages.set({ queue: which, state }, depths[which][state]);
   }
   await deps.recordDepth?.(depths);
   return requeued;

@@ -22,7 +22,13 @@ let tenant: CreatedTenant;
 let eventId: string;
 const screenshots = process.env.UPDATE_SCREENSHOTS === "1";
 /** The little of a canvas element the chart check reads (this file is compiled without the DOM's types). */
-type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
+type Canvas = {
+  width: number;
+  height: number;
+  getContext(
+    kind: "2d",
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+};
 
 const admin = () => `Bearer ${stack.adminToken}`;
 const shot = async (name: string, fullPage = true) => {
@@ -33,27 +39,41 @@ beforeAll(async () => {
   stack = await startStack({ RETRY_SCHEDULE: "100ms,100ms" });
   receiver = await startReceiver();
   receiver.behave(() => ({ status: 503, body: '{"error":"maintenance until 14:00"}' }));
-  tenant = await stack.createTenant([{ url: receiver.url }, { url: `${receiver.url}?second` , event_types: ["never.sent"] }]);
+  tenant = await stack.createTenant([
+    { url: receiver.url },
+    { url: `${receiver.url}?second`, event_types: ["never.sent"] },
+  ]);
   await stack.http
     .patch(`/admin/tenants/${tenant.tenantId}/endpoints/${tenant.endpoints[1]!.endpointId}`)
     .set("authorization", admin())
     .send({ enabled: false });
   stack.startWorker();
-  const { body } = await postEvent(stack, tenant.apiKey, { type: "order.paid", order: { id: "ord_1042", amount: 4200 } });
-  eventId = body.event_id as string;
-  await eventually(async () => ((await stack.http.get("/admin/dlq").set("authorization", admin())).body.count as number) === 1, {
-    what: "the delivery dead-lettered",
+  const { body } = await postEvent(stack, tenant.apiKey, {
+    type: "order.paid",
+    order: { id: "ord_1042", amount: 4200 },
   });
+  eventId = body.event_id as string;
+  await eventually(
+    async () => ((await stack.http.get("/admin/dlq").set("authorization", admin())).body.count as number) === 1,
+    {
+      what: "the delivery dead-lettered",
+    },
+  );
   receiver.behave(() => ({ status: 200, body: "ok" }));
   // A few delivered events beside the dead one, as a console usually sees them.
   const delivered = [];
   for (const type of ["customer.created", "invoice.finalized", "order.shipped"]) {
     delivered.push((await postEvent(stack, tenant.apiKey, { type })).body.event_id as string);
   }
-  await eventually(async () => {
-    const res = await stack.http.get(`/admin/tenants/${tenant.tenantId}/events?status=DELIVERED`).set("authorization", admin());
-    return (res.body.data as unknown[]).length === delivered.length;
-  }, { what: "the other events delivered" });
+  await eventually(
+    async () => {
+      const res = await stack.http
+        .get(`/admin/tenants/${tenant.tenantId}/events?status=DELIVERED`)
+        .set("authorization", admin());
+      return (res.body.data as unknown[]).length === delivered.length;
+    },
+    { what: "the other events delivered" },
+  );
   rig = await openBrowser(stack);
   base = rig.base;
   page = await rig.context.newPage();
@@ -93,7 +113,12 @@ describe("operator console", () => {
       const coloured = await chart.locator("canvas").evaluate((c: Canvas) => {
         const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
         let n = 0;
-        for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0 && Math.max(data[i]!, data[i + 1]!, data[i + 2]!) - Math.min(data[i]!, data[i + 1]!, data[i + 2]!) > 60) n++;
+        for (let i = 0; i < data.length; i += 4)
+          if (
+            data[i + 3]! > 0 &&
+            Math.max(data[i]!, data[i + 1]!, data[i + 2]!) - Math.min(data[i]!, data[i + 1]!, data[i + 2]!) > 60
+          )
+            n++;
         return n;
       });
       expect(coloured, id).toBeGreaterThan(10);
@@ -136,7 +161,12 @@ describe("operator console", () => {
     expect(attempts.map((row) => row.slice(0, 1))).toEqual(["1", "2", "3", "4"]);
     expect(attempts[3]).toContain("200");
     // The timeline: accepted, the four attempts, delivered.
-    const steps = await detail.locator(".delivery").first().getByTestId("timeline").locator("li strong").allTextContents();
+    const steps = await detail
+      .locator(".delivery")
+      .first()
+      .getByTestId("timeline")
+      .locator("li strong")
+      .allTextContents();
     expect(steps).toEqual(["Accepted", "#1 · 503", "#2 · 503", "#3 · 503", "#4 · 200", "Delivered"]);
     await shot("console-event");
   });
@@ -148,12 +178,16 @@ describe("operator console", () => {
     await row.getByText("disabled by request").waitFor();
     await row.getByRole("button", { name: "Re-enable" }).click();
     await page.getByText(`Endpoint ${second} re-enabled.`).waitFor();
-    const res = await stack.http.get(`/admin/tenants/${tenant.tenantId}/endpoints/${second}`).set("authorization", admin());
+    const res = await stack.http
+      .get(`/admin/tenants/${tenant.tenantId}/endpoints/${second}`)
+      .set("authorization", admin());
     expect(res.body.enabled).toBe(true);
   });
 
   it("keeps the token in memory only: no storage, no cookie, a reload signs out", async () => {
-    const stored = await page.evaluate("({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })");
+    const stored = await page.evaluate(
+      "({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })",
+    );
     expect(stored).toEqual({ local: 0, session: 0, cookie: "" });
     expect((await page.context().cookies()).length).toBe(0);
     await page.reload();

@@ -34,7 +34,13 @@ const screenshots = process.env.UPDATE_SCREENSHOTS === "1";
 /** Events typed order.broken fail until the test lets them through. */
 let broken = true;
 /** The little of a canvas element the chart check reads (this file is compiled without the DOM's types). */
-type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
+type Canvas = {
+  width: number;
+  height: number;
+  getContext(
+    kind: "2d",
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+};
 
 const shot = async (name: string) => {
   if (screenshots) await page.screenshot({ path: `docs/images/${name}.png`, fullPage: true });
@@ -64,13 +70,21 @@ async function open(url: string): Promise<Page> {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ RETRY_SCHEDULE: "100ms,100ms", PORTAL_FRAME_ANCESTORS: "https://app.example.com" }, { logger });
+  stack = await startStack(
+    { RETRY_SCHEDULE: "100ms,100ms", PORTAL_FRAME_ANCESTORS: "https://app.example.com" },
+    { logger },
+  );
   receiver = await startReceiver();
-  receiver.behave((req) => (broken && req.body.toString().includes("order.broken") ? { status: 500, body: "not today" } : { status: 200, body: "ok" }));
+  receiver.behave((req) =>
+    broken && req.body.toString().includes("order.broken")
+      ? { status: 500, body: "not today" }
+      : { status: 200, body: "ok" },
+  );
   a = await stack.createTenant([{ url: `${receiver.url}?invoices`, event_types: ["invoice.*"] }]);
   b = await stack.createTenant([{ url: `${receiver.url}?tenant-b` }]);
   stack.startWorker();
-  for (const type of ["invoice.created", "invoice.paid"]) await postEvent(stack, a.apiKey, { type, invoice: { id: "inv_204", amount: 12_900 } });
+  for (const type of ["invoice.created", "invoice.paid"])
+    await postEvent(stack, a.apiKey, { type, invoice: { id: "inv_204", amount: 12_900 } });
   rig = await openBrowser(stack);
   base = rig.base;
   context = rig.context;
@@ -87,7 +101,10 @@ describe("tenant portal", () => {
     const url = await mint(a.tenantId);
     expect(url.startsWith(`${base}/portal/#token=wps_`)).toBe(true);
     page = await open(url);
-    await page.getByTestId("portal-endpoints").locator(`tr[data-endpoint-id="${a.endpoints[0]!.endpointId}"]`).waitFor();
+    await page
+      .getByTestId("portal-endpoints")
+      .locator(`tr[data-endpoint-id="${a.endpoints[0]!.endpointId}"]`)
+      .waitFor();
     expect(await page.getByTestId("tenant").textContent()).toBe(a.tenantId);
     const content = await page.content();
     for (const other of [b.tenantId, b.endpoints[0]!.endpointId, "tenant-b"]) expect(content).not.toContain(other);
@@ -111,7 +128,9 @@ describe("tenant portal", () => {
     expect(await result.textContent()).toMatch(/DELIVERED HTTP 200 in \d+ ms/);
     expect(await result.locator("tbody tr").count()).toBe(1);
     // Signed with the secret the page showed, as a receiver verifies it.
-    const test = receiver.requests.find((r) => r.url.endsWith("?orders") && r.body.toString().includes("webhook.test"))!;
+    const test = receiver.requests.find(
+      (r) => r.url.endsWith("?orders") && r.body.toString().includes("webhook.test"),
+    )!;
     verifyWithIndependentLibraries(test, secret);
     await shot("portal-endpoint-new");
 
@@ -128,9 +147,17 @@ describe("tenant portal", () => {
     await detail.getByRole("button", { name: "Disable" }).click();
     await page.getByTestId("portal-endpoint").locator(".badge", { hasText: "DISABLED" }).waitFor();
     const ids: string[] = [];
-    for (let i = 1; i <= 3; i++) ids.push((await postEvent(stack, a.apiKey, { type: "order.created", order: { id: `ord_${i}` } })).body.event_id as string);
-    for (const id of ids) expect((await getEvent(stack, a.apiKey, id)).deliveries).toEqual([expect.objectContaining({ endpoint_id: added, status: "SKIPPED" })]);
-    const sent = () => receiver.requests.filter((r) => r.url.endsWith("?orders") && r.body.toString().includes("order.created"));
+    for (let i = 1; i <= 3; i++)
+      ids.push(
+        (await postEvent(stack, a.apiKey, { type: "order.created", order: { id: `ord_${i}` } })).body
+          .event_id as string,
+      );
+    for (const id of ids)
+      expect((await getEvent(stack, a.apiKey, id)).deliveries).toEqual([
+        expect.objectContaining({ endpoint_id: added, status: "SKIPPED" }),
+      ]);
+    const sent = () =>
+      receiver.requests.filter((r) => r.url.endsWith("?orders") && r.body.toString().includes("order.created"));
     expect(sent()).toHaveLength(0);
 
     await page.getByTestId("portal-endpoint").getByRole("button", { name: "Enable" }).click();
@@ -144,7 +171,11 @@ describe("tenant portal", () => {
     await recover.getByText("Sent again: 3 deliveries.").waitFor();
     await eventually(() => sent().length === 3, { what: "the three recovered deliveries" });
     await stays(() => sent().length === 3, { forMs: 1000, what: "each once" });
-    expect(sent().map((r) => (JSON.parse(r.body.toString()) as { order: { id: string } }).order.id).sort()).toEqual(["ord_1", "ord_2", "ord_3"]);
+    expect(
+      sent()
+        .map((r) => (JSON.parse(r.body.toString()) as { order: { id: string } }).order.id)
+        .sort(),
+    ).toEqual(["ord_1", "ord_2", "ord_3"]);
   });
 
   it("shows the endpoint's health as numbers and a chart drawn from what was delivered", async () => {
@@ -157,7 +188,9 @@ describe("tenant portal", () => {
       },
       { what: "the health figures", intervalMs: 300 },
     );
-    expect(await page.getByTestId("health-day").textContent()).toMatch(/4 attempts · 100% delivered0 failed · p50 \d+ ms · p95 \d+ ms/);
+    expect(await page.getByTestId("health-day").textContent()).toMatch(
+      /4 attempts · 100% delivered0 failed · p50 \d+ ms · p95 \d+ ms/,
+    );
     const chart = page.getByTestId("chart-endpoint");
     expect(await chart.locator("small").textContent()).toBe("4 delivered · 0 failed");
     expect(Number(await chart.getAttribute("data-points"))).toBe(48);
@@ -165,7 +198,12 @@ describe("tenant portal", () => {
     const coloured = await chart.locator("canvas").evaluate((c: Canvas) => {
       const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
       let n = 0;
-      for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0 && Math.max(data[i]!, data[i + 1]!, data[i + 2]!) - Math.min(data[i]!, data[i + 1]!, data[i + 2]!) > 60) n++;
+      for (let i = 0; i < data.length; i += 4)
+        if (
+          data[i + 3]! > 0 &&
+          Math.max(data[i]!, data[i + 1]!, data[i + 2]!) - Math.min(data[i]!, data[i + 1]!, data[i + 2]!) > 60
+        )
+          n++;
       return n;
     });
     expect(coloured).toBeGreaterThan(10);
@@ -173,8 +211,11 @@ describe("tenant portal", () => {
   });
 
   it("browses events by type and status, shows one's payload and attempts, and retries one that died", async () => {
-    const brokenId = (await postEvent(stack, a.apiKey, { type: "order.broken", order: { id: "ord_9" } })).body.event_id as string;
-    await eventually(async () => (await getEvent(stack, a.apiKey, brokenId)).status === "DEAD", { what: "the broken event dead" });
+    const brokenId = (await postEvent(stack, a.apiKey, { type: "order.broken", order: { id: "ord_9" } })).body
+      .event_id as string;
+    await eventually(async () => (await getEvent(stack, a.apiKey, brokenId)).status === "DEAD", {
+      what: "the broken event dead",
+    });
     await page.getByRole("button", { name: "← Endpoints" }).click();
     await page.getByTestId("portal-endpoints").locator(`tr[data-endpoint-id="${added}"]`).waitFor();
     await shot("portal-endpoints");
@@ -182,7 +223,9 @@ describe("tenant portal", () => {
     const events = page.getByTestId("portal-events");
     await events.locator("input[name=type]").fill("order.created");
     await events.getByRole("button", { name: "Filter" }).click();
-    await eventually(async () => (await page.getByTestId("portal-events").locator("tbody tr").count()) === 3, { what: "three order.created events" });
+    await eventually(async () => (await page.getByTestId("portal-events").locator("tbody tr").count()) === 3, {
+      what: "three order.created events",
+    });
     await page.getByTestId("portal-events").locator("input[name=type]").fill("");
     await page.getByTestId("portal-events").locator("select[name=status]").selectOption("DEAD");
     await page.getByTestId("portal-events").getByRole("button", { name: "Filter" }).click();
@@ -195,7 +238,9 @@ describe("tenant portal", () => {
     broken = false;
     await detail.getByRole("button", { name: "Retry what died or was skipped" }).click();
     await page.getByText("Sent again to 1 endpoint.").waitFor();
-    await eventually(async () => (await getEvent(stack, a.apiKey, brokenId)).status === "DELIVERED", { what: "the retried event delivered" });
+    await eventually(async () => (await getEvent(stack, a.apiKey, brokenId)).status === "DELIVERED", {
+      what: "the retried event delivered",
+    });
   });
 
   it("with a read-only link: no write buttons, and the API refuses the writes", async () => {
@@ -211,7 +256,11 @@ describe("tenant portal", () => {
     expect(await readOnly.getByTestId("create-endpoint").count()).toBe(0);
     const token = /#token=(\S+)$/.exec(url)![1]!;
     const write = (path: string, body: unknown) =>
-      fetch(`${base}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+      fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     expect((await write("/v1/endpoints", { url: `${receiver.url}?sneaky` })).status).toBe(403);
     expect((await write(`/v1/endpoints/${added}/rotate-secret`, {})).status).toBe(403);
     await readOnly.close();
@@ -220,7 +269,11 @@ describe("tenant portal", () => {
   it("refuses an expired or an altered link", async () => {
     const short = await mint(a.tenantId, { expires_in: "1s" });
     const token = /#token=(\S+)$/.exec(short)![1]!;
-    await eventually(async () => (await fetch(`${base}/v1/endpoints`, { headers: { authorization: `Bearer ${token}` } })).status === 401, { what: "the link to expire", timeoutMs: 5000 });
+    await eventually(
+      async () =>
+        (await fetch(`${base}/v1/endpoints`, { headers: { authorization: `Bearer ${token}` } })).status === 401,
+      { what: "the link to expire", timeoutMs: 5000 },
+    );
     const expired = await open(short);
     await expired.getByTestId("session-ended").getByText("This link has expired or is not valid.").waitFor();
     await expired.close();
@@ -231,7 +284,9 @@ describe("tenant portal", () => {
   });
 
   it("keeps the token in memory only: no storage, cookie, request URL or log line holds it", async () => {
-    const stored = await page.evaluate("({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie, href: location.href })");
+    const stored = await page.evaluate(
+      "({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie, href: location.href })",
+    );
     expect(stored).toEqual({ local: 0, session: 0, cookie: "", href: `${base}/portal/` });
     expect((await context.cookies()).length).toBe(0);
     expect(tokens.length).toBeGreaterThanOrEqual(4);

@@ -27,7 +27,11 @@ describe("backend faults", () => {
     const dynamo = await startDynalite(0);
     const proxy = await startTcpProxy(dynamo.endpoint);
     const stack: Stack = await startStack({ AWS_ENDPOINT_URL_DYNAMODB: proxy.url, RETRY_SCHEDULE: "1s,1s,1s" });
-    cleanups.push(() => dynamo.stop(), () => proxy.close(), () => stack.close());
+    cleanups.push(
+      () => dynamo.stop(),
+      () => proxy.close(),
+      () => stack.close(),
+    );
     const r = await receiver();
     r.behave((_req, n) => (n === 1 ? { status: 200, delayMs: 1000 } : { status: 200 }));
     const t = await stack.createTenant([{ url: r.url }]);
@@ -58,24 +62,39 @@ describe("backend faults", () => {
   it("the SQS emulator restarted empty: the sweeper delivers everything still pending", async () => {
     let sqs: Emulator = await startSqsEmulator(0);
     const port = Number(new URL(sqs.endpoint).port);
-    const stack: Stack = await startStack({ AWS_ENDPOINT_URL_SQS: sqs.endpoint, RETRY_SCHEDULE: "1s,1s,1s,1s,1s", SWEEP_GRACE_MS: "500" });
-    cleanups.push(() => sqs.stop(), () => stack.close());
+    const stack: Stack = await startStack({
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      RETRY_SCHEDULE: "1s,1s,1s,1s,1s",
+      SWEEP_GRACE_MS: "500",
+    });
+    cleanups.push(
+      () => sqs.stop(),
+      () => stack.close(),
+    );
     const r = await receiver();
     r.behave(() => ({ status: 503 }));
     const t = await stack.createTenant([{ url: r.url }]);
     stack.startWorker();
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push((await postEvent(stack, t.apiKey, { type: "lost-queue", i })).body.event_id);
-    await eventually(() => new Set(r.requests.map((q) => q.headers["webhook-id"])).size === 10, { what: "first attempts" });
+    await eventually(() => new Set(r.requests.map((q) => q.headers["webhook-id"])).size === 10, {
+      what: "first attempts",
+    });
 
     await sqs.stop();
     sqs = await startSqsEmulator(port);
     // An operator re-creates the queues (the bootstrap step); every message is gone.
     await provisionAll(stack.clients.dynamo, stack.clients.sqs, provisionOptions(stack.config));
     r.behave(() => ({ status: 200 }));
-    await eventually(async () => (await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).status))).every((s) => s === "DELIVERED"), {
-      what: "every pending event delivered",
-      timeoutMs: 30_000,
-    });
+    await eventually(
+      async () =>
+        (await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).status))).every(
+          (s) => s === "DELIVERED",
+        ),
+      {
+        what: "every pending event delivered",
+        timeoutMs: 30_000,
+      },
+    );
   }, 45_000);
 });

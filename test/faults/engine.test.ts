@@ -45,14 +45,18 @@ async function worker(env: Record<string, string> = {}): Promise<ServiceProcess>
 async function postMany(t: CreatedTenant, n: number, type: string): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i += 25) {
-    const batch = await Promise.all(Array.from({ length: Math.min(25, n - i) }, (_, j) => postEvent(stack, t.apiKey, { type, i: i + j })));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(25, n - i) }, (_, j) => postEvent(stack, t.apiKey, { type, i: i + j })),
+    );
     ids.push(...batch.map((r) => String(r.body.event_id)));
   }
   return ids;
 }
 
 const allDelivered = (t: CreatedTenant, ids: string[]) => async () =>
-  (await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).status))).every((s) => s === "DELIVERED");
+  (await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).status))).every(
+    (s) => s === "DELIVERED",
+  );
 
 /** How many times each webhook-id reached the receiver. */
 function postsPerWebhook(url: string): Map<string, number> {
@@ -121,28 +125,43 @@ describe("an endpoint that keeps failing", () => {
       const t = { apiKey: created.body.api_key as string, tenantId: created.body.tenant_id as string };
       const endpointId = created.body.endpoints[0].endpoint_id as string;
       type View = { circuit: { state: string; reason: string; next_probe_at: string } };
-      const endpoint = async () => (await stack.http.get(`/v1/endpoints/${endpointId}`).set("authorization", `Bearer ${t.apiKey}`)).body as View;
+      const endpoint = async () =>
+        (await stack.http.get(`/v1/endpoints/${endpointId}`).set("authorization", `Bearer ${t.apiKey}`)).body as View;
       const ids: string[] = [];
       for (let i = 0; i < 10; i++) ids.push((await postEvent(stack, t.apiKey, { type: "breaker", i })).body.event_id);
 
       // Three failures in a row (BREAKER_FAILURES below) open it; then one probe after the 2 s cooldown.
       await eventually(async () => (await endpoint()).circuit.state === "open", { what: "the circuit open" });
       expect((await endpoint()).circuit.reason).toContain("HTTP 503");
-      await eventually(() => receiver.requests.length === 4, { what: "one probe after the cooldown", timeoutMs: 10_000 });
+      await eventually(() => receiver.requests.length === 4, {
+        what: "one probe after the cooldown",
+        timeoutMs: 10_000,
+      });
       // The failed probe reopened it, for longer: the next probe is ahead again.
-      await eventually(async () => {
-        const { circuit } = await endpoint();
-        return circuit.state === "open" && Date.parse(circuit.next_probe_at) > Date.now();
-      }, { what: "the circuit reopened after the failed probe" });
+      await eventually(
+        async () => {
+          const { circuit } = await endpoint();
+          return circuit.state === "open" && Date.parse(circuit.next_probe_at) > Date.now();
+        },
+        { what: "the circuit reopened after the failed probe" },
+      );
       // Held deliveries spent no attempt: only the three that tripped it and the probe did.
-      const attempts = await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).deliveries[0]!.attempts));
+      const attempts = await Promise.all(
+        ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).deliveries[0]!.attempts),
+      );
       expect(attempts.reduce((a, b) => a + b, 0)).toBe(4);
 
       receiver.behave(() => ({ status: 200 }));
-      await eventually(async () => (await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).status))).every((s) => s === "DELIVERED"), {
-        what: "everything delivered after the circuit closed",
-        timeoutMs: 20_000,
-      });
+      await eventually(
+        async () =>
+          (await Promise.all(ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).status))).every(
+            (s) => s === "DELIVERED",
+          ),
+        {
+          what: "everything delivered after the circuit closed",
+          timeoutMs: 20_000,
+        },
+      );
       expect((await endpoint()).circuit.state).toBe("closed");
       expect(receiver.requests.filter((r) => r.url.endsWith("?breaker"))).toHaveLength(14);
     } finally {
@@ -163,7 +182,10 @@ describe("an endpoint's rate limit", () => {
     const ids = await postMany(t, 40, "rate");
     await Promise.all([worker(), worker()]);
     await eventually(allDelivered(t, ids), { what: "all 40 delivered", timeoutMs: 40_000 });
-    const at = receiver.requests.filter((r) => r.url.endsWith("?rate")).map((r) => r.at).sort((a, b) => a - b);
+    const at = receiver.requests
+      .filter((r) => r.url.endsWith("?rate"))
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     expect(at).toHaveLength(40);
     // After the first second's burst of 5, five a second: the sustained rate, and at most 5 per second of any
     // window plus the burst (one more for the jitter between taking a slot and the POST's arrival).
@@ -173,7 +195,9 @@ describe("an endpoint's rate limit", () => {
       const busiest = Math.max(...at.map((t0) => at.filter((x) => x >= t0 && x < t0 + w * 1000).length));
       expect(busiest).toBeLessThanOrEqual(5 * w + 6);
     }
-    process.stdout.write(`rate limit 5/s over two workers: ${at.length} deliveries, sustained ${rate.toFixed(2)}/s after the burst\n`);
+    process.stdout.write(
+      `rate limit 5/s over two workers: ${at.length} deliveries, sustained ${rate.toFixed(2)}/s after the burst\n`,
+    );
     expect(rate).toBeLessThanOrEqual(5.25);
     expect(rate).toBeGreaterThan(2.5);
   }, 60_000);

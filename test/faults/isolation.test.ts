@@ -36,6 +36,9 @@ it("delivers what was queued after a slow delivery while that one is still waiti
   const sentAt = Date.now();
   for (let i = 0; i < 5; i++) await postEvent(stack, tenant.apiKey, { type: "fast.one", i });
   // Within half the slow receiver's delay: behind a blocked batch they would wait for all of it.
-  await eventually(() => receiver.requests.filter((r) => r.url.includes("fast")).length === 5, { what: "the fast deliveries", timeoutMs: slowMs / 2 });
+  await eventually(() => receiver.requests.filter((r) => r.url.includes("fast")).length === 5, {
+    what: "the fast deliveries",
+    timeoutMs: slowMs / 2,
+  });
   expect(Date.now() - sentAt).toBeLessThan(slowMs / 2);
 });

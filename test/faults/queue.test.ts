@@ -22,8 +22,15 @@ afterAll(async () => {
 });
 
 const queueEmpty = async () => {
-  const { Attributes: a } = await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queue.queueUrl, AttributeNames: ["All"] }));
-  return Number(a?.ApproximateNumberOfMessages) + Number(a?.ApproximateNumberOfMessagesNotVisible) + Number(a?.ApproximateNumberOfMessagesDelayed) === 0;
+  const { Attributes: a } = await stack.clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: stack.queue.queueUrl, AttributeNames: ["All"] }),
+  );
+  return (
+    Number(a?.ApproximateNumberOfMessages) +
+      Number(a?.ApproximateNumberOfMessagesNotVisible) +
+      Number(a?.ApproximateNumberOfMessagesDelayed) ===
+    0
+  );
 };
 
 describe("queue faults", () => {
@@ -33,7 +40,10 @@ describe("queue faults", () => {
       receiver.behave(() => ({ status: 200, delayMs: 5000 }));
       const t = await stack.createTenant([{ url: receiver.url }]);
       const { body } = await postEvent(stack, t.apiKey, { type: "slow" });
-      await eventually(async () => (await getEvent(stack, t.apiKey, body.event_id)).status === "DELIVERED", { what: "delivered", timeoutMs: 15_000 });
+      await eventually(async () => (await getEvent(stack, t.apiKey, body.event_id)).status === "DELIVERED", {
+        what: "delivered",
+        timeoutMs: 15_000,
+      });
       expect(receiver.requests).toHaveLength(1);
       await eventually(queueEmpty, { what: "the queue to drain" });
       // Without the heartbeat the message would come back after 2 s and find the delivery leased.
@@ -47,7 +57,11 @@ describe("queue faults", () => {
     const worker = stack.startWorker();
     try {
       const t = await stack.createTenant([{ url: receiver.url }]);
-      for (const body of ["not json", '{"tenantId":"ten_x"}', JSON.stringify({ tenantId: t.tenantId, eventId: "evt_01ABCDEFGHJKMNPQRSTVWXYZ00", endpointId: "ep_x" })]) {
+      for (const body of [
+        "not json",
+        '{"tenantId":"ten_x"}',
+        JSON.stringify({ tenantId: t.tenantId, eventId: "evt_01ABCDEFGHJKMNPQRSTVWXYZ00", endpointId: "ep_x" }),
+      ]) {
         await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.queue.queueUrl, MessageBody: body }));
       }
       await eventually(queueEmpty, { what: "the poison to be dropped" });
@@ -68,7 +82,9 @@ describe("queue faults", () => {
       const { body } = await postEvent(stack, t.apiKey, { type: "race" });
       const ref = { tenantId: t.tenantId, eventId: body.event_id as string, endpointId: t.endpoints[0]!.endpointId };
       expect(await enqueueDeliveries(stack.queue, [ref, ref, ref, ref])).toEqual([]);
-      await eventually(async () => (await getEvent(stack, t.apiKey, body.event_id)).status === "DELIVERED", { what: "delivered" });
+      await eventually(async () => (await getEvent(stack, t.apiKey, body.event_id)).status === "DELIVERED", {
+        what: "delivered",
+      });
       await eventually(queueEmpty, { what: "every copy consumed", timeoutMs: 20_000 });
       expect(receiver.requests).toHaveLength(1);
     } finally {

@@ -81,7 +81,10 @@ describe("receivers that fail", () => {
       r.behave((_req, n) => (n === 1 ? { status: 429, headers: { "retry-after": "3" } } : { status: 200 }));
       const t = await own.createTenant([{ url: r.url }]);
       const { body } = await postEvent(own, t.apiKey, { type: "429" });
-      await eventually(async () => (await getEvent(own, t.apiKey, body.event_id)).status === "DELIVERED", { what: "delivered", timeoutMs: 15_000 });
+      await eventually(async () => (await getEvent(own, t.apiKey, body.event_id)).status === "DELIVERED", {
+        what: "delivered",
+        timeoutMs: 15_000,
+      });
       // Scheduled 2 s +-10% (at most 2.2 s); Retry-After asks 3 s, within [2 s, 4 s]: honoured.
       expect(r.requests[1]!.at - r.requests[0]!.at).toBeGreaterThanOrEqual(2900);
       await r.close();
@@ -119,14 +122,37 @@ describe("receivers that fail", () => {
 
   it("a TLS certificate that does not verify is a failed attempt, not a crash", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tls-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1", "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem")], {
-      stdio: "ignore",
-    });
-    const tls = createServer({ key: readFileSync(join(dir, "k.pem")), cert: readFileSync(join(dir, "c.pem")) }, (_req, res) => res.writeHead(200).end());
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-days",
+        "1",
+        "-keyout",
+        join(dir, "k.pem"),
+        "-out",
+        join(dir, "c.pem"),
+      ],
+      {
+        stdio: "ignore",
+      },
+    );
+    const tls = createServer(
+      { key: readFileSync(join(dir, "k.pem")), cert: readFileSync(join(dir, "c.pem")) },
+      (_req, res) => res.writeHead(200).end(),
+    );
     await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", () => resolve()));
     const d = await deliverTo(`https://127.0.0.1:${(tls.address() as AddressInfo).port}/hook`);
     expect(d.status).toBe("DEAD");
-    expect(d.last_error).toMatch(/^TLS error \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID)\)$/);
+    expect(d.last_error).toMatch(
+      /^TLS error \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID)\)$/,
+    );
     tls.close();
   });
 });
@@ -141,7 +167,9 @@ function createServerOn(handle: (socket: Socket, path: string) => void) {
     socket.on("error", () => undefined);
     socket.once("data", (data) => handle(socket, data.toString().split(" ")[1] ?? "/"));
   });
-  const url = new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  const url = new Promise<string>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
   return {
     url,
     close() {

@@ -35,7 +35,11 @@ beforeAll(async () => {
   await listen("127.0.0.1");
   await listen("::1");
   // The listeners' port is an allowed one, so only the address guard stands between the worker and them.
-  stack = await startStack({ ALLOW_PRIVATE_TARGETS: "false", RETRY_SCHEDULE: "100ms", ALLOWED_TARGET_PORTS: String(port) });
+  stack = await startStack({
+    ALLOW_PRIVATE_TARGETS: "false",
+    RETRY_SCHEDULE: "100ms",
+    ALLOWED_TARGET_PORTS: String(port),
+  });
   stack.startWorker();
 });
 afterAll(async () => {
@@ -43,18 +47,39 @@ afterAll(async () => {
   await stack.close();
 });
 
-const loopbackHosts = () => ["127.0.0.1", "localhost", "[::1]", "0x7f000001", "2130706433", "017700000001", "127.1", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]"];
+const loopbackHosts = () => [
+  "127.0.0.1",
+  "localhost",
+  "[::1]",
+  "0x7f000001",
+  "2130706433",
+  "017700000001",
+  "127.1",
+  "[::ffff:127.0.0.1]",
+  "[::ffff:7f00:1]",
+];
 
 describe("SSRF defences", () => {
   it("the API refuses endpoint URLs at loopback addresses in any spelling, and credentials in URLs", async () => {
     const admin = `Bearer ${stack.adminToken}`;
     for (const host of loopbackHosts().filter((h) => h !== "localhost")) {
-      const res = await stack.http.post("/admin/tenants").set("authorization", admin).send({ name: "x", endpoints: [{ url: `https://${host}:${port}/` }] });
-      expect(expectProblem(res, 422).errors, host).toEqual([{ path: "endpoints.0.url", message: expect.stringMatching(/loopback/) }]);
+      const res = await stack.http
+        .post("/admin/tenants")
+        .set("authorization", admin)
+        .send({ name: "x", endpoints: [{ url: `https://${host}:${port}/` }] });
+      expect(expectProblem(res, 422).errors, host).toEqual([
+        { path: "endpoints.0.url", message: expect.stringMatching(/loopback/) },
+      ]);
     }
-    const http = await stack.http.post("/admin/tenants").set("authorization", admin).send({ name: "x", endpoints: [{ url: "http://example.com/" }] });
+    const http = await stack.http
+      .post("/admin/tenants")
+      .set("authorization", admin)
+      .send({ name: "x", endpoints: [{ url: "http://example.com/" }] });
     expectProblem(http, 422);
-    const creds = await stack.http.post("/admin/tenants").set("authorization", admin).send({ name: "x", endpoints: [{ url: "https://user:pw@example.com/" }] });
+    const creds = await stack.http
+      .post("/admin/tenants")
+      .set("authorization", admin)
+      .send({ name: "x", endpoints: [{ url: "https://user:pw@example.com/" }] });
     expectProblem(creds, 422);
   });
 
@@ -65,7 +90,10 @@ describe("SSRF defences", () => {
     await changeTenant(stack.stores.tenants, t.tenantId, (tenant) => ({
       ...tenant,
       endpoints: Object.fromEntries(
-        urls.map((url, i) => [`ep_${String(i).padStart(26, "0")}`, { url, eventTypes: [], secrets: [{ secret: "whsec_eA==", createdAt: 0 }], enabled: true, createdAt: 0 }]),
+        urls.map((url, i) => [
+          `ep_${String(i).padStart(26, "0")}`,
+          { url, eventTypes: [], secrets: [{ secret: "whsec_eA==", createdAt: 0 }], enabled: true, createdAt: 0 },
+        ]),
       ),
     }));
     const { body } = await postEvent(stack, t.apiKey, { type: "ssrf" });
@@ -80,7 +108,9 @@ describe("SSRF defences", () => {
     for (const d of event.deliveries) {
       expect(d.attempts).toBe(2);
       expect(d.last_error).toBe("refused: the address is not public");
-      expect(d.attempt_log.every((a) => a.status_code === null && a.error === "refused: the address is not public")).toBe(true);
+      expect(
+        d.attempt_log.every((a) => a.status_code === null && a.error === "refused: the address is not public"),
+      ).toBe(true);
     }
     expect(connections).toBe(0);
   });

@@ -11,7 +11,12 @@ let receiver: TestReceiver;
 const workers: ServiceProcess[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ RETRY_SCHEDULE: "1s,1s,1s", DELIVERY_TIMEOUT_MS: "3000", VISIBILITY_TIMEOUT_S: "8", SQS_WAIT_TIME_S: "1" });
+  stack = await startStack({
+    RETRY_SCHEDULE: "1s,1s,1s",
+    DELIVERY_TIMEOUT_MS: "3000",
+    VISIBILITY_TIMEOUT_S: "8",
+    SQS_WAIT_TIME_S: "1",
+  });
   receiver = await startReceiver();
 });
 afterAll(async () => {
@@ -38,10 +43,16 @@ describe("worker process faults", () => {
     await eventually(() => receiver.requests.length === 1, { what: "the first POST" });
     await first.kill("SIGKILL");
     await worker();
-    await eventually(async () => (await status(t.apiKey, body.event_id)) === "DELIVERED", { what: "delivery after restart", timeoutMs: 25_000 });
+    await eventually(async () => (await status(t.apiKey, body.event_id)) === "DELIVERED", {
+      what: "delivery after restart",
+      timeoutMs: 25_000,
+    });
     const event = await getEvent(stack, t.apiKey, body.event_id);
     expect(event.deliveries[0]!.attempts).toBe(2);
-    expect(receiver.requests.map((r) => r.headers["webhook-id"])).toEqual([event.deliveries[0]!.webhook_id, event.deliveries[0]!.webhook_id]);
+    expect(receiver.requests.map((r) => r.headers["webhook-id"])).toEqual([
+      event.deliveries[0]!.webhook_id,
+      event.deliveries[0]!.webhook_id,
+    ]);
     await Promise.all(workers.map((w) => w.kill("SIGKILL")));
   }, 40_000);
 
@@ -63,10 +74,13 @@ describe("worker process faults", () => {
     for (const v of views.filter((x) => x.status !== "DELIVERED")) expect(v.deliveries[0]!.attempts).toBe(0);
 
     await worker();
-    await eventually(async () => (await Promise.all(ids.map((id) => status(t.apiKey, id)))).every((s) => s === "DELIVERED"), {
-      what: "the rest delivered",
-      timeoutMs: 30_000,
-    });
+    await eventually(
+      async () => (await Promise.all(ids.map((id) => status(t.apiKey, id)))).every((s) => s === "DELIVERED"),
+      {
+        what: "the rest delivered",
+        timeoutMs: 30_000,
+      },
+    );
     const seen = receiver.requests.map((r) => String(r.headers["webhook-id"]));
     expect(new Set(seen).size).toBe(30);
     expect(seen).toHaveLength(30);

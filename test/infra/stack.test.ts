@@ -12,7 +12,12 @@ import { firstAttemptSloS } from "../../services/core/delivery-figures.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
 import { workBacklogExpression } from "../../infra/lib/worker-service.ts";
 import { evaluateMetricMath } from "../support/metric-math.ts";
-import { albIdleTimeoutS, apiKeepAliveTimeoutMs, apiShutdownDeadlineMs, workerShutdownDeadlineMs } from "../../services/core/timing.ts";
+import {
+  albIdleTimeoutS,
+  apiKeepAliveTimeoutMs,
+  apiShutdownDeadlineMs,
+  workerShutdownDeadlineMs,
+} from "../../services/core/timing.ts";
 
 const base: WebhookPlatformProps = {
   domainName: "hooks.example.org",
@@ -26,7 +31,12 @@ const base: WebhookPlatformProps = {
 let app: App;
 let stack: WebhookPlatformStack;
 let t: Template;
-type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+type Resource = {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
@@ -44,7 +54,10 @@ function statementsOf(rolePattern: RegExp): { Action: string | string[]; Resourc
   const role = logicalId("AWS::IAM::Role", rolePattern);
   return ofType("AWS::IAM::Policy")
     .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(role))
-    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+    .flatMap(
+      ([, p]) =>
+        (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement,
+    );
 }
 const actionsOn = (statements: { Action: string | string[]; Resource: unknown }[], resourceId: string) =>
   statements.filter((s) => JSON.stringify(s.Resource).includes(resourceId)).flatMap((s) => [s.Action].flat());
@@ -54,11 +67,21 @@ function imagePlatforms(of: App): (string | undefined)[] {
   return of
     .synth()
     .artifacts.filter(AssetManifestArtifact.isAssetManifestArtifact)
-    .flatMap((a) => Object.values((JSON.parse(readFileSync(a.file, "utf8")) as { dockerImages?: Record<string, { source: { platform?: string } }> }).dockerImages ?? {}))
+    .flatMap((a) =>
+      Object.values(
+        (
+          JSON.parse(readFileSync(a.file, "utf8")) as {
+            dockerImages?: Record<string, { source: { platform?: string } }>;
+          }
+        ).dockerImages ?? {},
+      ),
+    )
     .map((image) => image.source.platform);
 }
 const runtimePlatforms = (template: Template) =>
-  Object.values(template.findResources("AWS::ECS::TaskDefinition")).map((r) => (r as Resource).Properties.RuntimePlatform);
+  Object.values(template.findResources("AWS::ECS::TaskDefinition")).map(
+    (r) => (r as Resource).Properties.RuntimePlatform,
+  );
 
 describe("the image", () => {
   it("is built for the architecture the tasks run on, x86_64 by default, whatever machine builds it", () => {
@@ -73,14 +96,21 @@ describe("the image", () => {
     const armApp = new App();
     const arm = Template.fromStack(new WebhookPlatformStack(armApp, "arm", { ...base, cpuArchitecture: "arm64" }));
     expect(imagePlatforms(armApp)).toEqual(["linux/arm64"]);
-    expect(runtimePlatforms(arm).map((p) => (p as { CpuArchitecture: string }).CpuArchitecture)).toEqual(["ARM64", "ARM64"]);
+    expect(runtimePlatforms(arm).map((p) => (p as { CpuArchitecture: string }).CpuArchitecture)).toEqual([
+      "ARM64",
+      "ARM64",
+    ]);
   });
 
   it("caps each container's V8 heap below its task's memory, leaving room for everything else Node holds", () => {
     expect(ofType("AWS::ECS::TaskDefinition")).toHaveLength(2);
     for (const [id, r] of ofType("AWS::ECS::TaskDefinition")) {
       const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: string }[] }[];
-      const oldSpaceMiB = Number(/^--max-old-space-size=(\d+)$/.exec(container!.Environment.find((e) => e.Name === "NODE_OPTIONS")?.Value ?? "")?.[1]);
+      const oldSpaceMiB = Number(
+        /^--max-old-space-size=(\d+)$/.exec(
+          container!.Environment.find((e) => e.Name === "NODE_OPTIONS")?.Value ?? "",
+        )?.[1],
+      );
       const taskMiB = Number(r.Properties.Memory);
       expect(oldSpaceMiB / taskMiB, id).toBeGreaterThanOrEqual(0.6);
       expect(oldSpaceMiB / taskMiB, id).toBeLessThanOrEqual(0.75);
@@ -95,11 +125,17 @@ describe("the API", () => {
       ValidationMethod: "DNS",
       DomainValidationOptions: [{ DomainName: "hooks.example.org", HostedZoneId: "Z123EXAMPLE" }],
     });
-    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", { Protocol: "HTTPS", Port: 443, Certificates: Match.anyValue() });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Protocol: "HTTPS",
+      Port: 443,
+      Certificates: Match.anyValue(),
+    });
     t.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
       Protocol: "HTTP",
       Port: 80,
-      DefaultActions: [{ Type: "redirect", RedirectConfig: { Protocol: "HTTPS", Port: "443", StatusCode: "HTTP_301" } }],
+      DefaultActions: [
+        { Type: "redirect", RedirectConfig: { Protocol: "HTTPS", Port: "443", StatusCode: "HTTP_301" } },
+      ],
     });
     t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
       Scheme: "internet-facing",
@@ -109,26 +145,43 @@ describe("the API", () => {
 
   it("closes idle connections before the API does (else the ALB may reuse one the API is closing: a 502)", () => {
     t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
-      LoadBalancerAttributes: Match.arrayWith([{ Key: "idle_timeout.timeout_seconds", Value: String(albIdleTimeoutS) }]),
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: "idle_timeout.timeout_seconds", Value: String(albIdleTimeoutS) },
+      ]),
     });
     // The server itself is checked in test/unit/api/http-server.test.ts.
     expect(apiKeepAliveTimeoutMs).toBeGreaterThan(albIdleTimeoutS * 1000);
   });
 
   it("has a Route 53 alias for the custom domain and checks target liveness (/healthz), not the backends (/readyz)", () => {
-    t.hasResourceProperties("AWS::Route53::RecordSet", { Name: "hooks.example.org.", Type: "A", AliasTarget: Match.anyValue(), HostedZoneId: "Z123EXAMPLE" });
-    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/healthz", Port: 80, Protocol: "HTTP" });
+    t.hasResourceProperties("AWS::Route53::RecordSet", {
+      Name: "hooks.example.org.",
+      Type: "A",
+      AliasTarget: Match.anyValue(),
+      HostedZoneId: "Z123EXAMPLE",
+    });
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      HealthCheckPath: "/healthz",
+      Port: 80,
+      Protocol: "HTTP",
+    });
     expect(JSON.stringify(t.toJSON())).not.toContain("/readyz");
   });
 
   it("runs at least two tasks with a rollback circuit breaker, scaled on CPU and requests", () => {
-    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 10, ScalableDimension: "ecs:service:DesiredCount" });
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", {
+      MinCapacity: 2,
+      MaxCapacity: 10,
+      ScalableDimension: "ecs:service:DesiredCount",
+    });
     t.hasResourceProperties("AWS::ECS::Service", {
       LoadBalancers: Match.anyValue(),
       DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
     });
     t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" } }),
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" },
+      }),
     });
     t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({
@@ -139,14 +192,23 @@ describe("the API", () => {
 
   it("mints portal links for its own domain, not for whatever Host a request names", () => {
     t.hasResourceProperties("AWS::ECS::TaskDefinition", {
-      ContainerDefinitions: [Match.objectLike({ Command: ["api"], Environment: Match.arrayWith([{ Name: "PUBLIC_URL", Value: Match.stringLikeRegexp("^https://") }]) })],
+      ContainerDefinitions: [
+        Match.objectLike({
+          Command: ["api"],
+          Environment: Match.arrayWith([{ Name: "PUBLIC_URL", Value: Match.stringLikeRegexp("^https://") }]),
+        }),
+      ],
     });
   });
 
   it("gets the admin token from Secrets Manager as a container secret, never as plain environment", () => {
-    t.hasResourceProperties("AWS::SecretsManager::Secret", { GenerateSecretString: Match.objectLike({ PasswordLength: 48 }) });
+    t.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),
+    });
     t.hasResourceProperties("AWS::ECS::TaskDefinition", {
-      ContainerDefinitions: [Match.objectLike({ Command: ["api"], Secrets: [Match.objectLike({ Name: "ADMIN_TOKEN" })] })],
+      ContainerDefinitions: [
+        Match.objectLike({ Command: ["api"], Secrets: [Match.objectLike({ Name: "ADMIN_TOKEN" })] }),
+      ],
     });
     expect(JSON.stringify(t.toJSON())).not.toMatch(/"Name":"ADMIN_TOKEN","Value"/);
   });
@@ -180,32 +242,58 @@ describe("the worker", () => {
         Match.objectLike({
           Command: ["worker"],
           Environment: Match.arrayWith([{ Name: "METRICS_PORT", Value: "9464" }]),
-          HealthCheck: { Command: ["CMD", "node", "-e", livenessProbe(9464)], Interval: 30, Retries: 3, StartPeriod: 60, Timeout: 5 },
+          HealthCheck: {
+            Command: ["CMD", "node", "-e", livenessProbe(9464)],
+            Interval: 30,
+            Retries: 3,
+            StartPeriod: 60,
+            Timeout: 5,
+          },
         }),
       ],
     });
   });
 
   it("scales on the work that can start now (visible messages) plus the workers' own in-flight figure, never on SQS's not-visible count", () => {
-    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 7, ScalableDimension: "ecs:service:DesiredCount" });
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", {
+      MinCapacity: 2,
+      MaxCapacity: 7,
+      ScalableDimension: "ecs:service:DesiredCount",
+    });
     const [policy] = ofType("AWS::ApplicationAutoScaling::ScalingPolicy").filter(([id]) => /BacklogPerTask/.test(id));
-    const config = policy![1].Properties.TargetTrackingScalingPolicyConfiguration as { TargetValue: number; CustomizedMetricSpecification: { Metrics: unknown[] } };
+    const config = policy![1].Properties.TargetTrackingScalingPolicyConfiguration as {
+      TargetValue: number;
+      CustomizedMetricSpecification: { Metrics: unknown[] };
+    };
     // 60% of a task's 500 deliveries in flight.
     expect(config.TargetValue).toBe(300);
-    const metrics = config.CustomizedMetricSpecification.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } }[];
+    const metrics = config.CustomizedMetricSpecification.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: {
+        Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] };
+      };
+    }[];
     const named = (id: string) => metrics.find((m) => m.Id === id)?.MetricStat?.Metric;
     expect(named("visible")).toMatchObject({ Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible" });
-    expect(named("inflight")).toMatchObject({ Namespace: "WebhookPlatform", MetricName: "DeliveriesInFlight", Dimensions: [{ Name: "Deployment", Value: "hooks" }] });
+    expect(named("inflight")).toMatchObject({
+      Namespace: "WebhookPlatform",
+      MetricName: "DeliveriesInFlight",
+      Dimensions: [{ Name: "Deployment", Value: "hooks" }],
+    });
     expect(JSON.stringify(metrics)).not.toContain("ApproximateNumberOfMessagesNotVisible");
     expect(metrics.find((m) => m.Id === "backlogPerTask")?.Expression).toBe(workBacklogExpression);
     // The workers write that figure (EMF on stdout, which the awslogs driver ships).
     const worker = ofType("AWS::ECS::TaskDefinition").find(([id]) => /Worker/.test(id))![1];
-    expect((worker.Properties.ContainerDefinitions as { Environment: unknown }[])[0]!.Environment).toEqual(expect.arrayContaining([{ Name: "CLOUDWATCH_EMF", Value: "true" }]));
+    expect((worker.Properties.ContainerDefinitions as { Environment: unknown }[])[0]!.Environment).toEqual(
+      expect.arrayContaining([{ Name: "CLOUDWATCH_EMF", Value: "true" }]),
+    );
   });
 
   it("asks for tasks by the work there is: one endpoint down with 50,000 retries parked asks for none; a visible backlog asks for many", () => {
     // The policy's own expression, evaluated as CloudWatch would.
-    const evaluate = (m: { visible: number; inflight: number | undefined; tasks: number }) => evaluateMetricMath(workBacklogExpression, m)!;
+    const evaluate = (m: { visible: number; inflight: number | undefined; tasks: number }) =>
+      evaluateMetricMath(workBacklogExpression, m)!;
     const desired = (m: Parameters<typeof evaluate>[0]) => Math.ceil((evaluate(m) * Math.max(1, m.tasks)) / 300);
     // 50,000 messages parked for their retries (not visible, and no worker holds them), one probe in flight.
     const parked = { visible: 0, inflight: 1, tasks: 2 };
@@ -222,14 +310,21 @@ describe("the worker", () => {
   });
 
   it("scales through ECS's service-linked role, like the API, not a role of its own without permissions", () => {
-    const targets = ofType("AWS::ApplicationAutoScaling::ScalableTarget").map(([, r]) => JSON.stringify(r.Properties.RoleARN));
+    const targets = ofType("AWS::ApplicationAutoScaling::ScalableTarget").map(([, r]) =>
+      JSON.stringify(r.Properties.RoleARN),
+    );
     expect(targets).toHaveLength(2);
-    for (const role of targets) expect(role).toContain("role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService");
+    for (const role of targets)
+      expect(role).toContain(
+        "role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+      );
     expect(JSON.stringify(ofType("AWS::IAM::Role"))).not.toContain("application-autoscaling.amazonaws.com");
   });
 
   it("runs in a cluster with Container Insights, in a two-AZ VPC", () => {
-    t.hasResourceProperties("AWS::ECS::Cluster", { ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }] });
+    t.hasResourceProperties("AWS::ECS::Cluster", {
+      ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }],
+    });
     expect(ofType("AWS::EC2::Subnet")).toHaveLength(4);
   });
 });
@@ -238,8 +333,13 @@ describe("the network", () => {
   it("reaches DynamoDB and S3 (ECR's image layers) through free gateway endpoints, not the NAT gateway", () => {
     const endpoints = ofType("AWS::EC2::VPCEndpoint").map(([, r]) => r.Properties);
     expect(endpoints.map((e) => e.VpcEndpointType)).toEqual(["Gateway", "Gateway"]);
-    expect(endpoints.map((e) => JSON.stringify(e.ServiceName).match(/\.(\w+)"\]\]/)?.[1]).sort()).toEqual(["dynamodb", "s3"]);
-    const privateRouteTables = ofType("AWS::EC2::RouteTable").filter(([id]) => /Private/.test(id)).map(([id]) => ({ Ref: id }));
+    expect(endpoints.map((e) => JSON.stringify(e.ServiceName).match(/\.(\w+)"\]\]/)?.[1]).sort()).toEqual([
+      "dynamodb",
+      "s3",
+    ]);
+    const privateRouteTables = ofType("AWS::EC2::RouteTable")
+      .filter(([id]) => /Private/.test(id))
+      .map(([id]) => ({ Ref: id }));
     for (const e of endpoints) expect(e.RouteTableIds).toEqual(expect.arrayContaining(privateRouteTables));
   });
 
@@ -262,7 +362,11 @@ describe("deploys", () => {
 describe("storage and queues", () => {
   it("creates the three tables on demand with PITR, TTL, the GSIs, retained on stack delete", () => {
     const tables = ofType("AWS::DynamoDB::Table").map(([, r]) => r);
-    expect(tables.map((r) => r.Properties.TableName).sort()).toEqual(["hooks-api-keys", "hooks-events", "hooks-tenants"]);
+    expect(tables.map((r) => r.Properties.TableName).sort()).toEqual([
+      "hooks-api-keys",
+      "hooks-events",
+      "hooks-tenants",
+    ]);
     for (const table of tables) {
       expect(table.DeletionPolicy).toBe("Retain");
       expect(table.Properties).toMatchObject({
@@ -276,7 +380,11 @@ describe("storage and queues", () => {
       { AttributeName: "tenantId", KeyType: "HASH" },
       { AttributeName: "sk", KeyType: "RANGE" },
     ]);
-    expect((events.GlobalSecondaryIndexes as { IndexName: string }[]).map((g) => g.IndexName).sort()).toEqual(["by-created", "by-due", "by-status"]);
+    expect((events.GlobalSecondaryIndexes as { IndexName: string }[]).map((g) => g.IndexName).sort()).toEqual([
+      "by-created",
+      "by-due",
+      "by-status",
+    ]);
   });
 
   it("names the tables statically and retains them, so a stack created after `cdk destroy` can import them", () => {
@@ -300,7 +408,10 @@ describe("storage and queues", () => {
 });
 
 describe("least privilege", () => {
-  const [queueId, dlqId] = [() => logicalId("AWS::SQS::Queue", /QueuesQueue/), () => logicalId("AWS::SQS::Queue", /DeadLetter/)];
+  const [queueId, dlqId] = [
+    () => logicalId("AWS::SQS::Queue", /QueuesQueue/),
+    () => logicalId("AWS::SQS::Queue", /DeadLetter/),
+  ];
   const keysTable = () => logicalId("AWS::DynamoDB::Table", /apikeys/i);
 
   it("lets the API send to the queue but never receive from it", () => {
@@ -308,13 +419,17 @@ describe("least privilege", () => {
     expect(actionsOn(api, queueId())).toEqual(expect.arrayContaining(["sqs:SendMessage", "sqs:GetQueueAttributes"]));
     expect(actionsOn(api, queueId())).not.toContain("sqs:ReceiveMessage");
     expect(actionsOn(api, queueId())).not.toContain("sqs:DeleteMessage");
-    expect(actionsOn(api, dlqId())).toEqual(expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]));
+    expect(actionsOn(api, dlqId())).toEqual(
+      expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]),
+    );
     expect(actionsOn(api, keysTable())).toContain("dynamodb:PutItem");
   });
 
   it("lets the worker consume, send to the DLQ and write events, and nothing with API keys", () => {
     const worker = statementsOf(/WorkerTaskTaskRole/);
-    expect(actionsOn(worker, queueId())).toEqual(expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]));
+    expect(actionsOn(worker, queueId())).toEqual(
+      expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]),
+    );
     expect(actionsOn(worker, dlqId())).toContain("sqs:SendMessage");
     expect(actionsOn(worker, dlqId())).not.toContain("sqs:ReceiveMessage");
     expect(actionsOn(worker, logicalId("AWS::DynamoDB::Table", /events/i))).toContain("dynamodb:UpdateItem");
@@ -325,7 +440,12 @@ describe("least privilege", () => {
 
 describe("operations", () => {
   it("alarms on any dead letter, deliveries overdue with no worker on them and the API's 5xx rate, to one topic; worker crashes and health-check replacements are routed too", () => {
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ApproximateNumberOfMessagesVisible", Threshold: 0, ComparisonOperator: "GreaterThanThreshold", AlarmActions: Match.anyValue() });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: Match.anyValue(),
+    });
     // Not the age of the oldest message: retries parked and deliveries held by a circuit are old on purpose.
     t.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "WebhookPlatform",
@@ -335,15 +455,32 @@ describe("operations", () => {
       TreatMissingData: "breaching",
     });
     expect(JSON.stringify(ofType("AWS::CloudWatch::Alarm"))).not.toContain("ApproximateAgeOfOldestMessage");
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", { Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp("target5xx") })]), Threshold: 1 });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp("target5xx") })]),
+      Threshold: 1,
+    });
     t.hasResourceProperties("AWS::Events::Rule", {
-      EventPattern: Match.objectLike({ "detail-type": ["ECS Task State Change"], detail: Match.objectLike({ lastStatus: ["STOPPED"], stopCode: ["EssentialContainerExited"] }) }),
+      EventPattern: Match.objectLike({
+        "detail-type": ["ECS Task State Change"],
+        detail: Match.objectLike({ lastStatus: ["STOPPED"], stopCode: ["EssentialContainerExited"] }),
+      }),
     });
     // Tasks replaced for failed health checks (ELB: "Task failed ELB health checks in …"; container: "Task failed
     // container health checks"), of both services, notify the same topic.
-    const rules = Object.values(t.findResources("AWS::Events::Rule", {
-      Properties: { EventPattern: { detail: { stoppedReason: [{ prefix: "Task failed ELB health checks" }, { prefix: "Task failed container health checks" }] } } },
-    })) as Resource[];
+    const rules = Object.values(
+      t.findResources("AWS::Events::Rule", {
+        Properties: {
+          EventPattern: {
+            detail: {
+              stoppedReason: [
+                { prefix: "Task failed ELB health checks" },
+                { prefix: "Task failed container health checks" },
+              ],
+            },
+          },
+        },
+      }),
+    ) as Resource[];
     expect(rules).toHaveLength(1);
     const pattern = rules[0]!.Properties.EventPattern as { detail: { group: unknown[]; lastStatus: string[] } };
     expect(pattern.detail.group).toHaveLength(2);
@@ -354,14 +491,35 @@ describe("operations", () => {
   it("has a dashboard that splits the queue into visible, in flight and parked or held", () => {
     const [dashboard] = ofType("AWS::CloudWatch::Dashboard");
     const body = JSON.stringify(dashboard![1].Properties.DashboardBody);
-    for (const text of ["Visible (can start now)", "Deliveries in flight (all tasks)", "Parked or held (waiting on purpose)", "notVisible - inFlight", "OldestOverdueSeconds"]) expect(body).toContain(text);
+    for (const text of [
+      "Visible (can start now)",
+      "Deliveries in flight (all tasks)",
+      "Parked or held (waiting on purpose)",
+      "notVisible - inFlight",
+      "OldestOverdueSeconds",
+    ])
+      expect(body).toContain(text);
   });
 
   it("alarms when the first-attempt SLO burns its error budget fast, from the metrics the workers write as EMF", () => {
     const metric = (name: string) =>
-      Match.objectLike({ MetricStat: Match.objectLike({ Metric: { Namespace: "WebhookPlatform", MetricName: name, Dimensions: [{ Name: "Deployment", Value: "hooks" }] }, Stat: "Sum", Period: 300 }) });
+      Match.objectLike({
+        MetricStat: Match.objectLike({
+          Metric: {
+            Namespace: "WebhookPlatform",
+            MetricName: name,
+            Dimensions: [{ Name: "Deployment", Value: "hooks" }],
+          },
+          Stat: "Sum",
+          Period: 300,
+        }),
+      });
     t.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: "IF(total > 0, 100 * FILL(late, 0) / total, 0)" }), metric("FirstAttempts"), metric("FirstAttemptsLate")]),
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: "IF(total > 0, 100 * FILL(late, 0) / total, 0)" }),
+        metric("FirstAttempts"),
+        metric("FirstAttemptsLate"),
+      ]),
       // 14.4 times the 1% error budget of a 99% objective, for three 5-minute periods in a row.
       Threshold: 14.4,
       EvaluationPeriods: 3,
@@ -374,28 +532,58 @@ describe("operations", () => {
 
   it("keeps logs for a month and outputs the API URL, queue URLs and table names", () => {
     expect(ofType("AWS::Logs::LogGroup").map(([, r]) => r.Properties.RetentionInDays)).toEqual([30, 30]);
-    for (const output of ["ApiUrl", "QueueUrl", "DeadLetterQueueUrl", "TenantsTable", "ApiKeysTable", "EventsTable", "AlarmTopic"]) t.hasOutput(output, Match.anyValue());
+    for (const output of [
+      "ApiUrl",
+      "QueueUrl",
+      "DeadLetterQueueUrl",
+      "TenantsTable",
+      "ApiKeysTable",
+      "EventsTable",
+      "AlarmTopic",
+    ])
+      t.hasOutput(output, Match.anyValue());
     t.hasOutput("ApiUrl", { Value: "https://hooks.example.org" });
   });
 
   it("rejects conflicting settings at construction", () => {
-    expect(() => new WebhookPlatformStack(new App(), "a", { ...base, domainName: "hooks.other.org" })).toThrow(/not inside hostedZoneName/);
-    expect(() => new WebhookPlatformStack(new App(), "b", { ...base, minWorkers: 5, maxWorkers: 2 })).toThrow(/minWorkers/);
-    expect(() => new WebhookPlatformStack(new App(), "c", { ...base, retrySchedule: "often" })).toThrow(/retrySchedule/);
-    expect(() => new WebhookPlatformStack(new App(), "e", { ...base, deliveryTimeout: Duration.seconds(101) })).toThrow(/stop timeout/);
-    expect(() => new WebhookPlatformStack(new App(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) })).not.toThrow();
+    expect(() => new WebhookPlatformStack(new App(), "a", { ...base, domainName: "hooks.other.org" })).toThrow(
+      /not inside hostedZoneName/,
+    );
+    expect(() => new WebhookPlatformStack(new App(), "b", { ...base, minWorkers: 5, maxWorkers: 2 })).toThrow(
+      /minWorkers/,
+    );
+    expect(() => new WebhookPlatformStack(new App(), "c", { ...base, retrySchedule: "often" })).toThrow(
+      /retrySchedule/,
+    );
+    expect(() => new WebhookPlatformStack(new App(), "e", { ...base, deliveryTimeout: Duration.seconds(101) })).toThrow(
+      /stop timeout/,
+    );
+    expect(
+      () =>
+        new WebhookPlatformStack(new App(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) }),
+    ).not.toThrow();
   });
 });
 
 describe("tracing (-c tracing=true)", () => {
   let traced: Template;
-  type Container = { Name: string; Image: unknown; Essential?: boolean; Memory?: number; Environment?: { Name: string; Value: string }[] };
+  type Container = {
+    Name: string;
+    Image: unknown;
+    Essential?: boolean;
+    Memory?: number;
+    Environment?: { Name: string; Value: string }[];
+  };
   const containers = (template: Template) =>
-    Object.values(template.findResources("AWS::ECS::TaskDefinition")).map((r) => (r as Resource).Properties.ContainerDefinitions as Container[]);
+    Object.values(template.findResources("AWS::ECS::TaskDefinition")).map(
+      (r) => (r as Resource).Properties.ContainerDefinitions as Container[],
+    );
   const env = (c: Container) => Object.fromEntries((c.Environment ?? []).map((e) => [e.Name, e.Value]));
 
   beforeAll(() => {
-    traced = Template.fromStack(new WebhookPlatformStack(new App(), "traced", { ...base, tracing: true, traceSampleRatio: 0.25 }));
+    traced = Template.fromStack(
+      new WebhookPlatformStack(new App(), "traced", { ...base, tracing: true, traceSampleRatio: 0.25 }),
+    );
   }, 60_000);
 
   it("runs an ADOT collector beside the API and beside the worker, receiving OTLP on localhost and exporting to X-Ray", () => {
@@ -403,7 +591,12 @@ describe("tracing (-c tracing=true)", () => {
     expect(tasks).toHaveLength(2);
     for (const [app, collector, more] of tasks) {
       expect(more).toBeUndefined();
-      expect(collector).toMatchObject({ Name: "otel-collector", Image: adotImage, Essential: false, Memory: collectorMemoryMiB });
+      expect(collector).toMatchObject({
+        Name: "otel-collector",
+        Image: adotImage,
+        Essential: false,
+        Memory: collectorMemoryMiB,
+      });
       expect(adotImage).toMatch(/^public\.ecr\.aws\/aws-observability\/aws-otel-collector:v\d+\.\d+\.\d+$/);
       const config = parseYaml(env(collector!).AOT_CONFIG_CONTENT!) as {
         receivers: { otlp: { protocols: { http: { endpoint: string } } } };
@@ -416,18 +609,27 @@ describe("tracing (-c tracing=true)", () => {
       // The memory limiter first, below the container's hard limit with room for a spike.
       expect(config.service.pipelines.traces.processors[0]).toBe("memory_limiter");
       expect(config.processors.memory_limiter.limit_mib).toBeLessThan(collectorMemoryMiB);
-      expect(config.exporters.awsxray.indexed_attributes).toEqual(expect.arrayContaining(["webhook.event_id", "webhook.tenant_id", "webhook.endpoint_id"]));
+      expect(config.exporters.awsxray.indexed_attributes).toEqual(
+        expect.arrayContaining(["webhook.event_id", "webhook.tenant_id", "webhook.endpoint_id"]),
+      );
       // The service in the same task sends to it.
-      expect(env(app!)).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: collectorEndpoint, OTEL_TRACES_SAMPLER_ARG: "0.25" });
+      expect(env(app!)).toMatchObject({
+        OTEL_EXPORTER_OTLP_ENDPOINT: collectorEndpoint,
+        OTEL_TRACES_SAMPLER_ARG: "0.25",
+      });
       // The heap cap is 70% of what the collector's hard limit leaves of the 1 GiB task (without tracing: 716 of 1,024);
       // the context is kept by AsyncContextFrame rather than async_hooks (cheaper).
-      expect(env(app!).NODE_OPTIONS).toBe(`--max-old-space-size=${Math.floor((1024 - collectorMemoryMiB) * 0.7)} --experimental-async-context-frame`);
+      expect(env(app!).NODE_OPTIONS).toBe(
+        `--max-old-space-size=${Math.floor((1024 - collectorMemoryMiB) * 0.7)} --experimental-async-context-frame`,
+      );
       expect(collectorMemoryMiB).toBe(128);
     }
   });
 
   it("lets both task roles write to X-Ray", () => {
-    const policies = Object.values(traced.findResources("AWS::IAM::Policy")).map((p) => JSON.stringify((p as Resource).Properties));
+    const policies = Object.values(traced.findResources("AWS::IAM::Policy")).map((p) =>
+      JSON.stringify((p as Resource).Properties),
+    );
     for (const role of ["ApiServiceTaskDefTaskRole", "WorkerTaskTaskRole"]) {
       const statements = policies.filter((p) => p.includes(role) && p.includes("xray:PutTraceSegments"));
       expect(statements, role).toHaveLength(1);
@@ -450,25 +652,33 @@ describe("signing secrets at rest", () => {
     expect(resources[keyId()]!.DeletionPolicy).toBe("Retain");
     for (const [, r] of ofType("AWS::ECS::TaskDefinition")) {
       const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
-      expect(container!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toEqual({ "Fn::GetAtt": [keyId(), "Arn"] });
+      expect(container!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toEqual({
+        "Fn::GetAtt": [keyId(), "Arn"],
+      });
     }
   });
 
   it("lets the API make data keys but never decrypt one, and the worker do both", () => {
     const api = actionsOn(statementsOf(/ApiServiceTaskDefTaskRole/), keyId());
     expect(api).toEqual(["kms:GenerateDataKey"]);
-    expect(actionsOn(statementsOf(/WorkerTaskTaskRole/), keyId()).sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
+    expect(actionsOn(statementsOf(/WorkerTaskTaskRole/), keyId()).sort()).toEqual([
+      "kms:Decrypt",
+      "kms:GenerateDataKey",
+    ]);
   });
 });
 
 describe("the load balancer's edge", () => {
   const rules = (template: Template) =>
-    Object.values(template.findResources("AWS::ElasticLoadBalancingV2::ListenerRule")).map((r) => (r as Resource).Properties) as {
+    Object.values(template.findResources("AWS::ElasticLoadBalancingV2::ListenerRule")).map(
+      (r) => (r as Resource).Properties,
+    ) as {
       Priority: number;
       Conditions: { Field: string; PathPatternConfig?: { Values: string[] }; SourceIpConfig?: { Values: string[] } }[];
       Actions: { Type: string; FixedResponseConfig?: { StatusCode: string; ContentType: string } }[];
     }[];
-  const withCidrs = (adminCidrs: string[]) => Template.fromStack(new WebhookPlatformStack(new App(), "open", { ...base, adminCidrs }));
+  const withCidrs = (adminCidrs: string[]) =>
+    Template.fromStack(new WebhookPlatformStack(new App(), "open", { ...base, adminCidrs }));
 
   // With the wildcard: `/admin/…`, and `/metrics/` (Express serves it as /metrics), are covered too.
   const operatorPaths = ["/admin*", "/console*", "/metrics*"];
@@ -479,21 +689,39 @@ describe("the load balancer's edge", () => {
         ListenerArn: expect.anything(),
         Priority: 100,
         Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: operatorPaths } }],
-        Actions: [{ Type: "fixed-response", FixedResponseConfig: expect.objectContaining({ StatusCode: "403", ContentType: "application/problem+json" }) }],
+        Actions: [
+          {
+            Type: "fixed-response",
+            FixedResponseConfig: expect.objectContaining({
+              StatusCode: "403",
+              ContentType: "application/problem+json",
+            }),
+          },
+        ],
       },
     ]);
-    Annotations.fromStack(stack).hasInfo("/hooks/Edge", Match.stringLikeRegexp("^/admin, /console and /metrics answer 403 at the load balancer: .*-c adminCidrs="));
+    Annotations.fromStack(stack).hasInfo(
+      "/hooks/Edge",
+      Match.stringLikeRegexp("^/admin, /console and /metrics answer 403 at the load balancer: .*-c adminCidrs="),
+    );
   });
 
   it("forwards the operator paths from the given networks only, two networks a rule (an ALB rule matches five values), before the 403", () => {
     const open = withCidrs(["203.0.113.0/24", "198.51.100.7/32", "2001:db8::/32"]);
     const byPriority = rules(open).sort((a, b) => a.Priority - b.Priority);
-    expect(byPriority.map((r) => [r.Priority, r.Actions[0]!.Type, r.Conditions.find((c) => c.Field === "source-ip")?.SourceIpConfig?.Values])).toEqual([
+    expect(
+      byPriority.map((r) => [
+        r.Priority,
+        r.Actions[0]!.Type,
+        r.Conditions.find((c) => c.Field === "source-ip")?.SourceIpConfig?.Values,
+      ]),
+    ).toEqual([
       [10, "forward", ["203.0.113.0/24", "198.51.100.7/32"]],
       [11, "forward", ["2001:db8::/32"]],
       [100, "fixed-response", undefined],
     ]);
-    for (const r of byPriority) expect(r.Conditions.find((c) => c.Field === "path-pattern")?.PathPatternConfig?.Values).toEqual(operatorPaths);
+    for (const r of byPriority)
+      expect(r.Conditions.find((c) => c.Field === "path-pattern")?.PathPatternConfig?.Values).toEqual(operatorPaths);
     expect(() => withCidrs(["10.0.0.0/33"])).toThrow(/adminCidrs: not a CIDR: 10.0.0.0\/33/);
     expect(() => withCidrs(["example.com"])).toThrow(/not a CIDR/);
   });
@@ -510,29 +738,47 @@ describe("the load balancer's edge", () => {
     expect(ofType("AWS::S3::Bucket")).toHaveLength(1);
     expect(bucket.DeletionPolicy).toBe("Retain");
     expect(bucket.Properties).toMatchObject({
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 90, Status: "Enabled" })] },
     });
     t.hasResourceProperties("AWS::S3::BucketPolicy", {
       Bucket: { Ref: bucketId },
       PolicyDocument: Match.objectLike({
-        Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
       }),
     });
   });
 
   it("puts a WAF web ACL with a per-address rate limit in front of the load balancer when asked (-c waf=true)", () => {
     expect(ofType("AWS::WAFv2::WebACL")).toEqual([]);
-    const waf = Template.fromStack(new WebhookPlatformStack(new App(), "waf", { ...base, waf: true, wafRateLimit: 5000 }));
+    const waf = Template.fromStack(
+      new WebhookPlatformStack(new App(), "waf", { ...base, waf: true, wafRateLimit: 5000 }),
+    );
     waf.hasResourceProperties("AWS::WAFv2::WebACL", {
       Scope: "REGIONAL",
       DefaultAction: { Allow: {} },
-      Rules: [Match.objectLike({ Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 5000, AggregateKeyType: "IP" } } })],
+      Rules: [
+        Match.objectLike({
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: 5000, AggregateKeyType: "IP" } },
+        }),
+      ],
     });
     const lb = Object.keys(waf.findResources("AWS::ElasticLoadBalancingV2::LoadBalancer"))[0]!;
     waf.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { ResourceArn: { Ref: lb } });
-    expect(() => new WebhookPlatformStack(new App(), "nowaf", { ...base, wafRateLimit: 5000 })).toThrow(/wafRateLimit needs waf/);
+    expect(() => new WebhookPlatformStack(new App(), "nowaf", { ...base, wafRateLimit: 5000 })).toThrow(
+      /wafRateLimit needs waf/,
+    );
   });
 });
 
@@ -541,8 +787,17 @@ describe("the worker's DynamoDB actions", () => {
     const worker = statementsOf(/WorkerTaskTaskRole/);
     const events = logicalId("AWS::DynamoDB::Table", /events/i);
     const tenants = logicalId("AWS::DynamoDB::Table", /tenants/i);
-    const dynamo = (table: string) => actionsOn(worker, table).filter((a) => a.startsWith("dynamodb:")).sort();
-    expect(dynamo(events)).toEqual(["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
+    const dynamo = (table: string) =>
+      actionsOn(worker, table)
+        .filter((a) => a.startsWith("dynamodb:"))
+        .sort();
+    expect(dynamo(events)).toEqual([
+      "dynamodb:BatchWriteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    ]);
     expect(dynamo(tenants)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem"]);
     // The sweeper's Query goes to the by-due index.
     const onEvents = worker.find((s) => JSON.stringify(s.Resource).includes(events))!;

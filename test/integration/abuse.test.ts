@@ -16,7 +16,12 @@ let b: CreatedTenant;
 
 beforeAll(async () => {
   // One token every 10 s: the burst of 3 cannot refill between requests, however slow the backend is.
-  stack = await startStack({ INGEST_RATE_PER_S: "0.1", INGEST_BURST: "3", MAX_JSON_DEPTH: "8", AUTH_FAILURE_LIMIT: "5" });
+  stack = await startStack({
+    INGEST_RATE_PER_S: "0.1",
+    INGEST_BURST: "3",
+    MAX_JSON_DEPTH: "8",
+    AUTH_FAILURE_LIMIT: "5",
+  });
   a = await stack.createTenant([]);
   b = await stack.createTenant([]);
 });
@@ -53,22 +58,33 @@ describe("abuse limits", () => {
 
 describe("failed authentications", () => {
   // Requests arrive as through the load balancer: it appends the address it saw to X-Forwarded-For.
-  const from = (address: string, spoofed?: string) => ({ "x-forwarded-for": spoofed ? `${spoofed}, ${address}` : address });
+  const from = (address: string, spoofed?: string) => ({
+    "x-forwarded-for": spoofed ? `${spoofed}, ${address}` : address,
+  });
   const guess = (n: number) => `whk_${n.toString(16).padStart(12, "0")}_${"g".repeat(32)}`;
 
   it("answers 429 with Retry-After once an address has failed AUTH_FAILURE_LIMIT times, before any lookup; other addresses go on", async () => {
     for (let i = 0; i < 5; i++) expectProblem(await postEvent(stack, guess(i), { i }, from("198.51.100.7")), 401);
     const limited = await postEvent(stack, guess(5), { i: 5 }, from("198.51.100.7"));
-    expect(expectProblem(limited, 429).detail).toMatch(/^This address's limit of failed authentications is reached; retry in \d+ s\.$/);
+    expect(expectProblem(limited, 429).detail).toMatch(
+      /^This address's limit of failed authentications is reached; retry in \d+ s\.$/,
+    );
     expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
     // The admin API shares the budget: a wrong admin token from that address is refused unchecked too.
-    expectProblem(await stack.http.get("/admin/stats").set("authorization", "Bearer not-the-admin-token-at-all").set(from("198.51.100.7")), 429);
+    expectProblem(
+      await stack.http
+        .get("/admin/stats")
+        .set("authorization", "Bearer not-the-admin-token-at-all")
+        .set(from("198.51.100.7")),
+      429,
+    );
     const c = await stack.createTenant([]);
     expect((await postEvent(stack, c.apiKey, { ok: true }, from("198.51.100.8"))).status).toBe(201);
   });
 
   it("counts the address the load balancer saw, not one the client wrote into X-Forwarded-For", async () => {
-    for (let i = 0; i < 5; i++) expectProblem(await postEvent(stack, guess(i), { i }, from("198.51.100.9", `203.0.113.${i}`)), 401);
+    for (let i = 0; i < 5; i++)
+      expectProblem(await postEvent(stack, guess(i), { i }, from("198.51.100.9", `203.0.113.${i}`)), 401);
     expectProblem(await postEvent(stack, guess(5), { i: 5 }, from("198.51.100.9", "203.0.113.99")), 429);
   });
 

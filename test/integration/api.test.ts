@@ -20,7 +20,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-
 describe("POST /v1/events", () => {
   it("answers 201 with the event id and PENDING", async () => {
     const res = await postEvent(stack, a.apiKey, { type: "order.paid" });
@@ -33,7 +32,14 @@ describe("POST /v1/events", () => {
     await issueApiKey(stack.stores.apiKeys, a.tenantId, Date.now(), revoked.apiKey);
     await revokeApiKey(stack.stores.apiKeys, a.tenantId, revoked.keyId, Date.now());
     const bodies = new Set<string>();
-    for (const auth of [undefined, "Basic abc", "Bearer ", `Bearer ${newApiKey().apiKey}`, `Bearer ${revoked.apiKey}`, `Bearer ${stack.adminToken}`]) {
+    for (const auth of [
+      undefined,
+      "Basic abc",
+      "Bearer ",
+      `Bearer ${newApiKey().apiKey}`,
+      `Bearer ${revoked.apiKey}`,
+      `Bearer ${stack.adminToken}`,
+    ]) {
       const req = stack.http.post("/v1/events").set("content-type", "application/json");
       if (auth) req.set("authorization", auth);
       const res = await req.send("{}");
@@ -58,7 +64,11 @@ describe("POST /v1/events", () => {
 
   it("answers 413 over MAX_PAYLOAD_BYTES and 415 for other content types", async () => {
     expectProblem(await postEvent(stack, a.apiKey, { pad: "x".repeat(3000) }), 413);
-    const res = await stack.http.post("/v1/events").set("authorization", `Bearer ${a.apiKey}`).set("content-type", "text/plain").send("{}");
+    const res = await stack.http
+      .post("/v1/events")
+      .set("authorization", `Bearer ${a.apiKey}`)
+      .set("content-type", "text/plain")
+      .send("{}");
     expectProblem(res, 415);
     const none = await stack.http.post("/v1/events").set("authorization", `Bearer ${a.apiKey}`);
     expectProblem(none, 415);
@@ -88,12 +98,25 @@ describe("reading events", () => {
     const { body } = await postEvent(stack, a.apiKey, { type: "secret.thing" });
     const own = await stack.http.get(`/v1/events/${body.event_id}`).set("authorization", `Bearer ${a.apiKey}`);
     expect(own.status).toBe(200);
-    expect(own.body).toMatchObject({ event_id: body.event_id, type: "secret.thing", payload: { type: "secret.thing" }, status: "PENDING" });
+    expect(own.body).toMatchObject({
+      event_id: body.event_id,
+      type: "secret.thing",
+      payload: { type: "secret.thing" },
+      status: "PENDING",
+    });
     expect(own.body.deliveries).toEqual([
-      expect.objectContaining({ webhook_id: expect.stringMatching(/^msg_/), status: "PENDING", attempts: 0, attempt_log: [] }),
+      expect.objectContaining({
+        webhook_id: expect.stringMatching(/^msg_/),
+        status: "PENDING",
+        attempts: 0,
+        attempt_log: [],
+      }),
     ]);
     expectProblem(await stack.http.get(`/v1/events/${body.event_id}`).set("authorization", `Bearer ${b.apiKey}`), 404);
-    expectProblem(await stack.http.post(`/v1/events/${body.event_id}/retry`).set("authorization", `Bearer ${b.apiKey}`), 404);
+    expectProblem(
+      await stack.http.post(`/v1/events/${body.event_id}/retry`).set("authorization", `Bearer ${b.apiKey}`),
+      404,
+    );
     expectProblem(await stack.http.get("/v1/events/evt_nope").set("authorization", `Bearer ${a.apiKey}`), 404);
   });
 
@@ -105,7 +128,9 @@ describe("reading events", () => {
     const page1 = await stack.http.get("/v1/events?limit=3").set("authorization", auth);
     expect(page1.status).toBe(200);
     expect(page1.body.data.map((e: { event_id: string }) => e.event_id)).toEqual(ids.slice(2).reverse());
-    const page2 = await stack.http.get(`/v1/events?limit=3&cursor=${page1.body.next_cursor}`).set("authorization", auth);
+    const page2 = await stack.http
+      .get(`/v1/events?limit=3&cursor=${page1.body.next_cursor}`)
+      .set("authorization", auth);
     expect(page2.body.data.map((e: { event_id: string }) => e.event_id)).toEqual(ids.slice(0, 2).reverse());
     const pending = await stack.http.get("/v1/events?status=PENDING&limit=100").set("authorization", auth);
     expect(pending.body.data).toHaveLength(5);
@@ -127,8 +152,14 @@ describe("reading events", () => {
 describe("/admin/tenants", () => {
   it("needs the admin token: 401 without, 403 with a tenant key", async () => {
     expectProblem(await stack.http.post("/admin/tenants").send({ name: "x" }), 401);
-    expectProblem(await stack.http.post("/admin/tenants").set("authorization", "Bearer wrong-token").send({ name: "x" }), 401);
-    expectProblem(await stack.http.post("/admin/tenants").set("authorization", `Bearer ${a.apiKey}`).send({ name: "x" }), 403);
+    expectProblem(
+      await stack.http.post("/admin/tenants").set("authorization", "Bearer wrong-token").send({ name: "x" }),
+      401,
+    );
+    expectProblem(
+      await stack.http.post("/admin/tenants").set("authorization", `Bearer ${a.apiKey}`).send({ name: "x" }),
+      403,
+    );
   });
 
   it("creates a tenant with secrets shown once, and 422 names each invalid field", async () => {
@@ -141,7 +172,13 @@ describe("/admin/tenants", () => {
     expect(res.body).toMatchObject({
       tenant_id: expect.stringMatching(/^ten_/),
       api_key: expect.stringMatching(/^whk_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/),
-      endpoints: [{ endpoint_id: expect.stringMatching(/^ep_/), event_types: ["order.*"], secret: expect.stringMatching(/^whsec_/) }],
+      endpoints: [
+        {
+          endpoint_id: expect.stringMatching(/^ep_/),
+          event_types: ["order.*"],
+          secret: expect.stringMatching(/^whsec_/),
+        },
+      ],
     });
     expect(Buffer.from(res.body.endpoints[0].secret.slice(6), "base64")).toHaveLength(32);
     const read = await stack.http.get(`/admin/tenants/${res.body.tenant_id}`).set("authorization", admin);
@@ -152,11 +189,29 @@ describe("/admin/tenants", () => {
     const bad = await stack.http
       .post("/admin/tenants")
       .set("authorization", admin)
-      .send({ name: "", endpoints: [{ url: "ftp://x" }, { url: "https://u:p@x.test/" }, { url: "https://x.test", event_types: ["bad type"] }] });
+      .send({
+        name: "",
+        endpoints: [
+          { url: "ftp://x" },
+          { url: "https://u:p@x.test/" },
+          { url: "https://x.test", event_types: ["bad type"] },
+        ],
+      });
     const problem = expectProblem(bad, 422);
-    expect((problem.errors as { path: string }[]).map((e) => e.path)).toEqual(["name", "endpoints.0.url", "endpoints.1.url", "endpoints.2.event_types.0"]);
-    expectProblem(await stack.http.get("/admin/tenants/ten_01ABCDEFGHJKMNPQRSTVWXYZ00").set("authorization", admin), 404);
-    expectProblem(await stack.http.post("/admin/tenants").set("authorization", admin).set("content-type", "text/plain").send("x"), 415);
+    expect((problem.errors as { path: string }[]).map((e) => e.path)).toEqual([
+      "name",
+      "endpoints.0.url",
+      "endpoints.1.url",
+      "endpoints.2.event_types.0",
+    ]);
+    expectProblem(
+      await stack.http.get("/admin/tenants/ten_01ABCDEFGHJKMNPQRSTVWXYZ00").set("authorization", admin),
+      404,
+    );
+    expectProblem(
+      await stack.http.post("/admin/tenants").set("authorization", admin).set("content-type", "text/plain").send("x"),
+      415,
+    );
   });
 });
 
@@ -181,7 +236,8 @@ describe("the rest", () => {
   it("never writes an API key, secret or the admin token to the log", () => {
     const all = logLines.join("\n");
     expect(logLines.length).toBeGreaterThan(10);
-    for (const secret of [a.apiKey, b.apiKey, a.endpoints[0]!.secret, stack.adminToken]) expect(all).not.toContain(secret);
+    for (const secret of [a.apiKey, b.apiKey, a.endpoints[0]!.secret, stack.adminToken])
+      expect(all).not.toContain(secret);
     expect(all).not.toMatch(/whsec_|Bearer /);
   });
 });

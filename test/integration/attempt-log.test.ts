@@ -24,7 +24,16 @@ beforeAll(async () => {
   const at = Date.now();
   await Promise.all(
     Array.from({ length: 45 }, (_, i) =>
-      record(t.tenantId, { eventId, endpointId, attempt: i + 1, at: at + i, durationMs: 3, statusCode: 500, error: "HTTP 500", responseExcerpt: "x".repeat(4096) }),
+      record(t.tenantId, {
+        eventId,
+        endpointId,
+        attempt: i + 1,
+        at: at + i,
+        durationMs: 3,
+        statusCode: 500,
+        error: "HTTP 500",
+        responseExcerpt: "x".repeat(4096),
+      }),
     ),
   );
 });
@@ -34,16 +43,26 @@ type Page = { data: { attempt: number }[]; next_cursor: string | null };
 
 describe("the attempt log", () => {
   it("an event read carries the newest 20 attempts of a delivery, in order, and a cursor to the earlier ones", async () => {
-    const d = (await getEvent(stack, t.apiKey, eventId)).deliveries[0]! as { attempt_log: { attempt: number }[]; earlier_attempts_cursor?: string | null };
+    const d = (await getEvent(stack, t.apiKey, eventId)).deliveries[0]! as {
+      attempt_log: { attempt: number }[];
+      earlier_attempts_cursor?: string | null;
+    };
     expect(d.attempt_log.map((a) => a.attempt)).toEqual(Array.from({ length: 20 }, (_, i) => 26 + i));
     expect(d.earlier_attempts_cursor).toEqual(expect.any(String));
   });
 
   it("pages the rest, newest first, from the event's cursor or from the start, under /v1 and /admin alike", async () => {
-    const d = (await getEvent(stack, t.apiKey, eventId)).deliveries[0]! as unknown as { earlier_attempts_cursor: string };
-    for (const [base, auth] of [[`/v1/events/${eventId}`, t.apiKey], [`/admin/tenants/${t.tenantId}/events/${eventId}`, stack.adminToken]] as const) {
+    const d = (await getEvent(stack, t.apiKey, eventId)).deliveries[0]! as unknown as {
+      earlier_attempts_cursor: string;
+    };
+    for (const [base, auth] of [
+      [`/v1/events/${eventId}`, t.apiKey],
+      [`/admin/tenants/${t.tenantId}/events/${eventId}`, stack.adminToken],
+    ] as const) {
       const read = async (query: string) => {
-        const res = await stack.http.get(`${base}/deliveries/${endpointId}/attempts?${query}`).set("authorization", `Bearer ${auth}`);
+        const res = await stack.http
+          .get(`${base}/deliveries/${endpointId}/attempts?${query}`)
+          .set("authorization", `Bearer ${auth}`);
         expect(res.status, res.text).toBe(200);
         return res.body as Page;
       };
@@ -61,7 +80,12 @@ describe("the attempt log", () => {
     const other = await stack.createTenant([]);
     const path = `/v1/events/${eventId}/deliveries/${endpointId}/attempts`;
     expectProblem(await stack.http.get(path).set("authorization", `Bearer ${other.apiKey}`), 404);
-    expectProblem(await stack.http.get(`/v1/events/${eventId}/deliveries/ep_00000000000000000000000000/attempts`).set("authorization", `Bearer ${t.apiKey}`), 404);
+    expectProblem(
+      await stack.http
+        .get(`/v1/events/${eventId}/deliveries/ep_00000000000000000000000000/attempts`)
+        .set("authorization", `Bearer ${t.apiKey}`),
+      404,
+    );
     expectProblem(await stack.http.get(`${path}?cursor=nope`).set("authorization", `Bearer ${t.apiKey}`), 400);
     expectProblem(await stack.http.get(`${path}?limit=500`).set("authorization", `Bearer ${t.apiKey}`), 422);
   });

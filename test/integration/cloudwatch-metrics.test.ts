@@ -24,12 +24,23 @@ it("reports the deliveries in flight while they are open, and what was delivered
   const tenant = await stack.createTenant([{ url: receiver.url }]);
   const worker = stack.startWorker();
   const lines: Record<string, unknown>[] = [];
-  const emf = startCloudWatchMetrics({ metrics: stack.workerMetrics, inFlight: () => worker.inFlight(), deployment: stack.config.TABLE_PREFIX, intervalMs: 100, write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const emf = startCloudWatchMetrics({
+    metrics: stack.workerMetrics,
+    inFlight: () => worker.inFlight(),
+    deployment: stack.config.TABLE_PREFIX,
+    intervalMs: 100,
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+  });
   try {
     for (let i = 0; i < 5; i++) await postEvent(stack, tenant.apiKey, { type: "emf", i });
     await eventually(() => receiver.open() === 5, { what: "five POSTs open" });
-    const during = await eventually(() => lines.find((l) => l[emfMetrics.inFlight] === 5), { what: "an EMF line with 5 in flight" });
-    expect(during).toMatchObject({ Deployment: stack.config.TABLE_PREFIX, _aws: { CloudWatchMetrics: [{ Namespace: emfNamespace, Dimensions: [["Deployment"]] }] } });
+    const during = await eventually(() => lines.find((l) => l[emfMetrics.inFlight] === 5), {
+      what: "an EMF line with 5 in flight",
+    });
+    expect(during).toMatchObject({
+      Deployment: stack.config.TABLE_PREFIX,
+      _aws: { CloudWatchMetrics: [{ Namespace: emfNamespace, Dimensions: [["Deployment"]] }] },
+    });
     release = true;
     await eventually(() => lines.at(-1)?.[emfMetrics.inFlight] === 0, { what: "in flight back to 0" });
     const delivered = lines.reduce((n, l) => n + Number(l[emfMetrics.delivered] ?? 0), 0);

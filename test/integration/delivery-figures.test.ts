@@ -35,7 +35,8 @@ interface Point {
   dlq: number | null;
 }
 const history = async (window: "hour" | "day") =>
-  (await stack.http.get(`/admin/stats/history?window=${window}`).set("authorization", `Bearer ${stack.adminToken}`)).body as { step_seconds: number; points: Point[] };
+  (await stack.http.get(`/admin/stats/history?window=${window}`).set("authorization", `Bearer ${stack.adminToken}`))
+    .body as { step_seconds: number; points: Point[] };
 const total = (points: Point[], key: "delivered" | "failed") => points.reduce((n, p) => n + p[key], 0);
 
 describe("delivery figures", () => {
@@ -45,10 +46,13 @@ describe("delivery figures", () => {
     stack.startWorker();
     expect((await postEvent(stack, tenant.apiKey, { type: "order.paid" })).status).toBe(201);
 
-    const hour = await eventually(async () => {
-      const h = await history("hour");
-      return total(h.points, "delivered") === 1 && h.points.some((p) => p.queue !== null) && h;
-    }, { what: "the figures recorded", timeoutMs: 20_000 });
+    const hour = await eventually(
+      async () => {
+        const h = await history("hour");
+        return total(h.points, "delivered") === 1 && h.points.some((p) => p.queue !== null) && h;
+      },
+      { what: "the figures recorded", timeoutMs: 20_000 },
+    );
     expect(hour.step_seconds).toBe(60);
     expect(hour.points).toHaveLength(60);
     expect(total(hour.points, "failed")).toBe(1);
@@ -71,10 +75,18 @@ describe("delivery figures", () => {
     expect(text).toMatch(/webhooks_delivery_success_seconds_count\{service="worker"\} 1\n/);
     // The worker's EMF line (as CloudWatch turns it into the SLO alarm's metrics) counts that first attempt, on time.
     const lines: Record<string, unknown>[] = [];
-    const emf = startCloudWatchMetrics({ metrics: stack.workerMetrics, inFlight: () => 0, deployment: "figures", intervalMs: 60_000, write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const emf = startCloudWatchMetrics({
+      metrics: stack.workerMetrics,
+      inFlight: () => 0,
+      deployment: "figures",
+      intervalMs: 60_000,
+      write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+    });
     await emf.stop();
     expect(lines[0]).toMatchObject({ Deployment: "figures", FirstAttempts: 1, FirstAttemptsLate: 0 });
-    const names = (lines[0]!._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!.Metrics.map((m) => m.Name);
+    const names = (
+      lines[0]!._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }
+    ).CloudWatchMetrics[0]!.Metrics.map((m) => m.Name);
     expect(names).toEqual(expect.arrayContaining(["FirstAttempts", "FirstAttemptsLate"]));
   });
 });

@@ -53,7 +53,11 @@ describe("delivery", () => {
     expect(req.headers["webhook-id"]).toBe(event.deliveries[0]!.webhook_id);
     verifyWithIndependentLibraries(req, secret);
     expect(event.type).toBe("order.paid");
-    expect(event.deliveries[0]).toMatchObject({ status: "DELIVERED", attempts: 1, attempt_log: [{ attempt: 1, status_code: 200, error: null, response_excerpt: "ok" }] });
+    expect(event.deliveries[0]).toMatchObject({
+      status: "DELIVERED",
+      attempts: 1,
+      attempt_log: [{ attempt: 1, status_code: 200, error: null, response_excerpt: "ok" }],
+    });
   });
 
   it("retries a 500 and delivers on attempt 2 with the same webhook-id", async () => {
@@ -82,22 +86,37 @@ describe("delivery", () => {
     expect(event.deliveries[0]!.attempt_log).toHaveLength(3);
     const dlq = await eventually(
       async () => {
-        const out = await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queue.dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
-        return out.Messages?.map((m) => JSON.parse(m.Body ?? "{}") as { eventId: string }).find((m) => m.eventId === body.event_id);
+        const out = await stack.clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: stack.queue.dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+        );
+        return out.Messages?.map((m) => JSON.parse(m.Body ?? "{}") as { eventId: string }).find(
+          (m) => m.eventId === body.event_id,
+        );
       },
       { what: "the DLQ message" },
     );
     // The delivery's name and the hints the worker reads; never the payload or a secret.
-    expect(dlq).toEqual({ tenantId: tenant.tenantId, eventId: body.event_id, endpointId: tenant.endpoints[0]!.endpointId, tenantVersion: 0, bodyBytes: 17 });
+    expect(dlq).toEqual({
+      tenantId: tenant.tenantId,
+      eventId: body.event_id,
+      endpointId: tenant.endpoints[0]!.endpointId,
+      tenantVersion: 0,
+      bodyBytes: 17,
+    });
   });
 
   it("never follows a redirect", async () => {
     const { receiver, tenant } = await tenantWithReceiver();
-    receiver.behave((req) => (req.url === "/hook" ? { status: 301, headers: { location: "/elsewhere" } } : { status: 200 }));
+    receiver.behave((req) =>
+      req.url === "/hook" ? { status: 301, headers: { location: "/elsewhere" } } : { status: 200 },
+    );
     const { body } = await postEvent(stack, tenant.apiKey, { type: "r" });
     const event = await settled(tenant.apiKey, body.event_id, "DEAD");
     expect(receiver.requests.map((r) => r.url)).toEqual(["/hook", "/hook", "/hook"]);
-    expect(event.deliveries[0]!.attempt_log[0]).toMatchObject({ status_code: 301, error: "redirect (301) not followed" });
+    expect(event.deliveries[0]!.attempt_log[0]).toMatchObject({
+      status_code: 301,
+      error: "redirect (301) not followed",
+    });
   });
 
   it("counts a timeout as a failed attempt and retries", async () => {
@@ -116,7 +135,11 @@ describe("delivery", () => {
     const { receiver, tenant } = await tenantWithReceiver();
     receiver.behave(() => ({ status: 200, delayMs: 300 }));
     const { body } = await postEvent(stack, tenant.apiKey, { type: "dup" });
-    const ref = { tenantId: tenant.tenantId, eventId: body.event_id as string, endpointId: tenant.endpoints[0]!.endpointId };
+    const ref = {
+      tenantId: tenant.tenantId,
+      eventId: body.event_id as string,
+      endpointId: tenant.endpoints[0]!.endpointId,
+    };
     expect(await enqueueDeliveries(stack.queue, [ref, ref])).toEqual([]);
     await settled(tenant.apiKey, body.event_id, "DELIVERED");
     await eventually(
@@ -124,7 +147,10 @@ describe("delivery", () => {
         const { Attributes: a } = await stack.clients.sqs.send(
           new GetQueueAttributesCommand({ QueueUrl: stack.queue.queueUrl, AttributeNames: ["All"] }),
         );
-        const left = Number(a?.ApproximateNumberOfMessages) + Number(a?.ApproximateNumberOfMessagesNotVisible) + Number(a?.ApproximateNumberOfMessagesDelayed);
+        const left =
+          Number(a?.ApproximateNumberOfMessages) +
+          Number(a?.ApproximateNumberOfMessagesNotVisible) +
+          Number(a?.ApproximateNumberOfMessagesDelayed);
         return left === 0;
       },
       { what: "the queue to drain", timeoutMs: 20_000 },
@@ -134,9 +160,15 @@ describe("delivery", () => {
 
   it("counts attempts by outcome and status class in the worker's metrics", async () => {
     const text = await stack.workerMetrics.registry.metrics();
-    expect(text).toMatch(/^webhooks_delivery_attempts_total\{outcome="delivered",status_class="2xx",service="worker"\} [1-9]/m);
-    expect(text).toMatch(/^webhooks_delivery_attempts_total\{outcome="dead",status_class="5xx",service="worker"\} [1-9]/m);
-    expect(text).toMatch(/^webhooks_delivery_attempts_total\{outcome="retry",status_class="none",service="worker"\} [1-9]/m);
+    expect(text).toMatch(
+      /^webhooks_delivery_attempts_total\{outcome="delivered",status_class="2xx",service="worker"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^webhooks_delivery_attempts_total\{outcome="dead",status_class="5xx",service="worker"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^webhooks_delivery_attempts_total\{outcome="retry",status_class="none",service="worker"\} [1-9]/m,
+    );
     expect(text).toMatch(/^webhooks_dead_lettered_total\{service="worker"\} [1-9]/m);
     expect(text).toMatch(/^webhooks_attempt_duration_seconds_count\{service="worker"\} [1-9]/m);
   });

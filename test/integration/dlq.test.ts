@@ -18,11 +18,17 @@ const events = new Map<string, { tenant: CreatedTenant; webhookId: string }>();
 let admin: string;
 const perTenant = 15;
 
-const dlqCount = async () => (await stack.http.get("/admin/dlq?limit=1").set("authorization", admin)).body.count as number;
+const dlqCount = async () =>
+  (await stack.http.get("/admin/dlq?limit=1").set("authorization", admin)).body.count as number;
 
 beforeAll(async () => {
   // A short sweeper grace: a delivery the killed requeue set PENDING before sending its message is the sweeper's.
-  stack = await startStack({ RETRY_SCHEDULE: "100ms", DLQ_REQUEUE_RATE: "20", SWEEP_GRACE_MS: "2000", BREAKER_FAILURES: "1000" });
+  stack = await startStack({
+    RETRY_SCHEDULE: "100ms",
+    DLQ_REQUEUE_RATE: "20",
+    SWEEP_GRACE_MS: "2000",
+    BREAKER_FAILURES: "1000",
+  });
   admin = `Bearer ${stack.adminToken}`;
   receiver = await startReceiver();
   receiver.behave(() => ({ status: 500 }));
@@ -35,7 +41,10 @@ beforeAll(async () => {
       events.set(body.event_id, { tenant, webhookId: "" });
     }
   }
-  await eventually(async () => (await dlqCount()) === 2 * perTenant, { what: "every delivery in the DLQ", timeoutMs: 30_000 });
+  await eventually(async () => (await dlqCount()) === 2 * perTenant, {
+    what: "every delivery in the DLQ",
+    timeoutMs: 30_000,
+  });
   for (const [id, e] of events) {
     const view = await getEvent(stack, e.tenant.apiKey, id);
     expect(view.status).toBe("DEAD");
@@ -64,7 +73,13 @@ describe("dead-letter queue", () => {
       expect(m).toMatchObject({
         tenant_id: a.tenantId,
         endpoint_id: a.endpoints[0]!.endpointId,
-        delivery: { status: "DEAD", attempts: 2, last_status_code: 500, last_error: "HTTP 500", dead_at: expect.any(String) },
+        delivery: {
+          status: "DEAD",
+          attempts: 2,
+          last_status_code: 500,
+          last_error: "HTTP 500",
+          dead_at: expect.any(String),
+        },
       });
       expect(events.get(m.event_id)?.webhookId).toBe(m.delivery.webhook_id);
     }
@@ -74,7 +89,10 @@ describe("dead-letter queue", () => {
   });
 
   it("changes nothing in a dry run", async () => {
-    const res = await stack.http.post("/admin/dlq/requeue").set("authorization", admin).send({ tenant_id: a.tenantId, max_messages: 100, dry_run: true });
+    const res = await stack.http
+      .post("/admin/dlq/requeue")
+      .set("authorization", admin)
+      .send({ tenant_id: a.tenantId, max_messages: 100, dry_run: true });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ moved: perTenant, skipped: perTenant, failed: 0, stale: 0, dry_run: true });
     expect(await dlqCount()).toBe(2 * perTenant);
@@ -83,9 +101,16 @@ describe("dead-letter queue", () => {
   });
 
   it("moves only the filtered tenant's messages, once each with the original webhook-id, and answers 409 to a concurrent requeue", async () => {
-    const first = stack.http.post("/admin/dlq/requeue").set("authorization", admin).send({ tenant_id: a.tenantId, max_messages: 100 }).then((r) => r);
+    const first = stack.http
+      .post("/admin/dlq/requeue")
+      .set("authorization", admin)
+      .send({ tenant_id: a.tenantId, max_messages: 100 })
+      .then((r) => r);
     await eventually(async () => (await statuses(a)).some((s) => s !== "DEAD"), { what: "the requeue to start" });
-    expectProblem(await stack.http.post("/admin/dlq/requeue").set("authorization", admin).send({ max_messages: 5 }), 409);
+    expectProblem(
+      await stack.http.post("/admin/dlq/requeue").set("authorization", admin).send({ max_messages: 5 }),
+      409,
+    );
     const report = await first;
     expect(report.status).toBe(200);
     expect(report.body).toMatchObject({ moved: perTenant, skipped: perTenant, failed: 0, stale: 0 });
@@ -95,11 +120,19 @@ describe("dead-letter queue", () => {
     await eventually(async () => (await statuses(a)).every((s) => s === "DELIVERED"), { what: "tenant A delivered" });
     expect(await dlqCount()).toBe(perTenant);
     const ids = receiver.requests.map((r) => String(r.headers["webhook-id"]));
-    expect(ids.sort()).toEqual(idsOf(a).map((id) => events.get(id)!.webhookId).sort());
+    expect(ids.sort()).toEqual(
+      idsOf(a)
+        .map((id) => events.get(id)!.webhookId)
+        .sort(),
+    );
     expect(new Set(await statuses(b))).toEqual(new Set(["DEAD"]));
     // The audit trail keeps the first run: the requeued attempt is number 3, after the two refused ones.
     const view = await getEvent(stack, a.apiKey, idsOf(a)[0]!);
-    expect(view.deliveries[0]!.attempt_log.map((l) => [l.attempt, l.status_code])).toEqual([[1, 500], [2, 500], [3, 200]]);
+    expect(view.deliveries[0]!.attempt_log.map((l) => [l.attempt, l.status_code])).toEqual([
+      [1, 500],
+      [2, 500],
+      [3, 200],
+    ]);
     expect(view.deliveries[0]!.attempts).toBe(3);
   });
 
@@ -119,12 +152,19 @@ describe("dead-letter queue", () => {
     // Run the requeue again (409 until the dead task's lease lapses) until every delivery is delivered.
     await eventually(
       async () => {
-        await stack.http.post("/admin/dlq/requeue").set("authorization", admin).send({ tenant_id: b.tenantId, max_messages: 100 });
+        await stack.http
+          .post("/admin/dlq/requeue")
+          .set("authorization", admin)
+          .send({ tenant_id: b.tenantId, max_messages: 100 });
         return (await statuses(b)).every((s) => s === "DELIVERED") && (await dlqCount()) === 0;
       },
       { what: "tenant B delivered and the DLQ empty", timeoutMs: 45_000, intervalMs: 500 },
     );
     const ids = receiver.requests.map((r) => String(r.headers["webhook-id"]));
-    expect(ids.sort()).toEqual(idsOf(b).map((id) => events.get(id)!.webhookId).sort());
+    expect(ids.sort()).toEqual(
+      idsOf(b)
+        .map((id) => events.get(id)!.webhookId)
+        .sort(),
+    );
   }, 60_000);
 });

@@ -29,31 +29,54 @@ afterAll(async () => {
 
 const dead = async (): Promise<string> => {
   const { body } = await postEvent(stack, tenant.apiKey, { type: "change" });
-  await eventually(async () => (await getEvent(stack, tenant.apiKey, body.event_id)).status === "DEAD", { what: "the event dead" });
+  await eventually(async () => (await getEvent(stack, tenant.apiKey, body.event_id)).status === "DEAD", {
+    what: "the event dead",
+  });
   return String(body.event_id);
 };
 const endpointPath = () => `/v1/endpoints/${tenant.endpoints[0]!.endpointId}`;
 
 it("a DLQ requeue right after the endpoint's URL was fixed delivers to the new URL", async () => {
   const eventId = await dead();
-  const patched = await stack.http.patch(endpointPath()).set("authorization", `Bearer ${tenant.apiKey}`).send({ url: `${receiver.url}?new` });
+  const patched = await stack.http
+    .patch(endpointPath())
+    .set("authorization", `Bearer ${tenant.apiKey}`)
+    .send({ url: `${receiver.url}?new` });
   expect(patched.status).toBe(200);
-  const requeue = await stack.http.post("/admin/dlq/requeue").set("authorization", admin()).send({ tenant_id: tenant.tenantId, max_messages: 10 });
+  const requeue = await stack.http
+    .post("/admin/dlq/requeue")
+    .set("authorization", admin())
+    .send({ tenant_id: tenant.tenantId, max_messages: 10 });
   expect(requeue.body.moved).toBe(1);
-  await eventually(async () => (await getEvent(stack, tenant.apiKey, eventId)).status === "DELIVERED", { what: "delivered at the new URL" });
+  await eventually(async () => (await getEvent(stack, tenant.apiKey, eventId)).status === "DELIVERED", {
+    what: "delivered at the new URL",
+  });
   const webhookId = (await getEvent(stack, tenant.apiKey, eventId)).deliveries[0]!.webhook_id;
-  expect(receiver.requests.filter((r) => r.headers["webhook-id"] === webhookId).map((r) => r.url.split("?")[1])).toEqual(["old", "old", "new"]);
+  expect(
+    receiver.requests.filter((r) => r.headers["webhook-id"] === webhookId).map((r) => r.url.split("?")[1]),
+  ).toEqual(["old", "old", "new"]);
 });
 
 it("a retry right after a rotation is signed with the new secret", async () => {
-  await stack.http.patch(endpointPath()).set("authorization", `Bearer ${tenant.apiKey}`).send({ url: `${receiver.url}?old` });
+  await stack.http
+    .patch(endpointPath())
+    .set("authorization", `Bearer ${tenant.apiKey}`)
+    .send({ url: `${receiver.url}?old` });
   const eventId = await dead();
-  const rotated = await stack.http.post(`${endpointPath()}/rotate-secret`).set("authorization", `Bearer ${tenant.apiKey}`).send({ grace_period: "0s" });
+  const rotated = await stack.http
+    .post(`${endpointPath()}/rotate-secret`)
+    .set("authorization", `Bearer ${tenant.apiKey}`)
+    .send({ grace_period: "0s" });
   expect(rotated.status).toBe(201);
-  await stack.http.patch(endpointPath()).set("authorization", `Bearer ${tenant.apiKey}`).send({ url: `${receiver.url}?new` });
+  await stack.http
+    .patch(endpointPath())
+    .set("authorization", `Bearer ${tenant.apiKey}`)
+    .send({ url: `${receiver.url}?new` });
   const retry = await stack.http.post(`/v1/events/${eventId}/retry`).set("authorization", `Bearer ${tenant.apiKey}`);
   expect(retry.status).toBe(202);
-  await eventually(async () => (await getEvent(stack, tenant.apiKey, eventId)).status === "DELIVERED", { what: "the retry delivered" });
+  await eventually(async () => (await getEvent(stack, tenant.apiKey, eventId)).status === "DELIVERED", {
+    what: "the retry delivered",
+  });
   const last = receiver.requests.at(-1)!;
   expect(last.url.endsWith("?new")).toBe(true);
   verifyWithIndependentLibraries(last, rotated.body.secret as string);

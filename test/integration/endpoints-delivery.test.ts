@@ -16,7 +16,11 @@ const receivers: TestReceiver[] = [];
 
 beforeAll(async () => {
   // An eager sweeper, so a held delivery would gather copies of its message if holding did not postpone it.
-  stack = await startStack({ RETRY_SCHEDULE: "300ms,300ms,300ms,300ms", ENDPOINT_DISABLE_AFTER: "1s", SWEEP_GRACE_MS: "300" });
+  stack = await startStack({
+    RETRY_SCHEDULE: "300ms,300ms,300ms,300ms",
+    ENDPOINT_DISABLE_AFTER: "1s",
+    SWEEP_GRACE_MS: "300",
+  });
   stack.startWorker();
 });
 afterAll(async () => {
@@ -35,7 +39,11 @@ function verifiesWith(req: ReceivedRequest, secret: string): boolean[] {
   const h = (n: string) => String(req.headers[n] ?? "");
   const std = (() => {
     try {
-      new Webhook(secret).verify(req.body, { "webhook-id": h("webhook-id"), "webhook-timestamp": h("webhook-timestamp"), "webhook-signature": h("webhook-signature") });
+      new Webhook(secret).verify(req.body, {
+        "webhook-id": h("webhook-id"),
+        "webhook-timestamp": h("webhook-timestamp"),
+        "webhook-signature": h("webhook-signature"),
+      });
       return true;
     } catch {
       return false;
@@ -70,7 +78,9 @@ describe("secret rotation", () => {
     expect(verifiesWith(r.requests[0]!, newSecret)).toEqual([true, true]);
     expect(String(r.requests[0]!.headers["webhook-signature"]).split(" ")).toHaveLength(2);
 
-    await eventually(() => Date.parse(rotated.body.previous_secrets_expire_at) < Date.now(), { what: "the grace period to end" });
+    await eventually(() => Date.parse(rotated.body.previous_secrets_expire_at) < Date.now(), {
+      what: "the grace period to end",
+    });
     const after = await postEvent(stack, t.apiKey, { type: "rotation.after" });
     await delivered(t.apiKey, after.body.event_id);
     expect(verifiesWith(r.requests[1]!, newSecret)).toEqual([true, true]);
@@ -86,9 +96,15 @@ describe("endpoint health", () => {
     const auth = `Bearer ${t.apiKey}`;
     const endpointPath = `/v1/endpoints/${t.endpoints[0]!.endpointId}`;
     const gone = await postEvent(stack, t.apiKey, { type: "gone" });
-    await eventually(async () => (await getEvent(stack, t.apiKey, gone.body.event_id)).status === "DEAD", { what: "dead" });
+    await eventually(async () => (await getEvent(stack, t.apiKey, gone.body.event_id)).status === "DEAD", {
+      what: "dead",
+    });
     const endpoint = await eventually(async () => {
-      const e = (await stack.http.get(endpointPath).set("authorization", auth)).body as { enabled: boolean; failing_since?: string; disabled_reason?: string };
+      const e = (await stack.http.get(endpointPath).set("authorization", auth)).body as {
+        enabled: boolean;
+        failing_since?: string;
+        disabled_reason?: string;
+      };
       return !e.enabled ? e : undefined;
     });
     expect(endpoint.disabled_reason).toMatch(/^the endpoint answered 410 Gone at /);
@@ -102,20 +118,37 @@ describe("endpoint health", () => {
     ]);
     // ...and one already queued for it when it was disabled is held: sent nowhere, no attempt spent.
     const stale = await getTenant(stack.stores.tenants, t.tenantId);
-    const wasEnabled = { ...stale!, endpoints: { [t.endpoints[0]!.endpointId]: { ...stale!.endpoints[t.endpoints[0]!.endpointId]!, enabled: true } } };
+    const wasEnabled = {
+      ...stale!,
+      endpoints: { [t.endpoints[0]!.endpointId]: { ...stale!.endpoints[t.endpoints[0]!.endpointId]!, enabled: true } },
+    };
     const held = await acceptEvent(
-      { store: stack.store, enqueue: (m) => enqueueDeliveries(stack.queue, m), now: Date.now, metrics: stack.workerMetrics },
+      {
+        store: stack.store,
+        enqueue: (m) => enqueueDeliveries(stack.queue, m),
+        now: Date.now,
+        metrics: stack.workerMetrics,
+      },
       { tenant: wasEnabled, body: Buffer.from('{"type":"held"}'), parsed: { type: "held" }, log: logger },
     );
     await stays(() => r.requests.length === 1, { forMs: 2500, what: "nothing POSTed to the disabled endpoint" });
     // One copy of the held message: copies must not gather while it is held (a surplus copy, from the sweeper or
     // SQS's at-least-once delivery, is dropped when it finds the delivery already held).
     const copies = async () => {
-      const { Attributes: q } = await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queue.queueUrl, AttributeNames: ["All"] }));
-      return Number(q?.ApproximateNumberOfMessages) + Number(q?.ApproximateNumberOfMessagesNotVisible) + Number(q?.ApproximateNumberOfMessagesDelayed);
+      const { Attributes: q } = await stack.clients.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: stack.queue.queueUrl, AttributeNames: ["All"] }),
+      );
+      return (
+        Number(q?.ApproximateNumberOfMessages) +
+        Number(q?.ApproximateNumberOfMessagesNotVisible) +
+        Number(q?.ApproximateNumberOfMessagesDelayed)
+      );
     };
     await eventually(async () => (await copies()) === 1, { what: "one copy of the held message", timeoutMs: 3000 });
-    expect((await getEvent(stack, t.apiKey, held.eventId)).deliveries[0]).toMatchObject({ status: "PENDING", attempts: 0 });
+    expect((await getEvent(stack, t.apiKey, held.eventId)).deliveries[0]).toMatchObject({
+      status: "PENDING",
+      attempts: 0,
+    });
 
     await stack.http.patch(endpointPath).set("authorization", auth).send({ enabled: true });
     await delivered(t.apiKey, held.eventId);
@@ -123,17 +156,35 @@ describe("endpoint health", () => {
 
     // Re-enabling sends nothing that was skipped meanwhile: the tenant recovers it, with what died, since a time.
     expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).status).toBe("SKIPPED");
-    const webhookIds = await Promise.all([gone, skipped].map(async (e) => (await getEvent(stack, t.apiKey, e.body.event_id)).deliveries[0]!.webhook_id));
+    const webhookIds = await Promise.all(
+      [gone, skipped].map(async (e) => (await getEvent(stack, t.apiKey, e.body.event_id)).deliveries[0]!.webhook_id),
+    );
     const since = new Date(Date.now() - 60_000).toISOString();
     const recovered = await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since });
     expect(recovered.status).toBe(202);
-    expect(recovered.body).toEqual({ endpoint_id: t.endpoints[0]!.endpointId, dry_run: false, examined: 2, requeued: 2, next_cursor: null });
+    expect(recovered.body).toEqual({
+      endpoint_id: t.endpoints[0]!.endpointId,
+      dry_run: false,
+      examined: 2,
+      requeued: 2,
+      next_cursor: null,
+    });
     await delivered(t.apiKey, gone.body.event_id);
     await delivered(t.apiKey, skipped.body.event_id);
-    expect(r.requests.slice(2).map((q) => q.headers["webhook-id"]).sort()).toEqual(webhookIds.sort());
-    const later = await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since: new Date().toISOString() });
+    expect(
+      r.requests
+        .slice(2)
+        .map((q) => q.headers["webhook-id"])
+        .sort(),
+    ).toEqual(webhookIds.sort());
+    const later = await stack.http
+      .post(`${endpointPath}/recover`)
+      .set("authorization", auth)
+      .send({ since: new Date().toISOString() });
     expect(later.body.requeued).toBe(0);
-    expect((await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since: "yesterday" })).status).toBe(422);
+    expect(
+      (await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since: "yesterday" })).status,
+    ).toBe(422);
   });
 
   it("disables an endpoint that fails for longer than ENDPOINT_DISABLE_AFTER, and a success clears the run", async () => {
@@ -144,12 +195,20 @@ describe("endpoint health", () => {
     const endpointPath = `/v1/endpoints/${t.endpoints[0]!.endpointId}`;
     await postEvent(stack, t.apiKey, { type: "failing" });
     const first = await eventually(async () => {
-      const e = (await stack.http.get(endpointPath).set("authorization", auth)).body as { enabled: boolean; failing_since?: string; disabled_reason?: string };
+      const e = (await stack.http.get(endpointPath).set("authorization", auth)).body as {
+        enabled: boolean;
+        failing_since?: string;
+        disabled_reason?: string;
+      };
       return e.failing_since ? e : undefined;
     });
     expect(first.enabled).toBe(true);
     const disabled = await eventually(async () => {
-      const e = (await stack.http.get(endpointPath).set("authorization", auth)).body as { enabled: boolean; failing_since?: string; disabled_reason?: string };
+      const e = (await stack.http.get(endpointPath).set("authorization", auth)).body as {
+        enabled: boolean;
+        failing_since?: string;
+        disabled_reason?: string;
+      };
       return !e.enabled ? e : undefined;
     });
     expect(disabled.disabled_reason).toBe(`every delivery failed since ${first.failing_since}`);

@@ -42,7 +42,9 @@ function appRoutes(app: Express): string[] {
         return Object.keys(layer.route.methods).map((m) => `${m} ${path.replace(/:(\w+)/g, "{$1}")}`);
       }
       const inner = layer.handle.stack;
-      return inner ? walk(inner, typeof layer.rawPath === "string" && layer.rawPath !== "/" ? `${prefix}${layer.rawPath}` : prefix) : [];
+      return inner
+        ? walk(inner, typeof layer.rawPath === "string" && layer.rawPath !== "/" ? `${prefix}${layer.rawPath}` : prefix)
+        : [];
     });
   return walk((app as unknown as { router: { stack: Layer[] } }).router.stack, "");
 }
@@ -80,13 +82,19 @@ describe("every operation answers what the document says", () => {
   const covered = new Set<Operation>();
 
   function operationFor(method: string, path: string): Operation {
-    const op = operations.find((o) => o.method === method && new RegExp(`^${o.path.replace(/\{\w+\}/g, "[^/]+")}$`).test(path));
+    const op = operations.find(
+      (o) => o.method === method && new RegExp(`^${o.path.replace(/\{\w+\}/g, "[^/]+")}$`).test(path),
+    );
     if (!op) throw new Error(`no documented operation for ${method} ${path}`);
     return op;
   }
 
   /** Calls the API and parses the answer with the documented schema for its status. */
-  async function call(method: Operation["method"], url: string, opts: { body?: unknown; auth?: string; headers?: Record<string, string> } = {}) {
+  async function call(
+    method: Operation["method"],
+    url: string,
+    opts: { body?: unknown; auth?: string; headers?: Record<string, string> } = {},
+  ) {
     const path = url.split("?")[0]!;
     const op = operationFor(method, path);
     let req = stack.http[method](url);
@@ -107,9 +115,20 @@ describe("every operation answers what the document says", () => {
   }
 
   it("covers every documented operation with a real response", async () => {
-    for (const path of ["/healthz", "/readyz", "/openapi.json", "/metrics", "/admin/stats", "/admin/stats/history?window=day", "/admin/dlq"]) await call("get", path);
+    for (const path of [
+      "/healthz",
+      "/readyz",
+      "/openapi.json",
+      "/metrics",
+      "/admin/stats",
+      "/admin/stats/history?window=day",
+      "/admin/dlq",
+    ])
+      await call("get", path);
 
-    const created = await call("post", "/admin/tenants", { body: { name: "docs", endpoints: [{ url: receiver.url }] } });
+    const created = await call("post", "/admin/tenants", {
+      body: { name: "docs", endpoints: [{ url: receiver.url }] },
+    });
     const tenantId = created.tenant_id as string;
     const apiKey = created.api_key as string;
     const t = `/admin/tenants/${tenantId}`;
@@ -122,13 +141,19 @@ describe("every operation answers what the document says", () => {
     await call("post", `${t}/portal-sessions`, { body: { read_only: true } });
     const portal = await call("post", "/v1/portal-sessions", { auth: apiKey });
     // A read-only session writing: the 403 it answers is documented too.
-    const readOnly = /#token=(\S+)$/.exec((await call("post", `${t}/portal-sessions`, { body: { read_only: true } })).url as string)![1]!;
+    const readOnly = /#token=(\S+)$/.exec(
+      (await call("post", `${t}/portal-sessions`, { body: { read_only: true } })).url as string,
+    )![1]!;
     await call("post", "/v1/endpoints", { auth: readOnly, body: { url: `${receiver.url}?ro` } });
     expect(portal.url).toMatch(/\/portal\/#token=wps_/);
 
     // An operator's subscription to operational events: re-enabling an endpoint below emits one.
     await call("post", "/admin/operational-endpoints", { body: { url: `${receiver.url}?ops` } });
-    for (const [base, auth] of [["/v1/endpoints", apiKey], [`${t}/endpoints`, stack.adminToken], ["/admin/operational-endpoints", stack.adminToken]] as const) {
+    for (const [base, auth] of [
+      ["/v1/endpoints", apiKey],
+      [`${t}/endpoints`, stack.adminToken],
+      ["/admin/operational-endpoints", stack.adminToken],
+    ] as const) {
       const ep = await call("post", base, { auth, body: { url: `${receiver.url}?more`, event_types: ["docs.*"] } });
       const one = `${base}/${ep.endpoint_id as string}`;
       await call("get", base, { auth });
@@ -144,13 +169,30 @@ describe("every operation answers what the document says", () => {
     }
 
     receiver.behave(() => ({ status: 500, body: "down" }));
-    const sent = await call("post", "/v1/events", { auth: apiKey, headers: { "idempotency-key": "docs-1" }, body: { type: "docs.sent" } });
-    await call("post", "/v1/events", { auth: apiKey, headers: { "idempotency-key": "docs-1" }, body: { type: "docs.sent" } });
+    const sent = await call("post", "/v1/events", {
+      auth: apiKey,
+      headers: { "idempotency-key": "docs-1" },
+      body: { type: "docs.sent" },
+    });
+    await call("post", "/v1/events", {
+      auth: apiKey,
+      headers: { "idempotency-key": "docs-1" },
+      body: { type: "docs.sent" },
+    });
     const eventId = sent.event_id as string;
-    await eventually(async () => (await call("get", `/v1/events/${eventId}`, { auth: apiKey })).status === "DEAD", { what: "the event dead" });
+    await eventually(async () => (await call("get", `/v1/events/${eventId}`, { auth: apiKey })).status === "DEAD", {
+      what: "the event dead",
+    });
     receiver.behave(() => ({ status: 200 }));
-    const operational = await eventually(async () => (await call("get", "/admin/operational-events")).data?.[0]?.event_id, { what: "an operational event" });
-    for (const [base, auth, id] of [["/v1/events", apiKey, eventId], [`${t}/events`, stack.adminToken, eventId], ["/admin/operational-events", stack.adminToken, operational]] as const) {
+    const operational = await eventually(
+      async () => (await call("get", "/admin/operational-events")).data?.[0]?.event_id,
+      { what: "an operational event" },
+    );
+    for (const [base, auth, id] of [
+      ["/v1/events", apiKey, eventId],
+      [`${t}/events`, stack.adminToken, eventId],
+      ["/admin/operational-events", stack.adminToken, operational],
+    ] as const) {
       await call("get", `${base}?status=DEAD&type=docs.sent`, { auth });
       const event = await call("get", `${base}/${id}`, { auth });
       const endpointId = (event.deliveries as { endpoint_id: string }[])[0]!.endpoint_id;

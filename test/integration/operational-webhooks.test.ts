@@ -24,7 +24,10 @@ beforeAll(async () => {
   stack = await startStack({ RETRY_SCHEDULE: "100ms,100ms" });
   ops = await startReceiver();
   receiver = await startReceiver();
-  const sub = await stack.http.post("/admin/operational-endpoints").set("authorization", admin()).send({ url: ops.url, description: "on-call" });
+  const sub = await stack.http
+    .post("/admin/operational-endpoints")
+    .set("authorization", admin())
+    .send({ url: ops.url, description: "on-call" });
   expect(sub.status).toBe(201);
   opsSecret = sub.body.secret as string;
   opsEndpointId = sub.body.endpoint_id as string;
@@ -56,31 +59,66 @@ describe("operational webhooks", () => {
     // The 410 kills the delivery and disables the endpoint: two notices.
     await eventually(() => received().length === 2, { what: "endpoint.disabled and delivery.exhausted" });
     const of = (type: string) => received().find((e) => e.type === type);
-    expect(of("endpoint.disabled")).toMatchObject({ type: "endpoint.disabled", data: { ...about, reason: expect.stringMatching(/^the endpoint answered 410 Gone/), last_status_code: 410 } });
-    expect(of("delivery.exhausted")).toMatchObject({ type: "delivery.exhausted", data: { ...about, event_id: eventId, attempts: 1, last_status_code: 410, last_error: expect.stringContaining("410 Gone") } });
+    expect(of("endpoint.disabled")).toMatchObject({
+      type: "endpoint.disabled",
+      data: { ...about, reason: expect.stringMatching(/^the endpoint answered 410 Gone/), last_status_code: 410 },
+    });
+    expect(of("delivery.exhausted")).toMatchObject({
+      type: "delivery.exhausted",
+      data: {
+        ...about,
+        event_id: eventId,
+        attempts: 1,
+        last_status_code: 410,
+        last_error: expect.stringContaining("410 Gone"),
+      },
+    });
 
     // Re-enabled by the tenant, then its dead delivery retried and delivered.
-    const enabled = await stack.http.patch(`/v1/endpoints/${endpointId}`).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: true });
+    const enabled = await stack.http
+      .patch(`/v1/endpoints/${endpointId}`)
+      .set("authorization", `Bearer ${t.apiKey}`)
+      .send({ enabled: true });
     expect(enabled.body.enabled).toBe(true);
     await eventually(() => received().length === 3, { what: "endpoint.enabled" });
     expect(received()[2]).toEqual({ type: "endpoint.enabled", occurred_at: expect.any(String), data: about });
-    expect((await stack.http.post(`/v1/events/${eventId}/retry`).set("authorization", `Bearer ${t.apiKey}`)).status).toBe(202);
+    expect(
+      (await stack.http.post(`/v1/events/${eventId}/retry`).set("authorization", `Bearer ${t.apiKey}`)).status,
+    ).toBe(202);
     await eventually(() => received().length === 4, { what: "delivery.recovered" });
-    expect(received()[3]).toEqual({ type: "delivery.recovered", occurred_at: expect.any(String), data: { ...about, event_id: eventId, recovered_from: "DEAD" } });
+    expect(received()[3]).toEqual({
+      type: "delivery.recovered",
+      occurred_at: expect.any(String),
+      data: { ...about, event_id: eventId, recovered_from: "DEAD" },
+    });
     expect((await getEvent(stack, t.apiKey, eventId)).status).toBe("DELIVERED");
 
     // Once each: nothing more comes (a second PATCH enabling an enabled endpoint announces nothing).
-    await stack.http.patch(`/v1/endpoints/${endpointId}`).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: true });
+    await stack.http
+      .patch(`/v1/endpoints/${endpointId}`)
+      .set("authorization", `Bearer ${t.apiKey}`)
+      .send({ enabled: true });
     await stays(() => ops.requests.length === 4, { forMs: 1000, what: "no further operational webhook" });
     expect(new Set(ops.requests.map((r) => r.headers["webhook-id"])).size).toBe(4);
 
     // They are events of the system tenant, with attempt logs, read through the operator's own routes.
     const listed = await stack.http.get("/admin/operational-events").set("authorization", admin());
     expect((listed.body.data as { type: string; status: string }[]).map((e) => `${e.type}:${e.status}`).sort()).toEqual(
-      ["delivery.exhausted:DELIVERED", "delivery.recovered:DELIVERED", "endpoint.disabled:DELIVERED", "endpoint.enabled:DELIVERED"],
+      [
+        "delivery.exhausted:DELIVERED",
+        "delivery.recovered:DELIVERED",
+        "endpoint.disabled:DELIVERED",
+        "endpoint.enabled:DELIVERED",
+      ],
     );
-    const one = await stack.http.get(`/admin/operational-events/${(listed.body.data as { event_id: string }[])[0]!.event_id}`).set("authorization", admin());
-    expect(one.body.deliveries[0]).toMatchObject({ endpoint_id: opsEndpointId, status: "DELIVERED", attempt_log: [expect.objectContaining({ status_code: 200 })] });
+    const one = await stack.http
+      .get(`/admin/operational-events/${(listed.body.data as { event_id: string }[])[0]!.event_id}`)
+      .set("authorization", admin());
+    expect(one.body.deliveries[0]).toMatchObject({
+      endpoint_id: opsEndpointId,
+      status: "DELIVERED",
+      attempt_log: [expect.objectContaining({ status_code: 200 })],
+    });
   });
 
   it("a dead operational delivery, or an operational endpoint disabled, emits no operational event of its own", async () => {
@@ -92,11 +130,21 @@ describe("operational webhooks", () => {
     await stack.http.patch(path).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: true });
 
     // The endpoint.enabled notice is POSTed once, answered 410: dead, and the subscription disabled.
-    const opsEndpoint = () => stack.http.get(`/admin/operational-endpoints/${opsEndpointId}`).set("authorization", admin());
+    const opsEndpoint = () =>
+      stack.http.get(`/admin/operational-endpoints/${opsEndpointId}`).set("authorization", admin());
     await eventually(async () => !(await opsEndpoint()).body.enabled, { what: "the operational endpoint disabled" });
-    const events = async () => (await stack.http.get("/admin/operational-events?limit=100").set("authorization", admin())).body.data as { event_id: string; status: string }[];
-    await eventually(async () => (await events()).some((e) => e.status === "DEAD"), { what: "the operational delivery dead" });
-    await stays(async () => ops.requests.length === before + 1 && (await events()).length === 5, { forMs: 1500, what: "no operational event about the operational endpoint" });
+    const events = async () =>
+      (await stack.http.get("/admin/operational-events?limit=100").set("authorization", admin())).body.data as {
+        event_id: string;
+        status: string;
+      }[];
+    await eventually(async () => (await events()).some((e) => e.status === "DEAD"), {
+      what: "the operational delivery dead",
+    });
+    await stays(async () => ops.requests.length === before + 1 && (await events()).length === 5, {
+      forMs: 1500,
+      what: "no operational event about the operational endpoint",
+    });
     // It waits in the DLQ like any dead delivery.
     const dlq = await stack.http.get(`/admin/dlq?tenant_id=${systemTenantId}`).set("authorization", admin());
     expect(dlq.body.data).toHaveLength(1);
@@ -111,7 +159,13 @@ describe("operational webhooks", () => {
     const list = await stack.http.get("/admin/tenants?limit=100").set("authorization", admin());
     expect((list.body.data as { tenant_id: string }[]).map((t) => t.tenant_id)).not.toContain(systemTenantId);
     expectProblem(await stack.http.get(`/admin/tenants/${systemTenantId}`).set("authorization", admin()), 404);
-    expectProblem(await stack.http.post(`/admin/tenants/${systemTenantId}/api-keys`).set("authorization", admin()), 404);
-    expectProblem(await stack.http.get(`/admin/tenants/${systemTenantId}/endpoints`).set("authorization", admin()), 404);
+    expectProblem(
+      await stack.http.post(`/admin/tenants/${systemTenantId}/api-keys`).set("authorization", admin()),
+      404,
+    );
+    expectProblem(
+      await stack.http.get(`/admin/tenants/${systemTenantId}/endpoints`).set("authorization", admin()),
+      404,
+    );
   });
 });

@@ -17,7 +17,10 @@ let stack: Stack;
 const { logger, lines } = captureLogs("info");
 
 beforeAll(async () => {
-  stack = await startStack({ ALLOW_PRIVATE_TARGETS: "false", RETRY_SCHEDULE: "100ms", ALLOWED_TARGET_PORTS: "443,8443" }, { logger });
+  stack = await startStack(
+    { ALLOW_PRIVATE_TARGETS: "false", RETRY_SCHEDULE: "100ms", ALLOWED_TARGET_PORTS: "443,8443" },
+    { logger },
+  );
   stack.startWorker();
 });
 afterAll(() => stack.close());
@@ -26,17 +29,39 @@ describe("endpoint URLs when the guard is on", () => {
   it("accepts https on 443 and the allowed ports, and refuses other ports and http when created or changed", async () => {
     const t = await stack.createTenant([]);
     const auth = `Bearer ${t.apiKey}`;
-    for (const url of ["https://hooks.example.com/in", "https://hooks.example.com:443/in", "https://hooks.example.com:8443/in"]) {
+    for (const url of [
+      "https://hooks.example.com/in",
+      "https://hooks.example.com:443/in",
+      "https://hooks.example.com:8443/in",
+    ]) {
       expect((await stack.http.post("/v1/endpoints").set("authorization", auth).send({ url })).status, url).toBe(201);
     }
-    for (const url of ["https://hooks.example.com:22/", "https://hooks.example.com:6379/", "http://hooks.example.com/"]) {
-      const problem = expectProblem(await stack.http.post("/v1/endpoints").set("authorization", auth).send({ url }), 422);
-      expect(problem.errors, url).toEqual([{ path: "url", message: expect.stringMatching(/^must use (port 443 or 8443|https)$/) }]);
+    for (const url of [
+      "https://hooks.example.com:22/",
+      "https://hooks.example.com:6379/",
+      "http://hooks.example.com/",
+    ]) {
+      const problem = expectProblem(
+        await stack.http.post("/v1/endpoints").set("authorization", auth).send({ url }),
+        422,
+      );
+      expect(problem.errors, url).toEqual([
+        { path: "url", message: expect.stringMatching(/^must use (port 443 or 8443|https)$/) },
+      ]);
     }
-    const created = await stack.http.post("/v1/endpoints").set("authorization", auth).send({ url: "https://hooks.example.com/in" });
-    const patched = await stack.http.patch(`/v1/endpoints/${created.body.endpoint_id}`).set("authorization", auth).send({ url: "https://hooks.example.com:25/" });
+    const created = await stack.http
+      .post("/v1/endpoints")
+      .set("authorization", auth)
+      .send({ url: "https://hooks.example.com/in" });
+    const patched = await stack.http
+      .patch(`/v1/endpoints/${created.body.endpoint_id}`)
+      .set("authorization", auth)
+      .send({ url: "https://hooks.example.com:25/" });
     expectProblem(patched, 422);
-    const admin = await stack.http.post("/admin/tenants").set("authorization", `Bearer ${stack.adminToken}`).send({ name: "x", endpoints: [{ url: "https://hooks.example.com:22/" }] });
+    const admin = await stack.http
+      .post("/admin/tenants")
+      .set("authorization", `Bearer ${stack.adminToken}`)
+      .send({ name: "x", endpoints: [{ url: "https://hooks.example.com:22/" }] });
     expectProblem(admin, 422);
   });
 });
@@ -54,7 +79,10 @@ describe("delivery when the guard is on", () => {
     await changeTenant(stack.stores.tenants, t.tenantId, (tenant) => ({
       ...tenant,
       endpoints: Object.fromEntries(
-        Object.entries(targets).map(([id, url]) => [id, { url, eventTypes: [], secrets: [{ secret: "whsec_eA==", createdAt: 0 }], enabled: true, createdAt: 0 }]),
+        Object.entries(targets).map(([id, url]) => [
+          id,
+          { url, eventTypes: [], secrets: [{ secret: "whsec_eA==", createdAt: 0 }], enabled: true, createdAt: 0 },
+        ]),
       ),
     }));
     const { body } = await postEvent(stack, t.apiKey, { type: "policy" });
@@ -68,9 +96,13 @@ describe("delivery when the guard is on", () => {
       { what: "every delivery refused", timeoutMs: 45_000 },
     ).catch(async (err: unknown) => {
       const e = await getEvent(stack, t.apiKey, body.event_id);
-      throw new Error(`${String(err)}: ${JSON.stringify(e.deliveries.map((d) => [d.endpoint_id, d.status, d.attempts]))}`);
+      throw new Error(
+        `${String(err)}: ${JSON.stringify(e.deliveries.map((d) => [d.endpoint_id, d.status, d.attempts]))}`,
+      );
     });
-    const errors = Object.fromEntries(event.deliveries.map((d) => [d.endpoint_id, [d.last_error, ...d.attempt_log.map((a) => a.error)]]));
+    const errors = Object.fromEntries(
+      event.deliveries.map((d) => [d.endpoint_id, [d.last_error, ...d.attempt_log.map((a) => a.error)]]),
+    );
     expect(errors).toEqual({
       ep_00000000000000000000000001: Array(3).fill("refused: the URL must use https"),
       ep_00000000000000000000000002: Array(3).fill("refused: the URL must use port 443 or 8443"),

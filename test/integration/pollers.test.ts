@@ -24,8 +24,22 @@ afterAll(async () => {
 });
 
 function pollers(room: () => Promise<number>): Pollers {
-  const scheduler: Scheduler = { reserve: room, unreserve: () => undefined, accept: () => undefined, inFlight: () => 0, stop: async () => undefined };
-  const p = startPollers({ sqs: stack.clients.sqs, queueUrl: stack.queue.queueUrl, pollers: 2, visibilityTimeoutS: 10, waitTimeSeconds: 1, scheduler, log: pino({ level: "silent" }) });
+  const scheduler: Scheduler = {
+    reserve: room,
+    unreserve: () => undefined,
+    accept: () => undefined,
+    inFlight: () => 0,
+    stop: async () => undefined,
+  };
+  const p = startPollers({
+    sqs: stack.clients.sqs,
+    queueUrl: stack.queue.queueUrl,
+    pollers: 2,
+    visibilityTimeoutS: 10,
+    waitTimeSeconds: 1,
+    scheduler,
+    log: pino({ level: "silent" }),
+  });
   running.push(p);
   return p;
 }

@@ -24,7 +24,10 @@ afterAll(() => stack.close());
 
 /** A session for `tenantId` opened by the operator; its token, from the link's fragment. */
 async function session(tenantId: string, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await stack.http.post(`/admin/tenants/${tenantId}/portal-sessions`).set("authorization", `Bearer ${stack.adminToken}`).send(body);
+  const res = await stack.http
+    .post(`/admin/tenants/${tenantId}/portal-sessions`)
+    .set("authorization", `Bearer ${stack.adminToken}`)
+    .send(body);
   expect(res.status).toBe(201);
   const token = /#token=(wps_[\w.-]+)$/.exec(res.body.url as string)![1]!;
   tokens.push(token);
@@ -39,24 +42,46 @@ const as = (token: string) => ({
 
 describe("portal sessions", () => {
   it("are links to /portal for one tenant, in the fragment, for at most an hour", async () => {
-    const res = await stack.http.post(`/admin/tenants/${a.tenantId}/portal-sessions`).set("authorization", `Bearer ${stack.adminToken}`).send({ read_only: true, expires_in: "15m" });
+    const res = await stack.http
+      .post(`/admin/tenants/${a.tenantId}/portal-sessions`)
+      .set("authorization", `Bearer ${stack.adminToken}`)
+      .send({ read_only: true, expires_in: "15m" });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ url: expect.stringMatching(/^https:\/\/webhooks\.example\.com\/portal\/#token=wps_/), expires_at: expect.any(String), read_only: true });
+    expect(res.body).toEqual({
+      url: expect.stringMatching(/^https:\/\/webhooks\.example\.com\/portal\/#token=wps_/),
+      expires_at: expect.any(String),
+      read_only: true,
+    });
     const inMs = Date.parse(res.body.expires_at as string) - Date.now();
     expect(inMs).toBeGreaterThan(14 * 60_000);
     expect(inMs).toBeLessThanOrEqual(15 * 60_000 + 1000);
-    const byDefault = await stack.http.post(`/admin/tenants/${a.tenantId}/portal-sessions`).set("authorization", `Bearer ${stack.adminToken}`);
+    const byDefault = await stack.http
+      .post(`/admin/tenants/${a.tenantId}/portal-sessions`)
+      .set("authorization", `Bearer ${stack.adminToken}`);
     expect(Date.parse(byDefault.body.expires_at as string) - Date.now()).toBeGreaterThan(59 * 60_000);
     expect(byDefault.body.read_only).toBe(false);
-    expectProblem(await stack.http.post(`/admin/tenants/${a.tenantId}/portal-sessions`).set("authorization", `Bearer ${stack.adminToken}`).send({ expires_in: "2h" }), 422);
-    expectProblem(await stack.http.post("/admin/tenants/ten_00000000000000000000000000/portal-sessions").set("authorization", `Bearer ${stack.adminToken}`), 404);
+    expectProblem(
+      await stack.http
+        .post(`/admin/tenants/${a.tenantId}/portal-sessions`)
+        .set("authorization", `Bearer ${stack.adminToken}`)
+        .send({ expires_in: "2h" }),
+      422,
+    );
+    expectProblem(
+      await stack.http
+        .post("/admin/tenants/ten_00000000000000000000000000/portal-sessions")
+        .set("authorization", `Bearer ${stack.adminToken}`),
+      404,
+    );
   });
 
   it("act as the tenant's key on /v1, for that tenant only, and never on /admin", async () => {
     const token = await session(a.tenantId);
     const mine = await as(token).get("/v1/endpoints");
     expect(mine.status).toBe(200);
-    expect((mine.body.data as { endpoint_id: string }[]).map((e) => e.endpoint_id)).toEqual([a.endpoints[0]!.endpointId]);
+    expect((mine.body.data as { endpoint_id: string }[]).map((e) => e.endpoint_id)).toEqual([
+      a.endpoints[0]!.endpointId,
+    ]);
     expectProblem(await as(token).get(`/v1/endpoints/${b.endpoints[0]!.endpointId}`), 404);
     const created = await as(token).post("/v1/endpoints", { url: "http://127.0.0.1:9/made-in-the-portal" });
     expect(created.status).toBe(201);
@@ -64,7 +89,10 @@ describe("portal sessions", () => {
     expectProblem(await as(token).get("/admin/tenants"), 403);
     // Only the key opens a session: a session cannot extend itself.
     expectProblem(await as(token).post("/v1/portal-sessions"), 403);
-    const byKey = await stack.http.post("/v1/portal-sessions").set("authorization", `Bearer ${a.apiKey}`).send({ read_only: true });
+    const byKey = await stack.http
+      .post("/v1/portal-sessions")
+      .set("authorization", `Bearer ${a.apiKey}`)
+      .send({ read_only: true });
     expect(byKey.status).toBe(201);
     expect(byKey.body.read_only).toBe(true);
     tokens.push(/#token=(\S+)$/.exec(byKey.body.url as string)![1]!);
@@ -86,14 +114,21 @@ describe("portal sessions", () => {
   it("refuses an expired, altered or foreign-signed token like an unknown key, and a disabled tenant's", async () => {
     const short = await session(a.tenantId, { expires_in: "1s" });
     expect((await as(short).get("/v1/endpoints")).status).toBe(200);
-    await eventually(async () => (await as(short).get("/v1/endpoints")).status === 401, { what: "the session to expire", timeoutMs: 5000 });
+    await eventually(async () => (await as(short).get("/v1/endpoints")).status === 401, {
+      what: "the session to expire",
+      timeoutMs: 5000,
+    });
     const token = await session(a.tenantId, { read_only: true });
     const [payload, signature] = token.slice(4).split(".") as [string, string];
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>;
     const forged = `wps_${Buffer.from(JSON.stringify({ ...claims, t: b.tenantId, ro: false })).toString("base64url")}.${signature}`;
-    for (const bad of [forged, `${token.slice(0, -3)}AAA`, "wps_nonsense"]) expectProblem(await as(bad).get("/v1/endpoints"), 401);
+    for (const bad of [forged, `${token.slice(0, -3)}AAA`, "wps_nonsense"])
+      expectProblem(await as(bad).get("/v1/endpoints"), 401);
     const other = await session(b.tenantId);
-    await stack.http.patch(`/admin/tenants/${b.tenantId}`).set("authorization", `Bearer ${stack.adminToken}`).send({ status: "disabled" });
+    await stack.http
+      .patch(`/admin/tenants/${b.tenantId}`)
+      .set("authorization", `Bearer ${stack.adminToken}`)
+      .send({ status: "disabled" });
     expectProblem(await as(other).get("/v1/endpoints"), 401);
   });
 

@@ -33,23 +33,32 @@ describe("errors with a client status", () => {
 });
 
 describe("cursors", () => {
-  const forged = [cursor({ sk: "", createdAt: "" }), cursor({ sk: "evt_x", createdAt: "yesterday" }), cursor({ sk: "x".repeat(2000), createdAt: "2026-01-01T00:00:00.000Z" })];
+  const forged = [
+    cursor({ sk: "", createdAt: "" }),
+    cursor({ sk: "evt_x", createdAt: "yesterday" }),
+    cursor({ sk: "x".repeat(2000), createdAt: "2026-01-01T00:00:00.000Z" }),
+  ];
 
   it("answers 400 for a garbage or forged events cursor, and 200 for the real one", async () => {
     const auth = `Bearer ${t.apiKey}`;
-    for (const c of [...forged, "zzz"]) expectProblem(await stack.http.get(`/v1/events?cursor=${c}`).set("authorization", auth), 400);
-    for (const c of forged) expectProblem(await stack.http.get(`/v1/events?status=DEAD&cursor=${c}`).set("authorization", auth), 400);
+    for (const c of [...forged, "zzz"])
+      expectProblem(await stack.http.get(`/v1/events?cursor=${c}`).set("authorization", auth), 400);
+    for (const c of forged)
+      expectProblem(await stack.http.get(`/v1/events?status=DEAD&cursor=${c}`).set("authorization", auth), 400);
     const real = cursor({ sk: "evt_01ARZ3NDEKTSV4RRFFQ69G5FAV", createdAt: "2026-01-01T00:00:00.000Z" });
     expect((await stack.http.get(`/v1/events?cursor=${real}`).set("authorization", auth)).status).toBe(200);
   });
 
   it("answers 400 for a forged tenants cursor", async () => {
     const admin = `Bearer ${stack.adminToken}`;
-    for (const c of ["zzz", cursor({ tenantId: "" }), cursor({ tenantId: 42 })]) expectProblem(await stack.http.get(`/admin/tenants?cursor=${c}`).set("authorization", admin), 400);
+    for (const c of ["zzz", cursor({ tenantId: "" }), cursor({ tenantId: 42 })])
+      expectProblem(await stack.http.get(`/admin/tenants?cursor=${c}`).set("authorization", admin), 400);
   });
 
   it("turns DynamoDB refusing a start key into the same 400, should a forged key ever get past the schema", async () => {
-    const out = await listEvents(stack.store, t.tenantId, { limit: 1, after: { sk: "", createdAt: "" } }).catch((e: unknown) => e);
+    const out = await listEvents(stack.store, t.tenantId, { limit: 1, after: { sk: "", createdAt: "" } }).catch(
+      (e: unknown) => e,
+    );
     // DynamoDB (and dynalite, DynamoDB Local) refuse an empty key attribute; moto accepts it and finds nothing.
     if (inject("backend") === "moto") expect(out).toEqual({ items: [], nextCursor: null });
     else {

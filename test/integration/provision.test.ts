@@ -20,15 +20,27 @@ afterAll(() => clients.destroy());
 
 it("updates the visibility timeout and redrive limit of queues that exist, and is idempotent", async () => {
   const id = randomBytes(4).toString("hex");
-  const options: ProvisionOptions = { tablePrefix: `p${id}`, queueName: `p${id}`, dlqName: `p${id}-dlq`, visibilityTimeoutS: 60, maxAttempts: 6 };
+  const options: ProvisionOptions = {
+    tablePrefix: `p${id}`,
+    queueName: `p${id}`,
+    dlqName: `p${id}-dlq`,
+    visibilityTimeoutS: 60,
+    maxAttempts: 6,
+  };
   const first = await provisionAll(clients.dynamo, clients.sqs, options);
   const again = await provisionAll(clients.dynamo, clients.sqs, options);
   expect(again).toEqual(first);
-  const changed = await provisionAll(clients.dynamo, clients.sqs, { ...options, visibilityTimeoutS: 90, maxAttempts: 2 });
+  const changed = await provisionAll(clients.dynamo, clients.sqs, {
+    ...options,
+    visibilityTimeoutS: 90,
+    maxAttempts: 2,
+  });
   expect(changed).toEqual(first);
   const { Attributes: a = {} } = await clients.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: first.queueUrl, AttributeNames: ["VisibilityTimeout", "RedrivePolicy"] }),
   );
   expect(a.VisibilityTimeout).toBe("90");
-  expect(Number((JSON.parse(a.RedrivePolicy ?? "{}") as { maxReceiveCount?: unknown }).maxReceiveCount)).toBe(redriveMaxReceiveCount(2));
+  expect(Number((JSON.parse(a.RedrivePolicy ?? "{}") as { maxReceiveCount?: unknown }).maxReceiveCount)).toBe(
+    redriveMaxReceiveCount(2),
+  );
 });

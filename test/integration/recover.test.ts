@@ -33,35 +33,80 @@ describe("an endpoint disabled for a while", () => {
     const [off] = t.endpoints.map((e) => e.endpointId) as [string, string];
     const auth = `Bearer ${t.apiKey}`;
     const endpoint = `/v1/endpoints/${off}`;
-    expect((await stack.http.patch(endpoint).set("authorization", auth).send({ enabled: false })).body.enabled).toBe(false);
+    expect((await stack.http.patch(endpoint).set("authorization", auth).send({ enabled: false })).body.enabled).toBe(
+      false,
+    );
     const disabledAt = new Date().toISOString();
 
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await postEvent(stack, t.apiKey, { type: "while.off", i })).body.event_id as string);
+    for (let i = 0; i < 3; i++)
+      ids.push((await postEvent(stack, t.apiKey, { type: "while.off", i })).body.event_id as string);
     // The other endpoint gets them; the disabled one has each recorded, with no attempt and nothing sent.
-    await eventually(async () => (await Promise.all(ids.map((id) => getEvent(stack, t.apiKey, id)))).every((e) => e.status === "SKIPPED"), { what: "the events settled SKIPPED" });
+    await eventually(
+      async () =>
+        (await Promise.all(ids.map((id) => getEvent(stack, t.apiKey, id)))).every((e) => e.status === "SKIPPED"),
+      { what: "the events settled SKIPPED" },
+    );
     const events = await Promise.all(ids.map((id) => getEvent(stack, t.apiKey, id)));
     for (const e of events) {
-      expect(e.deliveries.find((d) => d.endpoint_id === off)).toMatchObject({ status: "SKIPPED", attempts: 0, attempt_log: [], skipped_at: expect.any(String) });
+      expect(e.deliveries.find((d) => d.endpoint_id === off)).toMatchObject({
+        status: "SKIPPED",
+        attempts: 0,
+        attempt_log: [],
+        skipped_at: expect.any(String),
+      });
     }
-    await stays(() => receiver.requests.every((r) => r.url.endsWith("?on")), { forMs: 500, what: "nothing POSTed to the disabled endpoint" });
+    await stays(() => receiver.requests.every((r) => r.url.endsWith("?on")), {
+      forMs: 500,
+      what: "nothing POSTed to the disabled endpoint",
+    });
     const listed = await stack.http.get("/v1/events?status=SKIPPED").set("authorization", auth);
     expect((listed.body.data as { event_id: string }[]).map((e) => e.event_id).sort()).toEqual([...ids].sort());
 
     // Re-enabling sends nothing by itself; a dry run counts what a recover would send, then the recover sends it.
-    expect((await stack.http.patch(endpoint).set("authorization", auth).send({ enabled: true })).body.enabled).toBe(true);
-    const recover = (dryRun: boolean) => stack.http.post(`${endpoint}/recover`).set("authorization", auth).send({ since: disabledAt, dry_run: dryRun });
-    expect((await recover(true)).body).toEqual({ endpoint_id: off, dry_run: true, examined: 3, would_requeue: 3, next_cursor: null });
-    await stays(() => receiver.requests.every((r) => r.url.endsWith("?on")), { forMs: 300, what: "nothing sent by a dry run" });
-    expect((await recover(false)).body).toEqual({ endpoint_id: off, dry_run: false, examined: 3, requeued: 3, next_cursor: null });
+    expect((await stack.http.patch(endpoint).set("authorization", auth).send({ enabled: true })).body.enabled).toBe(
+      true,
+    );
+    const recover = (dryRun: boolean) =>
+      stack.http.post(`${endpoint}/recover`).set("authorization", auth).send({ since: disabledAt, dry_run: dryRun });
+    expect((await recover(true)).body).toEqual({
+      endpoint_id: off,
+      dry_run: true,
+      examined: 3,
+      would_requeue: 3,
+      next_cursor: null,
+    });
+    await stays(() => receiver.requests.every((r) => r.url.endsWith("?on")), {
+      forMs: 300,
+      what: "nothing sent by a dry run",
+    });
+    expect((await recover(false)).body).toEqual({
+      endpoint_id: off,
+      dry_run: false,
+      examined: 3,
+      requeued: 3,
+      next_cursor: null,
+    });
 
     const sent = () => receiver.requests.filter((r) => r.url.endsWith("?off"));
     await eventually(() => sent().length === 3, { what: "the three skipped deliveries POSTed" });
     await stays(() => sent().length === 3, { forMs: 1000, what: "each sent once" });
     const webhookIds = events.map((e) => e.deliveries.find((d) => d.endpoint_id === off)!.webhook_id);
-    expect(sent().map((r) => r.headers["webhook-id"]).sort()).toEqual(webhookIds.sort());
-    expect(sent().map((r) => (JSON.parse(r.body.toString()) as { i: number }).i).sort()).toEqual([0, 1, 2]);
-    await eventually(async () => (await Promise.all(ids.map((id) => getEvent(stack, t.apiKey, id)))).every((e) => e.status === "DELIVERED"), { what: "all delivered" });
+    expect(
+      sent()
+        .map((r) => r.headers["webhook-id"])
+        .sort(),
+    ).toEqual(webhookIds.sort());
+    expect(
+      sent()
+        .map((r) => (JSON.parse(r.body.toString()) as { i: number }).i)
+        .sort(),
+    ).toEqual([0, 1, 2]);
+    await eventually(
+      async () =>
+        (await Promise.all(ids.map((id) => getEvent(stack, t.apiKey, id)))).every((e) => e.status === "DELIVERED"),
+      { what: "all delivered" },
+    );
     // Nothing left to recover.
     expect((await recover(false)).body).toMatchObject({ requeued: 0, next_cursor: null });
   });
@@ -82,10 +127,18 @@ describe("recover by time range", () => {
       dead.push(eventId);
     }
     // And one skipped at minute 20: accepted then, while the endpoint was disabled.
-    await stack.http.patch(`/v1/endpoints/${endpointId}`).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: false });
+    await stack.http
+      .patch(`/v1/endpoints/${endpointId}`)
+      .set("authorization", `Bearer ${t.apiKey}`)
+      .send({ enabled: false });
     const tenant = (await getTenant(stack.stores.tenants, t.tenantId))!;
     const skipped = await acceptEvent(
-      { store: stack.store, enqueue: (m) => enqueueDeliveries(stack.queue, m), now: () => minute(20), metrics: stack.workerMetrics },
+      {
+        store: stack.store,
+        enqueue: (m) => enqueueDeliveries(stack.queue, m),
+        now: () => minute(20),
+        metrics: stack.workerMetrics,
+      },
       { tenant, body: Buffer.from('{"type":"range.skipped"}'), parsed: { type: "range.skipped" }, log: logger },
     );
     expect(skipped.status).toBe("SKIPPED");
@@ -96,13 +149,27 @@ describe("recover by time range", () => {
         .set("authorization", `Bearer ${t.apiKey}`)
         .send({ since: new Date(minute(15)).toISOString(), until: new Date(minute(25)).toISOString(), ...body });
     const dry = await recover({ dry_run: true });
-    expect(dry.body).toEqual({ endpoint_id: endpointId, dry_run: true, examined: 4, would_requeue: 2, next_cursor: null });
-    const statuses = async () => Promise.all([...dead, skipped.eventId].map(async (id) => (await getEvent(stack, t.apiKey, id)).deliveries[0]!.status));
+    expect(dry.body).toEqual({
+      endpoint_id: endpointId,
+      dry_run: true,
+      examined: 4,
+      would_requeue: 2,
+      next_cursor: null,
+    });
+    const statuses = async () =>
+      Promise.all(
+        [...dead, skipped.eventId].map(async (id) => (await getEvent(stack, t.apiKey, id)).deliveries[0]!.status),
+      );
     expect(await statuses()).toEqual(["DEAD", "DEAD", "DEAD", "SKIPPED"]);
 
     const done = await recover({});
     expect(done.body).toEqual({ endpoint_id: endpointId, dry_run: false, examined: 4, requeued: 2, next_cursor: null });
     // The one that died at minute 20 and the one skipped then; not those that died before or after the range.
-    expect((await statuses()).map((s) => (s === "FAILED" ? "PENDING" : s))).toEqual(["DEAD", "PENDING", "DEAD", "PENDING"]);
+    expect((await statuses()).map((s) => (s === "FAILED" ? "PENDING" : s))).toEqual([
+      "DEAD",
+      "PENDING",
+      "DEAD",
+      "PENDING",
+    ]);
   });
 });

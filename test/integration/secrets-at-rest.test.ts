@@ -35,7 +35,9 @@ const keyOf = (secret: string) => secret.slice("whsec_".length);
 
 async function deliveredRequest(apiKey: string, type: string) {
   const { body } = await postEvent(stack, apiKey, { type });
-  await eventually(async () => (await getEvent(stack, apiKey, body.event_id)).status === "DELIVERED", { what: `${type} delivered` });
+  await eventually(async () => (await getEvent(stack, apiKey, body.event_id)).status === "DELIVERED", {
+    what: `${type} delivered`,
+  });
   return receiver.requests.find((r) => JSON.parse(r.body.toString()).type === type)!;
 }
 
@@ -47,11 +49,18 @@ describe("signing secrets at rest", () => {
     expect(created).not.toContain(keyOf(first));
     expect(created).not.toContain("whsec_");
     // Key order in a map is the backend's (DynamoDB Local sorts it): look at the structure, not the text.
-    const stored = JSON.parse(created) as { endpoints: Record<string, { secrets: { sealed?: { v: number }; secret?: string }[] }> };
-    expect(stored.endpoints[t.endpoints[0]!.endpointId]!.secrets.map((s) => [s.sealed?.v, s.secret])).toEqual([[1, undefined]]);
+    const stored = JSON.parse(created) as {
+      endpoints: Record<string, { secrets: { sealed?: { v: number }; secret?: string }[] }>;
+    };
+    expect(stored.endpoints[t.endpoints[0]!.endpointId]!.secrets.map((s) => [s.sealed?.v, s.secret])).toEqual([
+      [1, undefined],
+    ]);
     verifyWithIndependentLibraries(await deliveredRequest(t.apiKey, "sealed.created"), first);
 
-    const rotated = await stack.http.post(`/v1/endpoints/${t.endpoints[0]!.endpointId}/rotate-secret`).set("authorization", `Bearer ${t.apiKey}`).send({ grace_period: "1h" });
+    const rotated = await stack.http
+      .post(`/v1/endpoints/${t.endpoints[0]!.endpointId}/rotate-secret`)
+      .set("authorization", `Bearer ${t.apiKey}`)
+      .send({ grace_period: "1h" });
     const second = rotated.body.secret as string;
     const raw = await rawTenant(t.tenantId);
     for (const secret of [first, second]) expect(raw).not.toContain(keyOf(secret));
@@ -59,7 +68,10 @@ describe("signing secrets at rest", () => {
     verifyWithIndependentLibraries(during, first);
     verifyWithIndependentLibraries(during, second);
 
-    const another = await stack.http.post("/v1/endpoints").set("authorization", `Bearer ${t.apiKey}`).send({ url: `${receiver.url}?another` });
+    const another = await stack.http
+      .post("/v1/endpoints")
+      .set("authorization", `Bearer ${t.apiKey}`)
+      .send({ url: `${receiver.url}?another` });
     expect(await rawTenant(t.tenantId)).not.toContain(keyOf(another.body.secret as string));
   });
 
@@ -69,15 +81,34 @@ describe("signing secrets at rest", () => {
     const secret = newSigningSecret();
     const now = Date.now();
     // Written as the code before sealing wrote it: straight to the table, the secret in clear.
-    const endpoint = { url: receiver.url, eventTypes: [], secrets: [{ secret, createdAt: now }], enabled: true, createdAt: now };
+    const endpoint = {
+      url: receiver.url,
+      eventTypes: [],
+      secrets: [{ secret, createdAt: now }],
+      enabled: true,
+      createdAt: now,
+    };
     await stack.clients.ddb.send(
-      new PutCommand({ TableName: stack.tables.tenants, Item: { tenantId, name: "legacy", status: "active", createdAt: now, endpoints: { [endpointId]: endpoint }, version: 1 } }),
+      new PutCommand({
+        TableName: stack.tables.tenants,
+        Item: {
+          tenantId,
+          name: "legacy",
+          status: "active",
+          createdAt: now,
+          endpoints: { [endpointId]: endpoint },
+          version: 1,
+        },
+      }),
     );
     const { apiKey } = await issueApiKey(stack.stores.apiKeys, tenantId, now);
     expect(await rawTenant(tenantId)).toContain(keyOf(secret));
     verifyWithIndependentLibraries(await deliveredRequest(apiKey, "legacy.before"), secret);
 
-    const patched = await stack.http.patch(`/v1/endpoints/${endpointId}`).set("authorization", `Bearer ${apiKey}`).send({ description: "any write" });
+    const patched = await stack.http
+      .patch(`/v1/endpoints/${endpointId}`)
+      .set("authorization", `Bearer ${apiKey}`)
+      .send({ description: "any write" });
     expect(patched.status).toBe(200);
     expect(await rawTenant(tenantId)).not.toContain(keyOf(secret));
     verifyWithIndependentLibraries(await deliveredRequest(apiKey, "legacy.after"), secret);

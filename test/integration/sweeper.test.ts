@@ -14,7 +14,12 @@ let receiver: TestReceiver;
 
 beforeAll(async () => {
   // The receiver fails on purpose: no circuit breaker here, this is the sweeper's test.
-  stack = await startStack({ SWEEP_GRACE_MS: "300", SWEEP_INTERVAL_MS: "200", RETRY_SCHEDULE: "1s,1s,1s,1s,1s", BREAKER_FAILURES: "1000" });
+  stack = await startStack({
+    SWEEP_GRACE_MS: "300",
+    SWEEP_INTERVAL_MS: "200",
+    RETRY_SCHEDULE: "1s,1s,1s,1s,1s",
+    BREAKER_FAILURES: "1000",
+  });
   receiver = await startReceiver();
 });
 afterAll(async () => {
@@ -32,7 +37,12 @@ describe("sweeper", () => {
     // The send goes to a queue that does not exist: it fails after the event is stored, as an outage would.
     const brokenQueue = { ...stack.queue, queueUrl: `${stack.queue.queueUrl}-missing` };
     const out = await acceptEvent(
-      { store: stack.store, enqueue: (m) => enqueueDeliveries(brokenQueue, m), now: Date.now, metrics: stack.workerMetrics },
+      {
+        store: stack.store,
+        enqueue: (m) => enqueueDeliveries(brokenQueue, m),
+        now: Date.now,
+        metrics: stack.workerMetrics,
+      },
       { tenant: stored!, body: Buffer.from('{"type":"lost"}'), parsed: { type: "lost" }, log: logger },
     );
     expect(out).toMatchObject({ created: true, status: "PENDING" });
@@ -47,7 +57,9 @@ describe("sweeper", () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await postEvent(stack, tenant.apiKey, { type: "purged", i })).body.event_id);
     // Let the first attempts fail, then lose every message.
-    await eventually(() => receiver.requests.filter((r) => r.url.endsWith("?purged")).length >= 5, { what: "first attempts" });
+    await eventually(() => receiver.requests.filter((r) => r.url.endsWith("?purged")).length >= 5, {
+      what: "first attempts",
+    });
     await stack.clients.sqs.send(new PurgeQueueCommand({ QueueUrl: stack.queue.queueUrl }));
     receiver.behave(() => ({ status: 200 }));
     for (const id of ids) await delivered(tenant.apiKey, id);

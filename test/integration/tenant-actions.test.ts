@@ -27,21 +27,38 @@ afterAll(async () => {
 
 /** Messages on the delivery queue, whatever their state. */
 async function queued(): Promise<number> {
-  const { Attributes: q } = await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queue.queueUrl, AttributeNames: ["All"] }));
-  return Number(q?.ApproximateNumberOfMessages) + Number(q?.ApproximateNumberOfMessagesNotVisible) + Number(q?.ApproximateNumberOfMessagesDelayed);
+  const { Attributes: q } = await stack.clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: stack.queue.queueUrl, AttributeNames: ["All"] }),
+  );
+  return (
+    Number(q?.ApproximateNumberOfMessages) +
+    Number(q?.ApproximateNumberOfMessagesNotVisible) +
+    Number(q?.ApproximateNumberOfMessagesDelayed)
+  );
 }
 
 describe("the tenant's rate limit on actions", () => {
   it("answers 429 with Retry-After past the burst, for that tenant's actions only", async () => {
     const t = await stack.createTenant([{ url: "http://127.0.0.1:9/a" }]);
     const other = await stack.createTenant([{ url: "http://127.0.0.1:9/b" }]);
-    const rotate = (tenant: typeof t) => stack.http.post(`/v1/endpoints/${tenant.endpoints[0]!.endpointId}/rotate-secret`).set("authorization", `Bearer ${tenant.apiKey}`);
+    const rotate = (tenant: typeof t) =>
+      stack.http
+        .post(`/v1/endpoints/${tenant.endpoints[0]!.endpointId}/rotate-secret`)
+        .set("authorization", `Bearer ${tenant.apiKey}`);
     for (let i = 0; i < 6; i++) expect((await rotate(t)).status).toBe(201);
     const limited = await rotate(t);
-    expect(expectProblem(limited, 429).detail).toMatch(/^This tenant's rate limit on actions is reached; retry in \d+ s\.$/);
+    expect(expectProblem(limited, 429).detail).toMatch(
+      /^This tenant's rate limit on actions is reached; retry in \d+ s\.$/,
+    );
     expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
     // Every action shares the bucket: an endpoint write too.
-    expectProblem(await stack.http.post("/v1/endpoints").set("authorization", `Bearer ${t.apiKey}`).send({ url: "http://127.0.0.1:9/c" }), 429);
+    expectProblem(
+      await stack.http
+        .post("/v1/endpoints")
+        .set("authorization", `Bearer ${t.apiKey}`)
+        .send({ url: "http://127.0.0.1:9/c" }),
+      429,
+    );
     // Not another tenant, not ingestion, not an operator acting for the tenant.
     expect((await rotate(other)).status).toBe(201);
     expect((await postEvent(stack, t.apiKey, { type: "still.accepted" })).status).toBe(201);
@@ -58,10 +75,18 @@ describe("retry", () => {
     const worker = stack.startWorker();
     const { body } = await postEvent(stack, t.apiKey, { type: "retry.me" });
     const eventId = body.event_id as string;
-    await eventually(async () => {
-      const e = await getEvent(stack, t.apiKey, eventId);
-      return e.deliveries.map((d) => `${d.endpoint_id}:${d.status}`).sort().join() === [`${failing}:FAILED`, `${gone}:DEAD`].sort().join();
-    }, { what: "one delivery failed (parked for an hour), the other dead" });
+    await eventually(
+      async () => {
+        const e = await getEvent(stack, t.apiKey, eventId);
+        return (
+          e.deliveries
+            .map((d) => `${d.endpoint_id}:${d.status}`)
+            .sort()
+            .join() === [`${failing}:FAILED`, `${gone}:DEAD`].sort().join()
+        );
+      },
+      { what: "one delivery failed (parked for an hour), the other dead" },
+    );
     await worker.stop();
     // The failing delivery's message is parked there (with any other test's).
     const before = await queued();
@@ -74,7 +99,11 @@ describe("retry", () => {
     expect(first.body).toEqual({ event_id: eventId, requeued: [gone], already_queued: [failing] });
     // Again: both are waiting now, so nothing is sent.
     const second = await retry();
-    expect(second.body).toEqual({ event_id: eventId, requeued: [], already_queued: expect.arrayContaining([failing, gone]) });
+    expect(second.body).toEqual({
+      event_id: eventId,
+      requeued: [],
+      already_queued: expect.arrayContaining([failing, gone]),
+    });
     expect(second.body.already_queued).toHaveLength(2);
     expect(await queued()).toBe(before + 1);
   });
@@ -91,14 +120,24 @@ describe("recover", () => {
       await abandonDelivery(stack.store, { tenantId: t.tenantId, eventId, endpointId }, Date.now(), "for the test");
       ids.push(eventId);
     }
-    const createdAt = async (id: string) => (await stack.http.get(`/v1/events/${id}`).set("authorization", `Bearer ${t.apiKey}`)).body.created_at as string;
+    const createdAt = async (id: string) =>
+      (await stack.http.get(`/v1/events/${id}`).set("authorization", `Bearer ${t.apiKey}`)).body.created_at as string;
     const since = await createdAt(ids[0]!);
     const recover = (body: Record<string, unknown>) =>
-      stack.http.post(`/v1/endpoints/${endpointId}/recover`).set("authorization", `Bearer ${t.apiKey}`).send({ since, ...body });
+      stack.http
+        .post(`/v1/endpoints/${endpointId}/recover`)
+        .set("authorization", `Bearer ${t.apiKey}`)
+        .send({ since, ...body });
 
     const dry = await recover({ dry_run: true, limit: 2 });
     expect(dry.status).toBe(202);
-    expect(dry.body).toEqual({ endpoint_id: endpointId, dry_run: true, examined: 2, would_requeue: 2, next_cursor: expect.any(String) });
+    expect(dry.body).toEqual({
+      endpoint_id: endpointId,
+      dry_run: true,
+      examined: 2,
+      would_requeue: 2,
+      next_cursor: expect.any(String),
+    });
     expect((await getEvent(stack, t.apiKey, ids[0]!)).status).toBe("DEAD");
 
     // Up to when the fourth delivery died, two events at a time.

@@ -24,15 +24,25 @@ afterAll(async () => {
 it("sends the next event to an endpoint added a moment ago, and none to one deleted", async () => {
   const t = await stack.createTenant([{ url: `${receiver.url}?first` }]);
   const auth = `Bearer ${t.apiKey}`;
-  const endpointsOf = async (eventId: string) => (await getEvent(stack, t.apiKey, eventId)).deliveries.map((d) => d.endpoint_id).sort();
+  const endpointsOf = async (eventId: string) =>
+    (await getEvent(stack, t.apiKey, eventId)).deliveries.map((d) => d.endpoint_id).sort();
   // The tenant is now cached by this API process.
-  expect(await endpointsOf((await postEvent(stack, t.apiKey, { type: "a" })).body.event_id)).toEqual([t.endpoints[0]!.endpointId]);
+  expect(await endpointsOf((await postEvent(stack, t.apiKey, { type: "a" })).body.event_id)).toEqual([
+    t.endpoints[0]!.endpointId,
+  ]);
 
-  const added = await stack.http.post("/v1/endpoints").set("authorization", auth).send({ url: `${receiver.url}?second` });
+  const added = await stack.http
+    .post("/v1/endpoints")
+    .set("authorization", auth)
+    .send({ url: `${receiver.url}?second` });
   expect(added.status).toBe(201);
   const second = added.body.endpoint_id as string;
-  expect(await endpointsOf((await postEvent(stack, t.apiKey, { type: "b" })).body.event_id)).toEqual([t.endpoints[0]!.endpointId, second].sort());
+  expect(await endpointsOf((await postEvent(stack, t.apiKey, { type: "b" })).body.event_id)).toEqual(
+    [t.endpoints[0]!.endpointId, second].sort(),
+  );
 
   expect((await stack.http.delete(`/v1/endpoints/${second}`).set("authorization", auth)).status).toBe(204);
-  expect(await endpointsOf((await postEvent(stack, t.apiKey, { type: "c" })).body.event_id)).toEqual([t.endpoints[0]!.endpointId]);
+  expect(await endpointsOf((await postEvent(stack, t.apiKey, { type: "c" })).body.event_id)).toEqual([
+    t.endpoints[0]!.endpointId,
+  ]);
 });

@@ -43,10 +43,14 @@ const post = (apiKey: string, body: unknown, headers: Record<string, string> = {
     body: JSON.stringify(body),
   });
 const inTrace = (traceId: string) => otlp.spans.filter((s) => s.traceId === traceId);
-const named = (spans: ReceivedSpan[], name: string) => spans.filter((s) => s.name === name).sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+const named = (spans: ReceivedSpan[], name: string) =>
+  spans.filter((s) => s.name === name).sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
 const one = (spans: ReceivedSpan[], name: string) => {
   const found = named(spans, name);
-  expect(found.map((s) => s.name), `one ${name}`).toEqual([name]);
+  expect(
+    found.map((s) => s.name),
+    `one ${name}`,
+  ).toEqual([name]);
   return found[0]!;
 };
 
@@ -55,31 +59,55 @@ describe("tracing", () => {
     receiver.behave((_req, n) => (n === 1 ? { status: 503, body: "try later" } : { status: 200 }));
     const [clientTrace, clientSpan] = [hex(16), hex(8)];
     const marker = `card-${hex(8)}`;
-    const res = await post(tenant.apiKey, { type: "order.paid", card: marker }, { traceparent: `00-${clientTrace}-${clientSpan}-01` });
+    const res = await post(
+      tenant.apiKey,
+      { type: "order.paid", card: marker },
+      { traceparent: `00-${clientTrace}-${clientSpan}-01` },
+    );
     expect(res.status).toBe(201);
     const eventId = ((await res.json()) as { event_id: string }).event_id;
     await eventually(() => receiver.requests.length === 2, { what: "two attempts", timeoutMs: 20_000 });
     // The batch span processor sends every few seconds.
-    const spans = await eventually(() => {
-      const t = inTrace(clientTrace);
-      return named(t, "record outcome").length === 2 && named(t, "POST /v1/events").length === 1 && t;
-    }, { what: "the trace exported", timeoutMs: 30_000 });
+    const spans = await eventually(
+      () => {
+        const t = inTrace(clientTrace);
+        return named(t, "record outcome").length === 2 && named(t, "POST /v1/events").length === 1 && t;
+      },
+      { what: "the trace exported", timeoutMs: 30_000 },
+    );
 
     const server = one(spans, "POST /v1/events");
     expect(server).toMatchObject({ service: "webhooks-api", kind: kind.server, parentSpanId: clientSpan });
-    expect(server.attributes).toMatchObject({ "webhook.event_id": eventId, "webhook.tenant_id": tenant.tenantId, "http.response.status_code": 201 });
-    for (const step of ["authenticate", "store event", "enqueue deliveries"]) expect(one(spans, step).parentSpanId, step).toBe(server.spanId);
+    expect(server.attributes).toMatchObject({
+      "webhook.event_id": eventId,
+      "webhook.tenant_id": tenant.tenantId,
+      "http.response.status_code": 201,
+    });
+    for (const step of ["authenticate", "store event", "enqueue deliveries"])
+      expect(one(spans, step).parentSpanId, step).toBe(server.spanId);
     const enqueue = one(spans, "enqueue deliveries");
     expect(enqueue.kind).toBe(kind.producer);
 
     // Both attempts: each received message is a child of the enqueue, the retry too (the same message, later).
     const deliveries = named(spans, "deliver");
     expect(deliveries).toHaveLength(2);
-    const ids = { "webhook.tenant_id": tenant.tenantId, "webhook.event_id": eventId, "webhook.endpoint_id": tenant.endpoints[0]!.endpointId };
-    expect(deliveries.map((d) => [d.service, d.kind, d.parentSpanId])).toEqual([["webhooks-worker", kind.consumer, enqueue.spanId], ["webhooks-worker", kind.consumer, enqueue.spanId]]);
+    const ids = {
+      "webhook.tenant_id": tenant.tenantId,
+      "webhook.event_id": eventId,
+      "webhook.endpoint_id": tenant.endpoints[0]!.endpointId,
+    };
+    expect(deliveries.map((d) => [d.service, d.kind, d.parentSpanId])).toEqual([
+      ["webhooks-worker", kind.consumer, enqueue.spanId],
+      ["webhooks-worker", kind.consumer, enqueue.spanId],
+    ]);
     expect(deliveries.map((d) => d.attributes)).toEqual([
       expect.objectContaining({ ...ids, "webhook.attempt": 1, "webhook.outcome": "retry", "webhook.receive_count": 1 }),
-      expect.objectContaining({ ...ids, "webhook.attempt": 2, "webhook.outcome": "delivered", "webhook.receive_count": 2 }),
+      expect.objectContaining({
+        ...ids,
+        "webhook.attempt": 2,
+        "webhook.outcome": "delivered",
+        "webhook.receive_count": 2,
+      }),
     ]);
     const posts = named(spans, "POST");
     expect(posts.map((p) => [p.kind, p.parentSpanId, p.attributes["http.response.status_code"], p.failed])).toEqual([
@@ -88,17 +116,27 @@ describe("tracing", () => {
     ]);
     expect(posts.every((p) => typeof p.attributes["webhook.attempt.duration_ms"] === "number")).toBe(true);
     for (const [i, d] of deliveries.entries()) {
-      expect(named(spans, "lease").filter((l) => l.parentSpanId === d.spanId), `lease ${i}`).toHaveLength(1);
-      expect(named(spans, "record outcome").filter((r) => r.parentSpanId === d.spanId).map((r) => r.attributes["webhook.outcome"])).toEqual([d.attributes["webhook.outcome"]]);
+      expect(
+        named(spans, "lease").filter((l) => l.parentSpanId === d.spanId),
+        `lease ${i}`,
+      ).toHaveLength(1);
+      expect(
+        named(spans, "record outcome")
+          .filter((r) => r.parentSpanId === d.spanId)
+          .map((r) => r.attributes["webhook.outcome"]),
+      ).toEqual([d.attributes["webhook.outcome"]]);
     }
 
     // The receiver could join: a valid traceparent in this trace, its parent the POST span of that attempt.
-    expect(receiver.requests.map((r) => r.headers.traceparent)).toEqual(posts.map((p) => `00-${clientTrace}-${p.spanId}-01`));
+    expect(receiver.requests.map((r) => r.headers.traceparent)).toEqual(
+      posts.map((p) => `00-${clientTrace}-${p.spanId}-01`),
+    );
 
     // Ids only: not the payload, not a secret, in any attribute, event, link or resource.
     const exported = otlp.spans.map((s) => s.allText).join("\n");
     expect(exported).toContain(eventId);
-    for (const secret of [marker, tenant.apiKey, tenant.endpoints[0]!.secret, stack.adminToken]) expect(exported).not.toContain(secret);
+    for (const secret of [marker, tenant.apiKey, tenant.endpoints[0]!.secret, stack.adminToken])
+      expect(exported).not.toContain(secret);
   });
 
   it("sends no traceparent to an endpoint that turned it off, and still traces the delivery", async () => {
@@ -126,19 +164,42 @@ describe("tracing", () => {
       dying.behave(() => ({ status: 500 }));
       const t = await stack.createTenant([{ url: dying.url }]);
       const traceId = hex(16);
-      expect((await post(t.apiKey, { type: "doomed" }, { traceparent: `00-${traceId}-${hex(8)}-01` })).status).toBe(201);
+      expect((await post(t.apiKey, { type: "doomed" }, { traceparent: `00-${traceId}-${hex(8)}-01` })).status).toBe(
+        201,
+      );
       const admin = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
-      const dlqHolds = async () => ((await (await fetch(`http://127.0.0.1:${api.port}/admin/dlq?tenant_id=${t.tenantId}`, { headers: admin })).json()) as { data: unknown[] }).data.length === 1;
+      const dlqHolds = async () =>
+        (
+          (await (
+            await fetch(`http://127.0.0.1:${api.port}/admin/dlq?tenant_id=${t.tenantId}`, { headers: admin })
+          ).json()) as { data: unknown[] }
+        ).data.length === 1;
       await eventually(dlqHolds, { what: "the delivery dead", timeoutMs: 20_000 });
       dying.behave(() => ({ status: 200 }));
-      const requeued = await fetch(`http://127.0.0.1:${api.port}/admin/dlq/requeue`, { method: "POST", headers: admin, body: JSON.stringify({ tenant_id: t.tenantId, max_messages: 10 }) });
+      const requeued = await fetch(`http://127.0.0.1:${api.port}/admin/dlq/requeue`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ tenant_id: t.tenantId, max_messages: 10 }),
+      });
       expect(((await requeued.json()) as { moved: number }).moved).toBe(1);
       await eventually(() => dying.requests.length === 3, { what: "the requeued attempt" });
 
-      const requeue = await eventually(() => otlp.spans.find((s) => s.name === "dlq requeue delivery" && s.links.some((l) => l.traceId === traceId)), { what: "the requeue span", timeoutMs: 30_000 });
+      const requeue = await eventually(
+        () => otlp.spans.find((s) => s.name === "dlq requeue delivery" && s.links.some((l) => l.traceId === traceId)),
+        { what: "the requeue span", timeoutMs: 30_000 },
+      );
       expect(requeue.traceId).not.toBe(traceId);
       expect(requeue.attributes["webhook.tenant_id"]).toBe(t.tenantId);
-      const after = await eventually(() => otlp.spans.find((s) => s.name === "deliver" && s.parentSpanId === requeue.spanId && s.attributes["webhook.outcome"] === "delivered"), { what: "the delivery under the requeue", timeoutMs: 30_000 });
+      const after = await eventually(
+        () =>
+          otlp.spans.find(
+            (s) =>
+              s.name === "deliver" &&
+              s.parentSpanId === requeue.spanId &&
+              s.attributes["webhook.outcome"] === "delivered",
+          ),
+        { what: "the delivery under the requeue", timeoutMs: 30_000 },
+      );
       // The two attempts that died stayed in the first trace, the dead-letter outcome with them.
       expect(named(inTrace(traceId), "deliver").map((d) => d.attributes["webhook.outcome"])).toEqual(["retry", "dead"]);
       expect(requeue.links).toContainEqual(expect.objectContaining({ traceId }));

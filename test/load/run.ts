@@ -32,12 +32,21 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
-const stack = await startBenchStack({ RETRY_SCHEDULE: "1s,1s,1s", INGEST_RATE_PER_S: "100000", INGEST_BURST: "100000", WORKER_CONCURRENCY: "60" });
+const stack = await startBenchStack({
+  RETRY_SCHEDULE: "1s,1s,1s",
+  INGEST_RATE_PER_S: "100000",
+  INGEST_BURST: "100000",
+  WORKER_CONCURRENCY: "60",
+});
 try {
   await stack.startWorker();
   const admin = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
   const tenant = (await (
-    await fetch(`${stack.apiUrl}/admin/tenants`, { method: "POST", headers: admin, body: JSON.stringify({ name: "load", endpoints: [{ url: receiverUrl }] }) })
+    await fetch(`${stack.apiUrl}/admin/tenants`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ name: "load", endpoints: [{ url: receiverUrl }] }),
+    })
   ).json()) as { api_key: string };
   const auth = { authorization: `Bearer ${tenant.api_key}`, "content-type": "application/json" };
 
@@ -49,7 +58,11 @@ try {
     Array.from({ length: concurrency }, async () => {
       while (next < total && performance.now() - started < maxSendMs) {
         const seq = next++;
-        const res = await fetch(`${stack.apiUrl}/v1/events`, { method: "POST", headers: auth, body: JSON.stringify({ type: "load.test", seq, pad: "x".repeat(900) }) });
+        const res = await fetch(`${stack.apiUrl}/v1/events`, {
+          method: "POST",
+          headers: auth,
+          body: JSON.stringify({ type: "load.test", seq, pad: "x".repeat(900) }),
+        });
         await res.arrayBuffer();
         if (res.status === 201) accepted.add(seq);
         else refused.set(res.status, (refused.get(res.status) ?? 0) + 1);
@@ -58,7 +71,8 @@ try {
   );
   const sendS = (performance.now() - started) / 1000;
   const deadline = Date.now() + 120_000;
-  while ([...accepted].some((s) => !successes.has(s)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  while ([...accepted].some((s) => !successes.has(s)) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 250));
   const drainS = (performance.now() - started) / 1000;
   const lost = [...accepted].filter((s) => !successes.has(s)).length;
   const duplicates = [...successes.values()].filter((c) => c > 1).length;

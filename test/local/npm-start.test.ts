@@ -24,7 +24,9 @@ let api = "";
 
 /** `npm start` in `dataDir` with the user's `env`; resolves once it printed that it is running. */
 async function npmStart(env: Record<string, string>): Promise<void> {
-  const [port, receiverPort, dynamoPort, sqsPort, metricsPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+  const [port, receiverPort, dynamoPort, sqsPort, metricsPort] = await Promise.all(
+    [1, 2, 3, 4, 5].map(() => freePort()),
+  );
   api = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", startScript], {
     env: {
@@ -144,9 +146,12 @@ it("starts again on the same data with another retry schedule and visibility tim
   expect(requeue.status).toBe(200);
   expect(requeue.body.moved).toBe(dead.length);
   for (const d of dead) {
-    await eventually(async () => (await call("GET", `/v1/events/${d.eventId}`, undefined, d.apiKey)).body.status === "DELIVERED", {
-      what: `event ${d.eventId} delivered`,
-    });
+    await eventually(
+      async () => (await call("GET", `/v1/events/${d.eventId}`, undefined, d.apiKey)).body.status === "DELIVERED",
+      {
+        what: `event ${d.eventId} delivered`,
+      },
+    );
   }
   // Once each: one POST per webhook-id, numbered on from the first run's attempts.
   const ids = receiver.requests.map((r) => String(r.headers["webhook-id"]));
@@ -175,7 +180,9 @@ it("tells a user on a Node.js older than 22.12 so in one line before it starts a
   const node = existsSync("/usr/bin/node") ? "/usr/bin/node" : process.execPath;
   const version = execFileSync(node, ["-p", "process.versions.node"]).toString().trim();
   const [major = 0, minor = 0] = version.split(".").map(Number);
-  const { scripts } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> };
+  const { scripts } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    scripts: Record<string, string>;
+  };
   const preflight = /^node -e "(.*)"$/.exec(scripts.prestart ?? "")?.[1];
   expect(preflight).toBeDefined();
   const run = spawnSync(node, ["-e", preflight!]);

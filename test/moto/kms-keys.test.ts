@@ -17,7 +17,11 @@ let keyId: string;
 describe("KMS key provider", () => {
   beforeAll(async () => {
     if (inject("backend") !== "moto") throw new Error("test/moto runs with TEST_BACKEND=moto (npm run test:moto)");
-    clients = createAwsClients({ region: "us-east-1", endpoints: { kms: inject("sqsEndpoint") }, credentials: localCredentials });
+    clients = createAwsClients({
+      region: "us-east-1",
+      endpoints: { kms: inject("sqsEndpoint") },
+      credentials: localCredentials,
+    });
     keyId = (await clients.kms.send(new CreateKeyCommand({ Description: "test" }))).KeyMetadata!.KeyId!;
   }, 30_000);
   afterAll(() => {
@@ -40,13 +44,21 @@ describe("KMS key provider", () => {
     expect(stored.secret).toBeUndefined();
     expect(stored.sealed?.encryptedKey).toMatch(/^kms:/);
     // Another process (a worker) with only the key id opens it.
-    expect(await openSecrets(cachedKeys(kmsKeyProvider(clients.kms, keyId)), { tenantId: "ten_1", endpointId: "ep_1" }, [stored])).toEqual(["whsec_kms"]);
+    expect(
+      await openSecrets(cachedKeys(kmsKeyProvider(clients.kms, keyId)), { tenantId: "ten_1", endpointId: "ep_1" }, [
+        stored,
+      ]),
+    ).toEqual(["whsec_kms"]);
   });
 
   it("says so when a secret was sealed by the other kind of provider", async () => {
     const local = await sealSecrets(localKeyProvider(Buffer.alloc(32, 1)), tenant);
-    await expect(openSecrets(kmsKeyProvider(clients.kms, keyId), { tenantId: "ten_1", endpointId: "ep_1" }, local.endpoints.ep_1!.secrets)).rejects.toThrow(
-      /sealed with a local key file/,
-    );
+    await expect(
+      openSecrets(
+        kmsKeyProvider(clients.kms, keyId),
+        { tenantId: "ten_1", endpointId: "ep_1" },
+        local.endpoints.ep_1!.secrets,
+      ),
+    ).rejects.toThrow(/sealed with a local key file/);
   });
 });

@@ -23,7 +23,13 @@ export interface EventView {
     last_error?: string;
     dead_at?: string;
     skipped_at?: string;
-    attempt_log: { attempt: number; status_code: number | null; error: string | null; duration_ms: number; response_excerpt: string | null }[];
+    attempt_log: {
+      attempt: number;
+      status_code: number | null;
+      error: string | null;
+      duration_ms: number;
+      response_excerpt: string | null;
+    }[];
   }[];
 }
 

@@ -8,7 +8,11 @@ export interface BackendProcess {
 }
 
 /** Starts `command` with `args(port)` and resolves once it answers HTTP (any status) on that port. */
-export async function startBackendProcess(name: string, command: string, args: (port: number) => string[]): Promise<BackendProcess> {
+export async function startBackendProcess(
+  name: string,
+  command: string,
+  args: (port: number) => string[],
+): Promise<BackendProcess> {
   const port = await freePort();
   const child = spawn(command, args(port), { stdio: ["ignore", "ignore", "inherit"] });
   const failed = new Promise<never>((_, reject) => {
@@ -19,7 +23,13 @@ export async function startBackendProcess(name: string, command: string, args: (
   const deadline = Date.now() + 30_000;
   for (;;) {
     // Any HTTP answer means it is listening.
-    const up = await Promise.race([fetch(endpoint, { method: "POST" }).then(() => true, () => false), failed]);
+    const up = await Promise.race([
+      fetch(endpoint, { method: "POST" }).then(
+        () => true,
+        () => false,
+      ),
+      failed,
+    ]);
     if (up) break;
     if (Date.now() > deadline) throw new Error(`${name} did not start within 30 s`);
     await new Promise((r) => setTimeout(r, 100));

@@ -14,7 +14,10 @@ export interface BrowserRig {
 export async function openBrowser(stack: Stack): Promise<BrowserRig> {
   const server: Server = stack.app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu"],
+  });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -50,7 +50,9 @@ export default async function setup(project: TestProject) {
 async function startLocalstack(project: TestProject) {
   try {
     const { LocalstackContainer } = await import("@testcontainers/localstack");
-    const container = await new LocalstackContainer("localstack/localstack:4.4").withEnvironment({ SERVICES: "sqs,dynamodb" }).start();
+    const container = await new LocalstackContainer("localstack/localstack:4.4")
+      .withEnvironment({ SERVICES: "sqs,dynamodb" })
+      .start();
     project.provide("dynamoEndpoint", container.getConnectionUri());
     project.provide("sqsEndpoint", container.getConnectionUri());
     return async () => {
@@ -58,7 +60,9 @@ async function startLocalstack(project: TestProject) {
     };
   } catch (err) {
     // One clear line, not a stack trace: the usual cause is a machine without a Docker engine.
-    process.stderr.write(`TEST_BACKEND=localstack needs a running Docker engine: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `TEST_BACKEND=localstack needs a running Docker engine: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     process.exit(1);
   }
 }

@@ -11,10 +11,12 @@ export function evaluateMetricMath(expression: string, metrics: Readonly<Record<
   const peek = () => tokens[at];
   const take = (expected?: string) => {
     const t = tokens[at++];
-    if (t === undefined || (expected !== undefined && t !== expected)) throw new Error(`metric math: expected ${expected ?? "more"} at ${at} in ${expression}`);
+    if (t === undefined || (expected !== undefined && t !== expected))
+      throw new Error(`metric math: expected ${expected ?? "more"} at ${at} in ${expression}`);
     return t;
   };
-  const lift = (f: (a: number, b: number) => number) => (a: Value, b: Value) => (a === undefined || b === undefined ? undefined : f(a, b));
+  const lift = (f: (a: number, b: number) => number) => (a: Value, b: Value) =>
+    a === undefined || b === undefined ? undefined : f(a, b);
   const binary: Record<string, (a: Value, b: Value) => Value> = {
     "+": lift((a, b) => a + b),
     "-": lift((a, b) => a - b),
@@ -25,7 +27,11 @@ export function evaluateMetricMath(expression: string, metrics: Readonly<Record<
     "<=": lift((a, b) => Number(a <= b)),
     ">=": lift((a, b) => Number(a >= b)),
   };
-  const levels = [["<", ">", "<=", ">="], ["+", "-"], ["*", "/"]];
+  const levels = [
+    ["<", ">", "<=", ">="],
+    ["+", "-"],
+    ["*", "/"],
+  ];
   const parse = (level: number): Value => {
     if (level === levels.length) return primary();
     let left = parse(level + 1);

@@ -6,7 +6,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 
-const anyValue = z.object({ stringValue: z.string().optional(), intValue: z.union([z.number(), z.string()]).optional(), doubleValue: z.number().optional(), boolValue: z.boolean().optional() });
+const anyValue = z.object({
+  stringValue: z.string().optional(),
+  intValue: z.union([z.number(), z.string()]).optional(),
+  doubleValue: z.number().optional(),
+  boolValue: z.boolean().optional(),
+});
 const keyValues = z.array(z.object({ key: z.string(), value: anyValue })).default([]);
 const requestSchema = z.object({
   resourceSpans: z.array(
@@ -55,7 +60,9 @@ export interface ReceivedSpan {
 }
 
 const flatten = (kv: z.infer<typeof keyValues>): Record<string, AttributeValue> =>
-  Object.fromEntries(kv.map(({ key, value: v }) => [key, v.stringValue ?? v.boolValue ?? v.doubleValue ?? Number(v.intValue)]));
+  Object.fromEntries(
+    kv.map(({ key, value: v }) => [key, v.stringValue ?? v.boolValue ?? v.doubleValue ?? Number(v.intValue)]),
+  );
 
 export interface OtlpReceiver {
   /** The value for OTEL_EXPORTER_OTLP_ENDPOINT. */
@@ -70,7 +77,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      if (req.method !== "POST" || req.url !== "/v1/traces" || !String(req.headers["content-type"]).startsWith("application/json")) {
+      if (
+        req.method !== "POST" ||
+        req.url !== "/v1/traces" ||
+        !String(req.headers["content-type"]).startsWith("application/json")
+      ) {
         res.writeHead(404).end();
         return;
       }

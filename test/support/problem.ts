@@ -5,6 +5,11 @@ export function expectProblem(res: { status: number; headers: Record<string, str
   expect(res.status, res.text).toBe(status);
   expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
   const problem = JSON.parse(res.text) as Record<string, unknown>;
-  expect(problem).toMatchObject({ status, type: expect.stringMatching(/^https:\/\//), title: expect.any(String), detail: expect.any(String) });
+  expect(problem).toMatchObject({
+    status,
+    type: expect.stringMatching(/^https:\/\//),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   return problem;
 }

@@ -17,8 +17,16 @@ export interface StartedProcess<T> {
  * it recognises (the rest of stdout is read and dropped, so the child never blocks on a full pipe), or at once
  * without `ready` (the caller checks readiness its own way).
  */
-export async function startProcess<T>(script: string, args: string[], env: Record<string, string | undefined>, ready?: (line: string) => T | undefined): Promise<StartedProcess<T | undefined>> {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+export async function startProcess<T>(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  ready?: (line: string) => T | undefined,
+): Promise<StartedProcess<T | undefined>> {
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: child.stdout });
   const info = await new Promise<T | undefined>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
@@ -54,9 +62,15 @@ export function startApiProcess(env: Record<string, string>): Promise<ServicePro
 }
 
 /** The API or the worker as a child process; resolves once it logged that it is listening or started. */
-export async function startServiceProcess(role: "api" | "worker", env: Record<string, string>): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  role: "api" | "worker",
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
   const main = fileURLToPath(new URL(`../../services/${role}/main.ts`, import.meta.url));
-  const credentials = { AWS_ACCESS_KEY_ID: localCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey };
+  const credentials = {
+    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+  };
   const started = await startProcess(main, [], { ...env, PORT: "0", LOG_LEVEL: "info", ...credentials }, (line) => {
     const entry = JSON.parse(line) as { msg?: string; port?: number };
     return entry.msg === "listening" || entry.msg === "worker started" ? (entry.port ?? 0) : undefined;

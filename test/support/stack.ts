@@ -19,7 +19,14 @@ import { createApp } from "../../services/api/create-app.ts";
 import { parseConfig, type Config } from "../../services/config.ts";
 import { earlyToleranceMs } from "../../services/core/delivery-state.ts";
 import { ensureKeyFile } from "../../services/aws/secret-keys.ts";
-import { apiSettings, provisionOptions, secretKeysOf, storesOf, workerSettings, type Stores } from "../../services/runtime.ts";
+import {
+  apiSettings,
+  provisionOptions,
+  secretKeysOf,
+  storesOf,
+  workerSettings,
+  type Stores,
+} from "../../services/runtime.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
 import { createGuardedClient } from "../../services/outbound/guarded-client.ts";
 import { startWorker, type Worker } from "../../services/worker/start-worker.ts";
@@ -45,7 +52,12 @@ export interface Stack {
    * Starts an in-process worker (one per call); all are stopped by close(). Overrides bypass the config's
    * checks on purpose, to build the situations they prevent (a delivery slower than the visibility timeout).
    */
-  startWorker(overrides?: { allowPrivate?: boolean; visibilityTimeoutS?: number; deliveryTimeoutMs?: number; tenantCacheTtlMs?: number }): Worker;
+  startWorker(overrides?: {
+    allowPrivate?: boolean;
+    visibilityTimeoutS?: number;
+    deliveryTimeoutMs?: number;
+    tenantCacheTtlMs?: number;
+  }): Worker;
   createTenant(endpoints: { url: string; event_types?: string[] }[]): Promise<CreatedTenant>;
   close(): Promise<void>;
 }
@@ -66,19 +78,19 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
   const keyDir = mkdtempSync(join(tmpdir(), "webhooks-key-"));
   await ensureKeyFile(join(keyDir, "secrets.key"));
   const fullEnv: Record<string, string> = {
-      SECRETS_KEY_FILE: join(keyDir, "secrets.key"),
-      ADMIN_TOKEN: adminToken,
-      TABLE_PREFIX: `t${id}`,
-      DELIVERY_QUEUE: `q${id}`,
-      DEAD_LETTER_QUEUE: `q${id}-dlq`,
-      AWS_ENDPOINT_URL_DYNAMODB: inject("dynamoEndpoint"),
-      AWS_ENDPOINT_URL_SQS: inject("sqsEndpoint"),
-      ALLOW_PRIVATE_TARGETS: "true",
-      DELIVERY_TIMEOUT_MS: "2000",
-      VISIBILITY_TIMEOUT_S: "10",
-      AUTH_CACHE_TTL_MS: "0",
-      SWEEP_INTERVAL_MS: "200",
-      ...env,
+    SECRETS_KEY_FILE: join(keyDir, "secrets.key"),
+    ADMIN_TOKEN: adminToken,
+    TABLE_PREFIX: `t${id}`,
+    DELIVERY_QUEUE: `q${id}`,
+    DEAD_LETTER_QUEUE: `q${id}-dlq`,
+    AWS_ENDPOINT_URL_DYNAMODB: inject("dynamoEndpoint"),
+    AWS_ENDPOINT_URL_SQS: inject("sqsEndpoint"),
+    ALLOW_PRIVATE_TARGETS: "true",
+    DELIVERY_TIMEOUT_MS: "2000",
+    VISIBILITY_TIMEOUT_S: "10",
+    AUTH_CACHE_TTL_MS: "0",
+    SWEEP_INTERVAL_MS: "200",
+    ...env,
   };
   const config = parseConfig(fullEnv, "api");
   const clients = createAwsClients({
@@ -151,9 +163,16 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
       return worker;
     },
     async createTenant(endpoints) {
-      const res = await http.post("/admin/tenants").set("authorization", `Bearer ${adminToken}`).send({ name: `tenant ${id}`, endpoints });
+      const res = await http
+        .post("/admin/tenants")
+        .set("authorization", `Bearer ${adminToken}`)
+        .send({ name: `tenant ${id}`, endpoints });
       if (res.status !== 201) throw new Error(`tenant creation failed: ${res.status} ${res.text}`);
-      const body = res.body as { tenant_id: string; api_key: string; endpoints: { endpoint_id: string; secret: string; url: string }[] };
+      const body = res.body as {
+        tenant_id: string;
+        api_key: string;
+        endpoints: { endpoint_id: string; secret: string; url: string }[];
+      };
       return {
         tenantId: body.tenant_id,
         apiKey: body.api_key,

@@ -18,31 +18,64 @@ describe("parseConfig", () => {
   });
 
   it("names the variable that is wrong", () => {
-    expect(() => parseConfig({ ...sealing, RETRY_SCHEDULE: "1m,soon" }, "worker")).toThrow(/RETRY_SCHEDULE: a comma list/);
+    expect(() => parseConfig({ ...sealing, RETRY_SCHEDULE: "1m,soon" }, "worker")).toThrow(
+      /RETRY_SCHEDULE: a comma list/,
+    );
     expect(() => parseConfig({ ...sealing, PORT: "http" }, "worker")).toThrow(/PORT:/);
-    expect(() => parseConfig({ ...sealing, ALLOW_PRIVATE_TARGETS: "maybe" }, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS:/);
-    expect(() => parseConfig({ ...sealing, AWS_ENDPOINT_URL_SQS: "not a url" }, "worker")).toThrow(/AWS_ENDPOINT_URL_SQS:/);
+    expect(() => parseConfig({ ...sealing, ALLOW_PRIVATE_TARGETS: "maybe" }, "worker")).toThrow(
+      /ALLOW_PRIVATE_TARGETS:/,
+    );
+    expect(() => parseConfig({ ...sealing, AWS_ENDPOINT_URL_SQS: "not a url" }, "worker")).toThrow(
+      /AWS_ENDPOINT_URL_SQS:/,
+    );
   });
 
   it("requires the delivery timeout to end before the visibility timeout", () => {
-    expect(() => parseConfig({ ...sealing, DELIVERY_TIMEOUT_MS: "60000", VISIBILITY_TIMEOUT_S: "60" }, "worker")).toThrow(
-      /DELIVERY_TIMEOUT_MS: must be at least 5 s below VISIBILITY_TIMEOUT_S/,
-    );
+    expect(() =>
+      parseConfig({ ...sealing, DELIVERY_TIMEOUT_MS: "60000", VISIBILITY_TIMEOUT_S: "60" }, "worker"),
+    ).toThrow(/DELIVERY_TIMEOUT_MS: must be at least 5 s below VISIBILITY_TIMEOUT_S/);
   });
 
   it("refuses to turn the address guard off unless every AWS endpoint is an emulator", () => {
     const on = { ...sealing, ALLOW_PRIVATE_TARGETS: "true", ADMIN_TOKEN: "x".repeat(24) };
     // Production-like: no endpoint overrides, so the services talk to AWS itself.
-    for (const role of ["api", "worker"] as const) expect(() => parseConfig(on, role)).toThrow(/ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off/);
-    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000" }, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS/);
-    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL: "https://dynamodb.us-east-1.amazonaws.com" }, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS/);
-    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL: "http://127.0.0.1:4566", AWS_ENDPOINT_URL_SQS: "https://sqs.eu-west-1.amazonaws.com" }, "api")).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    for (const role of ["api", "worker"] as const)
+      expect(() => parseConfig(on, role)).toThrow(/ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off/);
+    expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000" }, "worker")).toThrow(
+      /ALLOW_PRIVATE_TARGETS/,
+    );
+    expect(() =>
+      parseConfig({ ...on, AWS_ENDPOINT_URL: "https://dynamodb.us-east-1.amazonaws.com" }, "worker"),
+    ).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    expect(() =>
+      parseConfig(
+        {
+          ...on,
+          AWS_ENDPOINT_URL: "http://127.0.0.1:4566",
+          AWS_ENDPOINT_URL_SQS: "https://sqs.eu-west-1.amazonaws.com",
+        },
+        "api",
+      ),
+    ).toThrow(/ALLOW_PRIVATE_TARGETS/);
     // Sealing with KMS counts too: its endpoint must be an emulator's as well.
-    const kms = { ...on, SECRETS_KEY_FILE: undefined, SECRETS_KMS_KEY_ID: "alias/k", AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000", AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9324" };
+    const kms = {
+      ...on,
+      SECRETS_KEY_FILE: undefined,
+      SECRETS_KMS_KEY_ID: "alias/k",
+      AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000",
+      AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9324",
+    };
     expect(() => parseConfig(kms, "worker")).toThrow(/ALLOW_PRIVATE_TARGETS/);
-    expect(parseConfig({ ...kms, AWS_ENDPOINT_URL_KMS: "http://127.0.0.1:4566" }, "worker").ALLOW_PRIVATE_TARGETS).toBe(true);
+    expect(parseConfig({ ...kms, AWS_ENDPOINT_URL_KMS: "http://127.0.0.1:4566" }, "worker").ALLOW_PRIVATE_TARGETS).toBe(
+      true,
+    );
     // npm start and the tests (loopback emulators), docker compose (LocalStack on the compose network).
-    expect(parseConfig({ ...on, AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000", AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9324" }, "worker").ALLOW_PRIVATE_TARGETS).toBe(true);
+    expect(
+      parseConfig(
+        { ...on, AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000", AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9324" },
+        "worker",
+      ).ALLOW_PRIVATE_TARGETS,
+    ).toBe(true);
     expect(parseConfig({ ...on, AWS_ENDPOINT_URL: "http://localstack:4566" }, "api").ALLOW_PRIVATE_TARGETS).toBe(true);
     // Only the services act on it: the local orchestrator gets it from the user before it starts the emulators.
     expect(parseConfig({ ALLOW_PRIVATE_TARGETS: "true" }, "local").ALLOW_PRIVATE_TARGETS).toBe(true);
@@ -50,17 +83,32 @@ describe("parseConfig", () => {
 
   it("reads the ports public endpoints may use, 443 always among them", () => {
     expect(parseConfig(sealing, "worker").ALLOWED_TARGET_PORTS).toEqual([443, 8443]);
-    expect(parseConfig({ ...sealing, ALLOWED_TARGET_PORTS: "9443" }, "worker").ALLOWED_TARGET_PORTS).toEqual([443, 9443]);
-    expect(() => parseConfig({ ...sealing, ALLOWED_TARGET_PORTS: "443,ssh" }, "worker")).toThrow(/ALLOWED_TARGET_PORTS: a comma list of ports/);
+    expect(parseConfig({ ...sealing, ALLOWED_TARGET_PORTS: "9443" }, "worker").ALLOWED_TARGET_PORTS).toEqual([
+      443, 9443,
+    ]);
+    expect(() => parseConfig({ ...sealing, ALLOWED_TARGET_PORTS: "443,ssh" }, "worker")).toThrow(
+      /ALLOWED_TARGET_PORTS: a comma list of ports/,
+    );
     expect(() => parseConfig({ ...sealing, ALLOWED_TARGET_PORTS: "70000" }, "worker")).toThrow(/ALLOWED_TARGET_PORTS/);
   });
 
   it("reads the origins that may frame the portal, and refuses anything that is not an origin", () => {
     expect(parseConfig(sealing, "worker").PORTAL_FRAME_ANCESTORS).toEqual([]);
-    const c = parseConfig({ ...sealing, PORTAL_FRAME_ANCESTORS: "https://app.example.com, https://*.example.org:8443" }, "worker");
+    const c = parseConfig(
+      { ...sealing, PORTAL_FRAME_ANCESTORS: "https://app.example.com, https://*.example.org:8443" },
+      "worker",
+    );
     expect(c.PORTAL_FRAME_ANCESTORS).toEqual(["https://app.example.com", "https://*.example.org:8443"]);
-    for (const bad of ["*", "'unsafe-inline'", "https://app.example.com/path", "app.example.com", "https://a.example.com; script-src *"]) {
-      expect(() => parseConfig({ ...sealing, PORTAL_FRAME_ANCESTORS: bad }, "worker"), bad).toThrow(/PORTAL_FRAME_ANCESTORS:/);
+    for (const bad of [
+      "*",
+      "'unsafe-inline'",
+      "https://app.example.com/path",
+      "app.example.com",
+      "https://a.example.com; script-src *",
+    ]) {
+      expect(() => parseConfig({ ...sealing, PORTAL_FRAME_ANCESTORS: bad }, "worker"), bad).toThrow(
+        /PORTAL_FRAME_ANCESTORS:/,
+      );
     }
   });
 
@@ -75,7 +123,10 @@ describe("parseConfig", () => {
     for (const role of ["api", "worker"] as const) {
       expect(() => parseConfig(admin, role)).toThrow(/SECRETS_KMS_KEY_ID or SECRETS_KEY_FILE: exactly one is required/);
       expect(() => parseConfig({ ...admin, ...sealing, SECRETS_KMS_KEY_ID: "alias/x" }, role)).toThrow(/exactly one/);
-      expect(parseConfig({ ...admin, SECRETS_KMS_KEY_ID: "arn:aws:kms:us-east-1:111122223333:key/abc" }, role).SECRETS_KMS_KEY_ID).toMatch(/^arn:/);
+      expect(
+        parseConfig({ ...admin, SECRETS_KMS_KEY_ID: "arn:aws:kms:us-east-1:111122223333:key/abc" }, role)
+          .SECRETS_KMS_KEY_ID,
+      ).toMatch(/^arn:/);
     }
     // The bootstrap only when it seeds the demo tenant; the receiver and the CLI never.
     expect(() => parseConfig({ DEMO_TENANT_ID: `ten_${"0".repeat(22)}DEMO` }, "bootstrap")).toThrow(/exactly one/);

@@ -14,13 +14,19 @@ const guide = readFileSync(join(root, "docs/WEBHOOK_INTEGRATION.md"), "utf8");
 
 const secret = newSigningSecret();
 const body = Buffer.from('{"type":"order.paid","order_id":"ord_1"}');
-const sign = (secrets = [secret]) => signatureHeaders({ webhookId: "msg_doc", timestamp: Math.floor(Date.now() / 1000), body, secrets });
+const sign = (secrets = [secret]) =>
+  signatureHeaders({ webhookId: "msg_doc", timestamp: Math.floor(Date.now() / 1000), body, secrets });
 
 describe("docs/WEBHOOK_INTEGRATION.md", () => {
   it("shows each sample exactly as the file that is tested", () => {
     const blocks = [...guide.matchAll(/```ts\n(\/\/ (docs\/samples\/[\w-]+\.ts)\n[\s\S]*?)```/g)];
-    expect(blocks.map((b) => b[2]).sort()).toEqual(["docs/samples/express-receiver.ts", "docs/samples/verify-standard-webhooks.ts", "docs/samples/verify-stripe-by-hand.ts"]);
-    for (const [, code, file] of blocks) expect(code!.trim(), file).toBe(readFileSync(join(root, file!), "utf8").trim());
+    expect(blocks.map((b) => b[2]).sort()).toEqual([
+      "docs/samples/express-receiver.ts",
+      "docs/samples/verify-standard-webhooks.ts",
+      "docs/samples/verify-stripe-by-hand.ts",
+    ]);
+    for (const [, code, file] of blocks)
+      expect(code!.trim(), file).toBe(readFileSync(join(root, file!), "utf8").trim());
   });
 
   it("verifies with the standardwebhooks package, also during a rotation", () => {
@@ -44,7 +50,8 @@ describe("docs/WEBHOOK_INTEGRATION.md", () => {
         return Promise.resolve();
       }),
     );
-    const send = (headers: Record<string, string>) => app.post("/webhooks").set(headers).set("content-type", "application/json").send(body.toString());
+    const send = (headers: Record<string, string>) =>
+      app.post("/webhooks").set(headers).set("content-type", "application/json").send(body.toString());
     expect((await send(sign())).status).toBe(204);
     expect((await send(sign())).status).toBe(204);
     expect(processed).toEqual([JSON.parse(body.toString())]);

@@ -35,7 +35,8 @@ export const stats = (id: string) => call<Stats>("GET", `${one(id)}/stats`);
 export const createEndpoint = (input: EndpointInput) => call<EndpointWithSecret>("POST", "/v1/endpoints", input);
 export const changeEndpoint = (id: string, change: EndpointChange) => call<Endpoint>("PATCH", one(id), change);
 export const deleteEndpoint = (id: string) => call<undefined>("DELETE", one(id));
-export const rotateSecret = (id: string, gracePeriod: string) => call<Rotated>("POST", `${one(id)}/rotate-secret`, { grace_period: gracePeriod });
+export const rotateSecret = (id: string, gracePeriod: string) =>
+  call<Rotated>("POST", `${one(id)}/rotate-secret`, { grace_period: gracePeriod });
 export const sendTest = (id: string) => call<z.output<typeof views.testEventSchema>>("POST", `${one(id)}/test`);
 export const recover = (id: string, input: RecoverInput) => call<Recovered>("POST", `${one(id)}/recover`, input);
 export const events = (filter: { type?: string; status?: string; cursor?: string | undefined }) =>

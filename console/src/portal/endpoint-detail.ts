@@ -20,7 +20,11 @@ function health(title: string, w: Window, testId: string): HTMLElement {
     "div",
     { class: "card", "data-testid": testId },
     h("span", { class: "title" }, title),
-    h("strong", {}, w.attempts === 0 ? "no attempts" : `${plural(w.attempts, "attempt")} · ${percent(w.success_rate)} delivered`),
+    h(
+      "strong",
+      {},
+      w.attempts === 0 ? "no attempts" : `${plural(w.attempts, "attempt")} · ${percent(w.success_rate)} delivered`,
+    ),
     h("small", {}, `${w.failed} failed · p50 ${ms(w.latency_p50_ms)} · p95 ${ms(w.latency_p95_ms)}`),
   );
 }
@@ -45,7 +49,13 @@ function dayChart(s: api.Stats): HTMLElement {
 
 /** A secret shown this once: the API never answers it again. */
 function secretBox(title: string, secret: string, note: string): HTMLElement {
-  return h("div", { class: "secret", "data-testid": "new-secret" }, h("strong", {}, title), h("code", {}, secret), h("small", {}, note));
+  return h(
+    "div",
+    { class: "secret", "data-testid": "new-secret" },
+    h("strong", {}, title),
+    h("code", {}, secret),
+    h("small", {}, note),
+  );
 }
 
 export async function endpointDetail(shell: Shell, route: Extract<Route, { view: "endpoint" }>): Promise<HTMLElement> {
@@ -58,9 +68,17 @@ export async function endpointDetail(shell: Shell, route: Extract<Route, { view:
   const toggle = () =>
     shell.guard(async () => {
       await api.changeEndpoint(id, { enabled: !e.enabled });
-      if (e.enabled) shell.go({ view: "endpoint", id }, "Endpoint disabled: new events are recorded for it as skipped until it is enabled again.");
+      if (e.enabled)
+        shell.go(
+          { view: "endpoint", id },
+          "Endpoint disabled: new events are recorded for it as skipped until it is enabled again.",
+        );
       // Back on: offer to send what it missed, from when it was disabled (or began failing).
-      else shell.go({ view: "endpoint", id, recoverSince: earliest ?? new Date(Date.now() - 86_400_000).toISOString() }, "Endpoint enabled.");
+      else
+        shell.go(
+          { view: "endpoint", id, recoverSince: earliest ?? new Date(Date.now() - 86_400_000).toISOString() },
+          "Endpoint enabled.",
+        );
     });
   const edit = () => {
     const url = h("input", { name: "url", type: "url", value: e.url, required: true, size: "44" });
@@ -69,20 +87,48 @@ export async function endpointDetail(shell: Shell, route: Extract<Route, { view:
     const save = (ev: Event) => {
       ev.preventDefault();
       void shell.guard(async () => {
-        await api.changeEndpoint(id, { url: url.value, description: description.value, event_types: eventTypesOf(types.value) });
+        await api.changeEndpoint(id, {
+          url: url.value,
+          description: description.value,
+          event_types: eventTypesOf(types.value),
+        });
         shell.go({ view: "endpoint", id }, "Endpoint saved.");
       });
     };
-    show(h("form", { class: "form panel", "data-testid": "edit-endpoint", onsubmit: save }, h("h3", {}, "Edit"), url, description, types, h("button", { type: "submit" }, "Save")));
+    show(
+      h(
+        "form",
+        { class: "form panel", "data-testid": "edit-endpoint", onsubmit: save },
+        h("h3", {}, "Edit"),
+        url,
+        description,
+        types,
+        h("button", { type: "submit" }, "Save"),
+      ),
+    );
   };
   const rotate = () => {
     const grace = h("input", { name: "grace_period", value: "24h", size: "6" });
     const go = () =>
       shell.guard(async () => {
         const r = await api.rotateSecret(id, grace.value);
-        show(secretBox("New signing secret", r.secret, `Shown this once: copy it now. The previous secret keeps signing too until ${when(r.previous_secrets_expire_at)}.`));
+        show(
+          secretBox(
+            "New signing secret",
+            r.secret,
+            `Shown this once: copy it now. The previous secret keeps signing too until ${when(r.previous_secrets_expire_at)}.`,
+          ),
+        );
       });
-    show(h("div", { class: "panel" }, h("h3", {}, "Rotate the signing secret"), h("label", {}, "The old secret keeps signing for ", grace), h("button", { onclick: () => void go() }, "Rotate")));
+    show(
+      h(
+        "div",
+        { class: "panel" },
+        h("h3", {}, "Rotate the signing secret"),
+        h("label", {}, "The old secret keeps signing for ", grace),
+        h("button", { onclick: () => void go() }, "Rotate"),
+      ),
+    );
   };
   const remove = (ev: Event) => {
     const button = ev.currentTarget as HTMLButtonElement;
@@ -106,22 +152,51 @@ export async function endpointDetail(shell: Shell, route: Extract<Route, { view:
         h("button", { class: "quiet", onclick: edit }, "Edit"),
         h("button", { class: "quiet", onclick: () => void toggle() }, e.enabled ? "Disable" : "Enable"),
         h("button", { class: "quiet", onclick: rotate }, "Rotate secret"),
-        h("button", { class: "quiet", onclick: () => show(recoverPanel(shell, id, earliest ?? new Date(Date.now() - 86_400_000).toISOString())) }, "Recover…"),
+        h(
+          "button",
+          {
+            class: "quiet",
+            onclick: () => show(recoverPanel(shell, id, earliest ?? new Date(Date.now() - 86_400_000).toISOString())),
+          },
+          "Recover…",
+        ),
         h("button", { class: "quiet danger", onclick: remove }, "Delete"),
       );
   if (route.recoverSince && !shell.readOnly) show(recoverPanel(shell, id, route.recoverSince));
   return h(
     "section",
     { "data-testid": "portal-endpoint", "data-endpoint-id": id },
-    h("div", { class: "toolbar" }, h("button", { class: "quiet", onclick: () => shell.go({ view: "endpoints" }) }, "← Endpoints"), h("h2", { class: "mono" }, e.url), badge(e.enabled ? "ENABLED" : "DISABLED")),
-    route.secret ? secretBox("Signing secret", route.secret, "Shown this once: copy it now. Verify each webhook's signature with it (docs: Receiving webhooks).") : null,
+    h(
+      "div",
+      { class: "toolbar" },
+      h("button", { class: "quiet", onclick: () => shell.go({ view: "endpoints" }) }, "← Endpoints"),
+      h("h2", { class: "mono" }, e.url),
+      badge(e.enabled ? "ENABLED" : "DISABLED"),
+    ),
+    route.secret
+      ? secretBox(
+          "Signing secret",
+          route.secret,
+          "Shown this once: copy it now. Verify each webhook's signature with it (docs: Receiving webhooks).",
+        )
+      : null,
     h(
       "p",
       {},
       `${e.description ? `${e.description} · ` : ""}events: ${e.event_types.join(", ") || "every event"} · created ${when(e.created_at)}`,
       e.enabled ? "" : ` · disabled ${when(e.disabled_at)}: ${e.disabled_reason ?? ""}`,
     ),
-    h("div", { class: "health" }, h("div", { class: "cards" }, health("Last hour", stats.last_hour, "health-hour"), health("Last day", stats.last_day, "health-day")), dayChart(stats)),
+    h(
+      "div",
+      { class: "health" },
+      h(
+        "div",
+        { class: "cards" },
+        health("Last hour", stats.last_hour, "health-hour"),
+        health("Last day", stats.last_day, "health-day"),
+      ),
+      dayChart(stats),
+    ),
     actions,
     test.result,
     panels,

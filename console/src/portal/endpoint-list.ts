@@ -11,7 +11,11 @@ export async function endpointList(shell: Shell): Promise<HTMLElement> {
   const rows = data.map((e) =>
     h(
       "tr",
-      { class: "link", "data-endpoint-id": e.endpoint_id, onclick: () => shell.go({ view: "endpoint", id: e.endpoint_id }) },
+      {
+        class: "link",
+        "data-endpoint-id": e.endpoint_id,
+        onclick: () => shell.go({ view: "endpoint", id: e.endpoint_id }),
+      },
       h("td", { class: "mono" }, e.url),
       h("td", {}, e.description ?? ""),
       h("td", {}, e.event_types.join(", ") || "every event"),
@@ -29,7 +33,13 @@ export async function endpointList(shell: Shell): Promise<HTMLElement> {
 }
 
 function createForm(shell: Shell): HTMLElement {
-  const url = h("input", { name: "url", type: "url", placeholder: "https://example.com/webhooks", required: true, size: "44" });
+  const url = h("input", {
+    name: "url",
+    type: "url",
+    placeholder: "https://example.com/webhooks",
+    required: true,
+    size: "44",
+  });
   const description = h("input", { name: "description", placeholder: "Description (optional)", maxlength: "500" });
   const types = h("input", { name: "event_types", placeholder: "Events, e.g. order.* (empty: all)", size: "28" });
   const add = (e: Event) => {

@@ -25,13 +25,19 @@ export async function eventList(shell: Shell): Promise<HTMLElement> {
   const list = table(["Event", "Type", "Status", "Created"], first.data.map(rowOf), "No events.");
   let cursor = first.next_cursor;
   const more = h("button", { class: "quiet", hidden: cursor === null }, "More");
-  more.addEventListener("click", () =>
-    void shell.guard(async () => {
-      const page = await api.events({ type: filter.type || undefined, status: filter.status || undefined, cursor: cursor ?? undefined });
-      list.querySelector("tbody")?.append(...page.data.map(rowOf));
-      cursor = page.next_cursor;
-      more.hidden = cursor === null;
-    }),
+  more.addEventListener(
+    "click",
+    () =>
+      void shell.guard(async () => {
+        const page = await api.events({
+          type: filter.type || undefined,
+          status: filter.status || undefined,
+          cursor: cursor ?? undefined,
+        });
+        list.querySelector("tbody")?.append(...page.data.map(rowOf));
+        cursor = page.next_cursor;
+        more.hidden = cursor === null;
+      }),
   );
   const type = h("input", { name: "type", placeholder: "Type, e.g. order.paid", value: filter.type });
   const status = h("select", { name: "status" }, ...statuses.map((s) => h("option", { value: s }, s || "Any status")));
@@ -44,7 +50,14 @@ export async function eventList(shell: Shell): Promise<HTMLElement> {
   return h(
     "section",
     { "data-testid": "portal-events" },
-    h("form", { class: "toolbar", onsubmit: apply }, h("h2", {}, "Recent events"), type, status, h("button", { type: "submit", class: "quiet" }, "Filter")),
+    h(
+      "form",
+      { class: "toolbar", onsubmit: apply },
+      h("h2", {}, "Recent events"),
+      type,
+      status,
+      h("button", { type: "submit", class: "quiet" }, "Filter"),
+    ),
     list,
     more,
   );
@@ -56,12 +69,21 @@ export async function eventDetail(shell: Shell, id: string): Promise<HTMLElement
   const retry = () =>
     shell.guard(async () => {
       const r = await api.retryEvent(id);
-      shell.go({ view: "event", id }, `Sent again to ${r.requeued.length} endpoint${r.requeued.length === 1 ? "" : "s"}.`);
+      shell.go(
+        { view: "event", id },
+        `Sent again to ${r.requeued.length} endpoint${r.requeued.length === 1 ? "" : "s"}.`,
+      );
     });
   return h(
     "section",
     { "data-testid": "portal-event" },
-    h("div", { class: "toolbar" }, h("button", { class: "quiet", onclick: () => shell.go({ view: "events" }) }, "← Events"), h("h2", {}, "Event ", h("span", { class: "mono" }, e.event_id)), badge(e.status)),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("button", { class: "quiet", onclick: () => shell.go({ view: "events" }) }, "← Events"),
+      h("h2", {}, "Event ", h("span", { class: "mono" }, e.event_id)),
+      badge(e.status),
+    ),
     h("p", {}, `Type ${e.type ?? "—"} · created ${when(e.created_at)}`),
     retryable ? h("button", { onclick: () => void retry() }, "Retry what died or was skipped") : null,
     h("details", { open: true }, h("summary", {}, "Payload"), h("pre", {}, JSON.stringify(e.payload, null, 2))),

@@ -70,7 +70,15 @@ async function render(notice: string): Promise<void> {
     const main = await body();
     const claims = session.current();
     const tab = (view: "endpoints" | "events", label: string) =>
-      h("button", { class: route.view === view || route.view === view.slice(0, -1) ? "tab active" : "tab", "data-view": view, onclick: () => shell.go({ view }) }, label);
+      h(
+        "button",
+        {
+          class: route.view === view || route.view === view.slice(0, -1) ? "tab active" : "tab",
+          "data-view": view,
+          onclick: () => shell.go({ view }),
+        },
+        label,
+      );
     root.replaceChildren(
       h(
         "header",
@@ -78,7 +86,9 @@ async function render(notice: string): Promise<void> {
         h("h1", {}, "Webhooks"),
         h("span", { class: "mono", "data-testid": "tenant" }, claims.tenantId),
         claims.readOnly ? h("span", { class: "badge", "data-testid": "read-only" }, "read-only") : null,
-        claims.expiresAt ? h("small", {}, `this link works until ${when(new Date(claims.expiresAt).toISOString())}`) : null,
+        claims.expiresAt
+          ? h("small", {}, `this link works until ${when(new Date(claims.expiresAt).toISOString())}`)
+          : null,
       ),
       h("nav", {}, tab("endpoints", "Endpoints"), tab("events", "Events")),
       status,

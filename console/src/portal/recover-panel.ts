@@ -19,7 +19,10 @@ export function recoverPanel(shell: Shell, endpointId: string, since: string): H
   const from = h("input", { type: "datetime-local", name: "since", value: local(since) });
   const until = h("input", { type: "datetime-local", name: "until" });
   const result = h("p", { "data-testid": "recover-result" });
-  const range = () => ({ since: new Date(from.value).toISOString(), ...(until.value ? { until: new Date(until.value).toISOString() } : {}) });
+  const range = () => ({
+    since: new Date(from.value).toISOString(),
+    ...(until.value ? { until: new Date(until.value).toISOString() } : {}),
+  });
   const walk = async (dryRun: boolean) => {
     let count = 0;
     let cursor: string | undefined;
@@ -33,25 +36,33 @@ export function recoverPanel(shell: Shell, endpointId: string, since: string): H
   };
   const send = h("button", { disabled: true, "data-testid": "recover-send" }, "Send them again");
   const check = h("button", { class: "quiet", "data-testid": "recover-check" }, "Count what it missed");
-  check.addEventListener("click", () =>
-    void shell.guard(async () => {
-      const { count, more } = await walk(true);
-      result.textContent = `${deliveries(count)}${more ? " (at least)" : ""} died or were skipped in that time.`;
-      send.disabled = count === 0;
-    }),
+  check.addEventListener(
+    "click",
+    () =>
+      void shell.guard(async () => {
+        const { count, more } = await walk(true);
+        result.textContent = `${deliveries(count)}${more ? " (at least)" : ""} died or were skipped in that time.`;
+        send.disabled = count === 0;
+      }),
   );
-  send.addEventListener("click", () =>
-    void shell.guard(async () => {
-      send.disabled = true;
-      const { count, more } = await walk(false);
-      result.textContent = `Sent again: ${deliveries(count)}.${more ? " More remain: count again." : ""}`;
-    }),
+  send.addEventListener(
+    "click",
+    () =>
+      void shell.guard(async () => {
+        send.disabled = true;
+        const { count, more } = await walk(false);
+        result.textContent = `Sent again: ${deliveries(count)}.${more ? " More remain: count again." : ""}`;
+      }),
   );
   return h(
     "section",
     { class: "panel", "data-testid": "recover" },
     h("h3", {}, "Recover what it missed"),
-    h("p", { class: "hint" }, "Deliveries to this endpoint that died, or were skipped while it was disabled, in this time range are sent again, each with its original webhook-id."),
+    h(
+      "p",
+      { class: "hint" },
+      "Deliveries to this endpoint that died, or were skipped while it was disabled, in this time range are sent again, each with its original webhook-id.",
+    ),
     h("label", {}, "From ", from),
     h("label", {}, " until ", until, " (empty: now) "),
     check,

@@ -16,7 +16,11 @@ let claims: Claims | undefined;
 function decode(t: string): Claims | undefined {
   try {
     const payload = t.slice("wps_".length).split(".")[0] ?? "";
-    const json = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { t?: unknown; ro?: unknown; exp?: unknown };
+    const json = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as {
+      t?: unknown;
+      ro?: unknown;
+      exp?: unknown;
+    };
     if (typeof json.t !== "string" || typeof json.exp !== "number") return undefined;
     return { tenantId: json.t, readOnly: json.ro !== false, expiresAt: json.exp * 1000 };
   } catch {

@@ -14,7 +14,9 @@ export function testEvent(shell: Shell, endpointId: string): { button: HTMLButto
       button.disabled = true;
       try {
         const { event_id: eventId } = await api.sendTest(endpointId);
-        result.replaceChildren(h("p", {}, "Test event ", h("span", { class: "mono" }, eventId), " sent: waiting for its attempt…"));
+        result.replaceChildren(
+          h("p", {}, "Test event ", h("span", { class: "mono" }, eventId), " sent: waiting for its attempt…"),
+        );
         // The worker attempts it within a second or two; look every half second for up to half a minute.
         for (let i = 0; i < 60; i++) {
           const d = (await api.event(eventId)).deliveries[0];
@@ -22,7 +24,15 @@ export function testEvent(shell: Shell, endpointId: string): { button: HTMLButto
             const last = d.attempt_log.at(-1);
             result.dataset.status = d.status;
             result.replaceChildren(
-              h("p", {}, badge(d.status), " ", last ? `HTTP ${last.status_code ?? "no answer"} in ${last.duration_ms} ms${last.error ? ` · ${last.error}` : ""}` : "The endpoint is disabled: the event was recorded, not sent."),
+              h(
+                "p",
+                {},
+                badge(d.status),
+                " ",
+                last
+                  ? `HTTP ${last.status_code ?? "no answer"} in ${last.duration_ms} ms${last.error ? ` · ${last.error}` : ""}`
+                  : "The endpoint is disabled: the event was recorded, not sent.",
+              ),
               attemptTable(d.attempt_log),
             );
             return;

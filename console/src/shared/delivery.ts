@@ -8,14 +8,25 @@ import { badge, h, plural, table, when } from "./dom.ts";
 
 export type DeliveryView = z.output<typeof eventViewSchema>["deliveries"][number];
 
-const elapsed = (ms: number) => (ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+const elapsed = (ms: number) =>
+  ms < 1000
+    ? `${ms} ms`
+    : ms < 120_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : ms < 7_200_000
+        ? `${Math.round(ms / 60_000)} min`
+        : `${(ms / 3_600_000).toFixed(1)} h`;
 
 /** A delivery's story at a glance. */
 function timeline(createdAt: string, d: DeliveryView): HTMLElement {
   const accepted = Date.parse(createdAt);
   const steps = [
     { kind: "accepted", label: "Accepted", at: accepted },
-    ...d.attempt_log.map((a) => ({ kind: a.status_code !== null && a.status_code < 300 ? "ok" : "failed", label: `#${a.attempt} · ${a.status_code ?? "no answer"}`, at: Date.parse(a.at) })),
+    ...d.attempt_log.map((a) => ({
+      kind: a.status_code !== null && a.status_code < 300 ? "ok" : "failed",
+      label: `#${a.attempt} · ${a.status_code ?? "no answer"}`,
+      at: Date.parse(a.at),
+    })),
     ...(d.delivered_at ? [{ kind: "delivered", label: "Delivered", at: Date.parse(d.delivered_at) }] : []),
     ...(d.dead_at ? [{ kind: "dead", label: "Dead", at: Date.parse(d.dead_at) }] : []),
     ...(d.skipped_at ? [{ kind: "skipped", label: "Skipped", at: Date.parse(d.skipped_at) }] : []),
@@ -23,7 +34,15 @@ function timeline(createdAt: string, d: DeliveryView): HTMLElement {
   return h(
     "ol",
     { class: "timeline", "data-testid": "timeline" },
-    ...steps.map((s) => h("li", { class: `step ${s.kind}`, title: new Date(s.at).toLocaleString() }, h("span", { class: "dot" }), h("strong", {}, s.label), h("small", {}, s.at === accepted ? when(createdAt) : `+${elapsed(s.at - accepted)}`))),
+    ...steps.map((s) =>
+      h(
+        "li",
+        { class: `step ${s.kind}`, title: new Date(s.at).toLocaleString() },
+        h("span", { class: "dot" }),
+        h("strong", {}, s.label),
+        h("small", {}, s.at === accepted ? when(createdAt) : `+${elapsed(s.at - accepted)}`),
+      ),
+    ),
   );
 }
 
@@ -64,6 +83,8 @@ export function deliveryCard(createdAt: string, d: DeliveryView): HTMLElement {
     timeline(createdAt, d),
     attemptTable(d.attempt_log),
     // An event read carries the newest attempts only; the API pages the rest (GET …/deliveries/{id}/attempts).
-    d.earlier_attempts_cursor ? h("p", { class: "hint" }, `The newest ${d.attempt_log.length} of ${plural(d.attempts, "attempt")} are shown.`) : null,
+    d.earlier_attempts_cursor
+      ? h("p", { class: "hint" }, `The newest ${d.attempt_log.length} of ${plural(d.attempts, "attempt")} are shown.`)
+      : null,
   );
 }

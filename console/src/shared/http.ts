@@ -13,7 +13,10 @@ export class ApiError extends Error {
 export async function request<T>(credential: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
-    headers: { authorization: `Bearer ${credential}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${credential}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     body: body === undefined ? null : JSON.stringify(body),
   });
   if (res.status === 204) return undefined as T;
@@ -24,4 +27,6 @@ export async function request<T>(credential: string, method: string, path: strin
 
 /** A query string of the parameters that are set. */
 export const query = (params: Record<string, string | number | undefined>) =>
-  new URLSearchParams(Object.entries(params).flatMap(([k, v]) => (v === undefined || v === "" ? [] : [[k, String(v)]]))).toString();
+  new URLSearchParams(
+    Object.entries(params).flatMap(([k, v]) => (v === undefined || v === "" ? [] : [[k, String(v)]])),
+  ).toString();

@@ -49,7 +49,11 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
     req.log.error({ err }, "unhandled error");
     problem = problems.internal();
   }
-  res.status(problem.status).set(problem.headers).type("application/problem+json").send(JSON.stringify(problem.toProblem()));
+  res
+    .status(problem.status)
+    .set(problem.headers)
+    .type("application/problem+json")
+    .send(JSON.stringify(problem.toProblem()));
 };
 
 export const notFoundHandler: RequestHandler = (req) => {

@@ -49,7 +49,11 @@ export function adminDlqRoutes(deps: DlqDeps): Router {
   });
 
   router.get("/stats", async (_req, res) => {
-    const [queue, dlq, due] = await Promise.all([queueDepth(deps.queue, "queue"), queueDepth(deps.queue, "dlq"), oldestDue(deps.store)]);
+    const [queue, dlq, due] = await Promise.all([
+      queueDepth(deps.queue, "queue"),
+      queueDepth(deps.queue, "dlq"),
+      oldestDue(deps.store),
+    ]);
     res.json({
       queue: { ...queue, oldest_due_at: due === undefined ? null : new Date(due).toISOString() },
       dead_letter_queue: dlq,

@@ -6,7 +6,10 @@ import { deliveryHistory } from "../delivery-history.ts";
 import { parseWith } from "../validate.ts";
 
 export const historyQuery = z.object({
-  window: z.enum(["hour", "day"]).default("hour").meta({ description: "`hour`: 60 points a minute apart; `day`: 144 points ten minutes apart." }),
+  window: z
+    .enum(["hour", "day"])
+    .default("hour")
+    .meta({ description: "`hour`: 60 points a minute apart; `day`: 144 points ten minutes apart." }),
 });
 
 export function adminHistoryRoutes(deps: { store: EventStore; now: () => number }): Router {

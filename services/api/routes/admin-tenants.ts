@@ -6,7 +6,14 @@ import { newId } from "../../core/ids.ts";
 import { isSystemTenant } from "../../core/system-tenant.ts";
 import type { Endpoint, Tenant } from "../../core/tenant.ts";
 import { issueApiKey, listApiKeys, revokeApiKey, type ApiKeyStore } from "../../aws/api-keys.ts";
-import { createTenant, listTenants, softDeleteTenant, tenantCursorSchema, updateTenant, type TenantStore } from "../../aws/tenants.ts";
+import {
+  createTenant,
+  listTenants,
+  softDeleteTenant,
+  tenantCursorSchema,
+  updateTenant,
+  type TenantStore,
+} from "../../aws/tenants.ts";
 import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
 import { cursorOf, parseWith, requireJson } from "../validate.ts";
 import { apiKeyView, tenantView } from "../views.ts";
@@ -23,10 +30,15 @@ export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page (400 for any other)." }),
 });
-export const tenantPatchSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), status: z.enum(["active", "disabled"]).optional() }).strict();
+export const tenantPatchSchema = z
+  .object({ name: z.string().trim().min(1).max(200).optional(), status: z.enum(["active", "disabled"]).optional() })
+  .strict();
 
 export const tenantCreateSchema = (allowPrivate: boolean, allowedPorts?: readonly number[]) =>
-  z.object({ name: z.string().trim().min(1).max(200), endpoints: z.array(endpointInputSchema(allowPrivate, allowedPorts)).max(50).default([]) });
+  z.object({
+    name: z.string().trim().min(1).max(200),
+    endpoints: z.array(endpointInputSchema(allowPrivate, allowedPorts)).max(50).default([]),
+  });
 
 export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   const router = Router();
@@ -50,7 +62,14 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
       secrets.set(endpointId, secret);
       endpoints[endpointId] = endpoint;
     }
-    const tenant: Tenant = { tenantId: newId("ten", now), name: input.name, status: "active", createdAt: now, endpoints, version: 0 };
+    const tenant: Tenant = {
+      tenantId: newId("ten", now),
+      name: input.name,
+      status: "active",
+      createdAt: now,
+      endpoints,
+      version: 0,
+    };
     await createTenant(deps.tenants, tenant);
     const key = await issueKey(tenant.tenantId, now);
     const view = tenantView(tenant);
@@ -66,7 +85,10 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     const q = parseWith(pageQuery, req.query);
     const page = await listTenants(deps.tenants, q.limit, cursorOf(q.cursor, tenantCursorSchema));
     // The system tenant (operational webhooks) is the platform's own, not a customer: listed nowhere.
-    res.json({ data: page.items.filter((t) => t.status !== "deleted" && !isSystemTenant(t.tenantId)).map(tenantView), next_cursor: page.nextCursor });
+    res.json({
+      data: page.items.filter((t) => t.status !== "deleted" && !isSystemTenant(t.tenantId)).map(tenantView),
+      next_cursor: page.nextCursor,
+    });
   });
 
   router.get("/:tenantId", async (req, res) => {

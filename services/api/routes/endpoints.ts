@@ -5,7 +5,13 @@
 import express, { Router, type Request, type RequestHandler } from "express";
 import { problems } from "../../core/errors.ts";
 import { isId, newSigningSecret } from "../../core/ids.ts";
-import { addEndpoint, removeEndpoint, rotateEndpointSecret, updateEndpoint, type TenantStore } from "../../aws/tenants.ts";
+import {
+  addEndpoint,
+  removeEndpoint,
+  rotateEndpointSecret,
+  updateEndpoint,
+  type TenantStore,
+} from "../../aws/tenants.ts";
 import { endpointSchemas } from "../endpoint-requests.ts";
 import { liveTenant, newEndpoint } from "../tenant-records.ts";
 import { cursorOf, optionalJson, parseWith, requireJson } from "../validate.ts";
@@ -33,7 +39,12 @@ export interface EndpointRoutesDeps extends RecoverDeps, AcceptDeps {
 export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   const router = Router({ mergeParams: true });
   const json = [requireJson, express.json({ limit: "64kb" })];
-  const { create: createSchema, update: updateSchema, rotate: rotateSchema, recover: recoverSchema } = endpointSchemas(deps.allowPrivateTargets, deps.allowedTargetPorts);
+  const {
+    create: createSchema,
+    update: updateSchema,
+    rotate: rotateSchema,
+    recover: recoverSchema,
+  } = endpointSchemas(deps.allowPrivateTargets, deps.allowedTargetPorts);
 
   /** The tenant, unless missing or deleted (404 either way: invariant 4). */
   const tenantOf = (req: Request) => liveTenant(deps.tenants, deps.tenantIdOf(req));
@@ -72,10 +83,27 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   router.patch("/:endpointId", deps.actionLimit, ...json, async (req, res) => {
     const input = parseWith(updateSchema, req.body);
     const ids = await endpointOf(req);
-    const { url, description, event_types: eventTypes, max_in_flight: maxInFlight, rate_limit: rateLimit, send_traceparent: sendTraceparent, enabled } = input;
-    const changed = found(await updateEndpoint(deps.tenants, ids, { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent, enabled }, deps.now()), ids.endpointId);
+    const {
+      url,
+      description,
+      event_types: eventTypes,
+      max_in_flight: maxInFlight,
+      rate_limit: rateLimit,
+      send_traceparent: sendTraceparent,
+      enabled,
+    } = input;
+    const changed = found(
+      await updateEndpoint(
+        deps.tenants,
+        ids,
+        { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent, enabled },
+        deps.now(),
+      ),
+      ids.endpointId,
+    );
     // Announced by whoever's write turned it back on, once.
-    if (!changed.was.enabled && changed.is.enabled) await deps.notify({ type: "endpoint.enabled", data: { tenant_id: ids.tenantId, endpoint_id: ids.endpointId } });
+    if (!changed.was.enabled && changed.is.enabled)
+      await deps.notify({ type: "endpoint.enabled", data: { tenant_id: ids.tenantId, endpoint_id: ids.endpointId } });
     res.json(endpointView(ids.endpointId, changed.is));
   });
 
@@ -85,19 +113,25 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     res.status(204).end();
   });
 
-  router.post("/:endpointId/rotate-secret", deps.actionLimit, optionalJson, express.json({ limit: "4kb" }), async (req, res) => {
-    const input = parseWith(rotateSchema, req.body ?? {});
-    const graceMs = input.grace_period ?? deps.rotationGraceMs;
-    const secret = newSigningSecret();
-    const now = deps.now();
-    const ids = await endpointOf(req);
-    const endpoint = await rotateEndpointSecret(deps.tenants, ids, secret, now, graceMs);
-    res.status(201).json({
-      ...endpointView(ids.endpointId, found(endpoint, ids.endpointId)),
-      secret,
-      previous_secrets_expire_at: new Date(now + graceMs).toISOString(),
-    });
-  });
+  router.post(
+    "/:endpointId/rotate-secret",
+    deps.actionLimit,
+    optionalJson,
+    express.json({ limit: "4kb" }),
+    async (req, res) => {
+      const input = parseWith(rotateSchema, req.body ?? {});
+      const graceMs = input.grace_period ?? deps.rotationGraceMs;
+      const secret = newSigningSecret();
+      const now = deps.now();
+      const ids = await endpointOf(req);
+      const endpoint = await rotateEndpointSecret(deps.tenants, ids, secret, now, graceMs);
+      res.status(201).json({
+        ...endpointView(ids.endpointId, found(endpoint, ids.endpointId)),
+        secret,
+        previous_secrets_expire_at: new Date(now + graceMs).toISOString(),
+      });
+    },
+  );
 
   router.get("/:endpointId/stats", async (req, res) => {
     const { tenantId, endpointId } = await endpointOf(req);
@@ -107,8 +141,18 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   /** A `webhook.test` event to this endpoint only, whatever its filter: the portal shows its attempt in place. */
   router.post("/:endpointId/test", deps.actionLimit, async (req, res) => {
     const { tenant, endpointId } = await endpointOf(req);
-    const event = { type: "webhook.test", occurred_at: new Date(deps.now()).toISOString(), data: { endpoint_id: endpointId } };
-    const out = await acceptEvent(deps, { tenant, body: Buffer.from(JSON.stringify(event)), parsed: event, endpointId, log: req.log });
+    const event = {
+      type: "webhook.test",
+      occurred_at: new Date(deps.now()).toISOString(),
+      data: { endpoint_id: endpointId },
+    };
+    const out = await acceptEvent(deps, {
+      tenant,
+      body: Buffer.from(JSON.stringify(event)),
+      parsed: event,
+      endpointId,
+      log: req.log,
+    });
     res.status(202).json({ event_id: out.eventId });
   });
 
@@ -117,7 +161,16 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     const after = cursorOf(input.cursor, recoverCursorSchema);
     const { tenantId, endpointId } = await endpointOf(req);
     const { since, until, limit, dry_run: dryRun } = input;
-    const report = await recoverEndpoint(deps, { tenantId, endpointId, since, until, limit, after, dryRun, log: req.log });
+    const report = await recoverEndpoint(deps, {
+      tenantId,
+      endpointId,
+      since,
+      until,
+      limit,
+      after,
+      dryRun,
+      log: req.log,
+    });
     res.status(202).json({
       endpoint_id: endpointId,
       dry_run: dryRun,

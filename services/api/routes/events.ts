@@ -7,7 +7,14 @@ import { z } from "zod";
 import { eventStatuses } from "../../core/delivery-state.ts";
 import { problems } from "../../core/errors.ts";
 import { isId } from "../../core/ids.ts";
-import { attemptCursorSchema, attemptLogPage, deliveryOf, eventCursorSchema, getEventWithAttempts, listEvents } from "../../aws/events/read-events.ts";
+import {
+  attemptCursorSchema,
+  attemptLogPage,
+  deliveryOf,
+  eventCursorSchema,
+  getEventWithAttempts,
+  listEvents,
+} from "../../aws/events/read-events.ts";
 import { acceptEvent, type AcceptDeps } from "../../ingestion/accept-event.ts";
 import { requeueAndSend, type RequeueDeps } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
@@ -29,32 +36,45 @@ export interface EventReadDeps extends RequeueDeps {
   readonly actionLimit: RequestHandler;
 }
 
-export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 printable ASCII characters").optional();
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 printable ASCII characters")
+  .optional();
 
 export const listQuerySchema = z.object({
   status: z.enum(eventStatuses).optional(),
-  type: z.string().min(1).max(200).optional().meta({ description: "Only events of this exact type; a page may then hold fewer than `limit` (follow `next_cursor`)." }),
+  type: z.string().min(1).max(200).optional().meta({
+    description: "Only events of this exact type; a page may then hold fewer than `limit` (follow `next_cursor`).",
+  }),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page (400 for any other)." }),
 });
 
 export const attemptsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page, or an event's `earlier_attempts_cursor` (400 for any other)." }),
+  cursor: z.string().optional().meta({
+    description: "`next_cursor` of the previous page, or an event's `earlier_attempts_cursor` (400 for any other).",
+  }),
 });
 
 export function ingestRoutes(deps: IngestDeps): Router {
   const router = Router();
 
   const limit = tenantRateLimit({ ratePerS: deps.ingestRatePerS, burst: deps.ingestBurst, now: deps.now });
-  router.post("/", limit, requireJson, express.raw({ type: () => true, limit: deps.maxPayloadBytes }), async (req, res) => {
-    const tenant = requireTenant(req);
-    const idempotencyKey = parseWith(idempotencyKeySchema, req.headers["idempotency-key"]);
-    const body = req.body as unknown;
-    const parsed = jsonObjectOf(body, deps.maxJsonDepth);
-    const out = await acceptEvent(deps, { tenant, body: body as Buffer, parsed, idempotencyKey, log: req.log });
-    res.status(out.created ? 201 : 200).json({ event_id: out.eventId, status: out.status });
-  });
+  router.post(
+    "/",
+    limit,
+    requireJson,
+    express.raw({ type: () => true, limit: deps.maxPayloadBytes }),
+    async (req, res) => {
+      const tenant = requireTenant(req);
+      const idempotencyKey = parseWith(idempotencyKeySchema, req.headers["idempotency-key"]);
+      const body = req.body as unknown;
+      const parsed = jsonObjectOf(body, deps.maxJsonDepth);
+      const out = await acceptEvent(deps, { tenant, body: body as Buffer, parsed, idempotencyKey, log: req.log });
+      res.status(out.created ? 201 : 200).json({ event_id: out.eventId, status: out.status });
+    },
+  );
   return router;
 }
 
@@ -64,7 +84,12 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
   router.get("/", async (req, res) => {
     const q = parseWith(listQuerySchema, req.query);
     const after = cursorOf(q.cursor, eventCursorSchema);
-    const page = await listEvents(deps.store, deps.tenantIdOf(req), { status: q.status, type: q.type, limit: q.limit, after });
+    const page = await listEvents(deps.store, deps.tenantIdOf(req), {
+      status: q.status,
+      type: q.type,
+      limit: q.limit,
+      after,
+    });
     res.json({ data: page.items.map(eventSummaryView), next_cursor: page.nextCursor });
   });
 
@@ -82,7 +107,8 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
     const q = parseWith(attemptsQuerySchema, req.query);
     const after = cursorOf(q.cursor, attemptCursorSchema);
     const key = { tenantId: deps.tenantIdOf(req), eventId: req.params.eventId, endpointId: req.params.endpointId };
-    const known = isId("evt", key.eventId) && isId("ep", key.endpointId) && (await deliveryOf(deps.store, key)) !== undefined;
+    const known =
+      isId("evt", key.eventId) && isId("ep", key.endpointId) && (await deliveryOf(deps.store, key)) !== undefined;
     if (!known) throw problems.notFound(`Delivery of event ${key.eventId} to ${key.endpointId}`);
     const page = await attemptLogPage(deps.store, key, { limit: q.limit, before: after?.before });
     res.json({ data: page.items.map(attemptView), next_cursor: page.nextCursor });
@@ -96,7 +122,9 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
   router.post("/:eventId/retry", deps.actionLimit, async (req, res) => {
     const eventId = String(req.params.eventId);
     const key = { tenantId: deps.tenantIdOf(req), eventId };
-    const out = isId("evt", eventId) ? await requeueAndSend(deps, key, req.log, undefined, ["DEAD", "SKIPPED"]) : undefined;
+    const out = isId("evt", eventId)
+      ? await requeueAndSend(deps, key, req.log, undefined, ["DEAD", "SKIPPED"])
+      : undefined;
     if (!out) throw problems.notFound(`Event ${eventId}`);
     res.status(202).json({ event_id: eventId, requeued: out.requeued, already_queued: out.queued });
   });

@@ -14,7 +14,10 @@ export const maxPortalSessionMs = 3_600_000;
 
 export const portalSessionSchema = z
   .object({
-    read_only: z.boolean().default(false).meta({ description: "The session may only read: the API answers 403 to anything else, and the page shows no write buttons." }),
+    read_only: z.boolean().default(false).meta({
+      description:
+        "The session may only read: the API answers 403 to anything else, and the page shows no write buttons.",
+    }),
     expires_in: durationSchema("15m or 1h")
       .refine((ms) => ms <= maxPortalSessionMs, "at most 1h")
       .optional()
@@ -43,7 +46,9 @@ export function portalSessionRoutes(deps: PortalSessionDeps): Router {
     const origin = deps.publicUrl?.replace(/\/+$/, "") ?? `${req.protocol}://${req.get("host") ?? "localhost"}`;
     const expiresAt = new Date(exp * 1000).toISOString();
     req.log.info({ tenant_id: tenantId, read_only: input.read_only, expires_at: expiresAt }, "portal session opened");
-    res.status(201).json({ url: `${origin}/portal/#token=${token}`, expires_at: expiresAt, read_only: input.read_only });
+    res
+      .status(201)
+      .json({ url: `${origin}/portal/#token=${token}`, expires_at: expiresAt, read_only: input.read_only });
   });
   return router;
 }

@@ -21,10 +21,12 @@ const docsPage = `<!doctype html>
 const docsInit = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });`;
 
 /** 404 until `npm run build:console` has built `page` into `dir`. */
-const built = (dir: string, page: string): RequestHandler => (_req, _res, next) => {
-  if (!existsSync(join(dir, page))) throw problems.notFound("The console (build it with npm run build:console)");
-  next();
-};
+const built =
+  (dir: string, page: string): RequestHandler =>
+  (_req, _res, next) => {
+    if (!existsSync(join(dir, page))) throw problems.notFound("The console (build it with npm run build:console)");
+    next();
+  };
 
 /**
  * The portal may be framed by the operator's own product: these origins join frame-ancestors for /portal only, and

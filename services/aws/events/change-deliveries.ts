@@ -60,7 +60,13 @@ export async function changeDeliveries<R>(
   throw new Error(`event ${key.eventId} is too contended to update`);
 }
 
-function updateFor(store: EventStore, key: EventKey, state: DeliveriesState, changes: Readonly<Record<string, Delivery>>, now: number) {
+function updateFor(
+  store: EventStore,
+  key: EventKey,
+  state: DeliveriesState,
+  changes: Readonly<Record<string, Delivery>>,
+  now: number,
+) {
   const deliveries = { ...state.deliveries, ...changes };
   const status = summarize(deliveries);
   const due = nextDue(deliveries);

@@ -20,13 +20,19 @@ export async function createEvent(store: EventStore, event: EventItem, now: numb
   };
   try {
     // An Idempotency-Key maps to a fixed event id: the first write wins, a repeat reads it back.
-    await store.ddb.send(new PutCommand({ TableName: store.table, Item: item, ConditionExpression: "attribute_not_exists(sk)" }));
+    await store.ddb.send(
+      new PutCommand({ TableName: store.table, Item: item, ConditionExpression: "attribute_not_exists(sk)" }),
+    );
     return { created: true };
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
   }
   const { Item } = await store.ddb.send(
-    new GetCommand({ TableName: store.table, Key: { tenantId: event.tenantId, sk: event.eventId }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: store.table,
+      Key: { tenantId: event.tenantId, sk: event.eventId },
+      ConsistentRead: true,
+    }),
   );
   return { created: false, existing: eventItemSchema.parse(Item) };
 }

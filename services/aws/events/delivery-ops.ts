@@ -20,7 +20,14 @@ import { createBatcher } from "../batcher.ts";
 import { isConditionFailure } from "../errors.ts";
 import { changeDeliveries, overdue, type DeliveriesState } from "./change-deliveries.ts";
 import { getEventForDelivery } from "./read-events.ts";
-import { attemptSk, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
+import {
+  attemptSk,
+  eventItemSchema,
+  type AttemptItem,
+  type EventItem,
+  type EventKey,
+  type EventStore,
+} from "./store.ts";
 
 export interface DeliveryKey extends EventKey {
   readonly endpointId: string;
@@ -49,7 +56,8 @@ export async function takeLease(store: EventStore, key: DeliveryKey, input: Leas
       new UpdateCommand({
         TableName: store.table,
         Key: { tenantId: key.tenantId, sk: key.eventId },
-        UpdateExpression: "SET #d.#e.attempts = #d.#e.attempts + :one, #d.#e.leaseId = :lid, #d.#e.leaseUntil = :until, #v = #v + :one",
+        UpdateExpression:
+          "SET #d.#e.attempts = #d.#e.attempts + :one, #d.#e.leaseId = :lid, #d.#e.leaseUntil = :until, #v = #v + :one",
         ConditionExpression:
           "#d.#e.#s IN (:pending, :failed) AND (attribute_not_exists(#d.#e.leaseUntil) OR #d.#e.leaseUntil <= :now) AND #d.#e.nextAttemptAt <= :due AND #d.#e.attempts < :max",
         ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId, "#s": "status", "#v": "version" },
@@ -80,12 +88,20 @@ export async function takeLease(store: EventStore, key: DeliveryKey, input: Leas
   if (decision.reason !== "exhausted") return decision;
   // A worker died during the last allowed attempt: settle it now rather than POST beyond the budget. Only the copy
   // whose write settles it says so (it dead-letters and announces it); any other finds it settled.
-  const out = await changeDeliveries(store, key, input.now, (state) => {
-    const current = state.deliveries[key.endpointId];
-    const dead = current && !isSettled(current.status) ? exhaust(current, input.now) : undefined;
-    return { changes: dead && { [key.endpointId]: dead }, result: dead };
-  }, event);
-  return out.found && out.result ? { ok: false, reason: "exhausted", delivery: out.result } : { ok: false, reason: "settled" };
+  const out = await changeDeliveries(
+    store,
+    key,
+    input.now,
+    (state) => {
+      const current = state.deliveries[key.endpointId];
+      const dead = current && !isSettled(current.status) ? exhaust(current, input.now) : undefined;
+      return { changes: dead && { [key.endpointId]: dead }, result: dead };
+    },
+    event,
+  );
+  return out.found && out.result
+    ? { ok: false, reason: "exhausted", delivery: out.result }
+    : { ok: false, reason: "settled" };
 }
 
 /** Invariant 3: the outcome moves the delivery forward only (a late failure cannot undo a success). */
@@ -96,12 +112,20 @@ export async function recordOutcome(
   input: OutcomeInput,
   known?: DeliveriesState,
 ): Promise<OutcomeDecision | Missing> {
-  const out = await changeDeliveries<OutcomeDecision | Missing>(store, key, input.now, (state) => {
-    const d = state.deliveries[key.endpointId];
-    if (!d) return { result: missing };
-    const decision = applyOutcome(d, outcome, input);
-    return decision.ok ? { changes: { [key.endpointId]: decision.delivery }, result: decision } : { result: decision };
-  }, known);
+  const out = await changeDeliveries<OutcomeDecision | Missing>(
+    store,
+    key,
+    input.now,
+    (state) => {
+      const d = state.deliveries[key.endpointId];
+      if (!d) return { result: missing };
+      const decision = applyOutcome(d, outcome, input);
+      return decision.ok
+        ? { changes: { [key.endpointId]: decision.delivery }, result: decision }
+        : { result: decision };
+    },
+    known,
+  );
   return out.found ? out.result : missing;
 }
 
@@ -157,33 +181,42 @@ export async function claimOverdue(store: EventStore, key: EventKey, now: number
  * (a record is only ever written once, so it needs no condition). Resolves once the record is stored.
  */
 export function attemptLog(store: EventStore, waitMs = 5): (tenantId: string, attempt: AttemptItem) => Promise<void> {
-  const write = createBatcher<{ tenantId: string; attempt: AttemptItem }>(async (items) => {
-    let requests = items.map(({ tenantId, attempt }) => ({
-      PutRequest: {
-        Item: {
-          tenantId,
-          sk: attemptSk(attempt.eventId, attempt.endpointId, attempt.attempt),
-          ...attempt,
-          ttl: Math.floor((attempt.at + store.retention.deliveredMs) / 1000),
+  const write = createBatcher<{ tenantId: string; attempt: AttemptItem }>(
+    async (items) => {
+      let requests = items.map(({ tenantId, attempt }) => ({
+        PutRequest: {
+          Item: {
+            tenantId,
+            sk: attemptSk(attempt.eventId, attempt.endpointId, attempt.attempt),
+            ...attempt,
+            ttl: Math.floor((attempt.at + store.retention.deliveredMs) / 1000),
+          },
         },
-      },
-    }));
-    // DynamoDB may leave some unprocessed under load: send those again, a few times, with a short backoff.
-    for (let round = 0; requests.length > 0; round++) {
-      if (round === 5) throw new Error(`${requests.length} attempt records left unprocessed`);
-      if (round > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
-      const out = await store.ddb.send(new BatchWriteCommand({ RequestItems: { [store.table]: requests } }));
-      requests = (out.UnprocessedItems?.[store.table] ?? []) as typeof requests;
-    }
-    return items.map(() => true);
-  }, 25, waitMs);
+      }));
+      // DynamoDB may leave some unprocessed under load: send those again, a few times, with a short backoff.
+      for (let round = 0; requests.length > 0; round++) {
+        if (round === 5) throw new Error(`${requests.length} attempt records left unprocessed`);
+        if (round > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
+        const out = await store.ddb.send(new BatchWriteCommand({ RequestItems: { [store.table]: requests } }));
+        requests = (out.UnprocessedItems?.[store.table] ?? []) as typeof requests;
+      }
+      return items.map(() => true);
+    },
+    25,
+    waitMs,
+  );
   return async (tenantId, attempt) => {
     await write({ tenantId, attempt });
   };
 }
 
 /** Settles a delivery as DEAD without an attempt: its tenant or endpoint no longer exists. False when there is no such delivery. */
-export async function abandonDelivery(store: EventStore, key: DeliveryKey, now: number, reason: string): Promise<boolean> {
+export async function abandonDelivery(
+  store: EventStore,
+  key: DeliveryKey,
+  now: number,
+  reason: string,
+): Promise<boolean> {
   const out = await changeDeliveries(store, key, now, (state) => {
     const d = state.deliveries[key.endpointId];
     const next = d && abandon(d, now, reason);
@@ -198,13 +231,21 @@ export async function abandonDelivery(store: EventStore, key: DeliveryKey, now: 
  * Answers `postponed`; `later` when it was already due later than now (another copy of its message postponed it,
  * and that one comes back then: this copy is surplus); `gone` when it is settled or missing.
  */
-export async function postponeDelivery(store: EventStore, key: DeliveryKey, now: number, until: number): Promise<"postponed" | "later" | "gone"> {
+export async function postponeDelivery(
+  store: EventStore,
+  key: DeliveryKey,
+  now: number,
+  until: number,
+): Promise<"postponed" | "later" | "gone"> {
   const out = await changeDeliveries(store, key, now, (state) => {
     const d = state.deliveries[key.endpointId];
     if (!d || isSettled(d.status)) return { result: "gone" as const };
     if (d.nextAttemptAt > now + earlyToleranceMs) return { result: "later" as const };
     const free = (d.leaseUntil ?? 0) <= now;
-    return { changes: free ? { [key.endpointId]: { ...d, nextAttemptAt: until } } : undefined, result: "postponed" as const };
+    return {
+      changes: free ? { [key.endpointId]: { ...d, nextAttemptAt: until } } : undefined,
+      result: "postponed" as const,
+    };
   });
   return out.found ? out.result : "gone";
 }

@@ -17,12 +17,27 @@ export interface RateKey {
 /** Sort key of an endpoint's rate item: outside every event's key range and in no index (it has no index keys). */
 const rateSk = (endpointId: string) => `#rate#${endpointId}`;
 
-export async function claimRateSlot(store: EventStore, key: RateKey, now: number, perSecond: number, horizonMs: number): Promise<RateDecision> {
+export async function claimRateSlot(
+  store: EventStore,
+  key: RateKey,
+  now: number,
+  perSecond: number,
+  horizonMs: number,
+): Promise<RateDecision> {
   const shape = rateShape(perSecond);
   const Key = { tenantId: key.tenantId, sk: rateSk(key.endpointId) };
   const update = (expression: string, condition: string, values: Record<string, number>) =>
     store.ddb
-      .send(new UpdateCommand({ TableName: store.table, Key, UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeValues: values, ReturnValues: "UPDATED_OLD" }))
+      .send(
+        new UpdateCommand({
+          TableName: store.table,
+          Key,
+          UpdateExpression: expression,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+          ReturnValues: "UPDATED_OLD",
+        }),
+      )
       .then(
         ({ Attributes }) => (typeof Attributes?.tat === "number" ? Attributes.tat : undefined),
         (err: unknown) => {
@@ -31,10 +46,17 @@ export async function claimRateSlot(store: EventStore, key: RateKey, now: number
         },
       );
   // The busy case: the schedule runs ahead of now, within reach: it moves one interval on.
-  const busy = await update("SET tat = tat + :i", "tat >= :now AND tat <= :reach", { ":i": shape.intervalMs, ":now": now, ":reach": now + shape.toleranceMs + horizonMs });
+  const busy = await update("SET tat = tat + :i", "tat >= :now AND tat <= :reach", {
+    ":i": shape.intervalMs,
+    ":now": now,
+    ":reach": now + shape.toleranceMs + horizonMs,
+  });
   if (busy !== null) return takeRateSlot(busy, now, shape, horizonMs);
   // The idle case: the schedule is behind now, or new: it restarts from now.
-  const idle = await update("SET tat = :next", "attribute_not_exists(tat) OR tat < :now", { ":next": now + shape.intervalMs, ":now": now });
+  const idle = await update("SET tat = :next", "attribute_not_exists(tat) OR tat < :now", {
+    ":next": now + shape.intervalMs,
+    ":now": now,
+  });
   if (idle !== null) return { ok: true, tat: now + shape.intervalMs, at: now };
   // Both refused: the schedule is beyond reach (or moved between the two tries); read it to say until when.
   const { Item } = await store.ddb.send(new GetCommand({ TableName: store.table, Key, ConsistentRead: true }));

@@ -5,7 +5,15 @@ import { deliverySchema, eventStatuses, type Delivery, type EventStatus } from "
 import { isId } from "../../core/ids.ts";
 import { encodeCursor, rejectedCursor } from "../cursor.ts";
 import { dueShards, eventIndexes } from "../tables.ts";
-import { attemptItemSchema, attemptSk, eventItemSchema, type AttemptItem, type EventItem, type EventKey, type EventStore } from "./store.ts";
+import {
+  attemptItemSchema,
+  attemptSk,
+  eventItemSchema,
+  type AttemptItem,
+  type EventItem,
+  type EventKey,
+  type EventStore,
+} from "./store.ts";
 
 export async function getEventForDelivery(store: EventStore, key: EventKey): Promise<EventItem | undefined> {
   const { Item } = await store.ddb.send(
@@ -31,7 +39,11 @@ export interface AttemptPage {
  * One page of a delivery's attempt log, newest first: a single Query of at most `limit + 1` records (the one
  * beyond says whether there are older ones), however many attempts retries and requeues have piled up.
  */
-export async function attemptLogPage(store: EventStore, key: EventKey & { readonly endpointId: string }, page: { limit: number; before?: number | undefined }): Promise<AttemptPage> {
+export async function attemptLogPage(
+  store: EventStore,
+  key: EventKey & { readonly endpointId: string },
+  page: { limit: number; before?: number | undefined },
+): Promise<AttemptPage> {
   const { Items = [] } = await store.ddb.send(
     new QueryCommand({
       TableName: store.table,
@@ -54,8 +66,13 @@ export async function attemptLogPage(store: EventStore, key: EventKey & { readon
  * The event and the newest `recentAttempts` attempts of each of its deliveries. What one read loads is bounded
  * (at most 50 endpoints x 21 records) whatever the event's history: older attempts are read a page at a time.
  */
-export async function getEventWithAttempts(store: EventStore, key: EventKey): Promise<{ event: EventItem; attempts: Record<string, AttemptPage> } | undefined> {
-  const { Item } = await store.ddb.send(new GetCommand({ TableName: store.table, Key: { tenantId: key.tenantId, sk: key.eventId } }));
+export async function getEventWithAttempts(
+  store: EventStore,
+  key: EventKey,
+): Promise<{ event: EventItem; attempts: Record<string, AttemptPage> } | undefined> {
+  const { Item } = await store.ddb.send(
+    new GetCommand({ TableName: store.table, Key: { tenantId: key.tenantId, sk: key.eventId } }),
+  );
   if (!Item) return undefined;
   const event = eventItemSchema.parse(Item);
   const attempts: Record<string, AttemptPage> = {};
@@ -81,7 +98,10 @@ export type EventSummary = z.infer<typeof eventSummarySchema>;
 
 // The cursor names only the position inside this tenant's index; the tenant always comes from the key. Its
 // values are checked for the shapes DynamoDB stores (an event id, an ISO time), so a forged one is refused early.
-export const eventCursorSchema = z.object({ sk: z.string().refine((s) => isId("evt", s)), createdAt: z.iso.datetime() });
+export const eventCursorSchema = z.object({
+  sk: z.string().refine((s) => isId("evt", s)),
+  createdAt: z.iso.datetime(),
+});
 
 export interface ListOptions {
   readonly status?: EventStatus | undefined;
@@ -100,25 +120,36 @@ export async function listEvents(
   const byStatus = opts.status !== undefined;
   const partition = byStatus ? `${tenantId}#${opts.status}` : tenantId;
   const pk: Record<string, string> = byStatus ? { tenantStatus: partition } : {};
-  const page = await store.ddb.send(
-    new QueryCommand({
-      TableName: store.table,
-      IndexName: byStatus ? eventIndexes.byStatus : eventIndexes.byCreated,
-      KeyConditionExpression: byStatus ? "tenantStatus = :p" : "tenantId = :p",
-      ...(opts.type === undefined ? {} : { FilterExpression: "#type = :type", ExpressionAttributeNames: { "#type": "type" } }),
-      ExpressionAttributeValues: { ":p": partition, ...(opts.type === undefined ? {} : { ":type": opts.type }) },
-      ScanIndexForward: false,
-      Limit: opts.limit,
-      ...(opts.after ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } } : {}),
-    }),
-  ).catch(rejectedCursor(opts.after));
+  const page = await store.ddb
+    .send(
+      new QueryCommand({
+        TableName: store.table,
+        IndexName: byStatus ? eventIndexes.byStatus : eventIndexes.byCreated,
+        KeyConditionExpression: byStatus ? "tenantStatus = :p" : "tenantId = :p",
+        ...(opts.type === undefined
+          ? {}
+          : { FilterExpression: "#type = :type", ExpressionAttributeNames: { "#type": "type" } }),
+        ExpressionAttributeValues: { ":p": partition, ...(opts.type === undefined ? {} : { ":type": opts.type }) },
+        ScanIndexForward: false,
+        Limit: opts.limit,
+        ...(opts.after
+          ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } }
+          : {}),
+      }),
+    )
+    .catch(rejectedCursor(opts.after));
   const last = page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined;
   const nextCursor = last ? encodeCursor({ sk: last.sk, createdAt: last.createdAt }) : null;
   return { items: (page.Items ?? []).map((i) => eventSummarySchema.parse(i)), nextCursor };
 }
 
 /** Events with an unsettled delivery due before `before`, oldest due first, from one shard of the sparse by-due index. */
-export async function findOverdueEvents(store: EventStore, shard: string, before: number, limit: number): Promise<(EventKey & { dueAt: number })[]> {
+export async function findOverdueEvents(
+  store: EventStore,
+  shard: string,
+  before: number,
+  limit: number,
+): Promise<(EventKey & { dueAt: number })[]> {
   const page = await store.ddb.send(
     new QueryCommand({
       TableName: store.table,
@@ -128,7 +159,11 @@ export async function findOverdueEvents(store: EventStore, shard: string, before
       Limit: limit,
     }),
   );
-  return (page.Items ?? []).map((i) => ({ tenantId: String(i.tenantId), eventId: String(i.sk), dueAt: Number(i.dueAt) }));
+  return (page.Items ?? []).map((i) => ({
+    tenantId: String(i.tenantId),
+    eventId: String(i.sk),
+    dueAt: Number(i.dueAt),
+  }));
 }
 
 export interface CreatedBetween {
@@ -157,8 +192,15 @@ export async function eventIdsByStatus(
       new QueryCommand({
         TableName: store.table,
         IndexName: eventIndexes.byStatus,
-        KeyConditionExpression: range.until === undefined ? "tenantStatus = :p AND createdAt >= :since" : "tenantStatus = :p AND createdAt BETWEEN :since AND :until",
-        ExpressionAttributeValues: { ":p": partition, ":since": range.since, ...(range.until === undefined ? {} : { ":until": range.until }) },
+        KeyConditionExpression:
+          range.until === undefined
+            ? "tenantStatus = :p AND createdAt >= :since"
+            : "tenantStatus = :p AND createdAt BETWEEN :since AND :until",
+        ExpressionAttributeValues: {
+          ":p": partition,
+          ":since": range.since,
+          ...(range.until === undefined ? {} : { ":until": range.until }),
+        },
         Limit: range.limit,
         ...(range.after ? { ExclusiveStartKey: { tenantStatus: partition, tenantId, ...range.after } } : {}),
       }),
@@ -172,7 +214,10 @@ export async function eventIdsByStatus(
 }
 
 /** One delivery of an event as stored (a projection: not the body), or undefined when there is none. */
-export async function deliveryOf(store: EventStore, key: EventKey & { readonly endpointId: string }): Promise<Delivery | undefined> {
+export async function deliveryOf(
+  store: EventStore,
+  key: EventKey & { readonly endpointId: string },
+): Promise<Delivery | undefined> {
   const { Item } = await store.ddb.send(
     new GetCommand({
       TableName: store.table,
@@ -204,13 +249,19 @@ export async function oldestDue(store: EventStore): Promise<number | undefined> 
   return due.length ? Math.min(...due) : undefined;
 }
 
-const openEventSchema = z.object({ tenantId: z.string(), sk: z.string(), deliveries: z.record(z.string(), deliverySchema) });
+const openEventSchema = z.object({
+  tenantId: z.string(),
+  sk: z.string(),
+  deliveries: z.record(z.string(), deliverySchema),
+});
 
 /**
  * Every event with an unsettled or a dead delivery, page by page: a Scan of the whole table, so only for
  * rebuilding a local stack's queues from DynamoDB, never for a production path.
  */
-export async function* scanOpenEvents(store: EventStore): AsyncGenerator<EventKey & { deliveries: Record<string, Delivery> }> {
+export async function* scanOpenEvents(
+  store: EventStore,
+): AsyncGenerator<EventKey & { deliveries: Record<string, Delivery> }> {
   let start: Record<string, unknown> | undefined;
   do {
     const page = await store.ddb.send(

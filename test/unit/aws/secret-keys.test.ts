@@ -1,7 +1,13 @@
 /** The key provider's caches and the local key file provider: sealing a tenant's secrets and opening them again. */
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { cachedKeys, localKeyProvider, openSecrets, sealSecrets, type KeyProvider } from "../../../services/aws/secret-keys.ts";
+import {
+  cachedKeys,
+  localKeyProvider,
+  openSecrets,
+  sealSecrets,
+  type KeyProvider,
+} from "../../../services/aws/secret-keys.ts";
 import { newEndpointRecord, type Tenant } from "../../../services/core/tenant.ts";
 
 /** The local provider, counting what it is asked. */
@@ -20,7 +26,9 @@ const tenant = (...secrets: string[]): Tenant => ({
   status: "active",
   createdAt: 0,
   version: 0,
-  endpoints: Object.fromEntries(secrets.map((s, i) => [`ep_${i}`, newEndpointRecord({ url: "https://hooks.example/in" }, s, 0)])),
+  endpoints: Object.fromEntries(
+    secrets.map((s, i) => [`ep_${i}`, newEndpointRecord({ url: "https://hooks.example/in" }, s, 0)]),
+  ),
 });
 
 describe("sealing a tenant's secrets", () => {
@@ -29,12 +37,19 @@ describe("sealing a tenant's secrets", () => {
     const keys = cachedKeys(provider);
     const sealed = await sealSecrets(keys, tenant("whsec_a", "whsec_b"));
     expect(JSON.stringify(sealed)).not.toMatch(/whsec_/);
-    expect(await openSecrets(keys, { tenantId: "ten_1", endpointId: "ep_1" }, sealed.endpoints.ep_1!.secrets)).toEqual(["whsec_b"]);
-    await expect(openSecrets(keys, { tenantId: "ten_1", endpointId: "ep_0" }, sealed.endpoints.ep_1!.secrets)).rejects.toThrow();
-    await expect(openSecrets(keys, { tenantId: "ten_2", endpointId: "ep_1" }, sealed.endpoints.ep_1!.secrets)).rejects.toThrow();
+    expect(await openSecrets(keys, { tenantId: "ten_1", endpointId: "ep_1" }, sealed.endpoints.ep_1!.secrets)).toEqual([
+      "whsec_b",
+    ]);
+    await expect(
+      openSecrets(keys, { tenantId: "ten_1", endpointId: "ep_0" }, sealed.endpoints.ep_1!.secrets),
+    ).rejects.toThrow();
+    await expect(
+      openSecrets(keys, { tenantId: "ten_2", endpointId: "ep_1" }, sealed.endpoints.ep_1!.secrets),
+    ).rejects.toThrow();
     // One data key for the whole write, and it is reused by the next writes; each data key decrypted once.
     await sealSecrets(keys, tenant("whsec_c"));
-    for (let i = 0; i < 5; i++) await openSecrets(keys, { tenantId: "ten_1", endpointId: "ep_0" }, sealed.endpoints.ep_0!.secrets);
+    for (let i = 0; i < 5; i++)
+      await openSecrets(keys, { tenantId: "ten_1", endpointId: "ep_0" }, sealed.endpoints.ep_0!.secrets);
     expect(calls).toEqual({ dataKey: 1, decrypt: 1 });
   });
 
@@ -43,11 +58,19 @@ describe("sealing a tenant's secrets", () => {
     const sealed = await sealSecrets(provider, tenant("whsec_a"));
     expect(await sealSecrets(provider, sealed)).toBe(sealed);
     expect(calls.dataKey).toBe(1);
-    expect(await openSecrets(provider, { tenantId: "ten_1", endpointId: "ep_0" }, [{ secret: "whsec_old", createdAt: 0 }])).toEqual(["whsec_old"]);
+    expect(
+      await openSecrets(provider, { tenantId: "ten_1", endpointId: "ep_0" }, [{ secret: "whsec_old", createdAt: 0 }]),
+    ).toEqual(["whsec_old"]);
   });
 
   it("opens nothing with another key file", async () => {
     const sealed = await sealSecrets(localKeyProvider(randomBytes(32)), tenant("whsec_a"));
-    await expect(openSecrets(localKeyProvider(randomBytes(32)), { tenantId: "ten_1", endpointId: "ep_0" }, sealed.endpoints.ep_0!.secrets)).rejects.toThrow();
+    await expect(
+      openSecrets(
+        localKeyProvider(randomBytes(32)),
+        { tenantId: "ten_1", endpointId: "ep_0" },
+        sealed.endpoints.ep_0!.secrets,
+      ),
+    ).rejects.toThrow();
   });
 });

@@ -23,7 +23,11 @@ describe("untilReady", () => {
   it("retries with doubling waits capped at 5 s, reporting each failure", async () => {
     const time = fakeTime();
     const seen: string[] = [];
-    const result = await untilReady(failing(7), { budgetMs: 60_000, ...time, onRetry: (err, ms) => seen.push(`${(err as Error).message} ${ms}`) });
+    const result = await untilReady(failing(7), {
+      budgetMs: 60_000,
+      ...time,
+      onRetry: (err, ms) => seen.push(`${(err as Error).message} ${ms}`),
+    });
     expect(result).toBe(8);
     expect(time.waits).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000]);
     expect(seen[0]).toBe("not yet 1 250");

@@ -46,7 +46,17 @@ const refused: [string, string][] = [
   ["0x7f000001", "not an IP address"],
 ];
 
-const allowed = ["93.184.216.34", "8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111", "2a00:1450:4001:80b::200e", "::ffff:8.8.8.8", "2002:808:808::1"];
+const allowed = [
+  "93.184.216.34",
+  "8.8.8.8",
+  "1.1.1.1",
+  "172.32.0.1",
+  "100.128.0.1",
+  "2606:4700:4700::1111",
+  "2a00:1450:4001:80b::200e",
+  "::ffff:8.8.8.8",
+  "2002:808:808::1",
+];
 
 describe("checkAddress", () => {
   it.each(refused)("refuses %s (%s)", (ip, reason) => {
@@ -64,7 +74,9 @@ describe("endpointUrlProblem", () => {
     for (const host of ["0x7f000001", "2130706433", "017700000001", "127.1", "0x7f.1", "127.0.0.1."]) {
       expect(endpointUrlProblem(`https://${host}/hook`, false), host).toBe("points at a loopback address");
     }
-    expect(endpointUrlProblem("https://[::ffff:127.0.0.1]/", false)).toBe("points at a loopback (embedded IPv4) address");
+    expect(endpointUrlProblem("https://[::ffff:127.0.0.1]/", false)).toBe(
+      "points at a loopback (embedded IPv4) address",
+    );
     expect(endpointUrlProblem("https://[::1]:8443/", false)).toBe("points at a loopback address");
   });
 
@@ -80,7 +92,8 @@ describe("endpointUrlProblem", () => {
   it("allows public targets on 443 and the configured ports only, so tenants cannot use us to probe ports", () => {
     expect(endpointUrlProblem("https://example.com:8443/hook", false)).toBeUndefined();
     expect(endpointUrlProblem("https://example.com:443/hook", false, [9443])).toBeUndefined();
-    for (const port of [22, 25, 80, 6379, 9443]) expect(endpointUrlProblem(`https://example.com:${port}/`, false), String(port)).toBe("must use port 443 or 8443");
+    for (const port of [22, 25, 80, 6379, 9443])
+      expect(endpointUrlProblem(`https://example.com:${port}/`, false), String(port)).toBe("must use port 443 or 8443");
     expect(endpointUrlProblem("https://example.com:9443/", false, [9443])).toBeUndefined();
     // A local stack's receivers listen anywhere.
     expect(endpointUrlProblem("http://127.0.0.1:3001/", true, [443])).toBeUndefined();

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { attemptBucketsMs, bucketOf, latencyBucketsS, minuteOf, quantileOf } from "../../../services/core/delivery-figures.ts";
+import {
+  attemptBucketsMs,
+  bucketOf,
+  latencyBucketsS,
+  minuteOf,
+  quantileOf,
+} from "../../../services/core/delivery-figures.ts";
 
 const empty = () => latencyBucketsS.map(() => 0).concat(0);
 

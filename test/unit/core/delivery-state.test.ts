@@ -31,8 +31,16 @@ describe("takeLease", () => {
   });
 
   it("refuses while another lease is live, before the delivery is due, once settled, and past the budget", () => {
-    expect(takeLease(leased(), { ...lease, leaseId: "L2" })).toEqual({ ok: false, reason: "leased", retryAt: now + 5000 });
-    expect(takeLease({ ...fresh, nextAttemptAt: now + 60_000 }, lease)).toEqual({ ok: false, reason: "not-due", retryAt: now + 60_000 });
+    expect(takeLease(leased(), { ...lease, leaseId: "L2" })).toEqual({
+      ok: false,
+      reason: "leased",
+      retryAt: now + 5000,
+    });
+    expect(takeLease({ ...fresh, nextAttemptAt: now + 60_000 }, lease)).toEqual({
+      ok: false,
+      reason: "not-due",
+      retryAt: now + 60_000,
+    });
     expect(takeLease({ ...fresh, status: "DELIVERED" }, lease)).toEqual({ ok: false, reason: "settled" });
     expect(takeLease({ ...fresh, attempts: 3 }, lease)).toEqual({ ok: false, reason: "exhausted" });
   });
@@ -46,12 +54,21 @@ describe("takeLease", () => {
 describe("applyOutcome", () => {
   it("delivers on success", () => {
     const r = applyOutcome(leased(), { kind: "delivered", statusCode: 204 }, outcomeInput);
-    expect(r).toMatchObject({ ok: true, next: "delivered", delivery: { status: "DELIVERED", deliveredAt: now, leaseId: undefined } });
+    expect(r).toMatchObject({
+      ok: true,
+      next: "delivered",
+      delivery: { status: "DELIVERED", deliveredAt: now, leaseId: undefined },
+    });
   });
 
   it("schedules the retry with the jittered delay, then dies after the last attempt", () => {
     const first = applyOutcome(leased(), { kind: "failed", statusCode: 500, error: "HTTP 500" }, outcomeInput);
-    expect(first).toMatchObject({ ok: true, next: "retry", delayMs: 1000, delivery: { status: "FAILED", nextAttemptAt: now + 1000 } });
+    expect(first).toMatchObject({
+      ok: true,
+      next: "retry",
+      delayMs: 1000,
+      delivery: { status: "FAILED", nextAttemptAt: now + 1000 },
+    });
     let d = first.ok ? first.delivery : fresh;
     d = leased({ ...d, nextAttemptAt: now });
     const second = applyOutcome(d, { kind: "failed", error: "timeout" }, outcomeInput);
@@ -71,13 +88,18 @@ describe("applyOutcome", () => {
 
   it("never moves backwards: a settled delivery ignores late outcomes; a lost lease cannot record a failure", () => {
     const delivered: Delivery = { ...fresh, status: "DELIVERED" };
-    expect(applyOutcome(delivered, { kind: "failed", error: "x" }, outcomeInput)).toEqual({ ok: false, reason: "settled" });
+    expect(applyOutcome(delivered, { kind: "failed", error: "x" }, outcomeInput)).toEqual({
+      ok: false,
+      reason: "settled",
+    });
     expect(applyOutcome(leased(), { kind: "failed", error: "x" }, { ...outcomeInput, leaseId: "other" })).toEqual({
       ok: false,
       reason: "lease-lost",
     });
     // A success from a worker whose lease lapsed still settles: the receiver has it.
-    expect(applyOutcome(leased(), { kind: "delivered", statusCode: 200 }, { ...outcomeInput, leaseId: "other" })).toMatchObject({
+    expect(
+      applyOutcome(leased(), { kind: "delivered", statusCode: 200 }, { ...outcomeInput, leaseId: "other" }),
+    ).toMatchObject({
       next: "delivered",
     });
   });
@@ -91,20 +113,35 @@ describe("applyOutcome", () => {
 describe("classifyAttempt", () => {
   it("treats only 2xx as success; redirects, errors and no response as failures", () => {
     expect(classifyAttempt({ statusCode: 204, headers: {} }, now).kind).toBe("delivered");
-    expect(classifyAttempt({ statusCode: 301, headers: {} }, now)).toMatchObject({ kind: "failed", error: "redirect (301) not followed" });
+    expect(classifyAttempt({ statusCode: 301, headers: {} }, now)).toMatchObject({
+      kind: "failed",
+      error: "redirect (301) not followed",
+    });
     expect(classifyAttempt({ statusCode: 500, headers: {} }, now)).toMatchObject({ kind: "failed", error: "HTTP 500" });
     expect(classifyAttempt({ headers: {}, error: "timeout" }, now)).toEqual({ kind: "failed", error: "timeout" });
-    expect(classifyAttempt({ statusCode: 503, headers: { "retry-after": "7" } }, now)).toMatchObject({ retryAfterMs: 7000 });
+    expect(classifyAttempt({ statusCode: 503, headers: { "retry-after": "7" } }, now)).toMatchObject({
+      retryAfterMs: 7000,
+    });
   });
 });
 
 describe("requeue, summarize, nextDue", () => {
   it("requeues FAILED and DEAD with a fresh budget and the same webhook-id", () => {
     const dead: Delivery = { ...fresh, status: "DEAD", attempts: 6, deadAt: now };
-    expect(requeue(dead, now + 1)).toMatchObject({ status: "PENDING", attempts: 0, webhookId: "msg_1", nextAttemptAt: now + 1, deadAt: undefined });
+    expect(requeue(dead, now + 1)).toMatchObject({
+      status: "PENDING",
+      attempts: 0,
+      webhookId: "msg_1",
+      nextAttemptAt: now + 1,
+      deadAt: undefined,
+    });
     // The attempt log numbers on across requeues: nothing of the first run is overwritten.
     const twice = requeue({ ...requeue(dead, now)!, status: "DEAD", attempts: 2 }, now)!;
-    expect([twice.attempts, twice.priorAttempts, totalAttempts(twice)]).toEqual([0, dead.attempts + 2, dead.attempts + 2]);
+    expect([twice.attempts, twice.priorAttempts, totalAttempts(twice)]).toEqual([
+      0,
+      dead.attempts + 2,
+      dead.attempts + 2,
+    ]);
     expect(requeue(fresh, now)).toBeUndefined();
     expect(requeue({ ...fresh, status: "DELIVERED" }, now)).toBeUndefined();
   });
@@ -116,7 +153,12 @@ describe("requeue, summarize, nextDue", () => {
     expect(nextDue({ a: skipped })).toBeUndefined();
     expect(unsentSince(skipped)).toBe(now);
     const back = requeue(skipped, now + 5)!;
-    expect(back).toMatchObject({ status: "PENDING", webhookId: "msg_2", skippedAt: undefined, recoveredFrom: "SKIPPED" });
+    expect(back).toMatchObject({
+      status: "PENDING",
+      webhookId: "msg_2",
+      skippedAt: undefined,
+      recoveredFrom: "SKIPPED",
+    });
     expect(unsentSince(back)).toBeUndefined();
     // The success of a requeued delivery still says where it came from: the worker announces it as recovered.
     const delivered = applyOutcome(leased(back), { kind: "delivered", statusCode: 200 }, outcomeInput);

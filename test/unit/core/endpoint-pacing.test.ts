@@ -87,6 +87,8 @@ describe("rate limit (GCRA)", () => {
     }
     expect(sent.length).toBeGreaterThanOrEqual(50);
     expect(sent.length).toBeLessThanOrEqual(55);
-    for (const w of [1, 2, 5]) for (const t of sent) expect(sent.filter((s) => s >= t && s < t + w * 1000).length).toBeLessThanOrEqual(5 * w + 5);
+    for (const w of [1, 2, 5])
+      for (const t of sent)
+        expect(sent.filter((s) => s >= t && s < t + w * 1000).length).toBeLessThanOrEqual(5 * w + 5);
   });
 });

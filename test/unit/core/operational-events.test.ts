@@ -1,15 +1,35 @@
 /** Operational events as pure data: their bodies, the reserved tenant's id, and the guard against loops. */
 import { describe, expect, it } from "vitest";
 import { isId } from "../../../services/core/ids.ts";
-import { operationalEvent, operationalEventSchemas, type OperationalNotice } from "../../../services/core/operational-events.ts";
+import {
+  operationalEvent,
+  operationalEventSchemas,
+  type OperationalNotice,
+} from "../../../services/core/operational-events.ts";
 import { systemTenantId } from "../../../services/core/system-tenant.ts";
 
 const now = Date.parse("2026-03-01T12:00:00Z");
 const notices: OperationalNotice[] = [
-  { type: "endpoint.disabled", data: { tenant_id: "ten_a", endpoint_id: "ep_a", reason: "the endpoint answered 410 Gone", last_status_code: 410 } },
+  {
+    type: "endpoint.disabled",
+    data: { tenant_id: "ten_a", endpoint_id: "ep_a", reason: "the endpoint answered 410 Gone", last_status_code: 410 },
+  },
   { type: "endpoint.enabled", data: { tenant_id: "ten_a", endpoint_id: "ep_a" } },
-  { type: "delivery.exhausted", data: { tenant_id: "ten_a", endpoint_id: "ep_a", event_id: "evt_a", attempts: 6, last_status_code: null, last_error: "timeout" } },
-  { type: "delivery.recovered", data: { tenant_id: "ten_a", endpoint_id: "ep_a", event_id: "evt_a", recovered_from: "SKIPPED" } },
+  {
+    type: "delivery.exhausted",
+    data: {
+      tenant_id: "ten_a",
+      endpoint_id: "ep_a",
+      event_id: "evt_a",
+      attempts: 6,
+      last_status_code: null,
+      last_error: "timeout",
+    },
+  },
+  {
+    type: "delivery.recovered",
+    data: { tenant_id: "ten_a", endpoint_id: "ep_a", event_id: "evt_a", recovered_from: "SKIPPED" },
+  },
 ];
 
 describe("operational events", () => {
@@ -22,7 +42,10 @@ describe("operational events", () => {
   });
 
   it("are never emitted about the system tenant's own endpoints or deliveries", () => {
-    for (const notice of notices) expect(operationalEvent({ ...notice, data: { ...notice.data, tenant_id: systemTenantId } } as OperationalNotice, now)).toBeUndefined();
+    for (const notice of notices)
+      expect(
+        operationalEvent({ ...notice, data: { ...notice.data, tenant_id: systemTenantId } } as OperationalNotice, now),
+      ).toBeUndefined();
   });
 
   it("belong to a reserved tenant whose id passes as a tenant id and no generated id can take", () => {

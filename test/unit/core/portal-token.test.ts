@@ -16,7 +16,14 @@ describe("portal tokens", () => {
     const token = issuePortalToken(key, claims);
     const [payload, signature] = token.slice(4).split(".") as [string, string];
     const forged = Buffer.from(JSON.stringify({ ...claims, ro: false })).toString("base64url");
-    for (const bad of [`wps_${forged}.${signature}`, `wps_${payload}.${signature.slice(0, -2)}AA`, `${token}.x`, "wps_", "whk_abc", token.slice(4)]) {
+    for (const bad of [
+      `wps_${forged}.${signature}`,
+      `wps_${payload}.${signature.slice(0, -2)}AA`,
+      `${token}.x`,
+      "wps_",
+      "whk_abc",
+      token.slice(4),
+    ]) {
       expect(verifyPortalToken(key, bad, 0)).toBeUndefined();
     }
     expect(verifyPortalToken(portalKey("another-admin-token-of-24-characters"), token, 0)).toBeUndefined();

@@ -46,7 +46,11 @@ describe("retry schedule", () => {
 
   it("bounds how long a delivery can take to die: every delay at its longest, every attempt its whole time", () => {
     const schedule = [60_000, 120_000];
-    const longest = (attempts: number) => honourRetryAfter(retryDelayMs(schedule, attempts, () => 0.999_999)!, Infinity);
+    const longest = (attempts: number) =>
+      honourRetryAfter(
+        retryDelayMs(schedule, attempts, () => 0.999_999)!,
+        Infinity,
+      );
     expect(scheduleSpanMs(schedule, 5000)).toBeGreaterThanOrEqual(longest(1) + longest(2) + 3 * 5000);
     expect(scheduleSpanMs(schedule, 5000)).toBeCloseTo(2 * 1.1 * 180_000 + 15_000, -1);
   });

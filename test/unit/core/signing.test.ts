@@ -18,7 +18,9 @@ describe("signatureHeaders", () => {
     const secret = newSigningSecret();
     const h = signatureHeaders({ webhookId: "msg_1", timestamp, body, secrets: [secret] });
     expect(h["stripe-signature"]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
-    expect(Stripe.webhooks.constructEvent(body, h["stripe-signature"]!, secret, 300)).toEqual(JSON.parse(body.toString()));
+    expect(Stripe.webhooks.constructEvent(body, h["stripe-signature"]!, secret, 300)).toEqual(
+      JSON.parse(body.toString()),
+    );
   });
 
   it("signs once per live secret, so a receiver knowing either secret verifies", () => {
@@ -45,11 +47,18 @@ describe("signatureHeaders", () => {
 describe("verifyWebhook", () => {
   const secret = newSigningSecret();
   const h = signatureHeaders({ webhookId: "msg_4", timestamp, body, secrets: [secret] });
-  const std = { "webhook-id": h["webhook-id"], "webhook-timestamp": h["webhook-timestamp"], "webhook-signature": h["webhook-signature"] };
+  const std = {
+    "webhook-id": h["webhook-id"],
+    "webhook-timestamp": h["webhook-timestamp"],
+    "webhook-signature": h["webhook-signature"],
+  };
   const stripe = { "stripe-signature": h["stripe-signature"] };
 
   it("accepts either format with any of several secrets", () => {
-    expect(verifyWebhook(std, body, [newSigningSecret(), secret], { now: timestamp })).toEqual({ ok: true, format: "standard" });
+    expect(verifyWebhook(std, body, [newSigningSecret(), secret], { now: timestamp })).toEqual({
+      ok: true,
+      format: "standard",
+    });
     expect(verifyWebhook(stripe, body, [secret], { now: timestamp })).toEqual({ ok: true, format: "stripe" });
   });
 
@@ -57,7 +66,10 @@ describe("verifyWebhook", () => {
     expect(verifyWebhook(std, body, [newSigningSecret()], { now: timestamp }).ok).toBe(false);
     expect(verifyWebhook(stripe, body, [secret], { now: timestamp + 301 }).ok).toBe(false);
     expect(verifyWebhook(std, body, [secret], { now: timestamp - 301 }).ok).toBe(false);
-    expect(verifyWebhook({}, body, [secret], { now: timestamp })).toEqual({ ok: false, reason: "no signature headers" });
+    expect(verifyWebhook({}, body, [secret], { now: timestamp })).toEqual({
+      ok: false,
+      reason: "no signature headers",
+    });
   });
 
   it("accepts signatures from the independent implementation", () => {

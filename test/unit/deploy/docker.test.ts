@@ -22,10 +22,17 @@ interface ComposeService {
   volumes?: string[];
   healthcheck?: { test: string[] };
 }
-const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+const compose = parse(read("docker-compose.yml"), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 /** A compose duration (`1m30s`, `45s`) in milliseconds. */
-const durationMs = (d = "10s") => [...d.matchAll(/(\d+)(ms|s|m|h)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit!]!, 0);
+const durationMs = (d = "10s") =>
+  [...d.matchAll(/(\d+)(ms|s|m|h)/g)].reduce(
+    (sum, [, n, unit]) => sum + Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit!]!,
+    0,
+  );
 /** `${VAR:-default}` as compose would expand it with VAR unset. */
 const expand = (env: Record<string, string> = {}) =>
   Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1")]));
@@ -48,7 +55,8 @@ describe("docker-compose.yml", () => {
     expect(services.localstack!.image).toMatch(/^localstack\/localstack:/);
     expect(services.localstack!.environment!.SERVICES).toBe("sqs,dynamodb");
     expect(services.bootstrap!.depends_on).toEqual({ localstack: { condition: "service_healthy" } });
-    for (const s of ["api", "worker"]) expect(services[s]!.depends_on).toEqual({ bootstrap: { condition: "service_completed_successfully" } });
+    for (const s of ["api", "worker"])
+      expect(services[s]!.depends_on).toEqual({ bootstrap: { condition: "service_completed_successfully" } });
     expect(services.api!.ports).toEqual(["127.0.0.1:3000:3000"]);
   });
 
@@ -78,7 +86,9 @@ describe("docker-compose.yml", () => {
 
   it("lets each service finish its own drain before Docker kills it", () => {
     const worker = parseConfig(expand(services.worker!.environment), "worker");
-    expect(durationMs(services.worker!.stop_grace_period)).toBeGreaterThanOrEqual(workerShutdownDeadlineMs(worker.DELIVERY_TIMEOUT_MS));
+    expect(durationMs(services.worker!.stop_grace_period)).toBeGreaterThanOrEqual(
+      workerShutdownDeadlineMs(worker.DELIVERY_TIMEOUT_MS),
+    );
     expect(durationMs(services.api!.stop_grace_period)).toBeGreaterThanOrEqual(apiShutdownDeadlineMs);
     expect([durationMs("1m30s"), durationMs()]).toEqual([90_000, 10_000]);
   });
@@ -116,7 +126,10 @@ describe("docker-compose.yml", () => {
 });
 
 describe("Dockerfile", () => {
-  const lines = read("Dockerfile").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const lines = read("Dockerfile")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
   const stages = lines.flatMap((l, i) => (l.startsWith("FROM ") ? [i] : []));
   const final = lines.slice(stages.at(-1));
 

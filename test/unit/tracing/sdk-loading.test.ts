@@ -14,9 +14,26 @@ function packagesLoaded(role: "api" | "worker", env: Record<string, string>): st
   const { PATH, HOME } = process.env;
   const out = spawnSync(
     process.execPath,
-    ["--disable-warning=ExperimentalWarning", "--import", "./test/support/record-modules.ts", `services/${role}/main.ts`],
+    [
+      "--disable-warning=ExperimentalWarning",
+      "--import",
+      "./test/support/record-modules.ts",
+      `services/${role}/main.ts`,
+    ],
     // A worker without backends stops at its first call to SQS, which no one answers on port 9.
-    { cwd: root, env: { PATH, HOME, AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_ACCESS_KEY_ID: "x", AWS_SECRET_ACCESS_KEY: "x", ...env }, encoding: "utf8", timeout: 20_000 },
+    {
+      cwd: root,
+      env: {
+        PATH,
+        HOME,
+        AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+        AWS_ACCESS_KEY_ID: "x",
+        AWS_SECRET_ACCESS_KEY: "x",
+        ...env,
+      },
+      encoding: "utf8",
+      timeout: 20_000,
+    },
   );
   const line = out.stderr.split("\n").find((l) => l.startsWith('{"opentelemetry"'));
   expect(line, out.stderr).toBeDefined();
@@ -30,6 +47,12 @@ describe("loading the tracing SDK", () => {
 
   it.each(["api", "worker"] as const)("the %s loads the SDK and the OTLP exporter when it is set", (role) => {
     const loaded = packagesLoaded(role, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" });
-    expect(loaded).toEqual(expect.arrayContaining(["@opentelemetry/sdk-trace", "@opentelemetry/exporter-trace-otlp-http", "@opentelemetry/context-async-hooks"]));
+    expect(loaded).toEqual(
+      expect.arrayContaining([
+        "@opentelemetry/sdk-trace",
+        "@opentelemetry/exporter-trace-otlp-http",
+        "@opentelemetry/context-async-hooks",
+      ]),
+    );
   });
 });

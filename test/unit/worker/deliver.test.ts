@@ -5,7 +5,13 @@
 import { randomBytes } from "node:crypto";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { applyOutcome, exhaust, newDelivery, takeLease as decideLease, type Delivery } from "../../../services/core/delivery-state.ts";
+import {
+  applyOutcome,
+  exhaust,
+  newDelivery,
+  takeLease as decideLease,
+  type Delivery,
+} from "../../../services/core/delivery-state.ts";
 import type { OperationalNotice } from "../../../services/core/operational-events.ts";
 import { newEndpointRecord, type Endpoint, type Tenant } from "../../../services/core/tenant.ts";
 import type { EventItem } from "../../../services/aws/events/store.ts";
@@ -30,8 +36,19 @@ const message = (extra: Record<string, unknown> = {}) => ({
 
 /** One tenant, one endpoint, one event with one delivery; `answer` is the receiver. */
 function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial<Delivery> = {}) {
-  const endpoint: Endpoint = newEndpointRecord({ url: "https://hooks.example/in" }, "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0", now);
-  let tenant: Tenant = { tenantId: ids.tenantId, name: "t", status: "active", createdAt: now, version: 0, endpoints: { [ids.endpointId]: endpoint } };
+  const endpoint: Endpoint = newEndpointRecord(
+    { url: "https://hooks.example/in" },
+    "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0",
+    now,
+  );
+  let tenant: Tenant = {
+    tenantId: ids.tenantId,
+    name: "t",
+    status: "active",
+    createdAt: now,
+    version: 0,
+    endpoints: { [ids.endpointId]: endpoint },
+  };
   let event: EventItem = {
     tenantId: ids.tenantId,
     eventId: ids.eventId,
@@ -102,7 +119,13 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
   };
   const deps: DeliverDeps = {
     ops,
-    pacer: createPacer({ tenantMaxInFlight: 10, endpointMaxInFlight: 10, breakerFailures: 5, now: () => now, random: () => 0.5 }),
+    pacer: createPacer({
+      tenantMaxInFlight: 10,
+      endpointMaxInFlight: 10,
+      breakerFailures: 5,
+      now: () => now,
+      random: () => 0.5,
+    }),
     memory: createMemoryBudget(1 << 20),
     schedule: [1000, 2000],
     leaseMs: 10_000,
@@ -125,7 +148,20 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
   const seal = async () => {
     tenant = await sealSecrets(keys, tenant);
   };
-  return { deps, ops, attempts, posts, postponed, sentHeaders, notices, failing, setEndpoint, seal, delivery: () => event.deliveries[ids.endpointId]!, endpoint: () => tenant.endpoints[ids.endpointId]! };
+  return {
+    deps,
+    ops,
+    attempts,
+    posts,
+    postponed,
+    sentHeaders,
+    notices,
+    failing,
+    setEndpoint,
+    seal,
+    delivery: () => event.deliveries[ids.endpointId]!,
+    endpoint: () => tenant.endpoints[ids.endpointId]!,
+  };
 }
 
 const answer = (statusCode: number | undefined, headers: Record<string, string> = {}): PostResult => ({
@@ -148,7 +184,12 @@ describe("deliver", () => {
   it("a failure with attempts left: FAILED, and the message comes back when the retry is due", async () => {
     const w = world(() => answer(500));
     expect(await deliver(w.deps, message())).toEqual({ kind: "later", at: now + 1000 });
-    expect(w.delivery()).toMatchObject({ status: "FAILED", attempts: 1, lastError: "HTTP 500", nextAttemptAt: now + 1000 });
+    expect(w.delivery()).toMatchObject({
+      status: "FAILED",
+      attempts: 1,
+      lastError: "HTTP 500",
+      nextAttemptAt: now + 1000,
+    });
   });
 
   it("the last failure: DEAD, into the dead-letter queue, announced as exhausted", async () => {
@@ -156,7 +197,17 @@ describe("deliver", () => {
     expect(await deliver(w.deps, message())).toEqual({ kind: "dead-letter" });
     expect(w.delivery()).toMatchObject({ status: "DEAD", attempts: 3, lastError: "timeout" });
     expect(w.notices).toEqual([
-      { type: "delivery.exhausted", data: { tenant_id: ids.tenantId, endpoint_id: ids.endpointId, event_id: ids.eventId, attempts: 3, last_status_code: null, last_error: "timeout" } },
+      {
+        type: "delivery.exhausted",
+        data: {
+          tenant_id: ids.tenantId,
+          endpoint_id: ids.endpointId,
+          event_id: ids.eventId,
+          attempts: 3,
+          last_status_code: null,
+          last_error: "timeout",
+        },
+      },
     ]);
   });
 
@@ -164,9 +215,18 @@ describe("deliver", () => {
     const w = world(() => answer(410));
     expect(await deliver(w.deps, message())).toEqual({ kind: "dead-letter" });
     expect(w.delivery().status).toBe("DEAD");
-    expect(w.endpoint()).toMatchObject({ enabled: false, disabledAt: now, disabledReason: expect.stringContaining("410 Gone") });
+    expect(w.endpoint()).toMatchObject({
+      enabled: false,
+      disabledAt: now,
+      disabledReason: expect.stringContaining("410 Gone"),
+    });
     expect(w.notices.map((n) => n.type)).toEqual(["endpoint.disabled", "delivery.exhausted"]);
-    expect(w.notices[0]!.data).toEqual({ tenant_id: ids.tenantId, endpoint_id: ids.endpointId, reason: w.endpoint().disabledReason, last_status_code: 410 });
+    expect(w.notices[0]!.data).toEqual({
+      tenant_id: ids.tenantId,
+      endpoint_id: ids.endpointId,
+      reason: w.endpoint().disabledReason,
+      last_status_code: 410,
+    });
   });
 
   it("a budget spent by a worker that died: DEAD without a POST, dead-lettered and announced", async () => {
@@ -181,7 +241,10 @@ describe("deliver", () => {
     const recovered = world(() => answer(200), { recoveredFrom: "DEAD" });
     expect(await deliver(recovered.deps, message())).toEqual({ kind: "delete" });
     expect(recovered.notices).toEqual([
-      { type: "delivery.recovered", data: { tenant_id: ids.tenantId, endpoint_id: ids.endpointId, event_id: ids.eventId, recovered_from: "DEAD" } },
+      {
+        type: "delivery.recovered",
+        data: { tenant_id: ids.tenantId, endpoint_id: ids.endpointId, event_id: ids.eventId, recovered_from: "DEAD" },
+      },
     ]);
     const first = world(() => answer(200));
     await deliver(first.deps, message());
@@ -228,7 +291,10 @@ describe("deliver", () => {
 
   it("an open circuit: held until its probe may go, no attempt; a wait past half the sweeper's grace is written down", async () => {
     const w = world(() => answer(200));
-    w.setEndpoint((e) => ({ ...e, circuit: { state: "open", since: now, retryAt: now + 600_000, cooldownMs: 600_000 } }));
+    w.setEndpoint((e) => ({
+      ...e,
+      circuit: { state: "open", since: now, retryAt: now + 600_000, cooldownMs: 600_000 },
+    }));
     const d = await deliver(w.deps, message());
     expect(d.kind).toBe("later");
     const at = d.kind === "later" ? d.at : 0;
@@ -240,7 +306,10 @@ describe("deliver", () => {
 
   it("a surplus copy of a held delivery's message (another copy already held it until later) is dropped", async () => {
     const w = world(() => answer(200));
-    w.setEndpoint((e) => ({ ...e, circuit: { state: "open", since: now, retryAt: now + 600_000, cooldownMs: 600_000 } }));
+    w.setEndpoint((e) => ({
+      ...e,
+      circuit: { state: "open", since: now, retryAt: now + 600_000, cooldownMs: 600_000 },
+    }));
     w.ops.postpone = async () => "later";
     expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
     expect(w.posts).toEqual([]);
@@ -297,7 +366,12 @@ describe("deliver", () => {
     await w.seal();
     expect(w.endpoint().secrets[0]).not.toHaveProperty("secret");
     expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
-    const verified = verifyWebhook(w.sentHeaders[0]!, Buffer.from('{"type":"x"}'), "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0", { now: Math.floor(now / 1000) });
+    const verified = verifyWebhook(
+      w.sentHeaders[0]!,
+      Buffer.from('{"type":"x"}'),
+      "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0",
+      { now: Math.floor(now / 1000) },
+    );
     expect(verified).toEqual({ ok: true, format: "standard" });
   });
 

@@ -38,7 +38,9 @@ describe("the worker's metrics server", () => {
     let stopping = false;
     const port = Number(new URL(await start(() => !stopping)).port);
     const probe = (p: number) =>
-      new Promise<number>((resolve) => execFile(process.execPath, ["-e", livenessProbe(p)], (err) => resolve(err ? Number(err.code) : 0)));
+      new Promise<number>((resolve) =>
+        execFile(process.execPath, ["-e", livenessProbe(p)], (err) => resolve(err ? Number(err.code) : 0)),
+      );
     expect(await probe(port)).toBe(0);
     stopping = true;
     expect(await probe(port)).toBe(1);

@@ -3,7 +3,13 @@ import { createMemoryBudget } from "../../../services/worker/memory-budget.ts";
 import { createPacer } from "../../../services/worker/pacer.ts";
 import { stays } from "../../support/eventually.ts";
 
-const options = (now: () => number) => ({ tenantMaxInFlight: 3, endpointMaxInFlight: 2, breakerFailures: 3, now, random: () => 0.5 });
+const options = (now: () => number) => ({
+  tenantMaxInFlight: 3,
+  endpointMaxInFlight: 2,
+  breakerFailures: 3,
+  now,
+  random: () => 0.5,
+});
 
 describe("pacer", () => {
   it("keeps each endpoint and tenant within its cap, and sends the rest back spaced out", () => {
@@ -59,7 +65,11 @@ describe("pacer's line", () => {
     const a = pacer.acquire("t1", "e1", undefined, 60_000).then((r) => (order.push("a"), r));
     const b = pacer.acquire("t1", "e1", undefined, 60_000).then((r) => (order.push("b"), r));
     // The line for e1 is full (two, its cap): the next one goes back to the queue at once.
-    expect(await pacer.acquire("t1", "e1", undefined, 60_000)).toMatchObject({ ok: false, reason: "endpoint_cap", waited: false });
+    expect(await pacer.acquire("t1", "e1", undefined, 60_000)).toMatchObject({
+      ok: false,
+      reason: "endpoint_cap",
+      waited: false,
+    });
     await stays(() => order.length === 0, { forMs: 20, intervalMs: 5, what: "both wait while e1 is at its cap" });
     if (first.ok) first.slot.release("success");
     expect(await a).toMatchObject({ ok: true, waited: true });
@@ -73,7 +83,11 @@ describe("pacer's line", () => {
     const pacer = createPacer(options(() => Date.now()));
     const held = [pacer.admit("t1", "e1", undefined), pacer.admit("t1", "e1", undefined)];
     expect(held.every((h) => h.ok)).toBe(true);
-    expect(await pacer.acquire("t1", "e1", undefined, 30)).toMatchObject({ ok: false, reason: "endpoint_cap", waited: true });
+    expect(await pacer.acquire("t1", "e1", undefined, 30)).toMatchObject({
+      ok: false,
+      reason: "endpoint_cap",
+      waited: true,
+    });
     const waiting = pacer.acquire("t1", "e1", undefined, 60_000);
     pacer.close();
     expect(await waiting).toMatchObject({ ok: false, reason: "endpoint_cap", waited: true });
@@ -141,7 +155,11 @@ describe("memory budget", () => {
     const order: string[] = [];
     const second = budget.acquire(60).then((r) => (order.push("second"), r));
     const third = budget.acquire(10).then((r) => (order.push("third"), r));
-    await stays(() => order.length === 0, { forMs: 20, intervalMs: 5, what: "both wait while the first holds 60 of 100" });
+    await stays(() => order.length === 0, {
+      forMs: 20,
+      intervalMs: 5,
+      what: "both wait while the first holds 60 of 100",
+    });
     expect(budget.held()).toBe(60);
     first();
     (await second)();
