@@ -21,8 +21,9 @@ import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { adminHistoryRoutes } from "./routes/admin-history.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
-import { portalSessionRoutes } from "./routes/portal-sessions.ts";
+import { portalSessionRate, portalSessionRoutes } from "./routes/portal-sessions.ts";
 import { liveTenant } from "./tenant-records.ts";
+import { tenantIdentityView } from "./views.ts";
 import { webRoutes } from "./web/routes.ts";
 import { authenticated, beginIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
@@ -176,9 +177,17 @@ export function createApp(deps: AppDeps): Express {
     }),
     eventReadRoutes({ ...requeue, tenantIdOf: keyTenant, actionLimit }),
   );
+  app.get("/v1/tenant", (req, res) => {
+    res.json(tenantIdentityView(requireTenant(req)));
+  });
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
   const sessions = { key: sessionKey, publicUrl: deps.publicUrl, now };
-  app.use("/v1/portal-sessions", requireApiKey, portalSessionRoutes({ ...sessions, tenantIdOf: keyTenant }));
+  const sessionLimit = tenantRateLimit({ ...portalSessionRate, now, limit: "This tenant's limit on portal sessions" });
+  app.use(
+    "/v1/portal-sessions",
+    requireApiKey,
+    portalSessionRoutes({ ...sessions, tenantIdOf: keyTenant, keyOf: (req) => req.apiKey, limit: sessionLimit }),
+  );
   app.use("/admin", admin);
   // The system tenant is the platform's own: reached through its own routes below, never as a tenant.
   app.use("/admin/tenants/:tenantId", (req, _res, next) => {
@@ -198,6 +207,8 @@ export function createApp(deps: AppDeps): Express {
     portalSessionRoutes({
       ...sessions,
       tenantIdOf: async (req) => (await liveTenant(tenants, pathTenant(req))).tenantId,
+      keyOf: () => undefined,
+      limit: unlimited,
     }),
   );
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));

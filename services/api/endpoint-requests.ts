@@ -54,7 +54,7 @@ export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly n
       // A range that ends before it starts is the caller's mistake (422), never a query DynamoDB refuses (a 500).
       .refine((r) => r.until === undefined || Date.parse(r.until) >= Date.parse(r.since), {
         path: ["until"],
-        message: "must not be before since",
+        error: "must not be before since",
       }),
   };
 }

@@ -194,6 +194,14 @@ export const operations: readonly Operation[] = [
     responses: { 201: views.eventAcceptedSchema, 200: views.eventAcceptedSchema },
   },
   ...eventReadOperations("/v1/events", "apiKey", "Events"),
+  {
+    method: "get",
+    path: "/v1/tenant",
+    summary: "The tenant this key (or portal session) acts for: its id and name",
+    tag: "Tenant",
+    auth: "apiKey",
+    responses: ok(views.tenantIdentitySchema),
+  },
   ...endpointOperations("/v1/endpoints", "apiKey", "Endpoints"),
   {
     method: "post",

@@ -135,6 +135,14 @@ export const tenantViewSchema = z
     endpoints: z.array(endpointViewSchema),
   })
   .meta({ id: "Tenant" });
+/** Whose credential this is: what the portal's header names, so a link to another tenant's portal is recognisable. */
+export const tenantIdentitySchema = z
+  .strictObject({ tenant_id: z.string(), name: z.string() })
+  .meta({ id: "TenantIdentity" });
+export const tenantIdentityView = (t: Tenant): z.input<typeof tenantIdentitySchema> => ({
+  tenant_id: t.tenantId,
+  name: t.name,
+});
 export const tenantCreatedSchema = tenantViewSchema
   .extend({ api_key: apiKey, endpoints: z.array(endpointWithSecretSchema) })
   .meta({ id: "TenantCreated" });

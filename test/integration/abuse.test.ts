@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import supertest from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../services/api/create-app.ts";
+import { parseConfig } from "../../services/config.ts";
 import { createMetrics } from "../../services/metrics.ts";
 import { apiSettings } from "../../services/runtime.ts";
 import { postEvent } from "../support/api.ts";
@@ -21,6 +22,8 @@ beforeAll(async () => {
     INGEST_BURST: "3",
     MAX_JSON_DEPTH: "8",
     AUTH_FAILURE_LIMIT: "5",
+    // As deployed: behind the ALB (the CDK stack sets it; the default is no proxy).
+    TRUST_PROXY_HOPS: "1",
   });
   a = await stack.createTenant([]);
   b = await stack.createTenant([]);
@@ -86,6 +89,30 @@ describe("failed authentications", () => {
     for (let i = 0; i < 5; i++)
       expectProblem(await postEvent(stack, guess(i), { i }, from("198.51.100.9", `203.0.113.${i}`)), 401);
     expectProblem(await postEvent(stack, guess(5), { i: 5 }, from("198.51.100.9", "203.0.113.99")), 429);
+  });
+
+  it("with no proxy configured (the default), trusts no X-Forwarded-For: a client cannot pick a fresh address", async () => {
+    const env = Object.fromEntries(Object.entries(stack.env).filter(([name]) => name !== "TRUST_PROXY_HOPS"));
+    const direct = supertest(
+      createApp({
+        tenants: stack.stores.tenants,
+        apiKeys: stack.stores.apiKeys,
+        store: stack.store,
+        queue: stack.queue,
+        ...apiSettings(parseConfig(env, "api")),
+        logger,
+        metrics: createMetrics("api"),
+        ready: async () => {},
+      }),
+    );
+    const guessFrom = (i: number) =>
+      direct
+        .post("/v1/events")
+        .set("authorization", `Bearer ${guess(i)}`)
+        .set("x-forwarded-for", `203.0.113.${i}`)
+        .send({ i });
+    for (let i = 0; i < 5; i++) expectProblem(await guessFrom(i), 401);
+    expectProblem(await guessFrom(5), 429);
   });
 
   it("does not count a request without credentials (nothing was looked up)", async () => {

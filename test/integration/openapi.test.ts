@@ -140,6 +140,7 @@ describe("every operation answers what the document says", () => {
     await call("delete", `${t}/api-keys/${key.key_id as string}`);
     await call("post", `${t}/portal-sessions`, { body: { read_only: true } });
     const portal = await call("post", "/v1/portal-sessions", { auth: apiKey });
+    expect((await call("get", "/v1/tenant", { auth: apiKey })).name).toBe("docs renamed");
     // A read-only session writing: the 403 it answers is documented too.
     const readOnly = /#token=(\S+)$/.exec(
       (await call("post", `${t}/portal-sessions`, { body: { read_only: true } })).url as string,
