@@ -80,6 +80,9 @@ const schema = z
     /** Per-tenant limit on each API task on everything else a tenant does that writes or requeues (retry, recover, rotation, endpoint writes). */
     TENANT_ACTION_RATE_PER_S: z.coerce.number().positive().default(2),
     TENANT_ACTION_BURST: z.coerce.number().int().min(1).default(20),
+    /** Per-tenant limit on each API task on /v1 reads (GET and HEAD, a key's and its portal sessions' together). */
+    TENANT_READ_RATE_PER_S: z.coerce.number().positive().default(20),
+    TENANT_READ_BURST: z.coerce.number().int().min(1).default(100),
     /** Deepest JSON nesting an event may have. */
     MAX_JSON_DEPTH: z.coerce.number().int().min(1).max(1000).default(64),
     /** A client must send its headers within this, and its whole request within REQUEST_TIMEOUT_MS. */

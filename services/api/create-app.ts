@@ -41,6 +41,9 @@ export interface AppDeps {
   /** Per-tenant token bucket on tenant actions (retry, recover, rotation, endpoint writes). */
   readonly tenantActionRatePerS: number;
   readonly tenantActionBurst: number;
+  /** Per-tenant token bucket on /v1 reads (GET, HEAD). */
+  readonly tenantReadRatePerS: number;
+  readonly tenantReadBurst: number;
   readonly allowPrivateTargets: boolean;
   /** Ports a public endpoint may use (443 always). */
   readonly allowedTargetPorts: readonly number[];
@@ -162,6 +165,16 @@ export function createApp(deps: AppDeps): Express {
   const pathTenant = (req: Request) => String(req.params.tenantId);
   app.use("/v1/events", beginIngestion);
   app.use("/v1", auth);
+  // Reads have their own bucket per tenant: an event read is up to a megabyte of JSON, so reads are work too.
+  const readLimit = tenantRateLimit({
+    ratePerS: deps.tenantReadRatePerS,
+    burst: deps.tenantReadBurst,
+    now,
+    limit: "This tenant's rate limit on reads",
+  });
+  app.use("/v1", (req, res, next) =>
+    req.method === "GET" || req.method === "HEAD" ? readLimit(req, res, next) : next(),
+  );
   app.use("/v1/events", authenticated);
   app.use(
     "/v1/events",

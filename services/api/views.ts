@@ -5,8 +5,8 @@
  */
 import { z } from "zod";
 import { tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
-import type { AttemptItem, EventItem } from "../aws/events/store.ts";
-import type { AttemptPage, EventSummary } from "../aws/events/read-events.ts";
+import { maxExcerptJsonBytes, type AttemptItem, type EventItem } from "../aws/events/store.ts";
+import { recentAttempts, type AttemptPage, type EventSummary } from "../aws/events/read-events.ts";
 import { deliveryStatuses, eventStatuses, isSettled, totalAttempts, type Delivery } from "../core/delivery-state.ts";
 import type { DeadLetter } from "../aws/dead-letters.ts";
 import type { DeliveryMessage } from "../aws/delivery-queue.ts";
@@ -178,7 +178,12 @@ const attemptViewSchema = z.strictObject({
   status_code: z.number().int().nullable(),
   duration_ms: z.number(),
   error: z.string().nullable(),
-  response_excerpt: z.string().nullable(),
+  response_excerpt: z
+    .string()
+    .nullable()
+    .meta({
+      description: `The start of the receiver's answer: at most ${maxExcerptJsonBytes} bytes as JSON (a control byte counts six).`,
+    }),
 });
 export const attemptPageSchema = page(attemptViewSchema).meta({
   id: "AttemptPage",
@@ -209,7 +214,9 @@ const deliveryViewSchema = z.strictObject({
     description:
       "SKIPPED: the endpoint was disabled when the event came; nothing was sent (recover or retry sends it).",
   }),
-  attempt_log: z.array(attemptViewSchema).meta({ description: "The newest 20 attempts at most, in attempt order." }),
+  attempt_log: z
+    .array(attemptViewSchema)
+    .meta({ description: `The newest ${recentAttempts} attempts at most, in attempt order.` }),
   earlier_attempts_cursor: z.string().nullable().meta({
     description:
       "Null when `attempt_log` holds every attempt; else pass as `cursor` to GET …/deliveries/{endpointId}/attempts for the earlier ones.",

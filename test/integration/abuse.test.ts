@@ -122,6 +122,34 @@ describe("failed authentications", () => {
   });
 });
 
+describe("the read limit", () => {
+  let reads: Stack;
+  beforeAll(async () => {
+    reads = await startStack({ TENANT_READ_RATE_PER_S: "0.1", TENANT_READ_BURST: "3" });
+  });
+  afterAll(() => reads.close());
+
+  it("answers a tenant's reads past its burst with 429 and Retry-After, its key and portal sessions alike; not writes, not other tenants, not operators", async () => {
+    const c = await reads.createTenant([]);
+    const d = await reads.createTenant([]);
+    const get = (path: string, token: string) => reads.http.get(path).set("authorization", `Bearer ${token}`);
+    const session = await reads.http.post("/v1/portal-sessions").set("authorization", `Bearer ${c.apiKey}`);
+    const token = /#token=(\S+)$/.exec(session.body.url as string)![1]!;
+    expect((await get("/v1/events", c.apiKey)).status).toBe(200);
+    expect((await get("/v1/endpoints", c.apiKey)).status).toBe(200);
+    expect((await get("/v1/tenant", token)).status).toBe(200);
+    for (const limited of [await get("/v1/events", c.apiKey), await get("/v1/events", token)]) {
+      expect(expectProblem(limited, 429).detail).toMatch(
+        /^This tenant's rate limit on reads is reached; retry in \d+ s\.$/,
+      );
+      expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    }
+    expect((await postEvent(reads, c.apiKey, { still: "writes" })).status).toBe(201);
+    expect((await get("/v1/events", d.apiKey)).status).toBe(200);
+    expect((await get(`/admin/tenants/${c.tenantId}/events`, reads.adminToken)).status).toBe(200);
+  });
+});
+
 describe("readiness", () => {
   it("asks the backends at most once per 5 s however often /readyz is called (once a second after a failure)", async () => {
     let clock = Date.now();
