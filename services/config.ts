@@ -129,7 +129,7 @@ const schema = z
      * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES): they are the standard's, so they are not repeated here.
      */
     OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
-    /** The share of new traces recorded (parentbased_traceidratio: a caller's sampled traceparent is always followed). */
+    /** The share of events traced (parentbased_traceidratio; the API's own coin decides even for a client's traceparent). */
     OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
     SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
     SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(300_000),

@@ -25,7 +25,7 @@ import { portalSessionRate, portalSessionRoutes } from "./routes/portal-sessions
 import { liveTenant } from "./tenant-records.ts";
 import { tenantIdentityView } from "./views.ts";
 import { webRoutes } from "./web/routes.ts";
-import { authenticated, beginIngestion } from "./ingest-tracing.ts";
+import { traceIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
 
 export interface AppDeps {
@@ -163,7 +163,6 @@ export function createApp(deps: AppDeps): Express {
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
-  app.use("/v1/events", beginIngestion);
   app.use("/v1", auth);
   // Reads have their own bucket per tenant: an event read is up to a megabyte of JSON, so reads are work too.
   const readLimit = tenantRateLimit({
@@ -175,7 +174,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/v1", (req, res, next) =>
     req.method === "GET" || req.method === "HEAD" ? readLimit(req, res, next) : next(),
   );
-  app.use("/v1/events", authenticated);
+  app.use("/v1/events", traceIngestion);
   app.use(
     "/v1/events",
     ingestRoutes({
