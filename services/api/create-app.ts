@@ -20,6 +20,7 @@ import { cachedReadiness } from "./readiness.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { adminHistoryRoutes } from "./routes/admin-history.ts";
+import { adminSecretRoutes } from "./routes/admin-secrets.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
 import { portalSessionRate, portalSessionRoutes } from "./routes/portal-sessions.ts";
 import { liveTenant } from "./tenant-records.ts";
@@ -246,6 +247,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics }));
   app.use("/admin", adminHistoryRoutes({ store, now }));
+  app.use("/admin", adminSecretRoutes({ tenants }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", admin, async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -422,6 +422,17 @@ export function deadLetterView(
   };
 }
 
+export const sealReportSchema = z
+  .strictObject({
+    examined: z.number().int().meta({ description: "Tenants looked at in this call." }),
+    sealed: z.number().int().meta({ description: "Of those, tenants that had a secret in clear, now sealed." }),
+    next_cursor: z
+      .string()
+      .nullable()
+      .meta({ description: "Pass as `cursor` to go on; null when every tenant is done." }),
+  })
+  .meta({ id: "SealReport" });
+
 export const requeueReportSchema = z
   .strictObject({
     moved: z

@@ -201,6 +201,8 @@ describe("every operation answers what the document says", () => {
       await call("post", `${base}/${id}/retry`, { auth });
     }
     await call("post", "/admin/dlq/requeue", { body: { max_messages: 10, dry_run: true } });
+    await call("post", "/admin/seal-secrets", { body: { limit: 5 } });
+    await call("post", "/admin/seal-secrets", { body: { cursor: "not-a-cursor" } });
     // A few problems, checked against the Problem schema.
     await call("post", "/v1/events", { auth: "whk_nope", body: {} });
     await call("get", "/v1/events?limit=1000", { auth: apiKey });
