@@ -31,7 +31,8 @@ export const usage = `usage: npm run admin -- <command> [options] [--json]
   dlq list [--tenant <tenant_id>] [--limit n]
   dlq requeue --max <n> [--tenant <id>] [--endpoint <id>] [--event <id>]... [--dry-run]
   stats
-  stats history [--window hour|day]`;
+  stats history [--window hour|day]
+  secrets seal`;
 
 export interface Options {
   readonly endpoint?: string[] | undefined;
@@ -259,6 +260,18 @@ export const commands: Readonly<Record<string, Command>> = {
       },
     });
     return one(data);
+  },
+  "secrets seal": async (api) => {
+    // The API seals a page of tenants a call; the CLI goes on until every tenant is done.
+    const total = { examined: 0, sealed: 0 };
+    let cursor: string | undefined;
+    do {
+      const { data } = await api.postAdminSealSecrets({ body: { cursor } });
+      total.examined += data.examined;
+      total.sealed += data.sealed;
+      cursor = data.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+    return one(total);
   },
   stats: async (api) => {
     const { data } = await api.getAdminStats();

@@ -71,7 +71,7 @@ describe("npm run admin", () => {
     await expect(admin("tenant", "frobnicate")).rejects.toThrow(/unknown command/);
   }, 60_000);
 
-  it("covers the routes added since: tenants in full, endpoint actions, events, recover, portal, ops, history", async () => {
+  it("covers the routes added since: tenants in full, endpoint actions, events, recover, portal, ops, history, sealing", async () => {
     const { tenant_id: tenant } = JSON.parse(await admin("tenant", "create", "Later Co", "--json"));
     expect(JSON.parse(await admin("tenant", "rename", tenant, "Later Ltd", "--json"))).toMatchObject({
       name: "Later Ltd",
@@ -128,5 +128,7 @@ describe("npm run admin", () => {
 
     const history = JSON.parse(await admin("stats", "history", "--window", "day", "--json"));
     expect(history).toMatchObject({ window: "day", step_seconds: 600 });
+    // Every tenant here was written sealed: the job goes through them all and seals none.
+    expect(JSON.parse(await admin("secrets", "seal", "--json"))).toEqual({ examined: expect.any(Number), sealed: 0 });
   }, 120_000); // some twenty processes, each loading the CLI, on a busy machine
 });
