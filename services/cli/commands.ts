@@ -15,7 +15,7 @@ export const usage = `usage: npm run admin -- <command> [options] [--json]
   tenant disable|enable|delete <tenant_id>
   key issue|list <tenant_id>
   key revoke <tenant_id> <key_id>
-  portal open <tenant_id> [--read-only] [--expires-in 15m]
+  portal open <tenant_id> [--writable] [--expires-in 15m]
 
   Endpoints and events of a tenant, or with "${opsTarget}" of the operational webhooks:
   endpoint add <tenant_id|${opsTarget}> <url> [--event-type <type>]...
@@ -43,7 +43,7 @@ export interface Options {
   readonly limit?: string | undefined;
   readonly max?: string | undefined;
   readonly "dry-run"?: boolean | undefined;
-  readonly "read-only"?: boolean | undefined;
+  readonly writable?: boolean | undefined;
   readonly "expires-in"?: string | undefined;
   readonly grace?: string | undefined;
   readonly since?: string | undefined;
@@ -153,7 +153,8 @@ export const commands: Readonly<Record<string, Command>> = {
   "portal open": async (api, args, o) => {
     const { data } = await api.postAdminTenantsByTenantIdPortalSessions({
       path: { tenantId: arg(args, 0, "tenant_id") },
-      body: { read_only: o["read-only"], expires_in: o["expires-in"] },
+      // Read-only unless asked (the API's default): a link handed on is no stronger than needed.
+      body: { read_only: o.writable ? false : undefined, expires_in: o["expires-in"] },
     });
     return one(data);
   },

@@ -78,8 +78,11 @@ describe("npm run admin", () => {
     });
     expect(JSON.parse(await admin("tenant", "get", tenant, "--json"))).toMatchObject({ name: "Later Ltd" });
 
-    const portal = JSON.parse(await admin("portal", "open", tenant, "--read-only", "--expires-in", "15m", "--json"));
+    const portal = JSON.parse(await admin("portal", "open", tenant, "--expires-in", "15m", "--json"));
     expect(portal).toMatchObject({ url: expect.stringContaining("/portal/#token=wps_"), read_only: true });
+    expect(JSON.parse(await admin("portal", "open", tenant, "--writable", "--json"))).toMatchObject({
+      read_only: false,
+    });
 
     const ep = JSON.parse(await admin("endpoint", "add", tenant, "http://127.0.0.1:9/later", "--json"));
     expect(JSON.parse(await admin("endpoint", "disable", tenant, ep.endpoint_id, "--json"))).toMatchObject({
