@@ -14,7 +14,7 @@ describe("matchesFilter", () => {
   });
 
   it("reads each comparison as its name says, an absent field failing all but $neq, $nin and $exists: false", () => {
-    const cases: [object, boolean][] = [
+    const cases: [Record<string, unknown>, boolean][] = [
       [{ type: "order.paid" }, true],
       [{ type: { $eq: "order.paid" } }, true],
       [{ type: { $neq: "order.paid" } }, false],
