@@ -106,8 +106,8 @@ export function filterProblems(filter: unknown): FilterProblem[] {
         }
         count++;
         operand(key as Operator, value, here, depth);
-      } else if (key.length > filterLimits.maxFieldLength)
-        say(here, `a field name is at most ${filterLimits.maxFieldLength} characters`);
+      } else if (key.length === 0 || key.length > filterLimits.maxFieldLength)
+        say(here, `a field name is 1 to ${filterLimits.maxFieldLength} characters`);
       else if (isPlainObject(value)) condition(value, here, depth + 1);
       else if (isScalar(value)) count++;
       else say(here, "a field takes a condition object or a string, number, boolean or null (use $in for a list)");

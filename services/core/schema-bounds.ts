@@ -53,9 +53,10 @@ const refused: Readonly<Record<string, string>> = {
   $recursiveRef: "is not supported",
   $vocabulary: "is not supported",
 };
-const schemaMaps = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"] as const;
-const schemaLists = ["allOf", "anyOf", "oneOf", "prefixItems"] as const;
-const schemaSingles = [
+/** Keywords whose values hold subschemas: by name, in a list, or one. */
+export const schemaMaps = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"] as const;
+export const schemaLists = ["allOf", "anyOf", "oneOf", "prefixItems"] as const;
+export const schemaSingles = [
   "additionalProperties",
   "propertyNames",
   "unevaluatedProperties",
@@ -347,4 +348,20 @@ export function schemaBounds(
         "too many subschemas (anyOf/oneOf branches, references) apply to the same value here",
     );
   return { problems, patterns, cost };
+}
+
+/** The schema with every `$ref` (within it) rewritten by `rewrite`: what publishing it inside another document needs. */
+export function withRefs(schema: unknown, rewrite: (ref: string) => string): unknown {
+  if (!isObject(schema)) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(schema)) {
+    if (key === "$ref" && typeof v === "string") out[key] = rewrite(v);
+    else if ((schemaMaps as readonly string[]).includes(key) && isObject(v))
+      out[key] = Object.fromEntries(Object.entries(v).map(([k, sub]) => [k, withRefs(sub, rewrite)]));
+    else if ((schemaLists as readonly string[]).includes(key) && Array.isArray(v))
+      out[key] = v.map((sub) => withRefs(sub, rewrite));
+    else if ((schemaSingles as readonly string[]).includes(key)) out[key] = withRefs(v, rewrite);
+    else out[key] = v;
+  }
+  return out;
 }

@@ -1,0 +1,53 @@
+/**
+ * A tenant's event catalog as an OpenAPI 3.1 document for its consumers: one `webhooks` entry per event type, its
+ * schema under `components.schemas` (references rewritten to where it now sits) and its examples, so that
+ * openapi-typescript and friends generate the payloads' types from it.
+ */
+import type { EventTypeRecord } from "../core/event-catalog.ts";
+import { withRefs } from "../core/schema-bounds.ts";
+
+export function catalogDocument(types: readonly EventTypeRecord[], revision: number): Record<string, unknown> {
+  const schemas: Record<string, unknown> = {};
+  const webhooks: Record<string, unknown> = {};
+  for (const t of types) {
+    const home = `#/components/schemas/${t.name}`;
+    const parsed: unknown = t.schemaJson === undefined ? { type: "object" } : JSON.parse(t.schemaJson);
+    const schema = withRefs(parsed, (ref) => (ref === "#" ? home : `${home}${ref.slice(1)}`));
+    if (typeof schema === "object" && schema !== null) delete (schema as Record<string, unknown>).$schema;
+    schemas[t.name] = schema;
+    const examples = JSON.parse(t.examplesJson) as unknown[];
+    webhooks[t.name] = {
+      post: {
+        operationId: t.name,
+        summary: t.description ?? t.name,
+        ...(t.deprecated ? { deprecated: true } : {}),
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: { $ref: home },
+              ...(examples.length
+                ? { examples: Object.fromEntries(examples.map((value, i) => [`example${i + 1}`, { value }])) }
+                : {}),
+            },
+          },
+        },
+        responses: {
+          "2XX": { description: "Received. Anything else is retried on the schedule, then dead-lettered." },
+        },
+      },
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Webhook events",
+      version: String(revision),
+      description:
+        "The events this sender posts to your endpoints, each signed (Standard Webhooks and Stripe-Signature headers). " +
+        "`version` is the catalog's revision: it moves on with every change.",
+    },
+    webhooks,
+    components: { schemas },
+  };
+}
