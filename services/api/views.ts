@@ -31,12 +31,9 @@ export const problemSchema = z
       .array(
         z.strictObject({
           path: z.string(),
-          pointer: z
-            .string()
-            .optional()
-            .meta({
-              description: "Where within the field's JSON document (a filter, a schema, the payload): RFC 6901.",
-            }),
+          pointer: z.string().optional().meta({
+            description: "Where within the field's JSON document (a filter, a schema, the payload): RFC 6901.",
+          }),
           message: z.string(),
         }),
       )

@@ -116,7 +116,7 @@ export function schemaBounds(
   const problems: SchemaProblem[] = [];
   const patterns: SchemaPattern[] = [];
   const say = (pointer: string, message: string) => problems.push({ pointer, message });
-  const bytes = Buffer.byteLength(JSON.stringify(schema) ?? "");
+  const bytes = Buffer.byteLength(JSON.stringify(schema));
   if (bytes > schemaLimits.maxBytes) say("", `is ${bytes} bytes; at most ${schemaLimits.maxBytes}`);
   else if (nesting(schema, schemaLimits.maxNesting)) say("", `nests deeper than ${schemaLimits.maxNesting} levels`);
   if (problems.length) return { problems, patterns, cost: Infinity };

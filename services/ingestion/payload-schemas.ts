@@ -3,6 +3,7 @@
  * before it is stored (core's static bounds, every pattern proved linear-time by recheck, a compile, the examples
  * checked against it). What is admitted cannot make a check slow or throw at ingestion; what is not is a 422 at PUT.
  */
+// eslint-disable-next-line no-restricted-imports -- the package's own CommonJS entry for draft 2020-12, not our source
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import formatsPlugin from "ajv-formats";
 import { LRUCache } from "lru-cache";

@@ -3,6 +3,7 @@
  * measures time; `npm run bench` turns the cost bound into milliseconds on 256 KiB payloads built to be the worst).
  */
 import { check } from "recheck";
+// eslint-disable-next-line no-restricted-imports -- the package's format table, to prove each offered format linear
 import formats from "ajv-formats/dist/formats.js";
 import { describe, expect, it } from "vitest";
 import { schemaBounds, schemaLimits } from "../../../services/core/schema-bounds.ts";
