@@ -6,15 +6,37 @@
 import type { EventTypeRecord } from "../core/event-catalog.ts";
 import { withRefs } from "../core/schema-bounds.ts";
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
 export function catalogDocument(types: readonly EventTypeRecord[], revision: number): Record<string, unknown> {
   const schemas: Record<string, unknown> = {};
   const webhooks: Record<string, unknown> = {};
   for (const t of types) {
     const home = `#/components/schemas/${t.name}`;
     const parsed: unknown = t.schemaJson === undefined ? { type: "object" } : JSON.parse(t.schemaJson);
-    const schema = withRefs(parsed, (ref) => (ref === "#" ? home : `${home}${ref.slice(1)}`));
-    if (typeof schema === "object" && schema !== null) delete (schema as Record<string, unknown>).$schema;
+    // Top-level $defs become components of their own (`order.paid__money`): generators take a $defs left in place
+    // for a property of the payload.
+    const defs = isObject(parsed) && isObject(parsed.$defs) ? parsed.$defs : {};
+    const homes = new Map<string, string>();
+    for (const def of Object.keys(defs)) {
+      let key = `${t.name}__${def.replace(/[^A-Za-z0-9._-]/g, "_")}`;
+      while ([...homes.values()].includes(key) || key in schemas) key += "_";
+      homes.set(def, key);
+    }
+    const rewrite = (ref: string) => {
+      const [, def, rest = ""] = /^#\/\$defs\/([^/]+)(\/.*)?$/.exec(ref) ?? [];
+      const key =
+        def === undefined ? undefined : homes.get(decodeURIComponent(def.replaceAll("~1", "/").replaceAll("~0", "~")));
+      if (key !== undefined) return `#/components/schemas/${key}${rest}`;
+      return ref === "#" ? home : `${home}${ref.slice(1)}`;
+    };
+    const schema = withRefs(parsed, rewrite);
+    if (isObject(schema)) {
+      delete schema.$schema;
+      delete schema.$defs;
+    }
     schemas[t.name] = schema;
+    for (const [def, key] of homes) schemas[key] = withRefs(defs[def], rewrite);
     const examples = JSON.parse(t.examplesJson) as unknown[];
     webhooks[t.name] = {
       post: {
