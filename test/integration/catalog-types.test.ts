@@ -28,6 +28,9 @@ function typeErrors(files: Record<string, string>): string[] {
     moduleResolution: ts.ModuleResolutionKind.Bundler,
     allowImportingTsExtensions: true,
     types: [],
+    // No DOM: the default library is most of what the compiler reads.
+    lib: ["lib.es2022.d.ts"],
+    skipLibCheck: true,
   };
   const host = ts.createCompilerHost(options);
   const read = host.readFile.bind(host);
