@@ -51,7 +51,7 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, m: Message, log: Log
     limit: () => deps.gate.limit(key.endpointId, cap),
     maxWaitMs: deps.gate.mayWait(key.endpointId) ? deps.slotWaitMs : 0,
   });
-  if (!grant.ok) return defer(deps, key, deps.gate.comeback(key, grant.reason));
+  if (!grant.ok) return defer(deps, key, deps.gate.comeback(key, grant.reason, found.endpoint.rateLimit));
   const { slot } = grant;
   try {
     // What was read before a wait for the slot may have changed meanwhile (disabled, circuit opened, secret rotated).

@@ -36,7 +36,7 @@ export interface EndpointGate {
   /** Whether a delivery over the endpoint's limit may wait for a slot: only a steady endpoint's. */
   mayWait(endpointId: string): boolean;
   /** When a delivery the slot pool turned away comes back, and why (a paused endpoint says so). */
-  comeback(key: EndpointRef, refusal: SlotRefusal): Deferral;
+  comeback(key: EndpointRef, refusal: SlotRefusal, rateLimit: number | undefined): Deferral;
   /** With a slot taken: the circuit (claiming the probe when one is due) and the rate limit (waiting for a turn). */
   pass(key: EndpointRef, endpoint: Endpoint): Promise<Pass>;
   /** An attempt's answer moves the endpoint's state on; answers what to write on the endpoint, if anything. */
@@ -76,10 +76,13 @@ export function createEndpointGate(o: GateOptions, io: GateIo): EndpointGate {
     at: o.comebacks.next(key, notBefore, spacingMs),
   });
   const known = (endpointId: string) => states.get(endpointId);
-  /** An endpoint's comebacks are spaced by its pace: its latency over its limit (an unknown one: 20 ms). */
-  const pace = (endpointId: string) => {
+  /**
+   * An endpoint's comebacks are spaced by its pace: its latency over its limit (an unknown one: 20 ms), or its rate
+   * limit's interval when that is slower, so a backlog behind a rate limit comes back about when its turns come.
+   */
+  const pace = (endpointId: string, rateLimit: number | undefined) => {
     const s = known(endpointId);
-    return s ? spacing(s) : 20;
+    return Math.max(s ? spacing(s) : 20, rateLimit ? 1000 / rateLimit : 0);
   };
 
   return {
@@ -88,19 +91,20 @@ export function createEndpointGate(o: GateOptions, io: GateIo): EndpointGate {
       return s.mode === "paused" ? 0 : Math.min(s.limit.limit, cap);
     },
     mayWait: (endpointId) => (known(endpointId)?.mode ?? "steady") === "steady",
-    comeback(key, refusal) {
+    comeback(key, refusal, rateLimit) {
       const s = known(key.endpointId);
       const now = o.now();
       if (s?.mode === "paused") return defer(key.endpointId, "paused", s.pausedUntil, spacing(s));
       // A tenant at its cap: its slots turn over about its cap times as fast as one endpoint's.
       return refusal === "tenant_cap"
         ? defer(`tenant:${key.tenantId}`, refusal, now, (s?.latencyMs ?? 1000) / o.tenantCap)
-        : defer(key.endpointId, refusal, now, pace(key.endpointId));
+        : defer(key.endpointId, refusal, now, pace(key.endpointId, rateLimit));
     },
     async pass(key, endpoint) {
       let probe = false;
       const gate = circuitGate(endpoint.circuit, o.now());
-      if (gate.kind === "wait") return defer(key.endpointId, "circuit_open", gate.until, pace(key.endpointId));
+      if (gate.kind === "wait")
+        return defer(key.endpointId, "circuit_open", gate.until, pace(key.endpointId, endpoint.rateLimit));
       if (gate.kind === "probe") {
         // One probe at a time across every task: the claim is a version-guarded write, and one writer wins. The
         // change may run more than once (a race retries it): its last run says whether the write was ours.
@@ -112,7 +116,12 @@ export function createEndpointGate(o: GateOptions, io: GateIo): EndpointGate {
           return c && { ...e, circuit: c };
         });
         if (!claim.won) {
-          return defer(key.endpointId, "circuit_open", stored?.circuit?.probeUntil ?? until, pace(key.endpointId));
+          return defer(
+            key.endpointId,
+            "circuit_open",
+            stored?.circuit?.probeUntil ?? until,
+            pace(key.endpointId, endpoint.rateLimit),
+          );
         }
         probe = true;
       }

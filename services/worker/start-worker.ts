@@ -68,12 +68,12 @@ export interface Worker {
 }
 
 /**
- * How long a delivery over a steady endpoint's limit waits on the task for a slot before it goes back to the queue:
- * long enough for a healthy endpoint's slots to turn over, short against a lease or a drain.
+ * How long a delivery waits on the task before its lease: for a slot over a steady endpoint's limit, or for the
+ * rate turn it reserved (beyond, it is deferred). Long enough for a healthy endpoint's slots to turn over, short
+ * against a lease or a drain, and a quarter of the sweeper's grace at most: a delivery due and not leased for longer
+ * than the grace looks lost to the sweeper, which would send it again.
  */
-const slotWaitMs = 10_000;
-/** How far ahead a rate-limited delivery reserves its turn and waits for it here; beyond, it is deferred. */
-const rateHorizonMs = 10_000;
+const waitBeforeLeaseMs = (sweepGraceMs: number) => Math.min(10_000, sweepGraceMs / 4);
 
 /** Pollers for this capacity: one receive brings ten; a few pollers keep hundreds of slots fed. */
 export function pollersFor(concurrency: number): number {
@@ -91,7 +91,7 @@ export function startWorker(o: WorkerOptions): Worker {
       breakerFailures: s.breakerFailures,
       breakerCooldownMs: s.breakerCooldownMs,
       leaseMs: s.leaseMs,
-      rateHorizonMs,
+      rateHorizonMs: waitBeforeLeaseMs(s.sweepGraceMs),
       tenantCap: s.tenantMaxInFlight,
       comebacks: createComebacks({ now, random }),
       now,
@@ -107,7 +107,7 @@ export function startWorker(o: WorkerOptions): Worker {
     schedule: s.schedule,
     leaseMs: s.leaseMs,
     endpointCap: s.endpointMaxInFlight,
-    slotWaitMs,
+    slotWaitMs: waitBeforeLeaseMs(s.sweepGraceMs),
     disableAfterMs: s.disableAfterMs,
     sweepGraceMs: s.sweepGraceMs,
     maxPayloadBytes: s.maxPayloadBytes,

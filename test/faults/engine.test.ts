@@ -71,23 +71,41 @@ function postsPerWebhook(url: string): Map<string, number> {
 describe("a worker with hundreds of deliveries in flight", () => {
   const count = 300;
 
-  it("SIGKILL: nothing is lost, and only a delivery whose POST was in flight at the kill is POSTed again", async () => {
+  // Both wait for POSTs *received* (a count that only grows), not for hundreds open at once: how many are open at
+  // a moment depends on the machine's speed, and a busy machine may never get there.
+  it("SIGKILL: nothing is lost, and a delivery is POSTed again only if its first POST started and its success was not recorded", async () => {
     receiver.behave(() => ({ status: 200, delayMs: 3000 }));
     const t = await stack.createTenant([{ url: `${receiver.url}?kill` }]);
     const ids = await postMany(t, count, "kill");
     const first = await worker();
-    await eventually(() => receiver.open() >= 250, { what: "hundreds of POSTs in flight", timeoutMs: 20_000 });
-    const inFlightAtKill = receiver.open();
+    const received = () => receiver.requests.filter((r) => r.url.endsWith("?kill")).length;
+    await eventually(() => received() >= 250, { what: "250 POSTs received", timeoutMs: 120_000 });
     await first.kill("SIGKILL");
+    const killedAt = Date.now();
+    // What the store says once the worker is dead: the successes it recorded.
+    const atKill = await Promise.all(ids.map((id) => getEvent(stack, t.apiKey, id)));
+    const recorded = new Set(
+      atKill.flatMap((v) => v.deliveries.filter((d) => d.status === "DELIVERED").map((d) => d.webhook_id)),
+    );
+    const startedBeforeKill = new Set(
+      receiver.requests.filter((r) => r.url.endsWith("?kill") && r.at <= killedAt).map((r) => r.headers["webhook-id"]),
+    );
     // What the killed worker left leased comes back when its leases and the messages' visibility lapse.
     await worker();
-    await eventually(allDelivered(t, ids), { what: "every event delivered after the kill", timeoutMs: 45_000 });
+    await eventually(allDelivered(t, ids), { what: "every event delivered after the kill", timeoutMs: 90_000 });
     const posts = postsPerWebhook("?kill");
     expect(posts.size).toBe(count);
-    const repeated = [...posts.values()].filter((n) => n > 1);
-    expect(repeated.every((n) => n === 2)).toBe(true);
-    expect(repeated.length).toBeLessThanOrEqual(inFlightAtKill);
-  }, 90_000);
+    const repeated = [...posts].filter(([, n]) => n > 1);
+    expect(repeated.every(([, n]) => n === 2)).toBe(true);
+    for (const [id] of repeated) {
+      expect(startedBeforeKill.has(id), `${id} was POSTed before the kill`).toBe(true);
+      expect(recorded.has(id), `${id} was not recorded delivered at the kill`).toBe(false);
+    }
+    process.stdout.write(
+      `SIGKILL: ${startedBeforeKill.size} POSTs started before the kill, ${recorded.size} recorded delivered, ` +
+        `${repeated.length} POSTed again\n`,
+    );
+  }, 240_000);
 
   it("SIGTERM: the deliveries in flight finish and are recorded, the rest go to the next worker, none twice", async () => {
     receiver.requests.length = 0;
@@ -95,7 +113,7 @@ describe("a worker with hundreds of deliveries in flight", () => {
     const t = await stack.createTenant([{ url: `${receiver.url}?drain` }]);
     const ids = await postMany(t, count + 100, "drain");
     const w = await worker({ WORKER_CONCURRENCY: String(count) });
-    await eventually(() => receiver.open() >= 250, { what: "hundreds of POSTs in flight", timeoutMs: 20_000 });
+    await eventually(() => receiver.requests.length >= 250, { what: "250 POSTs received", timeoutMs: 120_000 });
     const exited = new Promise<number | null>((resolve) => w.child.once("exit", (code) => resolve(code)));
     w.child.kill("SIGTERM");
     expect(await exited).toBe(0);
@@ -105,15 +123,15 @@ describe("a worker with hundreds of deliveries in flight", () => {
     expect(views.filter((v) => v.status === "DELIVERED")).toHaveLength(started);
     for (const v of views.filter((x) => x.status !== "DELIVERED")) expect(v.deliveries[0]!.attempts).toBe(0);
     await worker();
-    await eventually(allDelivered(t, ids), { what: "the rest delivered", timeoutMs: 45_000 });
+    await eventually(allDelivered(t, ids), { what: "the rest delivered", timeoutMs: 90_000 });
     const posts = postsPerWebhook("?drain");
     expect(posts.size).toBe(ids.length);
     expect([...posts.values()].every((n) => n === 1)).toBe(true);
-  }, 90_000);
+  }, 240_000);
 });
 
 describe("an endpoint that keeps failing", () => {
-  it("opens its circuit, holds deliveries without spending attempts, probes one at a time, and closes when it recovers", async () => {
+  it("opens its circuit, defers deliveries without spending attempts, probes one at a time, and closes when it recovers", async () => {
     const w = stack.startWorker();
     try {
       receiver.requests.length = 0;
@@ -145,7 +163,7 @@ describe("an endpoint that keeps failing", () => {
         },
         { what: "the circuit reopened after the failed probe" },
       );
-      // Held deliveries spent no attempt: only the three that tripped it and the probe did.
+      // Deferred deliveries spent no attempt: only the three that tripped it and the probe did.
       const attempts = await Promise.all(
         ids.map(async (id) => (await getEvent(stack, t.apiKey, id)).deliveries[0]!.attempts),
       );

@@ -91,7 +91,7 @@ describe("endpoint gate", () => {
     gate.after("ep_1", 8, "unhealthy", { ...bad, retryAfterMs: 60_000 });
     expect(gate.limit("ep_1", 8)).toBe(0);
     expect(gate.mayWait("ep_1")).toBe(false);
-    const back = gate.comeback(key, "endpoint_cap");
+    const back = gate.comeback(key, "endpoint_cap", undefined);
     expect(back.reason).toBe("paused");
     expect(back.at).toBeGreaterThanOrEqual(t0 + 60_000 * 0.9);
     // A pause asked for longer than 10 minutes is cut to 10.
@@ -130,7 +130,7 @@ describe("endpoint gate", () => {
   it("comebacks of one endpoint are spaced by its pace, so a backlog returns spread out, not at once", () => {
     const { gate } = setUp();
     gate.after("ep_1", 4, "healthy", { ...ok, latencyMs: 1000 });
-    const times = Array.from({ length: 100 }, () => gate.comeback(key, "endpoint_cap").at);
+    const times = Array.from({ length: 100 }, () => gate.comeback(key, "endpoint_cap", undefined).at);
     // Latency ≈ 1 s over a limit of 4: 100 comebacks spread over ≈ 25 s.
     expect(Math.max(...times) - t0).toBeGreaterThan(20_000);
   });
@@ -142,7 +142,7 @@ describe("endpoint gate", () => {
       const ep = `ep_${i}`;
       gate.limit(ep, 8);
       gate.after(ep, 8, i % 2 ? "healthy" : "unhealthy", i % 3 ? bad : { ...bad, retryAfterMs: 1000 });
-      gate.comeback({ tenantId: `t${i % 7}`, endpointId: ep }, i % 2 ? "endpoint_cap" : "tenant_cap");
+      gate.comeback({ tenantId: `t${i % 7}`, endpointId: ep }, i % 2 ? "endpoint_cap" : "tenant_cap", undefined);
     }
     expect(gate.size()).toBe(1000);
     expect(comebacks.size()).toBeLessThanOrEqual(10_000);
