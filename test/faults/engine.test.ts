@@ -74,12 +74,17 @@ describe("a worker with hundreds of deliveries in flight", () => {
   // Both wait for POSTs *received* (a count that only grows), not for hundreds open at once: how many are open at
   // a moment depends on the machine's speed, and a busy machine may never get there.
   it("SIGKILL: nothing is lost, and a delivery is POSTed again only if its first POST started and its success was not recorded", async () => {
-    receiver.behave(() => ({ status: 200, delayMs: 3000 }));
+    // Answers spread over 1–4 s, so at the kill some POSTs are answered and recorded, some answered and not yet
+    // recorded, and some still open.
+    receiver.behave((_req, n) => ({ status: 200, delayMs: 1000 + (n % 10) * 300 }));
     const t = await stack.createTenant([{ url: `${receiver.url}?kill` }]);
     const ids = await postMany(t, count, "kill");
     const first = await worker();
     const received = () => receiver.requests.filter((r) => r.url.endsWith("?kill")).length;
-    await eventually(() => received() >= 250, { what: "250 POSTs received", timeoutMs: 120_000 });
+    await eventually(() => received() >= 250 && received() - receiver.open() >= 50, {
+      what: "250 POSTs received and 50 answered",
+      timeoutMs: 120_000,
+    });
     await first.kill("SIGKILL");
     const killedAt = Date.now();
     // What the store says once the worker is dead: the successes it recorded.
