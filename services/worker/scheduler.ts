@@ -93,9 +93,13 @@ async function carryOut(o: SchedulerOptions, now: () => number, m: Received, d: 
   await o.acks.ack(m.receiptHandle);
 }
 
-/** The heartbeat: a message worked on for a third of its visibility gets the whole visibility again. */
+/**
+ * The heartbeat: a message worked on for a third of its visibility gets the whole visibility again. It looks every
+ * sixth (at most every 5 s), so an extension comes at most half the visibility after the last: the rest is margin
+ * for a busy event loop.
+ */
 function startHeartbeat(o: SchedulerOptions, now: () => number, owned: ReadonlyMap<string, Owned>): NodeJS.Timeout {
-  const heartbeatMs = Math.max(1000, (o.visibilityTimeoutS * 1000) / 3);
+  const heartbeatMs = (o.visibilityTimeoutS * 1000) / 3;
   return setInterval(
     () => {
       const due = now() - heartbeatMs;
@@ -107,7 +111,7 @@ function startHeartbeat(o: SchedulerOptions, now: () => number, owned: ReadonlyM
         });
       }
     },
-    Math.min(heartbeatMs, 5000),
+    Math.min(heartbeatMs / 2, 5000),
   );
 }
 

@@ -17,8 +17,9 @@ const admin = () => `Bearer ${stack.adminToken}`;
 beforeAll(async () => {
   stack = await startStack({
     RETRY_SCHEDULE: "1s,1s,1s,1s,1s,1s",
-    DELIVERY_TIMEOUT_MS: "5000",
-    VISIBILITY_TIMEOUT_S: "10",
+    // Generous, so a POST answered within 4 s does not time out on a busy machine (a timeout is a retry: a POST).
+    DELIVERY_TIMEOUT_MS: "15000",
+    VISIBILITY_TIMEOUT_S: "20",
     SQS_WAIT_TIME_S: "1",
     // One tenant may fill the worker here: these tests are about one endpoint under load.
     TENANT_MAX_IN_FLIGHT: "1000",
@@ -100,8 +101,17 @@ describe("a worker with hundreds of deliveries in flight", () => {
     await eventually(allDelivered(t, ids), { what: "every event delivered after the kill", timeoutMs: 90_000 });
     const posts = postsPerWebhook("?kill");
     expect(posts.size).toBe(count);
+    // Every POST is an attempt the store counts (a lease is taken before each POST; the one a kill cut short counts
+    // too), so no delivery was POSTed more often than its attempts say; and a repeat is only of a delivery whose
+    // first POST started before the kill and whose success was not recorded then.
+    const attempts = new Map(
+      (await Promise.all(ids.map((id) => getEvent(stack, t.apiKey, id)))).map((v) => [
+        v.deliveries[0]!.webhook_id,
+        v.deliveries[0]!.attempts,
+      ]),
+    );
+    for (const [id, n] of posts) expect(n, `${id}: POSTs against attempts`).toBeLessThanOrEqual(attempts.get(id)!);
     const repeated = [...posts].filter(([, n]) => n > 1);
-    expect(repeated.every(([, n]) => n === 2)).toBe(true);
     for (const [id] of repeated) {
       expect(startedBeforeKill.has(id), `${id} was POSTed before the kill`).toBe(true);
       expect(recorded.has(id), `${id} was not recorded delivered at the kill`).toBe(false);
@@ -203,6 +213,7 @@ describe("an endpoint's rate limit", () => {
       .send({ name: "rate", endpoints: [{ url: `${receiver.url}?rate`, rate_limit: 5 }] });
     const t = { apiKey: created.body.api_key as string, tenantId: created.body.tenant_id as string, endpoints: [] };
     const ids = await postMany(t, 40, "rate");
+    const startedAt = Date.now();
     await Promise.all([worker(), worker()]);
     await eventually(allDelivered(t, ids), { what: "all 40 delivered", timeoutMs: 40_000 });
     const at = receiver.requests
@@ -210,18 +221,11 @@ describe("an endpoint's rate limit", () => {
       .map((r) => r.at)
       .sort((a, b) => a - b);
     expect(at).toHaveLength(40);
-    // After the first second's burst of 5, five a second: the sustained rate, and at most 5 per second of any
-    // window plus the burst (one more for the jitter between taking a slot and the POST's arrival).
-    const rate = (at.length - 6) / ((at.at(-1)! - at[5]!) / 1000);
-    const spanS = Math.ceil((at.at(-1)! - at[0]!) / 1000);
-    for (let w = 1; w <= spanS; w++) {
-      const busiest = Math.max(...at.map((t0) => at.filter((x) => x >= t0 && x < t0 + w * 1000).length));
-      expect(busiest).toBeLessThanOrEqual(5 * w + 6);
-    }
-    process.stdout.write(
-      `rate limit 5/s over two workers: ${at.length} deliveries, sustained ${rate.toFixed(2)}/s after the burst\n`,
-    );
-    expect(rate).toBeLessThanOrEqual(5.25);
-    expect(rate).toBeGreaterThan(2.5);
+    // The schedule allows a burst of 5, then one turn every 200 ms, whichever worker takes it. A POST arrives at
+    // its turn or later (never earlier, however busy the machine), so the j-th arrival is at least (j − 4) × 200 ms
+    // after the workers started: never faster than the limit.
+    for (const [j, x] of at.entries()) expect(x - startedAt).toBeGreaterThanOrEqual((j - 4) * 200);
+    const rate = (at.length - 5) / ((at.at(-1)! - startedAt) / 1000);
+    process.stdout.write(`rate limit 5/s over two workers: ${at.length} deliveries, ${rate.toFixed(2)}/s overall\n`);
   }, 60_000);
 });
