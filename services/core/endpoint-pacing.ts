@@ -30,7 +30,7 @@ export function openCircuit(now: number, reason: string, cooldownMs: number): Ci
 
 export type CircuitGate =
   | { readonly kind: "closed" }
-  /** Held: no attempt before `until`. */
+  /** Wait: no attempt before `until`. */
   | { readonly kind: "wait"; readonly until: number }
   /** Open and due: one delivery may go as the probe, once it has claimed it. */
   | { readonly kind: "probe" };
@@ -39,7 +39,8 @@ export function circuitGate(c: Circuit | undefined, now: number): CircuitGate {
   if (!c || c.state === "closed") return { kind: "closed" };
   const retryAt = c.retryAt ?? now;
   if (retryAt > now) return { kind: "wait", until: retryAt };
-  if ((c.probeUntil ?? 0) > now) return { kind: "wait", until: c.probeUntil! };
+  // A probe in flight: its answer usually comes long before its claim lapses, so look again after a cooldown.
+  if ((c.probeUntil ?? 0) > now) return { kind: "wait", until: Math.min(c.probeUntil!, now + (c.cooldownMs ?? 1000)) };
   return { kind: "probe" };
 }
 

@@ -116,12 +116,10 @@ export function createEndpointGate(o: GateOptions, io: GateIo): EndpointGate {
           return c && { ...e, circuit: c };
         });
         if (!claim.won) {
-          return defer(
-            key.endpointId,
-            "circuit_open",
-            stored?.circuit?.probeUntil ?? until,
-            pace(key.endpointId, endpoint.rateLimit),
-          );
+          // Another task's probe is in flight (or has just closed the circuit: then come back at once).
+          const g = circuitGate(stored?.circuit, o.now());
+          const at = g.kind === "wait" ? g.until : o.now();
+          return defer(key.endpointId, "circuit_open", at, pace(key.endpointId, endpoint.rateLimit));
         }
         probe = true;
       }

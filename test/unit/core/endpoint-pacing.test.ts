@@ -23,6 +23,9 @@ describe("circuit breaker", () => {
     expect(claimProbe(claimed, 32_000, 41_000)).toBeUndefined();
     expect(circuitGate(claimed, 32_000)).toEqual({ kind: "wait", until: 40_000 });
     expect(claimProbe(claimed, 40_000, 49_000)?.probeUntil).toBe(49_000);
+    // With a short cooldown, others look again after it rather than at the end of the probe's claim.
+    const quick = claimProbe(openCircuit(0, "timeout", 2000), 2000, 40_000)!;
+    expect(circuitGate(quick, 3000)).toEqual({ kind: "wait", until: 5000 });
   });
 
   it("closes on a good probe, and reopens for twice as long (at most 10 min) on a bad one", () => {
