@@ -6,31 +6,12 @@
 import type { Logger } from "pino";
 import { classifyAttempt, healthSignal } from "../core/attempt-outcome.ts";
 import { totalAttempts, type Delivery } from "../core/delivery-state.ts";
-import type { Endpoint } from "../core/tenant.ts";
 import type { DeliveryKey } from "../aws/events/delivery-ops.ts";
-import type { EventItem } from "../aws/events/store.ts";
 import type { PostResult } from "../outbound/guarded-client.ts";
 import { statusClass } from "../metrics.ts";
-import type { DeliverDeps } from "./deliver-deps.ts";
+import type { DeliverDeps, Ready } from "./deliver-deps.ts";
 import { endpointStep } from "./endpoint-step.ts";
 import type { Disposition } from "./scheduler.ts";
-import type { Slot } from "./slot-pool.ts";
-
-/** Ready to POST: the event as leased, and what to give back when done. */
-export interface Ready {
-  readonly kind: "ready";
-  readonly key: DeliveryKey;
-  readonly endpoint: Endpoint;
-  /** The live secrets in clear, newest first: one signature each. */
-  readonly secrets: readonly string[];
-  readonly event: EventItem;
-  readonly leaseId: string;
-  readonly attempt: number;
-  /** It goes as its endpoint's circuit probe. */
-  readonly probe: boolean;
-  readonly slot: Slot;
-  readonly releaseMemory: () => void;
-}
 
 /** Response excerpts kept in the attempt log at most (characters of the body). */
 const maxResponseExcerpt = 4096;

@@ -6,13 +6,13 @@ import type { OperationalNotice } from "../core/operational-events.ts";
 import type { Endpoint, SigningSecret, Tenant } from "../core/tenant.ts";
 import type { DeliveriesState } from "../aws/events/change-deliveries.ts";
 import type { DeliveryKey, Lease, ParkAnswer } from "../aws/events/delivery-ops.ts";
-import type { AttemptItem } from "../aws/events/store.ts";
+import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import type { PostResult } from "../outbound/guarded-client.ts";
 import type { Metrics } from "../metrics.ts";
 import type { DeliveryFigures } from "./delivery-figures.ts";
 import type { EndpointGate } from "./endpoint-gate.ts";
 import type { MemoryBudget } from "./memory-budget.ts";
-import type { SlotPool } from "./slot-pool.ts";
+import type { Slot, SlotPool } from "./slot-pool.ts";
 
 export interface DeliveryOps {
   /** The tenant, read afresh when the cached one is older than `minVersion`. */
@@ -85,4 +85,20 @@ export async function inStage<T>(stage: DeliveryStageError["stage"], work: () =>
   } catch (err) {
     throw new DeliveryStageError(stage, err);
   }
+}
+
+/** Ready to POST: the event as leased, and what to give back when done. */
+export interface Ready {
+  readonly kind: "ready";
+  readonly key: DeliveryKey;
+  readonly endpoint: Endpoint;
+  /** The live secrets in clear, newest first: one signature each. */
+  readonly secrets: readonly string[];
+  readonly event: EventItem;
+  readonly leaseId: string;
+  readonly attempt: number;
+  /** It goes as its endpoint's circuit probe. */
+  readonly probe: boolean;
+  readonly slot: Slot;
+  readonly releaseMemory: () => void;
 }

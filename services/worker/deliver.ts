@@ -12,8 +12,8 @@ import { liveSecrets, type Endpoint } from "../core/tenant.ts";
 import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
 import type { DeliveryKey } from "../aws/events/delivery-ops.ts";
 import type { PostResult } from "../outbound/guarded-client.ts";
-import { conclude, exhausted, type Ready } from "./conclude.ts";
-import { inStage, type DeliverDeps } from "./deliver-deps.ts";
+import { conclude, exhausted } from "./conclude.ts";
+import { inStage, type DeliverDeps, type Ready } from "./deliver-deps.ts";
 import type { Deferral } from "./endpoint-gate.ts";
 import type { Disposition, Received } from "./scheduler.ts";
 

@@ -8,8 +8,7 @@ import type { AttemptOutcome } from "../core/delivery-state.ts";
 import { applyPacingChange, type PacingChange } from "../core/endpoint-pacing.ts";
 import { endpointAfterAttempt, type Endpoint } from "../core/tenant.ts";
 import type { PostResult } from "../outbound/guarded-client.ts";
-import type { Ready } from "./conclude.ts";
-import type { DeliverDeps } from "./deliver-deps.ts";
+import type { DeliverDeps, Ready } from "./deliver-deps.ts";
 
 export interface AttemptSeen {
   readonly res: PostResult;
