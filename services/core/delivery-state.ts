@@ -148,16 +148,18 @@ export function applyOutcome(d: Delivery, outcome: AttemptOutcome, input: Outcom
 
 /** Settles a delivery whose budget was spent by a worker that died mid-attempt. */
 export function exhaust(d: Delivery, now: number): Delivery {
-  return {
-    ...d,
-    status: "DEAD",
-    leaseId: undefined,
-    leaseUntil: undefined,
-    parked: undefined,
-    lastError: d.lastError ?? "attempt budget spent",
-    deadAt: now,
-  };
+  return dead(d, now, d.lastError ?? "attempt budget spent");
 }
+
+const dead = (d: Delivery, now: number, lastError: string): Delivery => ({
+  ...d,
+  status: "DEAD",
+  leaseId: undefined,
+  leaseUntil: undefined,
+  parked: undefined,
+  lastError,
+  deadAt: now,
+});
 
 /** All attempts ever started: the number of the latest in the attempt log. */
 export function totalAttempts(d: Delivery): number {
@@ -222,16 +224,7 @@ export function isOverdue(d: Delivery, now: number, graceMs: number): boolean {
 
 /** Settles a delivery that can never be sent (its tenant or endpoint is gone). */
 export function abandon(d: Delivery, now: number, reason: string): Delivery | undefined {
-  if (isSettled(d.status)) return undefined;
-  return {
-    ...d,
-    status: "DEAD",
-    leaseId: undefined,
-    leaseUntil: undefined,
-    parked: undefined,
-    lastError: reason,
-    deadAt: now,
-  };
+  return isSettled(d.status) ? undefined : dead(d, now, reason);
 }
 
 /**
