@@ -259,7 +259,7 @@ export type Endpoint = {
         since: string;
         reason?: string;
         /**
-         * Open: when one delivery goes as a probe; held deliveries wait without spending attempts.
+         * Open: when one delivery goes as a probe; the others are deferred without spending attempts.
          */
         next_probe_at?: string;
         /**
@@ -311,7 +311,7 @@ export type EndpointWithSecret = {
         since: string;
         reason?: string;
         /**
-         * Open: when one delivery goes as a probe; held deliveries wait without spending attempts.
+         * Open: when one delivery goes as a probe; the others are deferred without spending attempts.
          */
         next_probe_at?: string;
         /**
@@ -367,7 +367,7 @@ export type RotatedEndpoint = {
         since: string;
         reason?: string;
         /**
-         * Open: when one delivery goes as a probe; held deliveries wait without spending attempts.
+         * Open: when one delivery goes as a probe; the others are deferred without spending attempts.
          */
         next_probe_at?: string;
         /**
@@ -1710,6 +1710,10 @@ export type PostV1EndpointsByEndpointIdRecoverErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * Conflicts with the current state
+     */
+    409: Problem;
     /**
      * The body is too large
      */
@@ -3384,6 +3388,10 @@ export type PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverErrors = {
      */
     404: Problem;
     /**
+     * Conflicts with the current state
+     */
+    409: Problem;
+    /**
      * The body is too large
      */
     413: Problem;
@@ -4257,6 +4265,10 @@ export type PostAdminOperationalEndpointsByEndpointIdRecoverErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * Conflicts with the current state
+     */
+    409: Problem;
     /**
      * The body is too large
      */
