@@ -28,6 +28,8 @@ import { tenantIdentityView } from "./views.ts";
 import { webRoutes } from "./web/routes.ts";
 import { traceIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
+import { catalogSettingsRoutes, eventTypeRoutes } from "./routes/event-types.ts";
+import { catalogChecker } from "../ingestion/catalog-check.ts";
 
 export interface AppDeps {
   readonly tenants: TenantStore;
@@ -187,6 +189,7 @@ export function createApp(deps: AppDeps): Express {
       maxJsonDepth: deps.maxJsonDepth,
       ingestRatePerS: deps.ingestRatePerS,
       ingestBurst: deps.ingestBurst,
+      catalog: catalogChecker(store),
     }),
     eventReadRoutes({ ...requeue, tenantIdOf: keyTenant, actionLimit }),
   );
@@ -194,6 +197,16 @@ export function createApp(deps: AppDeps): Express {
     res.json(tenantIdentityView(requireTenant(req)));
   });
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
+  const catalog = {
+    store,
+    now,
+    tenantIdOf: keyTenant,
+    actionLimit,
+    maxPayloadBytes: deps.maxPayloadBytes,
+    maxJsonDepth: deps.maxJsonDepth,
+  };
+  app.use("/v1/event-types", eventTypeRoutes(catalog));
+  app.use("/v1/catalog", catalogSettingsRoutes(catalog));
   const sessions = { key: sessionKey, publicUrl: deps.publicUrl, now };
   const sessionLimit = tenantRateLimit({ ...portalSessionRate, now, limit: "This tenant's limit on portal sessions" });
   app.use(
