@@ -13,7 +13,8 @@ const duration = (fallback: string) => z.string().default(fallback).pipe(duratio
 const schema = z
   .object({
     PORT: port.default(3000),
-    ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+    /** At least 32 characters: portal session keys derive from it (core/portal-token.ts), so it is a signing key too. */
+    ADMIN_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     AWS_REGION: z.string().min(1).default("us-east-1"),
     AWS_ENDPOINT_URL: url.optional(),
@@ -79,6 +80,9 @@ const schema = z
     /** Per-tenant limit on each API task on everything else a tenant does that writes or requeues (retry, recover, rotation, endpoint writes). */
     TENANT_ACTION_RATE_PER_S: z.coerce.number().positive().default(2),
     TENANT_ACTION_BURST: z.coerce.number().int().min(1).default(20),
+    /** Per-tenant limit on each API task on /v1 reads (GET and HEAD, a key's and its portal sessions' together). */
+    TENANT_READ_RATE_PER_S: z.coerce.number().positive().default(20),
+    TENANT_READ_BURST: z.coerce.number().int().min(1).default(100),
     /** Deepest JSON nesting an event may have. */
     MAX_JSON_DEPTH: z.coerce.number().int().min(1).max(1000).default(64),
     /** A client must send its headers within this, and its whole request within REQUEST_TIMEOUT_MS. */
@@ -87,8 +91,12 @@ const schema = z
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
     /** Failed authentications per client address per minute, per API task, before 429 (no lookup is made then). */
     AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
-    /** Proxies in front of the API that append to X-Forwarded-For (the ALB: 1); the client's address is read behind them. */
-    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(1),
+    /**
+     * Proxies in front of the API that append to X-Forwarded-For; the client's address is read behind them. 0 (no
+     * proxy: the socket's address) unless set: the CDK stack sets 1 (its ALB). Set more than there are, and a client
+     * chooses its own address with X-Forwarded-For (and so escapes AUTH_FAILURE_LIMIT).
+     */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
     RETENTION_DELIVERED: duration("30d"),
     RETENTION_DEAD: duration("14d"),
     /** An endpoint failing without a single success for this long is disabled. */
@@ -121,7 +129,7 @@ const schema = z
      * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES): they are the standard's, so they are not repeated here.
      */
     OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
-    /** The share of new traces recorded (parentbased_traceidratio: a caller's sampled traceparent is always followed). */
+    /** The share of events traced (parentbased_traceidratio; the API's own coin decides even for a client's traceparent). */
     OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
     SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
     SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(300_000),
@@ -203,8 +211,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
   if ((role === "api" || role === "worker") && config.ALLOW_PRIVATE_TARGETS && !onEmulators(config)) {
     throw new ConfigError([
       "ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off, so it is allowed only where the services use local " +
-        "emulators: set AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS) to hosts that are not AWS, " +
-        "such as http://127.0.0.1:8000 or http://localstack:4566",
+        "emulators: set AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS) to loopback or a name " +
+        "without a dot, such as http://127.0.0.1:8000 or http://localstack:4566",
     ]);
   }
   return config;
@@ -238,14 +246,22 @@ export function awsEndpoints(c: Config): {
   };
 }
 
-const awsHost = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/i;
+/**
+ * An emulator's host, by an allow-list: loopback (`localhost`, 127.0.0.0/8, `[::1]`) or a name without a dot (a
+ * compose service such as `localstack`). A deny-list of AWS's names let spellings through (a trailing dot, an
+ * alias, an address); anything with a dot that is not loopback is taken for a real service.
+ */
+export function isEmulatorHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host) || /^[a-z0-9-]+$/.test(host);
+}
 
 /**
- * True when every AWS service the services call goes to an endpoint that is set and is not AWS's: emulators on
- * loopback (npm start, the tests) or on a private network (compose's LocalStack). A deployment uses AWS itself.
+ * True when every AWS service the services call goes to an endpoint that is set and is an emulator's (loopback: npm
+ * start, the tests; a dotless name on compose's network: LocalStack). A deployment uses AWS itself.
  */
 export function onEmulators(c: Config): boolean {
   const e = awsEndpoints(c);
   const used = c.SECRETS_KMS_KEY_ID === undefined ? [e.dynamodb, e.sqs] : [e.dynamodb, e.sqs, e.kms];
-  return used.every((url) => url !== undefined && !awsHost.test(new URL(url).hostname));
+  return used.every((url) => url !== undefined && isEmulatorHost(new URL(url).hostname));
 }

@@ -22,6 +22,8 @@ export interface Metrics {
   readonly deliveriesDeferred: Counter<"reason">;
   readonly circuitTransitions: Counter<"to">;
   readonly oldestOverdueSeconds: Gauge;
+  /** Operational events that could not be stored (throttled, a backend down): kept and tried again, never dropped. */
+  readonly operationalNoticesFailed: Counter<"type">;
   /** The SLO's histograms: from an event's acceptance to its delivery's first attempt, and to its success. */
   readonly firstAttemptSeconds: Histogram;
   readonly deliveredSeconds: Histogram;
@@ -88,6 +90,12 @@ export function createMetrics(service: "api" | "worker"): Metrics {
       name: "webhooks_deliveries_deferred_total",
       help: "Deliveries put back on the queue for later without an attempt, by why (tenant_cap, endpoint_cap, paused, circuit_open, rate_limited)",
       labelNames: ["reason"],
+      registers,
+    }),
+    operationalNoticesFailed: new Counter({
+      name: "webhooks_operational_events_failed_total",
+      help: "Operational events whose write failed; their notices are kept and sent with the next try",
+      labelNames: ["type"],
       registers,
     }),
     oldestOverdueSeconds: new Gauge({

@@ -110,6 +110,8 @@ export function apiSettings(config: Config) {
     ingestBurst: config.INGEST_BURST,
     tenantActionRatePerS: config.TENANT_ACTION_RATE_PER_S,
     tenantActionBurst: config.TENANT_ACTION_BURST,
+    tenantReadRatePerS: config.TENANT_READ_RATE_PER_S,
+    tenantReadBurst: config.TENANT_READ_BURST,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     allowedTargetPorts: config.ALLOWED_TARGET_PORTS,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,

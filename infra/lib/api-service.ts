@@ -70,6 +70,8 @@ export class ApiService extends Construct {
           ...props.environment,
           PORT: "3000",
           PUBLIC_URL: `https://${props.domainName}`,
+          // The ALB appends the address it saw to X-Forwarded-For: the one proxy the API reads the client behind.
+          TRUST_PROXY_HOPS: "1",
           NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB),
         },
         secrets: { ADMIN_TOKEN: ecs.Secret.fromSecretsManager(props.adminToken) },

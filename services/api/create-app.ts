@@ -20,11 +20,13 @@ import { cachedReadiness } from "./readiness.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { adminHistoryRoutes } from "./routes/admin-history.ts";
+import { adminSecretRoutes } from "./routes/admin-secrets.ts";
 import { endpointRoutes } from "./routes/endpoints.ts";
-import { portalSessionRoutes } from "./routes/portal-sessions.ts";
+import { portalSessionRate, portalSessionRoutes } from "./routes/portal-sessions.ts";
 import { liveTenant } from "./tenant-records.ts";
+import { tenantIdentityView } from "./views.ts";
 import { webRoutes } from "./web/routes.ts";
-import { authenticated, beginIngestion } from "./ingest-tracing.ts";
+import { traceIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
 import { catalogSettingsRoutes, eventTypeRoutes } from "./routes/event-types.ts";
 import { catalogChecker } from "../ingestion/catalog-check.ts";
@@ -42,6 +44,9 @@ export interface AppDeps {
   /** Per-tenant token bucket on tenant actions (retry, recover, rotation, endpoint writes). */
   readonly tenantActionRatePerS: number;
   readonly tenantActionBurst: number;
+  /** Per-tenant token bucket on /v1 reads (GET, HEAD). */
+  readonly tenantReadRatePerS: number;
+  readonly tenantReadBurst: number;
   readonly allowPrivateTargets: boolean;
   /** Ports a public endpoint may use (443 always). */
   readonly allowedTargetPorts: readonly number[];
@@ -161,9 +166,18 @@ export function createApp(deps: AppDeps): Express {
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
-  app.use("/v1/events", beginIngestion);
   app.use("/v1", auth);
-  app.use("/v1/events", authenticated);
+  // Reads have their own bucket per tenant: an event read is up to a megabyte of JSON, so reads are work too.
+  const readLimit = tenantRateLimit({
+    ratePerS: deps.tenantReadRatePerS,
+    burst: deps.tenantReadBurst,
+    now,
+    limit: "This tenant's rate limit on reads",
+  });
+  app.use("/v1", (req, res, next) =>
+    req.method === "GET" || req.method === "HEAD" ? readLimit(req, res, next) : next(),
+  );
+  app.use("/v1/events", traceIngestion);
   app.use(
     "/v1/events",
     ingestRoutes({
@@ -179,6 +193,9 @@ export function createApp(deps: AppDeps): Express {
     }),
     eventReadRoutes({ ...requeue, tenantIdOf: keyTenant, actionLimit }),
   );
+  app.get("/v1/tenant", (req, res) => {
+    res.json(tenantIdentityView(requireTenant(req)));
+  });
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
   const catalog = {
     store,
@@ -191,7 +208,12 @@ export function createApp(deps: AppDeps): Express {
   app.use("/v1/event-types", eventTypeRoutes(catalog));
   app.use("/v1/catalog", catalogSettingsRoutes(catalog));
   const sessions = { key: sessionKey, publicUrl: deps.publicUrl, now };
-  app.use("/v1/portal-sessions", requireApiKey, portalSessionRoutes({ ...sessions, tenantIdOf: keyTenant }));
+  const sessionLimit = tenantRateLimit({ ...portalSessionRate, now, limit: "This tenant's limit on portal sessions" });
+  app.use(
+    "/v1/portal-sessions",
+    requireApiKey,
+    portalSessionRoutes({ ...sessions, tenantIdOf: keyTenant, keyOf: (req) => req.apiKey, limit: sessionLimit }),
+  );
   app.use("/admin", admin);
   // The system tenant is the platform's own: reached through its own routes below, never as a tenant.
   app.use("/admin/tenants/:tenantId", (req, _res, next) => {
@@ -211,6 +233,8 @@ export function createApp(deps: AppDeps): Express {
     portalSessionRoutes({
       ...sessions,
       tenantIdOf: async (req) => (await liveTenant(tenants, pathTenant(req))).tenantId,
+      keyOf: () => undefined,
+      limit: unlimited,
     }),
   );
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
@@ -236,6 +260,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics }));
   app.use("/admin", adminHistoryRoutes({ store, now }));
+  app.use("/admin", adminSecretRoutes({ tenants }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", admin, async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

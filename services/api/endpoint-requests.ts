@@ -68,6 +68,11 @@ export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly n
           .optional()
           .meta({ description: "`next_cursor` of the previous call, to go on where it stopped." }),
       })
-      .strict(),
+      .strict()
+      // A range that ends before it starts is the caller's mistake (422), never a query DynamoDB refuses (a 500).
+      .refine((r) => r.until === undefined || Date.parse(r.until) >= Date.parse(r.since), {
+        path: ["until"],
+        error: "must not be before since",
+      }),
   };
 }

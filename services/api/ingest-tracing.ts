@@ -1,16 +1,14 @@
 /**
- * The ingestion's spans: `POST /v1/events` (server), continuing the client's `traceparent` when it sends one, and
- * its first step, `authenticate`; acceptEvent adds `store event` and `enqueue deliveries` under it. create-app.ts
- * mounts `beginIngestion` before the API key check and `authenticated` after it. With tracing off both only call
- * next().
+ * The ingestion's span: `POST /v1/events` (server), continuing the client's `traceparent` when it sends one (under
+ * the API's caller-blind sampler: the client's sampled flag decides nothing, its tracestate is dropped, see
+ * tracing/sampler.ts); acceptEvent adds `store event` and `enqueue deliveries` under it. create-app.ts mounts it after
+ * the API key check, so a request that is not authenticated starts no span at all (a 401 flood costs no trace). With
+ * tracing off it only calls next().
  */
-import type { Request, RequestHandler } from "express";
-import { contextFrom, failed, inTrace, SpanKind, startSpan, withContext, type Span } from "../tracing/spans.ts";
+import type { RequestHandler } from "express";
+import { contextFrom, failed, inTrace, SpanKind, startSpan, withContext } from "../tracing/spans.ts";
 
-/** The open `authenticate` span of each request being authenticated. */
-const authenticating = new WeakMap<Request, Span>();
-
-export const beginIngestion: RequestHandler = (req, res, next) => {
+export const traceIngestion: RequestHandler = (req, res, next) => {
   if (req.method !== "POST" || req.path !== "/") return next();
   const attributes = { "http.request.method": "POST", "http.route": "/v1/events" };
   const { span, context } = startSpan("POST /v1/events", {
@@ -20,27 +18,11 @@ export const beginIngestion: RequestHandler = (req, res, next) => {
   });
   // No trace context at all: tracing is off (a sampled-out request still has one, and passes it on).
   if (!inTrace(span)) return next();
-  const auth = startSpan("authenticate", { parent: context }).span;
-  authenticating.set(req, auth);
+  if (req.tenant) span.setAttribute("webhook.tenant_id", req.tenant.tenantId);
   res.once("close", () => {
-    if (authenticating.delete(req)) {
-      failed(auth, String(res.statusCode));
-      auth.end();
-    }
-    if (req.tenant) span.setAttribute("webhook.tenant_id", req.tenant.tenantId);
     span.setAttribute("http.response.status_code", res.statusCode);
     if (res.statusCode >= 500) failed(span, String(res.statusCode));
     span.end();
   });
   withContext(context, next);
-};
-
-export const authenticated: RequestHandler = (req, _res, next) => {
-  const auth = authenticating.get(req);
-  if (auth) {
-    authenticating.delete(req);
-    if (req.tenant) auth.setAttribute("webhook.tenant_id", req.tenant.tenantId);
-    auth.end();
-  }
-  next();
 };

@@ -2,4 +2,5 @@
 import { tracingSettings } from "../config.ts";
 import { startTracing } from "../tracing/start.ts";
 
-startTracing("webhooks-api", tracingSettings(process.env));
+// Its remote parents are callers' traceparents: continued, but never obeyed on sampling.
+startTracing("webhooks-api", tracingSettings(process.env), { untrustedParents: true });

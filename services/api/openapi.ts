@@ -8,6 +8,7 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObj
 import { pageQuery, tenantCreateSchema, tenantPatchSchema } from "./routes/admin-tenants.ts";
 import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
 import { historyQuery } from "./routes/admin-history.ts";
+import { sealSecretsSchema } from "./routes/admin-secrets.ts";
 import { endpointSchemas } from "./endpoint-requests.ts";
 import { attemptsQuerySchema, idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
 import { portalSessionSchema } from "./routes/portal-sessions.ts";
@@ -276,6 +277,14 @@ export const operations: readonly Operation[] = [
     responses: { 201: views.eventAcceptedSchema, 200: views.eventAcceptedSchema },
   },
   ...eventReadOperations("/v1/events", "apiKey", "Events"),
+  {
+    method: "get",
+    path: "/v1/tenant",
+    summary: "The tenant this key (or portal session) acts for: its id and name",
+    tag: "Tenant",
+    auth: "apiKey",
+    responses: ok(views.tenantIdentitySchema),
+  },
   ...endpointOperations("/v1/endpoints", "apiKey", "Endpoints"),
   ...eventTypeOperations(),
   {
@@ -371,6 +380,17 @@ export const operations: readonly Operation[] = [
   ...eventReadOperations(`${tenant}/events`, "admin", "Admin: events"),
   ...endpointOperations("/admin/operational-endpoints", "admin", "Admin: operational webhooks"),
   ...eventReadOperations("/admin/operational-events", "admin", "Admin: operational webhooks"),
+  {
+    method: "post",
+    path: "/admin/seal-secrets",
+    summary:
+      "Seal signing secrets stored before sealing: a page of tenants a call (`next_cursor` goes on); the bootstrap runs it to the end",
+    tag: "Admin: tenants",
+    auth: "admin",
+    body: sealSecretsSchema,
+    bodyOptional: true,
+    responses: ok(views.sealReportSchema),
+  },
   {
     method: "get",
     path: "/admin/dlq",

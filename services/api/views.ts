@@ -5,8 +5,8 @@
  */
 import { z } from "zod";
 import { tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
-import type { AttemptItem, EventItem } from "../aws/events/store.ts";
-import type { AttemptPage, EventSummary } from "../aws/events/read-events.ts";
+import { maxExcerptJsonBytes, type AttemptItem, type EventItem } from "../aws/events/store.ts";
+import { recentAttempts, type AttemptPage, type EventSummary } from "../aws/events/read-events.ts";
 import { deliveryStatuses, eventStatuses, isSettled, totalAttempts, type Delivery } from "../core/delivery-state.ts";
 import type { DeadLetter } from "../aws/dead-letters.ts";
 import type { DeliveryMessage } from "../aws/delivery-queue.ts";
@@ -151,6 +151,14 @@ export const tenantViewSchema = z
     endpoints: z.array(endpointViewSchema),
   })
   .meta({ id: "Tenant" });
+/** Whose credential this is: what the portal's header names, so a link to another tenant's portal is recognisable. */
+export const tenantIdentitySchema = z
+  .strictObject({ tenant_id: z.string(), name: z.string() })
+  .meta({ id: "TenantIdentity" });
+export const tenantIdentityView = (t: Tenant): z.input<typeof tenantIdentitySchema> => ({
+  tenant_id: t.tenantId,
+  name: t.name,
+});
 export const tenantCreatedSchema = tenantViewSchema
   .extend({ api_key: apiKey, endpoints: z.array(endpointWithSecretSchema) })
   .meta({ id: "TenantCreated" });
@@ -186,7 +194,12 @@ const attemptViewSchema = z.strictObject({
   status_code: z.number().int().nullable(),
   duration_ms: z.number(),
   error: z.string().nullable(),
-  response_excerpt: z.string().nullable(),
+  response_excerpt: z
+    .string()
+    .nullable()
+    .meta({
+      description: `The start of the receiver's answer: at most ${maxExcerptJsonBytes} bytes as JSON (a control byte counts six).`,
+    }),
 });
 export const attemptPageSchema = page(attemptViewSchema).meta({
   id: "AttemptPage",
@@ -217,7 +230,9 @@ const deliveryViewSchema = z.strictObject({
     description:
       "SKIPPED: the endpoint was disabled when the event came; nothing was sent (recover or retry sends it).",
   }),
-  attempt_log: z.array(attemptViewSchema).meta({ description: "The newest 20 attempts at most, in attempt order." }),
+  attempt_log: z
+    .array(attemptViewSchema)
+    .meta({ description: `The newest ${recentAttempts} attempts at most, in attempt order.` }),
   earlier_attempts_cursor: z.string().nullable().meta({
     description:
       "Null when `attempt_log` holds every attempt; else pass as `cursor` to GET …/deliveries/{endpointId}/attempts for the earlier ones.",
@@ -449,6 +464,17 @@ export function deadLetterView(
       : null,
   };
 }
+
+export const sealReportSchema = z
+  .strictObject({
+    examined: z.number().int().meta({ description: "Tenants looked at in this call." }),
+    sealed: z.number().int().meta({ description: "Of those, tenants that had a secret in clear, now sealed." }),
+    next_cursor: z
+      .string()
+      .nullable()
+      .meta({ description: "Pass as `cursor` to go on; null when every tenant is done." }),
+  })
+  .meta({ id: "SealReport" });
 
 export const requeueReportSchema = z
   .strictObject({

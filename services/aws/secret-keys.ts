@@ -3,7 +3,7 @@
  * compose and the tests, here) behind one small interface, its caches, and sealing a tenant's secrets in clear and
  * opening the ones a delivery signs with.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { LRUCache } from "lru-cache";
@@ -17,29 +17,45 @@ export interface KeyProvider {
   decrypt(encryptedKey: string): Promise<Uint8Array>;
 }
 
+/** How long the cached provider seals with one data key, and how long a decrypted data key is kept, at most. */
+export interface KeyCacheOptions {
+  /**
+   * Each process seals with one data key this long: a fleet makes at most (tasks x days) data keys a day, so the
+   * data keys a worker ever meets stay few. @default 86_400_000 (a day)
+   */
+  readonly dataKeyLifetimeMs?: number;
+  /** Decrypted data keys kept, least recently used dropped: far more than a fleet makes in years. @default 100_000 */
+  readonly maxDecrypted?: number;
+  /** How long a decrypted data key is kept (also how long a disabled KMS key still opens secrets). @default a day */
+  readonly decryptedTtlMs?: number;
+}
+
 /**
- * One data key per `ttlMs` (not one KMS call per write), and each decrypted data key remembered for `ttlMs` by its
- * encrypted form (not one KMS call per delivery). Plaintext data keys live in this process's memory only.
+ * One data key per lifetime (not one KMS call per write), and each decrypted data key remembered by the SHA-256 of
+ * its encrypted form (32 bytes a key, whatever KMS's ciphertext is), so a worker calls KMS Decrypt once per data key
+ * per day, not per delivery. Plaintext data keys live in this process's memory only.
  */
-export function cachedKeys(provider: KeyProvider, ttlMs = 3_600_000, max = 1000): KeyProvider {
+export function cachedKeys(provider: KeyProvider, opts: KeyCacheOptions = {}): KeyProvider {
+  const lifetimeMs = opts.dataKeyLifetimeMs ?? 86_400_000;
   let current: { key: Promise<DataKey>; until: number } | undefined;
-  const decrypted = new LRUCache<string, Uint8Array>({
-    max,
-    ttl: ttlMs,
-    fetchMethod: (encrypted) => provider.decrypt(encrypted),
+  const decrypted = new LRUCache<string, Uint8Array, string>({
+    max: opts.maxDecrypted ?? 100_000,
+    ttl: opts.decryptedTtlMs ?? 86_400_000,
+    fetchMethod: (_digest, _stale, { context }) => provider.decrypt(context),
   });
   return {
     dataKey() {
       if (!current || current.until <= Date.now()) {
         const key = provider.dataKey();
-        current = { key, until: Date.now() + ttlMs };
+        current = { key, until: Date.now() + lifetimeMs };
         // A failed call is not remembered: the next write asks again.
         key.catch(() => (current = undefined));
       }
       return current.key;
     },
     async decrypt(encryptedKey) {
-      const key = await decrypted.fetch(encryptedKey);
+      const digest = createHash("sha256").update(encryptedKey).digest("base64url");
+      const key = await decrypted.fetch(digest, { context: encryptedKey });
       if (!key) throw new Error("data key not decrypted");
       return key;
     },
@@ -49,10 +65,13 @@ export function cachedKeys(provider: KeyProvider, ttlMs = 3_600_000, max = 1000)
 /** Where a sealed secret belongs: it opens only there (the AAD), so a copy moved to another endpoint is useless. */
 const placeOf = (tenantId: string, endpointId: string) => `${tenantId}/${endpointId}`;
 
+/** Whether any of the tenant's secrets is stored in clear (written before sealing, or new and not yet written). */
+export const hasSecretsInClear = (tenant: Tenant): boolean =>
+  Object.values(tenant.endpoints).some((e) => e.secrets.some((s) => s.secret !== undefined));
+
 /** The tenant with every secret still in clear sealed; the same object when there is none (no key is asked for). */
 export async function sealSecrets(keys: KeyProvider, tenant: Tenant): Promise<Tenant> {
-  const inClear = Object.values(tenant.endpoints).some((e) => e.secrets.some((s) => s.secret !== undefined));
-  if (!inClear) return tenant;
+  if (!hasSecretsInClear(tenant)) return tenant;
   const key = await keys.dataKey();
   const endpoints = Object.fromEntries(
     Object.entries(tenant.endpoints).map(([endpointId, e]) => [

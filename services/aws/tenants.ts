@@ -20,7 +20,7 @@ import {
 import { isId } from "../core/ids.ts";
 import { encodeCursor, rejectedCursor } from "./cursor.ts";
 import { isConditionFailure } from "./errors.ts";
-import { sealSecrets, type KeyProvider } from "./secret-keys.ts";
+import { hasSecretsInClear, sealSecrets, type KeyProvider } from "./secret-keys.ts";
 import { z } from "zod";
 
 export interface TenantStore {
@@ -116,6 +116,43 @@ export async function listTenants(
     items: (page.Items ?? []).map((i) => tenantSchema.parse(i)),
     nextCursor: page.LastEvaluatedKey ? encodeCursor(tenantCursorSchema.parse(page.LastEvaluatedKey)) : null,
   };
+}
+
+/**
+ * The sealing job, one bounded step: a page of at most `limit` tenants (one Scan), each with a secret still in clear
+ * (stored before sealing: a tenant nobody writes keeps it so) written again through changeTenant, which seals it under
+ * the tenant's version (so it never loses a concurrent change). Answers the next page's cursor, null after the last:
+ * the job resumes from there, and running it again on sealed tenants writes nothing.
+ */
+export async function sealTenantsInClear(
+  store: TenantStore,
+  limit: number,
+  after?: z.infer<typeof tenantCursorSchema>,
+): Promise<{ examined: number; sealed: number; nextCursor: z.infer<typeof tenantCursorSchema> | null }> {
+  const page = await store.ddb
+    .send(new ScanCommand({ TableName: store.table, Limit: limit, ...(after ? { ExclusiveStartKey: after } : {}) }))
+    .catch(rejectedCursor(after));
+  const inClear = (page.Items ?? []).map((i) => tenantSchema.parse(i)).filter(hasSecretsInClear);
+  for (const t of inClear) await changeTenant(store, t.tenantId, (now) => (hasSecretsInClear(now) ? now : undefined));
+  return {
+    examined: page.Items?.length ?? 0,
+    sealed: inClear.length,
+    nextCursor: page.LastEvaluatedKey ? tenantCursorSchema.parse(page.LastEvaluatedKey) : null,
+  };
+}
+
+/** The sealing job run to its end (the bootstrap, `npm start`): every page in turn, a hundred tenants a page. */
+export async function sealAllTenantsInClear(store: TenantStore): Promise<{ examined: number; sealed: number }> {
+  let examined = 0;
+  let sealed = 0;
+  let after: z.infer<typeof tenantCursorSchema> | undefined;
+  do {
+    const step = await sealTenantsInClear(store, 100, after);
+    examined += step.examined;
+    sealed += step.sealed;
+    after = step.nextCursor ?? undefined;
+  } while (after);
+  return { examined, sealed };
 }
 
 /**

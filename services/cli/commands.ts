@@ -15,7 +15,7 @@ export const usage = `usage: npm run admin -- <command> [options] [--json]
   tenant disable|enable|delete <tenant_id>
   key issue|list <tenant_id>
   key revoke <tenant_id> <key_id>
-  portal open <tenant_id> [--read-only] [--expires-in 15m]
+  portal open <tenant_id> [--writable] [--expires-in 15m]
 
   Endpoints and events of a tenant, or with "${opsTarget}" of the operational webhooks:
   endpoint add <tenant_id|${opsTarget}> <url> [--event-type <type>]...
@@ -31,7 +31,8 @@ export const usage = `usage: npm run admin -- <command> [options] [--json]
   dlq list [--tenant <tenant_id>] [--limit n]
   dlq requeue --max <n> [--tenant <id>] [--endpoint <id>] [--event <id>]... [--dry-run]
   stats
-  stats history [--window hour|day]`;
+  stats history [--window hour|day]
+  secrets seal`;
 
 export interface Options {
   readonly endpoint?: string[] | undefined;
@@ -42,7 +43,7 @@ export interface Options {
   readonly limit?: string | undefined;
   readonly max?: string | undefined;
   readonly "dry-run"?: boolean | undefined;
-  readonly "read-only"?: boolean | undefined;
+  readonly writable?: boolean | undefined;
   readonly "expires-in"?: string | undefined;
   readonly grace?: string | undefined;
   readonly since?: string | undefined;
@@ -152,7 +153,8 @@ export const commands: Readonly<Record<string, Command>> = {
   "portal open": async (api, args, o) => {
     const { data } = await api.postAdminTenantsByTenantIdPortalSessions({
       path: { tenantId: arg(args, 0, "tenant_id") },
-      body: { read_only: o["read-only"], expires_in: o["expires-in"] },
+      // Read-only unless asked (the API's default): a link handed on is no stronger than needed.
+      body: { read_only: o.writable ? false : undefined, expires_in: o["expires-in"] },
     });
     return one(data);
   },
@@ -259,6 +261,18 @@ export const commands: Readonly<Record<string, Command>> = {
       },
     });
     return one(data);
+  },
+  "secrets seal": async (api) => {
+    // The API seals a page of tenants a call; the CLI goes on until every tenant is done.
+    const total = { examined: 0, sealed: 0 };
+    let cursor: string | undefined;
+    do {
+      const { data } = await api.postAdminSealSecrets({ body: { cursor } });
+      total.examined += data.examined;
+      total.sealed += data.sealed;
+      cursor = data.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+    return one(total);
   },
   stats: async (api) => {
     const { data } = await api.getAdminStats();

@@ -21,7 +21,7 @@ runMain(async () => {
       limit: { type: "string" },
       max: { type: "string" },
       "dry-run": { type: "boolean" },
-      "read-only": { type: "boolean" },
+      writable: { type: "boolean" },
       "expires-in": { type: "string" },
       grace: { type: "string" },
       since: { type: "string" },

@@ -1,7 +1,8 @@
 /**
- * Portal sessions: a short-lived token for one tenant, signed by the API (HMAC-SHA256), optionally read-only.
- * It travels in the portal URL's fragment (never in a query, so never in a request log) and then as a bearer
- * token on the same /v1 routes a tenant key uses: the portal can do nothing the tenant's key could not.
+ * Portal sessions: a short-lived token for one tenant, signed by the API (HMAC-SHA256), optionally read-only, and
+ * bound to the API key that minted it (when a key did). It travels in the portal URL's fragment (never in a query, so
+ * never in a request log) and then as a bearer token on the same /v1 routes a tenant key uses: the portal can do
+ * nothing the tenant's key could not, and nothing once that key is revoked.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
@@ -15,6 +16,11 @@ const claimsSchema = z.object({
   exp: z.number().int(),
   /** Read-only: GET only. */
   ro: z.boolean(),
+  /**
+   * The minting API key's SHA-256 (what the key store is keyed by, never the key): the session lives only while that
+   * key does. Absent for a session an operator minted.
+   */
+  k: z.string().optional(),
 });
 export type PortalClaims = z.infer<typeof claimsSchema>;
 

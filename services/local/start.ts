@@ -15,6 +15,7 @@ import { redactPaths } from "../logging.ts";
 import { runMain } from "../shutdown.ts";
 import { createReceiver } from "../receiver/create-receiver.ts";
 import { createAwsClients } from "../aws/clients.ts";
+import { sealAllTenantsInClear } from "../aws/tenants.ts";
 import { secretKeysOf, storesOf } from "../runtime.ts";
 import { curlLine, seedDemoTenant, type DemoTenant } from "../bootstrap/seed-demo.ts";
 import { newApiKey, newId, newSigningSecret } from "../core/ids.ts";
@@ -102,7 +103,15 @@ runMain(async () => {
     credentials: localCredentials,
   });
   const keys = await secretKeysOf({ ...config, SECRETS_KEY_FILE: env.SECRETS_KEY_FILE }, clients);
-  await seedDemoTenant(storesOf(clients.ddb, config, keys), demo, Date.now()).finally(() => clients.destroy());
+  try {
+    const stores = storesOf(clients.ddb, config, keys);
+    // Tenants kept in LOCAL_DATA_DIR from before sealing are sealed here, as the bootstrap does elsewhere.
+    const sealing = await sealAllTenantsInClear(stores.tenants);
+    if (sealing.sealed > 0) log.info(sealing, "signing secrets in clear sealed");
+    await seedDemoTenant(stores, demo, Date.now());
+  } finally {
+    clients.destroy();
+  }
   const receiver = createReceiver({ secrets: () => [demo.secret], log: log.child({ name: "receiver" }) });
   await new Promise<void>((resolve) => receiver.listen(config.RECEIVER_PORT, "127.0.0.1", () => resolve()));
   const serviceEnv = { ...env, PORT: String(config.PORT), LOG_LEVEL: config.LOG_LEVEL };

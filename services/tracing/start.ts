@@ -7,6 +7,7 @@
 import { createRequire } from "node:module";
 import { context, propagation, trace } from "@opentelemetry/api";
 import type { TracingSettings } from "../config.ts";
+import { callerBlindSampler } from "./sampler.ts";
 
 let provider: { forceFlush(): Promise<void>; shutdown(): Promise<void> } | undefined;
 
@@ -17,8 +18,16 @@ let provider: { forceFlush(): Promise<void>; shutdown(): Promise<void> } | undef
  */
 export const tracingNodeFlag = "--experimental-async-context-frame";
 
-/** Registers the SDK for `serviceName` when `settings` says tracing is on; answers whether it did. */
-export function startTracing(serviceName: string, settings: TracingSettings | undefined): boolean {
+/**
+ * Registers the SDK for `serviceName` when `settings` says tracing is on; answers whether it did. `untrustedParents`:
+ * a remote parent is a caller's (the API), not ours, so its sampling decision is not followed (sampler.ts); the worker's
+ * remote parents are the API's own, carried in SQS message attributes, and are followed.
+ */
+export function startTracing(
+  serviceName: string,
+  settings: TracingSettings | undefined,
+  opts: { untrustedParents?: boolean } = {},
+): boolean {
   if (!settings || provider) return provider !== undefined;
   const load = createRequire(import.meta.url);
   const sdk = load("@opentelemetry/sdk-trace") as typeof import("@opentelemetry/sdk-trace");
@@ -28,7 +37,7 @@ export function startTracing(serviceName: string, settings: TracingSettings | un
   const { AsyncLocalStorageContextManager } = load(
     "@opentelemetry/context-async-hooks",
   ) as typeof import("@opentelemetry/context-async-hooks");
-  const { W3CTraceContextPropagator } = load("@opentelemetry/core") as typeof import("@opentelemetry/core");
+  const core = load("@opentelemetry/core") as typeof import("@opentelemetry/core");
   const resources = load("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
 
   // Our name unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise (the standard's precedence).
@@ -44,11 +53,19 @@ export function startTracing(serviceName: string, settings: TracingSettings | un
   const exporter = new OTLPTraceExporter();
   const tracerProvider = new sdk.TracerProvider({
     resource,
-    sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(settings.sampleRatio) }),
+    sampler: new sdk.ParentBasedSampler({
+      root: new sdk.TraceIdRatioBasedSampler(settings.sampleRatio),
+      ...(opts.untrustedParents
+        ? {
+            remoteParentSampled: callerBlindSampler(sdk, core, settings.sampleRatio),
+            remoteParentNotSampled: callerBlindSampler(sdk, core, settings.sampleRatio),
+          }
+        : {}),
+    }),
     spanProcessors: [new sdk.BatchSpanProcessor({ exporter })],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(tracerProvider);
   provider = tracerProvider;
   return true;

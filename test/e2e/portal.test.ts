@@ -82,6 +82,10 @@ beforeAll(async () => {
   );
   a = await stack.createTenant([{ url: `${receiver.url}?invoices`, event_types: ["invoice.*"] }]);
   b = await stack.createTenant([{ url: `${receiver.url}?tenant-b` }]);
+  await stack.http
+    .patch(`/admin/tenants/${a.tenantId}`)
+    .set("authorization", `Bearer ${stack.adminToken}`)
+    .send({ name: "Acme invoicing" });
   stack.startWorker();
   for (const type of ["invoice.created", "invoice.paid"])
     await postEvent(stack, a.apiKey, { type, invoice: { id: "inv_204", amount: 12_900 } });
@@ -98,13 +102,15 @@ afterAll(async () => {
 
 describe("tenant portal", () => {
   it("opens from the operator's link with tenant A's endpoints and nothing of tenant B's, the token gone from the address", async () => {
-    const url = await mint(a.tenantId);
+    const url = await mint(a.tenantId, { read_only: false });
     expect(url.startsWith(`${base}/portal/#token=wps_`)).toBe(true);
     page = await open(url);
     await page
       .getByTestId("portal-endpoints")
       .locator(`tr[data-endpoint-id="${a.endpoints[0]!.endpointId}"]`)
       .waitFor();
+    // The header names the tenant, so a link to someone else's portal is recognisable.
+    expect(await page.getByTestId("tenant-name").textContent()).toBe("Acme invoicing");
     expect(await page.getByTestId("tenant").textContent()).toBe(a.tenantId);
     const content = await page.content();
     for (const other of [b.tenantId, b.endpoints[0]!.endpointId, "tenant-b"]) expect(content).not.toContain(other);

@@ -201,6 +201,17 @@ describe("the API", () => {
     });
   });
 
+  it("reads the client's address behind exactly its load balancer (the API's default is no proxy)", () => {
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Command: ["api"],
+          Environment: Match.arrayWith([{ Name: "TRUST_PROXY_HOPS", Value: "1" }]),
+        }),
+      ],
+    });
+  });
+
   it("gets the admin token from Secrets Manager as a container secret, never as plain environment", () => {
     t.hasResourceProperties("AWS::SecretsManager::Secret", {
       GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),

@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import supertest from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../services/api/create-app.ts";
+import { parseConfig } from "../../services/config.ts";
 import { createMetrics } from "../../services/metrics.ts";
 import { apiSettings } from "../../services/runtime.ts";
 import { postEvent } from "../support/api.ts";
@@ -21,6 +22,8 @@ beforeAll(async () => {
     INGEST_BURST: "3",
     MAX_JSON_DEPTH: "8",
     AUTH_FAILURE_LIMIT: "5",
+    // As deployed: behind the ALB (the CDK stack sets it; the default is no proxy).
+    TRUST_PROXY_HOPS: "1",
   });
   a = await stack.createTenant([]);
   b = await stack.createTenant([]);
@@ -88,10 +91,62 @@ describe("failed authentications", () => {
     expectProblem(await postEvent(stack, guess(5), { i: 5 }, from("198.51.100.9", "203.0.113.99")), 429);
   });
 
+  it("with no proxy configured (the default), trusts no X-Forwarded-For: a client cannot pick a fresh address", async () => {
+    const env = Object.fromEntries(Object.entries(stack.env).filter(([name]) => name !== "TRUST_PROXY_HOPS"));
+    const direct = supertest(
+      createApp({
+        tenants: stack.stores.tenants,
+        apiKeys: stack.stores.apiKeys,
+        store: stack.store,
+        queue: stack.queue,
+        ...apiSettings(parseConfig(env, "api")),
+        logger,
+        metrics: createMetrics("api"),
+        ready: async () => {},
+      }),
+    );
+    const guessFrom = (i: number) =>
+      direct
+        .post("/v1/events")
+        .set("authorization", `Bearer ${guess(i)}`)
+        .set("x-forwarded-for", `203.0.113.${i}`)
+        .send({ i });
+    for (let i = 0; i < 5; i++) expectProblem(await guessFrom(i), 401);
+    expectProblem(await guessFrom(5), 429);
+  });
+
   it("does not count a request without credentials (nothing was looked up)", async () => {
     for (let i = 0; i < 8; i++) expectProblem(await stack.http.get("/v1/events").set(from("198.51.100.10")), 401);
     const c = await stack.createTenant([]);
     expect((await postEvent(stack, c.apiKey, { ok: true }, from("198.51.100.10"))).status).toBe(201);
+  });
+});
+
+describe("the read limit", () => {
+  let reads: Stack;
+  beforeAll(async () => {
+    reads = await startStack({ TENANT_READ_RATE_PER_S: "0.1", TENANT_READ_BURST: "3" });
+  });
+  afterAll(() => reads.close());
+
+  it("answers a tenant's reads past its burst with 429 and Retry-After, its key and portal sessions alike; not writes, not other tenants, not operators", async () => {
+    const c = await reads.createTenant([]);
+    const d = await reads.createTenant([]);
+    const get = (path: string, token: string) => reads.http.get(path).set("authorization", `Bearer ${token}`);
+    const session = await reads.http.post("/v1/portal-sessions").set("authorization", `Bearer ${c.apiKey}`);
+    const token = /#token=(\S+)$/.exec(session.body.url as string)![1]!;
+    expect((await get("/v1/events", c.apiKey)).status).toBe(200);
+    expect((await get("/v1/endpoints", c.apiKey)).status).toBe(200);
+    expect((await get("/v1/endpoints", token)).status).toBe(200);
+    for (const limited of [await get("/v1/events", c.apiKey), await get("/v1/events", token)]) {
+      expect(expectProblem(limited, 429).detail).toMatch(
+        /^This tenant's rate limit on reads is reached; retry in \d+ s\.$/,
+      );
+      expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    }
+    expect((await postEvent(reads, c.apiKey, { still: "writes" })).status).toBe(201);
+    expect((await get("/v1/events", d.apiKey)).status).toBe(200);
+    expect((await get(`/admin/tenants/${c.tenantId}/events`, reads.adminToken)).status).toBe(200);
   });
 });
 

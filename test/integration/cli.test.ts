@@ -71,15 +71,18 @@ describe("npm run admin", () => {
     await expect(admin("tenant", "frobnicate")).rejects.toThrow(/unknown command/);
   }, 60_000);
 
-  it("covers the routes added since: tenants in full, endpoint actions, events, recover, portal, ops, history", async () => {
+  it("covers the routes added since: tenants in full, endpoint actions, events, recover, portal, ops, history, sealing", async () => {
     const { tenant_id: tenant } = JSON.parse(await admin("tenant", "create", "Later Co", "--json"));
     expect(JSON.parse(await admin("tenant", "rename", tenant, "Later Ltd", "--json"))).toMatchObject({
       name: "Later Ltd",
     });
     expect(JSON.parse(await admin("tenant", "get", tenant, "--json"))).toMatchObject({ name: "Later Ltd" });
 
-    const portal = JSON.parse(await admin("portal", "open", tenant, "--read-only", "--expires-in", "15m", "--json"));
+    const portal = JSON.parse(await admin("portal", "open", tenant, "--expires-in", "15m", "--json"));
     expect(portal).toMatchObject({ url: expect.stringContaining("/portal/#token=wps_"), read_only: true });
+    expect(JSON.parse(await admin("portal", "open", tenant, "--writable", "--json"))).toMatchObject({
+      read_only: false,
+    });
 
     const ep = JSON.parse(await admin("endpoint", "add", tenant, "http://127.0.0.1:9/later", "--json"));
     expect(JSON.parse(await admin("endpoint", "disable", tenant, ep.endpoint_id, "--json"))).toMatchObject({
@@ -128,5 +131,7 @@ describe("npm run admin", () => {
 
     const history = JSON.parse(await admin("stats", "history", "--window", "day", "--json"));
     expect(history).toMatchObject({ window: "day", step_seconds: 600 });
+    // Every tenant here was written sealed: the job goes through them all and seals none.
+    expect(JSON.parse(await admin("secrets", "seal", "--json"))).toEqual({ examined: expect.any(Number), sealed: 0 });
   }, 120_000); // some twenty processes, each loading the CLI, on a busy machine
 });

@@ -141,6 +141,7 @@ describe("every operation answers what the document says", () => {
     await call("delete", `${t}/api-keys/${key.key_id as string}`);
     await call("post", `${t}/portal-sessions`, { body: { read_only: true } });
     const portal = await call("post", "/v1/portal-sessions", { auth: apiKey });
+    expect((await call("get", "/v1/tenant", { auth: apiKey })).name).toBe("docs renamed");
     // A read-only session writing: the 403 it answers is documented too.
     const readOnly = /#token=(\S+)$/.exec(
       (await call("post", `${t}/portal-sessions`, { body: { read_only: true } })).url as string,
@@ -221,6 +222,8 @@ describe("every operation answers what the document says", () => {
       await call("post", `${base}/${id}/retry`, { auth });
     }
     await call("post", "/admin/dlq/requeue", { body: { max_messages: 10, dry_run: true } });
+    await call("post", "/admin/seal-secrets", { body: { limit: 5 } });
+    await call("post", "/admin/seal-secrets", { body: { cursor: "not-a-cursor" } });
     // A few problems, checked against the Problem schema.
     await call("post", "/v1/events", { auth: "whk_nope", body: {} });
     await call("get", "/v1/events?limit=1000", { auth: apiKey });

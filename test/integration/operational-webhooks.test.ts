@@ -81,14 +81,15 @@ describe("operational webhooks", () => {
       .send({ enabled: true });
     expect(enabled.body.enabled).toBe(true);
     await eventually(() => received().length === 3, { what: "endpoint.enabled" });
-    expect(received()[2]).toEqual({ type: "endpoint.enabled", occurred_at: expect.any(String), data: about });
+    const single = { occurred_at: expect.any(String), count: 1, first_occurred_at: expect.any(String) };
+    expect(received()[2]).toEqual({ type: "endpoint.enabled", ...single, data: about });
     expect(
       (await stack.http.post(`/v1/events/${eventId}/retry`).set("authorization", `Bearer ${t.apiKey}`)).status,
     ).toBe(202);
     await eventually(() => received().length === 4, { what: "delivery.recovered" });
     expect(received()[3]).toEqual({
       type: "delivery.recovered",
-      occurred_at: expect.any(String),
+      ...single,
       data: { ...about, event_id: eventId, recovered_from: "DEAD" },
     });
     expect((await getEvent(stack, t.apiKey, eventId)).status).toBe("DELIVERED");
@@ -124,7 +125,7 @@ describe("operational webhooks", () => {
   it("a dead operational delivery, or an operational endpoint disabled, emits no operational event of its own", async () => {
     const before = ops.requests.length;
     ops.behave(() => ({ status: 410 }));
-    const t = await stack.createTenant([{ url: receiver.url }]);
+    const t = await stack.createTenant([{ url: receiver.url }, { url: `${receiver.url}?second` }]);
     const path = `/v1/endpoints/${t.endpoints[0]!.endpointId}`;
     await stack.http.patch(path).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: false });
     await stack.http.patch(path).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: true });
@@ -148,9 +149,11 @@ describe("operational webhooks", () => {
     // It waits in the DLQ like any dead delivery.
     const dlq = await stack.http.get(`/admin/dlq?tenant_id=${systemTenantId}`).set("authorization", admin());
     expect(dlq.body.data).toHaveLength(1);
-    // While it is disabled, a notice is recorded SKIPPED for it, not lost.
-    await stack.http.patch(path).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: false });
-    await stack.http.patch(path).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: true });
+    // While it is disabled, a notice is recorded SKIPPED for it, not lost (about the other endpoint: the first one's
+    // next endpoint.enabled would be gathered into its window, sent at the window's end).
+    const second = `/v1/endpoints/${t.endpoints[1]!.endpointId}`;
+    await stack.http.patch(second).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: false });
+    await stack.http.patch(second).set("authorization", `Bearer ${t.apiKey}`).send({ enabled: true });
     await eventually(async () => (await events()).some((e) => e.status === "SKIPPED"), { what: "a skipped notice" });
     expect(ops.requests.length).toBe(before + 1);
   });
@@ -167,5 +170,40 @@ describe("operational webhooks", () => {
       await stack.http.get(`/admin/tenants/${systemTenantId}/endpoints`).set("authorization", admin()),
       404,
     );
+  });
+
+  it("gathers one tenant's flood: ten deliveries dying at once reach the operators as one event, not ten", async () => {
+    const refusing = await startReceiver();
+    // The subscription the test above disabled, back on.
+    ops.behave(() => ({ status: 200 }));
+    await stack.http
+      .patch(`/admin/operational-endpoints/${opsEndpointId}`)
+      .set("authorization", admin())
+      .send({ enabled: true });
+    try {
+      // A 400 is neutral for the breaker and disables nothing for days: each event dies on its own.
+      refusing.behave(() => ({ status: 400, body: "no" }));
+      const t = await stack.createTenant([{ url: refusing.url }]);
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) ids.push((await postEvent(stack, t.apiKey, { type: "flood", i })).body.event_id);
+      await eventually(
+        async () =>
+          (await Promise.all(ids.map((id) => getEvent(stack, t.apiKey, id)))).every((e) => e.status === "DEAD"),
+        { what: "the ten deliveries dead" },
+      );
+      const about = () =>
+        ops.requests
+          .map((r) => JSON.parse(r.body.toString()) as { data: { tenant_id: string } })
+          .filter((e) => e.data.tenant_id === t.tenantId);
+      await eventually(() => about().length >= 1, { what: "the first notice" });
+      // The other nine are gathered into the window (a minute), sent at its end as one event with their count.
+      await stays(() => about().length === 1, { forMs: 1500, what: "one operational event for the flood so far" });
+      expect(received().find((e) => e.data.tenant_id === t.tenantId)).toMatchObject({
+        type: "delivery.exhausted",
+        count: 1,
+      });
+    } finally {
+      await refusing.close();
+    }
   });
 });

@@ -59,7 +59,8 @@ describe("portal sessions", () => {
       .post(`/admin/tenants/${a.tenantId}/portal-sessions`)
       .set("authorization", `Bearer ${stack.adminToken}`);
     expect(Date.parse(byDefault.body.expires_at as string) - Date.now()).toBeGreaterThan(59 * 60_000);
-    expect(byDefault.body.read_only).toBe(false);
+    // Read-only unless asked otherwise, whoever mints it.
+    expect(byDefault.body.read_only).toBe(true);
     expectProblem(
       await stack.http
         .post(`/admin/tenants/${a.tenantId}/portal-sessions`)
@@ -76,7 +77,7 @@ describe("portal sessions", () => {
   });
 
   it("act as the tenant's key on /v1, for that tenant only, and never on /admin", async () => {
-    const token = await session(a.tenantId);
+    const token = await session(a.tenantId, { read_only: false });
     const mine = await as(token).get("/v1/endpoints");
     expect(mine.status).toBe(200);
     expect((mine.body.data as { endpoint_id: string }[]).map((e) => e.endpoint_id)).toEqual([
@@ -130,6 +131,65 @@ describe("portal sessions", () => {
       .set("authorization", `Bearer ${stack.adminToken}`)
       .send({ status: "disabled" });
     expectProblem(await as(other).get("/v1/endpoints"), 401);
+  });
+
+  it("minted with a key: read-only unless asked, and ended by revoking that key (not by revoking another)", async () => {
+    const c = await stack.createTenant([{ url: "http://127.0.0.1:9/c" }]);
+    const admin = `Bearer ${stack.adminToken}`;
+    const other = await stack.http.post(`/admin/tenants/${c.tenantId}/api-keys`).set("authorization", admin);
+    const mint = async (apiKey: string, body: object = {}) => {
+      const res = await stack.http.post("/v1/portal-sessions").set("authorization", `Bearer ${apiKey}`).send(body);
+      expect(res.status).toBe(201);
+      tokens.push(/#token=(\S+)$/.exec(res.body.url as string)![1]!);
+      return { token: tokens.at(-1)!, readOnly: res.body.read_only as boolean };
+    };
+    const plain = await mint(c.apiKey);
+    expect(plain.readOnly).toBe(true);
+    expectProblem(await as(plain.token).post("/v1/endpoints", { url: "http://127.0.0.1:9/nope" }), 403);
+    const writable = await mint(c.apiKey, { read_only: false });
+    expect(writable.readOnly).toBe(false);
+    const byOther = await mint(other.body.api_key as string);
+    const byOperator = await session(c.tenantId);
+    for (const t of [plain.token, writable.token, byOther.token, byOperator])
+      expect((await as(t).get("/v1/endpoints")).status).toBe(200);
+
+    const keys = await stack.http.get(`/admin/tenants/${c.tenantId}/api-keys`).set("authorization", admin);
+    const leaked = (keys.body.data as { key_id: string; prefix: string }[]).find((k) =>
+      c.apiKey.startsWith(`${k.prefix}_`),
+    )!;
+    const revoked = await stack.http
+      .delete(`/admin/tenants/${c.tenantId}/api-keys/${leaked.key_id}`)
+      .set("authorization", admin);
+    expect(revoked.status).toBe(204);
+    // This stack caches nothing (AUTH_CACHE_TTL_MS=0): at once. A deployment: within AUTH_CACHE_TTL_MS.
+    for (const t of [plain.token, writable.token]) {
+      expectProblem(await as(t).get("/v1/endpoints"), 401);
+      expectProblem(await as(t).patch(`/v1/endpoints/${c.endpoints[0]!.endpointId}`, { enabled: false }), 401);
+    }
+    for (const t of [byOther.token, byOperator]) expect((await as(t).get("/v1/endpoints")).status).toBe(200);
+  });
+
+  it("are throttled per tenant when a key mints them: 429 with Retry-After past ten", async () => {
+    const d = await stack.createTenant([]);
+    const mint = () => stack.http.post("/v1/portal-sessions").set("authorization", `Bearer ${d.apiKey}`);
+    for (let i = 0; i < 10; i++) expect((await mint()).status).toBe(201);
+    const limited = await mint();
+    expect(expectProblem(limited, 429).detail).toMatch(/^This tenant's limit on portal sessions is reached/);
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    // Another tenant is not held back.
+    expect((await stack.http.post("/v1/portal-sessions").set("authorization", `Bearer ${a.apiKey}`)).status).toBe(201);
+  });
+
+  it("name their tenant (GET /v1/tenant): the portal's header shows whose it is", async () => {
+    const token = await session(a.tenantId);
+    expect((await as(token).get("/v1/tenant")).body).toEqual({ tenant_id: a.tenantId, name: expect.any(String) });
+    const renamed = await stack.http
+      .patch(`/admin/tenants/${a.tenantId}`)
+      .set("authorization", `Bearer ${stack.adminToken}`)
+      .send({ name: "Acme invoicing" });
+    expect(renamed.status).toBe(200);
+    const mine = await stack.http.get("/v1/tenant").set("authorization", `Bearer ${a.apiKey}`);
+    expect(mine.body).toEqual({ tenant_id: a.tenantId, name: "Acme invoicing" });
   });
 
   it("never writes a token to the log, even one pasted into a query", async () => {

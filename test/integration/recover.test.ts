@@ -10,6 +10,7 @@ import { abandonDelivery } from "../../services/aws/events/delivery-ops.ts";
 import { getTenant } from "../../services/aws/tenants.ts";
 import { getEvent, postEvent } from "../support/api.ts";
 import { eventually, stays } from "../support/eventually.ts";
+import { expectProblem } from "../support/problem.ts";
 import { startReceiver, type TestReceiver } from "../support/receiver.ts";
 import { logger, startStack, type Stack } from "../support/stack.ts";
 
@@ -179,5 +180,19 @@ describe("recover by time range", () => {
       "DEAD",
       "PENDING",
     ]);
+  });
+});
+
+describe("recover's range", () => {
+  it("refuses an until before since with 422, however far before", async () => {
+    const t = await stack.createTenant([{ url: "http://127.0.0.1:9/backwards" }]);
+    const since = Date.now();
+    for (const before of [60_000, 30 * 86_400_000]) {
+      const res = await stack.http
+        .post(`/v1/endpoints/${t.endpoints[0]!.endpointId}/recover`)
+        .set("authorization", `Bearer ${t.apiKey}`)
+        .send({ since: new Date(since).toISOString(), until: new Date(since - before).toISOString() });
+      expect(expectProblem(res, 422).errors).toEqual([{ path: "until", message: "must not be before since" }]);
+    }
   });
 });

@@ -1,12 +1,17 @@
 /**
  * Signing secrets at rest: the tenants table never holds one in clear (read here raw, with the SDK, as anyone with a
  * backup or read access would), deliveries still verify with the libraries receivers use, and a secret stored in
- * clear before sealing keeps working and is sealed by the next write of its tenant.
+ * clear before sealing keeps working and is sealed by the next write of its tenant, or by the sealing job (the admin
+ * route, a page at a time; the bootstrap, to the end) for a tenant nobody writes.
  */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueApiKey } from "../../services/aws/api-keys.ts";
 import { newId, newSigningSecret } from "../../services/core/ids.ts";
+import { localCredentials } from "../../services/local/local-stack.ts";
 import { getEvent, postEvent } from "../support/api.ts";
 import { eventually } from "../support/eventually.ts";
 import { startReceiver, verifyWithIndependentLibraries, type TestReceiver } from "../support/receiver.ts";
@@ -76,31 +81,8 @@ describe("signing secrets at rest", () => {
   });
 
   it("a secret stored in clear before sealing still signs, and the tenant's next write seals it", async () => {
-    const tenantId = newId("ten");
-    const endpointId = newId("ep");
-    const secret = newSigningSecret();
+    const { tenantId, endpointId, secret } = await legacyTenant();
     const now = Date.now();
-    // Written as the code before sealing wrote it: straight to the table, the secret in clear.
-    const endpoint = {
-      url: receiver.url,
-      eventTypes: [],
-      secrets: [{ secret, createdAt: now }],
-      enabled: true,
-      createdAt: now,
-    };
-    await stack.clients.ddb.send(
-      new PutCommand({
-        TableName: stack.tables.tenants,
-        Item: {
-          tenantId,
-          name: "legacy",
-          status: "active",
-          createdAt: now,
-          endpoints: { [endpointId]: endpoint },
-          version: 1,
-        },
-      }),
-    );
     const { apiKey } = await issueApiKey(stack.stores.apiKeys, tenantId, now);
     expect(await rawTenant(tenantId)).toContain(keyOf(secret));
     verifyWithIndependentLibraries(await deliveredRequest(apiKey, "legacy.before"), secret);
@@ -113,4 +95,73 @@ describe("signing secrets at rest", () => {
     expect(await rawTenant(tenantId)).not.toContain(keyOf(secret));
     verifyWithIndependentLibraries(await deliveredRequest(apiKey, "legacy.after"), secret);
   });
+
+  it("the sealing job seals every tenant nobody writes, a page a call, resumed by its cursor; run again it writes nothing", async () => {
+    const legacy = await Promise.all([legacyTenant(), legacyTenant(), legacyTenant()]);
+    const run = async () => {
+      let sealed = 0;
+      let cursor: string | undefined;
+      do {
+        const res = await stack.http
+          .post("/admin/seal-secrets")
+          .set("authorization", `Bearer ${stack.adminToken}`)
+          .send({ limit: 2, ...(cursor ? { cursor } : {}) });
+        expect(res.status, res.text).toBe(200);
+        expect(res.body.examined).toBeLessThanOrEqual(2);
+        sealed += res.body.sealed as number;
+        cursor = (res.body.next_cursor as string | null) ?? undefined;
+      } while (cursor);
+      return sealed;
+    };
+    expect(await run()).toBe(3);
+    for (const t of legacy) expect(await rawTenant(t.tenantId)).not.toContain(keyOf(t.secret));
+    const { apiKey } = await issueApiKey(stack.stores.apiKeys, legacy[0].tenantId, Date.now());
+    verifyWithIndependentLibraries(await deliveredRequest(apiKey, "legacy.job"), legacy[0].secret);
+    expect(await run()).toBe(0);
+  });
+
+  it("the bootstrap runs the sealing job to its end", async () => {
+    const t = await legacyTenant();
+    const main = fileURLToPath(new URL("../../services/bootstrap/main.ts", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ["--disable-warning=ExperimentalWarning", main], {
+      env: {
+        ...process.env,
+        ...stack.env,
+        AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+      },
+    });
+    expect(await rawTenant(t.tenantId)).not.toContain(keyOf(t.secret));
+    expect(stdout).toMatch(/signing secrets: 1 of \d+ tenants had some in clear, now sealed/);
+  });
 });
+
+/** A tenant written as the code before sealing wrote it: straight to the table, its secret in clear. */
+async function legacyTenant(): Promise<{ tenantId: string; endpointId: string; secret: string }> {
+  const tenantId = newId("ten");
+  const endpointId = newId("ep");
+  const secret = newSigningSecret();
+  const now = Date.now();
+  const endpoint = {
+    url: receiver.url,
+    eventTypes: [],
+    secrets: [{ secret, createdAt: now }],
+    enabled: true,
+    createdAt: now,
+  };
+  await stack.clients.ddb.send(
+    new PutCommand({
+      TableName: stack.tables.tenants,
+      Item: {
+        tenantId,
+        name: "legacy",
+        status: "active",
+        createdAt: now,
+        endpoints: { [endpointId]: endpoint },
+        version: 1,
+      },
+    }),
+  );
+  expect(await rawTenant(tenantId)).toContain(keyOf(secret));
+  return { tenantId, endpointId, secret };
+}

@@ -3,7 +3,9 @@
  * by their instrument.ts), exporting to an in-process OTLP receiver on loopback. An event that fails once and then
  * succeeds gives one trace, continuing the client's traceparent: the ingestion, both attempts and the outcome; the
  * receiver got a valid traceparent naming each attempt's span; no exported text holds the payload or a secret.
- * A dead delivery requeued from the DLQ starts a trace of its own that links back to the one it died in.
+ * A dead delivery requeued from the DLQ starts a trace of its own that links back to the one it died in. A caller
+ * cannot make the platform trace: an unauthenticated request starts no span, a caller's sampled flag decides nothing
+ * (an API sampling none exports none), and a caller's tracestate goes nowhere, least of all into operators' notices.
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,8 +85,10 @@ describe("tracing", () => {
       "webhook.tenant_id": tenant.tenantId,
       "http.response.status_code": 201,
     });
-    for (const step of ["authenticate", "store event", "enqueue deliveries"])
+    for (const step of ["store event", "enqueue deliveries"])
       expect(one(spans, step).parentSpanId, step).toBe(server.spanId);
+    // Spans start after authentication: there is no span of it.
+    expect(named(spans, "authenticate")).toEqual([]);
     const enqueue = one(spans, "enqueue deliveries");
     expect(enqueue.kind).toBe(kind.producer);
 
@@ -206,6 +210,89 @@ describe("tracing", () => {
       expect(dying.requests[2]!.headers.traceparent).toMatch(new RegExp(`^00-${after.traceId}-[0-9a-f]{16}-01$`));
     } finally {
       await dying.close();
+    }
+  });
+
+  it("starts no span before authentication, and carries no caller's tracestate to receivers or into operators' notices", async () => {
+    const ops = await startReceiver();
+    const failing = await startReceiver();
+    try {
+      const sub = await stack.http
+        .post("/admin/operational-endpoints")
+        .set("authorization", `Bearer ${stack.adminToken}`)
+        .send({ url: ops.url, event_types: ["delivery.exhausted"] });
+      expect(sub.status).toBe(201);
+      failing.behave(() => ({ status: 500 }));
+      const t = await stack.createTenant([{ url: failing.url }]);
+      const [refused, accepted] = [hex(16), hex(16)];
+      const guess = `whk_${hex(6)}_${hex(16)}`;
+      expect((await post(guess, { type: "x" }, { traceparent: `00-${refused}-${hex(8)}-01` })).status).toBe(401);
+      const res = await post(
+        t.apiKey,
+        { type: "doomed" },
+        { traceparent: `00-${accepted}-${hex(8)}-01`, tracestate: "tenantvendor=opaque-tenant-state" },
+      );
+      expect(res.status).toBe(201);
+      // Spans leave in the order they ended: once the later request's server span is here, the 401's would be too.
+      await eventually(() => named(inTrace(accepted), "POST /v1/events").length === 1, {
+        what: "the accepted request's span",
+        timeoutMs: 30_000,
+      });
+      expect(inTrace(refused)).toEqual([]);
+
+      // Both attempts went to the tenant's receiver in its trace, without its tracestate.
+      await eventually(() => failing.requests.length === 2, { what: "both attempts", timeoutMs: 20_000 });
+      for (const r of failing.requests) {
+        expect(r.headers.traceparent).toMatch(new RegExp(`^00-${accepted}-`));
+        expect(r.headers.tracestate).toBeUndefined();
+      }
+      // The operators' notice of its death is a trace of the platform's own, with nothing of the tenant's.
+      const notice = await eventually(() => ops.requests[0], { what: "delivery.exhausted", timeoutMs: 20_000 });
+      expect(JSON.parse(notice.body.toString())).toMatchObject({ type: "delivery.exhausted" });
+      expect(notice.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      expect(notice.headers.traceparent).not.toContain(accepted);
+      expect(notice.headers.tracestate).toBeUndefined();
+      const own = await eventually(
+        () => otlp.spans.find((s) => s.name === "operational event" && s.links.some((l) => l.traceId === accepted)),
+        { what: "the notice's own span, linked to the delivery", timeoutMs: 30_000 },
+      );
+      expect(own.traceId).not.toBe(accepted);
+    } finally {
+      await Promise.all([ops.close(), failing.close()]);
+    }
+  });
+
+  it("lets no caller force sampling: an API sampling none exports nothing for a caller's sampled traceparent", async () => {
+    const quiet = await startServiceProcess("api", {
+      ...stack.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+      OTEL_TRACES_SAMPLER_ARG: "0",
+    });
+    const r = await startReceiver();
+    try {
+      const t = await stack.createTenant([{ url: r.url }]);
+      const [forced, refused] = [hex(16), hex(16)];
+      const send = (key: string, traceId: string) =>
+        fetch(`http://127.0.0.1:${quiet.port}/v1/events`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${key}`,
+            "content-type": "application/json",
+            traceparent: `00-${traceId}-${hex(8)}-01`,
+          },
+          body: JSON.stringify({ type: "forced" }),
+        });
+      expect((await send(t.apiKey, forced)).status).toBe(201);
+      expect((await send(`whk_${hex(6)}_${hex(16)}`, refused)).status).toBe(401);
+      // The decision (not sampled) travels with the delivery: the worker follows it, the receiver is told so.
+      await eventually(() => r.requests.length === 1, { what: "the delivery" });
+      expect(r.requests[0]!.headers.traceparent).toMatch(new RegExp(`^00-${forced}-[0-9a-f]{16}-00$`));
+      // Stopping the API flushes what it would export.
+      await quiet.kill("SIGTERM");
+      expect([...inTrace(forced), ...inTrace(refused)].filter((s) => s.service === "webhooks-api")).toEqual([]);
+    } finally {
+      await quiet.kill("SIGTERM");
+      await r.close();
     }
   });
 });

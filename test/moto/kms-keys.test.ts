@@ -4,12 +4,14 @@
  * same port as DynamoDB and SQS), which CI runs wherever moto_server is installed.
  */
 import { CreateKeyCommand } from "@aws-sdk/client-kms";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { createAwsClients, type AwsClients } from "../../services/aws/clients.ts";
 import { kmsKeyProvider } from "../../services/aws/kms-keys.ts";
 import { cachedKeys, localKeyProvider, openSecrets, sealSecrets } from "../../services/aws/secret-keys.ts";
+import { parseConfig } from "../../services/config.ts";
 import { newEndpointRecord, type Tenant } from "../../services/core/tenant.ts";
 import { localCredentials } from "../../services/local/local-stack.ts";
+import { secretKeysOf } from "../../services/runtime.ts";
 
 let clients: AwsClients;
 let keyId: string;
@@ -61,4 +63,73 @@ describe("KMS key provider", () => {
       ),
     ).rejects.toThrow(/sealed with a local key file/);
   });
+
+  it("costs a long-lived fleet no KMS call per delivery: 1,000 deliveries over 1,200 endpoints sealed an hour apart", async () => {
+    // KMS calls counted by command, as CloudTrail would list them.
+    const counted = (name: string) => {
+      const c = createAwsClients({
+        region: "us-east-1",
+        endpoints: { kms: inject("sqsEndpoint") },
+        credentials: localCredentials,
+      });
+      const calls: Record<string, number> = {};
+      c.kms.middlewareStack.add(
+        (next, context) => (args) => {
+          const command = context.commandName ?? "unnamed";
+          calls[command] = (calls[command] ?? 0) + 1;
+          return next(args);
+        },
+        { step: "initialize", name },
+      );
+      return { c, calls };
+    };
+    const config = parseConfig({ SECRETS_KMS_KEY_ID: keyId }, "worker");
+    // An API task that wrote one endpoint's secret an hour, for 50 days, wired as the services wire it.
+    const api = counted("api");
+    const apiKeys = await secretKeysOf(config, api.c);
+    const start = Date.now();
+    const endpoints: Tenant[] = [];
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      for (let hour = 0; hour < 1200; hour++) {
+        vi.setSystemTime(start + hour * 3_600_000);
+        endpoints.push(
+          await sealSecrets(apiKeys, {
+            ...tenant,
+            tenantId: `ten_${hour}`,
+            endpoints: { ep_1: newEndpointRecord({ url: "https://hooks.example/in" }, `whsec_${hour}`, 0) },
+          }),
+        );
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    // A worker delivering to them in turn: KMS Decrypt calls while it meets each endpoint once (1,200 deliveries),
+    // then per 1,000 deliveries after that.
+    const worker = counted("worker");
+    const workerKeys = await secretKeysOf(config, worker.c);
+    const deliver = async (from: number, count: number) => {
+      const before = worker.calls.DecryptCommand ?? 0;
+      for (let i = from; i < from + count; i++) {
+        const t = endpoints[i % endpoints.length]!;
+        const [secret] = await openSecrets(
+          workerKeys,
+          { tenantId: t.tenantId, endpointId: "ep_1" },
+          t.endpoints.ep_1!.secrets,
+        );
+        expect(secret).toBe(`whsec_${i % endpoints.length}`);
+      }
+      return (worker.calls.DecryptCommand ?? 0) - before;
+    };
+    const firstPass = await deliver(0, 1200);
+    const perThousand = await deliver(1200, 1000);
+    api.c.destroy();
+    worker.c.destroy();
+    // One data key a day (50), not an hour (1,200); each decrypted once by the worker, then never again.
+    expect({ generated: api.calls.GenerateDataKeyCommand, firstPass, perThousand }).toEqual({
+      generated: 50,
+      firstPass: 50,
+      perThousand: 0,
+    });
+  }, 120_000);
 });

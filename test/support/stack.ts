@@ -89,6 +89,9 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     VISIBILITY_TIMEOUT_S: "10",
     AUTH_CACHE_TTL_MS: "0",
     SWEEP_INTERVAL_MS: "200",
+    // Tests poll event reads far faster than a tenant should (hundreds at once); the read limit's own test sets it.
+    TENANT_READ_RATE_PER_S: "100000",
+    TENANT_READ_BURST: "100000",
     ...env,
   };
   const config = parseConfig(fullEnv, "api");

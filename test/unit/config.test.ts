@@ -37,7 +37,7 @@ describe("parseConfig", () => {
   });
 
   it("refuses to turn the address guard off unless every AWS endpoint is an emulator", () => {
-    const on = { ...sealing, ALLOW_PRIVATE_TARGETS: "true", ADMIN_TOKEN: "x".repeat(24) };
+    const on = { ...sealing, ALLOW_PRIVATE_TARGETS: "true", ADMIN_TOKEN: "x".repeat(32) };
     // Production-like: no endpoint overrides, so the services talk to AWS itself.
     for (const role of ["api", "worker"] as const)
       expect(() => parseConfig(on, role)).toThrow(/ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off/);
@@ -77,6 +77,25 @@ describe("parseConfig", () => {
       ).ALLOW_PRIVATE_TARGETS,
     ).toBe(true);
     expect(parseConfig({ ...on, AWS_ENDPOINT_URL: "http://localstack:4566" }, "api").ALLOW_PRIVATE_TARGETS).toBe(true);
+    // An allow-list (loopback, or a name without a dot), not a deny-list of AWS's names: every other spelling of a
+    // real service is refused, a trailing dot, an address or an alias included.
+    for (const host of [
+      "https://dynamodb.us-east-1.amazonaws.com.",
+      "https://DYNAMODB.US-EAST-1.AMAZONAWS.COM",
+      "https://dynamodb-fips.us-east-1.amazonaws.com",
+      "https://dynamo.internal.example.com",
+      "http://10.0.0.5:4566",
+      "http://[::ffff:10.0.0.5]:4566",
+      "http://localstack.:4566",
+    ])
+      expect(() => parseConfig({ ...on, AWS_ENDPOINT_URL: host }, "worker"), host).toThrow(/ALLOW_PRIVATE_TARGETS/);
+    for (const host of [
+      "http://localhost:4566",
+      "http://127.0.0.2:8000",
+      "http://[::1]:8000",
+      "http://dynamodb-local:8000",
+    ])
+      expect(parseConfig({ ...on, AWS_ENDPOINT_URL: host }, "worker").ALLOW_PRIVATE_TARGETS, host).toBe(true);
     // Only the services act on it: the local orchestrator gets it from the user before it starts the emulators.
     expect(parseConfig({ ALLOW_PRIVATE_TARGETS: "true" }, "local").ALLOW_PRIVATE_TARGETS).toBe(true);
   });
@@ -112,14 +131,21 @@ describe("parseConfig", () => {
     }
   });
 
-  it("requires a long enough ADMIN_TOKEN for the API only", () => {
+  it("requires an ADMIN_TOKEN of 32 characters or more for the API only (portal session keys derive from it)", () => {
     expect(() => parseConfig(sealing, "api")).toThrow(ConfigError);
-    expect(() => parseConfig({ ...sealing, ADMIN_TOKEN: "short" }, "api")).toThrow(/ADMIN_TOKEN: must be at least 24/);
-    expect(parseConfig({ ...sealing, ADMIN_TOKEN: "x".repeat(24) }, "api").ADMIN_TOKEN).toHaveLength(24);
+    expect(() => parseConfig({ ...sealing, ADMIN_TOKEN: "x".repeat(31) }, "api")).toThrow(
+      /ADMIN_TOKEN: must be at least 32/,
+    );
+    expect(parseConfig({ ...sealing, ADMIN_TOKEN: "x".repeat(32) }, "api").ADMIN_TOKEN).toHaveLength(32);
+  });
+
+  it("reads the client's address from the socket unless TRUST_PROXY_HOPS names the proxies in front", () => {
+    expect(parseConfig(sealing, "worker").TRUST_PROXY_HOPS).toBe(0);
+    expect(parseConfig({ ...sealing, TRUST_PROXY_HOPS: "1" }, "worker").TRUST_PROXY_HOPS).toBe(1);
   });
 
   it("requires exactly one way to seal signing secrets where they are written or read", () => {
-    const admin = { ADMIN_TOKEN: "x".repeat(24) };
+    const admin = { ADMIN_TOKEN: "x".repeat(32) };
     for (const role of ["api", "worker"] as const) {
       expect(() => parseConfig(admin, role)).toThrow(/SECRETS_KMS_KEY_ID or SECRETS_KEY_FILE: exactly one is required/);
       expect(() => parseConfig({ ...admin, ...sealing, SECRETS_KMS_KEY_ID: "alias/x" }, role)).toThrow(/exactly one/);

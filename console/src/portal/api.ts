@@ -32,6 +32,7 @@ const call = <T>(method: string, path: string, body?: unknown) => request<T>(cre
 const one = (endpointId: string) => `/v1/endpoints/${encodeURIComponent(endpointId)}`;
 const evt = (eventId: string) => `/v1/events/${encodeURIComponent(eventId)}`;
 
+export const tenant = () => call<z.output<typeof views.tenantIdentitySchema>>("GET", "/v1/tenant");
 export const endpoints = () => call<Page<Endpoint>>("GET", "/v1/endpoints");
 export const endpoint = (id: string) => call<Endpoint>("GET", one(id));
 export const stats = (id: string) => call<Stats>("GET", `${one(id)}/stats`);

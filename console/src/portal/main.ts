@@ -8,6 +8,7 @@
 import "../style.css";
 import { h, when } from "../shared/dom.ts";
 import { ApiError } from "../shared/http.ts";
+import * as api from "./api.ts";
 import { catalogPage } from "./catalog.ts";
 import { endpointDetail } from "./endpoint-detail.ts";
 import { endpointList } from "./endpoint-list.ts";
@@ -69,9 +70,19 @@ async function body(): Promise<HTMLElement> {
   }
 }
 
+/** The tenant's name, read once: the header names whose portal this is, not only its id. */
+let tenantName: Promise<string> | undefined;
+
 async function render(notice: string): Promise<void> {
   await shell.guard(async () => {
-    const main = await body();
+    tenantName ??= api.tenant().then(
+      (t) => t.name,
+      (err: unknown) => {
+        tenantName = undefined;
+        throw err;
+      },
+    );
+    const [main, name] = await Promise.all([body(), tenantName]);
     const claims = session.current();
     const tab = (view: "endpoints" | "events" | "catalog", label: string) =>
       h(
@@ -88,6 +99,7 @@ async function render(notice: string): Promise<void> {
         "header",
         {},
         h("h1", {}, "Webhooks"),
+        h("strong", { "data-testid": "tenant-name" }, name),
         h("span", { class: "mono", "data-testid": "tenant" }, claims.tenantId),
         claims.readOnly ? h("span", { class: "badge", "data-testid": "read-only" }, "read-only") : null,
         claims.expiresAt

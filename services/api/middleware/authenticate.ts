@@ -1,6 +1,7 @@
 /**
- * Bearer authentication: on /v1 a tenant API key or a portal session token (signed, short-lived, one tenant; a
- * read-only one may only read), on /admin the admin token (compared in constant time).
+ * Bearer authentication: on /v1 a tenant API key or a portal session token (signed, short-lived, one tenant, alive
+ * only while the key that minted it is; a read-only one may only read), on /admin the admin token (compared in
+ * constant time).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Request, RequestHandler } from "express";
@@ -23,6 +24,7 @@ export interface AuthFailures {
 }
 
 export interface TenantAuthDeps {
+  /** Through a cache of AUTH_CACHE_TTL_MS: the bound on how late a revocation ends a key and its portal sessions. */
   readonly findApiKey: (keyHash: string) => Promise<ApiKeyRecord | undefined>;
   readonly getTenant: (tenantId: string) => Promise<Tenant | undefined>;
   /** Records the key's last-used day; called at most once a day per key per process. */
@@ -41,6 +43,8 @@ declare module "express-serve-static-core" {
     tenant?: Tenant;
     /** Set when the request came with a portal session token rather than an API key. */
     portalSession?: { readonly readOnly: boolean };
+    /** The API key the request came with (a session minted with this request is bound to it). */
+    apiKey?: Pick<ApiKeyRecord, "keyHash" | "keyId">;
   }
 }
 
@@ -50,10 +54,18 @@ declare module "express-serve-static-core" {
  */
 export function tenantAuth(deps: TenantAuthDeps): RequestHandler {
   const touched = new Set<string>();
+  /** The key's record while it is live (not revoked) for `tenantId`, else undefined. */
+  const liveKey = async (keyHash: string, tenantId?: string) => {
+    const record = await deps.findApiKey(keyHash);
+    return record && record.revokedAt === undefined && (tenantId ?? record.tenantId) === record.tenantId
+      ? record
+      : undefined;
+  };
   const viaKey = async (key: string, req: Request) => {
-    const record = apiKeyShape.test(key) ? await deps.findApiKey(sha256Hex(key)) : undefined;
-    const tenant = record && record.revokedAt === undefined ? await deps.getTenant(record.tenantId) : undefined;
+    const record = apiKeyShape.test(key) ? await liveKey(sha256Hex(key)) : undefined;
+    const tenant = record && (await deps.getTenant(record.tenantId));
     if (!record || tenant?.status !== "active") return undefined;
+    req.apiKey = { keyHash: record.keyHash, keyId: record.keyId };
     const day = new Date(deps.now()).toISOString().slice(0, 10);
     if (record.lastUsedDay !== day && !touched.has(`${record.keyHash}/${day}`)) {
       if (touched.size > 100_000) touched.clear();
@@ -64,8 +76,10 @@ export function tenantAuth(deps: TenantAuthDeps): RequestHandler {
   };
   const viaSession = async (token: string, req: Request) => {
     const claims = verifyPortalToken(deps.portalKey, token, deps.now());
-    const tenant = claims && (await deps.getTenant(claims.t));
-    if (!claims || tenant?.status !== "active") return undefined;
+    // A session a key minted dies with the key: revoking a leaked key ends what it opened.
+    const keyLive = claims && (claims.k === undefined || (await liveKey(claims.k, claims.t)) !== undefined);
+    const tenant = claims && keyLive && (await deps.getTenant(claims.t));
+    if (!claims || !tenant || tenant.status !== "active") return undefined;
     req.portalSession = { readOnly: claims.ro };
     return tenant;
   };
@@ -89,7 +103,7 @@ export function tenantAuth(deps: TenantAuthDeps): RequestHandler {
 
 /** For what only the tenant's own key may do (open a portal session): not a portal session itself. */
 export const requireApiKey: RequestHandler = (req, _res, next) => {
-  if (req.portalSession)
+  if (req.portalSession || !req.apiKey)
     throw problems.forbidden("A portal session cannot open another one: use the tenant's API key.");
   next();
 };

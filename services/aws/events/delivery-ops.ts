@@ -25,6 +25,7 @@ import { changeDeliveries, overdue, type DeliveriesState } from "./change-delive
 import { getEventForDelivery } from "./read-events.ts";
 import {
   attemptSk,
+  boundedAttempt,
   eventItemSchema,
   type AttemptItem,
   type EventItem,
@@ -184,7 +185,8 @@ export async function claimOverdue(store: EventStore, key: EventKey, now: number
 
 /**
  * The attempt log's writer: attempt records of concurrent deliveries go out in BatchWriteItem calls of up to 25
- * (a record is only ever written once, so it needs no condition). Resolves once the record is stored.
+ * (a record is only ever written once, so it needs no condition). What a receiver answered is stored within its byte
+ * budget (boundedAttempt). Resolves once the record is stored.
  */
 export function attemptLog(store: EventStore, waitMs = 5): (tenantId: string, attempt: AttemptItem) => Promise<void> {
   const write = createBatcher<{ tenantId: string; attempt: AttemptItem }>(
@@ -194,7 +196,7 @@ export function attemptLog(store: EventStore, waitMs = 5): (tenantId: string, at
           Item: {
             tenantId,
             sk: attemptSk(attempt.eventId, attempt.endpointId, attempt.attempt),
-            ...attempt,
+            ...boundedAttempt(attempt),
             ttl: Math.floor((attempt.at + store.retention.deliveredMs) / 1000),
           },
         },

@@ -8,6 +8,7 @@ import { dueShards, eventIndexes } from "../tables.ts";
 import {
   attemptItemSchema,
   attemptSk,
+  boundedAttempt,
   eventItemSchema,
   type AttemptItem,
   type EventItem,
@@ -22,8 +23,11 @@ export async function getEventForDelivery(store: EventStore, key: EventKey): Pro
   return Item ? eventItemSchema.parse(Item) : undefined;
 }
 
-/** Attempts of each delivery an event read carries: the rest are paged (attemptLogPage). */
-export const recentAttempts = 20;
+/**
+ * Attempts of each delivery an event read carries: the rest are paged (attemptLogPage). With at most 50 deliveries
+ * and each excerpt within its budget, an event read stays near 1 MiB however the receivers answered.
+ */
+export const recentAttempts = 5;
 
 /** Where a page of a delivery's attempt log starts: below this attempt number. */
 export const attemptCursorSchema = z.object({ before: z.number().int().min(1).max(9999) });
@@ -57,14 +61,15 @@ export async function attemptLogPage(
       Limit: page.limit + 1,
     }),
   );
-  const items = Items.slice(0, page.limit).map((i) => attemptItemSchema.parse(i));
+  const items = Items.slice(0, page.limit).map((i) => boundedAttempt(attemptItemSchema.parse(i)));
   const oldest = items.at(-1);
   return { items, nextCursor: Items.length > page.limit && oldest ? encodeCursor({ before: oldest.attempt }) : null };
 }
 
 /**
  * The event and the newest `recentAttempts` attempts of each of its deliveries. What one read loads is bounded
- * (at most 50 endpoints x 21 records) whatever the event's history: older attempts are read a page at a time.
+ * (at most 50 endpoints x 6 records, each within its byte budget) whatever the event's history: older attempts are
+ * read a page at a time.
  */
 export async function getEventWithAttempts(
   store: EventStore,

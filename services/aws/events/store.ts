@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { deliverySchema, eventStatuses, type EventStatus } from "../../core/delivery-state.ts";
 import { sha256Hex } from "../../core/ids.ts";
+import { withinJsonBytes } from "../../core/json-budget.ts";
 import { dueShards } from "../tables.ts";
 
 export interface EventStore {
@@ -59,6 +60,25 @@ export const attemptItemSchema = z.object({
   responseExcerpt: z.string().optional(),
 });
 export type AttemptItem = z.infer<typeof attemptItemSchema>;
+
+/** A response excerpt at most, as JSON: 4 KiB of text, or a sixth of that in control bytes (each sent as `\u0001`). */
+export const maxExcerptJsonBytes = 4096;
+/** An attempt's error text at most, as JSON (ours, but it may quote what a receiver's TLS or HTTP stack said). */
+export const maxErrorJsonBytes = 512;
+
+/**
+ * The attempt with what a receiver wrote into it cut to its byte budget: applied when a record is written and again
+ * when one is read, so records stored before the budget are sent within it too.
+ */
+export function boundedAttempt(a: AttemptItem): AttemptItem {
+  return {
+    ...a,
+    ...(a.responseExcerpt === undefined
+      ? {}
+      : { responseExcerpt: withinJsonBytes(a.responseExcerpt, maxExcerptJsonBytes) }),
+    ...(a.error === undefined ? {} : { error: withinJsonBytes(a.error, maxErrorJsonBytes) }),
+  };
+}
 
 /** Sort key of attempt n of a delivery: sorts right after its event, so one Query reads the whole story. */
 export function attemptSk(eventId: string, endpointId: string, attempt: number): string {

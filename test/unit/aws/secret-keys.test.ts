@@ -1,6 +1,6 @@
 /** The key provider's caches and the local key file provider: sealing a tenant's secrets and opening them again. */
 import { randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   cachedKeys,
   localKeyProvider,
@@ -72,5 +72,33 @@ describe("sealing a tenant's secrets", () => {
         sealed.endpoints.ep_0!.secrets,
       ),
     ).rejects.toThrow();
+  });
+
+  it("makes one data key a day, and a worker decrypts each once however many deliveries follow", async () => {
+    const key = randomBytes(32);
+    const api = counting(localKeyProvider(key));
+    const apiKeys = cachedKeys(api.provider);
+    const sealed: Tenant[] = [];
+    const start = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      // A tenant written every hour for 50 days: 1,200 sealed secrets.
+      for (let hour = 0; hour < 1200; hour++) {
+        vi.setSystemTime(start + hour * 3_600_000);
+        sealed.push(await sealSecrets(apiKeys, tenant(`whsec_${hour}`)));
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(api.calls.dataKey).toBe(50);
+    const worker = counting(localKeyProvider(key));
+    const workerKeys = cachedKeys(worker.provider);
+    for (let i = 0; i < 3000; i++)
+      await openSecrets(
+        workerKeys,
+        { tenantId: "ten_1", endpointId: "ep_0" },
+        sealed[i % 1200]!.endpoints.ep_0!.secrets,
+      );
+    expect(worker.calls.decrypt).toBe(50);
   });
 });

@@ -33,11 +33,19 @@ const notices: OperationalNotice[] = [
 ];
 
 describe("operational events", () => {
-  it("are {type, occurred_at, data}, each valid by its own schema", () => {
+  it("are {type, occurred_at, count, first_occurred_at, data}, each valid by its own schema", () => {
     for (const notice of notices) {
       const event = operationalEvent(notice, now)!;
-      expect(event).toEqual({ ...notice, occurred_at: "2026-03-01T12:00:00.000Z" });
+      expect(event).toEqual({
+        ...notice,
+        occurred_at: "2026-03-01T12:00:00.000Z",
+        count: 1,
+        first_occurred_at: "2026-03-01T12:00:00.000Z",
+      });
       expect(operationalEventSchemas[notice.type].parse(event)).toEqual(event);
+      const gathered = operationalEvent(notice, now, { count: 9, since: now - 60_000 })!;
+      expect(gathered).toMatchObject({ count: 9, first_occurred_at: "2026-03-01T11:59:00.000Z" });
+      expect(operationalEventSchemas[notice.type].parse(gathered)).toEqual(gathered);
     }
   });
 

@@ -73,7 +73,7 @@ describe("docker-compose.yml", () => {
       expect(() => parseConfig(env, roleOf[name]!), name).not.toThrow();
       if (name !== "receiver") expect(env.AWS_ENDPOINT_URL, name).toBe("http://localstack:4566");
     }
-    expect(expand(services.api!.environment).ADMIN_TOKEN!.length).toBeGreaterThanOrEqual(24);
+    expect(expand(services.api!.environment).ADMIN_TOKEN!.length).toBeGreaterThanOrEqual(32);
     expect(services.worker!.environment!.ALLOW_PRIVATE_TARGETS).toBe("true");
   });
 

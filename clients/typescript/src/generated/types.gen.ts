@@ -12,6 +12,14 @@ export type Webhooks = OperationalEndpointDisabledWebhookRequest | OperationalEn
 export type EndpointDisabledEvent = {
     type: 'endpoint.disabled';
     occurred_at: string;
+    /**
+     * How many notices of this type about this endpoint the event stands for: 1, or those gathered since `first_occurred_at` (one event per endpoint and type per window, the data being the last one's).
+     */
+    count: number;
+    /**
+     * When the first of them happened (`occurred_at` when one).
+     */
+    first_occurred_at: string;
     data: {
         tenant_id: string;
         endpoint_id: string;
@@ -32,6 +40,14 @@ export type EndpointDisabledEvent = {
 export type EndpointEnabledEvent = {
     type: 'endpoint.enabled';
     occurred_at: string;
+    /**
+     * How many notices of this type about this endpoint the event stands for: 1, or those gathered since `first_occurred_at` (one event per endpoint and type per window, the data being the last one's).
+     */
+    count: number;
+    /**
+     * When the first of them happened (`occurred_at` when one).
+     */
+    first_occurred_at: string;
     data: {
         tenant_id: string;
         endpoint_id: string;
@@ -44,6 +60,14 @@ export type EndpointEnabledEvent = {
 export type DeliveryExhaustedEvent = {
     type: 'delivery.exhausted';
     occurred_at: string;
+    /**
+     * How many notices of this type about this endpoint the event stands for: 1, or those gathered since `first_occurred_at` (one event per endpoint and type per window, the data being the last one's).
+     */
+    count: number;
+    /**
+     * When the first of them happened (`occurred_at` when one).
+     */
+    first_occurred_at: string;
     data: {
         tenant_id: string;
         endpoint_id: string;
@@ -63,6 +87,14 @@ export type DeliveryExhaustedEvent = {
 export type DeliveryRecoveredEvent = {
     type: 'delivery.recovered';
     occurred_at: string;
+    /**
+     * How many notices of this type about this endpoint the event stands for: 1, or those gathered since `first_occurred_at` (one event per endpoint and type per window, the data being the last one's).
+     */
+    count: number;
+    /**
+     * When the first of them happened (`occurred_at` when one).
+     */
+    first_occurred_at: string;
     data: {
         tenant_id: string;
         endpoint_id: string;
@@ -163,7 +195,7 @@ export type Event = {
          */
         skipped_at?: string;
         /**
-         * The newest 20 attempts at most, in attempt order.
+         * The newest 5 attempts at most, in attempt order.
          */
         attempt_log: Array<{
             attempt: number;
@@ -171,6 +203,9 @@ export type Event = {
             status_code: number | null;
             duration_ms: number;
             error: string | null;
+            /**
+             * The start of the receiver's answer: at most 4096 bytes as JSON (a control byte counts six).
+             */
             response_excerpt: string | null;
         }>;
         /**
@@ -190,6 +225,9 @@ export type AttemptPage = {
         status_code: number | null;
         duration_ms: number;
         error: string | null;
+        /**
+         * The start of the receiver's answer: at most 4096 bytes as JSON (a control byte counts six).
+         */
         response_excerpt: string | null;
     }>;
     /**
@@ -208,6 +246,11 @@ export type EventRequeued = {
      * Endpoints whose deliveries are still waiting for their next attempt: left as they are.
      */
     already_queued: Array<string>;
+};
+
+export type TenantIdentity = {
+    tenant_id: string;
+    name: string;
 };
 
 export type EndpointPage = {
@@ -598,6 +641,21 @@ export type ApiKey = {
     created_at: string;
     last_used_day: string | null;
     revoked_at: string | null;
+};
+
+export type SealReport = {
+    /**
+     * Tenants looked at in this call.
+     */
+    examined: number;
+    /**
+     * Of those, tenants that had a secret in clear, now sealed.
+     */
+    sealed: number;
+    /**
+     * Pass as `cursor` to go on; null when every tenant is done.
+     */
+    next_cursor: string | null;
 };
 
 export type DeadLetterPage = {
@@ -1127,6 +1185,43 @@ export type PostV1EventsByEventIdRetryResponses = {
 };
 
 export type PostV1EventsByEventIdRetryResponse = PostV1EventsByEventIdRetryResponses[keyof PostV1EventsByEventIdRetryResponses];
+
+export type GetV1TenantData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/tenant';
+};
+
+export type GetV1TenantErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetV1TenantError = GetV1TenantErrors[keyof GetV1TenantErrors];
+
+export type GetV1TenantResponses = {
+    /**
+     * Success
+     */
+    200: TenantIdentity;
+};
+
+export type GetV1TenantResponse = GetV1TenantResponses[keyof GetV1TenantResponses];
 
 export type GetV1EndpointsData = {
     body?: never;
@@ -2176,7 +2271,7 @@ export type PatchV1CatalogResponse = PatchV1CatalogResponses[keyof PatchV1Catalo
 export type PostV1PortalSessionsData = {
     body?: {
         /**
-         * The session may only read: the API answers 403 to anything else, and the page shows no write buttons.
+         * The session may only read (the default): the API answers 403 to anything else, and the page shows no write buttons. `false` for a session that may also write.
          */
         read_only?: boolean;
         /**
@@ -2699,7 +2794,7 @@ export type DeleteAdminTenantsByTenantIdApiKeysByKeyIdResponse = DeleteAdminTena
 export type PostAdminTenantsByTenantIdPortalSessionsData = {
     body?: {
         /**
-         * The session may only read: the API answers 403 to anything else, and the page shows no write buttons.
+         * The session may only read (the default): the API answers 403 to anything else, and the page shows no write buttons. `false` for a session that may also write.
          */
         read_only?: boolean;
         /**
@@ -4539,6 +4634,72 @@ export type PostAdminOperationalEventsByEventIdRetryResponses = {
 };
 
 export type PostAdminOperationalEventsByEventIdRetryResponse = PostAdminOperationalEventsByEventIdRetryResponses[keyof PostAdminOperationalEventsByEventIdRetryResponses];
+
+export type PostAdminSealSecretsData = {
+    body?: {
+        /**
+         * Tenants looked at in this call (at most 100).
+         */
+        limit?: number;
+        /**
+         * `next_cursor` of the previous call, to go on where it stopped.
+         */
+        cursor?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/admin/seal-secrets';
+};
+
+export type PostAdminSealSecretsErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PostAdminSealSecretsError = PostAdminSealSecretsErrors[keyof PostAdminSealSecretsErrors];
+
+export type PostAdminSealSecretsResponses = {
+    /**
+     * Success
+     */
+    200: SealReport;
+};
+
+export type PostAdminSealSecretsResponse = PostAdminSealSecretsResponses[keyof PostAdminSealSecretsResponses];
 
 export type GetAdminDlqData = {
     body?: never;
