@@ -82,6 +82,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     pinoHttp({
       logger: deps.logger,
+      // Health and readiness checks (the load balancer's, every 15 s per task) are not requests worth a line each: at
+      // scale they were most of the API's log volume. A failed readiness check logs its own warning.
+      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" },
       genReqId: (req, res) => {
         const offered = req.headers["x-request-id"];
         const id = typeof offered === "string" && /^[\w.-]{1,128}$/.test(offered) ? offered : randomUUID();
