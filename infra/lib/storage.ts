@@ -7,8 +7,6 @@ import { tableDefinitions, tableNames, type TableNames } from "../../services/aw
 export interface StorageProps {
   /** Tables are named `<prefix>-tenants`, `<prefix>-api-keys`, `<prefix>-events` (the services' TABLE_PREFIX). */
   readonly tablePrefix: string;
-  /** @default RemovalPolicy.RETAIN: deleting the stack never deletes data. */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 const keyType = (t: string | undefined) => (t === "N" ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING);
@@ -37,7 +35,12 @@ export class Storage extends Construct {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         timeToLiveAttribute: "ttl",
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
-        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+        // Kept when the stack is deleted or a deploy rolls back, and refused to anyone's DeleteTable: data outlives the
+        // stack. The names are fixed, so a stack created again (or a retried first deploy) takes them back with
+        // `--import-existing-resources`, which `npm run deploy` passes. Not RetainExceptOnCreate: a rollback would
+        // then try to delete a protected table and fail.
+        deletionProtection: true,
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       for (const gsi of def.GlobalSecondaryIndexes ?? []) {
         const gsiRange = gsi.KeySchema?.find((k) => k.KeyType === "RANGE")?.AttributeName;

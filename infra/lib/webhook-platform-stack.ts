@@ -52,6 +52,13 @@ export interface WebhookPlatformProps extends StackProps {
   readonly traceSampleRatio?: number;
   /** Networks that may reach `/admin`, `/console` and `/metrics` through the load balancer. @default [] (none) */
   readonly adminCidrs?: readonly string[];
+  /**
+   * The KMS key that seals endpoint signing secrets, when it exists already: the key a deleted stack of this deployment
+   * left behind with its tables (their secrets open only with it), or one you manage. Its key policy must let the
+   * account's IAM policies grant its use (the default key policy does).
+   * @default a new key, with yearly rotation, kept when the stack is deleted
+   */
+  readonly signingKeyArn?: string;
   /** Put an AWS WAF web ACL with a per-address rate limit in front of the API. @default false */
   readonly waf?: boolean;
   /** The WAF's requests per address per 5 minutes. @default 20000 */
@@ -73,6 +80,10 @@ export class WebhookPlatformStack extends Stack {
       throw new Error(`domainName ${props.domainName} is not inside hostedZoneName ${props.hostedZoneName}`);
     }
     const deliveryTimeout = props.deliveryTimeout ?? Duration.seconds(30);
+    if (props.signingKeyArn && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/.test(props.signingKeyArn))
+      throw new Error(
+        `signingKeyArn is a KMS key's ARN (arn:aws:kms:<region>:<account>:key/<id>), not ${props.signingKeyArn}`,
+      );
 
     // Two AZs; one NAT gateway keeps idle cost down (tasks reach AWS APIs and webhook targets through it). Its
     // address is ours, so it can be an output: receivers allow-list the sender's egress IP.
@@ -98,23 +109,33 @@ export class WebhookPlatformStack extends Stack {
         )
       : ecs.ContainerImage.fromAsset(props.imageDirectory, { platform: architecture.image });
 
-    const storage = new Storage(this, "Storage", { tablePrefix: this.stackName.toLowerCase() });
+    // The deployment's name: the tables' prefix (TABLE_PREFIX), the workers' metric dimension, the key's alias.
+    const deployment = this.stackName.toLowerCase();
+    const storage = new Storage(this, "Storage", { tablePrefix: deployment });
     const queues = new DeliveryQueues(this, "Queues", { maxAttempts: maxAttempts(schedule), deliveryTimeout });
     const adminToken = new secretsmanager.Secret(this, "AdminToken", {
       description: "Bearer token for the webhook platform's /admin API",
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
     // Endpoint signing secrets are sealed with data keys of this key (envelope encryption): a backup or a read of the
-    // tenants table alone cannot forge webhooks. Retained with the tables: without it their secrets cannot be opened.
-    const signingSecretsKey = new kms.Key(this, "SigningSecretsKey", {
-      description: "Seals the webhook platform's endpoint signing secrets at rest",
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+    // tenants table alone cannot forge webhooks. Kept with the tables, since without it their secrets cannot be
+    // opened, except when the deploy that created it rolls back (nothing was sealed with it yet). A stack created
+    // again around kept tables is given the kept key (`signingKeyArn`); the alias names whichever key is in use.
+    const signingSecretsKey: kms.IKey = props.signingKeyArn
+      ? kms.Key.fromKeyArn(this, "SigningSecretsKey", props.signingKeyArn)
+      : new kms.Key(this, "SigningSecretsKey", {
+          description: `Seals the endpoint signing secrets of the webhook platform ${deployment}`,
+          enableKeyRotation: true,
+          removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        });
+    new kms.Alias(this, "SigningSecretsKeyAlias", {
+      aliasName: `alias/${deployment}/signing-secrets`,
+      targetKey: signingSecretsKey,
     });
     const environment = {
       AWS_REGION: this.region,
       SECRETS_KMS_KEY_ID: signingSecretsKey.keyArn,
-      TABLE_PREFIX: this.stackName.toLowerCase(),
+      TABLE_PREFIX: deployment,
       DELIVERY_QUEUE: queues.queue.queueUrl,
       DEAD_LETTER_QUEUE: queues.deadLetterQueue.queueUrl,
       RETRY_SCHEDULE: retrySchedule,
@@ -235,5 +256,10 @@ export class WebhookPlatformStack extends Stack {
     new CfnOutput(this, "EventsTable", { value: storage.events.tableName });
     new CfnOutput(this, "AdminTokenSecret", { value: adminToken.secretArn });
     new CfnOutput(this, "AlarmTopic", { value: alarms.topic.topicArn });
+    new CfnOutput(this, "SigningKeyArn", {
+      value: signingSecretsKey.keyArn,
+      description:
+        "The key that seals endpoint signing secrets: give it as signingKeyArn to a stack that takes the tables back",
+    });
   }
 }

@@ -387,11 +387,32 @@ describe("storage and queues", () => {
     ]);
   });
 
-  it("names the tables statically and retains them, so a stack created after `cdk destroy` can import them", () => {
+  it("names the tables statically, retains them and protects them from deletion, so a stack created after `cdk destroy` can import them", () => {
     // What `cdk deploy --import-existing-resources` needs: a literal custom name and a Retain deletion policy.
     for (const [id, table] of ofType("AWS::DynamoDB::Table")) {
       expect(table.Properties.TableName, id).toMatch(/^hooks-[a-z-]+$/);
+      expect(table.Properties.DeletionProtectionEnabled, id).toBe(true);
       expect([table.DeletionPolicy, table.UpdateReplacePolicy], id).toEqual(["Retain", "Retain"]);
+    }
+  });
+
+  it("lets a failed first deploy be retried: what a rollback keeps is either adopted by name or has a generated one", () => {
+    // A rollback of the create deletes everything but `Retain` resources. The retry must not meet them as "already
+    // exists": the tables (protected, so a rollback could not delete them) are adopted by name by
+    // `--import-existing-resources`; the rest that is kept has no fixed name, so the retry makes its own beside it.
+    const names = ["TableName", "BucketName", "LogGroupName", "Name", "AliasName", "QueueName", "TopicName"];
+    const kept = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === "Retain");
+    expect([...new Set(kept.map(([, r]) => r.Type))].sort()).toEqual([
+      "AWS::DynamoDB::Table",
+      "AWS::Logs::LogGroup",
+      "AWS::S3::Bucket",
+    ]);
+    for (const [id, r] of kept) {
+      if (r.Type === "AWS::DynamoDB::Table") continue;
+      expect(
+        Object.keys(r.Properties).filter((k) => names.includes(k)),
+        id,
+      ).toEqual([]);
     }
   });
 
@@ -646,16 +667,42 @@ describe("tracing (-c tracing=true)", () => {
 describe("signing secrets at rest", () => {
   const keyId = () => logicalId("AWS::KMS::Key", /SigningSecretsKey/);
 
-  it("are sealed with a customer-managed KMS key that rotates and outlives the stack, named to both services", () => {
+  it("are sealed with a customer-managed KMS key that rotates and outlives the stack (not a rolled-back first deploy), named to both services", () => {
     expect(ofType("AWS::KMS::Key")).toHaveLength(1);
     expect(resources[keyId()]!.Properties).toMatchObject({ EnableKeyRotation: true });
-    expect(resources[keyId()]!.DeletionPolicy).toBe("Retain");
+    expect([resources[keyId()]!.DeletionPolicy, resources[keyId()]!.UpdateReplacePolicy]).toEqual([
+      "RetainExceptOnCreate",
+      "Retain",
+    ]);
+    t.hasResourceProperties("AWS::KMS::Alias", {
+      AliasName: "alias/hooks/signing-secrets",
+      TargetKeyId: { "Fn::GetAtt": [keyId(), "Arn"] },
+    });
+    t.hasOutput("SigningKeyArn", { Value: { "Fn::GetAtt": [keyId(), "Arn"] } });
     for (const [, r] of ofType("AWS::ECS::TaskDefinition")) {
       const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
       expect(container!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toEqual({
         "Fn::GetAtt": [keyId(), "Arn"],
       });
     }
+  });
+
+  it("can be the key a deleted stack left behind (signingKeyArn): no new key, the alias and both roles on that one", () => {
+    const arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const kept = Template.fromStack(new WebhookPlatformStack(new App(), "kept", { ...base, signingKeyArn: arn }));
+    kept.resourceCountIs("AWS::KMS::Key", 0);
+    kept.hasResourceProperties("AWS::KMS::Alias", { AliasName: "alias/kept/signing-secrets", TargetKeyId: arn });
+    const policies = JSON.stringify(kept.findResources("AWS::IAM::Policy"));
+    expect(policies).toContain(arn);
+    for (const [, r] of Object.entries(kept.findResources("AWS::ECS::TaskDefinition"))) {
+      const [c] = (r as Resource).Properties.ContainerDefinitions as {
+        Environment: { Name: string; Value: unknown }[];
+      }[];
+      expect(c!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toBe(arn);
+    }
+    expect(
+      () => new WebhookPlatformStack(new App(), "alias", { ...base, signingKeyArn: "alias/hooks/signing-secrets" }),
+    ).toThrow(/signingKeyArn is a KMS key's ARN/);
   });
 
   it("lets the API make data keys but never decrypt one, and the worker do both", () => {
