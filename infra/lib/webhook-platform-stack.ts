@@ -1,5 +1,5 @@
 /** The whole platform in one stack: network, cluster, tables, queues, secret, API, workers, alarms. */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecr from "aws-cdk-lib/aws-ecr";
@@ -85,13 +85,20 @@ export class WebhookPlatformStack extends Stack {
         `signingKeyArn is a KMS key's ARN (arn:aws:kms:<region>:<account>:key/<id>), not ${props.signingKeyArn}`,
       );
 
-    // Two AZs; one NAT gateway keeps idle cost down (tasks reach AWS APIs and webhook targets through it). Its
-    // address is ours, so it can be an output: receivers allow-list the sender's egress IP.
-    const egressIp = new ec2.CfnEIP(this, "EgressIp", { domain: "vpc" });
+    // Two AZs, a NAT gateway in each: losing one AZ stops neither deliveries nor task starts in the other. Webhooks
+    // leave from the NAT gateways' Elastic IPs, which receivers allow-list (the `EgressIps` output), so both are
+    // allocated now, and kept for as long as the deployment exists (released only if their first deploy rolls back):
+    // adding an AZ's NAT later would have changed every customer's allow-list.
+    // ("EgressIp" is the id the first one had when there was one NAT gateway: a deployed stack keeps its address.)
+    const egressIps = ["EgressIp", "EgressIp2"].map((id) => {
+      const eip = new ec2.CfnEIP(this, id, { domain: "vpc" });
+      eip.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+      return eip;
+    });
     const vpc = new ec2.Vpc(this, "Vpc", {
       maxAzs: 2,
-      natGateways: 1,
-      natGatewayProvider: ec2.NatProvider.gateway({ eipAllocationIds: [egressIp.attrAllocationId] }),
+      natGateways: 2,
+      natGatewayProvider: ec2.NatProvider.gateway({ eipAllocationIds: egressIps.map((ip) => ip.attrAllocationId) }),
       // Free gateway endpoints: DynamoDB traffic (every delivery) and image layers from ECR (served by S3) skip
       // the NAT gateway's per-GB processing charge.
       gatewayEndpoints: {
@@ -99,6 +106,9 @@ export class WebhookPlatformStack extends Stack {
         S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
       },
     });
+    // SQS has no gateway endpoint; an interface endpoint in each AZ costs less than the NAT's per-GB charge on every
+    // send, receive and delete from 100 events/s (README, Costs). Private DNS: the SDK's usual SQS name resolves to it.
+    vpc.addInterfaceEndpoint("Sqs", { service: ec2.InterfaceVpcEndpointAwsService.SQS, privateDnsEnabled: true });
     const cluster = new ecs.Cluster(this, "Cluster", { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     // Pinned, not the build machine's: an image built on an ARM laptop or CI runner would not start on x86 tasks.
     const architecture = architectures[props.cpuArchitecture ?? "x86_64"];
@@ -245,7 +255,10 @@ export class WebhookPlatformStack extends Stack {
     new CfnOutput(this, "ApiUrl", { value: `https://${props.domainName}` });
     new CfnOutput(this, "LoadBalancerDns", { value: api.service.loadBalancer.loadBalancerDnsName });
     new CfnOutput(this, "EgressIps", {
-      value: egressIp.attrPublicIp,
+      value: Fn.join(
+        ",",
+        egressIps.map((ip) => ip.attrPublicIp),
+      ),
       description: "Webhooks leave from these addresses: give them to receivers to allow-list",
     });
     new CfnOutput(this, "QueueUrl", { value: queues.queue.queueUrl });

@@ -331,8 +331,10 @@ describe("the worker", () => {
 
 describe("the network", () => {
   it("reaches DynamoDB and S3 (ECR's image layers) through free gateway endpoints, not the NAT gateway", () => {
-    const endpoints = ofType("AWS::EC2::VPCEndpoint").map(([, r]) => r.Properties);
-    expect(endpoints.map((e) => e.VpcEndpointType)).toEqual(["Gateway", "Gateway"]);
+    const endpoints = ofType("AWS::EC2::VPCEndpoint")
+      .map(([, r]) => r.Properties)
+      .filter((e) => e.VpcEndpointType === "Gateway");
+    expect(endpoints).toHaveLength(2);
     expect(endpoints.map((e) => JSON.stringify(e.ServiceName).match(/\.(\w+)"\]\]/)?.[1]).sort()).toEqual([
       "dynamodb",
       "s3",
@@ -343,11 +345,32 @@ describe("the network", () => {
     for (const e of endpoints) expect(e.RouteTableIds).toEqual(expect.arrayContaining(privateRouteTables));
   });
 
-  it("sends webhooks from one Elastic IP, the NAT gateway's, and outputs it for receivers' allow-lists", () => {
-    const [eip, more] = ofType("AWS::EC2::EIP");
+  it("sends webhooks from two Elastic IPs, a NAT gateway's in each AZ, kept for the deployment's life and all in EgressIps", () => {
+    const eips = ofType("AWS::EC2::EIP");
+    expect(eips.map(([id]) => id)).toEqual([expect.stringMatching(/^EgressIp/), expect.stringMatching(/^EgressIp2/)]);
+    const nats = ofType("AWS::EC2::NatGateway").map(([, r]) => r.Properties);
+    expect(nats.map((n) => n.AllocationId)).toEqual(eips.map(([id]) => ({ "Fn::GetAtt": [id, "AllocationId"] })));
+    expect(new Set(nats.map((n) => JSON.stringify(n.SubnetId))).size).toBe(2);
+    for (const [id, eip] of eips)
+      expect([eip.DeletionPolicy, eip.UpdateReplacePolicy], id).toEqual(["RetainExceptOnCreate", "Retain"]);
+    // Each private subnet leaves through the NAT gateway of its own AZ.
+    const natRoutes = ofType("AWS::EC2::Route")
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.NatGatewayId);
+    expect(new Set(natRoutes.map((r) => JSON.stringify(r.NatGatewayId))).size).toBe(2);
+    t.hasOutput("EgressIps", {
+      Value: { "Fn::Join": [",", eips.map(([id]) => ({ "Fn::GetAtt": [id, "PublicIp"] }))] },
+    });
+  });
+
+  it("reaches SQS through an interface endpoint in both AZs with private DNS, not through the NAT gateways", () => {
+    const [[, sqs] = ["", undefined], more] = ofType("AWS::EC2::VPCEndpoint").filter(
+      ([, r]) => r.Properties.VpcEndpointType === "Interface",
+    );
     expect(more).toBeUndefined();
-    t.hasResourceProperties("AWS::EC2::NatGateway", { AllocationId: { "Fn::GetAtt": [eip![0], "AllocationId"] } });
-    t.hasOutput("EgressIps", { Value: { "Fn::GetAtt": [eip![0], "PublicIp"] } });
+    expect(JSON.stringify(sqs!.Properties.ServiceName)).toContain(".sqs");
+    expect(sqs!.Properties.PrivateDnsEnabled).toBe(true);
+    expect(sqs!.Properties.SubnetIds).toHaveLength(2);
   });
 });
 
