@@ -29,7 +29,7 @@ export interface WebhookPlatformProps extends StackProps {
   readonly imageTag?: string;
   /** @default "webhook-platform" */
   readonly imageRepository?: string;
-  /** @default 1 */
+  /** @default 2 (a replaced task leaves one delivering) */
   readonly minWorkers?: number;
   /** @default 10 */
   readonly maxWorkers?: number;

@@ -309,6 +309,36 @@ describe("the worker", () => {
     expect(evaluate({ visible: 10, inflight: undefined, tasks: 0 })).toBe(10);
   });
 
+  it("has data when a metric has none: no RunningTaskCount (no task yet, Container Insights late) counts as one task, not INSUFFICIENT_DATA", () => {
+    // Missing data is `undefined` to the evaluator, as CloudWatch leaves a datapoint out: the expression must still give one.
+    const evaluate = (m: { visible?: number; inflight?: number; tasks?: number }) =>
+      evaluateMetricMath(workBacklogExpression, { visible: m.visible, inflight: m.inflight, tasks: m.tasks });
+    expect(evaluate({ visible: 900, inflight: undefined, tasks: undefined })).toBe(900);
+    expect(evaluate({ visible: 900, inflight: 120, tasks: undefined })).toBe(1020);
+    expect(evaluate({ visible: undefined, inflight: 120, tasks: 2 })).toBe(120);
+    expect(evaluate({})).toBe(0);
+  });
+
+  it("keeps two workers by default, and scales on CPU beside the work per task (fast receivers run a task out of CPU first)", () => {
+    const defaults = Template.fromStack(
+      new WebhookPlatformStack(new App(), "defaults", { ...base, minWorkers: undefined, maxWorkers: undefined }),
+    );
+    const targets = Object.entries(defaults.findResources("AWS::ApplicationAutoScaling::ScalableTarget"));
+    const [, worker] = targets.find(([id]) => /Worker/.test(id))!;
+    expect((worker as Resource).Properties).toMatchObject({ MinCapacity: 2, MaxCapacity: 10 });
+    const workerTarget = logicalId("AWS::ApplicationAutoScaling::ScalableTarget", /Worker/);
+    const policies = ofType("AWS::ApplicationAutoScaling::ScalingPolicy").filter(([, r]) =>
+      JSON.stringify(r.Properties.ScalingTargetId).includes(workerTarget),
+    );
+    expect(policies).toHaveLength(2);
+    expect(policies.map(([, r]) => r.Properties.TargetTrackingScalingPolicyConfiguration)).toContainEqual(
+      expect.objectContaining({
+        PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" },
+        TargetValue: 60,
+      }),
+    );
+  });
+
   it("scales through ECS's service-linked role, like the API, not a role of its own without permissions", () => {
     const targets = ofType("AWS::ApplicationAutoScaling::ScalableTarget").map(([, r]) =>
       JSON.stringify(r.Properties.RoleARN),
