@@ -8,6 +8,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { defaultSchedule, maxAttempts, parseSchedule } from "../../services/core/retry-policy.ts";
 import { Alarms } from "./alarms.ts";
@@ -59,6 +60,17 @@ export interface WebhookPlatformProps extends StackProps {
    * @default a new key, with yearly rotation, kept when the stack is deleted
    */
   readonly signingKeyArn?: string;
+  /**
+   * Addresses that get the alarms by email, subscribed to the stack's alarm topic (each confirms once).
+   * @default [] (subscribe to the `AlarmTopic` output yourself, or give alarmTopicArn)
+   */
+  readonly alarmEmails?: readonly string[];
+  /**
+   * Send alarms to this existing SNS topic (a pager, AWS Chatbot) instead of a topic of the stack's own; its access
+   * policy must let events.amazonaws.com publish. Not with alarmEmails: subscribe those to your topic.
+   * @default a new topic
+   */
+  readonly alarmTopicArn?: string;
   /** Put an AWS WAF web ACL with a per-address rate limit in front of the API. @default false */
   readonly waf?: boolean;
   /** The WAF's requests per address per 5 minutes. @default 20000 */
@@ -245,6 +257,9 @@ export class WebhookPlatformStack extends Stack {
     const alarms = new Alarms(this, "Alarms", {
       queue: queues.queue,
       deadLetterQueue: queues.deadLetterQueue,
+      deadLetterRetention: queues.deadLetterRetention,
+      topic: props.alarmTopicArn ? sns.Topic.fromTopicArn(this, "ExistingAlarmTopic", props.alarmTopicArn) : undefined,
+      emails: props.alarmEmails,
       loadBalancer: api.service.loadBalancer,
       cluster,
       workerService: worker.service,

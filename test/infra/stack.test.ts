@@ -11,6 +11,7 @@ import { adotImage, collectorEndpoint, collectorMemoryMiB } from "../../infra/li
 import { firstAttemptSloS } from "../../services/core/delivery-figures.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
 import { workBacklogExpression } from "../../infra/lib/worker-service.ts";
+import { deadLetteredPercentExpression } from "../../infra/lib/alarms.ts";
 import { evaluateMetricMath } from "../support/metric-math.ts";
 import {
   albIdleTimeoutS,
@@ -513,13 +514,7 @@ describe("least privilege", () => {
 });
 
 describe("operations", () => {
-  it("alarms on any dead letter, deliveries overdue with no worker on them and the API's 5xx rate, to one topic; worker crashes and health-check replacements are routed too", () => {
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      MetricName: "ApproximateNumberOfMessagesVisible",
-      Threshold: 0,
-      ComparisonOperator: "GreaterThanThreshold",
-      AlarmActions: Match.anyValue(),
-    });
+  it("alarms on deliveries overdue with no worker on them and the API's 5xx rate, to one topic; worker crashes and health-check replacements are routed too", () => {
     // Not the age of the oldest message: retries parked and deliveries held by a circuit are old on purpose.
     t.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "WebhookPlatform",
@@ -528,7 +523,9 @@ describe("operations", () => {
       Threshold: 900,
       TreatMissingData: "breaching",
     });
-    expect(JSON.stringify(ofType("AWS::CloudWatch::Alarm"))).not.toContain("ApproximateAgeOfOldestMessage");
+    const queueId = logicalId("AWS::SQS::Queue", /QueuesQueue/);
+    const onQueue = ofType("AWS::CloudWatch::Alarm").filter(([, r]) => JSON.stringify(r.Properties).includes(queueId));
+    expect(JSON.stringify(onQueue)).not.toContain("ApproximateAgeOfOldestMessage");
     t.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp("target5xx") })]),
       Threshold: 1,
@@ -560,6 +557,88 @@ describe("operations", () => {
     expect(pattern.detail.group).toHaveLength(2);
     expect(pattern.detail.lastStatus).toEqual(["STOPPED"]);
     expect(JSON.stringify(rules[0]!.Properties.Targets)).toContain("AlarmsTopic");
+  });
+
+  it("alarms on the share of deliveries dead-lettered, not on any message in the DLQ (one endpoint down for 31 minutes held that alarm for 14 days)", () => {
+    const dlq = logicalId("AWS::SQS::Queue", /DeadLetter/);
+    const onDlq = ofType("AWS::CloudWatch::Alarm").filter(([, r]) => JSON.stringify(r.Properties).includes(dlq));
+    expect(onDlq.map(([, r]) => r.Properties.MetricName)).toEqual(["ApproximateAgeOfOldestMessage"]);
+    const metric = (name: string) =>
+      Match.objectLike({
+        MetricStat: Match.objectLike({
+          Metric: {
+            Namespace: "WebhookPlatform",
+            MetricName: name,
+            Dimensions: [{ Name: "Deployment", Value: "hooks" }],
+          },
+          Stat: "Sum",
+        }),
+      });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: deadLetteredPercentExpression }),
+        metric("DeliveriesDelivered"),
+        metric("DeliveriesDeadLettered"),
+      ]),
+      Threshold: 5,
+      EvaluationPeriods: 6,
+      DatapointsToAlarm: 6,
+      TreatMissingData: "notBreaching",
+      AlarmActions: Match.anyValue(),
+    });
+    const share = (delivered: number | undefined, dead: number | undefined) =>
+      evaluateMetricMath(deadLetteredPercentExpression, { delivered, dead });
+    // One small customer's endpoint down among healthy traffic: under the line; a fifth of the traffic dying: over it.
+    expect(share(9_900, 100)).toBe(1);
+    expect(share(8_000, 2_000)).toBe(20);
+    // Quiet periods have a value (0), not missing data; only deaths: 100%.
+    expect(share(undefined, undefined)).toBe(0);
+    expect(share(undefined, 3)).toBe(100);
+  });
+
+  it("alarms when the DLQ's oldest message nears the end of its 14-day retention", () => {
+    const dlq = logicalId("AWS::SQS::Queue", /DeadLetter/);
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "ApproximateAgeOfOldestMessage",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [dlq, "QueueName"] } }],
+      Statistic: "Maximum",
+      Threshold: 12 * 86_400,
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: Match.anyValue(),
+    });
+    expect(resources[dlq]!.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+  });
+
+  it("reaches someone: alarm emails subscribe to the topic; or your own topic gets the alarms and the task events", () => {
+    Annotations.fromStack(stack).hasWarning("/hooks/Alarms", Match.stringLikeRegexp("alarms go to a topic nobody"));
+    const mailed = Template.fromStack(
+      new WebhookPlatformStack(new App(), "mailed", {
+        ...base,
+        alarmEmails: ["ops@example.org", "oncall@example.org"],
+      }),
+    );
+    const topic = Object.keys(mailed.findResources("AWS::SNS::Topic"))[0]!;
+    for (const email of ["ops@example.org", "oncall@example.org"])
+      mailed.hasResourceProperties("AWS::SNS::Subscription", {
+        Protocol: "email",
+        Endpoint: email,
+        TopicArn: { Ref: topic },
+      });
+    const arn = "arn:aws:sns:us-east-1:111122223333:pager";
+    const own = Template.fromStack(new WebhookPlatformStack(new App(), "own", { ...base, alarmTopicArn: arn }));
+    own.resourceCountIs("AWS::SNS::Topic", 0);
+    const alarms = Object.values(own.findResources("AWS::CloudWatch::Alarm")) as Resource[];
+    expect(alarms.length).toBeGreaterThanOrEqual(5);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([arn]);
+    for (const r of Object.values(own.findResources("AWS::Events::Rule")) as Resource[])
+      expect(r.Properties.Targets).toEqual([expect.objectContaining({ Arn: arn })]);
+    expect(
+      () =>
+        new WebhookPlatformStack(new App(), "both", { ...base, alarmTopicArn: arn, alarmEmails: ["a@example.org"] }),
+    ).toThrow(/subscribe them to it/);
+    expect(() => new WebhookPlatformStack(new App(), "bad", { ...base, alarmEmails: ["ops"] })).toThrow(
+      /not an address/,
+    );
   });
 
   it("has a dashboard that splits the queue into visible, in flight and parked or held", () => {
