@@ -7,6 +7,7 @@ import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { containerLogs } from "./container-logs.ts";
 
 /** Pinned by tag, so a deploy never changes the collector by itself (ADOT >= 0.34 takes W3C trace ids for X-Ray). */
 export const adotImage = "public.ecr.aws/aws-observability/aws-otel-collector:v0.45.1";
@@ -67,10 +68,7 @@ export class TracingSidecar extends Construct {
       memoryReservationMiB: 64,
       memoryLimitMiB: collectorMemoryMiB,
       environment: { AOT_CONFIG_CONTENT: collectorConfig },
-      logging: ecs.LogDrivers.awsLogs({
-        streamPrefix: "otel-collector",
-        logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
-      }),
+      logging: containerLogs(this, "otel-collector", props.logRetention),
     });
     // What the X-Ray exporter calls; X-Ray has no resource-level permissions, hence "*".
     iam.Grant.addToPrincipal({

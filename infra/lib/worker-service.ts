@@ -9,6 +9,7 @@ import { workerDefaults } from "../../services/config.ts";
 import { fargateMaxStopTimeoutS, maxDeliveryTimeoutMs, workerShutdownDeadlineMs } from "../../services/core/timing.ts";
 import { emfDimension, emfMetrics, emfNamespace } from "../../services/worker/cloudwatch-metrics.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
+import { containerLogs } from "./container-logs.ts";
 import { nodeOptionsFor, taskSize } from "./task-size.ts";
 
 export interface WorkerServiceProps {
@@ -42,6 +43,8 @@ export interface WorkerServiceProps {
   readonly targetCpuPercent?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Allow `aws ecs execute-command` into the tasks. @default false */
+  readonly ecsExec?: boolean;
 }
 
 export class WorkerService extends Construct {
@@ -89,10 +92,7 @@ export class WorkerService extends Construct {
       // The worker answers its own liveness; ECS replaces a task that stops answering (a hung process).
       healthCheck: { command: ["CMD", "node", "-e", livenessProbe(metricsPort)], startPeriod: Duration.seconds(60) },
       stopTimeout,
-      logging: ecs.LogDrivers.awsLogs({
-        streamPrefix: "worker",
-        logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
-      }),
+      logging: containerLogs(this, "worker", props.logRetention),
     });
     // No desiredCount: the scaling target owns it (see ApiService). A new service starts with 1 task and
     // registering the scalable target raises it to minWorkers.
@@ -101,6 +101,7 @@ export class WorkerService extends Construct {
       taskDefinition: task,
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
+      enableExecuteCommand: props.ecsExec ?? false,
     });
 
     // Scale on the work that can be done now, per running task:

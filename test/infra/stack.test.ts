@@ -405,6 +405,64 @@ describe("the network", () => {
   });
 });
 
+describe("logs, access and cost", () => {
+  type Container = { Name: string; LogConfiguration: { LogDriver: string; Options: Record<string, unknown> } };
+  const containersOf = (template: Template) =>
+    Object.values(template.findResources("AWS::ECS::TaskDefinition")).flatMap(
+      (r) => (r as Resource).Properties.ContainerDefinitions as Container[],
+    );
+
+  it("ships every container's stdout (the EMF scaling metric among it) without ever blocking the process: non-blocking, 25 MiB buffer", () => {
+    const traced = Template.fromStack(new WebhookPlatformStack(new App(), "logs", { ...base, tracing: true }));
+    const containers = containersOf(traced);
+    expect(containers).toHaveLength(4);
+    for (const c of containers)
+      expect(c.LogConfiguration, c.Name).toMatchObject({
+        LogDriver: "awslogs",
+        Options: { mode: "non-blocking", "max-buffer-size": `${25 * 1024 * 1024}b` },
+      });
+  });
+
+  it("puts a new API task in service after two good health checks", () => {
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthyThresholdCount: 2 });
+  });
+
+  it("keeps ECS Exec off unless asked (ecsExec)", () => {
+    for (const [, s] of ofType("AWS::ECS::Service")) expect(s.Properties.EnableExecuteCommand).toBeFalsy();
+    const exec = Template.fromStack(new WebhookPlatformStack(new App(), "exec", { ...base, ecsExec: true }));
+    const services = Object.values(exec.findResources("AWS::ECS::Service")) as Resource[];
+    expect(services.map((s) => s.Properties.EnableExecuteCommand)).toEqual([true, true]);
+  });
+
+  it("tags everything that takes tags with the deployment, for cost allocation, beside the user's own tags", () => {
+    const stackOf = new WebhookPlatformStack(new App(), "tagged", { ...base, tags: { "cost-center": "payments" } });
+    const tagged = Template.fromStack(stackOf);
+    for (const type of [
+      "AWS::DynamoDB::Table",
+      "AWS::ECS::Service",
+      "AWS::EC2::NatGateway",
+      "AWS::SQS::Queue",
+      "AWS::KMS::Key",
+    ]) {
+      for (const [id, r] of Object.entries(tagged.findResources(type)) as [string, Resource][])
+        expect(r.Properties.Tags, id).toContainEqual({ Key: "webhook-platform:deployment", Value: "tagged" });
+    }
+    // The user's tags are the stack's: CloudFormation puts them on every resource it creates.
+    expect(stackOf.tags.tagValues()).toMatchObject({
+      "cost-center": "payments",
+      "webhook-platform:deployment": "tagged",
+    });
+  });
+
+  it("records a twentieth of new traces by default with tracing on (every trace at 100 events/s is ≈ $1.3k a month of X-Ray)", () => {
+    const traced = Template.fromStack(new WebhookPlatformStack(new App(), "sampled", { ...base, tracing: true }));
+    const envs = containersOf(traced)
+      .filter((c) => c.Name !== "otel-collector")
+      .map((c) => (c as unknown as { Environment: { Name: string; Value: string }[] }).Environment);
+    for (const env of envs) expect(env).toContainEqual({ Name: "OTEL_TRACES_SAMPLER_ARG", Value: "0.05" });
+  });
+});
+
 describe("deploys", () => {
   it("leave the desired count of both services to their scaling targets (a count in the template is re-applied on every deploy)", () => {
     const services = ofType("AWS::ECS::Service");
@@ -867,6 +925,7 @@ describe("the load balancer's edge", () => {
       {
         ListenerArn: expect.anything(),
         Priority: 100,
+        Tags: [{ Key: "webhook-platform:deployment", Value: "hooks" }],
         Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: operatorPaths } }],
         Actions: [
           {
