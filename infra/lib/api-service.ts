@@ -90,7 +90,8 @@ export class ApiService extends Construct {
       // are that much quicker, and /healthz answers only once the process serves.
       healthyThresholdCount: 2,
     });
-    // A DLQ requeue answers when it is done (max_messages / DLQ_REQUEUE_RATE seconds); the API's keep-alive outlasts this.
+    // Set, though it is the ALB's default, because the API's keep-alive must outlast it (timing.ts); no request runs
+    // longer (a DLQ requeue answers within requeueBudgetMs).
     this.service.loadBalancer.setAttribute("idle_timeout.timeout_seconds", String(albIdleTimeoutS));
     // Requests drain for up to the API's own shutdown deadline.
     this.service.targetGroup.setAttribute("deregistration_delay.timeout_seconds", "30");
