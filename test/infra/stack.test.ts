@@ -1,5 +1,6 @@
 /** CDK assertions on the synthesized stack: what `cdk deploy` would create, checked without an AWS account. */
-import { App, Duration } from "aws-cdk-lib";
+import { type App, Duration } from "aws-cdk-lib";
+import { newApp } from "./app.ts";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AssetManifestArtifact } from "aws-cdk-lib/cx-api";
 import { readFileSync } from "node:fs";
@@ -41,7 +42,7 @@ type Resource = {
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
-  app = new App();
+  app = newApp();
   stack = new WebhookPlatformStack(app, "hooks", base);
   t = Template.fromStack(stack);
   resources = t.toJSON().Resources as Record<string, Resource>;
@@ -94,7 +95,7 @@ describe("the image", () => {
   });
 
   it("and both for arm64 (Graviton) when chosen", () => {
-    const armApp = new App();
+    const armApp = newApp();
     const arm = Template.fromStack(new WebhookPlatformStack(armApp, "arm", { ...base, cpuArchitecture: "arm64" }));
     expect(imagePlatforms(armApp)).toEqual(["linux/arm64"]);
     expect(runtimePlatforms(arm).map((p) => (p as { CpuArchitecture: string }).CpuArchitecture)).toEqual([
@@ -221,7 +222,7 @@ describe("the worker", () => {
       ContainerDefinitions: [Match.objectLike({ Command: ["worker"], StopTimeout: 120 })],
     });
     const services = ofType("AWS::ECS::Service").map(([, s]) => s.Properties);
-    expect(services.filter((s) => !s.LoadBalancers)).toHaveLength(1);
+    expect(services.filter((s) => !(s.LoadBalancers as unknown[] | undefined)?.length)).toHaveLength(1);
   });
 
   it("gives each service's drain the time it takes before ECS kills the container", () => {
@@ -322,7 +323,7 @@ describe("the worker", () => {
 
   it("keeps two workers by default, and scales on CPU beside the work per task (fast receivers run a task out of CPU first)", () => {
     const defaults = Template.fromStack(
-      new WebhookPlatformStack(new App(), "defaults", { ...base, minWorkers: undefined, maxWorkers: undefined }),
+      new WebhookPlatformStack(newApp(), "defaults", { ...base, minWorkers: undefined, maxWorkers: undefined }),
     );
     const targets = Object.entries(defaults.findResources("AWS::ApplicationAutoScaling::ScalableTarget"));
     const [, worker] = targets.find(([id]) => /Worker/.test(id))!;
@@ -413,7 +414,7 @@ describe("logs, access and cost", () => {
     );
 
   it("ships every container's stdout (the EMF scaling metric among it) without ever blocking the process: non-blocking, 25 MiB buffer", () => {
-    const traced = Template.fromStack(new WebhookPlatformStack(new App(), "logs", { ...base, tracing: true }));
+    const traced = Template.fromStack(new WebhookPlatformStack(newApp(), "logs", { ...base, tracing: true }));
     const containers = containersOf(traced);
     expect(containers).toHaveLength(4);
     for (const c of containers)
@@ -429,13 +430,13 @@ describe("logs, access and cost", () => {
 
   it("keeps ECS Exec off unless asked (ecsExec)", () => {
     for (const [, s] of ofType("AWS::ECS::Service")) expect(s.Properties.EnableExecuteCommand).toBeFalsy();
-    const exec = Template.fromStack(new WebhookPlatformStack(new App(), "exec", { ...base, ecsExec: true }));
+    const exec = Template.fromStack(new WebhookPlatformStack(newApp(), "exec", { ...base, ecsExec: true }));
     const services = Object.values(exec.findResources("AWS::ECS::Service")) as Resource[];
     expect(services.map((s) => s.Properties.EnableExecuteCommand)).toEqual([true, true]);
   });
 
   it("tags everything that takes tags with the deployment, for cost allocation, beside the user's own tags", () => {
-    const stackOf = new WebhookPlatformStack(new App(), "tagged", { ...base, tags: { "cost-center": "payments" } });
+    const stackOf = new WebhookPlatformStack(newApp(), "tagged", { ...base, tags: { "cost-center": "payments" } });
     const tagged = Template.fromStack(stackOf);
     for (const type of [
       "AWS::DynamoDB::Table",
@@ -448,14 +449,11 @@ describe("logs, access and cost", () => {
         expect(r.Properties.Tags, id).toContainEqual({ Key: "webhook-platform:deployment", Value: "tagged" });
     }
     // The user's tags are the stack's: CloudFormation puts them on every resource it creates.
-    expect(stackOf.tags.tagValues()).toMatchObject({
-      "cost-center": "payments",
-      "webhook-platform:deployment": "tagged",
-    });
+    expect(stackOf.tags.tagValues()).toEqual({ "cost-center": "payments" });
   });
 
   it("records a twentieth of new traces by default with tracing on (every trace at 100 events/s is ≈ $1.3k a month of X-Ray)", () => {
-    const traced = Template.fromStack(new WebhookPlatformStack(new App(), "sampled", { ...base, tracing: true }));
+    const traced = Template.fromStack(new WebhookPlatformStack(newApp(), "sampled", { ...base, tracing: true }));
     const envs = containersOf(traced)
       .filter((c) => c.Name !== "otel-collector")
       .map((c) => (c as unknown as { Environment: { Name: string; Value: string }[] }).Environment);
@@ -670,7 +668,7 @@ describe("operations", () => {
   it("reaches someone: alarm emails subscribe to the topic; or your own topic gets the alarms and the task events", () => {
     Annotations.fromStack(stack).hasWarning("/hooks/Alarms", Match.stringLikeRegexp("alarms go to a topic nobody"));
     const mailed = Template.fromStack(
-      new WebhookPlatformStack(new App(), "mailed", {
+      new WebhookPlatformStack(newApp(), "mailed", {
         ...base,
         alarmEmails: ["ops@example.org", "oncall@example.org"],
       }),
@@ -683,7 +681,7 @@ describe("operations", () => {
         TopicArn: { Ref: topic },
       });
     const arn = "arn:aws:sns:us-east-1:111122223333:pager";
-    const own = Template.fromStack(new WebhookPlatformStack(new App(), "own", { ...base, alarmTopicArn: arn }));
+    const own = Template.fromStack(new WebhookPlatformStack(newApp(), "own", { ...base, alarmTopicArn: arn }));
     own.resourceCountIs("AWS::SNS::Topic", 0);
     const alarms = Object.values(own.findResources("AWS::CloudWatch::Alarm")) as Resource[];
     expect(alarms.length).toBeGreaterThanOrEqual(5);
@@ -691,10 +689,9 @@ describe("operations", () => {
     for (const r of Object.values(own.findResources("AWS::Events::Rule")) as Resource[])
       expect(r.Properties.Targets).toEqual([expect.objectContaining({ Arn: arn })]);
     expect(
-      () =>
-        new WebhookPlatformStack(new App(), "both", { ...base, alarmTopicArn: arn, alarmEmails: ["a@example.org"] }),
+      () => new WebhookPlatformStack(newApp(), "both", { ...base, alarmTopicArn: arn, alarmEmails: ["a@example.org"] }),
     ).toThrow(/subscribe them to it/);
-    expect(() => new WebhookPlatformStack(new App(), "bad", { ...base, alarmEmails: ["ops"] })).toThrow(
+    expect(() => new WebhookPlatformStack(newApp(), "bad", { ...base, alarmEmails: ["ops"] })).toThrow(
       /not an address/,
     );
   });
@@ -757,21 +754,18 @@ describe("operations", () => {
   });
 
   it("rejects conflicting settings at construction", () => {
-    expect(() => new WebhookPlatformStack(new App(), "a", { ...base, domainName: "hooks.other.org" })).toThrow(
+    expect(() => new WebhookPlatformStack(newApp(), "a", { ...base, domainName: "hooks.other.org" })).toThrow(
       /not inside hostedZoneName/,
     );
-    expect(() => new WebhookPlatformStack(new App(), "b", { ...base, minWorkers: 5, maxWorkers: 2 })).toThrow(
+    expect(() => new WebhookPlatformStack(newApp(), "b", { ...base, minWorkers: 5, maxWorkers: 2 })).toThrow(
       /minWorkers/,
     );
-    expect(() => new WebhookPlatformStack(new App(), "c", { ...base, retrySchedule: "often" })).toThrow(
-      /retrySchedule/,
-    );
-    expect(() => new WebhookPlatformStack(new App(), "e", { ...base, deliveryTimeout: Duration.seconds(101) })).toThrow(
+    expect(() => new WebhookPlatformStack(newApp(), "c", { ...base, retrySchedule: "often" })).toThrow(/retrySchedule/);
+    expect(() => new WebhookPlatformStack(newApp(), "e", { ...base, deliveryTimeout: Duration.seconds(101) })).toThrow(
       /stop timeout/,
     );
     expect(
-      () =>
-        new WebhookPlatformStack(new App(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) }),
+      () => new WebhookPlatformStack(newApp(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) }),
     ).not.toThrow();
   });
 });
@@ -793,7 +787,7 @@ describe("tracing (-c tracing=true)", () => {
 
   beforeAll(() => {
     traced = Template.fromStack(
-      new WebhookPlatformStack(new App(), "traced", { ...base, tracing: true, traceSampleRatio: 0.25 }),
+      new WebhookPlatformStack(newApp(), "traced", { ...base, tracing: true, traceSampleRatio: 0.25 }),
     );
   }, 60_000);
 
@@ -879,7 +873,7 @@ describe("signing secrets at rest", () => {
 
   it("can be the key a deleted stack left behind (signingKeyArn): no new key, the alias and both roles on that one", () => {
     const arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    const kept = Template.fromStack(new WebhookPlatformStack(new App(), "kept", { ...base, signingKeyArn: arn }));
+    const kept = Template.fromStack(new WebhookPlatformStack(newApp(), "kept", { ...base, signingKeyArn: arn }));
     kept.resourceCountIs("AWS::KMS::Key", 0);
     kept.hasResourceProperties("AWS::KMS::Alias", { AliasName: "alias/kept/signing-secrets", TargetKeyId: arn });
     const policies = JSON.stringify(kept.findResources("AWS::IAM::Policy"));
@@ -891,7 +885,7 @@ describe("signing secrets at rest", () => {
       expect(c!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toBe(arn);
     }
     expect(
-      () => new WebhookPlatformStack(new App(), "alias", { ...base, signingKeyArn: "alias/hooks/signing-secrets" }),
+      () => new WebhookPlatformStack(newApp(), "alias", { ...base, signingKeyArn: "alias/hooks/signing-secrets" }),
     ).toThrow(/signingKeyArn is a KMS key's ARN/);
   });
 
@@ -915,7 +909,7 @@ describe("the load balancer's edge", () => {
       Actions: { Type: string; FixedResponseConfig?: { StatusCode: string; ContentType: string } }[];
     }[];
   const withCidrs = (adminCidrs: string[]) =>
-    Template.fromStack(new WebhookPlatformStack(new App(), "open", { ...base, adminCidrs }));
+    Template.fromStack(new WebhookPlatformStack(newApp(), "open", { ...base, adminCidrs }));
 
   // With the wildcard: `/admin/…`, and `/metrics/` (Express serves it as /metrics), are covered too.
   const operatorPaths = ["/admin*", "/console*", "/metrics*"];
@@ -1000,7 +994,7 @@ describe("the load balancer's edge", () => {
   it("puts a WAF web ACL with a per-address rate limit in front of the load balancer when asked (-c waf=true)", () => {
     expect(ofType("AWS::WAFv2::WebACL")).toEqual([]);
     const waf = Template.fromStack(
-      new WebhookPlatformStack(new App(), "waf", { ...base, waf: true, wafRateLimit: 5000 }),
+      new WebhookPlatformStack(newApp(), "waf", { ...base, waf: true, wafRateLimit: 5000 }),
     );
     waf.hasResourceProperties("AWS::WAFv2::WebACL", {
       Scope: "REGIONAL",
@@ -1014,7 +1008,7 @@ describe("the load balancer's edge", () => {
     });
     const lb = Object.keys(waf.findResources("AWS::ElasticLoadBalancingV2::LoadBalancer"))[0]!;
     waf.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { ResourceArn: { Ref: lb } });
-    expect(() => new WebhookPlatformStack(new App(), "nowaf", { ...base, wafRateLimit: 5000 })).toThrow(
+    expect(() => new WebhookPlatformStack(newApp(), "nowaf", { ...base, wafRateLimit: 5000 })).toThrow(
       /wafRateLimit needs waf/,
     );
   });
