@@ -53,7 +53,11 @@ async function* drain(deps: DlqDeps, max: number, holdS: number): AsyncGenerator
       }
     }
   } finally {
-    if (notGiven.length > 0) await releaseDeadLetters(deps.queue, notGiven.map((m) => m.receiptHandle));
+    if (notGiven.length > 0)
+      await releaseDeadLetters(
+        deps.queue,
+        notGiven.map((m) => m.receiptHandle),
+      );
   }
 }
 

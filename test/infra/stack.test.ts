@@ -914,7 +914,7 @@ describe("the load balancer's edge", () => {
   // With the wildcard: `/admin/…`, and `/metrics/` (Express serves it as /metrics), are covered too.
   const operatorPaths = ["/admin*", "/console*", "/metrics*"];
 
-  it("closes /admin, /console and /metrics with a 403 at the load balancer by default, and says which context key opens them", () => {
+  it("closes /admin, /console and /metrics with a 403 at the load balancer by default, and says which setting opens them", () => {
     expect(rules(t)).toEqual([
       {
         ListenerArn: expect.anything(),
@@ -934,7 +934,7 @@ describe("the load balancer's edge", () => {
     ]);
     Annotations.fromStack(stack).hasInfo(
       "/hooks/Edge",
-      Match.stringLikeRegexp("^/admin, /console and /metrics answer 403 at the load balancer: .*-c adminCidrs="),
+      Match.stringLikeRegexp("^/admin, /console and /metrics answer 403 at the load balancer: .* with adminCidrs$"),
     );
   });
 
