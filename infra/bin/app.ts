@@ -57,6 +57,7 @@ new WebhookPlatformStack(app, settings.stackName, {
   alarmTopicArn: settings.alarmTopicArn,
   signingKeyArn: settings.signingKeyArn,
   ecsExec: settings.ecsExec,
+  eventsTableCapacity: settings.eventsTableCapacity,
   tags: settings.tags,
   env: { account: settings.account, region: settings.region },
 });

@@ -58,6 +58,15 @@ export const settingsSchema = z
     tracing: z.boolean().default(false),
     traceSampleRatio: z.number().min(0).max(1).optional(),
     ecsExec: z.boolean().default(false),
+    /** Provisioned capacity for the events table instead of on demand (README, Costs). */
+    eventsTableCapacity: z
+      .strictObject({
+        minWriteUnits: z.number().int().min(1),
+        maxWriteUnits: z.number().int().min(1),
+        minReadUnits: z.number().int().min(1),
+        maxReadUnits: z.number().int().min(1),
+      })
+      .optional(),
     /** Your tags on every resource (cost allocation: activate their keys in Billing). */
     tags: z.record(z.string(), z.string()).default({}),
   })

@@ -15,7 +15,7 @@ import { Alarms } from "./alarms.ts";
 import { ApiService } from "./api-service.ts";
 import { LoadBalancerGuard } from "./load-balancer-guard.ts";
 import { DeliveryQueues } from "./queues.ts";
-import { Storage } from "./storage.ts";
+import { Storage, type EventsTableCapacity } from "./storage.ts";
 import { collectorEndpoint, collectorMemoryMiB, TracingSidecar } from "./tracing-sidecar.ts";
 import { nodeOptionsFor, taskSize } from "./task-size.ts";
 import { tracingNodeFlag } from "../../services/tracing/start.ts";
@@ -75,6 +75,11 @@ export interface WebhookPlatformProps extends StackProps {
    * @default a new topic
    */
   readonly alarmTopicArn?: string;
+  /**
+   * Provisioned capacity for the events table, auto-scaled between these bounds: for steady traffic (README, Costs).
+   * @default on demand
+   */
+  readonly eventsTableCapacity?: EventsTableCapacity;
   /** Allow `aws ecs execute-command` into the API and worker tasks (a shell in production: only to debug). @default false */
   readonly ecsExec?: boolean;
   /** Put an AWS WAF web ACL with a per-address rate limit in front of the API. @default false */
@@ -145,7 +150,10 @@ export class WebhookPlatformStack extends Stack {
     // On every resource that takes tags: activate `webhook-platform:deployment` as a cost allocation tag in Billing to
     // see this deployment's costs apart (your own tags, from StackProps.tags, go on everything too).
     Tags.of(this).add(deploymentTagKey, deployment);
-    const storage = new Storage(this, "Storage", { tablePrefix: deployment });
+    const storage = new Storage(this, "Storage", {
+      tablePrefix: deployment,
+      eventsTableCapacity: props.eventsTableCapacity,
+    });
     const queues = new DeliveryQueues(this, "Queues", { maxAttempts: maxAttempts(schedule), deliveryTimeout });
     const adminToken = new secretsmanager.Secret(this, "AdminToken", {
       description: "Bearer token for the webhook platform's /admin API",

@@ -526,6 +526,43 @@ describe("storage and queues", () => {
     }
   });
 
+  it("can run the events table, and its indexes, on provisioned capacity scaled between bounds (eventsTableCapacity)", () => {
+    const capacity = { minWriteUnits: 1000, maxWriteUnits: 4000, minReadUnits: 50, maxReadUnits: 500 };
+    const provisioned = Template.fromStack(
+      new WebhookPlatformStack(newApp(), "prov", { ...base, eventsTableCapacity: capacity }),
+    );
+    const tables = Object.values(provisioned.findResources("AWS::DynamoDB::Table")) as Resource[];
+    const byName = (suffix: string) => tables.find((r) => (r.Properties.TableName as string).endsWith(suffix))!;
+    expect(byName("-events").Properties).toMatchObject({
+      ProvisionedThroughput: { ReadCapacityUnits: 50, WriteCapacityUnits: 1000 },
+    });
+    expect(byName("-events").Properties.BillingMode).not.toBe("PAY_PER_REQUEST");
+    for (const gsi of byName("-events").Properties.GlobalSecondaryIndexes as { ProvisionedThroughput: unknown }[])
+      expect(gsi.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 50, WriteCapacityUnits: 1000 });
+    for (const other of ["-tenants", "-api-keys"]) expect(byName(other).Properties.BillingMode).toBe("PAY_PER_REQUEST");
+    // The table and its three indexes, reads and writes: eight targets, each tracking 70% use.
+    const targets = Object.values(provisioned.findResources("AWS::ApplicationAutoScaling::ScalableTarget")).filter(
+      (r) => String((r as Resource).Properties.ServiceNamespace) === "dynamodb",
+    ) as Resource[];
+    expect(targets).toHaveLength(8);
+    expect(
+      new Set(targets.map((r) => `${String(r.Properties.MinCapacity)}-${String(r.Properties.MaxCapacity)}`)),
+    ).toEqual(new Set(["1000-4000", "50-500"]));
+    provisioned.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: "DynamoDBWriteCapacityUtilization" },
+        TargetValue: 70,
+      }),
+    });
+    expect(
+      () =>
+        new WebhookPlatformStack(newApp(), "bad", {
+          ...base,
+          eventsTableCapacity: { ...capacity, minWriteUnits: 5000 },
+        }),
+    ).toThrow(/eventsTableCapacity/);
+  });
+
   it("gives the queue a visibility timeout above the delivery timeout, SSE, and a 14-day DLQ above the attempt count", () => {
     const [queue, dlq] = [logicalId("AWS::SQS::Queue", /QueuesQueue/), logicalId("AWS::SQS::Queue", /DeadLetter/)];
     expect(resources[queue]!.Properties).toMatchObject({
