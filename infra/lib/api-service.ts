@@ -10,7 +10,7 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { albIdleTimeoutS } from "../../services/core/timing.ts";
 import { containerLogs } from "./container-logs.ts";
-import { nodeOptionsFor, taskSize } from "./task-size.ts";
+import { defaultTaskSize, nodeOptionsFor, type TaskSize } from "./task-size.ts";
 
 export interface ApiServiceProps {
   readonly cluster: ecs.ICluster;
@@ -21,7 +21,12 @@ export interface ApiServiceProps {
   readonly adminToken: secretsmanager.ISecret;
   /** The API's public name, e.g. `webhooks.example.com`; must lie in `zone`. */
   readonly domainName: string;
-  readonly zone: route53.IHostedZone;
+  /** Holds the alias record for domainName, and validates the certificate unless one is given. @default none */
+  readonly zone?: route53.IHostedZone;
+  /** @default a certificate for domainName, validated by DNS in `zone` (one of the two is required) */
+  readonly certificate?: acm.ICertificate;
+  /** @default 0.5 vCPU, 1 GiB */
+  readonly taskSize?: TaskSize;
   /** @default 2 (one per availability zone) */
   readonly minTasks?: number;
   /** @default 10 */
@@ -40,10 +45,16 @@ export class ApiService extends Construct {
     const minTasks = props.minTasks ?? 2;
     if (minTasks < 2)
       throw new Error("minTasks must be at least 2 so the API survives the loss of one availability zone");
-    const certificate = new acm.Certificate(this, "Certificate", {
-      domainName: props.domainName,
-      validation: acm.CertificateValidation.fromDns(props.zone),
-    });
+    const taskSize = props.taskSize ?? defaultTaskSize;
+    const zone = props.zone;
+    if (!props.certificate && !zone)
+      throw new Error("a zone (to validate a certificate in) or a certificate is required");
+    const certificate =
+      props.certificate ??
+      new acm.Certificate(this, "Certificate", {
+        domainName: props.domainName,
+        validation: acm.CertificateValidation.fromDns(zone),
+      });
     this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, "Service", {
       cluster: props.cluster,
       ...taskSize,
@@ -58,8 +69,8 @@ export class ApiService extends Construct {
       publicLoadBalancer: true,
       protocol: elbv2.ApplicationProtocol.HTTPS,
       certificate,
-      domainName: props.domainName,
-      domainZone: props.zone,
+      // The alias record, where the zone is ours to write to; without it the user points the name at the ALB.
+      ...(zone ? { domainName: props.domainName, domainZone: zone } : {}),
       redirectHTTP: true,
       sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
       circuitBreaker: { rollback: true },

@@ -17,7 +17,7 @@ export const collectorEndpoint = "http://127.0.0.1:4318";
 
 /**
  * The collector's share of its task's memory, a hard limit: it cannot grow into the app's, and the app's heap cap is
- * taken from what is left (webhook-platform-stack.ts). ADOT's collector with one traces pipeline runs in ~50–80 MiB.
+ * taken from what is left (webhook-platform.ts). ADOT's collector with one traces pipeline runs in ~50–80 MiB.
  */
 export const collectorMemoryMiB = 128;
 

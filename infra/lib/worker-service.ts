@@ -10,7 +10,7 @@ import { fargateMaxStopTimeoutS, maxDeliveryTimeoutMs, workerShutdownDeadlineMs 
 import { emfDimension, emfMetrics, emfNamespace } from "../../services/worker/cloudwatch-metrics.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
 import { containerLogs } from "./container-logs.ts";
-import { nodeOptionsFor, taskSize } from "./task-size.ts";
+import { defaultTaskSize, nodeOptionsFor, type TaskSize } from "./task-size.ts";
 
 export interface WorkerServiceProps {
   readonly cluster: ecs.Cluster;
@@ -31,6 +31,8 @@ export interface WorkerServiceProps {
   readonly minWorkers?: number;
   /** @default 10 */
   readonly maxWorkers?: number;
+  /** @default 0.5 vCPU, 1 GiB */
+  readonly taskSize?: TaskSize;
   /** Deliveries in flight per task (WORKER_CONCURRENCY). @default the worker's own default, 500 */
   readonly concurrency?: number;
   /** The share of a task's in-flight capacity the scaling policy aims to keep busy. @default 0.6 */
@@ -72,6 +74,7 @@ export class WorkerService extends Construct {
     // WORKER_MAX_BYTES_IN_FLIGHT (64 MiB); V8 may use 70% of the task (task-size.ts). A delivery costs the
     // worker ~3.5 ms of CPU, so 0.5 vCPU sustains ~140 deliveries/s however slow the receivers are; the
     // scaling policy below adds tasks before that matters.
+    const taskSize = props.taskSize ?? defaultTaskSize;
     const task = new ecs.FargateTaskDefinition(this, "Task", {
       ...taskSize,
       runtimePlatform: {

@@ -60,14 +60,14 @@ describe("settings files", () => {
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(existsSync(join(run.outdir, "webhooks.template.json"))).toBe(true);
-  }, 60_000);
+  }, 180_000);
 
   it("refuse the example's placeholders where AWS credentials are present, saying which", () => {
     const run = synth({}, "210987654321");
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("infra/config/example.json holds placeholders");
     for (const key of ["domainName", "hostedZoneId", "adminCidrs", "alarmEmails"]) expect(run.stderr).toContain(key);
-  }, 60_000);
+  }, 180_000);
 
   it("are the only settings: a -c flag that used to set one is refused, not silently dropped", () => {
     const run = synth({ waf: "false", adminCidrs: "10.0.0.0/8" });
@@ -76,7 +76,7 @@ describe("settings files", () => {
     expect(synth({ settings: "nope" }).stderr).toMatch(
       /no settings file infra\/config\/nope\.json \(there are: .*example/,
     );
-  }, 60_000);
+  }, 180_000);
 
   it("find every kind of placeholder, and none in real values", () => {
     expect(placeholders(real)).toEqual([]);

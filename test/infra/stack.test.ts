@@ -1,12 +1,19 @@
 /** CDK assertions on the synthesized stack: what `cdk deploy` would create, checked without an AWS account. */
-import { type App, Duration } from "aws-cdk-lib";
+import { type App, Duration, Stack } from "aws-cdk-lib";
+import * as acm from "aws-cdk-lib/aws-certificatemanager";
+import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as route53 from "aws-cdk-lib/aws-route53";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import * as sqs from "aws-cdk-lib/aws-sqs";
 import { newApp } from "./app.ts";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AssetManifestArtifact } from "aws-cdk-lib/cx-api";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
+import { WebhookPlatform, type WebhookPlatformProps } from "../../infra/lib/webhook-platform.ts";
 import { parse as parseYaml } from "yaml";
 import { adotImage, collectorEndpoint, collectorMemoryMiB } from "../../infra/lib/tracing-sidecar.ts";
 import { firstAttemptSloS } from "../../services/core/delivery-figures.ts";
@@ -21,17 +28,31 @@ import {
   workerShutdownDeadlineMs,
 } from "../../services/core/timing.ts";
 
-const base: WebhookPlatformProps = {
-  domainName: "hooks.example.org",
-  hostedZoneId: "Z123EXAMPLE",
-  hostedZoneName: "example.org",
-  minWorkers: 2,
-  maxWorkers: 7,
-  imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
-  env: { region: "us-east-1" },
-};
+/**
+ * A user's stack with the platform in it, as the construct is meant to be used: the props given (or made from the
+ * stack, for props that import something into it) over a zone, a domain and worker bounds.
+ */
+function platform(
+  id: string,
+  props: Partial<WebhookPlatformProps> | ((stack: Stack) => Partial<WebhookPlatformProps>) = {},
+  opts: { app?: App; tags?: Record<string, string> } = {},
+): Stack {
+  const stack = new Stack(opts.app ?? newApp(), id, { env: { region: "us-east-1" }, tags: opts.tags });
+  const hostedZone = route53.HostedZone.fromHostedZoneAttributes(stack, "Zone", {
+    hostedZoneId: "Z123EXAMPLE",
+    zoneName: "example.org",
+  });
+  new WebhookPlatform(stack, "Webhooks", {
+    domainName: "hooks.example.org",
+    hostedZone,
+    minWorkers: 2,
+    maxWorkers: 7,
+    ...(typeof props === "function" ? props(stack) : props),
+  });
+  return stack;
+}
 let app: App;
-let stack: WebhookPlatformStack;
+let stack: Stack;
 let t: Template;
 type Resource = {
   Type: string;
@@ -43,11 +64,14 @@ let resources: Record<string, Resource>;
 
 beforeAll(() => {
   app = newApp();
-  stack = new WebhookPlatformStack(app, "hooks", base);
+  stack = platform("hooks", {}, { app });
   t = Template.fromStack(stack);
   resources = t.toJSON().Resources as Record<string, Resource>;
-}, 60_000);
+}, 180_000);
 
+/** The logical id of the platform's output `name` (outputs take the construct's path, as resources do). */
+const outputId = (name: string) =>
+  Object.keys(t.toJSON().Outputs as object).find((id) => new RegExp(`^Webhooks${name}[0-9A-F]{8}$`).test(id)) ?? name;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const logicalId = (type: string, pattern: RegExp) => ofType(type).find(([id]) => pattern.test(id))?.[0] ?? "";
 
@@ -96,7 +120,7 @@ describe("the image", () => {
 
   it("and both for arm64 (Graviton) when chosen", () => {
     const armApp = newApp();
-    const arm = Template.fromStack(new WebhookPlatformStack(armApp, "arm", { ...base, cpuArchitecture: "arm64" }));
+    const arm = Template.fromStack(platform("arm", { cpuArchitecture: "arm64" }, { app: armApp }));
     expect(imagePlatforms(armApp)).toEqual(["linux/arm64"]);
     expect(runtimePlatforms(arm).map((p) => (p as { CpuArchitecture: string }).CpuArchitecture)).toEqual([
       "ARM64",
@@ -322,9 +346,7 @@ describe("the worker", () => {
   });
 
   it("keeps two workers by default, and scales on CPU beside the work per task (fast receivers run a task out of CPU first)", () => {
-    const defaults = Template.fromStack(
-      new WebhookPlatformStack(newApp(), "defaults", { ...base, minWorkers: undefined, maxWorkers: undefined }),
-    );
+    const defaults = Template.fromStack(platform("defaults", { minWorkers: undefined, maxWorkers: undefined }));
     const targets = Object.entries(defaults.findResources("AWS::ApplicationAutoScaling::ScalableTarget"));
     const [, worker] = targets.find(([id]) => /Worker/.test(id))!;
     expect((worker as Resource).Properties).toMatchObject({ MinCapacity: 2, MaxCapacity: 10 });
@@ -379,7 +401,10 @@ describe("the network", () => {
 
   it("sends webhooks from two Elastic IPs, a NAT gateway's in each AZ, kept for the deployment's life and all in EgressIps", () => {
     const eips = ofType("AWS::EC2::EIP");
-    expect(eips.map(([id]) => id)).toEqual([expect.stringMatching(/^EgressIp/), expect.stringMatching(/^EgressIp2/)]);
+    expect(eips.map(([id]) => id)).toEqual([
+      expect.stringMatching(/^WebhooksEgressIp[0-9A-F]{8}$/),
+      expect.stringMatching(/^WebhooksEgressIp2/),
+    ]);
     const nats = ofType("AWS::EC2::NatGateway").map(([, r]) => r.Properties);
     expect(nats.map((n) => n.AllocationId)).toEqual(eips.map(([id]) => ({ "Fn::GetAtt": [id, "AllocationId"] })));
     expect(new Set(nats.map((n) => JSON.stringify(n.SubnetId))).size).toBe(2);
@@ -390,7 +415,7 @@ describe("the network", () => {
       .map(([, r]) => r.Properties)
       .filter((r) => r.NatGatewayId);
     expect(new Set(natRoutes.map((r) => JSON.stringify(r.NatGatewayId))).size).toBe(2);
-    t.hasOutput("EgressIps", {
+    t.hasOutput(outputId("EgressIps"), {
       Value: { "Fn::Join": [",", eips.map(([id]) => ({ "Fn::GetAtt": [id, "PublicIp"] }))] },
     });
   });
@@ -414,7 +439,7 @@ describe("logs, access and cost", () => {
     );
 
   it("ships every container's stdout (the EMF scaling metric among it) without ever blocking the process: non-blocking, 25 MiB buffer", () => {
-    const traced = Template.fromStack(new WebhookPlatformStack(newApp(), "logs", { ...base, tracing: true }));
+    const traced = Template.fromStack(platform("logs", { tracing: true }));
     const containers = containersOf(traced);
     expect(containers).toHaveLength(4);
     for (const c of containers)
@@ -430,13 +455,13 @@ describe("logs, access and cost", () => {
 
   it("keeps ECS Exec off unless asked (ecsExec)", () => {
     for (const [, s] of ofType("AWS::ECS::Service")) expect(s.Properties.EnableExecuteCommand).toBeFalsy();
-    const exec = Template.fromStack(new WebhookPlatformStack(newApp(), "exec", { ...base, ecsExec: true }));
+    const exec = Template.fromStack(platform("exec", { ecsExec: true }));
     const services = Object.values(exec.findResources("AWS::ECS::Service")) as Resource[];
     expect(services.map((s) => s.Properties.EnableExecuteCommand)).toEqual([true, true]);
   });
 
   it("tags everything that takes tags with the deployment, for cost allocation, beside the user's own tags", () => {
-    const stackOf = new WebhookPlatformStack(newApp(), "tagged", { ...base, tags: { "cost-center": "payments" } });
+    const stackOf = platform("tagged", {}, { tags: { "cost-center": "payments" } });
     const tagged = Template.fromStack(stackOf);
     for (const type of [
       "AWS::DynamoDB::Table",
@@ -453,7 +478,7 @@ describe("logs, access and cost", () => {
   });
 
   it("records a twentieth of new traces by default with tracing on (every trace at 100 events/s is ≈ $1.3k a month of X-Ray)", () => {
-    const traced = Template.fromStack(new WebhookPlatformStack(newApp(), "sampled", { ...base, tracing: true }));
+    const traced = Template.fromStack(platform("sampled", { tracing: true }));
     const envs = containersOf(traced)
       .filter((c) => c.Name !== "otel-collector")
       .map((c) => (c as unknown as { Environment: { Name: string; Value: string }[] }).Environment);
@@ -528,9 +553,7 @@ describe("storage and queues", () => {
 
   it("can run the events table, and its indexes, on provisioned capacity scaled between bounds (eventsTableCapacity)", () => {
     const capacity = { minWriteUnits: 1000, maxWriteUnits: 4000, minReadUnits: 50, maxReadUnits: 500 };
-    const provisioned = Template.fromStack(
-      new WebhookPlatformStack(newApp(), "prov", { ...base, eventsTableCapacity: capacity }),
-    );
+    const provisioned = Template.fromStack(platform("prov", { eventsTableCapacity: capacity }));
     const tables = Object.values(provisioned.findResources("AWS::DynamoDB::Table")) as Resource[];
     const byName = (suffix: string) => tables.find((r) => (r.Properties.TableName as string).endsWith(suffix))!;
     expect(byName("-events").Properties).toMatchObject({
@@ -554,13 +577,9 @@ describe("storage and queues", () => {
         TargetValue: 70,
       }),
     });
-    expect(
-      () =>
-        new WebhookPlatformStack(newApp(), "bad", {
-          ...base,
-          eventsTableCapacity: { ...capacity, minWriteUnits: 5000 },
-        }),
-    ).toThrow(/eventsTableCapacity/);
+    expect(() => platform("bad", { eventsTableCapacity: { ...capacity, minWriteUnits: 5000 } })).toThrow(
+      /eventsTableCapacity/,
+    );
   });
 
   it("gives the queue a visibility timeout above the delivery timeout, SSE, and a 14-day DLQ above the attempt count", () => {
@@ -703,13 +722,11 @@ describe("operations", () => {
   });
 
   it("reaches someone: alarm emails subscribe to the topic; or your own topic gets the alarms and the task events", () => {
-    Annotations.fromStack(stack).hasWarning("/hooks/Alarms", Match.stringLikeRegexp("alarms go to a topic nobody"));
-    const mailed = Template.fromStack(
-      new WebhookPlatformStack(newApp(), "mailed", {
-        ...base,
-        alarmEmails: ["ops@example.org", "oncall@example.org"],
-      }),
+    Annotations.fromStack(stack).hasWarning(
+      "/hooks/Webhooks/Alarms",
+      Match.stringLikeRegexp("alarms go to a topic nobody"),
     );
+    const mailed = Template.fromStack(platform("mailed", { alarmEmails: ["ops@example.org", "oncall@example.org"] }));
     const topic = Object.keys(mailed.findResources("AWS::SNS::Topic"))[0]!;
     for (const email of ["ops@example.org", "oncall@example.org"])
       mailed.hasResourceProperties("AWS::SNS::Subscription", {
@@ -718,19 +735,20 @@ describe("operations", () => {
         TopicArn: { Ref: topic },
       });
     const arn = "arn:aws:sns:us-east-1:111122223333:pager";
-    const own = Template.fromStack(new WebhookPlatformStack(newApp(), "own", { ...base, alarmTopicArn: arn }));
+    const own = Template.fromStack(platform("own", (st) => ({ alarmTopic: sns.Topic.fromTopicArn(st, "Pager", arn) })));
     own.resourceCountIs("AWS::SNS::Topic", 0);
     const alarms = Object.values(own.findResources("AWS::CloudWatch::Alarm")) as Resource[];
     expect(alarms.length).toBeGreaterThanOrEqual(5);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([arn]);
     for (const r of Object.values(own.findResources("AWS::Events::Rule")) as Resource[])
       expect(r.Properties.Targets).toEqual([expect.objectContaining({ Arn: arn })]);
-    expect(
-      () => new WebhookPlatformStack(newApp(), "both", { ...base, alarmTopicArn: arn, alarmEmails: ["a@example.org"] }),
+    expect(() =>
+      platform("both", (st) => ({
+        alarmTopic: sns.Topic.fromTopicArn(st, "Pager", arn),
+        alarmEmails: ["a@example.org"],
+      })),
     ).toThrow(/subscribe them to it/);
-    expect(() => new WebhookPlatformStack(newApp(), "bad", { ...base, alarmEmails: ["ops"] })).toThrow(
-      /not an address/,
-    );
+    expect(() => platform("bad", { alarmEmails: ["ops"] })).toThrow(/not an address/);
   });
 
   it("has a dashboard that splits the queue into visible, in flight and parked or held", () => {
@@ -786,28 +804,27 @@ describe("operations", () => {
       "EventsTable",
       "AlarmTopic",
     ])
-      t.hasOutput(output, Match.anyValue());
-    t.hasOutput("ApiUrl", { Value: "https://hooks.example.org" });
+      t.hasOutput(outputId(output), Match.anyValue());
+    t.hasOutput(outputId("ApiUrl"), { Value: "https://hooks.example.org" });
   });
 
   it("rejects conflicting settings at construction", () => {
-    expect(() => new WebhookPlatformStack(newApp(), "a", { ...base, domainName: "hooks.other.org" })).toThrow(
-      /not inside hostedZoneName/,
-    );
-    expect(() => new WebhookPlatformStack(newApp(), "b", { ...base, minWorkers: 5, maxWorkers: 2 })).toThrow(
-      /minWorkers/,
-    );
-    expect(() => new WebhookPlatformStack(newApp(), "c", { ...base, retrySchedule: "often" })).toThrow(/retrySchedule/);
-    expect(() => new WebhookPlatformStack(newApp(), "e", { ...base, deliveryTimeout: Duration.seconds(101) })).toThrow(
-      /stop timeout/,
-    );
-    expect(
-      () => new WebhookPlatformStack(newApp(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) }),
+    expect(() => platform("a", { domainName: "hooks.other.org" })).toThrow(/not inside the hosted zone example\.org/);
+    expect(() => platform("z", { hostedZone: undefined })).toThrow(/a hostedZone .* or a certificate is required/);
+    expect(() => platform("n", { name: "Hooks_1" })).toThrow(/name Hooks_1: lower-case/);
+    expect(() => platform("b", { minWorkers: 5, maxWorkers: 2 })).toThrow(/minWorkers/);
+    expect(() => platform("c", { retrySchedule: "often" })).toThrow(/retrySchedule/);
+    expect(() => platform("e", { deliveryTimeout: Duration.seconds(101) })).toThrow(/stop timeout/);
+    expect(() =>
+      platform("d", {
+        image: ecs.ContainerImage.fromRegistry("registry.example.org/webhooks:v1"),
+        deliveryTimeout: Duration.seconds(15),
+      }),
     ).not.toThrow();
   });
 });
 
-describe("tracing (-c tracing=true)", () => {
+describe("tracing (tracing: true)", () => {
   let traced: Template;
   type Container = {
     Name: string;
@@ -823,10 +840,8 @@ describe("tracing (-c tracing=true)", () => {
   const env = (c: Container) => Object.fromEntries((c.Environment ?? []).map((e) => [e.Name, e.Value]));
 
   beforeAll(() => {
-    traced = Template.fromStack(
-      new WebhookPlatformStack(newApp(), "traced", { ...base, tracing: true, traceSampleRatio: 0.25 }),
-    );
-  }, 60_000);
+    traced = Template.fromStack(platform("traced", { tracing: true, traceSampleRatio: 0.25 }));
+  }, 180_000);
 
   it("runs an ADOT collector beside the API and beside the worker, receiving OTLP on localhost and exporting to X-Ray", () => {
     const tasks = containers(traced);
@@ -899,7 +914,7 @@ describe("signing secrets at rest", () => {
       AliasName: "alias/hooks/signing-secrets",
       TargetKeyId: { "Fn::GetAtt": [keyId(), "Arn"] },
     });
-    t.hasOutput("SigningKeyArn", { Value: { "Fn::GetAtt": [keyId(), "Arn"] } });
+    t.hasOutput(outputId("SigningKeyArn"), { Value: { "Fn::GetAtt": [keyId(), "Arn"] } });
     for (const [, r] of ofType("AWS::ECS::TaskDefinition")) {
       const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
       expect(container!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toEqual({
@@ -910,7 +925,7 @@ describe("signing secrets at rest", () => {
 
   it("can be the key a deleted stack left behind (signingKeyArn): no new key, the alias and both roles on that one", () => {
     const arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    const kept = Template.fromStack(new WebhookPlatformStack(newApp(), "kept", { ...base, signingKeyArn: arn }));
+    const kept = Template.fromStack(platform("kept", (st) => ({ signingKey: kms.Key.fromKeyArn(st, "Kept", arn) })));
     kept.resourceCountIs("AWS::KMS::Key", 0);
     kept.hasResourceProperties("AWS::KMS::Alias", { AliasName: "alias/kept/signing-secrets", TargetKeyId: arn });
     const policies = JSON.stringify(kept.findResources("AWS::IAM::Policy"));
@@ -921,9 +936,6 @@ describe("signing secrets at rest", () => {
       }[];
       expect(c!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toBe(arn);
     }
-    expect(
-      () => new WebhookPlatformStack(newApp(), "alias", { ...base, signingKeyArn: "alias/hooks/signing-secrets" }),
-    ).toThrow(/signingKeyArn is a KMS key's ARN/);
   });
 
   it("lets the API make data keys but never decrypt one, and the worker do both", () => {
@@ -945,8 +957,7 @@ describe("the load balancer's edge", () => {
       Conditions: { Field: string; PathPatternConfig?: { Values: string[] }; SourceIpConfig?: { Values: string[] } }[];
       Actions: { Type: string; FixedResponseConfig?: { StatusCode: string; ContentType: string } }[];
     }[];
-  const withCidrs = (adminCidrs: string[]) =>
-    Template.fromStack(new WebhookPlatformStack(newApp(), "open", { ...base, adminCidrs }));
+  const withCidrs = (adminCidrs: string[]) => Template.fromStack(platform("open", { adminCidrs }));
 
   // With the wildcard: `/admin/…`, and `/metrics/` (Express serves it as /metrics), are covered too.
   const operatorPaths = ["/admin*", "/console*", "/metrics*"];
@@ -970,7 +981,7 @@ describe("the load balancer's edge", () => {
       },
     ]);
     Annotations.fromStack(stack).hasInfo(
-      "/hooks/Edge",
+      "/hooks/Webhooks/Edge",
       Match.stringLikeRegexp("^/admin, /console and /metrics answer 403 at the load balancer: .* with adminCidrs$"),
     );
   });
@@ -1030,9 +1041,7 @@ describe("the load balancer's edge", () => {
 
   it("puts a WAF web ACL with a per-address rate limit in front of the load balancer when asked (-c waf=true)", () => {
     expect(ofType("AWS::WAFv2::WebACL")).toEqual([]);
-    const waf = Template.fromStack(
-      new WebhookPlatformStack(newApp(), "waf", { ...base, waf: true, wafRateLimit: 5000 }),
-    );
+    const waf = Template.fromStack(platform("waf", { waf: true, wafRateLimit: 5000 }));
     waf.hasResourceProperties("AWS::WAFv2::WebACL", {
       Scope: "REGIONAL",
       DefaultAction: { Allow: {} },
@@ -1045,9 +1054,7 @@ describe("the load balancer's edge", () => {
     });
     const lb = Object.keys(waf.findResources("AWS::ElasticLoadBalancingV2::LoadBalancer"))[0]!;
     waf.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { ResourceArn: { Ref: lb } });
-    expect(() => new WebhookPlatformStack(newApp(), "nowaf", { ...base, wafRateLimit: 5000 })).toThrow(
-      /wafRateLimit needs waf/,
-    );
+    expect(() => platform("nowaf", { wafRateLimit: 5000 })).toThrow(/wafRateLimit needs waf/);
   });
 });
 
@@ -1071,5 +1078,105 @@ describe("the worker's DynamoDB actions", () => {
     // The sweeper's Query goes to the by-due index.
     const onEvents = worker.find((s) => JSON.stringify(s.Resource).includes(events))!;
     expect(JSON.stringify(onEvents.Resource)).toContain("/index/*");
+  });
+});
+
+describe("the construct in a user's own stack", () => {
+  it("takes the user's certificate without a zone: no certificate or DNS record of its own, the name left to them", () => {
+    const arn = "arn:aws:acm:us-east-1:210987654321:certificate/abc";
+    const own = Template.fromStack(
+      platform("cert", (st) => ({
+        hostedZone: undefined,
+        certificate: acm.Certificate.fromCertificateArn(st, "Cert", arn),
+      })),
+    );
+    own.resourceCountIs("AWS::CertificateManager::Certificate", 0);
+    own.resourceCountIs("AWS::Route53::RecordSet", 0);
+    own.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Protocol: "HTTPS",
+      Certificates: [{ CertificateArn: arn }],
+    });
+  });
+
+  it("sizes each service's tasks, and caps each heap by its own task's memory", () => {
+    const sized = Template.fromStack(
+      platform("sized", {
+        apiTaskSize: { cpu: 1024, memoryLimitMiB: 2048 },
+        workerTaskSize: { cpu: 2048, memoryLimitMiB: 4096 },
+        minApiTasks: 3,
+        maxApiTasks: 6,
+      }),
+    );
+    const tasks = Object.values(sized.findResources("AWS::ECS::TaskDefinition")) as Resource[];
+    const byCommand = Object.fromEntries(
+      tasks.map((r) => {
+        const [c] = r.Properties.ContainerDefinitions as {
+          Command: string[];
+          Environment: { Name: string; Value: string }[];
+        }[];
+        return [
+          c!.Command[0],
+          [r.Properties.Cpu, r.Properties.Memory, c!.Environment.find((e) => e.Name === "NODE_OPTIONS")?.Value],
+        ];
+      }),
+    );
+    expect(byCommand).toEqual({
+      api: ["1024", "2048", `--max-old-space-size=${Math.floor(2048 * 0.7)}`],
+      worker: ["2048", "4096", `--max-old-space-size=${Math.floor(4096 * 0.7)}`],
+    });
+    sized.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 3, MaxCapacity: 6 });
+  });
+
+  it("names its tables, metrics and key alias after `name`, so two platforms live side by side in one stack", () => {
+    const both = new Stack(newApp(), "shared", { env: { region: "us-east-1" } });
+    const certificate = acm.Certificate.fromCertificateArn(
+      both,
+      "Cert",
+      "arn:aws:acm:us-east-1:210987654321:certificate/c",
+    );
+    const first = new WebhookPlatform(both, "Orders", {
+      domainName: "orders.example.org",
+      certificate,
+      name: "orders",
+    });
+    new WebhookPlatform(both, "Billing", { domainName: "billing.example.org", certificate, name: "billing" });
+    const template = Template.fromStack(both);
+    const tables = Object.values(template.findResources("AWS::DynamoDB::Table")).map(
+      (r) => (r as Resource).Properties.TableName,
+    );
+    expect(tables.sort()).toEqual([
+      "billing-api-keys",
+      "billing-events",
+      "billing-tenants",
+      "orders-api-keys",
+      "orders-events",
+      "orders-tenants",
+    ]);
+    template.hasResourceProperties("AWS::KMS::Alias", { AliasName: "alias/orders/signing-secrets" });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "OldestOverdueSeconds",
+      Dimensions: [{ Name: "Deployment", Value: "billing" }],
+    });
+    expect(first.url).toBe("https://orders.example.org");
+    expect(first.egressIps).toHaveLength(2);
+  });
+
+  it("hands the user what it made, to grant and wire as with any construct", () => {
+    const st = new Stack(newApp(), "wired", { env: { region: "us-east-1" } });
+    const certificate = acm.Certificate.fromCertificateArn(
+      st,
+      "Cert",
+      "arn:aws:acm:us-east-1:210987654321:certificate/c",
+    );
+    const webhooks = new WebhookPlatform(st, "Webhooks", { domainName: "hooks.example.org", certificate });
+    const auditors = new iam.Role(st, "Auditors", { assumedBy: new iam.AccountRootPrincipal() });
+    webhooks.storage.events.grantReadData(auditors);
+    webhooks.alarmTopic.addSubscription(new subscriptions.SqsSubscription(new sqs.Queue(st, "Incidents")));
+    const template = Template.fromStack(st);
+    const auditorPolicy = Object.values(template.findResources("AWS::IAM::Policy")).find((p) =>
+      JSON.stringify(p).includes("Auditors"),
+    );
+    expect(JSON.stringify(auditorPolicy)).toContain("dynamodb:Query");
+    template.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "sqs" });
   });
 });
