@@ -3,8 +3,8 @@
  * pager topic, its own roles), with its image from the team's registry. `test/infra/example-app.test.ts` synthesizes
  * it as `cdk` would: `npx cdk synth --app "node infra/examples/existing-app.ts"`.
  *
- * In your app, import the construct from your checkout of this repository (or a git submodule):
- *   import { WebhookPlatform } from "<path>/infra/lib/webhook-platform.ts";
+ * In your app, import it from your checkout of this repository (README, "The platform in your own CDK app"):
+ *   import { WebhookPlatform } from "./vendor/webhook-platform/infra/index.ts";
  */
 import { App, CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import * as ecr from "aws-cdk-lib/aws-ecr";
@@ -13,7 +13,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { WebhookPlatform } from "../lib/webhook-platform.ts";
+import { WebhookPlatform } from "../index.ts";
 
 /** The team's existing stack: its zone and pager were there before the platform. */
 class PaymentsStack extends Stack {
