@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { SendMessageBatchCommand, GetQueueAttributesCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
-import { nodeOptionsFor, taskSize } from "../infra/lib/task-size.ts";
+import { defaultTaskSize, nodeOptionsFor } from "../infra/lib/task-size.ts";
 import { createAwsClients } from "../services/aws/clients.ts";
 import { provisionAll } from "../services/aws/provision.ts";
 import { ensureKeyFile } from "../services/aws/secret-keys.ts";
@@ -38,7 +38,7 @@ const grownEvents = quick ? 1000 : 100_000;
 const deadMessages = quick ? 500 : 10_000;
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 // The V8 flags the CDK gives the tasks' containers, for the tasks' memory.
-const taskNodeOptions = nodeOptionsFor(taskSize.memoryLimitMiB);
+const taskNodeOptions = nodeOptionsFor(defaultTaskSize.memoryLimitMiB);
 const children: ChildProcess[] = [];
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),

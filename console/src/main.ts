@@ -252,7 +252,7 @@ async function deadLetterView(): Promise<HTMLElement> {
       const r = await api.requeue({ tenantId: state.tenantId, maxMessages: state.maxMessages, dryRun });
       const verb = dryRun ? "Dry run: would move" : "Requeued";
       go({
-        notice: `${verb} ${r.moved} · skipped ${r.skipped} · stale ${r.stale} · failed ${r.failed} (${r.duration_ms} ms).`,
+        notice: `${verb} ${r.moved} · skipped ${r.skipped} · stale ${r.stale} · failed ${r.failed} (${r.duration_ms} ms).${r.complete ? "" : " Stopped at the 20 s limit: run it again for the rest."}`,
       });
     });
   const rows = page.data.map((m) =>

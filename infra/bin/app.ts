@@ -1,43 +1,38 @@
-/** The CDK app: `npm run cdk -- synth|diff|deploy`. Configured by context (cdk.json, or -c key=value). */
-import { App, Duration } from "aws-cdk-lib";
-import { fileURLToPath } from "node:url";
-import { WebhookPlatformStack } from "../lib/webhook-platform-stack.ts";
+/**
+ * The CDK app: `npm run deploy -- <env>`, or `npm run cdk -- synth|diff -c settings=<env>`. Configured only by
+ * `infra/config/<env>.json` (infra/lib/settings.ts); without `-c settings` it synthesizes the example, offline.
+ */
+import { App } from "aws-cdk-lib";
+import { deploymentStack } from "../lib/deployment-stack.ts";
+import {
+  exampleSettings,
+  loadSettings,
+  refusePlaceholders,
+  settingKeys,
+  SettingsError,
+  type Settings,
+} from "../lib/settings.ts";
 
 const app = new App();
-const context = (key: string): string | undefined => {
-  const value: unknown = app.node.tryGetContext(key);
-  return typeof value === "string" || typeof value === "number" ? String(value) || undefined : undefined;
-};
-const required = (key: string): string => {
-  const value = context(key);
-  if (!value) throw new Error(`context '${key}' is required (cdk.json or -c ${key}=...)`);
-  return value;
-};
+/** The settings file's name and contents; a problem with them is one message, not a stack trace. */
+function settingsOf(): { env: string; settings: Settings } {
+  try {
+    const flags = settingKeys.filter((key) => app.node.tryGetContext(key) !== undefined);
+    if (flags.length > 0) {
+      throw new SettingsError(
+        `-c ${flags.join(", -c ")}: settings are read from infra/config/<env>.json only (choose it with -c settings=<env>)`,
+      );
+    }
+    const env = String(app.node.tryGetContext("settings") ?? exampleSettings);
+    const settings = loadSettings(env);
+    refusePlaceholders(env, settings, process.env.CDK_DEFAULT_ACCOUNT);
+    return { env, settings };
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}
+const { settings } = settingsOf();
 
-const cpuArchitecture = context("cpuArchitecture") ?? "x86_64";
-if (cpuArchitecture !== "x86_64" && cpuArchitecture !== "arm64")
-  throw new Error(`context 'cpuArchitecture' is x86_64 or arm64, not ${cpuArchitecture}`);
-
-new WebhookPlatformStack(app, context("stackName") ?? "webhooks", {
-  domainName: required("domainName"),
-  hostedZoneId: required("hostedZoneId"),
-  hostedZoneName: required("hostedZoneName"),
-  imageTag: context("imageTag"),
-  minWorkers: Number(context("minWorkers") ?? 1),
-  maxWorkers: Number(context("maxWorkers") ?? 10),
-  retrySchedule: context("retrySchedule"),
-  deliveryTimeout: Duration.millis(Number(context("deliveryTimeoutMs") ?? 30_000)),
-  imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
-  cpuArchitecture,
-  // `-c tracing=true`: the ADOT collector sidecar and X-Ray (README, Tracing); `-c traceSampleRatio=0.1` records a tenth.
-  tracing: context("tracing") === "true",
-  traceSampleRatio: context("traceSampleRatio") === undefined ? undefined : Number(context("traceSampleRatio")),
-  adminCidrs: (context("adminCidrs") ?? "")
-    .split(",")
-    .map((c) => c.trim())
-    .filter(Boolean),
-  waf: context("waf") === "true",
-  wafRateLimit: context("wafRateLimit") === undefined ? undefined : Number(context("wafRateLimit")),
-  // The region of your AWS profile; `region` in cdk.json only stands in for it where there is none (an offline synth).
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION ?? context("region") },
-});
+deploymentStack(app, settings);

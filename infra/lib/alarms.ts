@@ -1,9 +1,9 @@
 /**
- * What pages an operator (anything in the DLQ, deliveries overdue with nobody working on them, API 5xx, worker
- * tasks dying, the first-attempt SLO burning), and a dashboard of the queue split into what is being worked on and
- * what waits on purpose.
+ * What pages an operator (a share of deliveries dying, dead letters about to expire, deliveries overdue with nobody
+ * working on them, API 5xx, worker tasks dying, the first-attempt SLO burning), where it goes, and a dashboard of the
+ * queue split into what is being worked on and what waits on purpose.
  */
-import { Duration } from "aws-cdk-lib";
+import { Annotations, Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as ecs from "aws-cdk-lib/aws-ecs";
@@ -11,6 +11,7 @@ import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as sns from "aws-cdk-lib/aws-sns";
+import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { firstAttemptSloS, firstAttemptSloTarget } from "../../services/core/delivery-figures.ts";
@@ -19,6 +20,8 @@ import { emfDimension, emfMetrics, emfNamespace } from "../../services/worker/cl
 export interface AlarmsProps {
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  /** How long the DLQ keeps a message (its retention period). */
+  readonly deadLetterRetention: Duration;
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly cluster: ecs.ICluster;
   readonly workerService: ecs.FargateService;
@@ -32,11 +35,29 @@ export interface AlarmsProps {
   readonly maxOverdue?: Duration;
   /** @default 1 (%) */
   readonly max5xxPercent?: number;
+  /**
+   * The share of settled deliveries that may go to the DLQ (deliveries that died ÷ those delivered or dead, from the
+   * workers' figures) for half an hour before it pages. @default 5 (%)
+   */
+  readonly maxDeadLetteredPercent?: number;
+  /** How long before the DLQ's oldest message expires it pages. @default Duration.days(2) */
+  readonly deadLetterExpiryWarning?: Duration;
+  /**
+   * Where alarms and the task-event rules go: your topic (a pager, AWS Chatbot, a mailing list). Its access policy
+   * must let events.amazonaws.com publish (CloudWatch alarms of the same account may by default).
+   * @default a topic of the stack's own
+   */
+  readonly topic?: sns.ITopic;
+  /** Addresses subscribed to the stack's own topic (each confirms the subscription AWS mails it). @default [] */
+  readonly emails?: readonly string[];
 }
 
 export class Alarms extends Construct {
-  readonly topic: sns.Topic;
-  readonly deadLetters: cloudwatch.Alarm;
+  readonly topic: sns.ITopic;
+  /** A share of deliveries dead-lettered: endpoints down or refusing, for a real part of the traffic. */
+  readonly deadLettered: cloudwatch.Alarm;
+  /** Dead letters close to the end of the DLQ's retention: requeue or inspect them before SQS drops them. */
+  readonly deadLettersExpiring: cloudwatch.Alarm;
   readonly overdue: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
   readonly api5xx: cloudwatch.Alarm;
@@ -45,15 +66,58 @@ export class Alarms extends Construct {
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
-    this.topic = new sns.Topic(this, "Topic", { displayName: "Webhook platform alarms" });
+    const emails = props.emails ?? [];
+    if (props.topic && emails.length > 0)
+      throw new Error("alarm emails subscribe to the stack's own topic: with your own topic, subscribe them to it");
+    const badEmail = emails.find((e) => !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e));
+    if (badEmail !== undefined) throw new Error(`alarm emails: not an address: ${badEmail}`);
+    this.topic = props.topic ?? new sns.Topic(this, "Topic", { displayName: "Webhook platform alarms" });
+    if (!props.topic && emails.length === 0) {
+      Annotations.of(this).addWarningV2(
+        "webhooks:alarms-reach-nobody",
+        "No alarm emails and no alarm topic: alarms go to a topic nobody is subscribed to",
+      );
+    }
+    for (const email of emails) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     const notify = new actions.SnsAction(this.topic);
     const minute = Duration.minutes(1);
+    const fiveMinutes = Duration.minutes(5);
 
-    this.deadLetters = props.deadLetterQueue
-      .metricApproximateNumberOfMessagesVisible({ period: minute, statistic: "Maximum" })
-      .createAlarm(this, "DeadLetters", {
-        alarmDescription: "Deliveries are in the dead-letter queue: inspect with GET /admin/dlq",
-        threshold: 0,
+    // Not "anything in the DLQ": once one customer's endpoint has been down for the retry schedule, that alarm stays
+    // on for the 14 days its dead letters are kept and hides everything after it. The share of deliveries dying is
+    // back to OK when they stop dying, and a big share means much more than one endpoint.
+    const figure = (metricName: string, period: Duration) =>
+      new cloudwatch.Metric({
+        namespace: emfNamespace,
+        metricName,
+        dimensionsMap: { [emfDimension]: props.deployment },
+        statistic: "Sum",
+        period,
+      });
+    this.deadLettered = new cloudwatch.MathExpression({
+      label: "Deliveries dead-lettered %",
+      expression: deadLetteredPercentExpression,
+      usingMetrics: {
+        delivered: figure(emfMetrics.delivered, fiveMinutes),
+        dead: figure(emfMetrics.deadLettered, fiveMinutes),
+      },
+      period: fiveMinutes,
+    }).createAlarm(this, "DeadLettered", {
+      alarmDescription: `More than ${props.maxDeadLetteredPercent ?? 5}% of settled deliveries went to the dead-letter queue for 30 minutes: GET /admin/dlq shows which endpoints`,
+      threshold: props.maxDeadLetteredPercent ?? 5,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 6,
+      datapointsToAlarm: 6,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const warning = props.deadLetterExpiryWarning ?? Duration.days(2);
+    const expiresAfter = props.deadLetterRetention.toSeconds() - warning.toSeconds();
+    if (expiresAfter <= 0) throw new Error("deadLetterExpiryWarning must be shorter than the DLQ's retention");
+    this.deadLettersExpiring = props.deadLetterQueue
+      .metricApproximateAgeOfOldestMessage({ period: Duration.minutes(15), statistic: "Maximum" })
+      .createAlarm(this, "DeadLettersExpiring", {
+        alarmDescription: `The dead-letter queue's oldest message expires in less than ${warning.toHumanString()}: requeue it (POST /admin/dlq/requeue) or let it go`,
+        threshold: expiresAfter,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -165,20 +229,15 @@ export class Alarms extends Construct {
       ],
     });
     // From the workers' EMF lines: the share of first attempts later than the SLO's line.
-    const sloMetric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: emfNamespace,
-        metricName,
-        dimensionsMap: { [emfDimension]: props.deployment },
-        statistic: "Sum",
-        period: Duration.minutes(5),
-      });
     const fastBurnPercent = 14.4 * (1 - firstAttemptSloTarget) * 100;
     this.firstAttemptSlo = new cloudwatch.MathExpression({
       label: "First attempts late %",
       expression: "IF(total > 0, 100 * FILL(late, 0) / total, 0)",
-      usingMetrics: { total: sloMetric(emfMetrics.firstAttempts), late: sloMetric(emfMetrics.firstAttemptsLate) },
-      period: Duration.minutes(5),
+      usingMetrics: {
+        total: figure(emfMetrics.firstAttempts, fiveMinutes),
+        late: figure(emfMetrics.firstAttemptsLate, fiveMinutes),
+      },
+      period: fiveMinutes,
     }).createAlarm(this, "FirstAttemptSlo", {
       alarmDescription: `SLO: ${firstAttemptSloTarget * 100}% of first attempts within ${firstAttemptSloS} s of acceptance. Over ${fastBurnPercent.toFixed(1)}% were late for 15 minutes: the error budget burns 14.4x too fast`,
       threshold: Number(fastBurnPercent.toFixed(1)),
@@ -187,7 +246,7 @@ export class Alarms extends Construct {
       datapointsToAlarm: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.deadLetters, this.overdue, this.api5xx, this.firstAttemptSlo])
+    for (const alarm of [this.deadLettered, this.deadLettersExpiring, this.overdue, this.api5xx, this.firstAttemptSlo])
       alarm.addAlarmAction(notify);
 
     // A worker task whose container exited on its own (crash, out of memory) rather than being scaled in or deployed.
@@ -226,3 +285,7 @@ export class Alarms extends Construct {
     });
   }
 }
+
+/** The share of settled deliveries (delivered or dead) that died in the period; no deliveries, no share. */
+export const deadLetteredPercentExpression =
+  "IF(FILL(delivered, 0) + FILL(dead, 0) > 0, 100 * FILL(dead, 0) / (FILL(delivered, 0) + FILL(dead, 0)), 0)";

@@ -9,7 +9,8 @@ import type * as route53 from "aws-cdk-lib/aws-route53";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { albIdleTimeoutS } from "../../services/core/timing.ts";
-import { nodeOptionsFor, taskSize } from "./task-size.ts";
+import { containerLogs } from "./container-logs.ts";
+import { defaultTaskSize, nodeOptionsFor, type TaskSize } from "./task-size.ts";
 
 export interface ApiServiceProps {
   readonly cluster: ecs.ICluster;
@@ -20,13 +21,20 @@ export interface ApiServiceProps {
   readonly adminToken: secretsmanager.ISecret;
   /** The API's public name, e.g. `webhooks.example.com`; must lie in `zone`. */
   readonly domainName: string;
-  readonly zone: route53.IHostedZone;
+  /** Holds the alias record for domainName, and validates the certificate unless one is given. @default none */
+  readonly zone?: route53.IHostedZone;
+  /** @default a certificate for domainName, validated by DNS in `zone` (one of the two is required) */
+  readonly certificate?: acm.ICertificate;
+  /** @default 0.5 vCPU, 1 GiB */
+  readonly taskSize?: TaskSize;
   /** @default 2 (one per availability zone) */
   readonly minTasks?: number;
   /** @default 10 */
   readonly maxTasks?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Allow `aws ecs execute-command` into the tasks (a shell in production: keep it off unless debugging). @default false */
+  readonly ecsExec?: boolean;
 }
 
 export class ApiService extends Construct {
@@ -37,10 +45,16 @@ export class ApiService extends Construct {
     const minTasks = props.minTasks ?? 2;
     if (minTasks < 2)
       throw new Error("minTasks must be at least 2 so the API survives the loss of one availability zone");
-    const certificate = new acm.Certificate(this, "Certificate", {
-      domainName: props.domainName,
-      validation: acm.CertificateValidation.fromDns(props.zone),
-    });
+    const taskSize = props.taskSize ?? defaultTaskSize;
+    const zone = props.zone;
+    if (!props.certificate && !zone)
+      throw new Error("a zone (to validate a certificate in) or a certificate is required");
+    const certificate =
+      props.certificate ??
+      new acm.Certificate(this, "Certificate", {
+        domainName: props.domainName,
+        validation: acm.CertificateValidation.fromDns(zone),
+      });
     this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, "Service", {
       cluster: props.cluster,
       ...taskSize,
@@ -55,12 +69,13 @@ export class ApiService extends Construct {
       publicLoadBalancer: true,
       protocol: elbv2.ApplicationProtocol.HTTPS,
       certificate,
-      domainName: props.domainName,
-      domainZone: props.zone,
+      // The alias record, where the zone is ours to write to; without it the user points the name at the ALB.
+      ...(zone ? { domainName: props.domainName, domainZone: zone } : {}),
       redirectHTTP: true,
       sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
+      enableExecuteCommand: props.ecsExec ?? false,
       taskImageOptions: {
         image: props.image,
         command: ["api"],
@@ -75,10 +90,7 @@ export class ApiService extends Construct {
           NODE_OPTIONS: nodeOptionsFor(taskSize.memoryLimitMiB),
         },
         secrets: { ADMIN_TOKEN: ecs.Secret.fromSecretsManager(props.adminToken) },
-        logDriver: ecs.LogDrivers.awsLogs({
-          streamPrefix: "api",
-          logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
-        }),
+        logDriver: containerLogs(this, "api", props.logRetention),
       },
     });
     // Liveness, not readiness: /readyz asks DynamoDB and SQS, so an AWS blip would fail every task at once and
@@ -87,8 +99,12 @@ export class ApiService extends Construct {
       path: "/healthz",
       healthyHttpCodes: "200",
       interval: Duration.seconds(15),
+      // A new task takes traffic after two good answers (30 s), not five (75 s, the default): deploys and scale-outs
+      // are that much quicker, and /healthz answers only once the process serves.
+      healthyThresholdCount: 2,
     });
-    // A DLQ requeue answers when it is done (max_messages / DLQ_REQUEUE_RATE seconds); the API's keep-alive outlasts this.
+    // Set, though it is the ALB's default, because the API's keep-alive must outlast it (timing.ts); no request runs
+    // longer (a DLQ requeue answers within requeueBudgetMs).
     this.service.loadBalancer.setAttribute("idle_timeout.timeout_seconds", String(albIdleTimeoutS));
     // Requests drain for up to the API's own shutdown deadline.
     this.service.targetGroup.setAttribute("deregistration_delay.timeout_seconds", "30");

@@ -32,9 +32,6 @@ export interface LoadBalancerGuardProps {
  */
 export const operatorPaths = ["/admin*", "/console*", "/metrics*"];
 
-/** The context key that opens the operator paths to some networks. */
-export const adminCidrsContextKey = "adminCidrs";
-
 export class LoadBalancerGuard extends Construct {
   readonly accessLogs: s3.Bucket;
   readonly webAcl?: wafv2.CfnWebACL;
@@ -80,7 +77,7 @@ export class LoadBalancerGuard extends Construct {
     });
     if (adminCidrs.length === 0) {
       Annotations.of(this).addInfo(
-        `/admin, /console and /metrics answer 403 at the load balancer: open them to your networks with -c ${adminCidrsContextKey}=203.0.113.0/24,…`,
+        "/admin, /console and /metrics answer 403 at the load balancer: open them to your networks with adminCidrs",
       );
     }
 

@@ -17,6 +17,8 @@ export class DeliveryQueues extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly visibilityTimeout: Duration;
+  /** How long the DLQ keeps a message: an operator has this long to requeue or look at it. */
+  readonly deadLetterRetention = Duration.days(14);
 
   constructor(scope: Construct, id: string, props: DeliveryQueuesProps) {
     super(scope, id);
@@ -27,7 +29,7 @@ export class DeliveryQueues extends Construct {
       throw new Error(`visibilityTimeout must be at least ${least} s for this deliveryTimeout (its lease)`);
     // The DLQ keeps messages longer than the source queue, so nothing expires on its way to an operator.
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: this.deadLetterRetention,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });

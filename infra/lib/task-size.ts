@@ -1,7 +1,13 @@
 /** The Fargate size of the API and worker tasks, and the V8 heap cap that size leaves room for. */
 
-/** 0.5 vCPU, 1 GiB per task (both services). */
-export const taskSize = { cpu: 512, memoryLimitMiB: 1024 } as const;
+/** A Fargate task's size: CPU units (1024 a vCPU) and memory, in one of Fargate's combinations. */
+export interface TaskSize {
+  readonly cpu: number;
+  readonly memoryLimitMiB: number;
+}
+
+/** 0.5 vCPU, 1 GiB per task: each service's default. */
+export const defaultTaskSize: TaskSize = { cpu: 512, memoryLimitMiB: 1024 };
 
 /**
  * A container's NODE_OPTIONS from its task's memory: V8's old space gets 70%, the rest is left to the young

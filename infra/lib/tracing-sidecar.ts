@@ -7,6 +7,7 @@ import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { containerLogs } from "./container-logs.ts";
 
 /** Pinned by tag, so a deploy never changes the collector by itself (ADOT >= 0.34 takes W3C trace ids for X-Ray). */
 export const adotImage = "public.ecr.aws/aws-observability/aws-otel-collector:v0.45.1";
@@ -16,7 +17,7 @@ export const collectorEndpoint = "http://127.0.0.1:4318";
 
 /**
  * The collector's share of its task's memory, a hard limit: it cannot grow into the app's, and the app's heap cap is
- * taken from what is left (webhook-platform-stack.ts). ADOT's collector with one traces pipeline runs in ~50–80 MiB.
+ * taken from what is left (webhook-platform.ts). ADOT's collector with one traces pipeline runs in ~50–80 MiB.
  */
 export const collectorMemoryMiB = 128;
 
@@ -67,10 +68,7 @@ export class TracingSidecar extends Construct {
       memoryReservationMiB: 64,
       memoryLimitMiB: collectorMemoryMiB,
       environment: { AOT_CONFIG_CONTENT: collectorConfig },
-      logging: ecs.LogDrivers.awsLogs({
-        streamPrefix: "otel-collector",
-        logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
-      }),
+      logging: containerLogs(this, "otel-collector", props.logRetention),
     });
     // What the X-Ray exporter calls; X-Ray has no resource-level permissions, hence "*".
     iam.Grant.addToPrincipal({

@@ -9,7 +9,8 @@ import { workerDefaults } from "../../services/config.ts";
 import { fargateMaxStopTimeoutS, maxDeliveryTimeoutMs, workerShutdownDeadlineMs } from "../../services/core/timing.ts";
 import { emfDimension, emfMetrics, emfNamespace } from "../../services/worker/cloudwatch-metrics.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
-import { nodeOptionsFor, taskSize } from "./task-size.ts";
+import { containerLogs } from "./container-logs.ts";
+import { defaultTaskSize, nodeOptionsFor, type TaskSize } from "./task-size.ts";
 
 export interface WorkerServiceProps {
   readonly cluster: ecs.Cluster;
@@ -22,16 +23,30 @@ export interface WorkerServiceProps {
   readonly deployment: string;
   /** One attempt's timeout (DELIVERY_TIMEOUT_MS): it bounds the worker's drain on stop. */
   readonly deliveryTimeout: Duration;
-  /** @default 1 */
+  /**
+   * Two, so a task replaced (a deploy, a crash, an AZ lost) leaves one delivering: a new task takes 1–2 minutes to
+   * start, past the 30 s first-attempt objective. ECS spreads a service's Fargate tasks across the AZs.
+   * @default 2
+   */
   readonly minWorkers?: number;
   /** @default 10 */
   readonly maxWorkers?: number;
+  /** @default 0.5 vCPU, 1 GiB */
+  readonly taskSize?: TaskSize;
   /** Deliveries in flight per task (WORKER_CONCURRENCY). @default the worker's own default, 500 */
   readonly concurrency?: number;
   /** The share of a task's in-flight capacity the scaling policy aims to keep busy. @default 0.6 */
   readonly targetUtilization?: number;
+  /**
+   * The average CPU the second policy keeps the tasks at. Against fast receivers a task runs out of CPU (~140
+   * deliveries/s on 0.5 vCPU) long before it holds 300 deliveries in flight, so work in flight alone would not scale.
+   * @default 60 (%)
+   */
+  readonly targetCpuPercent?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Allow `aws ecs execute-command` into the tasks. @default false */
+  readonly ecsExec?: boolean;
 }
 
 export class WorkerService extends Construct {
@@ -41,7 +56,7 @@ export class WorkerService extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkerServiceProps) {
     super(scope, id);
-    const minWorkers = props.minWorkers ?? 1;
+    const minWorkers = props.minWorkers ?? 2;
     const maxWorkers = props.maxWorkers ?? 10;
     if (minWorkers < 1 || maxWorkers < minWorkers) throw new Error("need 1 <= minWorkers <= maxWorkers");
     const concurrency = props.concurrency ?? workerDefaults.concurrency;
@@ -59,6 +74,7 @@ export class WorkerService extends Construct {
     // WORKER_MAX_BYTES_IN_FLIGHT (64 MiB); V8 may use 70% of the task (task-size.ts). A delivery costs the
     // worker ~3.5 ms of CPU, so 0.5 vCPU sustains ~140 deliveries/s however slow the receivers are; the
     // scaling policy below adds tasks before that matters.
+    const taskSize = props.taskSize ?? defaultTaskSize;
     const task = new ecs.FargateTaskDefinition(this, "Task", {
       ...taskSize,
       runtimePlatform: {
@@ -79,10 +95,7 @@ export class WorkerService extends Construct {
       // The worker answers its own liveness; ECS replaces a task that stops answering (a hung process).
       healthCheck: { command: ["CMD", "node", "-e", livenessProbe(metricsPort)], startPeriod: Duration.seconds(60) },
       stopTimeout,
-      logging: ecs.LogDrivers.awsLogs({
-        streamPrefix: "worker",
-        logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH }),
-      }),
+      logging: containerLogs(this, "worker", props.logRetention),
     });
     // No desiredCount: the scaling target owns it (see ApiService). A new service starts with 1 task and
     // registering the scalable target raises it to minWorkers.
@@ -91,6 +104,7 @@ export class WorkerService extends Construct {
       taskDefinition: task,
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
+      enableExecuteCommand: props.ecsExec ?? false,
     });
 
     // Scale on the work that can be done now, per running task:
@@ -149,11 +163,20 @@ export class WorkerService extends Construct {
         },
       },
     });
+    // Beside it, CPU: ECS scales out when either policy asks, and in only when both agree.
+    scaling.scaleOnCpuUtilization("Cpu", {
+      targetUtilizationPercent: props.targetCpuPercent ?? 60,
+      scaleInCooldown: Duration.seconds(120),
+      scaleOutCooldown: Duration.seconds(30),
+    });
   }
 }
 
 /**
  * The scaling policy's metric math: `inflight` is the Average of the tasks' DeliveriesInFlight (one datapoint per
- * task per interval, so the average is per task); no data (no task reporting yet) counts as none in flight.
+ * task per interval, so the average is per task); no data (no task reporting yet) counts as none in flight. A
+ * missing RunningTaskCount (no task running, or Container Insights late) counts as one task, and missing visible
+ * messages as none: any missing input would otherwise make the whole expression missing, and the policy would sit in
+ * INSUFFICIENT_DATA, scaling nothing, exactly when there are no tasks to report.
  */
-export const workBacklogExpression = "visible / IF(tasks < 1, 1, tasks) + FILL(inflight, 0)";
+export const workBacklogExpression = "FILL(visible, 0) / IF(FILL(tasks, 0) < 1, 1, FILL(tasks, 0)) + FILL(inflight, 0)";

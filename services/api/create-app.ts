@@ -18,6 +18,7 @@ import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { authFailureLimit, tenantRateLimit } from "./middleware/rate-limit.ts";
 import { cachedReadiness } from "./readiness.ts";
 import { adminTenantRoutes } from "./routes/admin-tenants.ts";
+import { requeueBudgetMs } from "../core/timing.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { adminHistoryRoutes } from "./routes/admin-history.ts";
 import { adminSecretRoutes } from "./routes/admin-secrets.ts";
@@ -62,6 +63,8 @@ export interface AppDeps {
   readonly rotationGraceMs: number;
   /** DLQ requeue messages per second. */
   readonly requeueRate: number;
+  /** How long one DLQ requeue runs at most. @default requeueBudgetMs (core/timing.ts) */
+  readonly requeueBudgetMs?: number;
   /** How long after its event a delivery can die by the retry schedule: how far back recover looks for events. */
   readonly deliverySpanMs: number;
   /** Throws when DynamoDB or SQS cannot be reached (asked at most every few seconds: see readiness.ts). */
@@ -89,6 +92,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     pinoHttp({
       logger: deps.logger,
+      // Health and readiness checks (the load balancer's, every 15 s per task) are not requests worth a line each: at
+      // scale they were most of the API's log volume. A failed readiness check logs its own warning.
+      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" },
       genReqId: (req, res) => {
         const offered = req.headers["x-request-id"];
         const id = typeof offered === "string" && /^[\w.-]{1,128}$/.test(offered) ? offered : randomUUID();
@@ -258,7 +264,15 @@ export function createApp(deps: AppDeps): Express {
     "/admin/operational-events",
     eventReadRoutes({ ...requeue, tenantIdOf: systemTenantOf, actionLimit: unlimited }),
   );
-  app.use("/admin", adminDlqRoutes({ ...requeue, requeueRate: deps.requeueRate, metrics }));
+  app.use(
+    "/admin",
+    adminDlqRoutes({
+      ...requeue,
+      requeueRate: deps.requeueRate,
+      requeueBudgetMs: deps.requeueBudgetMs ?? requeueBudgetMs,
+      metrics,
+    }),
+  );
   app.use("/admin", adminHistoryRoutes({ store, now }));
   app.use("/admin", adminSecretRoutes({ tenants }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.

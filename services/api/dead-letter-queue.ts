@@ -24,23 +24,40 @@ import { inSpan, linkTo, SpanKind } from "../tracing/spans.ts";
 export interface DlqDeps extends RequeueDeps {
   /** Messages moved per second at most. */
   readonly requeueRate: number;
+  /** How long one requeue runs at most before it answers (requeueBudgetMs in core/timing.ts). */
+  readonly requeueBudgetMs: number;
   readonly metrics: Metrics;
 }
 
 const refOf = (m: DeadLetter) => parseDeliveryMessage(m.body);
 
-/** Receives up to `max` distinct messages, holding each for `holdS`; stops when the queue has no more to give. */
+/**
+ * Receives up to `max` distinct messages, holding each for `holdS`; stops when the queue has no more to give. What
+ * it received and never handed out (the caller stopped early) goes back visible at once, not after `holdS`: a
+ * requeue that stopped at its time budget is repeated at once.
+ */
 async function* drain(deps: DlqDeps, max: number, holdS: number): AsyncGenerator<DeadLetter> {
   const seen = new Set<string>();
   let given = 0;
-  while (given < max) {
-    const batch = (await receiveDeadLetters(deps.queue, holdS)).filter((m) => !seen.has(m.messageId));
-    if (batch.length === 0) return;
-    for (const m of batch) {
-      seen.add(m.messageId);
-      given++;
-      yield m;
+  let notGiven: DeadLetter[] = [];
+  try {
+    while (given < max) {
+      const batch = (await receiveDeadLetters(deps.queue, holdS)).filter((m) => !seen.has(m.messageId));
+      if (batch.length === 0) return;
+      notGiven = [...batch];
+      for (const m of batch) {
+        seen.add(m.messageId);
+        given++;
+        notGiven.shift();
+        yield m;
+      }
     }
+  } finally {
+    if (notGiven.length > 0)
+      await releaseDeadLetters(
+        deps.queue,
+        notGiven.map((m) => m.receiptHandle),
+      );
   }
 }
 
@@ -85,6 +102,8 @@ export interface RequeueReport {
   failed: number;
   /** DLQ copies of deliveries no longer dead (already requeued, or a duplicate): removed. */
   stale: number;
+  /** False when the run stopped at its time budget, maybe with matching messages left: run it again to go on. */
+  complete: boolean;
 }
 
 const lockName = "dlq-requeue";
@@ -108,6 +127,7 @@ export function requeueDeadLetters(all: DlqDeps, filter: RequeueFilter, log: Log
         "webhook.skipped": report.skipped,
         "webhook.failed": report.failed,
         "webhook.stale": report.stale,
+        "webhook.complete": report.complete,
       });
       return report;
     },
@@ -127,12 +147,13 @@ async function requeueRun(all: DlqDeps, filter: RequeueFilter, log: Logger): Pro
       () => (lock.lost = true),
     );
   }, lockTtlMs / 3);
-  const report: RequeueReport = { moved: 0, skipped: 0, failed: 0, stale: 0 };
+  const report: RequeueReport = { moved: 0, skipped: 0, failed: 0, stale: 0, complete: true };
   const held: string[] = [];
   const handled = new Set<string>();
-  // Held messages stay invisible for the expected run time, so the run never meets its own leftovers.
-  const holdS = Math.min(900, Math.ceil(filter.maxMessages / deps.requeueRate) + 5);
+  // Held messages stay invisible for the run's longest time, so the run never meets its own leftovers.
+  const holdS = Math.ceil(Math.min(filter.maxMessages / deps.requeueRate, deps.requeueBudgetMs / 1000)) + 5;
   const started = deps.now();
+  const deadline = started + deps.requeueBudgetMs;
   let matched = 0;
   try {
     for await (const m of drain(deps, filter.maxMessages * 10, holdS)) {
@@ -144,6 +165,14 @@ async function requeueRun(all: DlqDeps, filter: RequeueFilter, log: Logger): Pro
         (!filter.eventIds || filter.eventIds.includes(ref.eventId));
       // Past the budget, or another task may hold the lock now: stop, leaving the rest in the DLQ.
       if (matched >= filter.maxMessages || lock.lost) {
+        held.push(m.receiptHandle);
+        break;
+      }
+      // Out of time, or would be by this one's turn at the rate: answer with what was done; the same request again
+      // goes on with the rest.
+      const due = filter.dryRun || !matches ? deps.now() : started + (report.moved * 1000) / deps.requeueRate;
+      if (Math.max(due, deps.now()) >= deadline) {
+        report.complete = false;
         held.push(m.receiptHandle);
         break;
       }
@@ -162,7 +191,6 @@ async function requeueRun(all: DlqDeps, filter: RequeueFilter, log: Logger): Pro
         held.push(m.receiptHandle);
         continue;
       }
-      const due = started + (report.moved * 1000) / deps.requeueRate;
       if (due > deps.now()) await new Promise((r) => setTimeout(r, due - deps.now()));
       try {
         const ids = {

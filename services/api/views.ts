@@ -485,6 +485,10 @@ export const requeueReportSchema = z
     skipped: z.number().int().meta({ description: "Messages not matching the filter, left in the DLQ." }),
     failed: z.number().int().meta({ description: "Messages that could not be moved this time, left in the DLQ." }),
     stale: z.number().int().meta({ description: "DLQ copies of deliveries no longer dead, removed." }),
+    complete: z.boolean().meta({
+      description:
+        "False when the run stopped at its time limit (20 s), maybe with matching messages left: send the same request again to go on.",
+    }),
     dry_run: z.boolean(),
     duration_ms: z.number(),
   })

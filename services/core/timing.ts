@@ -1,7 +1,7 @@
 /** Timeouts that the services, the queue, the load balancer and the container runtimes must agree on, derived here once. */
 
-/** The load balancer's idle timeout: a DLQ requeue answers only when it is done, up to 5 minutes later. */
-export const albIdleTimeoutS = 300;
+/** The load balancer's idle timeout (its default): no request runs longer than requeueBudgetMs. */
+export const albIdleTimeoutS = 60;
 
 /**
  * The API's HTTP keep-alive, longer than the load balancer's idle timeout: the ALB, never Node, closes an idle
@@ -12,6 +12,12 @@ export const apiKeepAliveTimeoutMs = (albIdleTimeoutS + 5) * 1000;
 
 /** How long the API finishes open requests after SIGTERM before it exits. */
 export const apiShutdownDeadlineMs = 25_000;
+
+/**
+ * The longest a DLQ requeue request runs before it answers with what it did (`complete: false`; the same request again
+ * goes on: the queue itself is the cursor). Inside the API's drain, so a deploy or scale-in never cuts one off.
+ */
+export const requeueBudgetMs = apiShutdownDeadlineMs - 5000;
 
 /** Room after a POST's timeout to record its attempt and outcome. */
 const bookkeepingMs = 5000;

@@ -1,16 +1,25 @@
 /** CDK assertions on the synthesized stack: what `cdk deploy` would create, checked without an AWS account. */
-import { App, Duration } from "aws-cdk-lib";
+import { type App, Duration, Stack } from "aws-cdk-lib";
+import * as acm from "aws-cdk-lib/aws-certificatemanager";
+import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as route53 from "aws-cdk-lib/aws-route53";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { newApp } from "./app.ts";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AssetManifestArtifact } from "aws-cdk-lib/cx-api";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { WebhookPlatformStack, type WebhookPlatformProps } from "../../infra/lib/webhook-platform-stack.ts";
+import { WebhookPlatform, type WebhookPlatformProps } from "../../infra/lib/webhook-platform.ts";
 import { parse as parseYaml } from "yaml";
 import { adotImage, collectorEndpoint, collectorMemoryMiB } from "../../infra/lib/tracing-sidecar.ts";
 import { firstAttemptSloS } from "../../services/core/delivery-figures.ts";
 import { livenessProbe } from "../../services/worker/metrics-server.ts";
 import { workBacklogExpression } from "../../infra/lib/worker-service.ts";
+import { deadLetteredPercentExpression } from "../../infra/lib/alarms.ts";
 import { evaluateMetricMath } from "../support/metric-math.ts";
 import {
   albIdleTimeoutS,
@@ -19,17 +28,31 @@ import {
   workerShutdownDeadlineMs,
 } from "../../services/core/timing.ts";
 
-const base: WebhookPlatformProps = {
-  domainName: "hooks.example.org",
-  hostedZoneId: "Z123EXAMPLE",
-  hostedZoneName: "example.org",
-  minWorkers: 2,
-  maxWorkers: 7,
-  imageDirectory: fileURLToPath(new URL("../..", import.meta.url)),
-  env: { region: "us-east-1" },
-};
+/**
+ * A user's stack with the platform in it, as the construct is meant to be used: the props given (or made from the
+ * stack, for props that import something into it) over a zone, a domain and worker bounds.
+ */
+function platform(
+  id: string,
+  props: Partial<WebhookPlatformProps> | ((stack: Stack) => Partial<WebhookPlatformProps>) = {},
+  opts: { app?: App; tags?: Record<string, string> } = {},
+): Stack {
+  const stack = new Stack(opts.app ?? newApp(), id, { env: { region: "us-east-1" }, tags: opts.tags });
+  const hostedZone = route53.HostedZone.fromHostedZoneAttributes(stack, "Zone", {
+    hostedZoneId: "Z123EXAMPLE",
+    zoneName: "example.org",
+  });
+  new WebhookPlatform(stack, "Webhooks", {
+    domainName: "hooks.example.org",
+    hostedZone,
+    minWorkers: 2,
+    maxWorkers: 7,
+    ...(typeof props === "function" ? props(stack) : props),
+  });
+  return stack;
+}
 let app: App;
-let stack: WebhookPlatformStack;
+let stack: Stack;
 let t: Template;
 type Resource = {
   Type: string;
@@ -40,12 +63,15 @@ type Resource = {
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
-  app = new App();
-  stack = new WebhookPlatformStack(app, "hooks", base);
+  app = newApp();
+  stack = platform("hooks", {}, { app });
   t = Template.fromStack(stack);
   resources = t.toJSON().Resources as Record<string, Resource>;
-}, 60_000);
+}, 180_000);
 
+/** The logical id of the platform's output `name` (outputs take the construct's path, as resources do). */
+const outputId = (name: string) =>
+  Object.keys(t.toJSON().Outputs as object).find((id) => new RegExp(`^Webhooks${name}[0-9A-F]{8}$`).test(id)) ?? name;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const logicalId = (type: string, pattern: RegExp) => ofType(type).find(([id]) => pattern.test(id))?.[0] ?? "";
 
@@ -93,8 +119,8 @@ describe("the image", () => {
   });
 
   it("and both for arm64 (Graviton) when chosen", () => {
-    const armApp = new App();
-    const arm = Template.fromStack(new WebhookPlatformStack(armApp, "arm", { ...base, cpuArchitecture: "arm64" }));
+    const armApp = newApp();
+    const arm = Template.fromStack(platform("arm", { cpuArchitecture: "arm64" }, { app: armApp }));
     expect(imagePlatforms(armApp)).toEqual(["linux/arm64"]);
     expect(runtimePlatforms(arm).map((p) => (p as { CpuArchitecture: string }).CpuArchitecture)).toEqual([
       "ARM64",
@@ -139,7 +165,7 @@ describe("the API", () => {
     });
     t.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
       Scheme: "internet-facing",
-      LoadBalancerAttributes: Match.arrayWith([{ Key: "idle_timeout.timeout_seconds", Value: "300" }]),
+      LoadBalancerAttributes: Match.arrayWith([{ Key: "idle_timeout.timeout_seconds", Value: "60" }]),
     });
   });
 
@@ -231,7 +257,7 @@ describe("the worker", () => {
       ContainerDefinitions: [Match.objectLike({ Command: ["worker"], StopTimeout: 120 })],
     });
     const services = ofType("AWS::ECS::Service").map(([, s]) => s.Properties);
-    expect(services.filter((s) => !s.LoadBalancers)).toHaveLength(1);
+    expect(services.filter((s) => !(s.LoadBalancers as unknown[] | undefined)?.length)).toHaveLength(1);
   });
 
   it("gives each service's drain the time it takes before ECS kills the container", () => {
@@ -320,6 +346,34 @@ describe("the worker", () => {
     expect(evaluate({ visible: 10, inflight: undefined, tasks: 0 })).toBe(10);
   });
 
+  it("has data when a metric has none: no RunningTaskCount (no task yet, Container Insights late) counts as one task, not INSUFFICIENT_DATA", () => {
+    // Missing data is `undefined` to the evaluator, as CloudWatch leaves a datapoint out: the expression must still give one.
+    const evaluate = (m: { visible?: number; inflight?: number; tasks?: number }) =>
+      evaluateMetricMath(workBacklogExpression, { visible: m.visible, inflight: m.inflight, tasks: m.tasks });
+    expect(evaluate({ visible: 900, inflight: undefined, tasks: undefined })).toBe(900);
+    expect(evaluate({ visible: 900, inflight: 120, tasks: undefined })).toBe(1020);
+    expect(evaluate({ visible: undefined, inflight: 120, tasks: 2 })).toBe(120);
+    expect(evaluate({})).toBe(0);
+  });
+
+  it("keeps two workers by default, and scales on CPU beside the work per task (fast receivers run a task out of CPU first)", () => {
+    const defaults = Template.fromStack(platform("defaults", { minWorkers: undefined, maxWorkers: undefined }));
+    const targets = Object.entries(defaults.findResources("AWS::ApplicationAutoScaling::ScalableTarget"));
+    const [, worker] = targets.find(([id]) => /Worker/.test(id))!;
+    expect((worker as Resource).Properties).toMatchObject({ MinCapacity: 2, MaxCapacity: 10 });
+    const workerTarget = logicalId("AWS::ApplicationAutoScaling::ScalableTarget", /Worker/);
+    const policies = ofType("AWS::ApplicationAutoScaling::ScalingPolicy").filter(([, r]) =>
+      JSON.stringify(r.Properties.ScalingTargetId).includes(workerTarget),
+    );
+    expect(policies).toHaveLength(2);
+    expect(policies.map(([, r]) => r.Properties.TargetTrackingScalingPolicyConfiguration)).toContainEqual(
+      expect.objectContaining({
+        PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" },
+        TargetValue: 60,
+      }),
+    );
+  });
+
   it("scales through ECS's service-linked role, like the API, not a role of its own without permissions", () => {
     const targets = ofType("AWS::ApplicationAutoScaling::ScalableTarget").map(([, r]) =>
       JSON.stringify(r.Properties.RoleARN),
@@ -342,8 +396,10 @@ describe("the worker", () => {
 
 describe("the network", () => {
   it("reaches DynamoDB and S3 (ECR's image layers) through free gateway endpoints, not the NAT gateway", () => {
-    const endpoints = ofType("AWS::EC2::VPCEndpoint").map(([, r]) => r.Properties);
-    expect(endpoints.map((e) => e.VpcEndpointType)).toEqual(["Gateway", "Gateway"]);
+    const endpoints = ofType("AWS::EC2::VPCEndpoint")
+      .map(([, r]) => r.Properties)
+      .filter((e) => e.VpcEndpointType === "Gateway");
+    expect(endpoints).toHaveLength(2);
     expect(endpoints.map((e) => JSON.stringify(e.ServiceName).match(/\.(\w+)"\]\]/)?.[1]).sort()).toEqual([
       "dynamodb",
       "s3",
@@ -354,11 +410,90 @@ describe("the network", () => {
     for (const e of endpoints) expect(e.RouteTableIds).toEqual(expect.arrayContaining(privateRouteTables));
   });
 
-  it("sends webhooks from one Elastic IP, the NAT gateway's, and outputs it for receivers' allow-lists", () => {
-    const [eip, more] = ofType("AWS::EC2::EIP");
+  it("sends webhooks from two Elastic IPs, a NAT gateway's in each AZ, kept for the deployment's life and all in EgressIps", () => {
+    const eips = ofType("AWS::EC2::EIP");
+    expect(eips.map(([id]) => id)).toEqual([
+      expect.stringMatching(/^WebhooksEgressIp[0-9A-F]{8}$/),
+      expect.stringMatching(/^WebhooksEgressIp2/),
+    ]);
+    const nats = ofType("AWS::EC2::NatGateway").map(([, r]) => r.Properties);
+    expect(nats.map((n) => n.AllocationId)).toEqual(eips.map(([id]) => ({ "Fn::GetAtt": [id, "AllocationId"] })));
+    expect(new Set(nats.map((n) => JSON.stringify(n.SubnetId))).size).toBe(2);
+    for (const [id, eip] of eips)
+      expect([eip.DeletionPolicy, eip.UpdateReplacePolicy], id).toEqual(["RetainExceptOnCreate", "Retain"]);
+    // Each private subnet leaves through the NAT gateway of its own AZ.
+    const natRoutes = ofType("AWS::EC2::Route")
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.NatGatewayId);
+    expect(new Set(natRoutes.map((r) => JSON.stringify(r.NatGatewayId))).size).toBe(2);
+    t.hasOutput(outputId("EgressIps"), {
+      Value: { "Fn::Join": [",", eips.map(([id]) => ({ "Fn::GetAtt": [id, "PublicIp"] }))] },
+    });
+  });
+
+  it("reaches SQS through an interface endpoint in both AZs with private DNS, not through the NAT gateways", () => {
+    const [[, sqs] = ["", undefined], more] = ofType("AWS::EC2::VPCEndpoint").filter(
+      ([, r]) => r.Properties.VpcEndpointType === "Interface",
+    );
     expect(more).toBeUndefined();
-    t.hasResourceProperties("AWS::EC2::NatGateway", { AllocationId: { "Fn::GetAtt": [eip![0], "AllocationId"] } });
-    t.hasOutput("EgressIps", { Value: { "Fn::GetAtt": [eip![0], "PublicIp"] } });
+    expect(JSON.stringify(sqs!.Properties.ServiceName)).toContain(".sqs");
+    expect(sqs!.Properties.PrivateDnsEnabled).toBe(true);
+    expect(sqs!.Properties.SubnetIds).toHaveLength(2);
+  });
+});
+
+describe("logs, access and cost", () => {
+  type Container = { Name: string; LogConfiguration: { LogDriver: string; Options: Record<string, unknown> } };
+  const containersOf = (template: Template) =>
+    Object.values(template.findResources("AWS::ECS::TaskDefinition")).flatMap(
+      (r) => (r as Resource).Properties.ContainerDefinitions as Container[],
+    );
+
+  it("ships every container's stdout (the EMF scaling metric among it) without ever blocking the process: non-blocking, 25 MiB buffer", () => {
+    const traced = Template.fromStack(platform("logs", { tracing: true }));
+    const containers = containersOf(traced);
+    expect(containers).toHaveLength(4);
+    for (const c of containers)
+      expect(c.LogConfiguration, c.Name).toMatchObject({
+        LogDriver: "awslogs",
+        Options: { mode: "non-blocking", "max-buffer-size": `${25 * 1024 * 1024}b` },
+      });
+  });
+
+  it("puts a new API task in service after two good health checks", () => {
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthyThresholdCount: 2 });
+  });
+
+  it("keeps ECS Exec off unless asked (ecsExec)", () => {
+    for (const [, s] of ofType("AWS::ECS::Service")) expect(s.Properties.EnableExecuteCommand).toBeFalsy();
+    const exec = Template.fromStack(platform("exec", { ecsExec: true }));
+    const services = Object.values(exec.findResources("AWS::ECS::Service")) as Resource[];
+    expect(services.map((s) => s.Properties.EnableExecuteCommand)).toEqual([true, true]);
+  });
+
+  it("tags everything that takes tags with the deployment, for cost allocation, beside the user's own tags", () => {
+    const stackOf = platform("tagged", {}, { tags: { "cost-center": "payments" } });
+    const tagged = Template.fromStack(stackOf);
+    for (const type of [
+      "AWS::DynamoDB::Table",
+      "AWS::ECS::Service",
+      "AWS::EC2::NatGateway",
+      "AWS::SQS::Queue",
+      "AWS::KMS::Key",
+    ]) {
+      for (const [id, r] of Object.entries(tagged.findResources(type)) as [string, Resource][])
+        expect(r.Properties.Tags, id).toContainEqual({ Key: "webhook-platform:deployment", Value: "tagged" });
+    }
+    // The user's tags are the stack's: CloudFormation puts them on every resource it creates.
+    expect(stackOf.tags.tagValues()).toEqual({ "cost-center": "payments" });
+  });
+
+  it("records a twentieth of new traces by default with tracing on (every trace at 100 events/s is ≈ $1.3k a month of X-Ray)", () => {
+    const traced = Template.fromStack(platform("sampled", { tracing: true }));
+    const envs = containersOf(traced)
+      .filter((c) => c.Name !== "otel-collector")
+      .map((c) => (c as unknown as { Environment: { Name: string; Value: string }[] }).Environment);
+    for (const env of envs) expect(env).toContainEqual({ Name: "OTEL_TRACES_SAMPLER_ARG", Value: "0.05" });
   });
 });
 
@@ -398,12 +533,64 @@ describe("storage and queues", () => {
     ]);
   });
 
-  it("names the tables statically and retains them, so a stack created after `cdk destroy` can import them", () => {
+  it("names the tables statically, retains them and protects them from deletion, so a stack created after `cdk destroy` can import them", () => {
     // What `cdk deploy --import-existing-resources` needs: a literal custom name and a Retain deletion policy.
     for (const [id, table] of ofType("AWS::DynamoDB::Table")) {
       expect(table.Properties.TableName, id).toMatch(/^hooks-[a-z-]+$/);
+      expect(table.Properties.DeletionProtectionEnabled, id).toBe(true);
       expect([table.DeletionPolicy, table.UpdateReplacePolicy], id).toEqual(["Retain", "Retain"]);
     }
+  });
+
+  it("lets a failed first deploy be retried: what a rollback keeps is either adopted by name or has a generated one", () => {
+    // A rollback of the create deletes everything but `Retain` resources. The retry must not meet them as "already
+    // exists": the tables (protected, so a rollback could not delete them) are adopted by name by
+    // `--import-existing-resources`; the rest that is kept has no fixed name, so the retry makes its own beside it.
+    const names = ["TableName", "BucketName", "LogGroupName", "Name", "AliasName", "QueueName", "TopicName"];
+    const kept = Object.entries(resources).filter(([, r]) => r.DeletionPolicy === "Retain");
+    expect([...new Set(kept.map(([, r]) => r.Type))].sort()).toEqual([
+      "AWS::DynamoDB::Table",
+      "AWS::Logs::LogGroup",
+      "AWS::S3::Bucket",
+    ]);
+    for (const [id, r] of kept) {
+      if (r.Type === "AWS::DynamoDB::Table") continue;
+      expect(
+        Object.keys(r.Properties).filter((k) => names.includes(k)),
+        id,
+      ).toEqual([]);
+    }
+  });
+
+  it("can run the events table, and its indexes, on provisioned capacity scaled between bounds (eventsTableCapacity)", () => {
+    const capacity = { minWriteUnits: 1000, maxWriteUnits: 4000, minReadUnits: 50, maxReadUnits: 500 };
+    const provisioned = Template.fromStack(platform("prov", { eventsTableCapacity: capacity }));
+    const tables = Object.values(provisioned.findResources("AWS::DynamoDB::Table")) as Resource[];
+    const byName = (suffix: string) => tables.find((r) => (r.Properties.TableName as string).endsWith(suffix))!;
+    expect(byName("-events").Properties).toMatchObject({
+      ProvisionedThroughput: { ReadCapacityUnits: 50, WriteCapacityUnits: 1000 },
+    });
+    expect(byName("-events").Properties.BillingMode).not.toBe("PAY_PER_REQUEST");
+    for (const gsi of byName("-events").Properties.GlobalSecondaryIndexes as { ProvisionedThroughput: unknown }[])
+      expect(gsi.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 50, WriteCapacityUnits: 1000 });
+    for (const other of ["-tenants", "-api-keys"]) expect(byName(other).Properties.BillingMode).toBe("PAY_PER_REQUEST");
+    // The table and its three indexes, reads and writes: eight targets, each tracking 70% use.
+    const targets = Object.values(provisioned.findResources("AWS::ApplicationAutoScaling::ScalableTarget")).filter(
+      (r) => String((r as Resource).Properties.ServiceNamespace) === "dynamodb",
+    ) as Resource[];
+    expect(targets).toHaveLength(8);
+    expect(
+      new Set(targets.map((r) => `${String(r.Properties.MinCapacity)}-${String(r.Properties.MaxCapacity)}`)),
+    ).toEqual(new Set(["1000-4000", "50-500"]));
+    provisioned.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: "DynamoDBWriteCapacityUtilization" },
+        TargetValue: 70,
+      }),
+    });
+    expect(() => platform("bad", { eventsTableCapacity: { ...capacity, minWriteUnits: 5000 } })).toThrow(
+      /eventsTableCapacity/,
+    );
   });
 
   it("gives the queue a visibility timeout above the delivery timeout, SSE, and a 14-day DLQ above the attempt count", () => {
@@ -450,13 +637,7 @@ describe("least privilege", () => {
 });
 
 describe("operations", () => {
-  it("alarms on any dead letter, deliveries overdue with no worker on them and the API's 5xx rate, to one topic; worker crashes and health-check replacements are routed too", () => {
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      MetricName: "ApproximateNumberOfMessagesVisible",
-      Threshold: 0,
-      ComparisonOperator: "GreaterThanThreshold",
-      AlarmActions: Match.anyValue(),
-    });
+  it("alarms on deliveries overdue with no worker on them and the API's 5xx rate, to one topic; worker crashes and health-check replacements are routed too", () => {
     // Not the age of the oldest message: retries parked and deliveries held by a circuit are old on purpose.
     t.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "WebhookPlatform",
@@ -465,7 +646,9 @@ describe("operations", () => {
       Threshold: 900,
       TreatMissingData: "breaching",
     });
-    expect(JSON.stringify(ofType("AWS::CloudWatch::Alarm"))).not.toContain("ApproximateAgeOfOldestMessage");
+    const queueId = logicalId("AWS::SQS::Queue", /QueuesQueue/);
+    const onQueue = ofType("AWS::CloudWatch::Alarm").filter(([, r]) => JSON.stringify(r.Properties).includes(queueId));
+    expect(JSON.stringify(onQueue)).not.toContain("ApproximateAgeOfOldestMessage");
     t.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp("target5xx") })]),
       Threshold: 1,
@@ -497,6 +680,86 @@ describe("operations", () => {
     expect(pattern.detail.group).toHaveLength(2);
     expect(pattern.detail.lastStatus).toEqual(["STOPPED"]);
     expect(JSON.stringify(rules[0]!.Properties.Targets)).toContain("AlarmsTopic");
+  });
+
+  it("alarms on the share of deliveries dead-lettered, not on any message in the DLQ (one endpoint down for 31 minutes held that alarm for 14 days)", () => {
+    const dlq = logicalId("AWS::SQS::Queue", /DeadLetter/);
+    const onDlq = ofType("AWS::CloudWatch::Alarm").filter(([, r]) => JSON.stringify(r.Properties).includes(dlq));
+    expect(onDlq.map(([, r]) => r.Properties.MetricName)).toEqual(["ApproximateAgeOfOldestMessage"]);
+    const metric = (name: string) =>
+      Match.objectLike({
+        MetricStat: Match.objectLike({
+          Metric: {
+            Namespace: "WebhookPlatform",
+            MetricName: name,
+            Dimensions: [{ Name: "Deployment", Value: "hooks" }],
+          },
+          Stat: "Sum",
+        }),
+      });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: deadLetteredPercentExpression }),
+        metric("DeliveriesDelivered"),
+        metric("DeliveriesDeadLettered"),
+      ]),
+      Threshold: 5,
+      EvaluationPeriods: 6,
+      DatapointsToAlarm: 6,
+      TreatMissingData: "notBreaching",
+      AlarmActions: Match.anyValue(),
+    });
+    const share = (delivered: number | undefined, dead: number | undefined) =>
+      evaluateMetricMath(deadLetteredPercentExpression, { delivered, dead });
+    // One small customer's endpoint down among healthy traffic: under the line; a fifth of the traffic dying: over it.
+    expect(share(9_900, 100)).toBe(1);
+    expect(share(8_000, 2_000)).toBe(20);
+    // Quiet periods have a value (0), not missing data; only deaths: 100%.
+    expect(share(undefined, undefined)).toBe(0);
+    expect(share(undefined, 3)).toBe(100);
+  });
+
+  it("alarms when the DLQ's oldest message nears the end of its 14-day retention", () => {
+    const dlq = logicalId("AWS::SQS::Queue", /DeadLetter/);
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "ApproximateAgeOfOldestMessage",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [dlq, "QueueName"] } }],
+      Statistic: "Maximum",
+      Threshold: 12 * 86_400,
+      ComparisonOperator: "GreaterThanThreshold",
+      AlarmActions: Match.anyValue(),
+    });
+    expect(resources[dlq]!.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+  });
+
+  it("reaches someone: alarm emails subscribe to the topic; or your own topic gets the alarms and the task events", () => {
+    Annotations.fromStack(stack).hasWarning(
+      "/hooks/Webhooks/Alarms",
+      Match.stringLikeRegexp("alarms go to a topic nobody"),
+    );
+    const mailed = Template.fromStack(platform("mailed", { alarmEmails: ["ops@example.org", "oncall@example.org"] }));
+    const topic = Object.keys(mailed.findResources("AWS::SNS::Topic"))[0]!;
+    for (const email of ["ops@example.org", "oncall@example.org"])
+      mailed.hasResourceProperties("AWS::SNS::Subscription", {
+        Protocol: "email",
+        Endpoint: email,
+        TopicArn: { Ref: topic },
+      });
+    const arn = "arn:aws:sns:us-east-1:111122223333:pager";
+    const own = Template.fromStack(platform("own", (st) => ({ alarmTopic: sns.Topic.fromTopicArn(st, "Pager", arn) })));
+    own.resourceCountIs("AWS::SNS::Topic", 0);
+    const alarms = Object.values(own.findResources("AWS::CloudWatch::Alarm")) as Resource[];
+    expect(alarms.length).toBeGreaterThanOrEqual(5);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([arn]);
+    for (const r of Object.values(own.findResources("AWS::Events::Rule")) as Resource[])
+      expect(r.Properties.Targets).toEqual([expect.objectContaining({ Arn: arn })]);
+    expect(() =>
+      platform("both", (st) => ({
+        alarmTopic: sns.Topic.fromTopicArn(st, "Pager", arn),
+        alarmEmails: ["a@example.org"],
+      })),
+    ).toThrow(/subscribe them to it/);
+    expect(() => platform("bad", { alarmEmails: ["ops"] })).toThrow(/not an address/);
   });
 
   it("has a dashboard that splits the queue into visible, in flight and parked or held", () => {
@@ -552,31 +815,27 @@ describe("operations", () => {
       "EventsTable",
       "AlarmTopic",
     ])
-      t.hasOutput(output, Match.anyValue());
-    t.hasOutput("ApiUrl", { Value: "https://hooks.example.org" });
+      t.hasOutput(outputId(output), Match.anyValue());
+    t.hasOutput(outputId("ApiUrl"), { Value: "https://hooks.example.org" });
   });
 
   it("rejects conflicting settings at construction", () => {
-    expect(() => new WebhookPlatformStack(new App(), "a", { ...base, domainName: "hooks.other.org" })).toThrow(
-      /not inside hostedZoneName/,
-    );
-    expect(() => new WebhookPlatformStack(new App(), "b", { ...base, minWorkers: 5, maxWorkers: 2 })).toThrow(
-      /minWorkers/,
-    );
-    expect(() => new WebhookPlatformStack(new App(), "c", { ...base, retrySchedule: "often" })).toThrow(
-      /retrySchedule/,
-    );
-    expect(() => new WebhookPlatformStack(new App(), "e", { ...base, deliveryTimeout: Duration.seconds(101) })).toThrow(
-      /stop timeout/,
-    );
-    expect(
-      () =>
-        new WebhookPlatformStack(new App(), "d", { ...base, imageTag: "v1", deliveryTimeout: Duration.seconds(15) }),
+    expect(() => platform("a", { domainName: "hooks.other.org" })).toThrow(/not inside the hosted zone example\.org/);
+    expect(() => platform("z", { hostedZone: undefined })).toThrow(/a hostedZone .* or a certificate is required/);
+    expect(() => platform("n", { name: "Hooks_1" })).toThrow(/name Hooks_1: lower-case/);
+    expect(() => platform("b", { minWorkers: 5, maxWorkers: 2 })).toThrow(/minWorkers/);
+    expect(() => platform("c", { retrySchedule: "often" })).toThrow(/retrySchedule/);
+    expect(() => platform("e", { deliveryTimeout: Duration.seconds(101) })).toThrow(/stop timeout/);
+    expect(() =>
+      platform("d", {
+        image: ecs.ContainerImage.fromRegistry("registry.example.org/webhooks:v1"),
+        deliveryTimeout: Duration.seconds(15),
+      }),
     ).not.toThrow();
   });
 });
 
-describe("tracing (-c tracing=true)", () => {
+describe("tracing (tracing: true)", () => {
   let traced: Template;
   type Container = {
     Name: string;
@@ -592,10 +851,8 @@ describe("tracing (-c tracing=true)", () => {
   const env = (c: Container) => Object.fromEntries((c.Environment ?? []).map((e) => [e.Name, e.Value]));
 
   beforeAll(() => {
-    traced = Template.fromStack(
-      new WebhookPlatformStack(new App(), "traced", { ...base, tracing: true, traceSampleRatio: 0.25 }),
-    );
-  }, 60_000);
+    traced = Template.fromStack(platform("traced", { tracing: true, traceSampleRatio: 0.25 }));
+  }, 180_000);
 
   it("runs an ADOT collector beside the API and beside the worker, receiving OTLP on localhost and exporting to X-Ray", () => {
     const tasks = containers(traced);
@@ -657,15 +914,38 @@ describe("tracing (-c tracing=true)", () => {
 describe("signing secrets at rest", () => {
   const keyId = () => logicalId("AWS::KMS::Key", /SigningSecretsKey/);
 
-  it("are sealed with a customer-managed KMS key that rotates and outlives the stack, named to both services", () => {
+  it("are sealed with a customer-managed KMS key that rotates and outlives the stack (not a rolled-back first deploy), named to both services", () => {
     expect(ofType("AWS::KMS::Key")).toHaveLength(1);
     expect(resources[keyId()]!.Properties).toMatchObject({ EnableKeyRotation: true });
-    expect(resources[keyId()]!.DeletionPolicy).toBe("Retain");
+    expect([resources[keyId()]!.DeletionPolicy, resources[keyId()]!.UpdateReplacePolicy]).toEqual([
+      "RetainExceptOnCreate",
+      "Retain",
+    ]);
+    t.hasResourceProperties("AWS::KMS::Alias", {
+      AliasName: "alias/hooks/signing-secrets",
+      TargetKeyId: { "Fn::GetAtt": [keyId(), "Arn"] },
+    });
+    t.hasOutput(outputId("SigningKeyArn"), { Value: { "Fn::GetAtt": [keyId(), "Arn"] } });
     for (const [, r] of ofType("AWS::ECS::TaskDefinition")) {
       const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
       expect(container!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toEqual({
         "Fn::GetAtt": [keyId(), "Arn"],
       });
+    }
+  });
+
+  it("can be the key a deleted stack left behind (signingKeyArn): no new key, the alias and both roles on that one", () => {
+    const arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const kept = Template.fromStack(platform("kept", (st) => ({ signingKey: kms.Key.fromKeyArn(st, "Kept", arn) })));
+    kept.resourceCountIs("AWS::KMS::Key", 0);
+    kept.hasResourceProperties("AWS::KMS::Alias", { AliasName: "alias/kept/signing-secrets", TargetKeyId: arn });
+    const policies = JSON.stringify(kept.findResources("AWS::IAM::Policy"));
+    expect(policies).toContain(arn);
+    for (const [, r] of Object.entries(kept.findResources("AWS::ECS::TaskDefinition"))) {
+      const [c] = (r as Resource).Properties.ContainerDefinitions as {
+        Environment: { Name: string; Value: unknown }[];
+      }[];
+      expect(c!.Environment.find((e) => e.Name === "SECRETS_KMS_KEY_ID")?.Value).toBe(arn);
     }
   });
 
@@ -688,17 +968,17 @@ describe("the load balancer's edge", () => {
       Conditions: { Field: string; PathPatternConfig?: { Values: string[] }; SourceIpConfig?: { Values: string[] } }[];
       Actions: { Type: string; FixedResponseConfig?: { StatusCode: string; ContentType: string } }[];
     }[];
-  const withCidrs = (adminCidrs: string[]) =>
-    Template.fromStack(new WebhookPlatformStack(new App(), "open", { ...base, adminCidrs }));
+  const withCidrs = (adminCidrs: string[]) => Template.fromStack(platform("open", { adminCidrs }));
 
   // With the wildcard: `/admin/…`, and `/metrics/` (Express serves it as /metrics), are covered too.
   const operatorPaths = ["/admin*", "/console*", "/metrics*"];
 
-  it("closes /admin, /console and /metrics with a 403 at the load balancer by default, and says which context key opens them", () => {
+  it("closes /admin, /console and /metrics with a 403 at the load balancer by default, and says which setting opens them", () => {
     expect(rules(t)).toEqual([
       {
         ListenerArn: expect.anything(),
         Priority: 100,
+        Tags: [{ Key: "webhook-platform:deployment", Value: "hooks" }],
         Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: operatorPaths } }],
         Actions: [
           {
@@ -712,8 +992,8 @@ describe("the load balancer's edge", () => {
       },
     ]);
     Annotations.fromStack(stack).hasInfo(
-      "/hooks/Edge",
-      Match.stringLikeRegexp("^/admin, /console and /metrics answer 403 at the load balancer: .*-c adminCidrs="),
+      "/hooks/Webhooks/Edge",
+      Match.stringLikeRegexp("^/admin, /console and /metrics answer 403 at the load balancer: .* with adminCidrs$"),
     );
   });
 
@@ -772,9 +1052,7 @@ describe("the load balancer's edge", () => {
 
   it("puts a WAF web ACL with a per-address rate limit in front of the load balancer when asked (-c waf=true)", () => {
     expect(ofType("AWS::WAFv2::WebACL")).toEqual([]);
-    const waf = Template.fromStack(
-      new WebhookPlatformStack(new App(), "waf", { ...base, waf: true, wafRateLimit: 5000 }),
-    );
+    const waf = Template.fromStack(platform("waf", { waf: true, wafRateLimit: 5000 }));
     waf.hasResourceProperties("AWS::WAFv2::WebACL", {
       Scope: "REGIONAL",
       DefaultAction: { Allow: {} },
@@ -787,9 +1065,7 @@ describe("the load balancer's edge", () => {
     });
     const lb = Object.keys(waf.findResources("AWS::ElasticLoadBalancingV2::LoadBalancer"))[0]!;
     waf.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { ResourceArn: { Ref: lb } });
-    expect(() => new WebhookPlatformStack(new App(), "nowaf", { ...base, wafRateLimit: 5000 })).toThrow(
-      /wafRateLimit needs waf/,
-    );
+    expect(() => platform("nowaf", { wafRateLimit: 5000 })).toThrow(/wafRateLimit needs waf/);
   });
 });
 
@@ -813,5 +1089,105 @@ describe("the worker's DynamoDB actions", () => {
     // The sweeper's Query goes to the by-due index.
     const onEvents = worker.find((s) => JSON.stringify(s.Resource).includes(events))!;
     expect(JSON.stringify(onEvents.Resource)).toContain("/index/*");
+  });
+});
+
+describe("the construct in a user's own stack", () => {
+  it("takes the user's certificate without a zone: no certificate or DNS record of its own, the name left to them", () => {
+    const arn = "arn:aws:acm:us-east-1:210987654321:certificate/abc";
+    const own = Template.fromStack(
+      platform("cert", (st) => ({
+        hostedZone: undefined,
+        certificate: acm.Certificate.fromCertificateArn(st, "Cert", arn),
+      })),
+    );
+    own.resourceCountIs("AWS::CertificateManager::Certificate", 0);
+    own.resourceCountIs("AWS::Route53::RecordSet", 0);
+    own.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Protocol: "HTTPS",
+      Certificates: [{ CertificateArn: arn }],
+    });
+  });
+
+  it("sizes each service's tasks, and caps each heap by its own task's memory", () => {
+    const sized = Template.fromStack(
+      platform("sized", {
+        apiTaskSize: { cpu: 1024, memoryLimitMiB: 2048 },
+        workerTaskSize: { cpu: 2048, memoryLimitMiB: 4096 },
+        minApiTasks: 3,
+        maxApiTasks: 6,
+      }),
+    );
+    const tasks = Object.values(sized.findResources("AWS::ECS::TaskDefinition")) as Resource[];
+    const byCommand = Object.fromEntries(
+      tasks.map((r) => {
+        const [c] = r.Properties.ContainerDefinitions as {
+          Command: string[];
+          Environment: { Name: string; Value: string }[];
+        }[];
+        return [
+          c!.Command[0],
+          [r.Properties.Cpu, r.Properties.Memory, c!.Environment.find((e) => e.Name === "NODE_OPTIONS")?.Value],
+        ];
+      }),
+    );
+    expect(byCommand).toEqual({
+      api: ["1024", "2048", `--max-old-space-size=${Math.floor(2048 * 0.7)}`],
+      worker: ["2048", "4096", `--max-old-space-size=${Math.floor(4096 * 0.7)}`],
+    });
+    sized.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 3, MaxCapacity: 6 });
+  });
+
+  it("names its tables, metrics and key alias after `name`, so two platforms live side by side in one stack", () => {
+    const both = new Stack(newApp(), "shared", { env: { region: "us-east-1" } });
+    const certificate = acm.Certificate.fromCertificateArn(
+      both,
+      "Cert",
+      "arn:aws:acm:us-east-1:210987654321:certificate/c",
+    );
+    const first = new WebhookPlatform(both, "Orders", {
+      domainName: "orders.example.org",
+      certificate,
+      name: "orders",
+    });
+    new WebhookPlatform(both, "Billing", { domainName: "billing.example.org", certificate, name: "billing" });
+    const template = Template.fromStack(both);
+    const tables = Object.values(template.findResources("AWS::DynamoDB::Table")).map(
+      (r) => (r as Resource).Properties.TableName,
+    );
+    expect(tables.sort()).toEqual([
+      "billing-api-keys",
+      "billing-events",
+      "billing-tenants",
+      "orders-api-keys",
+      "orders-events",
+      "orders-tenants",
+    ]);
+    template.hasResourceProperties("AWS::KMS::Alias", { AliasName: "alias/orders/signing-secrets" });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "OldestOverdueSeconds",
+      Dimensions: [{ Name: "Deployment", Value: "billing" }],
+    });
+    expect(first.url).toBe("https://orders.example.org");
+    expect(first.egressIps).toHaveLength(2);
+  });
+
+  it("hands the user what it made, to grant and wire as with any construct", () => {
+    const st = new Stack(newApp(), "wired", { env: { region: "us-east-1" } });
+    const certificate = acm.Certificate.fromCertificateArn(
+      st,
+      "Cert",
+      "arn:aws:acm:us-east-1:210987654321:certificate/c",
+    );
+    const webhooks = new WebhookPlatform(st, "Webhooks", { domainName: "hooks.example.org", certificate });
+    const auditors = new iam.Role(st, "Auditors", { assumedBy: new iam.AccountRootPrincipal() });
+    webhooks.storage.events.grantReadData(auditors);
+    webhooks.alarmTopic.addSubscription(new subscriptions.SqsSubscription(new sqs.Queue(st, "Incidents")));
+    const template = Template.fromStack(st);
+    const auditorPolicy = Object.values(template.findResources("AWS::IAM::Policy")).find((p) =>
+      JSON.stringify(p).includes("Auditors"),
+    );
+    expect(JSON.stringify(auditorPolicy)).toContain("dynamodb:Query");
+    template.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "sqs" });
   });
 });

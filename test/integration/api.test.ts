@@ -5,6 +5,7 @@ import { newApiKey } from "../../services/core/ids.ts";
 import { postEvent } from "../support/api.ts";
 import { expectProblem } from "../support/problem.ts";
 import { captureLogs } from "../support/log-capture.ts";
+import { eventually } from "../support/eventually.ts";
 import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
@@ -223,6 +224,17 @@ describe("the rest", () => {
     const res = await stack.http.get("/healthz");
     expect(res.headers["x-powered-by"]).toBeUndefined();
     expect(res.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("writes no request log line for health and readiness checks (the load balancer's come every 15 s per task)", async () => {
+    const ids = await Promise.all(
+      ["/healthz", "/readyz", "/v2/nothing"].map(
+        async (path) => (await stack.http.get(path)).headers["x-request-id"] as string,
+      ),
+    );
+    const logged = (id: string) => logLines.some((l) => (JSON.parse(l) as { req?: { id?: string } }).req?.id === id);
+    await eventually(() => logged(ids[2]!), { what: "the 404's request log line" });
+    expect([logged(ids[0]!), logged(ids[1]!)]).toEqual([false, false]);
   });
 
   it("serves Prometheus metrics to the admin token only, without tenant ids in labels", async () => {

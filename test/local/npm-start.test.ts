@@ -175,19 +175,23 @@ it("lets a setting the user gives win over the local stack's defaults", async ()
   expect((await call("GET", `/admin/tenants/${dead[0]!.tenantId}`)).status).toBe(200);
 }, 30_000);
 
-it("tells a user on a Node.js older than 22.12 so in one line before it starts anything", () => {
+it("tells a user on a Node.js older than package.json's floor so in one line before it starts anything", () => {
   // The machine's own Node.js (20 on these machines and CI's), else the one running the tests.
   const node = existsSync("/usr/bin/node") ? "/usr/bin/node" : process.execPath;
   const version = execFileSync(node, ["-p", "process.versions.node"]).toString().trim();
   const [major = 0, minor = 0] = version.split(".").map(Number);
-  const { scripts } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  const { scripts, engines } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
     scripts: Record<string, string>;
+    engines: { node: string };
   };
+  const [floorMajor = 0, floorMinor = 0] = engines.node.replace(">=", "").split(".").map(Number);
   const preflight = /^node -e "(.*)"$/.exec(scripts.prestart ?? "")?.[1];
   expect(preflight).toBeDefined();
   const run = spawnSync(node, ["-e", preflight!]);
-  if (major < 22 || (major === 22 && minor < 12)) {
+  if (major < floorMajor || (major === floorMajor && minor < floorMinor)) {
     expect(run.status).toBe(1);
-    expect(run.stderr.toString()).toBe(`npm start needs Node.js 22.12 or newer; this is v${version}.\n`);
+    expect(run.stderr.toString()).toBe(
+      `npm start needs Node.js ${floorMajor}.${floorMinor} or newer; this is v${version}.\n`,
+    );
   } else expect(run.status).toBe(0);
 });

@@ -53,6 +53,17 @@ describe("KMS key provider", () => {
     ).toEqual(["whsec_kms"]);
   });
 
+  it("opens a secret sealed under another key than the one it seals with: the ciphertext names its key", async () => {
+    // A deployment that moved to a new key, or was re-created around its retained one: what was sealed before opens.
+    const earlier = (await clients.kms.send(new CreateKeyCommand({ Description: "earlier" }))).KeyMetadata!.KeyId!;
+    const sealed = await sealSecrets(kmsKeyProvider(clients.kms, earlier), tenant);
+    expect(
+      await openSecrets(kmsKeyProvider(clients.kms, keyId), { tenantId: "ten_1", endpointId: "ep_1" }, [
+        sealed.endpoints.ep_1!.secrets[0]!,
+      ]),
+    ).toEqual(["whsec_kms"]);
+  });
+
   it("says so when a secret was sealed by the other kind of provider", async () => {
     const local = await sealSecrets(localKeyProvider(Buffer.alloc(32, 1)), tenant);
     await expect(

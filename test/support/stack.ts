@@ -69,7 +69,10 @@ export interface CreatedTenant {
 
 export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
-export async function startStack(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<Stack> {
+export async function startStack(
+  env: Record<string, string> = {},
+  opts: { logger?: Logger; requeueBudgetMs?: number } = {},
+): Promise<Stack> {
   const log = opts.logger ?? logger;
   const id = randomBytes(4).toString("hex");
   const adminToken = randomBytes(24).toString("base64url");
@@ -111,6 +114,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
     store,
     queue,
     ...apiSettings(config),
+    ...(opts.requeueBudgetMs === undefined ? {} : { requeueBudgetMs: opts.requeueBudgetMs }),
     logger: log,
     metrics: createMetrics("api"),
     ready: async () => {},

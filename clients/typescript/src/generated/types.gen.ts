@@ -697,6 +697,10 @@ export type RequeueReport = {
      * DLQ copies of deliveries no longer dead, removed.
      */
     stale: number;
+    /**
+     * False when the run stopped at its time limit (20 s), maybe with matching messages left: send the same request again to go on.
+     */
+    complete: boolean;
     dry_run: boolean;
     duration_ms: number;
 };

@@ -1,0 +1,50 @@
+/** What each service's task role may do: exactly the calls it makes, granted through the resources' grant methods. */
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import type { DeliveryQueues } from "./queues.ts";
+import type { Storage } from "./storage.ts";
+
+export interface TaskRoles {
+  readonly api: iam.IRole;
+  readonly worker: iam.IRole;
+}
+
+export function grantTaskPermissions(
+  roles: TaskRoles,
+  on: { storage: Storage; queues: DeliveryQueues; signingKey: kms.IKey },
+): void {
+  const { storage, queues, signingKey } = on;
+  // The API: tables, send (never receive) on the queue, and the DLQ for peek/requeue.
+  for (const table of [storage.tenants, storage.apiKeys, storage.events]) table.grantReadWriteData(roles.api);
+  queues.queue.grantSendMessages(roles.api);
+  queues.queue.grant(roles.api, "sqs:GetQueueAttributes");
+  queues.deadLetterQueue.grantConsumeMessages(roles.api);
+  // The API seals the secrets it creates and rotates, and never opens one: it needs data keys, not Decrypt.
+  signingKey.grant(roles.api, "kms:GenerateDataKey");
+  // The worker: consume the queue (and re-send delayed copies), send to the DLQ, events and tenants only, and of
+  // those only the actions it calls: events: lease, outcome and rate slots (GetItem, UpdateItem), the attempt log
+  // (BatchWriteItem), the sweeper's by-due index (Query), an operational event it emits (PutItem, conditional on
+  // the event being new); tenants: read, and the guarded write of a changed endpoint (GetItem, PutItem). No Scan,
+  // DeleteItem or anything else a compromised worker could use wholesale.
+  storage.events.grant(
+    roles.worker,
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PutItem",
+  );
+  storage.tenants.grant(roles.worker, "dynamodb:GetItem", "dynamodb:PutItem");
+  queues.queue.grantConsumeMessages(roles.worker);
+  queues.queue.grantSendMessages(roles.worker);
+  queues.deadLetterQueue.grantSendMessages(roles.worker);
+  // The worker opens secrets to sign with, and seals any still in clear when it writes a tenant (circuit, health).
+  signingKey.grant(roles.worker, "kms:Decrypt", "kms:GenerateDataKey");
+  queues.deadLetterQueue.grant(roles.worker, "sqs:GetQueueUrl");
+  roles.worker.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ["sqs:GetQueueUrl"],
+      resources: [queues.queue.queueArn, queues.deadLetterQueue.queueArn],
+    }),
+  );
+}
