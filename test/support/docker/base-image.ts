@@ -43,6 +43,11 @@ export async function baseImage(engine: Engine, log: (line: string) => void): Pr
   if (await present(tag)) return tag;
   const started = Date.now();
   await buildOffline(engine, tag);
+  // Bases of earlier recipes are of no more use.
+  const others = (await engine.docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "webhook-platform-base"]))
+    .split("\n")
+    .filter((t) => t && t !== tag);
+  if (others.length) await engine.docker(["image", "rm", ...others]).catch(() => undefined);
   log(`base ${tag} built offline in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return tag;
 }
@@ -52,12 +57,12 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
 /** The Node binary's package in npm's registry for this machine's architecture (as the `node` package picks it). */
 const nodePackage = () => `node-linux-${process.arch === "arm64" ? "arm64" : "x64"}`;
 
-/** A content hash of everything the base is made from: this file (the recipe), the CA bundle, the architecture. */
+/** A content hash of what the base is made from: the versions, the build steps, the CA bundle, the architecture. */
 function recipeHash(): string {
   const h = createHash("sha256");
-  h.update(readFileSync(new URL(import.meta.url)));
+  h.update(JSON.stringify({ nodeVersion, npmVersion, suite, mirror: debianMirror(), arch: process.arch }));
+  h.update(buildOffline.toString());
   if (existsSync(caBundle)) h.update(readFileSync(caBundle));
-  h.update(process.arch);
   return h.digest("hex").slice(0, 16);
 }
 
