@@ -12,10 +12,13 @@ ARG NODE_IMAGE=node:22-slim
 FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client package is a workspace: npm ci needs its manifest; the admin CLI compiles its sources.
+COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY types ./types
 COPY services ./services
+COPY clients/typescript/src ./clients/typescript/src
 COPY console ./console
 RUN npm run build
 
@@ -27,6 +30,7 @@ ENV NODE_ENV=production
 # stack gives each task's containers 70% of the task's memory, infra/lib/task-size.ts; the benchmark uses the same).
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Where compose keeps the key that seals signing secrets: a named volume mounted here takes this owner.

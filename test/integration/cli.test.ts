@@ -69,5 +69,64 @@ describe("npm run admin", () => {
     });
     expect(await admin("stats")).toContain("dead_letter_queue");
     await expect(admin("tenant", "frobnicate")).rejects.toThrow(/unknown command/);
-  });
+  }, 60_000);
+
+  it("covers the routes added since: tenants in full, endpoint actions, events, recover, portal, ops, history", async () => {
+    const { tenant_id: tenant } = JSON.parse(await admin("tenant", "create", "Later Co", "--json"));
+    expect(JSON.parse(await admin("tenant", "rename", tenant, "Later Ltd", "--json"))).toMatchObject({
+      name: "Later Ltd",
+    });
+    expect(JSON.parse(await admin("tenant", "get", tenant, "--json"))).toMatchObject({ name: "Later Ltd" });
+
+    const portal = JSON.parse(await admin("portal", "open", tenant, "--read-only", "--expires-in", "15m", "--json"));
+    expect(portal).toMatchObject({ url: expect.stringContaining("/portal/#token=wps_"), read_only: true });
+
+    const ep = JSON.parse(await admin("endpoint", "add", tenant, "http://127.0.0.1:9/later", "--json"));
+    expect(JSON.parse(await admin("endpoint", "disable", tenant, ep.endpoint_id, "--json"))).toMatchObject({
+      enabled: false,
+    });
+    expect(JSON.parse(await admin("endpoint", "enable", tenant, ep.endpoint_id, "--json"))).toMatchObject({
+      enabled: true,
+    });
+    expect(
+      JSON.parse(await admin("endpoint", "update", tenant, ep.endpoint_id, "--event-type", "order.*", "--json")),
+    ).toMatchObject({ event_types: ["order.*"] });
+    const rotated = JSON.parse(await admin("endpoint", "rotate", tenant, ep.endpoint_id, "--grace", "1h", "--json"));
+    expect(rotated.secret).not.toBe(ep.secret);
+    const sent = JSON.parse(await admin("endpoint", "test", tenant, ep.endpoint_id, "--json"));
+    expect(await admin("event", "list", tenant)).toContain(sent.event_id);
+    expect(JSON.parse(await admin("event", "get", tenant, sent.event_id, "--json"))).toMatchObject({
+      event_id: sent.event_id,
+      type: "webhook.test",
+    });
+    expect(JSON.parse(await admin("event", "attempts", tenant, sent.event_id, ep.endpoint_id, "--json"))).toEqual([]);
+    expect(JSON.parse(await admin("event", "retry", tenant, sent.event_id, "--json"))).toEqual({
+      event_id: sent.event_id,
+      requeued: [],
+      already_queued: [ep.endpoint_id],
+    });
+    expect(await admin("endpoint", "stats", tenant, ep.endpoint_id)).toContain("last hour");
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    expect(
+      JSON.parse(await admin("endpoint", "recover", tenant, ep.endpoint_id, "--since", since, "--dry-run", "--json")),
+    ).toEqual({ endpoint_id: ep.endpoint_id, dry_run: true, examined: 0, requeued: 0, would_requeue: 0 });
+    expect(JSON.parse(await admin("endpoint", "delete", tenant, ep.endpoint_id, "--json"))).toEqual({
+      deleted: ep.endpoint_id,
+    });
+    await expect(admin("endpoint", "add", tenant, "not a url")).rejects.toThrow(/422 .*url: /);
+
+    // The operational webhooks: the same endpoint and event commands with "ops" for the tenant.
+    const ops = JSON.parse(
+      await admin("endpoint", "add", "ops", "http://127.0.0.1:9/ops", "--event-type", "endpoint.*", "--json"),
+    );
+    expect(await admin("endpoint", "list", "ops")).toContain(ops.endpoint_id);
+    const opsTest = JSON.parse(await admin("endpoint", "test", "ops", ops.endpoint_id, "--json"));
+    expect(JSON.parse(await admin("event", "list", "ops", "--status", "PENDING", "--json"))).toEqual([
+      expect.objectContaining({ event_id: opsTest.event_id }),
+    ]);
+    await expect(admin("event", "list", "ops", "--status", "LOST")).rejects.toThrow(/--status is one of/);
+
+    const history = JSON.parse(await admin("stats", "history", "--window", "day", "--json"));
+    expect(history).toMatchObject({ window: "day", step_seconds: 600 });
+  }, 120_000); // some twenty processes, each loading the CLI, on a busy machine
 });

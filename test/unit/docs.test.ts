@@ -58,3 +58,13 @@ describe("docs/WEBHOOK_INTEGRATION.md", () => {
     expect((await send(sign([newSigningSecret()]))).status).toBe(401);
   });
 });
+
+describe("clients/typescript/README.md", () => {
+  it("shows each example exactly as the file the package's build type-checks against it", () => {
+    const readme = readFileSync(join(root, "clients/typescript/README.md"), "utf8");
+    const blocks = [...readme.matchAll(/\(`(examples\/[\w-]+\.ts)`\)\n\n```ts\n([\s\S]*?)```/g)];
+    expect(blocks.map((b) => b[1]).sort()).toEqual(["examples/receiver.ts", "examples/send-events.ts"]);
+    for (const [, file, code] of blocks)
+      expect(code!.trim(), file).toBe(readFileSync(join(root, "clients/typescript", file!), "utf8").trim());
+  });
+});

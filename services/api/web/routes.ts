@@ -41,14 +41,21 @@ function framedBy(origins: readonly string[]): RequestHandler {
   };
 }
 
+let servedDocument: string | undefined;
+/**
+ * The OpenAPI document exactly as GET /openapi.json serves it: also what the TypeScript client is generated from
+ * (`npm run generate:client`). Built on first use (~30 ms), not at start-up: most API tasks never serve it.
+ */
+export function servedOpenApiJson(): string {
+  servedDocument ??= JSON.stringify(openApiDocument("1.0.0"));
+  return servedDocument;
+}
+
 export function webRoutes(opts: { consoleDir: string; portalFrameAncestors: readonly string[] }): Router {
   // Case-sensitive like the app (create-app.ts): /Console must not reach what the load balancer closes as /console.
   const router = Router({ caseSensitive: true });
-  // Built on first request (~30 ms), not at start-up: most API tasks never serve it.
-  let document: string | undefined;
   router.get("/openapi.json", (_req, res) => {
-    document ??= JSON.stringify(openApiDocument("1.0.0"));
-    res.type("application/json").send(document);
+    res.type("application/json").send(servedOpenApiJson());
   });
   router.get("/docs", (_req, res) => {
     res.type("html").send(docsPage);

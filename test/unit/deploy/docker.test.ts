@@ -176,6 +176,10 @@ describe("Dockerfile", () => {
     expect(lines).toContain("RUN npm run build");
     // What `npm run build` reads must be in the build stage: the services and the console's sources.
     for (const dir of ["services", "console"]) expect(lines).toContain(`COPY ${dir} ./${dir}`);
+    // The admin CLI is built on the client package (a workspace: npm ci needs its manifest in both stages).
+    expect(lines).toContain("COPY clients/typescript/src ./clients/typescript/src");
+    const manifest = "COPY clients/typescript/package.json ./clients/typescript/";
+    expect(lines.filter((l) => l === manifest)).toHaveLength(stages.length);
   });
 
   it("runs as a non-root user, in production mode, with production dependencies only", () => {
