@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Engine } from "./engine.ts";
 
@@ -57,11 +58,15 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
 /** The Node binary's package in npm's registry for this machine's architecture (as the `node` package picks it). */
 const nodePackage = () => `node-linux-${process.arch === "arm64" ? "arm64" : "x64"}`;
 
-/** A content hash of what the base is made from: the versions, the build steps, the CA bundle, the architecture. */
-function recipeHash(): string {
+/**
+ * A content hash of what the base is made from: the versions, the build steps (this file's text: a function's own
+ * text differs between Node's type stripping and vitest's transform, and the prebuild and the checks must agree), the
+ * CA bundle, the architecture.
+ */
+export function recipeHash(): string {
   const h = createHash("sha256");
   h.update(JSON.stringify({ nodeVersion, npmVersion, suite, mirror: debianMirror(), arch: process.arch }));
-  h.update(buildOffline.toString());
+  h.update(readFileSync(fileURLToPath(import.meta.url)));
   if (existsSync(caBundle)) h.update(readFileSync(caBundle));
   return h.digest("hex").slice(0, 16);
 }
