@@ -40,5 +40,13 @@ export default tseslint.config(
       "@typescript-eslint/require-await": "off",
     },
   },
+  {
+    // The engine room stays readable: each file one unit, each function a story that fits on a screen.
+    files: ["services/worker/**/*.ts"],
+    rules: {
+      "max-lines": ["error", { max: 200, skipBlankLines: false, skipComments: false }],
+      "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
 );

@@ -61,6 +61,7 @@ export function storesOf(ddb: DocumentClient, config: Config, keys: KeyProvider)
       ddb,
       table: tables.events,
       retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD },
+      sweepGraceMs: config.SWEEP_GRACE_MS,
     },
   };
 }
@@ -91,7 +92,6 @@ export function workerSettings(config: Config): WorkerSettings {
     breakerCooldownMs: config.BREAKER_COOLDOWN,
     maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
     disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
-    holdMs: 5 * 60_000,
     tenantCacheTtlMs: config.AUTH_CACHE_TTL_MS,
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     sweepGraceMs: config.SWEEP_GRACE_MS,

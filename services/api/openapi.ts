@@ -99,6 +99,7 @@ function endpointOperations(base: string, auth: Auth, tag: string): Operation[] 
       tag,
       auth,
       body: endpoint.recover,
+      conflicts: true,
       responses: { 202: views.recoveredSchema },
     },
   ];

@@ -59,7 +59,7 @@ export const endpointViewSchema = z
         since: timestamp,
         reason: z.string().optional(),
         next_probe_at: timestamp.optional().meta({
-          description: "Open: when one delivery goes as a probe; held deliveries wait without spending attempts.",
+          description: "Open: when one delivery goes as a probe; the others are deferred without spending attempts.",
         }),
         in_flight_limit: z
           .number()
@@ -96,7 +96,7 @@ export function endpointView(endpointId: string, e: Endpoint): z.input<typeof en
       since: new Date(e.circuit?.since ?? e.createdAt).toISOString(),
       reason: e.circuit?.reason,
       next_probe_at: e.circuit?.state === "open" ? iso(e.circuit.retryAt) : undefined,
-      in_flight_limit: e.circuit?.inFlightLimit,
+      in_flight_limit: e.inFlightLimit,
     },
     created_at: new Date(e.createdAt).toISOString(),
   };

@@ -6,7 +6,6 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
@@ -95,32 +94,6 @@ export async function enqueueDeliveries(
   return failed;
 }
 
-/**
- * A fresh copy of a message, delayed by up to SQS's 15 minutes: for one whose visibility budget (12 h since its
- * first receipt) or receive count (towards the redrive limit) should not grow any more.
- */
-export async function resendDelayed(
-  q: DeliveryQueue,
-  body: string,
-  delayS: number,
-  attributes?: MessageAttributes,
-): Promise<void> {
-  await q.sqs.send(
-    new SendMessageCommand({
-      QueueUrl: q.queueUrl,
-      MessageBody: body,
-      MessageAttributes: sqsAttributes(attributes),
-      DelaySeconds: Math.max(0, Math.min(900, Math.ceil(delayS))),
-    }),
-  );
-}
-
-export async function deadLetter(q: DeliveryQueue, body: string, attributes?: MessageAttributes): Promise<void> {
-  await q.sqs.send(
-    new SendMessageCommand({ QueueUrl: q.dlqUrl, MessageBody: body, MessageAttributes: sqsAttributes(attributes) }),
-  );
-}
-
 export interface VisibilityChange {
   readonly receiptHandle: string;
   /** Seconds from now until the message is visible again (0: at once). */
@@ -128,47 +101,76 @@ export interface VisibilityChange {
 }
 
 /**
- * The worker's acknowledgements, batched ten to a call: deletes, and visibility changes (a retry's wait, a
- * deferral, a heartbeat). Each answers whether SQS took it.
+ * What the worker's scheduler does to the messages it owns. Deletes and visibility changes of concurrent
+ * deliveries go out batched ten to a call; each answers whether SQS took it (false: the message comes back when its
+ * visibility lapses, which only delays it).
  */
-export function messageBatchers(q: DeliveryQueue, waitMs = 5) {
+export interface MessageAcks {
+  /** Deletes the message: nothing more to do. */
+  ack(receiptHandle: string): Promise<boolean>;
+  /** Makes the message visible again `visibleInS` from now (a retry's backoff, a deferral, a heartbeat). */
+  nack(change: VisibilityChange): Promise<boolean>;
+  /** A copy into the dead-letter queue. */
+  deadLetter(body: string, attributes?: MessageAttributes): Promise<void>;
+  /** A fresh copy, delayed by up to SQS's 15 minutes. */
+  resend(body: string, delayS: number, attributes?: MessageAttributes): Promise<void>;
+}
+
+export function messageAcks(q: DeliveryQueue, waitMs = 5): MessageAcks {
   const ok = (ids: readonly string[], failed: readonly { Id?: string | undefined }[] | undefined) => {
     const bad = new Set(failed?.map((f) => f.Id));
     return ids.map((id) => !bad.has(id));
   };
+  const ack = createBatcher<string>(
+    async (handles) => {
+      const ids = handles.map((_, i) => String(i));
+      const out = await q.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: q.queueUrl,
+          Entries: handles.map((h, i) => ({ Id: ids[i], ReceiptHandle: h })),
+        }),
+      );
+      return ok(ids, out.Failed);
+    },
+    10,
+    waitMs,
+  );
+  const nack = createBatcher<VisibilityChange>(
+    async (changes) => {
+      const ids = changes.map((_, i) => String(i));
+      const out = await q.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: q.queueUrl,
+          Entries: changes.map((c, i) => ({
+            Id: ids[i],
+            ReceiptHandle: c.receiptHandle,
+            VisibilityTimeout: Math.max(0, Math.min(maxVisibilityS, Math.ceil(c.visibleInS))),
+          })),
+        }),
+      );
+      return ok(ids, out.Failed);
+    },
+    10,
+    waitMs,
+  );
   return {
-    remove: createBatcher<string>(
-      async (handles) => {
-        const ids = handles.map((_, i) => String(i));
-        const out = await q.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: q.queueUrl,
-            Entries: handles.map((h, i) => ({ Id: ids[i], ReceiptHandle: h })),
-          }),
-        );
-        return ok(ids, out.Failed);
-      },
-      10,
-      waitMs,
-    ),
-    changeVisibility: createBatcher<VisibilityChange>(
-      async (changes) => {
-        const ids = changes.map((_, i) => String(i));
-        const out = await q.sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: q.queueUrl,
-            Entries: changes.map((c, i) => ({
-              Id: ids[i],
-              ReceiptHandle: c.receiptHandle,
-              VisibilityTimeout: Math.max(0, Math.min(maxVisibilityS, Math.ceil(c.visibleInS))),
-            })),
-          }),
-        );
-        return ok(ids, out.Failed);
-      },
-      10,
-      waitMs,
-    ),
+    ack,
+    nack,
+    async deadLetter(body, attributes) {
+      await q.sqs.send(
+        new SendMessageCommand({ QueueUrl: q.dlqUrl, MessageBody: body, MessageAttributes: sqsAttributes(attributes) }),
+      );
+    },
+    async resend(body, delayS, attributes) {
+      await q.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: q.queueUrl,
+          MessageBody: body,
+          MessageAttributes: sqsAttributes(attributes),
+          DelaySeconds: Math.max(0, Math.min(900, Math.ceil(delayS))),
+        }),
+      );
+    },
   };
 }
 
@@ -199,22 +201,4 @@ export function createEnqueueBatcher(
     const sent = await Promise.all(messages.map((message) => send({ message, attributes })));
     return messages.filter((_, i) => !sent[i]);
   };
-}
-
-/**
- * The client a poller hands sqs-consumer: each receive asks for `size()` messages. sqs-consumer builds a receive's
- * parameters before it calls `preReceiveMessageCallback`, so a batch size set there would only size the next
- * receive, and a poller with room for 3 could receive 10.
- */
-export function sizedReceives(sqs: SQSClient, size: () => number): SQSClient {
-  return new Proxy(sqs, {
-    get(target, prop, receiver) {
-      if (prop !== "send") return Reflect.get(target, prop, receiver) as unknown;
-      const send = target.send.bind(target);
-      return (command: unknown, ...rest: unknown[]): unknown => {
-        if (command instanceof ReceiveMessageCommand) command.input.MaxNumberOfMessages = size();
-        return Reflect.apply(send, undefined, [command, ...rest]);
-      };
-    },
-  });
 }

@@ -29,3 +29,14 @@ export function classifyAttempt(res: AttemptResponse, now: number): AttemptOutco
   }
   return { kind: "failed", statusCode: code, error: `HTTP ${code}` };
 }
+
+/**
+ * What an answer says of the endpoint's health, for its in-flight limit and its circuit: it is fine, it is down or
+ * overloaded (no answer, 5xx, 429), or neither (another 3xx/4xx: it refused this payload, which says nothing of it).
+ */
+export type HealthSignal = "healthy" | "unhealthy" | "neutral";
+
+export function healthSignal(statusCode: number | undefined): HealthSignal {
+  if (statusCode === undefined || statusCode >= 500 || statusCode === 429) return "unhealthy";
+  return statusCode < 300 ? "healthy" : "neutral";
+}

@@ -1,7 +1,8 @@
 /**
- * The delivery state machine: PENDING -> DELIVERED, or FAILED (waiting to retry) ... -> DEAD; SKIPPED from the
- * start for an endpoint that was disabled when the event came; and DEAD/FAILED/SKIPPED -> PENDING on an explicit
- * requeue. Pure: storage applies these under a version guard.
+ * The delivery state machine: PENDING -> DELIVERED, or FAILED (waiting to retry) ... -> DEAD; SKIPPED for an endpoint
+ * that was disabled when the event came or when the delivery came up; and DEAD/FAILED/SKIPPED -> PENDING on an
+ * explicit requeue. An unsettled delivery may be parked (no message; the sweeper sends one when it is due). Pure:
+ * storage applies these under a version guard.
  */
 import { z } from "zod";
 import { retryDelayMs, honourRetryAfter } from "./retry-policy.ts";
@@ -30,8 +31,10 @@ export const deliverySchema = z.object({
   lastError: z.string().optional(),
   deliveredAt: z.number().optional(),
   deadAt: z.number().optional(),
-  /** Epoch ms: recorded for an endpoint that was disabled when the event came (no message, no attempt). */
+  /** Epoch ms: recorded for an endpoint that was disabled when the event came or the delivery came up. */
   skippedAt: z.number().optional(),
+  /** Parked: no message exists for it; the sweeper sends one at `nextAttemptAt` (a long deferral). */
+  parked: z.boolean().optional(),
   /** What the last explicit requeue brought it back from: its success is then a recovery (an operational event). */
   recoveredFrom: z.enum(["DEAD", "SKIPPED"]).optional(),
 });
@@ -80,7 +83,13 @@ export function takeLease(d: Delivery, input: LeaseInput): LeaseDecision {
   if (d.attempts >= input.maxAttempts) return { ok: false, reason: "exhausted" };
   return {
     ok: true,
-    delivery: { ...d, attempts: d.attempts + 1, leaseId: input.leaseId, leaseUntil: now + input.leaseMs },
+    delivery: {
+      ...d,
+      attempts: d.attempts + 1,
+      leaseId: input.leaseId,
+      leaseUntil: now + input.leaseMs,
+      parked: undefined,
+    },
   };
 }
 
@@ -139,15 +148,18 @@ export function applyOutcome(d: Delivery, outcome: AttemptOutcome, input: Outcom
 
 /** Settles a delivery whose budget was spent by a worker that died mid-attempt. */
 export function exhaust(d: Delivery, now: number): Delivery {
-  return {
-    ...d,
-    status: "DEAD",
-    leaseId: undefined,
-    leaseUntil: undefined,
-    lastError: d.lastError ?? "attempt budget spent",
-    deadAt: now,
-  };
+  return dead(d, now, d.lastError ?? "attempt budget spent");
 }
+
+const dead = (d: Delivery, now: number, lastError: string): Delivery => ({
+  ...d,
+  status: "DEAD",
+  leaseId: undefined,
+  leaseUntil: undefined,
+  parked: undefined,
+  lastError,
+  deadAt: now,
+});
 
 /** All attempts ever started: the number of the latest in the attempt log. */
 export function totalAttempts(d: Delivery): number {
@@ -166,6 +178,7 @@ export function requeue(d: Delivery, now: number): Delivery | undefined {
     leaseUntil: undefined,
     deadAt: undefined,
     skippedAt: undefined,
+    parked: undefined,
     recoveredFrom,
   };
 }
@@ -187,16 +200,55 @@ export function unsentSince(d: Delivery): number | undefined {
   return d.status === "SKIPPED" ? d.skippedAt : undefined;
 }
 
-/** When the earliest unsettled delivery is due (feeds the sweeper's index); undefined once all settled. */
-export function nextDue(deliveries: Readonly<Record<string, Delivery>>): number | undefined {
+/**
+ * When the sweeper should send a message for an unsettled delivery (feeds its index): a parked one when it is due,
+ * for it has no message; any other once it is overdue by the sweeper's grace, for its message should exist.
+ * Indexed as this less the grace, so the index keeps saying when a delivery is due.
+ */
+function sweepDueAt(d: Delivery, graceMs: number): number {
+  return d.parked ? d.nextAttemptAt - graceMs : Math.max(d.nextAttemptAt, d.leaseUntil ?? 0);
+}
+
+/** The sweeper's index value: when the earliest unsettled delivery is due; undefined once all settled. */
+export function nextDue(deliveries: Readonly<Record<string, Delivery>>, graceMs: number): number | undefined {
   const due = Object.values(deliveries)
     .filter((d) => !isSettled(d.status))
-    .map((d) => Math.max(d.nextAttemptAt, d.leaseUntil ?? 0));
+    .map((d) => sweepDueAt(d, graceMs));
   return due.length > 0 ? Math.min(...due) : undefined;
+}
+
+/** Unsettled, not leased, and past when the sweeper should send it a message (lost on the way, or parked and due). */
+export function isOverdue(d: Delivery, now: number, graceMs: number): boolean {
+  return !isSettled(d.status) && (d.leaseUntil ?? 0) < now && sweepDueAt(d, graceMs) <= now - graceMs;
 }
 
 /** Settles a delivery that can never be sent (its tenant or endpoint is gone). */
 export function abandon(d: Delivery, now: number, reason: string): Delivery | undefined {
-  if (isSettled(d.status)) return undefined;
-  return { ...d, status: "DEAD", leaseId: undefined, leaseUntil: undefined, lastError: reason, deadAt: now };
+  return isSettled(d.status) ? undefined : dead(d, now, reason);
+}
+
+/**
+ * Settles a delivery whose endpoint or tenant is disabled when it comes up, as one for a new event is: recorded
+ * SKIPPED so a recover sends it, instead of coming back again and again while nobody can receive it. Not while
+ * another worker holds its lease (that one decides).
+ */
+export function skip(d: Delivery, now: number): Delivery | undefined {
+  if (isSettled(d.status) || (d.leaseUntil ?? 0) > now) return undefined;
+  return { ...d, status: "SKIPPED", leaseId: undefined, leaseUntil: undefined, parked: undefined, skippedAt: now };
+}
+
+export type ParkDecision =
+  | { readonly ok: true; readonly delivery: Delivery }
+  /** Settled, or leased by another worker (which decides), or already deferred by another copy of its message. */
+  | { readonly ok: false; readonly reason: "settled" | "leased" | "surplus" };
+
+/**
+ * A deferral long enough to let its message go: the due time is written and the sweeper sends a new message then,
+ * so a delivery that must wait long costs one write now and one receive then, not a receive every few minutes.
+ */
+export function park(d: Delivery, now: number, until: number): ParkDecision {
+  if (isSettled(d.status)) return { ok: false, reason: "settled" };
+  if ((d.leaseUntil ?? 0) > now) return { ok: false, reason: "leased" };
+  if (d.nextAttemptAt > now + earlyToleranceMs) return { ok: false, reason: "surplus" };
+  return { ok: true, delivery: { ...d, nextAttemptAt: until, parked: true } };
 }

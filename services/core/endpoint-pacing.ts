@@ -19,8 +19,6 @@ export const circuitSchema = z.object({
   cooldownMs: z.number().optional(),
   /** Open: a probe is in flight until then (one worker holds it). */
   probeUntil: z.number().optional(),
-  /** The in-flight limit a worker last cut the endpoint to after failures (absent: its configured maximum). */
-  inFlightLimit: z.number().optional(),
 });
 export type Circuit = z.infer<typeof circuitSchema>;
 
@@ -32,7 +30,7 @@ export function openCircuit(now: number, reason: string, cooldownMs: number): Ci
 
 export type CircuitGate =
   | { readonly kind: "closed" }
-  /** Held: no attempt before `until`. */
+  /** Wait: no attempt before `until`. */
   | { readonly kind: "wait"; readonly until: number }
   /** Open and due: one delivery may go as the probe, once it has claimed it. */
   | { readonly kind: "probe" };
@@ -41,7 +39,8 @@ export function circuitGate(c: Circuit | undefined, now: number): CircuitGate {
   if (!c || c.state === "closed") return { kind: "closed" };
   const retryAt = c.retryAt ?? now;
   if (retryAt > now) return { kind: "wait", until: retryAt };
-  if ((c.probeUntil ?? 0) > now) return { kind: "wait", until: c.probeUntil! };
+  // A probe in flight: its answer usually comes long before its claim lapses, so look again after a cooldown.
+  if ((c.probeUntil ?? 0) > now) return { kind: "wait", until: Math.min(c.probeUntil!, now + (c.cooldownMs ?? 1000)) };
   return { kind: "probe" };
 }
 
@@ -54,6 +53,37 @@ export function claimProbe(c: Circuit | undefined, now: number, until: number): 
 export function afterProbe(c: Circuit, ok: boolean, now: number, reason: string): Circuit {
   if (ok) return { state: "closed", since: now, reason: "a probe succeeded" };
   return openCircuit(now, reason, Math.min(maxCooldownMs, 2 * (c.cooldownMs ?? 1000)));
+}
+
+/**
+ * What an attempt's answer changes in an endpoint's stored pacing, decided by the worker's endpoint gate: the
+ * circuit opened by a run of failures, a probe's result, or the in-flight limit it was cut to (or back at its cap).
+ */
+export type PacingChange =
+  | { readonly kind: "trip"; readonly reason: string; readonly cooldownMs: number }
+  | { readonly kind: "probe-result"; readonly ok: boolean; readonly reason: string }
+  | { readonly kind: "limit"; readonly limit: number | undefined };
+
+interface Paced {
+  readonly circuit?: Circuit | undefined;
+  /** The in-flight limit a worker last cut the endpoint to after failures (absent: its cap). */
+  readonly inFlightLimit?: number | undefined;
+}
+
+/**
+ * The change applied to the endpoint as stored now (another task may have moved its circuit meanwhile): a trip
+ * or a limit only while the circuit is not open, a probe's result only while it is. Undefined: nothing to write.
+ */
+export function applyPacingChange<E extends Paced>(e: E, change: PacingChange, now: number): E | undefined {
+  const open = e.circuit?.state === "open";
+  switch (change.kind) {
+    case "trip":
+      return open ? undefined : { ...e, circuit: openCircuit(now, change.reason, change.cooldownMs) };
+    case "probe-result":
+      return open ? { ...e, circuit: afterProbe(e.circuit, change.ok, now, change.reason) } : undefined;
+    case "limit":
+      return open || e.inFlightLimit === change.limit ? undefined : { ...e, inFlightLimit: change.limit };
+  }
 }
 
 // ---- Concurrency limit (additive increase, multiplicative decrease) ---------------------------------
@@ -98,7 +128,7 @@ export type RateDecision =
  * reserved instead (the caller waits for it), so deliveries leave exactly on the schedule. Either way the
  * schedule moves one interval on.
  */
-export function takeRateSlot(tat: number | undefined, now: number, shape: RateShape, horizonMs = 0): RateDecision {
+export function decideRateTurn(tat: number | undefined, now: number, shape: RateShape, horizonMs = 0): RateDecision {
   const start = Math.max(tat ?? now, now);
   const at = Math.max(now, start - shape.toleranceMs);
   if (at - now > horizonMs) return { ok: false, retryAt: at - horizonMs };

@@ -42,6 +42,8 @@ export const endpointSchema = z.object({
   sendTraceparent: z.boolean().optional(),
   /** The circuit breaker, as the workers last wrote it (absent: closed). */
   circuit: circuitSchema.optional(),
+  /** The in-flight limit a worker last cut it to after failures (absent: its cap). */
+  inFlightLimit: z.number().optional(),
   createdAt: z.number(),
 });
 export type Endpoint = z.infer<typeof endpointSchema>;

@@ -56,7 +56,7 @@ export const maxDeliveryTimeoutMs = fargateMaxStopTimeoutS * 1000 - workerShutdo
 
 /**
  * The queue's redrive limit: well above the attempt count, because a message is also received when it arrives
- * early, finds its delivery leased, or was held back; redrive only catches messages that crash workers. A worker
+ * early, finds its delivery leased, or was deferred; redrive only catches messages that crash workers. A worker
  * replaces a message by a fresh copy before half of this, so waiting never reaches it.
  */
 export function redriveMaxReceiveCount(maxAttempts: number): number {

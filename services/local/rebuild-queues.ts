@@ -1,7 +1,8 @@
 /**
  * The local stack's queues, rebuilt from DynamoDB at start. The SQS emulator runs in memory (its on-disk
  * mode never hands back a message made visible again), and DynamoDB is the source of truth anyway: every
- * unsettled delivery gets a message on the delivery queue (the worker parks those not yet due), and every
+ * unsettled delivery gets a message on the delivery queue (the worker nacks those not yet due) but a parked one,
+ * which has none on purpose (the sweeper sends it when it is due), and every
  * dead delivery that could still be requeued gets one on the DLQ. A skipped delivery never had a message: it
  * waits for a recover, in DynamoDB only.
  */
@@ -29,7 +30,9 @@ export async function rebuildQueues(
     const tenant = await tenants.get(event.tenantId);
     for (const [endpointId, d] of Object.entries(event.deliveries)) {
       const message = { tenantId: event.tenantId, eventId: event.eventId, endpointId };
-      if (!isSettled(d.status)) pending.push(message);
+      if (!isSettled(d.status)) {
+        if (!d.parked) pending.push(message);
+      }
       // A delivery settled because its tenant or endpoint was deleted never was in the DLQ: nothing to requeue.
       else if (d.status === "DEAD" && tenant && tenant.status !== "deleted" && tenant.endpoints[endpointId])
         dead.push(message);

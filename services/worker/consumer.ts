@@ -1,10 +1,10 @@
 /**
- * The pollers: sqs-consumer receives (long polls, its backoff on errors, its events) and hands each batch to
- * the scheduler at once, then receives again; it asks the scheduler for room before every receive, so a task
- * never holds more messages than it can work on. The scheduler, not sqs-consumer, deletes and extends them.
+ * The pollers: sqs-consumer receives (long polls, its backoff on errors, its events) and hands each batch to the
+ * scheduler at once, then receives again. Each receive asks for exactly the room the scheduler reserved for it, so
+ * a task never owns more messages than its capacity. The scheduler, not sqs-consumer, acks and extends them.
  */
 import type { QueueMessage as Message, SQSClient } from "../aws/clients.ts";
-import { receivedAttributes, sizedReceives } from "../aws/delivery-queue.ts";
+import { receivedAttributes } from "../aws/delivery-queue.ts";
 import type { Logger } from "pino";
 import { Consumer } from "sqs-consumer";
 import { stoppingMessage, type Scheduler } from "./scheduler.ts";
@@ -43,13 +43,24 @@ function received(m: Message) {
 
 export function startPollers(o: ConsumerOptions): Pollers {
   const waitTimeSeconds = o.waitTimeSeconds ?? 20;
+  let stopping = false;
   const consumers = Array.from({ length: o.pollers }, () => {
-    // A poll is sequential: the room reserved before one receive is given back by its batch, or before the next.
+    // The room reserved for this poller's next receive: a poll is sequential, so one reservation at a time.
     let reserved = 0;
     // When this poller last moved: a hung one (a receive or a wait for room that never ends) stops moving.
     let movedAt = Date.now();
+    /**
+     * Room for the next receive, and that receive sized to it. sqs-consumer builds a receive's parameters from its
+     * `batchSize` before it calls `preReceiveMessageCallback`, so the room is reserved before the poll that uses it:
+     * at the start, and after each batch is handed over. An empty or failed receive keeps its reservation.
+     */
+    const reserveNext = async () => {
+      reserved = await o.scheduler.reserve(batchSize);
+      consumer.updateOption("batchSize", reserved);
+      movedAt = Date.now();
+    };
     const consumer: Consumer = Consumer.create({
-      sqs: sizedReceives(o.sqs, () => reserved),
+      sqs: o.sqs,
       queueUrl: o.queueUrl,
       useQueueUrlAsEndpoint: false,
       batchSize,
@@ -58,17 +69,14 @@ export function startPollers(o: ConsumerOptions): Pollers {
       messageSystemAttributeNames: ["ApproximateFirstReceiveTimestamp", "ApproximateReceiveCount"],
       // The trace context rides here (the scheduler keeps it on every copy it sends).
       messageAttributeNames: ["All"],
-      preReceiveMessageCallback: async () => {
-        o.scheduler.unreserve(reserved);
-        reserved = 0;
-        reserved = await o.scheduler.reserve(batchSize);
-        movedAt = Date.now();
-      },
-      handleMessageBatch: (messages) => {
+      // Never a receive without room (only when stopping is there none: the reservation was refused).
+      preReceiveMessageCallback: () => (reserved > 0 ? Promise.resolve() : Promise.reject(new Error(stoppingMessage))),
+      handleMessageBatch: async (messages) => {
         o.scheduler.accept(messages.map(received), reserved);
         reserved = 0;
+        await reserveNext().catch(() => undefined);
         // Nothing for sqs-consumer to delete: the scheduler acknowledges each message when it is done.
-        return Promise.resolve([]);
+        return [];
       },
       pollingCompleteWaitTimeMs: (waitTimeSeconds + 5) * 1000,
     });
@@ -77,21 +85,28 @@ export function startPollers(o: ConsumerOptions): Pollers {
       if (!err.message.includes(stoppingMessage)) o.log.error({ err }, "queue error");
     });
     for (const done of ["response_processed", "empty"] as const) consumer.on(done, () => (movedAt = Date.now()));
-    consumer.start();
+    void reserveNext().then(
+      () => stopping || consumer.start(),
+      () => undefined,
+    );
     return { consumer, reserved: () => reserved, movedAt: () => movedAt };
   });
   let stopped: Promise<unknown> | undefined;
   return {
     progressing: (stallMs) => consumers.every((c) => Date.now() - c.movedAt() < stallMs),
     async stop() {
+      stopping = true;
       stopped ??= Promise.all(
         consumers.map(
           (c) =>
             new Promise<void>((resolve) => {
-              c.consumer.once("stopped", () => {
+              const done = () => {
                 o.scheduler.unreserve(c.reserved());
                 resolve();
-              });
+              };
+              // One that never started (stopped before its first reservation came) has nothing to wait for.
+              if (!c.consumer.status.isRunning) return done();
+              c.consumer.once("stopped", done);
               c.consumer.stop();
             }),
         ),

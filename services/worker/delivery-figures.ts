@@ -48,6 +48,40 @@ type EndpointPending = {
   durations: number[];
 };
 
+const newPending = (): Pending => ({
+  delivered: 0,
+  failed: 0,
+  dead: 0,
+  firstAttempts: Array<number>(latencyBucketsS.length + 1).fill(0),
+});
+const newEndpointPending = (tenantId: string, endpointId: string, step: number): EndpointPending => ({
+  tenantId,
+  endpointId,
+  step,
+  delivered: 0,
+  failed: 0,
+  durations: Array<number>(attemptBucketsMs.length + 1).fill(0),
+});
+
+/** One attempt counted in its endpoint's step and its minute, and observed in the metrics. */
+function tally(e: EndpointPending, p: Pending, f: AttemptFacts, metrics: Metrics): void {
+  if (f.outcome === "delivered") e.delivered++;
+  else e.failed++;
+  e.durations[bucketOf(f.endedAt - f.startedAt, attemptBucketsMs)]!++;
+  if (f.outcome === "delivered") {
+    p.delivered++;
+    metrics.deliveredSeconds.observe((f.endedAt - f.acceptedAt) / 1000);
+  } else {
+    p.failed++;
+    if (f.outcome === "dead") p.dead++;
+  }
+  if (f.attempt === 1) {
+    const waitedS = Math.max(0, (f.startedAt - f.acceptedAt) / 1000);
+    metrics.firstAttemptSeconds.observe(waitedS);
+    p.firstAttempts[bucketOf(waitedS)]!++;
+  }
+}
+
 export function startDeliveryFigures(o: {
   store: EventStore;
   metrics: Metrics;
@@ -58,12 +92,8 @@ export function startDeliveryFigures(o: {
   let pending = new Map<number, Pending>();
   const minute = (at: number) => {
     const m = minuteOf(at);
-    let p = pending.get(m);
-    if (!p)
-      pending.set(
-        m,
-        (p = { delivered: 0, failed: 0, dead: 0, firstAttempts: Array<number>(latencyBucketsS.length + 1).fill(0) }),
-      );
+    const p = pending.get(m) ?? newPending();
+    pending.set(m, p);
     return p;
   };
   const keep = (m: number, c: FigureCounts) => {
@@ -77,19 +107,8 @@ export function startDeliveryFigures(o: {
   const endpointStep = (tenantId: string, endpointId: string, at: number) => {
     const step = Math.floor(at / endpointFigureStepMs) * endpointFigureStepMs;
     const id = `${tenantId} ${endpointId} ${step}`;
-    let p = endpoints.get(id);
-    if (!p)
-      endpoints.set(
-        id,
-        (p = {
-          tenantId,
-          endpointId,
-          step,
-          delivered: 0,
-          failed: 0,
-          durations: Array<number>(attemptBucketsMs.length + 1).fill(0),
-        }),
-      );
+    const p = endpoints.get(id) ?? newEndpointPending(tenantId, endpointId, step);
+    endpoints.set(id, p);
     return p;
   };
   const keepEndpoint = (e: EndpointPending, c: EndpointCounts) => {
@@ -123,25 +142,7 @@ export function startDeliveryFigures(o: {
   }, o.flushMs);
 
   return {
-    observe(f) {
-      const e = endpointStep(f.tenantId, f.endpointId, f.endedAt);
-      if (f.outcome === "delivered") e.delivered++;
-      else e.failed++;
-      e.durations[bucketOf(f.endedAt - f.startedAt, attemptBucketsMs)]!++;
-      const p = minute(f.endedAt);
-      if (f.outcome === "delivered") {
-        p.delivered++;
-        o.metrics.deliveredSeconds.observe((f.endedAt - f.acceptedAt) / 1000);
-      } else {
-        p.failed++;
-        if (f.outcome === "dead") p.dead++;
-      }
-      if (f.attempt === 1) {
-        const waitedS = Math.max(0, (f.startedAt - f.acceptedAt) / 1000);
-        o.metrics.firstAttemptSeconds.observe(waitedS);
-        p.firstAttempts[bucketOf(waitedS)]!++;
-      }
-    },
+    observe: (f) => tally(endpointStep(f.tenantId, f.endpointId, f.endedAt), minute(f.endedAt), f, o.metrics),
     async depth(d) {
       await recordDepth(o.store, minuteOf(o.now()), d);
     },

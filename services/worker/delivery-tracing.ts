@@ -8,7 +8,7 @@
 import { totalAttempts } from "../core/delivery-state.ts";
 import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
 import { activeSpan, contextFrom, failed, inSpan, SpanKind, traceFields } from "../tracing/spans.ts";
-import type { DeliveryOps } from "./deliver.ts";
+import type { DeliveryOps } from "./deliver-deps.ts";
 import type { Disposition, Received } from "./scheduler.ts";
 
 export function traceDelivery(m: Received, work: () => Promise<Disposition>): Promise<Disposition> {

@@ -1,19 +1,12 @@
 /**
- * Owns every received message until it is done: starts each delivery on its own as soon as it arrives (no
- * delivery waits for another), keeps the messages invisible while they are worked on (its own heartbeat),
- * and acknowledges in batches: delete, back on the queue after a wait (a retry's backoff, a deferral), or
- * into the DLQ. A poller reserves room before each receive and asks for no more messages than that, so a task
- * never holds more than `capacity` messages and none waits here for a slot.
+ * The scheduler owns every received message until its disposition is carried out: it starts each delivery on its
+ * own as soon as it arrives (no delivery waits for another), keeps the messages it owns invisible while they are
+ * worked on (its heartbeat), and carries out each disposition: ack, nack until a time, or dead-letter. A poller
+ * reserves room before each receive and asks for no more messages than that, so a task never owns more than its
+ * capacity and none waits here to start.
  */
 import type { Logger } from "pino";
-import {
-  deadLetter,
-  maxVisibilityS,
-  messageBatchers,
-  resendDelayed,
-  type DeliveryQueue,
-  type MessageAttributes,
-} from "../aws/delivery-queue.ts";
+import { maxVisibilityS, type MessageAcks, type MessageAttributes } from "../aws/delivery-queue.ts";
 import type { Metrics } from "../metrics.ts";
 
 export interface Received {
@@ -29,38 +22,29 @@ export interface Received {
 }
 
 export type Disposition =
-  | { readonly kind: "delete" }
-  /** Back on the queue, received again at `at` (epoch ms): a retry's wait, a delivery held or deferred. */
-  | { readonly kind: "later"; readonly at: number }
+  /** Delete the message: nothing more to do for it. */
+  | { readonly kind: "ack" }
+  /** Visible again at `at` (epoch ms): a retry's backoff, or a short deferral. */
+  | { readonly kind: "nack"; readonly at: number }
   /** Into the dead-letter queue. */
   | { readonly kind: "dead-letter" };
 
-/** A failure sorted by when it happened: before the POST, or after it (recording its outcome). */
-export class DeliveryStageError extends Error {
-  readonly stage: "before the attempt" | "after the attempt";
-  constructor(stage: DeliveryStageError["stage"], cause: unknown) {
-    super(`delivery failed ${stage}`, { cause });
-    this.name = "DeliveryStageError";
-    this.stage = stage;
-  }
-}
-
 export interface SchedulerOptions {
-  /** Messages held at most, all of them in flight. */
+  /** Messages owned at most, all of them in flight. */
   readonly capacity: number;
   readonly visibilityTimeoutS: number;
   /** A message received this often is replaced by a fresh copy when it must wait again (the redrive limit). */
   readonly replaceAfterReceives: number;
-  readonly queue: DeliveryQueue;
+  readonly acks: MessageAcks;
   readonly handle: (m: Received) => Promise<Disposition>;
   readonly log: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: Pick<Metrics, "deliveriesInFlight">;
   readonly now?: () => number;
 }
 
 export interface Scheduler {
   /**
-   * Waits until at least one more message may be held, then reserves room for up to `max` (what a poller may
+   * Waits until at least one more message may be owned, then reserves room for up to `max` (what a poller may
    * then receive); rejects once the scheduler is stopping. Give the reservation back with accept or unreserve.
    */
   reserve(max: number): Promise<number>;
@@ -69,7 +53,7 @@ export interface Scheduler {
   accept(messages: readonly Received[], reserved: number): void;
   /** Deliveries being worked on now. */
   inFlight(): number;
-  /** Takes no more, hands back what has not started, and waits up to `deadlineMs` for the rest to finish. */
+  /** Takes no more, hands back what is accepted from now on, and waits up to `deadlineMs` for the rest to finish. */
   stop(deadlineMs: number): Promise<void>;
 }
 
@@ -80,23 +64,66 @@ export function failureBackoffS(receiveCount: number): number {
   return Math.min(300, 2 ** Math.min(receiveCount, 9));
 }
 
-interface Entry {
+interface Owned {
   readonly m: Received;
   /** When its visibility was last extended (or it was received). */
   extendedAt: number;
 }
 
+/** Carries out a disposition; a failure here only delays the message (it reappears after its visibility). */
+async function carryOut(o: SchedulerOptions, now: () => number, m: Received, d: Disposition): Promise<void> {
+  if (d.kind === "ack") {
+    await o.acks.ack(m.receiptHandle);
+    return;
+  }
+  if (d.kind === "dead-letter") {
+    // Into the DLQ before the source message goes: a crash in between leaves a duplicate, never a loss.
+    await o.acks.deadLetter(m.body, m.attributes);
+    await o.acks.ack(m.receiptHandle);
+    return;
+  }
+  const waitS = Math.max(0, (d.at - now()) / 1000);
+  const usedS = m.firstReceivedAt ? (now() - m.firstReceivedAt) / 1000 : 0;
+  if (usedS + waitS < maxVisibilityS - 60 && m.receiveCount < o.replaceAfterReceives) {
+    await o.acks.nack({ receiptHandle: m.receiptHandle, visibleInS: waitS });
+    return;
+  }
+  // Its 12 h of visibility or its receives towards the redrive limit are nearly spent: a fresh copy instead.
+  await o.acks.resend(m.body, waitS, m.attributes);
+  await o.acks.ack(m.receiptHandle);
+}
+
+/**
+ * The heartbeat: a message worked on for a third of its visibility gets the whole visibility again. It looks every
+ * sixth (at most every 5 s), so an extension comes at most half the visibility after the last: the rest is margin
+ * for a busy event loop.
+ */
+function startHeartbeat(o: SchedulerOptions, now: () => number, owned: ReadonlyMap<string, Owned>): NodeJS.Timeout {
+  const heartbeatMs = (o.visibilityTimeoutS * 1000) / 3;
+  return setInterval(
+    () => {
+      const due = now() - heartbeatMs;
+      for (const e of owned.values()) {
+        if (e.extendedAt > due) continue;
+        e.extendedAt = now();
+        o.acks.nack({ receiptHandle: e.m.receiptHandle, visibleInS: o.visibilityTimeoutS }).catch((err: unknown) => {
+          o.log.warn({ err }, "visibility not extended");
+        });
+      }
+    },
+    Math.min(heartbeatMs / 2, 5000),
+  );
+}
+
 export function createScheduler(o: SchedulerOptions): Scheduler {
   const now = o.now ?? Date.now;
-  const batch = messageBatchers(o.queue);
-  const held = new Map<string, Entry>();
+  const owned = new Map<string, Owned>();
   const roomWaiters: { max: number; go: (n: number) => void; fail: (e: Error) => void }[] = [];
   const idleWaiters: (() => void)[] = [];
-  let active = 0;
   let reserved = 0;
   let stopping = false;
 
-  const free = () => o.capacity - held.size - reserved;
+  const free = () => o.capacity - owned.size - reserved;
   const wakeRoom = () => {
     while (roomWaiters.length > 0 && free() > 0) {
       const w = roomWaiters.shift()!;
@@ -106,72 +133,26 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     }
   };
 
-  /** Carries out a disposition; a failure here only delays the message (it reappears after its visibility). */
-  const settle = async (m: Received, d: Disposition): Promise<void> => {
-    if (d.kind === "delete") {
-      await batch.remove(m.receiptHandle);
-      return;
-    }
-    if (d.kind === "dead-letter") {
-      // Into the DLQ before the source message goes: a crash in between leaves a duplicate, never a loss.
-      await deadLetter(o.queue, m.body, m.attributes);
-      await batch.remove(m.receiptHandle);
-      return;
-    }
-    const waitS = Math.max(0, (d.at - now()) / 1000);
-    const usedS = m.firstReceivedAt ? (now() - m.firstReceivedAt) / 1000 : 0;
-    if (usedS + waitS < maxVisibilityS - 60 && m.receiveCount < o.replaceAfterReceives) {
-      await batch.changeVisibility({ receiptHandle: m.receiptHandle, visibleInS: waitS });
-      return;
-    }
-    await resendDelayed(o.queue, m.body, waitS, m.attributes);
-    await batch.remove(m.receiptHandle);
-  };
-
-  const start = (e: Entry) => {
-    active++;
-    o.metrics.deliveriesInFlight.set(active);
+  const start = (e: Owned) => {
+    o.metrics.deliveriesInFlight.set(owned.size);
     void o
       .handle(e.m)
       .catch((err: unknown): Disposition => {
-        const stage = err instanceof DeliveryStageError ? err.stage : "before the attempt";
-        o.log.warn(
-          { err: err instanceof DeliveryStageError ? err.cause : err, stage },
-          `delivery failed ${stage}, the message will be received again`,
-        );
-        return { kind: "later", at: now() + failureBackoffS(e.m.receiveCount) * 1000 };
+        const stage = err instanceof Error && "stage" in err ? err.stage : "before the attempt";
+        o.log.warn({ err: err instanceof Error ? (err.cause ?? err) : err, stage }, "delivery failed, will come back");
+        return { kind: "nack", at: now() + failureBackoffS(e.m.receiveCount) * 1000 };
       })
-      .then((d) => settle(e.m, d))
+      .then((d) => carryOut(o, now, e.m, d))
       .catch((err: unknown) => o.log.warn({ err }, "message not acknowledged; SQS will hand it out again"))
       .finally(() => {
-        active--;
-        held.delete(e.m.messageId);
-        o.metrics.deliveriesInFlight.set(active);
+        owned.delete(e.m.messageId);
+        o.metrics.deliveriesInFlight.set(owned.size);
         wakeRoom();
-        if (active === 0) idleWaiters.splice(0).forEach((go) => go());
+        if (owned.size === 0) idleWaiters.splice(0).forEach((go) => go());
       });
   };
 
-  // The heartbeat: a message worked on for a third of its visibility gets the whole visibility again.
-  const heartbeatMs = Math.max(1000, (o.visibilityTimeoutS * 1000) / 3);
-  const heartbeat = setInterval(
-    () => {
-      const due = now() - heartbeatMs;
-      for (const e of held.values()) {
-        if (e.extendedAt > due) continue;
-        e.extendedAt = now();
-        batch
-          .changeVisibility({ receiptHandle: e.m.receiptHandle, visibleInS: o.visibilityTimeoutS })
-          .catch((err: unknown) => {
-            o.log.warn({ err }, "visibility not extended");
-          });
-      }
-    },
-    Math.min(heartbeatMs, 5000),
-  );
-
-  const handBack = (m: Received) =>
-    batch.changeVisibility({ receiptHandle: m.receiptHandle, visibleInS: 0 }).catch(() => undefined);
+  const heartbeat = startHeartbeat(o, now, owned);
 
   return {
     reserve(max) {
@@ -188,20 +169,21 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     accept(messages, reservation) {
       reserved -= reservation;
       for (const m of messages) {
-        if (stopping) void handBack(m);
+        // Received while stopping: straight back to the queue for another worker.
+        if (stopping) void o.acks.nack({ receiptHandle: m.receiptHandle, visibleInS: 0 }).catch(() => undefined);
         else {
           const e = { m, extendedAt: now() };
-          held.set(m.messageId, e);
+          owned.set(m.messageId, e);
           start(e);
         }
       }
       wakeRoom();
     },
-    inFlight: () => active,
+    inFlight: () => owned.size,
     async stop(deadlineMs) {
       stopping = true;
       roomWaiters.splice(0).forEach((w) => w.fail(new Error(stoppingMessage)));
-      if (active > 0) {
+      if (owned.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           new Promise<void>((go) => idleWaiters.push(go)),

@@ -1,26 +1,26 @@
 /**
- * The worker assembled: pollers feeding the scheduler, each delivery paced per tenant and endpoint, and the
- * sweeper, stopped together. The one place the delivery's store, queue and receiver operations are bound.
+ * The worker assembled: pollers feeding the scheduler, each delivery admitted by the slot pool and the endpoint
+ * gate, and the sweeper, stopped together.
  */
 import type { Logger } from "pino";
-import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
-import { abandonDelivery, attemptLog, postponeDelivery, recordOutcome, takeLease } from "../aws/events/delivery-ops.ts";
-import { claimRateSlot } from "../aws/events/rate-slots.ts";
+import { messageAcks, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import type { EventStore } from "../aws/events/store.ts";
-import { openSecrets } from "../aws/secret-keys.ts";
-import { changeEndpoint, getTenant, tenantCache, type TenantStore } from "../aws/tenants.ts";
+import type { TenantStore } from "../aws/tenants.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
 import { pollerStallMs, redriveMaxReceiveCount, workerDrainMs } from "../core/timing.ts";
 import type { GuardedClient } from "../outbound/guarded-client.ts";
-import { operationalNotifier } from "../ingestion/operational-events.ts";
 import type { Metrics } from "../metrics.ts";
+import { createComebacks } from "./comebacks.ts";
 import { startPollers } from "./consumer.ts";
-import { deliver, type DeliveryOps } from "./deliver.ts";
+import { deliver } from "./deliver.ts";
+import type { DeliverDeps } from "./deliver-deps.ts";
 import { startDeliveryFigures } from "./delivery-figures.ts";
-import { traceDelivery, traceDeliveryOps } from "./delivery-tracing.ts";
+import { deliveryIo } from "./delivery-io.ts";
+import { traceDelivery } from "./delivery-tracing.ts";
+import { createEndpointGate } from "./endpoint-gate.ts";
 import { createMemoryBudget } from "./memory-budget.ts";
-import { createPacer } from "./pacer.ts";
 import { createScheduler } from "./scheduler.ts";
+import { createSlotPool } from "./slot-pool.ts";
 import { startSweeper } from "./sweeper.ts";
 
 /** The worker's settings, from the configuration (runtime.ts's workerSettings) or a test. */
@@ -37,8 +37,6 @@ export interface WorkerSettings {
   readonly breakerCooldownMs: number;
   readonly maxPayloadBytes: number;
   readonly disableAfterMs: number;
-  /** How long a disabled tenant's or endpoint's deliveries wait before they are looked at again. */
-  readonly holdMs: number;
   /** How long tenants are cached (a change reaches deliveries not started by the API within this). */
   readonly tenantCacheTtlMs: number;
   readonly sweepIntervalMs: number;
@@ -70,10 +68,12 @@ export interface Worker {
 }
 
 /**
- * How long a delivery over its endpoint's or tenant's cap waits in this task's line for a slot before it goes
- * back to the queue: long enough for a healthy endpoint's slots to turn over, short against a lease or a drain.
+ * How long a delivery waits on the task before its lease: for a slot over a steady endpoint's limit, or for the
+ * rate turn it reserved (beyond, it is deferred). Long enough for a healthy endpoint's slots to turn over, short
+ * against a lease or a drain, and a quarter of the sweeper's grace at most: a delivery due and not leased for longer
+ * than the grace looks lost to the sweeper, which would send it again.
  */
-const slotWaitMs = 10_000;
+const waitBeforeLeaseMs = (sweepGraceMs: number) => Math.min(10_000, sweepGraceMs / 4);
 
 /** Pollers for this capacity: one receive brings ten; a few pollers keep hundreds of slots fed. */
 export function pollersFor(concurrency: number): number {
@@ -83,58 +83,32 @@ export function pollersFor(concurrency: number): number {
 export function startWorker(o: WorkerOptions): Worker {
   const s = o.settings;
   const now = o.now ?? Date.now;
-  const cache = tenantCache((id) => getTenant(o.tenants, id), s.tenantCacheTtlMs);
-  const writeAttempt = attemptLog(o.store);
-  const notify = operationalNotifier({
-    store: o.store,
-    enqueue: (messages, attributes) => enqueueDeliveries(o.queue, messages, "queue", () => attributes),
-    now,
-    metrics: o.metrics,
-    getTenant: (id) => cache.get(id),
-    log: o.log,
-  });
-  const ops: DeliveryOps = traceDeliveryOps({
-    getTenant: (id, minVersion) => cache.get(id, minVersion),
-    takeLease: (key, input) => takeLease(o.store, key, input),
-    recordAttempt: writeAttempt,
-    recordOutcome: (key, outcome, input, known) => recordOutcome(o.store, key, outcome, input, known),
-    abandon: (key, at, reason) => abandonDelivery(o.store, key, at, reason),
-    postpone: (key, at, until) => postponeDelivery(o.store, key, at, until),
-    async changeEndpoint(key, change) {
-      const stored = await changeEndpoint(o.tenants, key, change);
-      if (stored) cache.remember(stored);
-      return stored?.endpoints[key.endpointId];
-    },
-    claimRateSlot: (key, at, perSecond, horizonMs) => claimRateSlot(o.store, key, at, perSecond, horizonMs),
-    openSecrets: (key, secrets) => openSecrets(o.tenants.keys, key, secrets),
-    post: (url, body, headers) => o.client.post(url, body, headers),
-    notify,
-  });
   const random = o.random ?? Math.random;
-  const pacer = createPacer({
-    tenantMaxInFlight: s.tenantMaxInFlight,
-    endpointMaxInFlight: s.endpointMaxInFlight,
-    breakerFailures: s.breakerFailures,
-    now,
-    random,
-  });
-  const figures = startDeliveryFigures({
-    store: o.store,
-    metrics: o.metrics,
-    log: o.log,
-    flushMs: s.figuresFlushMs,
-    now,
-  });
-  const deps = {
+  const ops = deliveryIo({ ...o, tenantCacheTtlMs: s.tenantCacheTtlMs, now });
+  const pool = createSlotPool({ tenantCap: s.tenantMaxInFlight });
+  const gate = createEndpointGate(
+    {
+      breakerFailures: s.breakerFailures,
+      breakerCooldownMs: s.breakerCooldownMs,
+      leaseMs: s.leaseMs,
+      rateHorizonMs: waitBeforeLeaseMs(s.sweepGraceMs),
+      tenantCap: s.tenantMaxInFlight,
+      comebacks: createComebacks({ now, random }),
+      now,
+    },
     ops,
-    pacer,
+  );
+  const figures = startDeliveryFigures({ ...o, flushMs: s.figuresFlushMs, now });
+  const deps: DeliverDeps = {
+    ops,
+    pool,
+    gate,
     memory: createMemoryBudget(s.maxBytesInFlight),
     schedule: s.schedule,
     leaseMs: s.leaseMs,
-    holdMs: s.holdMs,
-    slotWaitMs,
+    endpointCap: s.endpointMaxInFlight,
+    slotWaitMs: waitBeforeLeaseMs(s.sweepGraceMs),
     disableAfterMs: s.disableAfterMs,
-    breakerCooldownMs: s.breakerCooldownMs,
     sweepGraceMs: s.sweepGraceMs,
     maxPayloadBytes: s.maxPayloadBytes,
     log: o.log,
@@ -147,7 +121,7 @@ export function startWorker(o: WorkerOptions): Worker {
     capacity: s.concurrency,
     visibilityTimeoutS: s.visibilityTimeoutS,
     replaceAfterReceives: Math.floor(redriveMaxReceiveCount(maxAttempts(s.schedule)) / 2),
-    queue: o.queue,
+    acks: messageAcks(o.queue),
     log: o.log,
     metrics: o.metrics,
     now,
@@ -163,15 +137,7 @@ export function startWorker(o: WorkerOptions): Worker {
     log: o.log,
   });
   const sweeper = startSweeper(
-    {
-      store: o.store,
-      queue: o.queue,
-      graceMs: s.sweepGraceMs,
-      log: o.log,
-      metrics: o.metrics,
-      now,
-      recordDepth: (d) => figures.depth(d),
-    },
+    { ...o, graceMs: s.sweepGraceMs, now, recordDepth: (d) => figures.depth(d) },
     s.sweepIntervalMs,
   );
   let stopping: Promise<void> | undefined;
@@ -179,8 +145,8 @@ export function startWorker(o: WorkerOptions): Worker {
     inFlight: () => scheduler.inFlight(),
     healthy: () => pollers.progressing(pollerStallMs(s.deliveryTimeoutMs, s.waitTimeSeconds)),
     stop() {
-      // Deliveries waiting in line for a slot go back to the queue rather than start during the drain.
-      pacer.close();
+      // Deliveries waiting for a slot go back to the queue rather than start during the drain.
+      pool.close();
       stopping ??= Promise.all([
         scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)),
         pollers.stop(),

@@ -35,7 +35,7 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
     oldestDue = Math.min(oldestDue, found[0]?.dueAt ?? Infinity);
     for (const { tenantId, eventId } of found) {
       const key = { tenantId, eventId };
-      const endpointIds = await claimOverdue(deps.store, key, now(), deps.graceMs);
+      const endpointIds = await claimOverdue(deps.store, key, now());
       if (endpointIds.length === 0) continue;
       // A trace of its own (a sweep is not part of the event's story); the re-sent deliveries join it.
       const ids = {
@@ -61,7 +61,7 @@ export async function sweepOnce(deps: SweeperDeps): Promise<number> {
       );
     }
   }
-  // How late the most overdue delivery is: held and parked ones are due later, so this grows only when
+  // How late the most overdue delivery is: nacked and parked ones are due later, so this grows only when
   // deliveries wait with nobody working on them (a stuck or overwhelmed platform): what the alarm watches.
   deps.metrics.oldestOverdueSeconds.set(oldestDue === Infinity ? 0 : Math.max(0, (now() - oldestDue) / 1000));
   // Queue depths as last seen, for /metrics (a sweep is the worker's periodic look at the world).

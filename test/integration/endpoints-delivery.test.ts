@@ -15,7 +15,7 @@ let stack: Stack;
 const receivers: TestReceiver[] = [];
 
 beforeAll(async () => {
-  // An eager sweeper, so a held delivery would gather copies of its message if holding did not postpone it.
+  // An eager sweeper, so a skipped delivery would get its message back if skipping did not settle it.
   stack = await startStack({
     RETRY_SCHEDULE: "300ms,300ms,300ms,300ms",
     ENDPOINT_DISABLE_AFTER: "1s",
@@ -89,7 +89,7 @@ describe("secret rotation", () => {
 });
 
 describe("endpoint health", () => {
-  it("a 410 kills the delivery and disables the endpoint; its other deliveries are held until re-enabled", async () => {
+  it("a 410 kills the delivery and disables the endpoint; its queued deliveries are skipped, and a recover sends them", async () => {
     const r = await receiver();
     r.behave((_req, n) => (n === 1 ? { status: 410 } : { status: 200 }));
     const t = await stack.createTenant([{ url: r.url }]);
@@ -116,25 +116,30 @@ describe("endpoint health", () => {
     expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).deliveries).toEqual([
       expect.objectContaining({ status: "SKIPPED", attempts: 0, skipped_at: expect.any(String), attempt_log: [] }),
     ]);
-    // ...and one already queued for it when it was disabled is held: sent nowhere, no attempt spent.
+    // ...and one already queued for it when it was disabled is skipped as it comes up: sent nowhere, no attempt spent,
+    // and its message gone (no copy comes back every few minutes while nobody can receive it).
     const stale = await getTenant(stack.stores.tenants, t.tenantId);
     const wasEnabled = {
       ...stale!,
       endpoints: { [t.endpoints[0]!.endpointId]: { ...stale!.endpoints[t.endpoints[0]!.endpointId]!, enabled: true } },
     };
-    const held = await acceptEvent(
+    const queued = await acceptEvent(
       {
         store: stack.store,
         enqueue: (m) => enqueueDeliveries(stack.queue, m),
         now: Date.now,
         metrics: stack.workerMetrics,
       },
-      { tenant: wasEnabled, body: Buffer.from('{"type":"held"}'), parsed: { type: "held" }, log: logger },
+      { tenant: wasEnabled, body: Buffer.from('{"type":"queued"}'), parsed: { type: "queued" }, log: logger },
     );
-    await stays(() => r.requests.length === 1, { forMs: 2500, what: "nothing POSTed to the disabled endpoint" });
-    // One copy of the held message: copies must not gather while it is held (a surplus copy, from the sweeper or
-    // SQS's at-least-once delivery, is dropped when it finds the delivery already held).
-    const copies = async () => {
+    await eventually(async () => (await getEvent(stack, t.apiKey, queued.eventId)).status === "SKIPPED", {
+      what: "the queued delivery skipped",
+    });
+    expect((await getEvent(stack, t.apiKey, queued.eventId)).deliveries[0]).toMatchObject({
+      status: "SKIPPED",
+      attempts: 0,
+    });
+    const messages = async () => {
       const { Attributes: q } = await stack.clients.sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: stack.queue.queueUrl, AttributeNames: ["All"] }),
       );
@@ -144,20 +149,21 @@ describe("endpoint health", () => {
         Number(q?.ApproximateNumberOfMessagesDelayed)
       );
     };
-    await eventually(async () => (await copies()) === 1, { what: "one copy of the held message", timeoutMs: 3000 });
-    expect((await getEvent(stack, t.apiKey, held.eventId)).deliveries[0]).toMatchObject({
-      status: "PENDING",
-      attempts: 0,
+    await eventually(async () => (await messages()) === 0, { what: "no message left for it" });
+    await stays(async () => (await messages()) === 0 && r.requests.length === 1, {
+      forMs: 2000,
+      what: "nothing sent again, nothing POSTed to the disabled endpoint",
     });
 
     await stack.http.patch(endpointPath).set("authorization", auth).send({ enabled: true });
-    await delivered(t.apiKey, held.eventId);
-    expect(r.requests).toHaveLength(2);
-
     // Re-enabling sends nothing that was skipped meanwhile: the tenant recovers it, with what died, since a time.
-    expect((await getEvent(stack, t.apiKey, skipped.body.event_id)).status).toBe("SKIPPED");
+    await stays(async () => (await getEvent(stack, t.apiKey, skipped.body.event_id)).status === "SKIPPED", {
+      forMs: 1000,
+      what: "nothing skipped sent by re-enabling",
+    });
+    const eventIds = [gone.body.event_id, skipped.body.event_id, queued.eventId];
     const webhookIds = await Promise.all(
-      [gone, skipped].map(async (e) => (await getEvent(stack, t.apiKey, e.body.event_id)).deliveries[0]!.webhook_id),
+      eventIds.map(async (id) => (await getEvent(stack, t.apiKey, id)).deliveries[0]!.webhook_id),
     );
     const since = new Date(Date.now() - 60_000).toISOString();
     const recovered = await stack.http.post(`${endpointPath}/recover`).set("authorization", auth).send({ since });
@@ -165,15 +171,14 @@ describe("endpoint health", () => {
     expect(recovered.body).toEqual({
       endpoint_id: t.endpoints[0]!.endpointId,
       dry_run: false,
-      examined: 2,
-      requeued: 2,
+      examined: 3,
+      requeued: 3,
       next_cursor: null,
     });
-    await delivered(t.apiKey, gone.body.event_id);
-    await delivered(t.apiKey, skipped.body.event_id);
+    for (const id of eventIds) await delivered(t.apiKey, id);
     expect(
       r.requests
-        .slice(2)
+        .slice(1)
         .map((q) => q.headers["webhook-id"])
         .sort(),
     ).toEqual(webhookIds.sort());

@@ -162,6 +162,14 @@ describe("recover by time range", () => {
       );
     expect(await statuses()).toEqual(["DEAD", "DEAD", "DEAD", "SKIPPED"]);
 
+    // While the endpoint is disabled its deliveries would only be skipped again: enable it first.
+    const refused = await recover({});
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toBe("The endpoint is disabled: enable it, then recover.");
+    await stack.http
+      .patch(`/v1/endpoints/${endpointId}`)
+      .set("authorization", `Bearer ${t.apiKey}`)
+      .send({ enabled: true });
     const done = await recover({});
     expect(done.body).toEqual({ endpoint_id: endpointId, dry_run: false, examined: 4, requeued: 2, next_cursor: null });
     // The one that died at minute 20 and the one skipped then; not those that died before or after the range.

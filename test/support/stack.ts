@@ -17,7 +17,6 @@ import { provisionAll } from "../../services/aws/provision.ts";
 import { tableNames, type TableNames } from "../../services/aws/tables.ts";
 import { createApp } from "../../services/api/create-app.ts";
 import { parseConfig, type Config } from "../../services/config.ts";
-import { earlyToleranceMs } from "../../services/core/delivery-state.ts";
 import { ensureKeyFile } from "../../services/aws/secret-keys.ts";
 import {
   apiSettings,
@@ -148,9 +147,6 @@ export async function startStack(env: Record<string, string> = {}, opts: { logge
           ...workerSettings(config),
           deliveryTimeoutMs,
           leaseMs: deliveryTimeoutMs + 3000,
-          // Above the early tolerance, as in production (5 min): a surplus copy of a held message is told from the
-          // copy that held it only by a due time further ahead than a message may arrive early.
-          holdMs: 3 * earlyToleranceMs,
           visibilityTimeoutS: overrides.visibilityTimeoutS ?? config.VISIBILITY_TIMEOUT_S,
           tenantCacheTtlMs: overrides.tenantCacheTtlMs ?? 0,
           waitTimeSeconds: 1,

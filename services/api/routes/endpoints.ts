@@ -159,8 +159,10 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   router.post("/:endpointId/recover", deps.actionLimit, ...json, async (req, res) => {
     const input = parseWith(recoverSchema, req.body);
     const after = cursorOf(input.cursor, recoverCursorSchema);
-    const { tenantId, endpointId } = await endpointOf(req);
+    const { tenantId, endpointId, endpoint } = await endpointOf(req);
     const { since, until, limit, dry_run: dryRun } = input;
+    // The worker skips a disabled endpoint's deliveries: requeued now, they would only be skipped again.
+    if (!endpoint.enabled && !dryRun) throw problems.conflict("The endpoint is disabled: enable it, then recover.");
     const report = await recoverEndpoint(deps, {
       tenantId,
       endpointId,

@@ -5,7 +5,7 @@
  */
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { deliverySchema, isSettled, nextDue, summarize, type Delivery } from "../../core/delivery-state.ts";
+import { deliverySchema, isOverdue, nextDue, summarize, type Delivery } from "../../core/delivery-state.ts";
 import { isConditionFailure } from "../errors.ts";
 import { dueShardOf, settledTtl, type EventKey, type EventStore } from "./store.ts";
 
@@ -69,7 +69,7 @@ function updateFor(
 ) {
   const deliveries = { ...state.deliveries, ...changes };
   const status = summarize(deliveries);
-  const due = nextDue(deliveries);
+  const due = nextDue(deliveries, store.sweepGraceMs);
   const names: Record<string, string> = { "#d": "deliveries", "#s": "status", "#v": "version" };
   const values: Record<string, unknown> = {
     ":v0": state.version,
@@ -106,9 +106,9 @@ function updateFor(
   };
 }
 
-/** Deliveries that are unsettled, due before `before`, and not leased: lost on the way, the sweeper's work. */
-export function overdue(state: DeliveriesState, before: number, now: number): string[] {
+/** The sweeper's work: deliveries whose message was lost on the way, and parked ones now due. */
+export function overdue(state: DeliveriesState, now: number, graceMs: number): string[] {
   return Object.entries(state.deliveries)
-    .filter(([, d]) => !isSettled(d.status) && d.nextAttemptAt < before && (d.leaseUntil ?? 0) < now)
+    .filter(([, d]) => isOverdue(d, now, graceMs))
     .map(([endpointId]) => endpointId);
 }

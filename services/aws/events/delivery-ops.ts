@@ -4,6 +4,8 @@ import {
   earlyToleranceMs,
   isSettled,
   abandon,
+  park,
+  skip,
   applyOutcome,
   exhaust,
   requeue,
@@ -15,6 +17,7 @@ import {
   type LeaseInput,
   type OutcomeDecision,
   type OutcomeInput,
+  type ParkDecision,
 } from "../../core/delivery-state.ts";
 import { createBatcher } from "../batcher.ts";
 import { isConditionFailure } from "../errors.ts";
@@ -57,7 +60,7 @@ export async function takeLease(store: EventStore, key: DeliveryKey, input: Leas
         TableName: store.table,
         Key: { tenantId: key.tenantId, sk: key.eventId },
         UpdateExpression:
-          "SET #d.#e.attempts = #d.#e.attempts + :one, #d.#e.leaseId = :lid, #d.#e.leaseUntil = :until, #v = #v + :one",
+          "SET #d.#e.attempts = #d.#e.attempts + :one, #d.#e.leaseId = :lid, #d.#e.leaseUntil = :until, #v = #v + :one REMOVE #d.#e.parked",
         ConditionExpression:
           "#d.#e.#s IN (:pending, :failed) AND (attribute_not_exists(#d.#e.leaseUntil) OR #d.#e.leaseUntil <= :now) AND #d.#e.nextAttemptAt <= :due AND #d.#e.attempts < :max",
         ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId, "#s": "status", "#v": "version" },
@@ -164,13 +167,16 @@ export async function requeueDeliveries(
 }
 
 /**
- * The sweeper's claim on overdue deliveries: their due time moves to now, so the next sweep leaves
- * them alone for a grace period while the re-sent message is worked. Answers the endpoints to re-send.
+ * The sweeper's claim on overdue deliveries (lost, or parked and due): their due time moves to now and they are no
+ * longer parked, so the next sweep leaves them alone for a grace period while the re-sent message is worked.
+ * Answers the endpoints to re-send.
  */
-export async function claimOverdue(store: EventStore, key: EventKey, now: number, graceMs: number): Promise<string[]> {
+export async function claimOverdue(store: EventStore, key: EventKey, now: number): Promise<string[]> {
   const out = await changeDeliveries(store, key, now, (state) => {
-    const ids = overdue(state, now - graceMs, now);
-    const changes = Object.fromEntries(ids.map((id) => [id, { ...state.deliveries[id]!, nextAttemptAt: now }]));
+    const ids = overdue(state, now, store.sweepGraceMs);
+    const changes = Object.fromEntries(
+      ids.map((id) => [id, { ...state.deliveries[id]!, nextAttemptAt: now, parked: undefined }]),
+    );
     return { changes, result: ids };
   });
   return out.found ? out.result : [];
@@ -225,27 +231,35 @@ export async function abandonDelivery(
   return out.found && out.result;
 }
 
+export type ParkAnswer = "parked" | Extract<ParkDecision, { ok: false }>["reason"] | "missing";
+
 /**
- * Moves an unsettled, unleased delivery's due time to `until` (a held delivery of a disabled endpoint, a long
- * deferral): the sweeper then leaves it alone instead of adding a copy of its message every grace period.
- * Answers `postponed`; `later` when it was already due later than now (another copy of its message postponed it,
- * and that one comes back then: this copy is surplus); `gone` when it is settled or missing.
+ * Parks a delivery until `until` (see core's park): afterwards no message exists for it and the sweeper sends one
+ * when it is due. Answers `parked`, or why not: in every case the message that asked may go.
  */
-export async function postponeDelivery(
+export async function parkDelivery(
   store: EventStore,
   key: DeliveryKey,
   now: number,
   until: number,
-): Promise<"postponed" | "later" | "gone"> {
+): Promise<ParkAnswer> {
   const out = await changeDeliveries(store, key, now, (state) => {
     const d = state.deliveries[key.endpointId];
-    if (!d || isSettled(d.status)) return { result: "gone" as const };
-    if (d.nextAttemptAt > now + earlyToleranceMs) return { result: "later" as const };
-    const free = (d.leaseUntil ?? 0) <= now;
-    return {
-      changes: free ? { [key.endpointId]: { ...d, nextAttemptAt: until } } : undefined,
-      result: "postponed" as const,
-    };
+    if (!d) return { result: "missing" as const };
+    const decision = park(d, now, until);
+    return decision.ok
+      ? { changes: { [key.endpointId]: decision.delivery }, result: "parked" as const }
+      : { result: decision.reason };
   });
-  return out.found ? out.result : "gone";
+  return out.found ? out.result : "missing";
+}
+
+/** Skips a delivery whose endpoint or tenant is disabled (see core's skip); false when nothing was changed. */
+export async function skipDelivery(store: EventStore, key: DeliveryKey, now: number): Promise<boolean> {
+  const out = await changeDeliveries(store, key, now, (state) => {
+    const d = state.deliveries[key.endpointId];
+    const next = d && skip(d, now);
+    return { changes: next ? { [key.endpointId]: next } : undefined, result: next !== undefined };
+  });
+  return out.found && out.result;
 }

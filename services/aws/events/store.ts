@@ -10,6 +10,8 @@ export interface EventStore {
   readonly table: string;
   /** How long settled events (and attempt records) are kept before DynamoDB TTL removes them. */
   readonly retention: { readonly deliveredMs: number; readonly deadMs: number };
+  /** The sweeper's grace (SWEEP_GRACE_MS): its index is written with it, so every writer must agree on it. */
+  readonly sweepGraceMs: number;
 }
 
 /**

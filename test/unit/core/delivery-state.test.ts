@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { classifyAttempt } from "../../../services/core/attempt-outcome.ts";
 import {
   applyOutcome,
+  isOverdue,
   newDelivery,
+  park,
+  skip,
   nextDue,
   requeue,
   skippedDelivery,
@@ -150,7 +153,7 @@ describe("requeue, summarize, nextDue", () => {
     const skipped = skippedDelivery("msg_2", now);
     expect(skipped).toMatchObject({ status: "SKIPPED", attempts: 0, skippedAt: now });
     expect(takeLease(skipped, lease)).toEqual({ ok: false, reason: "settled" });
-    expect(nextDue({ a: skipped })).toBeUndefined();
+    expect(nextDue({ a: skipped }, 300)).toBeUndefined();
     expect(unsentSince(skipped)).toBe(now);
     const back = requeue(skipped, now + 5)!;
     expect(back).toMatchObject({
@@ -183,9 +186,54 @@ describe("requeue, summarize, nextDue", () => {
     expect(summarize({})).toBe("DELIVERED");
   });
 
-  it("is due at the earliest unsettled delivery, counting a live lease", () => {
-    expect(nextDue({ a: { ...fresh, nextAttemptAt: 5 }, b: { ...fresh, nextAttemptAt: 3 } })).toBe(3);
-    expect(nextDue({ a: { ...fresh, nextAttemptAt: 3, leaseUntil: 9 } })).toBe(9);
-    expect(nextDue({ a: { ...fresh, status: "DELIVERED" } })).toBeUndefined();
+  it("is due at the earliest unsettled delivery, counting a live lease; a parked one a grace early", () => {
+    expect(nextDue({ a: { ...fresh, nextAttemptAt: 5 }, b: { ...fresh, nextAttemptAt: 3 } }, 300)).toBe(3);
+    expect(nextDue({ a: { ...fresh, nextAttemptAt: 3, leaseUntil: 9 } }, 300)).toBe(9);
+    expect(nextDue({ a: { ...fresh, status: "DELIVERED" } }, 300)).toBeUndefined();
+    // The sweeper takes index entries a grace past due: a parked one (no message) is indexed so it is sent when due.
+    expect(nextDue({ a: { ...fresh, nextAttemptAt: 1000, parked: true } }, 300)).toBe(700);
+  });
+});
+
+describe("park, skip and the sweeper's view", () => {
+  const due = { ...fresh, nextAttemptAt: now };
+
+  it("parks a due, unleased delivery until a time; not a settled one, a leased one, or one another copy deferred", () => {
+    expect(park(due, now, now + 60_000)).toEqual({
+      ok: true,
+      delivery: { ...due, nextAttemptAt: now + 60_000, parked: true },
+    });
+    expect(park({ ...due, status: "DELIVERED" }, now, now + 60_000)).toEqual({ ok: false, reason: "settled" });
+    expect(park(leased(due), now, now + 60_000)).toEqual({ ok: false, reason: "leased" });
+    const parked = park(due, now, now + 60_000);
+    expect(parked.ok && park(parked.delivery, now, now + 90_000)).toEqual({ ok: false, reason: "surplus" });
+  });
+
+  it("a lease or a requeue unparks it", () => {
+    const parked = { ...due, parked: true, nextAttemptAt: now };
+    expect(leased(parked).parked).toBeUndefined();
+    expect(requeue({ ...parked, status: "FAILED" }, now)?.parked).toBeUndefined();
+  });
+
+  it("skips an unsettled, unleased delivery (its endpoint disabled), and a recover requeues it", () => {
+    const skipped = skip({ ...due, status: "FAILED", attempts: 2, parked: true }, now + 5);
+    expect(skipped).toMatchObject({ status: "SKIPPED", skippedAt: now + 5, attempts: 2, parked: undefined });
+    expect(skip(leased(due), now)).toBeUndefined();
+    expect(skip({ ...due, status: "DEAD" }, now)).toBeUndefined();
+    expect(requeue(skipped!, now + 10)).toMatchObject({
+      status: "PENDING",
+      recoveredFrom: "SKIPPED",
+      priorAttempts: 2,
+    });
+  });
+
+  it("is overdue a grace after its due time with no live lease; a parked one as soon as it is due", () => {
+    const grace = 300;
+    expect(isOverdue({ ...due, nextAttemptAt: now - grace }, now, grace)).toBe(true);
+    expect(isOverdue({ ...due, nextAttemptAt: now - grace + 1 }, now, grace)).toBe(false);
+    expect(isOverdue({ ...due, nextAttemptAt: now - grace, leaseUntil: now + 1 }, now, grace)).toBe(false);
+    expect(isOverdue({ ...due, nextAttemptAt: now, parked: true }, now, grace)).toBe(true);
+    expect(isOverdue({ ...due, nextAttemptAt: now + 1, parked: true }, now, grace)).toBe(false);
+    expect(isOverdue({ ...due, status: "SKIPPED", nextAttemptAt: 0 }, now, grace)).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import {
   maxCooldownMs,
   openCircuit,
   rateShape,
-  takeRateSlot,
+  decideRateTurn,
 } from "../../../services/core/endpoint-pacing.ts";
 
 describe("circuit breaker", () => {
@@ -23,6 +23,9 @@ describe("circuit breaker", () => {
     expect(claimProbe(claimed, 32_000, 41_000)).toBeUndefined();
     expect(circuitGate(claimed, 32_000)).toEqual({ kind: "wait", until: 40_000 });
     expect(claimProbe(claimed, 40_000, 49_000)?.probeUntil).toBe(49_000);
+    // With a short cooldown, others look again after it rather than at the end of the probe's claim.
+    const quick = claimProbe(openCircuit(0, "timeout", 2000), 2000, 40_000)!;
+    expect(circuitGate(quick, 3000)).toEqual({ kind: "wait", until: 5000 });
   });
 
   it("closes on a good probe, and reopens for twice as long (at most 10 min) on a bad one", () => {
@@ -56,22 +59,22 @@ describe("rate limit (GCRA)", () => {
     expect(shape).toEqual({ intervalMs: 200, toleranceMs: 800 });
     let tat: number | undefined;
     for (let i = 0; i < 5; i++) {
-      const d = takeRateSlot(tat, 0, shape);
+      const d = decideRateTurn(tat, 0, shape);
       expect(d.ok).toBe(true);
       if (d.ok) tat = d.tat;
     }
     expect(tat).toBe(1000);
-    expect(takeRateSlot(tat, 0, shape)).toEqual({ ok: false, retryAt: 200 });
-    expect(takeRateSlot(tat, 200, shape)).toEqual({ ok: true, tat: 1200, at: 200 });
+    expect(decideRateTurn(tat, 0, shape)).toEqual({ ok: false, retryAt: 200 });
+    expect(decideRateTurn(tat, 200, shape)).toEqual({ ok: true, tat: 1200, at: 200 });
     // Idle for long: the schedule restarts from now, with no credit saved up beyond the burst.
-    expect(takeRateSlot(1200, 60_000, shape)).toEqual({ ok: true, tat: 60_200, at: 60_000 });
+    expect(decideRateTurn(1200, 60_000, shape)).toEqual({ ok: true, tat: 60_200, at: 60_000 });
   });
 
   it("reserves a slot within the horizon (the caller waits for it), and refuses beyond it", () => {
     const shape = rateShape(5);
     // Busy for three seconds ahead: the next slot is at 2200 ms, reserved now with a 5 s horizon.
-    expect(takeRateSlot(3000, 0, shape, 5000)).toEqual({ ok: true, tat: 3200, at: 2200 });
-    expect(takeRateSlot(9000, 0, shape, 5000)).toEqual({ ok: false, retryAt: 3200 });
+    expect(decideRateTurn(3000, 0, shape, 5000)).toEqual({ ok: true, tat: 3200, at: 2200 });
+    expect(decideRateTurn(9000, 0, shape, 5000)).toEqual({ ok: false, retryAt: 3200 });
   });
 
   it("holds any window of w seconds to 5w plus the burst of 5", () => {
@@ -79,7 +82,7 @@ describe("rate limit (GCRA)", () => {
     let tat: number | undefined;
     const sent: number[] = [];
     for (let now = 0; now < 10_000; now += 7) {
-      const d = takeRateSlot(tat, now, shape);
+      const d = decideRateTurn(tat, now, shape);
       if (d.ok) {
         tat = d.tat;
         sent.push(d.at);

@@ -1,6 +1,7 @@
 /**
  * `deliver` branch by branch, against an in-memory stand-in for its store and receiver (the DeliveryOps
- * interface), with the real state machine, pacer and memory budget: each stage's outcomes and failures.
+ * interface), with the real state machine, slot pool, endpoint gate and memory budget: each stage's outcomes and
+ * failures.
  */
 import { randomBytes } from "node:crypto";
 import { pino } from "pino";
@@ -19,10 +20,12 @@ import { localKeyProvider, openSecrets, sealSecrets } from "../../../services/aw
 import { verifyWebhook } from "../../../services/core/signing.ts";
 import type { PostResult } from "../../../services/outbound/guarded-client.ts";
 import { createMetrics } from "../../../services/metrics.ts";
-import { deliver, type DeliverDeps, type DeliveryOps } from "../../../services/worker/deliver.ts";
+import { createComebacks } from "../../../services/worker/comebacks.ts";
+import { deliver } from "../../../services/worker/deliver.ts";
+import { DeliveryStageError, type DeliverDeps, type DeliveryOps } from "../../../services/worker/deliver-deps.ts";
+import { createEndpointGate } from "../../../services/worker/endpoint-gate.ts";
 import { createMemoryBudget } from "../../../services/worker/memory-budget.ts";
-import { createPacer } from "../../../services/worker/pacer.ts";
-import { DeliveryStageError } from "../../../services/worker/scheduler.ts";
+import { createSlotPool } from "../../../services/worker/slot-pool.ts";
 
 const now = 1_800_000_000_000;
 const ids = { tenantId: "ten_1", eventId: "evt_1", endpointId: "ep_1" };
@@ -61,7 +64,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
   };
   const attempts: number[] = [];
   const posts: string[] = [];
-  const postponed: number[] = [];
+  const parked: number[] = [];
   const sentHeaders: Record<string, string>[] = [];
   const notices: OperationalNotice[] = [];
   const keys = localKeyProvider(randomBytes(32));
@@ -96,13 +99,17 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       return decision;
     },
     abandon: async () => true,
-    postpone: async (_key, _now, until) => (postponed.push(until), "postponed"),
+    async skip(_key, at) {
+      set({ ...event.deliveries[ids.endpointId]!, status: "SKIPPED", skippedAt: at });
+      return true;
+    },
+    park: async (_key, _now, until) => (parked.push(until), "parked"),
     async changeEndpoint(_key, change) {
       const next = change(tenant.endpoints[ids.endpointId]!);
       if (next) tenant = { ...tenant, version: tenant.version + 1, endpoints: { [ids.endpointId]: next } };
       return tenant.endpoints[ids.endpointId];
     },
-    claimRateSlot: async () => (guard("claimRateSlot"), { ok: true, tat: now, at: now }),
+    takeRateTurn: async () => (guard("takeRateTurn"), { ok: true, tat: now, at: now }),
     async openSecrets(key, secrets) {
       guard("openSecrets");
       return openSecrets(keys, key, secrets);
@@ -117,21 +124,28 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       notices.push(n);
     },
   };
+  const clock = { now: () => now, random: () => 0.5 };
+  const gate = createEndpointGate(
+    {
+      breakerFailures: 5,
+      breakerCooldownMs: 30_000,
+      leaseMs: 10_000,
+      rateHorizonMs: 10_000,
+      tenantCap: 10,
+      comebacks: createComebacks(clock),
+      now: clock.now,
+    },
+    ops,
+  );
   const deps: DeliverDeps = {
     ops,
-    pacer: createPacer({
-      tenantMaxInFlight: 10,
-      endpointMaxInFlight: 10,
-      breakerFailures: 5,
-      now: () => now,
-      random: () => 0.5,
-    }),
+    pool: createSlotPool({ tenantCap: 10 }),
+    gate,
     memory: createMemoryBudget(1 << 20),
     schedule: [1000, 2000],
     leaseMs: 10_000,
-    holdMs: 60_000,
+    endpointCap: 10,
     disableAfterMs: 86_400_000,
-    breakerCooldownMs: 30_000,
     sweepGraceMs: 300_000,
     slotWaitMs: 0,
     maxPayloadBytes: 1024,
@@ -153,7 +167,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
     ops,
     attempts,
     posts,
-    postponed,
+    parked,
     sentHeaders,
     notices,
     failing,
@@ -175,7 +189,7 @@ const answer = (statusCode: number | undefined, headers: Record<string, string> 
 describe("deliver", () => {
   it("success: POSTs once, records attempt 1 and DELIVERED, deletes the message", async () => {
     const w = world(() => answer(200));
-    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "ack" });
     expect(w.posts).toEqual(["https://hooks.example/in"]);
     expect(w.attempts).toEqual([1]);
     expect(w.delivery()).toMatchObject({ status: "DELIVERED", attempts: 1, leaseId: undefined });
@@ -183,7 +197,7 @@ describe("deliver", () => {
 
   it("a failure with attempts left: FAILED, and the message comes back when the retry is due", async () => {
     const w = world(() => answer(500));
-    expect(await deliver(w.deps, message())).toEqual({ kind: "later", at: now + 1000 });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "nack", at: now + 1000 });
     expect(w.delivery()).toMatchObject({
       status: "FAILED",
       attempts: 1,
@@ -239,7 +253,7 @@ describe("deliver", () => {
 
   it("a requeued dead delivery delivered: announced as recovered; a first success is not", async () => {
     const recovered = world(() => answer(200), { recoveredFrom: "DEAD" });
-    expect(await deliver(recovered.deps, message())).toEqual({ kind: "delete" });
+    expect(await deliver(recovered.deps, message())).toEqual({ kind: "ack" });
     expect(recovered.notices).toEqual([
       {
         type: "delivery.recovered",
@@ -253,20 +267,20 @@ describe("deliver", () => {
 
   it("leased by another worker: no POST, back when the lease ends", async () => {
     const w = world(() => answer(200), { leaseId: "other", leaseUntil: now + 5000, attempts: 1 });
-    expect(await deliver(w.deps, message())).toEqual({ kind: "later", at: now + 5000 });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "nack", at: now + 5000 });
     expect(w.posts).toEqual([]);
   });
 
   it("arrives early: no POST, no attempt spent, back when it is due", async () => {
     const w = world(() => answer(200), { status: "FAILED", attempts: 1, nextAttemptAt: now + 60_000 });
-    expect(await deliver(w.deps, message())).toEqual({ kind: "later", at: now + 60_000 });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "nack", at: now + 60_000 });
     expect(w.posts).toEqual([]);
     expect(w.delivery().attempts).toBe(1);
   });
 
   it("already delivered: acknowledged without a POST", async () => {
     const w = world(() => answer(200), { status: "DELIVERED", attempts: 1 });
-    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "ack" });
     expect(w.posts).toEqual([]);
   });
 
@@ -289,83 +303,106 @@ describe("deliver", () => {
     expect(w.delivery()).toMatchObject({ status: "PENDING", attempts: 1, leaseUntil: now + 10_000 });
   });
 
-  it("an open circuit: held until its probe may go, no attempt; a wait past half the sweeper's grace is written down", async () => {
+  it("an open circuit: deferred until its probe may go, no attempt; a wait past half the sweeper's grace parks it", async () => {
     const w = world(() => answer(200));
     w.setEndpoint((e) => ({
       ...e,
       circuit: { state: "open", since: now, retryAt: now + 600_000, cooldownMs: 600_000 },
     }));
-    const d = await deliver(w.deps, message());
-    expect(d.kind).toBe("later");
-    const at = d.kind === "later" ? d.at : 0;
-    expect(at).toBeGreaterThanOrEqual(now + 540_000);
-    expect(w.postponed).toEqual([at]);
+    // Parked: its due time written, its message acked; the sweeper sends a new one then.
+    expect(await deliver(w.deps, message())).toEqual({ kind: "ack" });
+    expect(w.parked).toHaveLength(1);
+    expect(w.parked[0]).toBeGreaterThanOrEqual(now + 540_000);
     expect(w.posts).toEqual([]);
     expect(w.delivery().attempts).toBe(0);
   });
 
-  it("a surplus copy of a held delivery's message (another copy already held it until later) is dropped", async () => {
+  it("a short deferral is a nack, with no write at all", async () => {
     const w = world(() => answer(200));
-    w.setEndpoint((e) => ({
-      ...e,
-      circuit: { state: "open", since: now, retryAt: now + 600_000, cooldownMs: 600_000 },
-    }));
-    w.ops.postpone = async () => "later";
-    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    w.setEndpoint((e) => ({ ...e, circuit: { state: "open", since: now, retryAt: now + 30_000, cooldownMs: 30_000 } }));
+    const d = await deliver(w.deps, message());
+    expect(d.kind === "nack" && d.at - now).toBeGreaterThanOrEqual(27_000);
+    expect(w.parked).toEqual([]);
+  });
+
+  it("a disabled endpoint's delivery is skipped (recorded for a recover), not sent and not kept coming back", async () => {
+    const w = world(() => answer(200), { status: "FAILED", attempts: 1 });
+    w.setEndpoint((e) => ({ ...e, enabled: false }));
+    expect(await deliver(w.deps, message())).toEqual({ kind: "ack" });
+    expect(w.delivery()).toMatchObject({ status: "SKIPPED", skippedAt: now, attempts: 1 });
     expect(w.posts).toEqual([]);
   });
+
+  const slotOf = async (w: ReturnType<typeof world>) => {
+    const grant = await w.deps.pool.acquire({ ...ids, limit: () => 1, maxWaitMs: 0 });
+    if (!grant.ok) throw new Error("no slot");
+    return grant.slot;
+  };
 
   it("over the endpoint's in-flight cap: back shortly, with no write at all", async () => {
     const w = world(() => answer(200));
     w.setEndpoint((e) => ({ ...e, maxInFlight: 1 }));
-    const slot = w.deps.pacer.admit(ids.tenantId, ids.endpointId, 1);
-    expect(slot.ok).toBe(true);
+    await slotOf(w);
     const d = await deliver(w.deps, message());
-    expect(d.kind).toBe("later");
-    expect(d.kind === "later" && d.at - now).toBeLessThan(5000);
-    expect(w.postponed).toEqual([]);
+    expect(d.kind).toBe("nack");
+    expect(d.kind === "nack" && d.at - now).toBeLessThan(5000);
+    expect(w.parked).toEqual([]);
     expect(w.posts).toEqual([]);
   });
 
-  it("over the cap of a healthy endpoint: waits in line for the slot, then reads the endpoint again", async () => {
+  it("over the cap of a steady endpoint: waits on the task for the slot, then reads the endpoint again", async () => {
     const w = world(() => answer(200));
     w.setEndpoint((e) => ({ ...e, maxInFlight: 1 }));
     const deps = { ...w.deps, slotWaitMs: 60_000 };
-    const slot = deps.pacer.admit(ids.tenantId, ids.endpointId, 1);
+    const slot = await slotOf(w);
     const waiting = deliver(deps, message());
     await new Promise((r) => setTimeout(r, 10));
     expect(w.posts).toEqual([]);
-    // Disabled while it waited: held, not POSTed with what was read before the wait.
+    // Disabled while it waited: skipped, not POSTed with what was read before the wait.
     w.setEndpoint((e) => ({ ...e, enabled: false }));
-    if (slot.ok) slot.slot.release("success");
-    expect(await waiting).toEqual({ kind: "later", at: now + 60_000 });
+    slot.release();
+    expect(await waiting).toEqual({ kind: "ack" });
+    expect(w.delivery().status).toBe("SKIPPED");
     expect(w.posts).toEqual([]);
-    expect(deps.pacer.inFlight()).toBe(0);
-    // Enabled again: the next one in line POSTs as soon as the slot is free.
-    w.setEndpoint((e) => ({ ...e, enabled: true }));
-    const held = deps.pacer.admit(ids.tenantId, ids.endpointId, 1);
+    expect(deps.pool.inFlight()).toBe(0);
+  });
+
+  it("the next one in line POSTs as soon as the slot is free", async () => {
+    const w = world(() => answer(200));
+    w.setEndpoint((e) => ({ ...e, maxInFlight: 1 }));
+    const deps = { ...w.deps, slotWaitMs: 60_000 };
+    const held = await slotOf(w);
     const next = deliver(deps, message());
-    if (held.ok) held.slot.release("success");
-    expect(await next).toEqual({ kind: "delete" });
+    held.release();
+    expect(await next).toEqual({ kind: "ack" });
     expect(w.posts).toEqual(["https://hooks.example/in"]);
   });
 
-  it("a store failure after the slot was taken (the rate slot's write) gives the slot back", async () => {
+  it("a store failure after the slot was taken (the rate turn's write) gives the slot back", async () => {
     const w = world(() => answer(200));
     w.setEndpoint((e) => ({ ...e, maxInFlight: 1, rateLimit: 5 }));
-    w.failing.add("claimRateSlot");
+    w.failing.add("takeRateTurn");
     const err = await deliver(w.deps, message()).catch((e: unknown) => e);
     expect((err as DeliveryStageError).stage).toBe("before the attempt");
-    expect(w.deps.pacer.inFlight()).toBe(0);
-    w.failing.delete("claimRateSlot");
-    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    expect(w.deps.pool.inFlight()).toBe(0);
+    w.failing.delete("takeRateTurn");
+    expect(await deliver(w.deps, message())).toEqual({ kind: "ack" });
+  });
+
+  it("a run of failures trips the circuit, written once on the endpoint", async () => {
+    const w = world(() => answer(503));
+    const deps = { ...w.deps, schedule: [0, 0, 0, 0, 0, 0] };
+    for (let i = 0; i < 5; i++) expect(await deliver(deps, message())).toMatchObject({ kind: "nack" });
+    expect(w.posts).toHaveLength(5);
+    expect(w.endpoint().circuit).toMatchObject({ state: "open", reason: "failed repeatedly, last: HTTP 503" });
+    expect(w.endpoint().inFlightLimit).toBeLessThan(10);
   });
 
   it("signs with the endpoint's secret opened from its sealed form", async () => {
     const w = world(() => answer(200));
     await w.seal();
     expect(w.endpoint().secrets[0]).not.toHaveProperty("secret");
-    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "ack" });
     const verified = verifyWebhook(
       w.sentHeaders[0]!,
       Buffer.from('{"type":"x"}'),
@@ -384,12 +421,12 @@ describe("deliver", () => {
     expect(w.delivery().attempts).toBe(0);
     // Nothing held either: the next delivery goes through.
     w.failing.delete("openSecrets");
-    expect(await deliver(w.deps, message())).toEqual({ kind: "delete" });
+    expect(await deliver(w.deps, message())).toEqual({ kind: "ack" });
   });
 
   it("a poison message: dropped without touching anything", async () => {
     const w = world(() => answer(200));
-    expect(await deliver(w.deps, { ...message(), body: "not json" })).toEqual({ kind: "delete" });
+    expect(await deliver(w.deps, { ...message(), body: "not json" })).toEqual({ kind: "ack" });
     expect(w.posts).toEqual([]);
   });
 });

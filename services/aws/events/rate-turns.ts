@@ -1,11 +1,11 @@
 /**
  * An endpoint's rate limit across every worker task: its schedule (core's GCRA `tat`) is one attribute of one
  * item under the tenant's partition, moved on by a conditional update per delivery, so no two tasks can take
- * the same slot. A slot up to `horizonMs` ahead is reserved, and the delivery waits for it: deliveries leave on
+ * the same turn. A turn up to `horizonMs` ahead is reserved, and the delivery waits for it: deliveries leave on
  * the schedule, so the limit holds exactly whatever the number of tasks, and is also reached.
  */
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { rateShape, takeRateSlot, type RateDecision } from "../../core/endpoint-pacing.ts";
+import { rateShape, decideRateTurn, type RateDecision } from "../../core/endpoint-pacing.ts";
 import { isConditionFailure } from "../errors.ts";
 import type { EventStore } from "./store.ts";
 
@@ -17,7 +17,7 @@ export interface RateKey {
 /** Sort key of an endpoint's rate item: outside every event's key range and in no index (it has no index keys). */
 const rateSk = (endpointId: string) => `#rate#${endpointId}`;
 
-export async function claimRateSlot(
+export async function takeRateTurn(
   store: EventStore,
   key: RateKey,
   now: number,
@@ -51,7 +51,7 @@ export async function claimRateSlot(
     ":now": now,
     ":reach": now + shape.toleranceMs + horizonMs,
   });
-  if (busy !== null) return takeRateSlot(busy, now, shape, horizonMs);
+  if (busy !== null) return decideRateTurn(busy, now, shape, horizonMs);
   // The idle case: the schedule is behind now, or new: it restarts from now.
   const idle = await update("SET tat = :next", "attribute_not_exists(tat) OR tat < :now", {
     ":next": now + shape.intervalMs,
@@ -60,6 +60,6 @@ export async function claimRateSlot(
   if (idle !== null) return { ok: true, tat: now + shape.intervalMs, at: now };
   // Both refused: the schedule is beyond reach (or moved between the two tries); read it to say until when.
   const { Item } = await store.ddb.send(new GetCommand({ TableName: store.table, Key, ConsistentRead: true }));
-  const decision = takeRateSlot(typeof Item?.tat === "number" ? Item.tat : undefined, now, shape, horizonMs);
+  const decision = decideRateTurn(typeof Item?.tat === "number" ? Item.tat : undefined, now, shape, horizonMs);
   return decision.ok ? { ok: false, retryAt: now } : decision;
 }

@@ -1,0 +1,62 @@
+/** The delivery's I/O bound to this worker's store, tenant cache, queue and guarded client (traced). */
+import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
+import {
+  abandonDelivery,
+  attemptLog,
+  parkDelivery,
+  recordOutcome,
+  skipDelivery,
+  takeLease,
+} from "../aws/events/delivery-ops.ts";
+import { takeRateTurn } from "../aws/events/rate-turns.ts";
+import type { EventStore } from "../aws/events/store.ts";
+import { openSecrets } from "../aws/secret-keys.ts";
+import { changeEndpoint, getTenant, tenantCache, type TenantStore } from "../aws/tenants.ts";
+import { operationalNotifier } from "../ingestion/operational-events.ts";
+import type { GuardedClient } from "../outbound/guarded-client.ts";
+import type { Logger } from "pino";
+import type { Metrics } from "../metrics.ts";
+import type { DeliveryOps } from "./deliver-deps.ts";
+import { traceDeliveryOps } from "./delivery-tracing.ts";
+
+export interface DeliveryIoOptions {
+  readonly store: EventStore;
+  readonly queue: DeliveryQueue;
+  readonly tenants: TenantStore;
+  readonly client: GuardedClient;
+  /** How long tenants are cached (a change reaches deliveries not started by the API within this). */
+  readonly tenantCacheTtlMs: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+}
+
+export function deliveryIo(o: DeliveryIoOptions): DeliveryOps {
+  const cache = tenantCache((id) => getTenant(o.tenants, id), o.tenantCacheTtlMs);
+  const notify = operationalNotifier({
+    store: o.store,
+    enqueue: (messages, attributes) => enqueueDeliveries(o.queue, messages, "queue", () => attributes),
+    now: o.now,
+    metrics: o.metrics,
+    getTenant: (id) => cache.get(id),
+    log: o.log,
+  });
+  return traceDeliveryOps({
+    getTenant: (id, minVersion) => cache.get(id, minVersion),
+    takeLease: (key, input) => takeLease(o.store, key, input),
+    recordAttempt: attemptLog(o.store),
+    recordOutcome: (key, outcome, input, known) => recordOutcome(o.store, key, outcome, input, known),
+    abandon: (key, at, reason) => abandonDelivery(o.store, key, at, reason),
+    skip: (key, at) => skipDelivery(o.store, key, at),
+    park: (key, at, until) => parkDelivery(o.store, key, at, until),
+    async changeEndpoint(key, change) {
+      const stored = await changeEndpoint(o.tenants, key, change);
+      if (stored) cache.remember(stored);
+      return stored?.endpoints[key.endpointId];
+    },
+    takeRateTurn: (key, at, perSecond, horizonMs) => takeRateTurn(o.store, key, at, perSecond, horizonMs),
+    openSecrets: (key, secrets) => openSecrets(o.tenants.keys, key, secrets),
+    post: (url, body, headers) => o.client.post(url, body, headers),
+    notify,
+  });
+}
