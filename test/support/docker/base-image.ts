@@ -5,12 +5,11 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { Engine } from "./engine.ts";
+import { cacheRoot, type Engine } from "./engine.ts";
 
 const run = promisify(execFile);
 
@@ -93,7 +92,9 @@ function debianMirror(): string {
  * the CA bundle, named by NODE_EXTRA_CA_CERTS.
  */
 async function buildOffline(engine: Engine, tag: string): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), "webhook-base-"));
+  const work = baseWorkDir;
+  await clearBaseWork();
+  mkdirSync(work, { recursive: true });
   const rootfs = join(work, "rootfs");
   try {
     await run("debootstrap", ["--variant=minbase", suite, rootfs, debianMirror()], { maxBuffer: 64 * 1024 * 1024 });
@@ -133,6 +134,23 @@ async function buildOffline(engine: Engine, tag: string): Promise<void> {
     const imported = await engine.sh(`tar -C '${rootfs}' -c . | docker import ${changes} - '${tag}'`);
     if (imported.code !== 0) throw new Error(`docker import: ${imported.out}`);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    await clearBaseWork();
   }
+}
+
+/**
+ * Where the offline base is put together: in the cache directory, whose lock lets one run at a time use it, so that
+ * what an interrupted build left (a half-made rootfs, the /proc debootstrap mounts in it) is found and cleared by the
+ * next one rather than left in /tmp.
+ */
+const baseWorkDir = join(cacheRoot, "base-build");
+
+async function clearBaseWork(): Promise<void> {
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[4] ?? "")
+    .filter((point) => point === baseWorkDir || point.startsWith(`${baseWorkDir}/`));
+  // Deepest first; lazily, so that a mount still busy with a dying process is detached all the same.
+  for (const point of mounts.sort().reverse()) await run("umount", ["-l", point]);
+  rmSync(baseWorkDir, { recursive: true, force: true });
 }
