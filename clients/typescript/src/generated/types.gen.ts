@@ -225,7 +225,7 @@ export type Endpoint = {
         since: string;
         reason?: string;
         /**
-         * Open: when one delivery goes as a probe; held deliveries wait without spending attempts.
+         * Open: when one delivery goes as a probe; the others are deferred without spending attempts.
          */
         next_probe_at?: string;
         /**
@@ -271,7 +271,7 @@ export type EndpointWithSecret = {
         since: string;
         reason?: string;
         /**
-         * Open: when one delivery goes as a probe; held deliveries wait without spending attempts.
+         * Open: when one delivery goes as a probe; the others are deferred without spending attempts.
          */
         next_probe_at?: string;
         /**
@@ -321,7 +321,7 @@ export type RotatedEndpoint = {
         since: string;
         reason?: string;
         /**
-         * Open: when one delivery goes as a probe; held deliveries wait without spending attempts.
+         * Open: when one delivery goes as a probe; the others are deferred without spending attempts.
          */
         next_probe_at?: string;
         /**
@@ -1476,6 +1476,10 @@ export type PostV1EndpointsByEndpointIdRecoverErrors = {
      */
     404: Problem;
     /**
+     * Conflicts with the current state
+     */
+    409: Problem;
+    /**
      * The body is too large
      */
     413: Problem;
@@ -2598,6 +2602,10 @@ export type PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverErrors = {
      */
     404: Problem;
     /**
+     * Conflicts with the current state
+     */
+    409: Problem;
+    /**
      * The body is too large
      */
     413: Problem;
@@ -3354,6 +3362,10 @@ export type PostAdminOperationalEndpointsByEndpointIdRecoverErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * Conflicts with the current state
+     */
+    409: Problem;
     /**
      * The body is too large
      */
