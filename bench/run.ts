@@ -23,6 +23,8 @@ import { freePort } from "../test/support/free-port.ts";
 import { jsonLine, startProcess } from "../test/support/processes.ts";
 import { tracingNodeFlag } from "../services/tracing/start.ts";
 import { engineScenarios } from "./engine.ts";
+import { catalogBench, checkMicroseconds } from "./catalog.ts";
+import { hostileSchemaBench } from "./schema-bounds.ts";
 
 const quick = process.argv.includes("--quick");
 // `-- --ingestion-only`: scenario 1 alone, for trying a change to the API in two minutes.
@@ -236,6 +238,30 @@ try {
     );
   }
   results.ingestion = ingestion;
+  if (!deliveryOnly) {
+    // 1b. The event catalog: a schema checked at ingestion, content filters at fan-out, each beside none.
+    const catalog = await catalogBench({ apiUrl, adminToken, receiverUrl, seconds, rounds: quick ? 1 : 4 });
+    const checkUs = checkMicroseconds();
+    results.catalog = { ...catalog, check_1kib_us: checkUs };
+    row(
+      "ingest 1 KiB, schema checked, req/s",
+      fmt(catalog.schema.with),
+      `no schema ${fmt(catalog.schema.without)}`,
+      `${fmt(catalog.schema.with / catalog.schema.without, 2)}x`,
+    );
+    row("  the check alone, 1 KiB, µs", fmt(checkUs, 1));
+    row(
+      "ingest, fan-out to 50 filtered, req/s",
+      fmt(catalog.filters.with),
+      `unfiltered ${fmt(catalog.filters.without)}`,
+      `${fmt(catalog.filters.with / catalog.filters.without, 2)}x`,
+    );
+    // 1c. Hostile schemas at the edge of the bounds, on 256 KiB payloads built to be their worst (in this process).
+    const hostile = await hostileSchemaBench();
+    results.hostile_schemas = hostile;
+    for (const c of hostile.cases)
+      row(`  schema: ${c.name}`, `${fmt(c.worst_check_ms, 2)} ms`, "10 ms", `compile ${fmt(c.compile_ms, 1)} ms`);
+  }
   results.api_peak_rss_mb_after_ingestion = peakRssMb(api);
   if (ingestionOnly) row("peak RSS MB api", fmt(peakRssMb(api)), "150", "");
   else {

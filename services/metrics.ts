@@ -8,6 +8,10 @@ import { latencyBucketsS } from "./core/delivery-figures.ts";
 export interface Metrics {
   readonly registry: Registry;
   readonly eventsAccepted: Counter;
+  /** Events whose payload did not conform to their type's schema: refused (`enforce`) or accepted and marked (`warn`). */
+  readonly schemaInvalid: Counter<"mode">;
+  /** Deliveries not created because an endpoint's content filter did not match the event. */
+  readonly filteredOut: Counter;
   readonly deliveries: Counter<"outcome" | "status_class">;
   readonly attemptSeconds: Histogram;
   readonly queueMessages: Gauge<"queue" | "state">;
@@ -33,6 +37,17 @@ export function createMetrics(service: "api" | "worker"): Metrics {
     eventsAccepted: new Counter({
       name: "webhooks_events_accepted_total",
       help: "Events stored and answered 201",
+      registers,
+    }),
+    schemaInvalid: new Counter({
+      name: "webhooks_events_schema_invalid_total",
+      help: "Events whose payload did not conform to their type's schema, by the type's validation mode",
+      labelNames: ["mode"],
+      registers,
+    }),
+    filteredOut: new Counter({
+      name: "webhooks_deliveries_filtered_total",
+      help: "Deliveries not created because an endpoint's content filter did not match the event",
       registers,
     }),
     deliveries: new Counter({

@@ -26,6 +26,8 @@ import { liveTenant } from "./tenant-records.ts";
 import { webRoutes } from "./web/routes.ts";
 import { authenticated, beginIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
+import { catalogSettingsRoutes, eventTypeRoutes } from "./routes/event-types.ts";
+import { catalogChecker } from "../ingestion/catalog-check.ts";
 
 export interface AppDeps {
   readonly tenants: TenantStore;
@@ -173,10 +175,21 @@ export function createApp(deps: AppDeps): Express {
       maxJsonDepth: deps.maxJsonDepth,
       ingestRatePerS: deps.ingestRatePerS,
       ingestBurst: deps.ingestBurst,
+      catalog: catalogChecker(store),
     }),
     eventReadRoutes({ ...requeue, tenantIdOf: keyTenant, actionLimit }),
   );
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
+  const catalog = {
+    store,
+    now,
+    tenantIdOf: keyTenant,
+    actionLimit,
+    maxPayloadBytes: deps.maxPayloadBytes,
+    maxJsonDepth: deps.maxJsonDepth,
+  };
+  app.use("/v1/event-types", eventTypeRoutes(catalog));
+  app.use("/v1/catalog", catalogSettingsRoutes(catalog));
   const sessions = { key: sessionKey, publicUrl: deps.publicUrl, now };
   app.use("/v1/portal-sessions", requireApiKey, portalSessionRoutes({ ...sessions, tenantIdOf: keyTenant }));
   app.use("/admin", admin);

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { durationSchema } from "../core/retry-policy.ts";
 import { maxRotationGraceMs } from "../core/tenant.ts";
 import { maxRecoverEvents } from "./recover-endpoint.ts";
-import { endpointInputSchema } from "./tenant-records.ts";
+import { eventTypeNameSchema, maxExamples } from "../core/event-catalog.ts";
+import { endpointInputSchema, eventTypeFilterSchema, payloadFilterSchema } from "./tenant-records.ts";
 
 /** The request bodies (the URL check depends on whether private targets are allowed). */
 export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly number[]) {
@@ -14,7 +15,8 @@ export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly n
       .partial()
       .extend({
         enabled: z.boolean().optional(),
-        // null clears an override: the worker's default applies again.
+        // null clears an override (the worker's default applies again) or the filter.
+        filter: create.shape.filter.unwrap().nullable().optional(),
         max_in_flight: create.shape.max_in_flight.unwrap().nullable().optional(),
         rate_limit: create.shape.rate_limit.unwrap().nullable().optional(),
       })
@@ -27,6 +29,22 @@ export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly n
           .meta({ description: "How long the older secrets keep signing, e.g. 24h; at most 7d." }),
       })
       .strict(),
+    test: z.strictObject({
+      event_type: eventTypeNameSchema.optional().meta({
+        description: "Send one of this catalog type's examples instead of a `webhook.test` event.",
+      }),
+      example: z
+        .number()
+        .int()
+        .min(0)
+        .max(maxExamples - 1)
+        .default(0)
+        .meta({ description: "Which example (0-based)." }),
+    }),
+    filterTest: z.strictObject({
+      filter: payloadFilterSchema,
+      event_types: z.array(eventTypeFilterSchema).max(100).optional(),
+    }),
     recover: z
       .object({
         since: z.iso.datetime({ offset: true }).meta({

@@ -12,9 +12,11 @@ import { endpointSchemas } from "./endpoint-requests.ts";
 import { attemptsQuerySchema, idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
 import { portalSessionSchema } from "./routes/portal-sessions.ts";
 import * as views from "./views.ts";
+import { emptyBodySchema } from "./validate.ts";
+import { catalogSettingsInputSchema, eventTypeInputSchema, pageQuerySchema } from "./routes/event-types.ts";
 import { operationalEventSchemas } from "../core/operational-events.ts";
 
-type Method = "get" | "post" | "patch" | "delete";
+type Method = "get" | "post" | "put" | "patch" | "delete";
 type Auth = "apiKey" | "admin" | "none";
 
 export interface Operation {
@@ -86,10 +88,22 @@ function endpointOperations(base: string, auth: Auth, tag: string): Operation[] 
     {
       method: "post",
       path: `${one}/test`,
-      summary: "Send a `webhook.test` event to this endpoint only, whatever its filter",
+      summary:
+        "Send a `webhook.test` event, or an example of a catalog type (`event_type`, `example`), to this endpoint only, whatever its filters",
       tag,
       auth,
+      body: endpoint.test,
+      bodyOptional: true,
       responses: { 202: views.testEventSchema },
+    },
+    {
+      method: "post",
+      path: `${base}/test-filter`,
+      summary: "Try a content filter (and event types) against the newest 20 events: which would be delivered",
+      tag,
+      auth,
+      body: endpoint.filterTest,
+      responses: ok(views.filterTestSchema),
     },
     {
       method: "post",
@@ -141,7 +155,74 @@ function eventReadOperations(base: string, auth: Auth, tag: string): Operation[]
         "Requeue the event's dead and skipped deliveries (those still waiting for an attempt are left as they are)",
       tag,
       auth,
+      body: emptyBodySchema,
+      bodyOptional: true,
       responses: { 202: views.requeuedSchema },
+    },
+  ];
+}
+
+/** The event catalog of the key's tenant. */
+function eventTypeOperations(): Operation[] {
+  const tag = "Event catalog";
+  const auth = "apiKey";
+  const one = "/v1/event-types/{name}";
+  return [
+    {
+      method: "get",
+      path: "/v1/event-types",
+      summary: "List the event types",
+      tag,
+      auth,
+      query: pageQuerySchema,
+      responses: ok(views.eventTypePageSchema),
+    },
+    {
+      method: "get",
+      path: "/v1/event-types/openapi.json",
+      summary:
+        "The catalog as an OpenAPI 3.1 document whose `webhooks` hold each type's schema and examples: for consumers' code generators",
+      tag,
+      auth,
+      responses: ok(z.record(z.string(), z.unknown())),
+    },
+    { method: "get", path: one, summary: "Get an event type", tag, auth, responses: ok(views.eventTypeViewSchema) },
+    {
+      method: "put",
+      path: one,
+      summary:
+        "Define or replace an event type; a changed schema makes a new version (422 naming each problem of the schema or an example)",
+      tag,
+      auth,
+      body: eventTypeInputSchema,
+      responses: { 201: views.eventTypeViewSchema, 200: views.eventTypeViewSchema },
+    },
+    { method: "delete", path: one, summary: "Delete an event type", tag, auth, responses: { 204: null } },
+    {
+      method: "get",
+      path: `${one}/versions`,
+      summary: "The type's schema versions, newest first",
+      tag,
+      auth,
+      query: pageQuerySchema,
+      responses: ok(views.eventTypeVersionPageSchema),
+    },
+    {
+      method: "get",
+      path: "/v1/catalog",
+      summary: "The catalog's settings",
+      tag,
+      auth,
+      responses: ok(views.catalogSettingsViewSchema),
+    },
+    {
+      method: "patch",
+      path: "/v1/catalog",
+      summary: "Require every event's type to be in the catalog (`catalog_required`), or not",
+      tag,
+      auth,
+      body: catalogSettingsInputSchema,
+      responses: ok(views.catalogSettingsViewSchema),
     },
   ];
 }
@@ -196,6 +277,7 @@ export const operations: readonly Operation[] = [
   },
   ...eventReadOperations("/v1/events", "apiKey", "Events"),
   ...endpointOperations("/v1/endpoints", "apiKey", "Endpoints"),
+  ...eventTypeOperations(),
   {
     method: "post",
     path: "/v1/portal-sessions",
@@ -255,6 +337,8 @@ export const operations: readonly Operation[] = [
     summary: "Issue an API key (shown once)",
     tag: "Admin: tenants",
     auth: "admin",
+    body: emptyBodySchema,
+    bodyOptional: true,
     responses: { 201: views.apiKeyCreatedSchema },
   },
   {

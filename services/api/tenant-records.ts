@@ -2,17 +2,33 @@
 import { z } from "zod";
 import { endpointUrlProblem } from "../core/endpoint-url.ts";
 import { problems } from "../core/errors.ts";
+import { filterLimits, filterProblems } from "../core/payload-filter.ts";
 import { isId, newId, newSigningSecret } from "../core/ids.ts";
 import { newEndpointRecord, type Endpoint, type Tenant } from "../core/tenant.ts";
 import { getTenant, type TenantStore } from "../aws/tenants.ts";
 
-const eventTypeSchema = z
+export const eventTypeFilterSchema = z
   .string()
   .regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, "a type such as order.paid, order.* or *");
 
+/** A content filter, each problem at its node's JSON pointer. */
+export const payloadFilterSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((filter, ctx) => {
+    for (const p of filterProblems(filter))
+      ctx.addIssue({ code: "custom", message: p.message, params: { pointer: p.pointer } });
+  })
+  .meta({
+    description:
+      `Deliver only events whose payload matches, e.g. {"data": {"amount": {"$gt": 100}, "currency": {"$in": ["EUR", "USD"]}}}: ` +
+      "$eq $neq $in $nin $gt $gte $lt $lte $exists $startsWith $and $or $not; a scalar means equal. " +
+      `At most ${filterLimits.maxDepth} levels, ${filterLimits.maxOperators} operators, ${filterLimits.maxBytes} bytes. ` +
+      "Checked beside `event_types` (both must match).",
+  });
+
 /** `allowedPorts`: the ports a public target may use (ALLOWED_TARGET_PORTS). */
 export function endpointInputSchema(allowPrivate: boolean, allowedPorts?: readonly number[]) {
-  return z.object({
+  return z.strictObject({
     url: z
       .string()
       .max(2048)
@@ -21,7 +37,8 @@ export function endpointInputSchema(allowPrivate: boolean, allowedPorts?: readon
         if (problem) ctx.addIssue(problem);
       }),
     description: z.string().max(500).optional(),
-    event_types: z.array(eventTypeSchema).max(100).optional(),
+    event_types: z.array(eventTypeFilterSchema).max(100).optional(),
+    filter: payloadFilterSchema.optional(),
     max_in_flight: z
       .number()
       .int()
@@ -52,12 +69,13 @@ export function newEndpoint(
     url,
     description,
     event_types: eventTypes,
+    filter,
     max_in_flight: maxInFlight,
     rate_limit: rateLimit,
     send_traceparent: sendTraceparent,
   } = input;
   const endpoint = newEndpointRecord(
-    { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent },
+    { url, description, eventTypes, filter, maxInFlight, rateLimit, sendTraceparent },
     secret,
     now,
   );

@@ -1,6 +1,6 @@
 /** Request parsing at the HTTP boundary: JSON content type, exact-bytes JSON objects, zod schemas to 422, cursors. */
-import type { RequestHandler } from "express";
-import type { z } from "zod";
+import express, { type RequestHandler } from "express";
+import { z } from "zod";
 import { problems } from "../core/errors.ts";
 import { decodeCursor, invalidCursor } from "../aws/cursor.ts";
 
@@ -69,12 +69,29 @@ export function cursorOf<S extends z.ZodType>(cursor: string | undefined, schema
   return key;
 }
 
+/** One issue as the 422's errors: an unknown field named on its own, a node within a JSON document by its pointer. */
+function issueErrors(i: z.core.$ZodIssue): { path: string; pointer?: string; message: string }[] {
+  const path = i.path.map(String).join(".");
+  if (i.code === "unrecognized_keys")
+    return i.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: "unknown field" }));
+  const pointer = i.code === "custom" ? (i.params as { pointer?: unknown } | undefined)?.pointer : undefined;
+  return [{ path: path || "(body)", ...(typeof pointer === "string" ? { pointer } : {}), message: i.message }];
+}
+
+/** The value as the schema parses it, or a 422 listing every problem (bodies' schemas are strict: unknown fields too). */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw problems.invalid(
-      parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })),
-    );
-  }
+  if (!parsed.success) throw problems.invalid(parsed.error.issues.flatMap(issueErrors));
   return parsed.data;
 }
+
+/** An action's body when it takes none: nothing, or `{}`; any field in it is unknown (422), as everywhere. */
+export const emptyBodySchema = z.strictObject({});
+export const noBody: RequestHandler[] = [
+  optionalJson,
+  express.json({ limit: "4kb" }),
+  (req, _res, next) => {
+    parseWith(emptyBodySchema, req.body ?? {});
+    next();
+  },
+];

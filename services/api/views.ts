@@ -11,6 +11,7 @@ import { deliveryStatuses, eventStatuses, isSettled, totalAttempts, type Deliver
 import type { DeadLetter } from "../aws/dead-letters.ts";
 import type { DeliveryMessage } from "../aws/delivery-queue.ts";
 import type { ApiKeyRecord } from "../aws/api-keys.ts";
+import { validationModes, type EventTypeRecord, type EventTypeVersion } from "../core/event-catalog.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const timestamp = z.iso.datetime();
@@ -26,7 +27,17 @@ export const problemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    errors: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+    errors: z
+      .array(
+        z.strictObject({
+          path: z.string(),
+          pointer: z.string().optional().meta({
+            description: "Where within the field's JSON document (a filter, a schema, the payload): RFC 6901.",
+          }),
+          message: z.string(),
+        }),
+      )
+      .optional(),
   })
   .meta({ id: "Problem", description: "RFC 9457 problem details (`application/problem+json`)." });
 
@@ -38,6 +49,10 @@ export const endpointViewSchema = z
     event_types: z
       .array(z.string())
       .meta({ description: "Filters such as `order.paid`, `order.*`, `*`; empty = every event." }),
+    filter: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .meta({ description: "The filter on the payload's content (null: none); both it and `event_types` must match." }),
     enabled: z.boolean(),
     disabled_reason: z.string().optional(),
     disabled_at: timestamp.optional().meta({
@@ -84,6 +99,7 @@ export function endpointView(endpointId: string, e: Endpoint): z.input<typeof en
     url: e.url,
     description: e.description,
     event_types: e.eventTypes,
+    filter: e.filter ?? null,
     enabled: e.enabled,
     disabled_reason: e.disabledReason,
     disabled_at: iso(e.disabledAt),
@@ -207,9 +223,27 @@ const deliveryViewSchema = z.strictObject({
       "Null when `attempt_log` holds every attempt; else pass as `cursor` to GET …/deliveries/{endpointId}/attempts for the earlier ones.",
   }),
 });
+const payloadErrorSchema = z.strictObject({
+  pointer: z.string().meta({ description: "Where in the payload (RFC 6901)." }),
+  message: z.string(),
+});
 export const eventViewSchema = eventSummaryViewSchema
   .extend({
     payload: z.unknown().meta({ description: "The body as received." }),
+    schema: z
+      .strictObject({
+        version: z.number().int().meta({ description: "The version of its type's schema it was checked against." }),
+        valid: z.boolean(),
+        errors: z.array(payloadErrorSchema).meta({
+          description: "Where it does not conform (at most 10): accepted because its type's schema only warns.",
+        }),
+      })
+      .nullable()
+      .meta({ description: "What the event catalog said of the payload; null when its type has no schema." }),
+    filtered_endpoints: z.array(z.string()).meta({
+      description:
+        "Endpoints whose event types matched but whose content filter did not: no delivery was made for them.",
+    }),
     deliveries: z.array(deliveryViewSchema),
   })
   .meta({ id: "Event" });
@@ -225,6 +259,15 @@ export function eventView(
   return {
     ...eventSummaryView(event),
     payload: JSON.parse(Buffer.from(event.body).toString("utf8")) as unknown,
+    schema:
+      event.schemaVersion === undefined
+        ? null
+        : {
+            version: event.schemaVersion,
+            valid: !event.schemaErrors?.length,
+            errors: event.schemaErrors ?? [],
+          },
+    filtered_endpoints: event.filteredOut ?? [],
     deliveries: Object.entries(event.deliveries).map(([endpointId, d]) => ({
       endpoint_id: endpointId,
       webhook_id: d.webhookId,
@@ -420,3 +463,82 @@ export const requeueReportSchema = z
     duration_ms: z.number(),
   })
   .meta({ id: "RequeueReport" });
+
+export const eventTypeViewSchema = z
+  .strictObject({
+    name: z.string(),
+    description: z.string().optional(),
+    schema: z
+      .unknown()
+      .meta({ description: "The JSON Schema (draft 2020-12) payloads of this type are checked against; null: none." }),
+    version: z
+      .number()
+      .int()
+      .meta({ description: "The schema's version: how many times it changed (0: never had one)." }),
+    examples: z.array(z.unknown()),
+    deprecated: z.boolean(),
+    validation: z.enum(validationModes).meta({
+      description:
+        "`enforce`: a payload that does not conform is refused (422); `warn`: accepted and marked on the event.",
+    }),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: "EventType" });
+export const eventTypePageSchema = page(eventTypeViewSchema).meta({ id: "EventTypePage" });
+
+export function eventTypeView(t: EventTypeRecord): z.input<typeof eventTypeViewSchema> {
+  return {
+    name: t.name,
+    description: t.description,
+    schema: t.schemaJson === undefined ? null : (JSON.parse(t.schemaJson) as unknown),
+    version: t.version,
+    examples: JSON.parse(t.examplesJson) as unknown[],
+    deprecated: t.deprecated,
+    validation: t.validation,
+    created_at: new Date(t.definedAt).toISOString(),
+    updated_at: new Date(t.changedAt).toISOString(),
+  };
+}
+
+export const eventTypeVersionViewSchema = z
+  .strictObject({
+    version: z.number().int(),
+    schema: z.unknown().meta({ description: "The schema of this version; null: the type had none." }),
+    created_at: timestamp,
+  })
+  .meta({ id: "EventTypeVersion" });
+export const eventTypeVersionPageSchema = page(eventTypeVersionViewSchema).meta({ id: "EventTypeVersionPage" });
+
+export function eventTypeVersionView(v: EventTypeVersion): z.input<typeof eventTypeVersionViewSchema> {
+  return {
+    version: v.version,
+    schema: v.schemaJson === undefined ? null : (JSON.parse(v.schemaJson) as unknown),
+    created_at: new Date(v.definedAt).toISOString(),
+  };
+}
+
+export const catalogSettingsViewSchema = z
+  .strictObject({
+    catalog_required: z
+      .boolean()
+      .meta({ description: "Events whose type is not in the catalog (or that have none) are refused with a 422." }),
+    revision: z.number().int().meta({ description: "Moved on by every change to the catalog." }),
+  })
+  .meta({ id: "CatalogSettings" });
+
+export const filterTestSchema = z
+  .strictObject({
+    data: z.array(
+      z.strictObject({
+        event_id: z.string(),
+        type: z.string().nullable(),
+        created_at: timestamp,
+        matches: z.boolean().meta({ description: "Both the event types and the filter match: it would be delivered." }),
+      }),
+    ),
+  })
+  .meta({
+    id: "FilterTest",
+    description: "The tenant's newest events (at most 20) and whether each would be delivered.",
+  });

@@ -5,7 +5,8 @@ export interface ProblemDetails {
   readonly title: string;
   readonly status: number;
   readonly detail: string;
-  readonly errors?: readonly { readonly path: string; readonly message: string }[];
+  /** `pointer`: where within a JSON document the field holds (a filter, a schema, the payload), RFC 6901. */
+  readonly errors?: readonly { readonly path: string; readonly pointer?: string; readonly message: string }[];
 }
 
 const problemBase = "https://webhooks.dev/problems/";
@@ -49,8 +50,8 @@ export const problems = {
       "Unsupported media type",
       "Send the body as 'Content-Type: application/json'.",
     ),
-  invalid: (errors: NonNullable<ProblemDetails["errors"]>) =>
-    new ProblemError(422, "validation", "Invalid fields", "One or more fields are invalid.", errors),
+  invalid: (errors: NonNullable<ProblemDetails["errors"]>, detail = "One or more fields are invalid.") =>
+    new ProblemError(422, "validation", "Invalid fields", detail, errors),
   /** `limit` names what is exhausted, e.g. "This tenant's event rate limit". */
   tooManyRequests: (retryAfterS: number, limit = "This tenant's event rate limit") => {
     const p = new ProblemError(

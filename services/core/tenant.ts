@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { circuitSchema } from "./endpoint-pacing.ts";
 import { problems } from "./errors.ts";
+import type { PayloadFilter } from "./payload-filter.ts";
 import { sealedSchema } from "./sealing.ts";
 
 /**
@@ -27,6 +28,8 @@ export const endpointSchema = z.object({
   url: z.string(),
   description: z.string().optional(),
   eventTypes: z.array(z.string()).default([]),
+  /** A filter on the payload's content (core/payload-filter.ts), beside the event-type filter; absent: none. */
+  filter: z.custom<PayloadFilter>((v) => typeof v === "object" && v !== null && !Array.isArray(v)).optional(),
   secrets: z.array(signingSecretSchema).min(1),
   enabled: z.boolean().default(true),
   disabledReason: z.string().optional(),
@@ -66,6 +69,7 @@ export interface EndpointFields {
   readonly url: string;
   readonly description?: string | undefined;
   readonly eventTypes?: string[] | undefined;
+  readonly filter?: PayloadFilter | undefined;
   readonly maxInFlight?: number | undefined;
   readonly rateLimit?: number | undefined;
   readonly sendTraceparent?: boolean | undefined;
@@ -96,6 +100,7 @@ export interface EndpointPatch {
   readonly url?: string | undefined;
   readonly description?: string | undefined;
   readonly eventTypes?: string[] | undefined;
+  readonly filter?: PayloadFilter | null | undefined;
   readonly maxInFlight?: number | null | undefined;
   readonly rateLimit?: number | null | undefined;
   readonly sendTraceparent?: boolean | undefined;
@@ -108,6 +113,7 @@ export function updateEndpoint(e: Endpoint, patch: EndpointPatch, now: number): 
     url: patch.url ?? e.url,
     description: patch.description ?? e.description,
     eventTypes: patch.eventTypes ?? e.eventTypes,
+    filter: patch.filter === undefined ? e.filter : (patch.filter ?? undefined),
     maxInFlight: patch.maxInFlight === undefined ? e.maxInFlight : (patch.maxInFlight ?? undefined),
     rateLimit: patch.rateLimit === undefined ? e.rateLimit : (patch.rateLimit ?? undefined),
     sendTraceparent: patch.sendTraceparent ?? e.sendTraceparent,

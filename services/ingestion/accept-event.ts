@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { newDelivery, skippedDelivery, summarize, type Delivery } from "../core/delivery-state.ts";
 import { problems } from "../core/errors.ts";
 import { eventTypeOf, matchesEventTypes } from "../core/event-type.ts";
+import { matchesFilter } from "../core/payload-filter.ts";
 import { idempotentEventId, newId, sha256Hex } from "../core/ids.ts";
 import type { Tenant } from "../core/tenant.ts";
 import type { DeliveryMessage, MessageAttributes } from "../aws/delivery-queue.ts";
@@ -15,6 +16,7 @@ import { createEvent } from "../aws/events/create-event.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import type { Metrics } from "../metrics.ts";
 import { activeSpan, failed, inSpan, SpanKind, traceFields } from "../tracing/spans.ts";
+import type { SchemaVerdict } from "./catalog-check.ts";
 
 export interface AcceptDeps {
   readonly store: EventStore;
@@ -35,8 +37,10 @@ export interface AcceptInput {
   readonly body: Buffer;
   readonly parsed: Readonly<Record<string, unknown>>;
   readonly idempotencyKey?: string | undefined;
-  /** To this endpoint only, whatever its filter (a test event); else to every endpoint whose filter matches. */
+  /** To this endpoint only, whatever its filters (a test event); else to every endpoint whose filters match. */
   readonly endpointId?: string | undefined;
+  /** What the catalog said of the payload (recorded on the event): the version checked, errors in `warn` mode. */
+  readonly schema?: SchemaVerdict | undefined;
   readonly log: Logger;
 }
 
@@ -49,11 +53,18 @@ export async function acceptEvent(
   const type = eventTypeOf(input.parsed);
   const eventId = input.idempotencyKey ? idempotentEventId(tenant.tenantId, input.idempotencyKey) : newId("evt", now);
   const deliveries: Record<string, Delivery> = {};
+  // Endpoints whose type filter matched and whose content filter did not: no delivery, and the event says so.
+  const filteredOut: string[] = [];
   for (const [endpointId, endpoint] of Object.entries(tenant.endpoints)) {
-    if (
-      input.endpointId === undefined ? !matchesEventTypes(endpoint.eventTypes, type) : endpointId !== input.endpointId
-    )
-      continue;
+    if (input.endpointId !== undefined) {
+      if (endpointId !== input.endpointId) continue;
+    } else {
+      if (!matchesEventTypes(endpoint.eventTypes, type)) continue;
+      if (endpoint.filter && !matchesFilter(endpoint.filter, input.parsed)) {
+        filteredOut.push(endpointId);
+        continue;
+      }
+    }
     deliveries[endpointId] = endpoint.enabled
       ? newDelivery(newId("msg", now), now)
       : skippedDelivery(newId("msg", now), now);
@@ -73,6 +84,13 @@ export async function acceptEvent(
         status: "PENDING",
         deliveries,
         version: 0,
+        ...(input.schema
+          ? {
+              schemaVersion: input.schema.version,
+              ...(input.schema.errors.length ? { schemaErrors: [...input.schema.errors] } : {}),
+            }
+          : {}),
+        ...(filteredOut.length ? { filteredOut } : {}),
       },
       now,
     ),
@@ -84,6 +102,7 @@ export async function acceptEvent(
     return { created: false, eventId, status: result.existing.status };
   }
   deps.metrics.eventsAccepted.inc();
+  if (filteredOut.length) deps.metrics.filteredOut.inc(filteredOut.length);
   const hints = { tenantVersion: tenant.version, bodyBytes: body.byteLength };
   const messages = Object.entries(deliveries)
     .filter(([, d]) => d.status === "PENDING")

@@ -15,6 +15,8 @@ export interface EventView {
   status: string;
   type: string | null;
   payload: unknown;
+  schema: { version: number; valid: boolean; errors: { pointer: string; message: string }[] } | null;
+  filtered_endpoints: string[];
   deliveries: {
     endpoint_id: string;
     webhook_id: string;

@@ -20,6 +20,9 @@ type Schemas = ReturnType<typeof endpointSchemas>;
 export type EndpointInput = z.input<Schemas["create"]>;
 export type EndpointChange = z.input<Schemas["update"]>;
 export type RecoverInput = z.input<Schemas["recover"]>;
+export type FilterTest = z.output<typeof views.filterTestSchema>;
+export type EventType = z.output<typeof views.eventTypeViewSchema>;
+export type PayloadFilter = z.input<Schemas["filterTest"]>["filter"];
 interface Page<T> {
   data: T[];
   next_cursor: string | null;
@@ -37,7 +40,16 @@ export const changeEndpoint = (id: string, change: EndpointChange) => call<Endpo
 export const deleteEndpoint = (id: string) => call<undefined>("DELETE", one(id));
 export const rotateSecret = (id: string, gracePeriod: string) =>
   call<Rotated>("POST", `${one(id)}/rotate-secret`, { grace_period: gracePeriod });
-export const sendTest = (id: string) => call<z.output<typeof views.testEventSchema>>("POST", `${one(id)}/test`);
+export const sendTest = (id: string, example?: { event_type: string; example: number }) =>
+  call<z.output<typeof views.testEventSchema>>("POST", `${one(id)}/test`, example);
+export const testFilter = (filter: PayloadFilter, eventTypes: string[]) =>
+  call<FilterTest>("POST", "/v1/endpoints/test-filter", {
+    filter,
+    ...(eventTypes.length ? { event_types: eventTypes } : {}),
+  });
+export const eventTypes = (cursor?: string) =>
+  call<Page<EventType>>("GET", `/v1/event-types?${query({ limit: 100, cursor })}`);
+export const catalogDocument = () => call<unknown>("GET", "/v1/event-types/openapi.json");
 export const recover = (id: string, input: RecoverInput) => call<Recovered>("POST", `${one(id)}/recover`, input);
 export const events = (filter: { type?: string; status?: string; cursor?: string | undefined }) =>
   call<Page<EventSummary>>("GET", `/v1/events?${query({ ...filter, limit: 25 })}`);

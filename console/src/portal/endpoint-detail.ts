@@ -7,6 +7,7 @@ import { chart, colors } from "../shared/chart.ts";
 import { badge, h, plural, when } from "../shared/dom.ts";
 import * as api from "./api.ts";
 import { eventTypesOf } from "./endpoint-list.ts";
+import { filterPanel } from "./filter-panel.ts";
 import { recoverPanel } from "./recover-panel.ts";
 import type { Route, Shell } from "./shell.ts";
 import { testEvent } from "./test-event.ts";
@@ -150,6 +151,11 @@ export async function endpointDetail(shell: Shell, route: Extract<Route, { view:
         { class: "toolbar actions", "data-testid": "endpoint-actions" },
         test.button,
         h("button", { class: "quiet", onclick: edit }, "Edit"),
+        h(
+          "button",
+          { class: "quiet", "data-testid": "edit-filter", onclick: () => show(filterPanel(shell, e)) },
+          "Filter…",
+        ),
         h("button", { class: "quiet", onclick: () => void toggle() }, e.enabled ? "Disable" : "Enable"),
         h("button", { class: "quiet", onclick: rotate }, "Rotate secret"),
         h(
@@ -183,7 +189,7 @@ export async function endpointDetail(shell: Shell, route: Extract<Route, { view:
     h(
       "p",
       {},
-      `${e.description ? `${e.description} · ` : ""}events: ${e.event_types.join(", ") || "every event"} · created ${when(e.created_at)}`,
+      `${e.description ? `${e.description} · ` : ""}events: ${e.event_types.join(", ") || "every event"}${e.filter ? " · filtered on the payload" : ""} · created ${when(e.created_at)}`,
       e.enabled ? "" : ` · disabled ${when(e.disabled_at)}: ${e.disabled_reason ?? ""}`,
     ),
     h(

@@ -1,12 +1,14 @@
 /**
  * The tenant portal: one tenant's endpoints (create, edit, disable and enable, delete, rotate the secret, health
  * and a 24-hour chart, a test event, recover what was missed) and its recent events (by type and status, each with
- * its payload and attempt log, retry). Opened by a link with a portal session token in its fragment; every call is
+ * its payload and attempt log, retry), and the event catalog (each type's schema and examples, sent to an endpoint
+ * on request, and the catalog as an OpenAPI document). Opened by a link with a portal session token in its fragment; every call is
  * the same /v1 call a tenant's key makes, with that token.
  */
 import "../style.css";
 import { h, when } from "../shared/dom.ts";
 import { ApiError } from "../shared/http.ts";
+import { catalogPage } from "./catalog.ts";
 import { endpointDetail } from "./endpoint-detail.ts";
 import { endpointList } from "./endpoint-list.ts";
 import { eventDetail, eventList } from "./events.ts";
@@ -62,6 +64,8 @@ async function body(): Promise<HTMLElement> {
       return eventList(shell);
     case "event":
       return eventDetail(shell, route.id);
+    case "catalog":
+      return catalogPage(shell);
   }
 }
 
@@ -69,7 +73,7 @@ async function render(notice: string): Promise<void> {
   await shell.guard(async () => {
     const main = await body();
     const claims = session.current();
-    const tab = (view: "endpoints" | "events", label: string) =>
+    const tab = (view: "endpoints" | "events" | "catalog", label: string) =>
       h(
         "button",
         {
@@ -90,7 +94,7 @@ async function render(notice: string): Promise<void> {
           ? h("small", {}, `this link works until ${when(new Date(claims.expiresAt).toISOString())}`)
           : null,
       ),
-      h("nav", {}, tab("endpoints", "Endpoints"), tab("events", "Events")),
+      h("nav", {}, tab("endpoints", "Endpoints"), tab("events", "Events"), tab("catalog", "Event catalog")),
       status,
       h("main", {}, main),
     );

@@ -4,7 +4,8 @@ export type Route =
   /** `secret`: just created, shown this once; `recoverSince`: just enabled, offer to recover from then. */
   | { readonly view: "endpoint"; readonly id: string; readonly secret?: string; readonly recoverSince?: string }
   | { readonly view: "events" }
-  | { readonly view: "event"; readonly id: string };
+  | { readonly view: "event"; readonly id: string }
+  | { readonly view: "catalog" };
 
 export interface Shell {
   /** Shows another view (redrawn from the API), with a line for the status area. */

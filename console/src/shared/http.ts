@@ -20,8 +20,17 @@ export async function request<T>(credential: string, method: string, path: strin
     body: body === undefined ? null : JSON.stringify(body),
   });
   if (res.status === 204) return undefined as T;
-  const json = (await res.json().catch(() => ({}))) as { detail?: string; title?: string };
-  if (!res.ok) throw new ApiError(res.status, json.detail ?? json.title ?? `HTTP ${res.status}`);
+  const json = (await res.json().catch(() => ({}))) as {
+    detail?: string;
+    title?: string;
+    errors?: { path: string; pointer?: string; message: string }[];
+  };
+  if (!res.ok) {
+    // A 422 names each problem (a filter's by its node): say them, not only that there were some.
+    const each = (json.errors ?? []).map((e) => `${e.path}${e.pointer ? ` ${e.pointer || "/"}` : ""}: ${e.message}`);
+    const detail = json.detail ?? json.title ?? `HTTP ${res.status}`;
+    throw new ApiError(res.status, each.length ? `${detail} ${each.join("; ")}` : detail);
+  }
   return json as T;
 }
 

@@ -15,7 +15,7 @@ import {
   type TenantStore,
 } from "../../aws/tenants.ts";
 import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
-import { cursorOf, parseWith, requireJson } from "../validate.ts";
+import { cursorOf, noBody, parseWith, requireJson } from "../validate.ts";
 import { apiKeyView, tenantView } from "../views.ts";
 
 export interface AdminTenantDeps {
@@ -35,7 +35,7 @@ export const tenantPatchSchema = z
   .strict();
 
 export const tenantCreateSchema = (allowPrivate: boolean, allowedPorts?: readonly number[]) =>
-  z.object({
+  z.strictObject({
     name: z.string().trim().min(1).max(200),
     endpoints: z.array(endpointInputSchema(allowPrivate, allowedPorts)).max(50).default([]),
   });
@@ -111,7 +111,7 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     res.status(204).end();
   });
 
-  router.post("/:tenantId/api-keys", async (req, res) => {
+  router.post("/:tenantId/api-keys", ...noBody, async (req, res) => {
     const tenant = await tenantOf(req);
     res.status(201).json(await issueKey(tenant.tenantId, deps.now()));
   });

@@ -15,6 +15,10 @@ import {
 import { endpointSchemas } from "../endpoint-requests.ts";
 import { liveTenant, newEndpoint } from "../tenant-records.ts";
 import { cursorOf, optionalJson, parseWith, requireJson } from "../validate.ts";
+import { matchesEventTypes } from "../../core/event-type.ts";
+import { matchesFilter } from "../../core/payload-filter.ts";
+import { getEventType } from "../../aws/event-catalog.ts";
+import { recentPayloads } from "../../aws/events/recent-payloads.ts";
 import { endpointView } from "../views.ts";
 import { recoverCursorSchema, recoverEndpoint, type RecoverDeps } from "../recover-endpoint.ts";
 import type { Notify } from "../../ingestion/operational-events.ts";
@@ -36,6 +40,9 @@ export interface EndpointRoutesDeps extends RecoverDeps, AcceptDeps {
   readonly notify: Notify;
 }
 
+/** How many of the newest events a filter is tried against. */
+export const maxFilterTestEvents = 20;
+
 export function endpointRoutes(deps: EndpointRoutesDeps): Router {
   const router = Router({ mergeParams: true });
   const json = [requireJson, express.json({ limit: "64kb" })];
@@ -44,6 +51,8 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     update: updateSchema,
     rotate: rotateSchema,
     recover: recoverSchema,
+    test: testSchema,
+    filterTest: filterTestSchema,
   } = endpointSchemas(deps.allowPrivateTargets, deps.allowedTargetPorts);
 
   /** The tenant, unless missing or deleted (404 either way: invariant 4). */
@@ -87,6 +96,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
       url,
       description,
       event_types: eventTypes,
+      filter,
       max_in_flight: maxInFlight,
       rate_limit: rateLimit,
       send_traceparent: sendTraceparent,
@@ -96,7 +106,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
       await updateEndpoint(
         deps.tenants,
         ids,
-        { url, description, eventTypes, maxInFlight, rateLimit, sendTraceparent, enabled },
+        { url, description, eventTypes, filter, maxInFlight, rateLimit, sendTraceparent, enabled },
         deps.now(),
       ),
       ids.endpointId,
@@ -138,14 +148,26 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     res.json(await endpointStats(deps.store, { tenantId, endpointId }, deps.now()));
   });
 
-  /** A `webhook.test` event to this endpoint only, whatever its filter: the portal shows its attempt in place. */
-  router.post("/:endpointId/test", deps.actionLimit, async (req, res) => {
+  /**
+   * A test event to this endpoint only, whatever its filters: `webhook.test`, or one of a catalog type's examples
+   * (`{event_type, example}`). The portal shows its attempt in place.
+   */
+  router.post("/:endpointId/test", deps.actionLimit, optionalJson, express.json({ limit: "4kb" }), async (req, res) => {
+    const input = parseWith(testSchema, req.body ?? {});
     const { tenant, endpointId } = await endpointOf(req);
-    const event = {
+    let event: Record<string, unknown> = {
       type: "webhook.test",
       occurred_at: new Date(deps.now()).toISOString(),
       data: { endpoint_id: endpointId },
     };
+    if (input.event_type !== undefined) {
+      const type = await getEventType(deps.store, tenant.tenantId, input.event_type);
+      if (!type) throw problems.notFound(`Event type ${input.event_type}`);
+      const example = (JSON.parse(type.examplesJson) as Record<string, unknown>[])[input.example];
+      if (!example)
+        throw problems.invalid([{ path: "example", message: `${input.event_type} has no example ${input.example}` }]);
+      event = example;
+    }
     const out = await acceptEvent(deps, {
       tenant,
       body: Buffer.from(JSON.stringify(event)),
@@ -154,6 +176,23 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
       log: req.log,
     });
     res.status(202).json({ event_id: out.eventId });
+  });
+
+  /** What a filter would do: the tenant's newest events (at most 20), and whether each would be delivered. */
+  router.post("/test-filter", ...json, async (req, res) => {
+    const input = parseWith(filterTestSchema, req.body);
+    const tenant = await tenantOf(req);
+    const recent = await recentPayloads(deps.store, tenant.tenantId, maxFilterTestEvents);
+    res.json({
+      data: recent.map((e) => ({
+        event_id: e.eventId,
+        type: e.type ?? null,
+        created_at: e.createdAt,
+        matches:
+          matchesEventTypes(input.event_types, e.type) &&
+          matchesFilter(input.filter, JSON.parse(Buffer.from(e.body).toString("utf8")) as unknown),
+      })),
+    });
   });
 
   router.post("/:endpointId/recover", deps.actionLimit, ...json, async (req, res) => {

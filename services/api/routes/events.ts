@@ -16,10 +16,13 @@ import {
   listEvents,
 } from "../../aws/events/read-events.ts";
 import { acceptEvent, type AcceptDeps } from "../../ingestion/accept-event.ts";
+import { nonConforming, type CatalogChecker } from "../../ingestion/catalog-check.ts";
+import type { CatalogHead } from "../../core/event-catalog.ts";
+import { eventTypeOf } from "../../core/event-type.ts";
 import { requeueAndSend, type RequeueDeps } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
 import { tenantRateLimit } from "../middleware/rate-limit.ts";
-import { cursorOf, jsonObjectOf, parseWith, requireJson } from "../validate.ts";
+import { cursorOf, jsonObjectOf, noBody, parseWith, requireJson } from "../validate.ts";
 import { attemptView, eventSummaryView, eventView } from "../views.ts";
 
 export interface IngestDeps extends AcceptDeps {
@@ -27,6 +30,7 @@ export interface IngestDeps extends AcceptDeps {
   readonly maxJsonDepth: number;
   readonly ingestRatePerS: number;
   readonly ingestBurst: number;
+  readonly catalog: CatalogChecker;
 }
 
 export interface EventReadDeps extends RequeueDeps {
@@ -61,17 +65,39 @@ export function ingestRoutes(deps: IngestDeps): Router {
   const router = Router();
 
   const limit = tenantRateLimit({ ratePerS: deps.ingestRatePerS, burst: deps.ingestBurst, now: deps.now });
+  // The catalog's head is read while the body arrives (one consistent read per event: see catalog-check.ts).
+  const readHead: RequestHandler = (req, res, next) => {
+    const head = deps.catalog.head(requireTenant(req).tenantId);
+    head.catch(() => undefined);
+    (res.locals as { catalogHead?: Promise<CatalogHead> }).catalogHead = head;
+    next();
+  };
   router.post(
     "/",
     limit,
     requireJson,
+    readHead,
     express.raw({ type: () => true, limit: deps.maxPayloadBytes }),
     async (req, res) => {
       const tenant = requireTenant(req);
       const idempotencyKey = parseWith(idempotencyKeySchema, req.headers["idempotency-key"]);
       const body = req.body as unknown;
       const parsed = jsonObjectOf(body, deps.maxJsonDepth);
-      const out = await acceptEvent(deps, { tenant, body: body as Buffer, parsed, idempotencyKey, log: req.log });
+      const type = eventTypeOf(parsed);
+      const head = await (res.locals as { catalogHead: Promise<CatalogHead> }).catalogHead;
+      const schema = await deps.catalog.check(tenant.tenantId, head, type, parsed, req.log);
+      if (schema?.errors.length) {
+        deps.metrics.schemaInvalid.inc({ mode: schema.mode });
+        if (schema.mode === "enforce") throw nonConforming(type ?? "", schema);
+      }
+      const out = await acceptEvent(deps, {
+        tenant,
+        body: body as Buffer,
+        parsed,
+        idempotencyKey,
+        schema,
+        log: req.log,
+      });
       res.status(out.created ? 201 : 200).json({ event_id: out.eventId, status: out.status });
     },
   );
@@ -119,7 +145,7 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
    * (waiting for its next attempt, or found by the sweeper if lost), and a second one would only add a duplicate.
    * Those are left as they are and listed as already queued.
    */
-  router.post("/:eventId/retry", deps.actionLimit, async (req, res) => {
+  router.post("/:eventId/retry", deps.actionLimit, ...noBody, async (req, res) => {
     const eventId = String(req.params.eventId);
     const key = { tenantId: deps.tenantIdOf(req), eventId };
     const out = isId("evt", eventId)

@@ -39,6 +39,12 @@ export const eventItemSchema = z.object({
   status: z.enum(eventStatuses),
   deliveries: z.record(z.string(), deliverySchema),
   version: z.number(),
+  /** The version of its type's schema the payload was checked against (absent: not checked). */
+  schemaVersion: z.number().optional(),
+  /** Where the payload did not conform, when its type's schema only warns (at most 10). */
+  schemaErrors: z.array(z.object({ pointer: z.string(), message: z.string() })).optional(),
+  /** Endpoints whose event-type filter matched but whose content filter did not: no delivery was made for them. */
+  filteredOut: z.array(z.string()).optional(),
 });
 export type EventItem = z.infer<typeof eventItemSchema>;
 

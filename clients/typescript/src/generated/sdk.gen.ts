@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.ts';
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client/index.ts';
-import type { DeleteAdminOperationalEndpointsByEndpointIdData, DeleteAdminOperationalEndpointsByEndpointIdErrors, DeleteAdminOperationalEndpointsByEndpointIdResponses, DeleteAdminTenantsByTenantIdApiKeysByKeyIdData, DeleteAdminTenantsByTenantIdApiKeysByKeyIdErrors, DeleteAdminTenantsByTenantIdApiKeysByKeyIdResponses, DeleteAdminTenantsByTenantIdData, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdData, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdErrors, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdResponses, DeleteAdminTenantsByTenantIdErrors, DeleteAdminTenantsByTenantIdResponses, DeleteV1EndpointsByEndpointIdData, DeleteV1EndpointsByEndpointIdErrors, DeleteV1EndpointsByEndpointIdResponses, GetAdminDlqData, GetAdminDlqErrors, GetAdminDlqResponses, GetAdminOperationalEndpointsByEndpointIdData, GetAdminOperationalEndpointsByEndpointIdErrors, GetAdminOperationalEndpointsByEndpointIdResponses, GetAdminOperationalEndpointsByEndpointIdStatsData, GetAdminOperationalEndpointsByEndpointIdStatsErrors, GetAdminOperationalEndpointsByEndpointIdStatsResponses, GetAdminOperationalEndpointsData, GetAdminOperationalEndpointsErrors, GetAdminOperationalEndpointsResponses, GetAdminOperationalEventsByEventIdData, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsData, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetAdminOperationalEventsByEventIdErrors, GetAdminOperationalEventsByEventIdResponses, GetAdminOperationalEventsData, GetAdminOperationalEventsErrors, GetAdminOperationalEventsResponses, GetAdminStatsData, GetAdminStatsErrors, GetAdminStatsHistoryData, GetAdminStatsHistoryErrors, GetAdminStatsHistoryResponses, GetAdminStatsResponses, GetAdminTenantsByTenantIdApiKeysData, GetAdminTenantsByTenantIdApiKeysErrors, GetAdminTenantsByTenantIdApiKeysResponses, GetAdminTenantsByTenantIdData, GetAdminTenantsByTenantIdEndpointsByEndpointIdData, GetAdminTenantsByTenantIdEndpointsByEndpointIdErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdResponses, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsData, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsResponses, GetAdminTenantsByTenantIdEndpointsData, GetAdminTenantsByTenantIdEndpointsErrors, GetAdminTenantsByTenantIdEndpointsResponses, GetAdminTenantsByTenantIdErrors, GetAdminTenantsByTenantIdEventsByEventIdData, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsData, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetAdminTenantsByTenantIdEventsByEventIdErrors, GetAdminTenantsByTenantIdEventsByEventIdResponses, GetAdminTenantsByTenantIdEventsData, GetAdminTenantsByTenantIdEventsErrors, GetAdminTenantsByTenantIdEventsResponses, GetAdminTenantsByTenantIdResponses, GetAdminTenantsData, GetAdminTenantsErrors, GetAdminTenantsResponses, GetHealthzData, GetHealthzErrors, GetHealthzResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenapiJsonData, GetOpenapiJsonErrors, GetOpenapiJsonResponses, GetReadyzData, GetReadyzErrors, GetReadyzResponses, GetV1EndpointsByEndpointIdData, GetV1EndpointsByEndpointIdErrors, GetV1EndpointsByEndpointIdResponses, GetV1EndpointsByEndpointIdStatsData, GetV1EndpointsByEndpointIdStatsErrors, GetV1EndpointsByEndpointIdStatsResponses, GetV1EndpointsData, GetV1EndpointsErrors, GetV1EndpointsResponses, GetV1EventsByEventIdData, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsData, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetV1EventsByEventIdErrors, GetV1EventsByEventIdResponses, GetV1EventsData, GetV1EventsErrors, GetV1EventsResponses, PatchAdminOperationalEndpointsByEndpointIdData, PatchAdminOperationalEndpointsByEndpointIdErrors, PatchAdminOperationalEndpointsByEndpointIdResponses, PatchAdminTenantsByTenantIdData, PatchAdminTenantsByTenantIdEndpointsByEndpointIdData, PatchAdminTenantsByTenantIdEndpointsByEndpointIdErrors, PatchAdminTenantsByTenantIdEndpointsByEndpointIdResponses, PatchAdminTenantsByTenantIdErrors, PatchAdminTenantsByTenantIdResponses, PatchV1EndpointsByEndpointIdData, PatchV1EndpointsByEndpointIdErrors, PatchV1EndpointsByEndpointIdResponses, PostAdminDlqRequeueData, PostAdminDlqRequeueErrors, PostAdminDlqRequeueResponses, PostAdminOperationalEndpointsByEndpointIdRecoverData, PostAdminOperationalEndpointsByEndpointIdRecoverErrors, PostAdminOperationalEndpointsByEndpointIdRecoverResponses, PostAdminOperationalEndpointsByEndpointIdRotateSecretData, PostAdminOperationalEndpointsByEndpointIdRotateSecretErrors, PostAdminOperationalEndpointsByEndpointIdRotateSecretResponses, PostAdminOperationalEndpointsByEndpointIdTestData, PostAdminOperationalEndpointsByEndpointIdTestErrors, PostAdminOperationalEndpointsByEndpointIdTestResponses, PostAdminOperationalEndpointsData, PostAdminOperationalEndpointsErrors, PostAdminOperationalEndpointsResponses, PostAdminOperationalEventsByEventIdRetryData, PostAdminOperationalEventsByEventIdRetryErrors, PostAdminOperationalEventsByEventIdRetryResponses, PostAdminTenantsByTenantIdApiKeysData, PostAdminTenantsByTenantIdApiKeysErrors, PostAdminTenantsByTenantIdApiKeysResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverData, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretData, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestData, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponses, PostAdminTenantsByTenantIdEndpointsData, PostAdminTenantsByTenantIdEndpointsErrors, PostAdminTenantsByTenantIdEndpointsResponses, PostAdminTenantsByTenantIdEventsByEventIdRetryData, PostAdminTenantsByTenantIdEventsByEventIdRetryErrors, PostAdminTenantsByTenantIdEventsByEventIdRetryResponses, PostAdminTenantsByTenantIdPortalSessionsData, PostAdminTenantsByTenantIdPortalSessionsErrors, PostAdminTenantsByTenantIdPortalSessionsResponses, PostAdminTenantsData, PostAdminTenantsErrors, PostAdminTenantsResponses, PostV1EndpointsByEndpointIdRecoverData, PostV1EndpointsByEndpointIdRecoverErrors, PostV1EndpointsByEndpointIdRecoverResponses, PostV1EndpointsByEndpointIdRotateSecretData, PostV1EndpointsByEndpointIdRotateSecretErrors, PostV1EndpointsByEndpointIdRotateSecretResponses, PostV1EndpointsByEndpointIdTestData, PostV1EndpointsByEndpointIdTestErrors, PostV1EndpointsByEndpointIdTestResponses, PostV1EndpointsData, PostV1EndpointsErrors, PostV1EndpointsResponses, PostV1EventsByEventIdRetryData, PostV1EventsByEventIdRetryErrors, PostV1EventsByEventIdRetryResponses, PostV1EventsData, PostV1EventsErrors, PostV1EventsResponses, PostV1PortalSessionsData, PostV1PortalSessionsErrors, PostV1PortalSessionsResponses } from './types.gen.ts';
+import type { DeleteAdminOperationalEndpointsByEndpointIdData, DeleteAdminOperationalEndpointsByEndpointIdErrors, DeleteAdminOperationalEndpointsByEndpointIdResponses, DeleteAdminTenantsByTenantIdApiKeysByKeyIdData, DeleteAdminTenantsByTenantIdApiKeysByKeyIdErrors, DeleteAdminTenantsByTenantIdApiKeysByKeyIdResponses, DeleteAdminTenantsByTenantIdData, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdData, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdErrors, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdResponses, DeleteAdminTenantsByTenantIdErrors, DeleteAdminTenantsByTenantIdResponses, DeleteV1EndpointsByEndpointIdData, DeleteV1EndpointsByEndpointIdErrors, DeleteV1EndpointsByEndpointIdResponses, DeleteV1EventTypesByNameData, DeleteV1EventTypesByNameErrors, DeleteV1EventTypesByNameResponses, GetAdminDlqData, GetAdminDlqErrors, GetAdminDlqResponses, GetAdminOperationalEndpointsByEndpointIdData, GetAdminOperationalEndpointsByEndpointIdErrors, GetAdminOperationalEndpointsByEndpointIdResponses, GetAdminOperationalEndpointsByEndpointIdStatsData, GetAdminOperationalEndpointsByEndpointIdStatsErrors, GetAdminOperationalEndpointsByEndpointIdStatsResponses, GetAdminOperationalEndpointsData, GetAdminOperationalEndpointsErrors, GetAdminOperationalEndpointsResponses, GetAdminOperationalEventsByEventIdData, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsData, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetAdminOperationalEventsByEventIdErrors, GetAdminOperationalEventsByEventIdResponses, GetAdminOperationalEventsData, GetAdminOperationalEventsErrors, GetAdminOperationalEventsResponses, GetAdminStatsData, GetAdminStatsErrors, GetAdminStatsHistoryData, GetAdminStatsHistoryErrors, GetAdminStatsHistoryResponses, GetAdminStatsResponses, GetAdminTenantsByTenantIdApiKeysData, GetAdminTenantsByTenantIdApiKeysErrors, GetAdminTenantsByTenantIdApiKeysResponses, GetAdminTenantsByTenantIdData, GetAdminTenantsByTenantIdEndpointsByEndpointIdData, GetAdminTenantsByTenantIdEndpointsByEndpointIdErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdResponses, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsData, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsResponses, GetAdminTenantsByTenantIdEndpointsData, GetAdminTenantsByTenantIdEndpointsErrors, GetAdminTenantsByTenantIdEndpointsResponses, GetAdminTenantsByTenantIdErrors, GetAdminTenantsByTenantIdEventsByEventIdData, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsData, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetAdminTenantsByTenantIdEventsByEventIdErrors, GetAdminTenantsByTenantIdEventsByEventIdResponses, GetAdminTenantsByTenantIdEventsData, GetAdminTenantsByTenantIdEventsErrors, GetAdminTenantsByTenantIdEventsResponses, GetAdminTenantsByTenantIdResponses, GetAdminTenantsData, GetAdminTenantsErrors, GetAdminTenantsResponses, GetHealthzData, GetHealthzErrors, GetHealthzResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenapiJsonData, GetOpenapiJsonErrors, GetOpenapiJsonResponses, GetReadyzData, GetReadyzErrors, GetReadyzResponses, GetV1CatalogData, GetV1CatalogErrors, GetV1CatalogResponses, GetV1EndpointsByEndpointIdData, GetV1EndpointsByEndpointIdErrors, GetV1EndpointsByEndpointIdResponses, GetV1EndpointsByEndpointIdStatsData, GetV1EndpointsByEndpointIdStatsErrors, GetV1EndpointsByEndpointIdStatsResponses, GetV1EndpointsData, GetV1EndpointsErrors, GetV1EndpointsResponses, GetV1EventsByEventIdData, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsData, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetV1EventsByEventIdErrors, GetV1EventsByEventIdResponses, GetV1EventsData, GetV1EventsErrors, GetV1EventsResponses, GetV1EventTypesByNameData, GetV1EventTypesByNameErrors, GetV1EventTypesByNameResponses, GetV1EventTypesByNameVersionsData, GetV1EventTypesByNameVersionsErrors, GetV1EventTypesByNameVersionsResponses, GetV1EventTypesData, GetV1EventTypesErrors, GetV1EventTypesOpenapiJsonData, GetV1EventTypesOpenapiJsonErrors, GetV1EventTypesOpenapiJsonResponses, GetV1EventTypesResponses, PatchAdminOperationalEndpointsByEndpointIdData, PatchAdminOperationalEndpointsByEndpointIdErrors, PatchAdminOperationalEndpointsByEndpointIdResponses, PatchAdminTenantsByTenantIdData, PatchAdminTenantsByTenantIdEndpointsByEndpointIdData, PatchAdminTenantsByTenantIdEndpointsByEndpointIdErrors, PatchAdminTenantsByTenantIdEndpointsByEndpointIdResponses, PatchAdminTenantsByTenantIdErrors, PatchAdminTenantsByTenantIdResponses, PatchV1CatalogData, PatchV1CatalogErrors, PatchV1CatalogResponses, PatchV1EndpointsByEndpointIdData, PatchV1EndpointsByEndpointIdErrors, PatchV1EndpointsByEndpointIdResponses, PostAdminDlqRequeueData, PostAdminDlqRequeueErrors, PostAdminDlqRequeueResponses, PostAdminOperationalEndpointsByEndpointIdRecoverData, PostAdminOperationalEndpointsByEndpointIdRecoverErrors, PostAdminOperationalEndpointsByEndpointIdRecoverResponses, PostAdminOperationalEndpointsByEndpointIdRotateSecretData, PostAdminOperationalEndpointsByEndpointIdRotateSecretErrors, PostAdminOperationalEndpointsByEndpointIdRotateSecretResponses, PostAdminOperationalEndpointsByEndpointIdTestData, PostAdminOperationalEndpointsByEndpointIdTestErrors, PostAdminOperationalEndpointsByEndpointIdTestResponses, PostAdminOperationalEndpointsData, PostAdminOperationalEndpointsErrors, PostAdminOperationalEndpointsResponses, PostAdminOperationalEndpointsTestFilterData, PostAdminOperationalEndpointsTestFilterErrors, PostAdminOperationalEndpointsTestFilterResponses, PostAdminOperationalEventsByEventIdRetryData, PostAdminOperationalEventsByEventIdRetryErrors, PostAdminOperationalEventsByEventIdRetryResponses, PostAdminTenantsByTenantIdApiKeysData, PostAdminTenantsByTenantIdApiKeysErrors, PostAdminTenantsByTenantIdApiKeysResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverData, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretData, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestData, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponses, PostAdminTenantsByTenantIdEndpointsData, PostAdminTenantsByTenantIdEndpointsErrors, PostAdminTenantsByTenantIdEndpointsResponses, PostAdminTenantsByTenantIdEndpointsTestFilterData, PostAdminTenantsByTenantIdEndpointsTestFilterErrors, PostAdminTenantsByTenantIdEndpointsTestFilterResponses, PostAdminTenantsByTenantIdEventsByEventIdRetryData, PostAdminTenantsByTenantIdEventsByEventIdRetryErrors, PostAdminTenantsByTenantIdEventsByEventIdRetryResponses, PostAdminTenantsByTenantIdPortalSessionsData, PostAdminTenantsByTenantIdPortalSessionsErrors, PostAdminTenantsByTenantIdPortalSessionsResponses, PostAdminTenantsData, PostAdminTenantsErrors, PostAdminTenantsResponses, PostV1EndpointsByEndpointIdRecoverData, PostV1EndpointsByEndpointIdRecoverErrors, PostV1EndpointsByEndpointIdRecoverResponses, PostV1EndpointsByEndpointIdRotateSecretData, PostV1EndpointsByEndpointIdRotateSecretErrors, PostV1EndpointsByEndpointIdRotateSecretResponses, PostV1EndpointsByEndpointIdTestData, PostV1EndpointsByEndpointIdTestErrors, PostV1EndpointsByEndpointIdTestResponses, PostV1EndpointsData, PostV1EndpointsErrors, PostV1EndpointsResponses, PostV1EndpointsTestFilterData, PostV1EndpointsTestFilterErrors, PostV1EndpointsTestFilterResponses, PostV1EventsByEventIdRetryData, PostV1EventsByEventIdRetryErrors, PostV1EventsByEventIdRetryResponses, PostV1EventsData, PostV1EventsErrors, PostV1EventsResponses, PostV1PortalSessionsData, PostV1PortalSessionsErrors, PostV1PortalSessionsResponses, PutV1EventTypesByNameData, PutV1EventTypesByNameErrors, PutV1EventTypesByNameResponses } from './types.gen.ts';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -168,7 +168,11 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/v1/events/{eventId}/retry',
-            ...options
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
         });
     }
     
@@ -290,7 +294,7 @@ export class PlatformApi extends HeyApiClient {
     }
     
     /**
-     * Send a `webhook.test` event to this endpoint only, whatever its filter
+     * Send a `webhook.test` event, or an example of a catalog type (`event_type`, `example`), to this endpoint only, whatever its filters
      */
     public postV1EndpointsByEndpointIdTest<ThrowOnError extends boolean = true>(options: Options<PostV1EndpointsByEndpointIdTestData, ThrowOnError>): RequestResult<PostV1EndpointsByEndpointIdTestResponses, PostV1EndpointsByEndpointIdTestErrors, ThrowOnError> {
         return (options.client ?? this.client).post<PostV1EndpointsByEndpointIdTestResponses, PostV1EndpointsByEndpointIdTestErrors, ThrowOnError>({
@@ -300,7 +304,30 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/v1/endpoints/{endpointId}/test',
-            ...options
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Try a content filter (and event types) against the newest 20 events: which would be delivered
+     */
+    public postV1EndpointsTestFilter<ThrowOnError extends boolean = true>(options: Options<PostV1EndpointsTestFilterData, ThrowOnError>): RequestResult<PostV1EndpointsTestFilterResponses, PostV1EndpointsTestFilterErrors, ThrowOnError> {
+        return (options.client ?? this.client).post<PostV1EndpointsTestFilterResponses, PostV1EndpointsTestFilterErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/endpoints/test-filter',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
         });
     }
     
@@ -315,6 +342,134 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/v1/endpoints/{endpointId}/recover',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * List the event types
+     */
+    public getV1EventTypes<ThrowOnError extends boolean = true>(options?: Options<GetV1EventTypesData, ThrowOnError>): RequestResult<GetV1EventTypesResponses, GetV1EventTypesErrors, ThrowOnError> {
+        return (options?.client ?? this.client).get<GetV1EventTypesResponses, GetV1EventTypesErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/event-types',
+            ...options
+        });
+    }
+    
+    /**
+     * The catalog as an OpenAPI 3.1 document whose `webhooks` hold each type's schema and examples: for consumers' code generators
+     */
+    public getV1EventTypesOpenapiJson<ThrowOnError extends boolean = true>(options?: Options<GetV1EventTypesOpenapiJsonData, ThrowOnError>): RequestResult<GetV1EventTypesOpenapiJsonResponses, GetV1EventTypesOpenapiJsonErrors, ThrowOnError> {
+        return (options?.client ?? this.client).get<GetV1EventTypesOpenapiJsonResponses, GetV1EventTypesOpenapiJsonErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/event-types/openapi.json',
+            ...options
+        });
+    }
+    
+    /**
+     * Delete an event type
+     */
+    public deleteV1EventTypesByName<ThrowOnError extends boolean = true>(options: Options<DeleteV1EventTypesByNameData, ThrowOnError>): RequestResult<DeleteV1EventTypesByNameResponses, DeleteV1EventTypesByNameErrors, ThrowOnError> {
+        return (options.client ?? this.client).delete<DeleteV1EventTypesByNameResponses, DeleteV1EventTypesByNameErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/event-types/{name}',
+            ...options
+        });
+    }
+    
+    /**
+     * Get an event type
+     */
+    public getV1EventTypesByName<ThrowOnError extends boolean = true>(options: Options<GetV1EventTypesByNameData, ThrowOnError>): RequestResult<GetV1EventTypesByNameResponses, GetV1EventTypesByNameErrors, ThrowOnError> {
+        return (options.client ?? this.client).get<GetV1EventTypesByNameResponses, GetV1EventTypesByNameErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/event-types/{name}',
+            ...options
+        });
+    }
+    
+    /**
+     * Define or replace an event type; a changed schema makes a new version (422 naming each problem of the schema or an example)
+     */
+    public putV1EventTypesByName<ThrowOnError extends boolean = true>(options: Options<PutV1EventTypesByNameData, ThrowOnError>): RequestResult<PutV1EventTypesByNameResponses, PutV1EventTypesByNameErrors, ThrowOnError> {
+        return (options.client ?? this.client).put<PutV1EventTypesByNameResponses, PutV1EventTypesByNameErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/event-types/{name}',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * The type's schema versions, newest first
+     */
+    public getV1EventTypesByNameVersions<ThrowOnError extends boolean = true>(options: Options<GetV1EventTypesByNameVersionsData, ThrowOnError>): RequestResult<GetV1EventTypesByNameVersionsResponses, GetV1EventTypesByNameVersionsErrors, ThrowOnError> {
+        return (options.client ?? this.client).get<GetV1EventTypesByNameVersionsResponses, GetV1EventTypesByNameVersionsErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/event-types/{name}/versions',
+            ...options
+        });
+    }
+    
+    /**
+     * The catalog's settings
+     */
+    public getV1Catalog<ThrowOnError extends boolean = true>(options?: Options<GetV1CatalogData, ThrowOnError>): RequestResult<GetV1CatalogResponses, GetV1CatalogErrors, ThrowOnError> {
+        return (options?.client ?? this.client).get<GetV1CatalogResponses, GetV1CatalogErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/catalog',
+            ...options
+        });
+    }
+    
+    /**
+     * Require every event's type to be in the catalog (`catalog_required`), or not
+     */
+    public patchV1Catalog<ThrowOnError extends boolean = true>(options: Options<PatchV1CatalogData, ThrowOnError>): RequestResult<PatchV1CatalogResponses, PatchV1CatalogErrors, ThrowOnError> {
+        return (options.client ?? this.client).patch<PatchV1CatalogResponses, PatchV1CatalogErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/catalog',
             ...options,
             headers: {
                 'Content-Type': 'application/json',
@@ -451,7 +606,11 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/admin/tenants/{tenantId}/api-keys',
-            ...options
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
         });
     }
     
@@ -607,7 +766,7 @@ export class PlatformApi extends HeyApiClient {
     }
     
     /**
-     * Send a `webhook.test` event to this endpoint only, whatever its filter
+     * Send a `webhook.test` event, or an example of a catalog type (`event_type`, `example`), to this endpoint only, whatever its filters
      */
     public postAdminTenantsByTenantIdEndpointsByEndpointIdTest<ThrowOnError extends boolean = true>(options: Options<PostAdminTenantsByTenantIdEndpointsByEndpointIdTestData, ThrowOnError>): RequestResult<PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestErrors, ThrowOnError> {
         return (options.client ?? this.client).post<PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestErrors, ThrowOnError>({
@@ -617,7 +776,30 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/admin/tenants/{tenantId}/endpoints/{endpointId}/test',
-            ...options
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Try a content filter (and event types) against the newest 20 events: which would be delivered
+     */
+    public postAdminTenantsByTenantIdEndpointsTestFilter<ThrowOnError extends boolean = true>(options: Options<PostAdminTenantsByTenantIdEndpointsTestFilterData, ThrowOnError>): RequestResult<PostAdminTenantsByTenantIdEndpointsTestFilterResponses, PostAdminTenantsByTenantIdEndpointsTestFilterErrors, ThrowOnError> {
+        return (options.client ?? this.client).post<PostAdminTenantsByTenantIdEndpointsTestFilterResponses, PostAdminTenantsByTenantIdEndpointsTestFilterErrors, ThrowOnError>({
+            security: [{
+                    key: 'admin',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/admin/tenants/{tenantId}/endpoints/test-filter',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
         });
     }
     
@@ -696,7 +878,11 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/admin/tenants/{tenantId}/events/{eventId}/retry',
-            ...options
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
         });
     }
     
@@ -818,7 +1004,7 @@ export class PlatformApi extends HeyApiClient {
     }
     
     /**
-     * Send a `webhook.test` event to this endpoint only, whatever its filter
+     * Send a `webhook.test` event, or an example of a catalog type (`event_type`, `example`), to this endpoint only, whatever its filters
      */
     public postAdminOperationalEndpointsByEndpointIdTest<ThrowOnError extends boolean = true>(options: Options<PostAdminOperationalEndpointsByEndpointIdTestData, ThrowOnError>): RequestResult<PostAdminOperationalEndpointsByEndpointIdTestResponses, PostAdminOperationalEndpointsByEndpointIdTestErrors, ThrowOnError> {
         return (options.client ?? this.client).post<PostAdminOperationalEndpointsByEndpointIdTestResponses, PostAdminOperationalEndpointsByEndpointIdTestErrors, ThrowOnError>({
@@ -828,7 +1014,30 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/admin/operational-endpoints/{endpointId}/test',
-            ...options
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Try a content filter (and event types) against the newest 20 events: which would be delivered
+     */
+    public postAdminOperationalEndpointsTestFilter<ThrowOnError extends boolean = true>(options: Options<PostAdminOperationalEndpointsTestFilterData, ThrowOnError>): RequestResult<PostAdminOperationalEndpointsTestFilterResponses, PostAdminOperationalEndpointsTestFilterErrors, ThrowOnError> {
+        return (options.client ?? this.client).post<PostAdminOperationalEndpointsTestFilterResponses, PostAdminOperationalEndpointsTestFilterErrors, ThrowOnError>({
+            security: [{
+                    key: 'admin',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/admin/operational-endpoints/test-filter',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
         });
     }
     
@@ -907,7 +1116,11 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/admin/operational-events/{eventId}/retry',
-            ...options
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
         });
     }
     

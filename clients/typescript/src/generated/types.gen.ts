@@ -81,6 +81,10 @@ export type Problem = {
     detail: string;
     errors?: Array<{
         path: string;
+        /**
+         * Where within the field's JSON document (a filter, a schema, the payload): RFC 6901.
+         */
+        pointer?: string;
         message: string;
     }>;
 };
@@ -117,6 +121,30 @@ export type Event = {
      * The body as received.
      */
     payload: unknown;
+    /**
+     * What the event catalog said of the payload; null when its type has no schema.
+     */
+    schema: {
+        /**
+         * The version of its type's schema it was checked against.
+         */
+        version: number;
+        valid: boolean;
+        /**
+         * Where it does not conform (at most 10): accepted because its type's schema only warns.
+         */
+        errors: Array<{
+            /**
+             * Where in the payload (RFC 6901).
+             */
+            pointer: string;
+            message: string;
+        }>;
+    } | null;
+    /**
+     * Endpoints whose event types matched but whose content filter did not: no delivery was made for them.
+     */
+    filtered_endpoints: Array<string>;
     deliveries: Array<{
         endpoint_id: string;
         /**
@@ -198,6 +226,12 @@ export type Endpoint = {
      * Filters such as `order.paid`, `order.*`, `*`; empty = every event.
      */
     event_types: Array<string>;
+    /**
+     * The filter on the payload's content (null: none); both it and `event_types` must match.
+     */
+    filter: {
+        [key: string]: unknown;
+    } | null;
     enabled: boolean;
     disabled_reason?: string;
     /**
@@ -244,6 +278,12 @@ export type EndpointWithSecret = {
      * Filters such as `order.paid`, `order.*`, `*`; empty = every event.
      */
     event_types: Array<string>;
+    /**
+     * The filter on the payload's content (null: none); both it and `event_types` must match.
+     */
+    filter: {
+        [key: string]: unknown;
+    } | null;
     enabled: boolean;
     disabled_reason?: string;
     /**
@@ -294,6 +334,12 @@ export type RotatedEndpoint = {
      * Filters such as `order.paid`, `order.*`, `*`; empty = every event.
      */
     event_types: Array<string>;
+    /**
+     * The filter on the payload's content (null: none); both it and `event_types` must match.
+     */
+    filter: {
+        [key: string]: unknown;
+    } | null;
     enabled: boolean;
     disabled_reason?: string;
     /**
@@ -390,6 +436,21 @@ export type TestEventSent = {
     event_id: string;
 };
 
+/**
+ * The tenant's newest events (at most 20) and whether each would be delivered.
+ */
+export type FilterTest = {
+    data: Array<{
+        event_id: string;
+        type: string | null;
+        created_at: string;
+        /**
+         * Both the event types and the filter match: it would be delivered.
+         */
+        matches: boolean;
+    }>;
+};
+
 export type EndpointRecovered = {
     endpoint_id: string;
     dry_run: boolean;
@@ -409,6 +470,63 @@ export type EndpointRecovered = {
      * Pass as `cursor` to go on; null when the range is done.
      */
     next_cursor: string | null;
+};
+
+export type EventTypePage = {
+    data: Array<EventType>;
+    /**
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor: string | null;
+};
+
+export type EventType = {
+    name: string;
+    description?: string;
+    /**
+     * The JSON Schema (draft 2020-12) payloads of this type are checked against; null: none.
+     */
+    schema: unknown;
+    /**
+     * The schema's version: how many times it changed (0: never had one).
+     */
+    version: number;
+    examples: Array<unknown>;
+    deprecated: boolean;
+    /**
+     * `enforce`: a payload that does not conform is refused (422); `warn`: accepted and marked on the event.
+     */
+    validation: 'enforce' | 'warn';
+    created_at: string;
+    updated_at: string;
+};
+
+export type EventTypeVersionPage = {
+    data: Array<EventTypeVersion>;
+    /**
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor: string | null;
+};
+
+export type EventTypeVersion = {
+    version: number;
+    /**
+     * The schema of this version; null: the type had none.
+     */
+    schema: unknown;
+    created_at: string;
+};
+
+export type CatalogSettings = {
+    /**
+     * Events whose type is not in the catalog (or that have none) are refused with a 422.
+     */
+    catalog_required: boolean;
+    /**
+     * Moved on by every change to the catalog.
+     */
+    revision: number;
 };
 
 export type PortalSession = {
@@ -946,7 +1064,9 @@ export type GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsResponses = {
 export type GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsResponse = GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsResponses[keyof GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsResponses];
 
 export type PostV1EventsByEventIdRetryData = {
-    body?: never;
+    body?: {
+        [key: string]: never;
+    };
     path: {
         eventId: string;
     };
@@ -955,6 +1075,10 @@ export type PostV1EventsByEventIdRetryData = {
 };
 
 export type PostV1EventsByEventIdRetryErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
     /**
      * Missing or unknown credentials
      */
@@ -967,6 +1091,18 @@ export type PostV1EventsByEventIdRetryErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
     /**
      * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
      */
@@ -1034,6 +1170,12 @@ export type PostV1EndpointsData = {
         url: string;
         description?: string;
         event_types?: Array<string>;
+        /**
+         * Deliver only events whose payload matches, e.g. {"data": {"amount": {"$gt": 100}, "currency": {"$in": ["EUR", "USD"]}}}: $eq $neq $in $nin $gt $gte $lt $lte $exists $startsWith $and $or $not; a scalar means equal. At most 5 levels, 50 operators, 4096 bytes. Checked beside `event_types` (both must match).
+         */
+        filter?: {
+            [key: string]: unknown;
+        };
         /**
          * Deliveries in flight to it per worker at most (default ENDPOINT_MAX_IN_FLIGHT).
          */
@@ -1201,6 +1343,9 @@ export type PatchV1EndpointsByEndpointIdData = {
         url?: string;
         description?: string;
         event_types?: Array<string>;
+        filter?: {
+            [key: string]: unknown;
+        } | null;
         max_in_flight?: number | null;
         rate_limit?: number | null;
         /**
@@ -1382,7 +1527,16 @@ export type GetV1EndpointsByEndpointIdStatsResponses = {
 export type GetV1EndpointsByEndpointIdStatsResponse = GetV1EndpointsByEndpointIdStatsResponses[keyof GetV1EndpointsByEndpointIdStatsResponses];
 
 export type PostV1EndpointsByEndpointIdTestData = {
-    body?: never;
+    body?: {
+        /**
+         * Send one of this catalog type's examples instead of a `webhook.test` event.
+         */
+        event_type?: string;
+        /**
+         * Which example (0-based).
+         */
+        example?: number;
+    };
     path: {
         endpointId: string;
     };
@@ -1391,6 +1545,10 @@ export type PostV1EndpointsByEndpointIdTestData = {
 };
 
 export type PostV1EndpointsByEndpointIdTestErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
     /**
      * Missing or unknown credentials
      */
@@ -1403,6 +1561,18 @@ export type PostV1EndpointsByEndpointIdTestErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
     /**
      * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
      */
@@ -1427,6 +1597,71 @@ export type PostV1EndpointsByEndpointIdTestResponses = {
 };
 
 export type PostV1EndpointsByEndpointIdTestResponse = PostV1EndpointsByEndpointIdTestResponses[keyof PostV1EndpointsByEndpointIdTestResponses];
+
+export type PostV1EndpointsTestFilterData = {
+    body: {
+        /**
+         * Deliver only events whose payload matches, e.g. {"data": {"amount": {"$gt": 100}, "currency": {"$in": ["EUR", "USD"]}}}: $eq $neq $in $nin $gt $gte $lt $lte $exists $startsWith $and $or $not; a scalar means equal. At most 5 levels, 50 operators, 4096 bytes. Checked beside `event_types` (both must match).
+         */
+        filter: {
+            [key: string]: unknown;
+        };
+        event_types?: Array<string>;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/endpoints/test-filter';
+};
+
+export type PostV1EndpointsTestFilterErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PostV1EndpointsTestFilterError = PostV1EndpointsTestFilterErrors[keyof PostV1EndpointsTestFilterErrors];
+
+export type PostV1EndpointsTestFilterResponses = {
+    /**
+     * Success
+     */
+    200: FilterTest;
+};
+
+export type PostV1EndpointsTestFilterResponse = PostV1EndpointsTestFilterResponses[keyof PostV1EndpointsTestFilterResponses];
 
 export type PostV1EndpointsByEndpointIdRecoverData = {
     body: {
@@ -1515,6 +1750,428 @@ export type PostV1EndpointsByEndpointIdRecoverResponses = {
 };
 
 export type PostV1EndpointsByEndpointIdRecoverResponse = PostV1EndpointsByEndpointIdRecoverResponses[keyof PostV1EndpointsByEndpointIdRecoverResponses];
+
+export type GetV1EventTypesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page (400 for any other).
+         */
+        cursor?: string;
+    };
+    url: '/v1/event-types';
+};
+
+export type GetV1EventTypesErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetV1EventTypesError = GetV1EventTypesErrors[keyof GetV1EventTypesErrors];
+
+export type GetV1EventTypesResponses = {
+    /**
+     * Success
+     */
+    200: EventTypePage;
+};
+
+export type GetV1EventTypesResponse = GetV1EventTypesResponses[keyof GetV1EventTypesResponses];
+
+export type GetV1EventTypesOpenapiJsonData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/event-types/openapi.json';
+};
+
+export type GetV1EventTypesOpenapiJsonErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetV1EventTypesOpenapiJsonError = GetV1EventTypesOpenapiJsonErrors[keyof GetV1EventTypesOpenapiJsonErrors];
+
+export type GetV1EventTypesOpenapiJsonResponses = {
+    /**
+     * Success
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type GetV1EventTypesOpenapiJsonResponse = GetV1EventTypesOpenapiJsonResponses[keyof GetV1EventTypesOpenapiJsonResponses];
+
+export type DeleteV1EventTypesByNameData = {
+    body?: never;
+    path: {
+        name: string;
+    };
+    query?: never;
+    url: '/v1/event-types/{name}';
+};
+
+export type DeleteV1EventTypesByNameErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type DeleteV1EventTypesByNameError = DeleteV1EventTypesByNameErrors[keyof DeleteV1EventTypesByNameErrors];
+
+export type DeleteV1EventTypesByNameResponses = {
+    /**
+     * Done; no body
+     */
+    204: void;
+};
+
+export type DeleteV1EventTypesByNameResponse = DeleteV1EventTypesByNameResponses[keyof DeleteV1EventTypesByNameResponses];
+
+export type GetV1EventTypesByNameData = {
+    body?: never;
+    path: {
+        name: string;
+    };
+    query?: never;
+    url: '/v1/event-types/{name}';
+};
+
+export type GetV1EventTypesByNameErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetV1EventTypesByNameError = GetV1EventTypesByNameErrors[keyof GetV1EventTypesByNameErrors];
+
+export type GetV1EventTypesByNameResponses = {
+    /**
+     * Success
+     */
+    200: EventType;
+};
+
+export type GetV1EventTypesByNameResponse = GetV1EventTypesByNameResponses[keyof GetV1EventTypesByNameResponses];
+
+export type PutV1EventTypesByNameData = {
+    body: {
+        description?: string;
+        /**
+         * A JSON Schema (draft 2020-12) for the payload: at most 64 KiB, references within itself only (#/$defs/…), patterns that run in linear time; its cost on a payload is bounded. Absent: payloads are not checked.
+         */
+        schema?: {
+            [key: string]: unknown;
+        } | boolean;
+        /**
+         * Up to 5 example payloads; each must conform to the schema.
+         */
+        examples?: Array<{
+            [key: string]: unknown;
+        }>;
+        deprecated?: boolean;
+        /**
+         * `enforce` (default): a payload that does not conform is refused with a 422; `warn`: accepted and marked.
+         */
+        validation?: 'enforce' | 'warn';
+    };
+    path: {
+        name: string;
+    };
+    query?: never;
+    url: '/v1/event-types/{name}';
+};
+
+export type PutV1EventTypesByNameErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PutV1EventTypesByNameError = PutV1EventTypesByNameErrors[keyof PutV1EventTypesByNameErrors];
+
+export type PutV1EventTypesByNameResponses = {
+    /**
+     * Success
+     */
+    200: EventType;
+    /**
+     * Success
+     */
+    201: EventType;
+};
+
+export type PutV1EventTypesByNameResponse = PutV1EventTypesByNameResponses[keyof PutV1EventTypesByNameResponses];
+
+export type GetV1EventTypesByNameVersionsData = {
+    body?: never;
+    path: {
+        name: string;
+    };
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page (400 for any other).
+         */
+        cursor?: string;
+    };
+    url: '/v1/event-types/{name}/versions';
+};
+
+export type GetV1EventTypesByNameVersionsErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetV1EventTypesByNameVersionsError = GetV1EventTypesByNameVersionsErrors[keyof GetV1EventTypesByNameVersionsErrors];
+
+export type GetV1EventTypesByNameVersionsResponses = {
+    /**
+     * Success
+     */
+    200: EventTypeVersionPage;
+};
+
+export type GetV1EventTypesByNameVersionsResponse = GetV1EventTypesByNameVersionsResponses[keyof GetV1EventTypesByNameVersionsResponses];
+
+export type GetV1CatalogData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/catalog';
+};
+
+export type GetV1CatalogErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetV1CatalogError = GetV1CatalogErrors[keyof GetV1CatalogErrors];
+
+export type GetV1CatalogResponses = {
+    /**
+     * Success
+     */
+    200: CatalogSettings;
+};
+
+export type GetV1CatalogResponse = GetV1CatalogResponses[keyof GetV1CatalogResponses];
+
+export type PatchV1CatalogData = {
+    body: {
+        /**
+         * Refuse events whose type is not in the catalog (422).
+         */
+        catalog_required: boolean;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/catalog';
+};
+
+export type PatchV1CatalogErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PatchV1CatalogError = PatchV1CatalogErrors[keyof PatchV1CatalogErrors];
+
+export type PatchV1CatalogResponses = {
+    /**
+     * Success
+     */
+    200: CatalogSettings;
+};
+
+export type PatchV1CatalogResponse = PatchV1CatalogResponses[keyof PatchV1CatalogResponses];
 
 export type PostV1PortalSessionsData = {
     body?: {
@@ -1644,6 +2301,12 @@ export type PostAdminTenantsData = {
             url: string;
             description?: string;
             event_types?: Array<string>;
+            /**
+             * Deliver only events whose payload matches, e.g. {"data": {"amount": {"$gt": 100}, "currency": {"$in": ["EUR", "USD"]}}}: $eq $neq $in $nin $gt $gte $lt $lte $exists $startsWith $and $or $not; a scalar means equal. At most 5 levels, 50 operators, 4096 bytes. Checked beside `event_types` (both must match).
+             */
+            filter?: {
+                [key: string]: unknown;
+            };
             /**
              * Deliveries in flight to it per worker at most (default ENDPOINT_MAX_IN_FLIGHT).
              */
@@ -1921,7 +2584,9 @@ export type GetAdminTenantsByTenantIdApiKeysResponses = {
 export type GetAdminTenantsByTenantIdApiKeysResponse = GetAdminTenantsByTenantIdApiKeysResponses[keyof GetAdminTenantsByTenantIdApiKeysResponses];
 
 export type PostAdminTenantsByTenantIdApiKeysData = {
-    body?: never;
+    body?: {
+        [key: string]: never;
+    };
     path: {
         tenantId: string;
     };
@@ -1930,6 +2595,10 @@ export type PostAdminTenantsByTenantIdApiKeysData = {
 };
 
 export type PostAdminTenantsByTenantIdApiKeysErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
     /**
      * Missing or unknown credentials
      */
@@ -1942,6 +2611,18 @@ export type PostAdminTenantsByTenantIdApiKeysErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
     /**
      * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
      */
@@ -2140,6 +2821,12 @@ export type PostAdminTenantsByTenantIdEndpointsData = {
         description?: string;
         event_types?: Array<string>;
         /**
+         * Deliver only events whose payload matches, e.g. {"data": {"amount": {"$gt": 100}, "currency": {"$in": ["EUR", "USD"]}}}: $eq $neq $in $nin $gt $gte $lt $lte $exists $startsWith $and $or $not; a scalar means equal. At most 5 levels, 50 operators, 4096 bytes. Checked beside `event_types` (both must match).
+         */
+        filter?: {
+            [key: string]: unknown;
+        };
+        /**
          * Deliveries in flight to it per worker at most (default ENDPOINT_MAX_IN_FLIGHT).
          */
         max_in_flight?: number;
@@ -2318,6 +3005,9 @@ export type PatchAdminTenantsByTenantIdEndpointsByEndpointIdData = {
         url?: string;
         description?: string;
         event_types?: Array<string>;
+        filter?: {
+            [key: string]: unknown;
+        } | null;
         max_in_flight?: number | null;
         rate_limit?: number | null;
         /**
@@ -2506,7 +3196,16 @@ export type GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsResponses = {
 export type GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsResponse = GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsResponses[keyof GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsResponses];
 
 export type PostAdminTenantsByTenantIdEndpointsByEndpointIdTestData = {
-    body?: never;
+    body?: {
+        /**
+         * Send one of this catalog type's examples instead of a `webhook.test` event.
+         */
+        event_type?: string;
+        /**
+         * Which example (0-based).
+         */
+        example?: number;
+    };
     path: {
         tenantId: string;
         endpointId: string;
@@ -2516,6 +3215,10 @@ export type PostAdminTenantsByTenantIdEndpointsByEndpointIdTestData = {
 };
 
 export type PostAdminTenantsByTenantIdEndpointsByEndpointIdTestErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
     /**
      * Missing or unknown credentials
      */
@@ -2528,6 +3231,18 @@ export type PostAdminTenantsByTenantIdEndpointsByEndpointIdTestErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
     /**
      * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
      */
@@ -2552,6 +3267,77 @@ export type PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponses = {
 };
 
 export type PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponse = PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponses[keyof PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponses];
+
+export type PostAdminTenantsByTenantIdEndpointsTestFilterData = {
+    body: {
+        /**
+         * Deliver only events whose payload matches, e.g. {"data": {"amount": {"$gt": 100}, "currency": {"$in": ["EUR", "USD"]}}}: $eq $neq $in $nin $gt $gte $lt $lte $exists $startsWith $and $or $not; a scalar means equal. At most 5 levels, 50 operators, 4096 bytes. Checked beside `event_types` (both must match).
+         */
+        filter: {
+            [key: string]: unknown;
+        };
+        event_types?: Array<string>;
+    };
+    path: {
+        tenantId: string;
+    };
+    query?: never;
+    url: '/admin/tenants/{tenantId}/endpoints/test-filter';
+};
+
+export type PostAdminTenantsByTenantIdEndpointsTestFilterErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PostAdminTenantsByTenantIdEndpointsTestFilterError = PostAdminTenantsByTenantIdEndpointsTestFilterErrors[keyof PostAdminTenantsByTenantIdEndpointsTestFilterErrors];
+
+export type PostAdminTenantsByTenantIdEndpointsTestFilterResponses = {
+    /**
+     * Success
+     */
+    200: FilterTest;
+};
+
+export type PostAdminTenantsByTenantIdEndpointsTestFilterResponse = PostAdminTenantsByTenantIdEndpointsTestFilterResponses[keyof PostAdminTenantsByTenantIdEndpointsTestFilterResponses];
 
 export type PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverData = {
     body: {
@@ -2820,7 +3606,9 @@ export type GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemp
 export type GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsResponse = GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsResponses[keyof GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsResponses];
 
 export type PostAdminTenantsByTenantIdEventsByEventIdRetryData = {
-    body?: never;
+    body?: {
+        [key: string]: never;
+    };
     path: {
         tenantId: string;
         eventId: string;
@@ -2830,6 +3618,10 @@ export type PostAdminTenantsByTenantIdEventsByEventIdRetryData = {
 };
 
 export type PostAdminTenantsByTenantIdEventsByEventIdRetryErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
     /**
      * Missing or unknown credentials
      */
@@ -2842,6 +3634,18 @@ export type PostAdminTenantsByTenantIdEventsByEventIdRetryErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
     /**
      * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
      */
@@ -2913,6 +3717,12 @@ export type PostAdminOperationalEndpointsData = {
         url: string;
         description?: string;
         event_types?: Array<string>;
+        /**
+         * Deliver only events whose payload matches, e.g. {"data": {"amount": {"$gt": 100}, "currency": {"$in": ["EUR", "USD"]}}}: $eq $neq $in $nin $gt $gte $lt $lte $exists $startsWith $and $or $not; a scalar means equal. At most 5 levels, 50 operators, 4096 bytes. Checked beside `event_types` (both must match).
+         */
+        filter?: {
+            [key: string]: unknown;
+        };
         /**
          * Deliveries in flight to it per worker at most (default ENDPOINT_MAX_IN_FLIGHT).
          */
@@ -3084,6 +3894,9 @@ export type PatchAdminOperationalEndpointsByEndpointIdData = {
         url?: string;
         description?: string;
         event_types?: Array<string>;
+        filter?: {
+            [key: string]: unknown;
+        } | null;
         max_in_flight?: number | null;
         rate_limit?: number | null;
         /**
@@ -3269,7 +4082,16 @@ export type GetAdminOperationalEndpointsByEndpointIdStatsResponses = {
 export type GetAdminOperationalEndpointsByEndpointIdStatsResponse = GetAdminOperationalEndpointsByEndpointIdStatsResponses[keyof GetAdminOperationalEndpointsByEndpointIdStatsResponses];
 
 export type PostAdminOperationalEndpointsByEndpointIdTestData = {
-    body?: never;
+    body?: {
+        /**
+         * Send one of this catalog type's examples instead of a `webhook.test` event.
+         */
+        event_type?: string;
+        /**
+         * Which example (0-based).
+         */
+        example?: number;
+    };
     path: {
         endpointId: string;
     };
@@ -3278,6 +4100,10 @@ export type PostAdminOperationalEndpointsByEndpointIdTestData = {
 };
 
 export type PostAdminOperationalEndpointsByEndpointIdTestErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
     /**
      * Missing or unknown credentials
      */
@@ -3290,6 +4116,18 @@ export type PostAdminOperationalEndpointsByEndpointIdTestErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
     /**
      * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
      */
@@ -3314,6 +4152,71 @@ export type PostAdminOperationalEndpointsByEndpointIdTestResponses = {
 };
 
 export type PostAdminOperationalEndpointsByEndpointIdTestResponse = PostAdminOperationalEndpointsByEndpointIdTestResponses[keyof PostAdminOperationalEndpointsByEndpointIdTestResponses];
+
+export type PostAdminOperationalEndpointsTestFilterData = {
+    body: {
+        /**
+         * Deliver only events whose payload matches, e.g. {"data": {"amount": {"$gt": 100}, "currency": {"$in": ["EUR", "USD"]}}}: $eq $neq $in $nin $gt $gte $lt $lte $exists $startsWith $and $or $not; a scalar means equal. At most 5 levels, 50 operators, 4096 bytes. Checked beside `event_types` (both must match).
+         */
+        filter: {
+            [key: string]: unknown;
+        };
+        event_types?: Array<string>;
+    };
+    path?: never;
+    query?: never;
+    url: '/admin/operational-endpoints/test-filter';
+};
+
+export type PostAdminOperationalEndpointsTestFilterErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PostAdminOperationalEndpointsTestFilterError = PostAdminOperationalEndpointsTestFilterErrors[keyof PostAdminOperationalEndpointsTestFilterErrors];
+
+export type PostAdminOperationalEndpointsTestFilterResponses = {
+    /**
+     * Success
+     */
+    200: FilterTest;
+};
+
+export type PostAdminOperationalEndpointsTestFilterResponse = PostAdminOperationalEndpointsTestFilterResponses[keyof PostAdminOperationalEndpointsTestFilterResponses];
 
 export type PostAdminOperationalEndpointsByEndpointIdRecoverData = {
     body: {
@@ -3573,7 +4476,9 @@ export type GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsResp
 export type GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsResponse = GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsResponses[keyof GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsResponses];
 
 export type PostAdminOperationalEventsByEventIdRetryData = {
-    body?: never;
+    body?: {
+        [key: string]: never;
+    };
     path: {
         eventId: string;
     };
@@ -3582,6 +4487,10 @@ export type PostAdminOperationalEventsByEventIdRetryData = {
 };
 
 export type PostAdminOperationalEventsByEventIdRetryErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
     /**
      * Missing or unknown credentials
      */
@@ -3594,6 +4503,18 @@ export type PostAdminOperationalEventsByEventIdRetryErrors = {
      * Not found (or another tenant's)
      */
     404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
     /**
      * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
      */
