@@ -6,8 +6,10 @@
 # rebuild and run the tests. `--build-arg NODE_IMAGE=…` overrides it for one build.
 ARG NODE_IMAGE=node:22-slim
 
-# Build: all dependencies, TypeScript compiled to dist/, the operator console bundled to dist/console.
-FROM ${NODE_IMAGE} AS build
+# Build: all dependencies, TypeScript compiled to dist/, the operator console bundled to dist/console. Its output is
+# plain JavaScript, so it runs on the builder's own platform: an arm64 image built on x86_64 (or the reverse) runs
+# no step under emulation. Needs BuildKit (Docker 23+'s default), which sets BUILDPLATFORM.
+FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The client package is a workspace: npm ci needs its manifest; the admin CLI compiles its sources.
@@ -20,7 +22,8 @@ COPY clients/typescript/src ./clients/typescript/src
 COPY console ./console
 RUN npm run build
 
-# Run: production dependencies and the compiled code only, as the unprivileged `node` user.
+# Run: production dependencies and the compiled code only, as the unprivileged `node` user, on the target platform
+# (`--platform`, or the builder's own).
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 # No NODE_OPTIONS here: V8's heap cap depends on the container's memory, so whoever runs the image sets it (the CDK

@@ -137,6 +137,8 @@ const schema = z
     LOCAL_DATA_DIR: z.string().min(1).default(".data"),
     LOCAL_DYNAMODB_PORT: port.default(8000),
     LOCAL_SQS_PORT: port.default(9324),
+    /** Where the local stack's DynamoDB listens: loopback, or every address in compose's emulator container. */
+    LOCAL_BIND_ADDRESS: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
     /** The demo tenant that `bootstrap` seeds (docker compose); all four or none. */
     DEMO_TENANT_ID: z
       .string()

@@ -14,8 +14,11 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
-/** dynalite on `port` (0 picks one); data under `dataDir` survives a restart, else it lives in memory. */
-export async function startDynalite(port: number, dataDir?: string): Promise<Emulator> {
+/**
+ * dynalite on `port` (0 picks one) at `host`; data under `dataDir` survives a restart, else it lives in memory.
+ * The endpoint returned is on loopback, for this process's own use.
+ */
+export async function startDynalite(port: number, dataDir?: string, host = "127.0.0.1"): Promise<Emulator> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const server = dynalite({
     ...(dataDir ? { path: dataDir } : {}),
@@ -25,7 +28,7 @@ export async function startDynalite(port: number, dataDir?: string): Promise<Emu
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -51,10 +54,12 @@ export interface EmulatorOptions {
   /** 0 picks a free port. */
   readonly dynamoPort: number;
   readonly sqsPort: number;
+  /** The address DynamoDB listens on (fauxqs always listens on every address). @default "127.0.0.1" */
+  readonly host?: string;
 }
 
 export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> {
-  const dynamo = await startDynalite(opts.dynamoPort, opts.dataDir && join(opts.dataDir, "dynamodb"));
+  const dynamo = await startDynalite(opts.dynamoPort, opts.dataDir && join(opts.dataDir, "dynamodb"), opts.host);
   const sqs = await startSqsEmulator(opts.sqsPort);
   return {
     dynamoEndpoint: dynamo.endpoint,

@@ -37,6 +37,7 @@ export async function startLocalBackends(
     dataDir: config.LOCAL_DATA_DIR,
     dynamoPort: config.LOCAL_DYNAMODB_PORT,
     sqsPort: config.LOCAL_SQS_PORT,
+    host: config.LOCAL_BIND_ADDRESS,
   });
   const clients = createAwsClients({
     region: config.AWS_REGION,

@@ -1,4 +1,4 @@
-/** The Dockerfile and docker-compose.yml read against the code, since no Docker engine runs here. */
+/** The Dockerfile and the compose files read against the code (test/docker runs them, where an engine can start). */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -105,6 +105,19 @@ describe("docker-compose.yml", () => {
     expect(read("Dockerfile")).toContain("RUN mkdir -p /var/lib/webhooks && chown node:node /var/lib/webhooks");
   });
 
+  it("restarts every long-running service after a crash, but not the one-shot bootstrap", () => {
+    for (const name of ["localstack", "api", "worker", "receiver"])
+      expect((services[name] as { restart?: string }).restart, name).toBe("unless-stopped");
+    expect((services.bootstrap as { restart?: string }).restart).toBeUndefined();
+  });
+
+  it("gives the worker the code's default retry schedule unless RETRY_SCHEDULE is set", () => {
+    const env = expand(services.worker!.environment);
+    const { RETRY_SCHEDULE: given, ...unset } = env;
+    expect(given).toBeDefined();
+    expect(parseConfig(env, "worker").RETRY_SCHEDULE).toEqual(parseConfig(unset, "worker").RETRY_SCHEDULE);
+  });
+
   it("starts LocalStack's DynamoDB eagerly (the bootstrap also retries while it warms up)", () => {
     expect(services.localstack!.environment!.EAGER_SERVICE_LOADING).toBe("1");
   });
@@ -125,6 +138,26 @@ describe("docker-compose.yml", () => {
   });
 });
 
+describe("docker-compose.emulators.yml", () => {
+  const override = parse(read("docker-compose.emulators.yml"), { merge: true }) as {
+    services: Record<string, ComposeService & { entrypoint?: string[]; build?: { target?: string } }>;
+  };
+  const local = parseConfig({}, "local");
+
+  it("puts the project's emulators in LocalStack's place and points the services at their ports", () => {
+    expect(Object.keys(override.services).sort()).toEqual(["api", "bootstrap", "localstack", "worker"]);
+    const emulators = override.services.localstack!;
+    expect(emulators.build?.target).toBe("build");
+    expect(emulators.entrypoint).toContain("services/local/emulators-main.ts");
+    expect(emulators.environment?.LOCAL_BIND_ADDRESS).toBe("0.0.0.0");
+    for (const name of ["bootstrap", "api", "worker"])
+      expect(override.services[name]!.environment, name).toEqual({
+        AWS_ENDPOINT_URL_DYNAMODB: `http://localstack:${local.LOCAL_DYNAMODB_PORT}`,
+        AWS_ENDPOINT_URL_SQS: `http://localstack:${local.LOCAL_SQS_PORT}`,
+      });
+  });
+});
+
 describe("Dockerfile", () => {
   const lines = read("Dockerfile")
     .split("\n")
@@ -137,7 +170,9 @@ describe("Dockerfile", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     // A tag until someone with registry access pins it (the Dockerfile says how); never a made-up digest.
     expect(lines[0]).toMatch(/^ARG NODE_IMAGE=node:(22|24)-slim(@sha256:[0-9a-f]{64})?$/);
-    for (const i of stages) expect(lines[i]).toMatch(/^FROM \$\{NODE_IMAGE\} AS \w+$/);
+    // The build stage runs on the builder's platform (its output is plain JavaScript); the runtime on the target's.
+    expect(lines[stages[0]!]).toBe("FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS build");
+    expect(lines[stages.at(-1)!]).toBe("FROM ${NODE_IMAGE} AS runtime");
     expect(lines).toContain("RUN npm run build");
     // What `npm run build` reads must be in the build stage: the services and the console's sources.
     for (const dir of ["services", "console"]) expect(lines).toContain(`COPY ${dir} ./${dir}`);
