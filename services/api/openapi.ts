@@ -11,6 +11,8 @@ import { historyQuery } from "./routes/admin-history.ts";
 import { sealSecretsSchema } from "./routes/admin-secrets.ts";
 import { endpointSchemas } from "./endpoint-requests.ts";
 import { attemptsQuerySchema, idempotencyKeySchema, listQuerySchema } from "./routes/events.ts";
+import { orderingKeySchema } from "../core/ordering.ts";
+import { orderingKeyPageSchema, orderingKeySkippedSchema, orderingKeysQuerySchema } from "./ordering-keys.ts";
 import { portalSessionSchema } from "./routes/portal-sessions.ts";
 import * as views from "./views.ts";
 import { emptyBodySchema } from "./validate.ts";
@@ -116,6 +118,26 @@ function endpointOperations(base: string, auth: Auth, tag: string): Operation[] 
       body: endpoint.recover,
       conflicts: true,
       responses: { 202: views.recoveredSchema },
+    },
+    {
+      method: "get",
+      path: `${one}/ordering-keys`,
+      summary:
+        "The ordering keys with events waiting at this endpoint: how many, the head, why it holds the others, since when",
+      tag,
+      auth,
+      query: orderingKeysQuerySchema,
+      responses: ok(orderingKeyPageSchema),
+    },
+    {
+      method: "post",
+      path: `${one}/ordering-keys/{orderingKey}/skip`,
+      summary:
+        "Let a key's dead or skipped head go (block_on_dead): the next event of the key is sent; 409 while the head is on its way or retrying",
+      tag,
+      auth,
+      conflicts: true,
+      responses: ok(orderingKeySkippedSchema),
     },
   ];
 }
@@ -270,7 +292,13 @@ export const operations: readonly Operation[] = [
     summary: "Send an event: stored, then delivered to every matching endpoint",
     tag: "Events",
     auth: "apiKey",
-    headers: z.object({ "idempotency-key": idempotencyKeySchema }),
+    headers: z.object({
+      "idempotency-key": idempotencyKeySchema,
+      "ordering-key": orderingKeySchema.optional().meta({
+        description:
+          "Events with the same key reach each endpoint one after another, in the order they were accepted (README, Ordering). 429 when 1,000 of the key's events already wait at an endpoint.",
+      }),
+    }),
     body: z
       .record(z.string(), z.unknown())
       .meta({ description: "Any JSON object; a string `type` (or `event`) selects endpoints by filter." }),

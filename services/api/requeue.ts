@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { DeliveryStatus } from "../core/delivery-state.ts";
 import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import { requeueDeliveries, type Requeued } from "../aws/events/delivery-ops.ts";
+import { joinLane } from "../aws/events/lanes.ts";
 import type { EventKey, EventStore } from "../aws/events/store.ts";
 import { traceFields } from "../tracing/spans.ts";
 
@@ -45,12 +46,23 @@ export async function requeueAndSend(
 ): Promise<Requeued | undefined> {
   const out = await requeueDeliveries(deps.store, key, deps.now(), endpointIds, from);
   if (!out?.requeued.length) return out;
+  const { orderingKey } = out;
+  // Ordered: back in its key's lane (where it still is, or at its end, so a run of requeues keeps its order); only a
+  // head gets its message now, the others when the one before them lets them go.
+  const heads: string[] = [];
+  for (const endpointId of out.requeued) {
+    const joined =
+      orderingKey === undefined
+        ? undefined
+        : await joinLane(deps.store, { tenantId: key.tenantId, endpointId, orderingKey }, key.eventId, deps.now());
+    if (!joined || (joined.ok && joined.position === 0)) heads.push(endpointId);
+  }
   const tenantVersion = await deps.tenantVersion(key.tenantId);
   // The messages carry the active span's context (a DLQ requeue's): the deliveries that follow join it.
   const trace = traceFields();
   const failed = await enqueueDeliveries(
     deps.queue,
-    out.requeued.map((endpointId) => ({ tenantId: key.tenantId, eventId: key.eventId, endpointId, tenantVersion })),
+    heads.map((endpointId) => ({ ...key, endpointId, tenantVersion, orderingKey })),
     "queue",
     () => trace,
   );

@@ -6,6 +6,7 @@ import { filterLimits, filterProblems } from "../core/payload-filter.ts";
 import { isId, newId, newSigningSecret } from "../core/ids.ts";
 import { newEndpointRecord, type Endpoint, type Tenant } from "../core/tenant.ts";
 import { getTenant, type TenantStore } from "../aws/tenants.ts";
+import { orderingModes } from "../core/ordering.ts";
 
 export const eventTypeFilterSchema = z
   .string()
@@ -55,6 +56,10 @@ export function endpointInputSchema(allowPrivate: boolean, allowedPorts?: readon
     send_traceparent: z.boolean().optional().meta({
       description: "Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true).",
     }),
+    ordering: z.enum(orderingModes).optional().meta({
+      description:
+        "For events with an `Ordering-Key`: whether a dead or skipped delivery lets the key's next event go (release_on_dead, the default) or holds it until it is retried, recovered or skipped (block_on_dead).",
+    }),
   });
 }
 export type EndpointInput = z.infer<ReturnType<typeof endpointInputSchema>>;
@@ -73,9 +78,10 @@ export function newEndpoint(
     max_in_flight: maxInFlight,
     rate_limit: rateLimit,
     send_traceparent: sendTraceparent,
+    ordering,
   } = input;
   const endpoint = newEndpointRecord(
-    { url, description, eventTypes, filter, maxInFlight, rateLimit, sendTraceparent },
+    { url, description, eventTypes, filter, maxInFlight, rateLimit, sendTraceparent, ordering },
     secret,
     now,
   );

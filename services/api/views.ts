@@ -11,11 +11,13 @@ import { deliveryStatuses, eventStatuses, isSettled, totalAttempts, type Deliver
 import type { DeadLetter } from "../aws/dead-letters.ts";
 import type { DeliveryMessage } from "../aws/delivery-queue.ts";
 import type { ApiKeyRecord } from "../aws/api-keys.ts";
+import type { Lane } from "../aws/events/lanes.ts";
+import { orderingModes } from "../core/ordering.ts";
 import { validationModes, type EventTypeRecord, type EventTypeVersion } from "../core/event-catalog.ts";
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const timestamp = z.iso.datetime();
-const page = <T extends z.ZodType>(item: T) =>
+export const page = <T extends z.ZodType>(item: T) =>
   z.strictObject({
     data: z.array(item),
     next_cursor: z.string().nullable().meta({ description: "Pass as `cursor` for the next page; null on the last." }),
@@ -68,6 +70,9 @@ export const endpointViewSchema = z
     send_traceparent: z
       .boolean()
       .meta({ description: "Deliveries carry a W3C `traceparent` header (when the platform traces)." }),
+    ordering: z.enum(orderingModes).meta({
+      description: "For events with an `Ordering-Key`: what a dead or skipped delivery does to the key's next event.",
+    }),
     circuit: z
       .strictObject({
         state: z.enum(["closed", "open"]),
@@ -107,6 +112,7 @@ export function endpointView(endpointId: string, e: Endpoint): z.input<typeof en
     max_in_flight: e.maxInFlight,
     rate_limit: e.rateLimit,
     send_traceparent: e.sendTraceparent ?? true,
+    ordering: e.ordering ?? "release_on_dead",
     circuit: {
       state: e.circuit?.state ?? "closed",
       since: new Date(e.circuit?.since ?? e.createdAt).toISOString(),
@@ -237,6 +243,20 @@ const deliveryViewSchema = z.strictObject({
     description:
       "Null when `attempt_log` holds every attempt; else pass as `cursor` to GET …/deliveries/{endpointId}/attempts for the earlier ones.",
   }),
+  ordering: z
+    .strictObject({
+      position: z.number().int().nullable().meta({
+        description:
+          "Its place in its key's line at this endpoint: 0 is the head (its turn); null once it left the line.",
+      }),
+      waiting_for: z
+        .string()
+        .nullable()
+        .meta({ description: "The event at the head of the line, while it waits for it." }),
+      waited_for: z.string().nullable().meta({ description: "The event it last waited for before its turn came." }),
+    })
+    .optional()
+    .meta({ description: "Present for an event with an `Ordering-Key`." }),
 });
 const payloadErrorSchema = z.strictObject({
   pointer: z.string().meta({ description: "Where in the payload (RFC 6901)." }),
@@ -259,6 +279,10 @@ export const eventViewSchema = eventSummaryViewSchema
       description:
         "Endpoints whose event types matched but whose content filter did not: no delivery was made for them.",
     }),
+    ordering_key: z
+      .string()
+      .nullable()
+      .meta({ description: "Its `Ordering-Key`: delivered to each endpoint after the key's earlier events." }),
     deliveries: z.array(deliveryViewSchema),
   })
   .meta({ id: "Event" });
@@ -270,6 +294,7 @@ export function eventSummaryView(e: EventSummary | EventItem): z.input<typeof ev
 export function eventView(
   event: EventItem,
   attempts: Readonly<Record<string, AttemptPage>>,
+  lanes: Readonly<Record<string, Lane | undefined>> = {},
 ): z.input<typeof eventViewSchema> {
   return {
     ...eventSummaryView(event),
@@ -283,6 +308,7 @@ export function eventView(
             errors: event.schemaErrors ?? [],
           },
     filtered_endpoints: event.filteredOut ?? [],
+    ordering_key: event.orderingKey ?? null,
     deliveries: Object.entries(event.deliveries).map(([endpointId, d]) => ({
       endpoint_id: endpointId,
       webhook_id: d.webhookId,
@@ -296,6 +322,7 @@ export function eventView(
       skipped_at: iso(d.skippedAt),
       attempt_log: (attempts[endpointId]?.items ?? []).map(attemptView).reverse(),
       earlier_attempts_cursor: attempts[endpointId]?.nextCursor ?? null,
+      ordering: event.orderingKey === undefined ? undefined : placeInLane(event.eventId, d, lanes[endpointId]),
     })),
   };
 }
@@ -572,3 +599,12 @@ export const filterTestSchema = z
     id: "FilterTest",
     description: "The tenant's newest events (at most 20) and whether each would be delivered.",
   });
+
+function placeInLane(eventId: string, d: Delivery, lane: Lane | undefined) {
+  const at = lane?.waiting.indexOf(eventId) ?? -1;
+  return {
+    position: at < 0 ? null : at,
+    waiting_for: at > 0 ? lane!.waiting[0]! : null,
+    waited_for: d.waitedFor ?? null,
+  };
+}

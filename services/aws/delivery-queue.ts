@@ -21,6 +21,8 @@ export const deliveryMessageSchema = z.object({
   tenantVersion: z.number().int().optional(),
   /** The event body's size, for the worker's memory budget (the largest allowed when absent). */
   bodyBytes: z.number().int().nonnegative().optional(),
+  /** The event's ordering key, when the sender knew it (else the lease finds it, at the cost of one refused write). */
+  orderingKey: z.string().optional(),
 });
 export type DeliveryMessage = z.infer<typeof deliveryMessageSchema>;
 

@@ -35,6 +35,10 @@ export const deliverySchema = z.object({
   skippedAt: z.number().optional(),
   /** Parked: no message exists for it; the sweeper sends one at `nextAttemptAt` (a long deferral). */
   parked: z.boolean().optional(),
+  /** Ordered (core/ordering.ts): parked behind this event, its lane's head; it may be leased early once it is the head. */
+  behind: z.string().optional(),
+  /** Ordered: the event it last waited for (kept for the timeline). */
+  waitedFor: z.string().optional(),
   /** What the last explicit requeue brought it back from: its success is then a recovery (an operational event). */
   recoveredFrom: z.enum(["DEAD", "SKIPPED"]).optional(),
 });
@@ -78,7 +82,9 @@ export function takeLease(d: Delivery, input: LeaseInput): LeaseDecision {
   const { now } = input;
   if (isSettled(d.status)) return { ok: false, reason: "settled" };
   if (d.leaseUntil !== undefined && d.leaseUntil > now) return { ok: false, reason: "leased", retryAt: d.leaseUntil };
-  if (d.nextAttemptAt > now + earlyToleranceMs) return { ok: false, reason: "not-due", retryAt: d.nextAttemptAt };
+  // Parked behind its lane's head, it is due as soon as it is the head (the worker checked its turn before).
+  if (d.behind === undefined && d.nextAttemptAt > now + earlyToleranceMs)
+    return { ok: false, reason: "not-due", retryAt: d.nextAttemptAt };
   // A worker died during the last allowed attempt: its budget is spent without another POST.
   if (d.attempts >= input.maxAttempts) return { ok: false, reason: "exhausted" };
   return {
@@ -89,6 +95,7 @@ export function takeLease(d: Delivery, input: LeaseInput): LeaseDecision {
       leaseId: input.leaseId,
       leaseUntil: now + input.leaseMs,
       parked: undefined,
+      behind: undefined,
     },
   };
 }
@@ -157,6 +164,7 @@ const dead = (d: Delivery, now: number, lastError: string): Delivery => ({
   leaseId: undefined,
   leaseUntil: undefined,
   parked: undefined,
+  behind: undefined,
   lastError,
   deadAt: now,
 });
@@ -234,7 +242,8 @@ export function abandon(d: Delivery, now: number, reason: string): Delivery | un
  */
 export function skip(d: Delivery, now: number): Delivery | undefined {
   if (isSettled(d.status) || (d.leaseUntil ?? 0) > now) return undefined;
-  return { ...d, status: "SKIPPED", leaseId: undefined, leaseUntil: undefined, parked: undefined, skippedAt: now };
+  const unleased = { leaseId: undefined, leaseUntil: undefined, parked: undefined, behind: undefined };
+  return { ...d, ...unleased, status: "SKIPPED", skippedAt: now };
 }
 
 export type ParkDecision =
@@ -245,10 +254,12 @@ export type ParkDecision =
 /**
  * A deferral long enough to let its message go: the due time is written and the sweeper sends a new message then,
  * so a delivery that must wait long costs one write now and one receive then, not a receive every few minutes.
+ * `behind`: it waits for its lane's head (core/ordering.ts), which wakes it sooner when it lets it go.
  */
-export function park(d: Delivery, now: number, until: number): ParkDecision {
+export function park(d: Delivery, now: number, until: number, behind?: string): ParkDecision {
   if (isSettled(d.status)) return { ok: false, reason: "settled" };
   if ((d.leaseUntil ?? 0) > now) return { ok: false, reason: "leased" };
   if (d.nextAttemptAt > now + earlyToleranceMs) return { ok: false, reason: "surplus" };
-  return { ok: true, delivery: { ...d, nextAttemptAt: until, parked: true } };
+  const waiting = behind === undefined ? {} : { behind, waitedFor: behind };
+  return { ok: true, delivery: { ...d, nextAttemptAt: until, parked: true, ...waiting } };
 }

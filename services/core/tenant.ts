@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { circuitSchema } from "./endpoint-pacing.ts";
+import { orderingModes, type OrderingMode } from "./ordering.ts";
 import { problems } from "./errors.ts";
 import type { PayloadFilter } from "./payload-filter.ts";
 import { sealedSchema } from "./sealing.ts";
@@ -43,6 +44,8 @@ export const endpointSchema = z.object({
   rateLimit: z.number().positive().optional(),
   /** Whether deliveries carry a W3C `traceparent` header (absent: true). */
   sendTraceparent: z.boolean().optional(),
+  /** What a dead or skipped delivery of an ordering key does to the key's next (absent: release_on_dead). */
+  ordering: z.enum(orderingModes).optional(),
   /** The circuit breaker, as the workers last wrote it (absent: closed). */
   circuit: circuitSchema.optional(),
   /** The in-flight limit a worker last cut it to after failures (absent: its cap). */
@@ -73,6 +76,7 @@ export interface EndpointFields {
   readonly maxInFlight?: number | undefined;
   readonly rateLimit?: number | undefined;
   readonly sendTraceparent?: boolean | undefined;
+  readonly ordering?: OrderingMode | undefined;
 }
 
 /** A new, enabled endpoint whose first signing secret is `secret`. */
@@ -104,6 +108,7 @@ export interface EndpointPatch {
   readonly maxInFlight?: number | null | undefined;
   readonly rateLimit?: number | null | undefined;
   readonly sendTraceparent?: boolean | undefined;
+  readonly ordering?: OrderingMode | undefined;
   readonly enabled?: boolean | undefined;
 }
 
@@ -117,6 +122,7 @@ export function updateEndpoint(e: Endpoint, patch: EndpointPatch, now: number): 
     maxInFlight: patch.maxInFlight === undefined ? e.maxInFlight : (patch.maxInFlight ?? undefined),
     rateLimit: patch.rateLimit === undefined ? e.rateLimit : (patch.rateLimit ?? undefined),
     sendTraceparent: patch.sendTraceparent ?? e.sendTraceparent,
+    ordering: patch.ordering ?? e.ordering,
   };
   if (patch.enabled === undefined) return next;
   return patch.enabled ? enableEndpoint(next) : disableEndpoint(next, "disabled by request", now);

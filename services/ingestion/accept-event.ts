@@ -12,7 +12,9 @@ import { matchesFilter } from "../core/payload-filter.ts";
 import { idempotentEventId, newId, sha256Hex } from "../core/ids.ts";
 import type { Tenant } from "../core/tenant.ts";
 import type { DeliveryMessage, MessageAttributes } from "../aws/delivery-queue.ts";
-import { createEvent } from "../aws/events/create-event.ts";
+import { createEvent, withdrawEvent } from "../aws/events/create-event.ts";
+import { joinLane } from "../aws/events/lanes.ts";
+import { maxLaneLength } from "../core/ordering.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import type { Metrics } from "../metrics.ts";
 import { activeSpan, failed, inSpan, SpanKind, traceFields } from "../tracing/spans.ts";
@@ -39,6 +41,8 @@ export interface AcceptInput {
   readonly idempotencyKey?: string | undefined;
   /** To this endpoint only, whatever its filters (a test event); else to every endpoint whose filters match. */
   readonly endpointId?: string | undefined;
+  /** Its `Ordering-Key` (core/ordering.ts): delivered to each endpoint after the key's earlier events. */
+  readonly orderingKey?: string | undefined;
   /** What the catalog said of the payload (recorded on the event): the version checked, errors in `warn` mode. */
   readonly schema?: SchemaVerdict | undefined;
   readonly log: Logger;
@@ -91,6 +95,7 @@ export async function acceptEvent(
             }
           : {}),
         ...(filteredOut.length ? { filteredOut } : {}),
+        ...(input.orderingKey === undefined ? {} : { orderingKey: input.orderingKey }),
       },
       now,
     ),
@@ -101,12 +106,20 @@ export async function acceptEvent(
     }
     return { created: false, eventId, status: result.existing.status };
   }
+  const waiting = await joinLanes(deps, input, eventId, deliveries, now);
   deps.metrics.eventsAccepted.inc();
   if (filteredOut.length) deps.metrics.filteredOut.inc(filteredOut.length);
   const hints = { tenantVersion: tenant.version, bodyBytes: body.byteLength };
+  // An ordered delivery behind an earlier one of its key gets its message when that one lets it go.
   const messages = Object.entries(deliveries)
-    .filter(([, d]) => d.status === "PENDING")
-    .map(([endpointId]) => ({ tenantId: tenant.tenantId, eventId, endpointId, ...hints }));
+    .filter(([endpointId, d]) => d.status === "PENDING" && !waiting.has(endpointId))
+    .map(([endpointId]) => ({
+      tenantId: tenant.tenantId,
+      eventId,
+      endpointId,
+      ...hints,
+      orderingKey: input.orderingKey,
+    }));
   const sending = {
     "messaging.system": "aws_sqs",
     "messaging.operation.type": "send",
@@ -122,4 +135,34 @@ export async function acceptEvent(
     input.log.warn({ event_id: eventId, failed: refused.length }, "enqueue failed; the sweeper will deliver these");
   }
   return { created: true, eventId, status: summarize(deliveries) };
+}
+
+/**
+ * An ordered event joins its key's lane at each endpoint it goes to (and, where the endpoint blocks on dead, at each
+ * that skipped it, so a recover sends those in order). Answers the endpoints where it waits behind an earlier event.
+ * A full lane takes the event back: a 429, and nothing is sent (a lane it joined lets the id go when it is the head).
+ */
+async function joinLanes(
+  deps: AcceptDeps,
+  input: AcceptInput,
+  eventId: string,
+  deliveries: Readonly<Record<string, Delivery>>,
+  now: number,
+): Promise<Set<string>> {
+  const { orderingKey, tenant } = input;
+  if (orderingKey === undefined) return new Set();
+  const inLane = Object.entries(deliveries).filter(
+    ([endpointId, d]) => d.status === "PENDING" || tenant.endpoints[endpointId]?.ordering === "block_on_dead",
+  );
+  const joined = await Promise.all(
+    inLane.map(async ([endpointId]) => {
+      const out = await joinLane(deps.store, { tenantId: tenant.tenantId, endpointId, orderingKey }, eventId, now);
+      return { endpointId, out };
+    }),
+  );
+  if (joined.some(({ out }) => !out.ok)) {
+    await withdrawEvent(deps.store, { tenantId: tenant.tenantId, eventId });
+    throw problems.tooManyRequests(60, `This ordering key's line of ${maxLaneLength} waiting events`);
+  }
+  return new Set(joined.filter(({ out }) => out.ok && out.position > 0).map(({ endpointId }) => endpointId));
 }

@@ -11,6 +11,7 @@ import type { PostResult } from "../outbound/guarded-client.ts";
 import { statusClass } from "../metrics.ts";
 import type { DeliverDeps, Ready } from "./deliver-deps.ts";
 import { endpointStep } from "./endpoint-step.ts";
+import { passTurn } from "./ordering-turn.ts";
 import type { Disposition } from "./scheduler.ts";
 
 /** Response excerpts kept in the attempt log at most (characters of the body). */
@@ -60,6 +61,7 @@ export async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log
     return { kind: "ack" };
   }
   deps.metrics.deliveries.inc({ outcome: decision.next, status_class: statusClass(res.statusCode) });
+  if (decision.next !== "retry") await passTurn(deps, key, r.endpoint, r.event.orderingKey, decision.delivery);
   const acceptedAt = Date.parse(r.event.createdAt);
   deps.figures.observe({
     ...key,

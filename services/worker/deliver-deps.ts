@@ -1,11 +1,12 @@
 /** What one delivery works with: its I/O as one interface (store, queue hints, receiver), and the task's units. */
 import type { Logger } from "pino";
 import type { RateDecision } from "../core/endpoint-pacing.ts";
-import type { AttemptOutcome, LeaseInput, OutcomeDecision, OutcomeInput } from "../core/delivery-state.ts";
+import type { AttemptOutcome, Delivery, LeaseInput, OutcomeDecision, OutcomeInput } from "../core/delivery-state.ts";
 import type { OperationalNotice } from "../core/operational-events.ts";
 import type { Endpoint, SigningSecret, Tenant } from "../core/tenant.ts";
 import type { DeliveriesState } from "../aws/events/change-deliveries.ts";
 import type { DeliveryKey, Lease, ParkAnswer } from "../aws/events/delivery-ops.ts";
+import type { Ordered, Turn } from "../aws/events/ordering.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import type { PostResult } from "../outbound/guarded-client.ts";
 import type { Metrics } from "../metrics.ts";
@@ -17,7 +18,12 @@ import type { Slot, SlotPool } from "./slot-pool.ts";
 export interface DeliveryOps {
   /** The tenant, read afresh when the cached one is older than `minVersion`. */
   getTenant(tenantId: string, minVersion?: number): Promise<Tenant | undefined>;
-  takeLease(key: DeliveryKey, input: LeaseInput): Promise<Lease>;
+  /** `turnTaken`: an ordered delivery's turn was taken first (without it, an ordered event's lease is refused). */
+  takeLease(key: DeliveryKey, input: LeaseInput & { readonly turnTaken?: boolean }): Promise<Lease>;
+  /** Whether an ordered delivery is its lane's head (aws/events/ordering.ts). */
+  takeTurn(key: DeliveryKey, o: Ordered, now: number): Promise<Turn>;
+  /** After an ordered delivery settled: its lane goes on and the new head, if waiting, gets a message. */
+  passTurn(key: DeliveryKey, o: Ordered, settled: Delivery, now: number): Promise<void>;
   recordAttempt(tenantId: string, attempt: AttemptItem): Promise<void>;
   recordOutcome(
     key: DeliveryKey,
@@ -27,10 +33,10 @@ export interface DeliveryOps {
   ): Promise<OutcomeDecision | { ok: false; reason: "missing" }>;
   /** Settles a delivery whose tenant or endpoint is gone; false when there is no such delivery. */
   abandon(key: DeliveryKey, now: number, reason: string): Promise<boolean>;
-  /** Settles a delivery whose endpoint or tenant is disabled as SKIPPED; false when nothing changed. */
-  skip(key: DeliveryKey, now: number): Promise<boolean>;
-  /** Parks a delivery until `until`: the sweeper sends it a new message then. */
-  park(key: DeliveryKey, now: number, until: number): Promise<ParkAnswer>;
+  /** Settles a delivery whose endpoint or tenant is disabled as SKIPPED: it as stored then, or undefined. */
+  skip(key: DeliveryKey, now: number): Promise<{ delivery: Delivery; orderingKey?: string | undefined } | undefined>;
+  /** Parks a delivery until `until` (behind its lane's head `behind`): the sweeper sends it a new message then. */
+  park(key: DeliveryKey, now: number, until: number, behind?: string): Promise<ParkAnswer>;
   /** Changes the endpoint under its tenant's version; answers the endpoint as stored afterwards. */
   changeEndpoint(key: DeliveryKey, change: (e: Endpoint) => Endpoint | undefined): Promise<Endpoint | undefined>;
   /** A turn of the endpoint's rate limit, now or reserved up to `horizonMs` ahead. */

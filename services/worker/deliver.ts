@@ -15,6 +15,7 @@ import type { PostResult } from "../outbound/guarded-client.ts";
 import { conclude, exhausted } from "./conclude.ts";
 import { inStage, type DeliverDeps, type Ready } from "./deliver-deps.ts";
 import type { Deferral } from "./endpoint-gate.ts";
+import { passTurn, waitTurn } from "./ordering-turn.ts";
 import type { Disposition, Received } from "./scheduler.ts";
 
 const unknownDelivery = "delivery message for an unknown event or endpoint dropped";
@@ -39,7 +40,11 @@ export async function deliver(deps: DeliverDeps, msg: Received): Promise<Disposi
   }
 }
 
-type Message = { readonly tenantVersion?: number | undefined; readonly bodyBytes?: number | undefined };
+type Message = {
+  readonly tenantVersion?: number | undefined;
+  readonly bodyBytes?: number | undefined;
+  readonly orderingKey?: string | undefined;
+};
 
 /** Everything before the POST: the endpoint, a slot, the gate, the memory budget, the lease. */
 async function prepare(deps: DeliverDeps, key: DeliveryKey, m: Message, log: Logger): Promise<Ready | Disposition> {
@@ -56,7 +61,7 @@ async function prepare(deps: DeliverDeps, key: DeliveryKey, m: Message, log: Log
   try {
     // What was read before a wait for the slot may have changed meanwhile (disabled, circuit opened, secret rotated).
     const current = grant.waited ? await lookUp(deps, key, m.tenantVersion, log) : found;
-    const out = current.kind === "found" ? await admitted(deps, key, current.endpoint, m.bodyBytes, log) : current;
+    const out = current.kind === "found" ? await admitted(deps, key, current.endpoint, m, log) : current;
     if (out.kind !== "ready") slot.release();
     return out.kind === "ready" ? { ...out, slot } : out;
   } catch (err) {
@@ -82,7 +87,11 @@ async function lookUp(
   }
   if (tenant.status === "disabled" || !endpoint.enabled) {
     // Recorded SKIPPED, as a new event's delivery to it is: a recover sends it once the endpoint is back.
-    if (await deps.ops.skip(key, deps.now())) log.info("delivery skipped: endpoint or tenant disabled");
+    const skipped = await deps.ops.skip(key, deps.now());
+    if (skipped) {
+      log.info("delivery skipped: endpoint or tenant disabled");
+      await passTurn(deps, key, endpoint, skipped.orderingKey, skipped.delivery);
+    }
     return { kind: "ack" };
   }
   return { kind: "found", endpoint };
@@ -90,54 +99,69 @@ async function lookUp(
 
 type Admitted = Omit<Ready, "slot">;
 
-/** With a slot: the gate (circuit, rate), the memory budget, then the lease, which also reads the event. */
+/**
+ * With a slot: the gate (circuit, rate), an ordered delivery's turn, the memory budget, then the lease, which also
+ * reads the event (and says when it has an ordering key its message did not carry: the turn is taken then).
+ */
 async function admitted(
   deps: DeliverDeps,
   key: DeliveryKey,
   endpoint: Endpoint,
-  bodyBytes: number | undefined,
+  m: Message,
   log: Logger,
 ): Promise<Admitted | Disposition> {
   const secrets = await deps.ops.openSecrets(key, liveSecrets(endpoint, deps.now()));
   const pass = await deps.gate.pass(key, endpoint);
   if (!pass.ok) return defer(deps, key, pass);
   if (pass.probe) log.info("circuit probe");
-  const releaseMemory = await deps.memory.acquire(bodyBytes ?? deps.maxPayloadBytes);
-  const leaseId = randomUUID();
-  const input = { now: deps.now(), leaseId, leaseMs: deps.leaseMs, maxAttempts: maxAttempts(deps.schedule) };
-  const lease = await deps.ops.takeLease(key, input).catch((err: unknown) => {
+  let orderingKey = m.orderingKey;
+  for (;;) {
+    const waiting = orderingKey === undefined ? undefined : await waitTurn(deps, key, endpoint, orderingKey, log);
+    if (waiting) return waiting;
+    const releaseMemory = await deps.memory.acquire(m.bodyBytes ?? deps.maxPayloadBytes);
+    const leaseId = randomUUID();
+    const input = { now: deps.now(), leaseId, leaseMs: deps.leaseMs, maxAttempts: maxAttempts(deps.schedule) };
+    const lease = await deps.ops
+      .takeLease(key, { ...input, turnTaken: orderingKey !== undefined })
+      .catch((err: unknown) => {
+        releaseMemory();
+        throw err;
+      });
+    if (lease.ok) {
+      const attempt = totalAttempts(lease.delivery);
+      return {
+        kind: "ready",
+        key,
+        endpoint,
+        secrets,
+        event: lease.event,
+        leaseId,
+        attempt,
+        probe: pass.probe,
+        releaseMemory,
+      };
+    }
     releaseMemory();
-    throw err;
-  });
-  if (lease.ok) {
-    const attempt = totalAttempts(lease.delivery);
-    return {
-      kind: "ready",
-      key,
-      endpoint,
-      secrets,
-      event: lease.event,
-      leaseId,
-      attempt,
-      probe: pass.probe,
-      releaseMemory,
-    };
-  }
-  releaseMemory();
-  switch (lease.reason) {
-    case "leased":
-    case "not-due":
-      log.debug({ reason: lease.reason }, "message back on the queue until its delivery is free and due");
-      return { kind: "nack", at: lease.retryAt };
-    case "exhausted":
-      log.warn("delivery dead: attempt budget spent by a lost worker");
-      await exhausted(deps, key, lease.delivery);
-      return { kind: "dead-letter" };
-    case "missing":
-      log.warn(unknownDelivery);
-      return { kind: "ack" };
-    case "settled":
-      return { kind: "ack" };
+    switch (lease.reason) {
+      case "ordered":
+        if (orderingKey !== undefined) throw new Error("lease refused for want of a turn just taken");
+        orderingKey = lease.orderingKey;
+        continue;
+      case "leased":
+      case "not-due":
+        log.debug({ reason: lease.reason }, "message back on the queue until its delivery is free and due");
+        return { kind: "nack", at: lease.retryAt };
+      case "exhausted":
+        log.warn("delivery dead: attempt budget spent by a lost worker");
+        await exhausted(deps, key, lease.delivery);
+        await passTurn(deps, key, endpoint, orderingKey, lease.delivery);
+        return { kind: "dead-letter" };
+      case "missing":
+        log.warn(unknownDelivery);
+        return { kind: "ack" };
+      case "settled":
+        return { kind: "ack" };
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import {
   skipDelivery,
   takeLease,
 } from "../aws/events/delivery-ops.ts";
+import { passTurn, takeTurn } from "../aws/events/ordering.ts";
 import { takeRateTurn } from "../aws/events/rate-turns.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { openSecrets } from "../aws/secret-keys.ts";
@@ -16,6 +17,7 @@ import { operationalNotifier } from "../ingestion/operational-events.ts";
 import type { GuardedClient } from "../outbound/guarded-client.ts";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.ts";
+import { turnTiming } from "../core/ordering.ts";
 import type { DeliveryOps } from "./deliver-deps.ts";
 import { traceDeliveryOps } from "./delivery-tracing.ts";
 
@@ -48,7 +50,13 @@ export function deliveryIo(o: DeliveryIoOptions): DeliveryOps {
     recordOutcome: (key, outcome, input, known) => recordOutcome(o.store, key, outcome, input, known),
     abandon: (key, at, reason) => abandonDelivery(o.store, key, at, reason),
     skip: (key, at) => skipDelivery(o.store, key, at),
-    park: (key, at, until) => parkDelivery(o.store, key, at, until),
+    park: (key, at, until, behind) => parkDelivery(o.store, key, at, until, behind),
+    takeTurn: (key, ordered, at) => takeTurn(o.store, key, ordered, at, turnTiming),
+    async passTurn(key, ordered, settled, at) {
+      const head = await passTurn(o.store, key, ordered, settled, at);
+      // Lost (refused, or this task dies first): the head looks again when its park ends (the sweeper).
+      if (head) await enqueueDeliveries(o.queue, [{ ...key, eventId: head, orderingKey: ordered.orderingKey }]);
+    },
     async changeEndpoint(key, change) {
       const stored = await changeEndpoint(o.tenants, key, change);
       if (stored) cache.remember(stored);

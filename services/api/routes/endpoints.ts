@@ -14,7 +14,9 @@ import {
 } from "../../aws/tenants.ts";
 import { endpointSchemas } from "../endpoint-requests.ts";
 import { liveTenant, newEndpoint } from "../tenant-records.ts";
-import { cursorOf, optionalJson, parseWith, requireJson } from "../validate.ts";
+import { cursorOf, noBody, optionalJson, parseWith, requireJson } from "../validate.ts";
+import { orderingKeySchema } from "../../core/ordering.ts";
+import { orderingKeysOf, orderingKeysQuerySchema, skipOrderingKey } from "../ordering-keys.ts";
 import { matchesEventTypes } from "../../core/event-type.ts";
 import { matchesFilter } from "../../core/payload-filter.ts";
 import { getEventType } from "../../aws/event-catalog.ts";
@@ -100,13 +102,14 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
       max_in_flight: maxInFlight,
       rate_limit: rateLimit,
       send_traceparent: sendTraceparent,
+      ordering,
       enabled,
     } = input;
     const changed = found(
       await updateEndpoint(
         deps.tenants,
         ids,
-        { url, description, eventTypes, filter, maxInFlight, rateLimit, sendTraceparent, enabled },
+        { url, description, eventTypes, filter, maxInFlight, rateLimit, sendTraceparent, ordering, enabled },
         deps.now(),
       ),
       ids.endpointId,
@@ -193,6 +196,25 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
           matchesFilter(input.filter, JSON.parse(Buffer.from(e.body).toString("utf8")) as unknown),
       })),
     });
+  });
+
+  router.get("/:endpointId/ordering-keys", async (req, res) => {
+    const q = parseWith(orderingKeysQuerySchema, req.query);
+    const { tenantId, endpointId } = await endpointOf(req);
+    res.json(await orderingKeysOf({ store: deps.store, tenantId, endpointId }, q));
+  });
+
+  router.post("/:endpointId/ordering-keys/:orderingKey/skip", deps.actionLimit, ...noBody, async (req, res) => {
+    const orderingKey = parseWith(orderingKeySchema, req.params.orderingKey);
+    const { tenantId, endpointId, endpoint } = await endpointOf(req);
+    const where = {
+      store: deps.store,
+      queue: deps.queue,
+      tenantId,
+      endpointId,
+      mode: endpoint.ordering ?? "release_on_dead",
+    };
+    res.json(await skipOrderingKey(where, orderingKey, deps.now()));
   });
 
   router.post("/:endpointId/recover", deps.actionLimit, ...json, async (req, res) => {

@@ -15,10 +15,12 @@ import {
   getEventWithAttempts,
   listEvents,
 } from "../../aws/events/read-events.ts";
+import { readLane } from "../../aws/events/lanes.ts";
 import { acceptEvent, type AcceptDeps } from "../../ingestion/accept-event.ts";
 import { nonConforming, type CatalogChecker } from "../../ingestion/catalog-check.ts";
 import type { CatalogHead } from "../../core/event-catalog.ts";
 import { eventTypeOf } from "../../core/event-type.ts";
+import { orderingKeySchema } from "../../core/ordering.ts";
 import { requeueAndSend, type RequeueDeps } from "../requeue.ts";
 import { requireTenant } from "../middleware/authenticate.ts";
 import { tenantRateLimit } from "../middleware/rate-limit.ts";
@@ -44,6 +46,9 @@ export const idempotencyKeySchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 printable ASCII characters")
   .optional();
+
+/** Headers of an ingest beside the body, each named in a 422 as sent. */
+export const orderingHeaderSchema = z.object({ "Ordering-Key": orderingKeySchema.optional() });
 
 export const listQuerySchema = z.object({
   status: z.enum(eventStatuses).optional(),
@@ -81,6 +86,9 @@ export function ingestRoutes(deps: IngestDeps): Router {
     async (req, res) => {
       const tenant = requireTenant(req);
       const idempotencyKey = parseWith(idempotencyKeySchema, req.headers["idempotency-key"]);
+      const orderingKey = parseWith(orderingHeaderSchema, { "Ordering-Key": req.headers["ordering-key"] })[
+        "Ordering-Key"
+      ];
       const body = req.body as unknown;
       const parsed = jsonObjectOf(body, deps.maxJsonDepth);
       const type = eventTypeOf(parsed);
@@ -95,6 +103,7 @@ export function ingestRoutes(deps: IngestDeps): Router {
         body: body as Buffer,
         parsed,
         idempotencyKey,
+        orderingKey,
         schema,
         log: req.log,
       });
@@ -125,7 +134,19 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
     // Invariant 4: reads are keyed by the authenticated tenant, so another tenant's id is simply absent.
     const found = isId("evt", eventId) ? await getEventWithAttempts(deps.store, { tenantId, eventId }) : undefined;
     if (!found) throw problems.notFound(`Event ${eventId}`);
-    res.json(eventView(found.event, found.attempts));
+    const { orderingKey } = found.event;
+    const lanes =
+      orderingKey === undefined
+        ? {}
+        : Object.fromEntries(
+            await Promise.all(
+              Object.keys(found.event.deliveries).map(
+                async (endpointId) =>
+                  [endpointId, await readLane(deps.store, { tenantId, endpointId, orderingKey })] as const,
+              ),
+            ),
+          );
+    res.json(eventView(found.event, found.attempts, lanes));
   });
 
   /** A delivery's attempt log a page at a time, newest first: an event read carries only the newest. */

@@ -1,5 +1,5 @@
 /** Storing a newly accepted event, once: invariant 1 starts here (stored before the 201). */
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { nextDue, summarize } from "../../core/delivery-state.ts";
 import { isConditionFailure } from "../errors.ts";
 import { dueShardOf, eventItemSchema, settledTtl, type EventItem, type EventStore } from "./store.ts";
@@ -35,4 +35,16 @@ export async function createEvent(store: EventStore, event: EventItem, now: numb
     }),
   );
   return { created: false, existing: eventItemSchema.parse(Item) };
+}
+
+/** Takes back an event just stored that cannot be accepted after all (no message was sent for it yet). */
+export async function withdrawEvent(store: EventStore, key: { tenantId: string; eventId: string }): Promise<void> {
+  await store.ddb.send(
+    new DeleteCommand({
+      TableName: store.table,
+      Key: { tenantId: key.tenantId, sk: key.eventId },
+      ConditionExpression: "version = :zero",
+      ExpressionAttributeValues: { ":zero": 0 },
+    }),
+  );
 }

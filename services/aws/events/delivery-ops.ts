@@ -45,6 +45,8 @@ export type Lease =
   | Exclude<LeaseDecision, { ok: true } | { reason: "exhausted" }>
   /** This call settled it DEAD (its budget was spent by a worker that died): as stored now. */
   | { readonly ok: false; readonly reason: "exhausted"; readonly delivery: Delivery }
+  /** The event has an ordering key and the caller did not take its turn in the lane first (`turnTaken`). */
+  | { readonly ok: false; readonly reason: "ordered"; readonly orderingKey: string }
   | Missing;
 
 /**
@@ -54,16 +56,20 @@ export type Lease =
  * The sweeper's due time is left as it was: the lease can only move this delivery's due time later, so the
  * stored one stays at or before the true one (the sweeper may look early, never late).
  */
-export async function takeLease(store: EventStore, key: DeliveryKey, input: LeaseInput): Promise<Lease> {
+export async function takeLease(
+  store: EventStore,
+  key: DeliveryKey,
+  input: LeaseInput & { readonly turnTaken?: boolean },
+): Promise<Lease> {
   try {
     const { Attributes } = await store.ddb.send(
       new UpdateCommand({
         TableName: store.table,
         Key: { tenantId: key.tenantId, sk: key.eventId },
         UpdateExpression:
-          "SET #d.#e.attempts = #d.#e.attempts + :one, #d.#e.leaseId = :lid, #d.#e.leaseUntil = :until, #v = #v + :one REMOVE #d.#e.parked",
+          "SET #d.#e.attempts = #d.#e.attempts + :one, #d.#e.leaseId = :lid, #d.#e.leaseUntil = :until, #v = #v + :one REMOVE #d.#e.parked, #d.#e.behind",
         ConditionExpression:
-          "#d.#e.#s IN (:pending, :failed) AND (attribute_not_exists(#d.#e.leaseUntil) OR #d.#e.leaseUntil <= :now) AND #d.#e.nextAttemptAt <= :due AND #d.#e.attempts < :max",
+          "#d.#e.#s IN (:pending, :failed) AND (attribute_not_exists(#d.#e.leaseUntil) OR #d.#e.leaseUntil <= :now) AND (#d.#e.nextAttemptAt <= :due OR attribute_exists(#d.#e.behind)) AND #d.#e.attempts < :max AND (attribute_not_exists(orderingKey) OR :turn = :one)",
         ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId, "#s": "status", "#v": "version" },
         ExpressionAttributeValues: {
           ":one": 1,
@@ -72,6 +78,7 @@ export async function takeLease(store: EventStore, key: DeliveryKey, input: Leas
           ":now": input.now,
           ":due": input.now + earlyToleranceMs,
           ":max": input.maxAttempts,
+          ":turn": input.turnTaken ? 1 : 0,
           ":pending": "PENDING",
           ":failed": "FAILED",
         },
@@ -86,6 +93,8 @@ export async function takeLease(store: EventStore, key: DeliveryKey, input: Leas
   const event = await getEventForDelivery(store, key);
   const d = event?.deliveries[key.endpointId];
   if (!event || !d) return missing;
+  if (event.orderingKey !== undefined && !input.turnTaken && !isSettled(d.status))
+    return { ok: false, reason: "ordered", orderingKey: event.orderingKey };
   const decision = decideLease(d, input);
   // Free now (a lease ran out between the write and the read): the next receipt takes it.
   if (decision.ok) return { ok: false, reason: "leased", retryAt: input.now };
@@ -138,6 +147,8 @@ export interface Requeued {
   readonly requeued: string[];
   /** The endpoints whose deliveries were not settled: each already has its message on the queue (or the sweeper's). */
   readonly queued: string[];
+  /** The event's ordering key, if it has one. */
+  readonly orderingKey?: string | undefined;
 }
 
 /**
@@ -162,7 +173,7 @@ export async function requeueDeliveries(
         }),
     );
     const queued = named.filter(([id, d]) => !(id in changes) && !isSettled(d.status)).map(([id]) => id);
-    return { changes, result: { requeued: Object.keys(changes), queued } };
+    return { changes, result: { requeued: Object.keys(changes), queued, orderingKey: state.orderingKey } };
   });
   return out.found ? out.result : undefined;
 }
@@ -244,11 +255,12 @@ export async function parkDelivery(
   key: DeliveryKey,
   now: number,
   until: number,
+  behind?: string,
 ): Promise<ParkAnswer> {
   const out = await changeDeliveries(store, key, now, (state) => {
     const d = state.deliveries[key.endpointId];
     if (!d) return { result: "missing" as const };
-    const decision = park(d, now, until);
+    const decision = park(d, now, until, behind);
     return decision.ok
       ? { changes: { [key.endpointId]: decision.delivery }, result: "parked" as const }
       : { result: decision.reason };
@@ -256,12 +268,22 @@ export async function parkDelivery(
   return out.found ? out.result : "missing";
 }
 
-/** Skips a delivery whose endpoint or tenant is disabled (see core's skip); false when nothing was changed. */
-export async function skipDelivery(store: EventStore, key: DeliveryKey, now: number): Promise<boolean> {
+/**
+ * Skips a delivery whose endpoint or tenant is disabled (see core's skip): answers it as stored and its event's
+ * ordering key, or undefined when nothing was changed.
+ */
+export async function skipDelivery(
+  store: EventStore,
+  key: DeliveryKey,
+  now: number,
+): Promise<{ delivery: Delivery; orderingKey?: string | undefined } | undefined> {
   const out = await changeDeliveries(store, key, now, (state) => {
     const d = state.deliveries[key.endpointId];
     const next = d && skip(d, now);
-    return { changes: next ? { [key.endpointId]: next } : undefined, result: next !== undefined };
+    return {
+      changes: next ? { [key.endpointId]: next } : undefined,
+      result: next && { delivery: next, orderingKey: state.orderingKey },
+    };
   });
-  return out.found && out.result;
+  return out.found ? out.result : undefined;
 }

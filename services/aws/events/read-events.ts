@@ -222,6 +222,7 @@ export async function eventIdsByStatus(
 export async function deliveryOf(
   store: EventStore,
   key: EventKey & { readonly endpointId: string },
+  consistent = false,
 ): Promise<Delivery | undefined> {
   const { Item } = await store.ddb.send(
     new GetCommand({
@@ -229,6 +230,7 @@ export async function deliveryOf(
       Key: { tenantId: key.tenantId, sk: key.eventId },
       ProjectionExpression: "#d.#e",
       ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId },
+      ConsistentRead: consistent,
     }),
   );
   const d: unknown = (Item?.deliveries as Record<string, unknown> | undefined)?.[key.endpointId];

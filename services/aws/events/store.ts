@@ -44,6 +44,8 @@ export const eventItemSchema = z.object({
   schemaVersion: z.number().optional(),
   /** Where the payload did not conform, when its type's schema only warns (at most 10). */
   schemaErrors: z.array(z.object({ pointer: z.string(), message: z.string() })).optional(),
+  /** Its `Ordering-Key` (core/ordering.ts): delivered to each endpoint after the key's earlier events. */
+  orderingKey: z.string().optional(),
   /** Endpoints whose event-type filter matched but whose content filter did not: no delivery was made for them. */
   filteredOut: z.array(z.string()).optional(),
 });

@@ -101,8 +101,10 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
     abandon: async () => true,
     async skip(_key, at) {
       set({ ...event.deliveries[ids.endpointId]!, status: "SKIPPED", skippedAt: at });
-      return true;
+      return { delivery: event.deliveries[ids.endpointId]! };
     },
+    takeTurn: async () => ({ ok: true }),
+    passTurn: async () => undefined,
     park: async (_key, _now, until) => (parked.push(until), "parked"),
     async changeEndpoint(_key, change) {
       const next = change(tenant.endpoints[ids.endpointId]!);

@@ -177,6 +177,10 @@ export type Event = {
      * Endpoints whose event types matched but whose content filter did not: no delivery was made for them.
      */
     filtered_endpoints: Array<string>;
+    /**
+     * Its `Ordering-Key`: delivered to each endpoint after the key's earlier events.
+     */
+    ordering_key: string | null;
     deliveries: Array<{
         endpoint_id: string;
         /**
@@ -212,6 +216,23 @@ export type Event = {
          * Null when `attempt_log` holds every attempt; else pass as `cursor` to GET …/deliveries/{endpointId}/attempts for the earlier ones.
          */
         earlier_attempts_cursor: string | null;
+        /**
+         * Present for an event with an `Ordering-Key`.
+         */
+        ordering?: {
+            /**
+             * Its place in its key's line at this endpoint: 0 is the head (its turn); null once it left the line.
+             */
+            position: number | null;
+            /**
+             * The event at the head of the line, while it waits for it.
+             */
+            waiting_for: string | null;
+            /**
+             * The event it last waited for before its turn came.
+             */
+            waited_for: string | null;
+        };
     }>;
 };
 
@@ -295,6 +316,10 @@ export type Endpoint = {
      */
     send_traceparent: boolean;
     /**
+     * For events with an `Ordering-Key`: what a dead or skipped delivery does to the key's next event.
+     */
+    ordering: 'release_on_dead' | 'block_on_dead';
+    /**
      * The circuit breaker as the workers last recorded it.
      */
     circuit: {
@@ -346,6 +371,10 @@ export type EndpointWithSecret = {
      * Deliveries carry a W3C `traceparent` header (when the platform traces).
      */
     send_traceparent: boolean;
+    /**
+     * For events with an `Ordering-Key`: what a dead or skipped delivery does to the key's next event.
+     */
+    ordering: 'release_on_dead' | 'block_on_dead';
     /**
      * The circuit breaker as the workers last recorded it.
      */
@@ -402,6 +431,10 @@ export type RotatedEndpoint = {
      * Deliveries carry a W3C `traceparent` header (when the platform traces).
      */
     send_traceparent: boolean;
+    /**
+     * For events with an `Ordering-Key`: what a dead or skipped delivery does to the key's next event.
+     */
+    ordering: 'release_on_dead' | 'block_on_dead';
     /**
      * The circuit breaker as the workers last recorded it.
      */
@@ -513,6 +546,43 @@ export type EndpointRecovered = {
      * Pass as `cursor` to go on; null when the range is done.
      */
     next_cursor: string | null;
+};
+
+export type OrderingKeyPage = {
+    data: Array<OrderingKey>;
+    /**
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor: string | null;
+};
+
+export type OrderingKey = {
+    ordering_key: string;
+    /**
+     * Events in its line at this endpoint, the head included.
+     */
+    waiting: number;
+    head_event_id: string;
+    /**
+     * Why the head holds the others: on its way (in_flight), waiting for a retry (retrying), or dead or skipped with the endpoint blocking on dead (unblock with a retry, a recover or …/skip); gone: its event no longer exists (it lets the next go at the next look).
+     */
+    reason: 'in_flight' | 'retrying' | 'dead' | 'skipped' | 'gone';
+    /**
+     * Since when the head has been the head.
+     */
+    since: string;
+};
+
+export type OrderingKeySkipped = {
+    ordering_key: string;
+    /**
+     * The head let go: its delivery stays as it was (dead or skipped).
+     */
+    skipped_event_id: string;
+    /**
+     * The event now at the head, sent now when it was waiting for its turn; else null.
+     */
+    next_event_id: string | null;
 };
 
 export type EventTypePage = {
@@ -964,6 +1034,10 @@ export type PostV1EventsData = {
     };
     headers?: {
         'idempotency-key'?: string;
+        /**
+         * Events with the same key reach each endpoint one after another, in the order they were accepted (README, Ordering). 429 when 1,000 of the key's events already wait at an endpoint.
+         */
+        'ordering-key'?: string;
     };
     path?: never;
     query?: never;
@@ -1287,6 +1361,10 @@ export type PostV1EndpointsData = {
          * Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true).
          */
         send_traceparent?: boolean;
+        /**
+         * For events with an `Ordering-Key`: whether a dead or skipped delivery lets the key's next event go (release_on_dead, the default) or holds it until it is retried, recovered or skipped (block_on_dead).
+         */
+        ordering?: 'release_on_dead' | 'block_on_dead';
     };
     path?: never;
     query?: never;
@@ -1451,6 +1529,10 @@ export type PatchV1EndpointsByEndpointIdData = {
          * Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true).
          */
         send_traceparent?: boolean;
+        /**
+         * For events with an `Ordering-Key`: whether a dead or skipped delivery lets the key's next event go (release_on_dead, the default) or holds it until it is retried, recovered or skipped (block_on_dead).
+         */
+        ordering?: 'release_on_dead' | 'block_on_dead';
         enabled?: boolean;
     };
     path: {
@@ -1849,6 +1931,115 @@ export type PostV1EndpointsByEndpointIdRecoverResponses = {
 };
 
 export type PostV1EndpointsByEndpointIdRecoverResponse = PostV1EndpointsByEndpointIdRecoverResponses[keyof PostV1EndpointsByEndpointIdRecoverResponses];
+
+export type GetV1EndpointsByEndpointIdOrderingKeysData = {
+    body?: never;
+    path: {
+        endpointId: string;
+    };
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page.
+         */
+        cursor?: string;
+    };
+    url: '/v1/endpoints/{endpointId}/ordering-keys';
+};
+
+export type GetV1EndpointsByEndpointIdOrderingKeysErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetV1EndpointsByEndpointIdOrderingKeysError = GetV1EndpointsByEndpointIdOrderingKeysErrors[keyof GetV1EndpointsByEndpointIdOrderingKeysErrors];
+
+export type GetV1EndpointsByEndpointIdOrderingKeysResponses = {
+    /**
+     * Success
+     */
+    200: OrderingKeyPage;
+};
+
+export type GetV1EndpointsByEndpointIdOrderingKeysResponse = GetV1EndpointsByEndpointIdOrderingKeysResponses[keyof GetV1EndpointsByEndpointIdOrderingKeysResponses];
+
+export type PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipData = {
+    body?: never;
+    path: {
+        endpointId: string;
+        orderingKey: string;
+    };
+    query?: never;
+    url: '/v1/endpoints/{endpointId}/ordering-keys/{orderingKey}/skip';
+};
+
+export type PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * Conflicts with the current state
+     */
+    409: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipError = PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors[keyof PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors];
+
+export type PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses = {
+    /**
+     * Success
+     */
+    200: OrderingKeySkipped;
+};
+
+export type PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponse = PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses[keyof PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses];
 
 export type GetV1EventTypesData = {
     body?: never;
@@ -2418,6 +2609,10 @@ export type PostAdminTenantsData = {
              * Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true).
              */
             send_traceparent?: boolean;
+            /**
+             * For events with an `Ordering-Key`: whether a dead or skipped delivery lets the key's next event go (release_on_dead, the default) or holds it until it is retried, recovered or skipped (block_on_dead).
+             */
+            ordering?: 'release_on_dead' | 'block_on_dead';
         }>;
     };
     path?: never;
@@ -2937,6 +3132,10 @@ export type PostAdminTenantsByTenantIdEndpointsData = {
          * Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true).
          */
         send_traceparent?: boolean;
+        /**
+         * For events with an `Ordering-Key`: whether a dead or skipped delivery lets the key's next event go (release_on_dead, the default) or holds it until it is retried, recovered or skipped (block_on_dead).
+         */
+        ordering?: 'release_on_dead' | 'block_on_dead';
     };
     path: {
         tenantId: string;
@@ -3113,6 +3312,10 @@ export type PatchAdminTenantsByTenantIdEndpointsByEndpointIdData = {
          * Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true).
          */
         send_traceparent?: boolean;
+        /**
+         * For events with an `Ordering-Key`: whether a dead or skipped delivery lets the key's next event go (release_on_dead, the default) or holds it until it is retried, recovered or skipped (block_on_dead).
+         */
+        ordering?: 'release_on_dead' | 'block_on_dead';
         enabled?: boolean;
     };
     path: {
@@ -3527,6 +3730,121 @@ export type PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverResponses = {
 
 export type PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverResponse = PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverResponses[keyof PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverResponses];
 
+export type GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysData = {
+    body?: never;
+    path: {
+        tenantId: string;
+        endpointId: string;
+    };
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page.
+         */
+        cursor?: string;
+    };
+    url: '/admin/tenants/{tenantId}/endpoints/{endpointId}/ordering-keys';
+};
+
+export type GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysError = GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysErrors[keyof GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysErrors];
+
+export type GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysResponses = {
+    /**
+     * Success
+     */
+    200: OrderingKeyPage;
+};
+
+export type GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysResponse = GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysResponses[keyof GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysResponses];
+
+export type PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipData = {
+    body?: never;
+    path: {
+        tenantId: string;
+        endpointId: string;
+        orderingKey: string;
+    };
+    query?: never;
+    url: '/admin/tenants/{tenantId}/endpoints/{endpointId}/ordering-keys/{orderingKey}/skip';
+};
+
+export type PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * Conflicts with the current state
+     */
+    409: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipError = PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors[keyof PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors];
+
+export type PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses = {
+    /**
+     * Success
+     */
+    200: OrderingKeySkipped;
+};
+
+export type PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponse = PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses[keyof PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses];
+
 export type GetAdminTenantsByTenantIdEventsData = {
     body?: never;
     path: {
@@ -3834,6 +4152,10 @@ export type PostAdminOperationalEndpointsData = {
          * Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true).
          */
         send_traceparent?: boolean;
+        /**
+         * For events with an `Ordering-Key`: whether a dead or skipped delivery lets the key's next event go (release_on_dead, the default) or holds it until it is retried, recovered or skipped (block_on_dead).
+         */
+        ordering?: 'release_on_dead' | 'block_on_dead';
     };
     path?: never;
     query?: never;
@@ -4002,6 +4324,10 @@ export type PatchAdminOperationalEndpointsByEndpointIdData = {
          * Send a W3C `traceparent` header, so a receiver that traces joins the trace (default true).
          */
         send_traceparent?: boolean;
+        /**
+         * For events with an `Ordering-Key`: whether a dead or skipped delivery lets the key's next event go (release_on_dead, the default) or holds it until it is retried, recovered or skipped (block_on_dead).
+         */
+        ordering?: 'release_on_dead' | 'block_on_dead';
         enabled?: boolean;
     };
     path: {
@@ -4404,6 +4730,119 @@ export type PostAdminOperationalEndpointsByEndpointIdRecoverResponses = {
 };
 
 export type PostAdminOperationalEndpointsByEndpointIdRecoverResponse = PostAdminOperationalEndpointsByEndpointIdRecoverResponses[keyof PostAdminOperationalEndpointsByEndpointIdRecoverResponses];
+
+export type GetAdminOperationalEndpointsByEndpointIdOrderingKeysData = {
+    body?: never;
+    path: {
+        endpointId: string;
+    };
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page.
+         */
+        cursor?: string;
+    };
+    url: '/admin/operational-endpoints/{endpointId}/ordering-keys';
+};
+
+export type GetAdminOperationalEndpointsByEndpointIdOrderingKeysErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetAdminOperationalEndpointsByEndpointIdOrderingKeysError = GetAdminOperationalEndpointsByEndpointIdOrderingKeysErrors[keyof GetAdminOperationalEndpointsByEndpointIdOrderingKeysErrors];
+
+export type GetAdminOperationalEndpointsByEndpointIdOrderingKeysResponses = {
+    /**
+     * Success
+     */
+    200: OrderingKeyPage;
+};
+
+export type GetAdminOperationalEndpointsByEndpointIdOrderingKeysResponse = GetAdminOperationalEndpointsByEndpointIdOrderingKeysResponses[keyof GetAdminOperationalEndpointsByEndpointIdOrderingKeysResponses];
+
+export type PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipData = {
+    body?: never;
+    path: {
+        endpointId: string;
+        orderingKey: string;
+    };
+    query?: never;
+    url: '/admin/operational-endpoints/{endpointId}/ordering-keys/{orderingKey}/skip';
+};
+
+export type PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * Conflicts with the current state
+     */
+    409: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipError = PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors[keyof PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors];
+
+export type PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses = {
+    /**
+     * Success
+     */
+    200: OrderingKeySkipped;
+};
+
+export type PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponse = PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses[keyof PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses];
 
 export type GetAdminOperationalEventsData = {
     body?: never;

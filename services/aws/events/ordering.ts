@@ -1,0 +1,119 @@
+/**
+ * Taking and passing a turn in a lane (core/ordering.ts, lanes.ts): before its lease an ordered delivery checks it is
+ * its lane's head, letting go any head whose delivery releases the lane; after it settles, it leaves the lane and
+ * names the new head to wake. Only conditional writes move a lane, so any number of workers, duplicate messages and
+ * the sweeper's copies can run these at once: the head leaves once, and only the head is ever leased.
+ */
+import type { Delivery } from "../../core/delivery-state.ts";
+import { lookAgainAt, releasesLane, type OrderingMode } from "../../core/ordering.ts";
+import type { DeliveryKey } from "./delivery-ops.ts";
+import { joinLane, leaveLane, readLane, type Lane, type LaneKey } from "./lanes.ts";
+import { deliveryOf } from "./read-events.ts";
+import type { EventStore } from "./store.ts";
+
+export interface Ordered {
+  readonly orderingKey: string;
+  readonly mode: OrderingMode;
+}
+
+export interface TurnTiming {
+  /** A waiter looks again at the soonest this long after (should its wake be lost). */
+  readonly minWaitMs: number;
+  /** A waiter behind a head that blocks (dead or skipped) looks again after this long. */
+  readonly blockedWaitMs: number;
+}
+
+export type Turn =
+  | { readonly ok: true }
+  /** Wait behind `behind` (the head; empty when the lane is full) until it wakes it, or `until` at the latest. */
+  | { readonly ok: false; readonly behind: string; readonly until: number };
+
+/** Releasing heads let go in one call at most: a lane of many released heads goes on at the next look. */
+const maxSteps = 20;
+
+const laneKey = (key: DeliveryKey, o: Ordered): LaneKey => ({ ...key, orderingKey: o.orderingKey });
+const headOf = (store: EventStore, key: DeliveryKey, eventId: string) =>
+  deliveryOf(store, { tenantId: key.tenantId, eventId, endpointId: key.endpointId }, true);
+
+/** Whether the delivery is its lane's head (joining the lane if it is not in it: a requeue, a lost acceptance write). */
+export async function takeTurn(
+  store: EventStore,
+  key: DeliveryKey,
+  o: Ordered,
+  now: number,
+  timing: TurnTiming,
+): Promise<Turn> {
+  const lk = laneKey(key, o);
+  for (let step = 0; step < maxSteps; step++) {
+    const lane = await readLane(store, lk);
+    if (!lane?.waiting.includes(key.eventId)) {
+      const joined = await joinLane(store, lk, key.eventId, now);
+      if (!joined.ok) return { ok: false, behind: "", until: now + timing.minWaitMs };
+      if (joined.position === 0) return { ok: true };
+      continue;
+    }
+    const head = lane.waiting[0]!;
+    if (head === key.eventId) return { ok: true };
+    const d = await headOf(store, key, head);
+    if (!releasesLane(d, o.mode)) {
+      return { ok: false, behind: head, until: lookAgainAt(d!, now, timing.minWaitMs, timing.blockedWaitMs) };
+    }
+    await leaveLane(store, lk, head, now);
+  }
+  return { ok: false, behind: "", until: now + timing.minWaitMs };
+}
+
+/**
+ * After the delivery settled as `settled`: when that lets the lane go, it leaves it, and so does every head after it
+ * that also lets it go; answers the event to wake (a head that waits for its turn), if any.
+ */
+export async function passTurn(
+  store: EventStore,
+  key: DeliveryKey,
+  o: Ordered,
+  settled: Delivery,
+  now: number,
+): Promise<string | undefined> {
+  if (!releasesLane(settled, o.mode)) return undefined;
+  return nextHead(store, key, o, await leaveLane(store, laneKey(key, o), key.eventId, now), now);
+}
+
+async function nextHead(
+  store: EventStore,
+  key: DeliveryKey,
+  o: Ordered,
+  after: Lane | undefined,
+  now: number,
+): Promise<string | undefined> {
+  let lane = after;
+  for (let step = 0; lane && step < maxSteps; step++) {
+    const head = lane.waiting[0];
+    if (head === undefined) return undefined;
+    const d = await headOf(store, key, head);
+    if (!releasesLane(d, o.mode)) {
+      return d!.status === "PENDING" && (d!.leaseUntil ?? 0) <= now ? head : undefined;
+    }
+    lane = await leaveLane(store, laneKey(key, o), head, now);
+  }
+  return undefined;
+}
+
+/**
+ * Lets a lane's head go by hand when it blocks (dead or skipped, or its event is gone): answers the event skipped
+ * and the one to wake, if any.
+ */
+export async function skipHead(
+  store: EventStore,
+  key: Omit<DeliveryKey, "eventId">,
+  o: Ordered,
+  now: number,
+): Promise<{ skipped: string; wake?: string | undefined } | "not-blocked" | "empty"> {
+  const lk = { ...key, orderingKey: o.orderingKey };
+  const head = (await readLane(store, lk))?.waiting[0];
+  if (head === undefined) return "empty";
+  const at = { ...key, eventId: head };
+  const d = await headOf(store, at, head);
+  if (d && d.status !== "DEAD" && d.status !== "SKIPPED") return "not-blocked";
+  const after = await leaveLane(store, lk, head, now);
+  return { skipped: head, wake: await nextHead(store, at, o, after, now) };
+}
