@@ -280,7 +280,7 @@ export const operations: readonly Operation[] = [
   {
     method: "get",
     path: "/v1/tenant",
-    summary: "The tenant this key (or portal session) acts for: its id and name",
+    summary: "The tenant this key (or portal session) acts for: its id, name and retention",
     tag: "Tenant",
     auth: "apiKey",
     responses: ok(views.tenantIdentitySchema),
@@ -326,11 +326,11 @@ export const operations: readonly Operation[] = [
   {
     method: "patch",
     path: tenant,
-    summary: "Rename, disable or enable a tenant",
+    summary: "Rename, disable or enable a tenant, or change its retention (for data written from then on)",
     tag: "Admin: tenants",
     auth: "admin",
     body: tenantPatchSchema,
-    responses: ok(views.tenantViewSchema),
+    responses: ok(views.tenantUpdatedSchema),
   },
   {
     method: "delete",

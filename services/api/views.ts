@@ -4,7 +4,7 @@
  * Secrets never pass through here.
  */
 import { z } from "zod";
-import { tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
+import { retentionDaysOf, tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
 import { maxExcerptJsonBytes, type AttemptItem, type EventItem } from "../aws/events/store.ts";
 import { recentAttempts, type AttemptPage, type EventSummary } from "../aws/events/read-events.ts";
 import { deliveryStatuses, eventStatuses, isSettled, totalAttempts, type Delivery } from "../core/delivery-state.ts";
@@ -149,15 +149,27 @@ export const tenantViewSchema = z
     status: z.enum(tenantStatuses),
     created_at: timestamp,
     endpoints: z.array(endpointViewSchema),
+    retention_days: z.number().int().meta({ description: "Days its events, attempt records and figures are kept." }),
   })
   .meta({ id: "Tenant" });
+export const retentionNotice =
+  "retention_days applies to data written from now on; data already stored keeps the expiry it was written with.";
+export const tenantUpdatedSchema = tenantViewSchema
+  .extend({
+    notice: z
+      .string()
+      .optional()
+      .meta({ description: "Present when retention_days changed: what the change applies to." }),
+  })
+  .meta({ id: "TenantUpdated" });
 /** Whose credential this is: what the portal's header names, so a link to another tenant's portal is recognisable. */
 export const tenantIdentitySchema = z
-  .strictObject({ tenant_id: z.string(), name: z.string() })
+  .strictObject({ tenant_id: z.string(), name: z.string(), retention_days: z.number().int() })
   .meta({ id: "TenantIdentity" });
 export const tenantIdentityView = (t: Tenant): z.input<typeof tenantIdentitySchema> => ({
   tenant_id: t.tenantId,
   name: t.name,
+  retention_days: retentionDaysOf(t),
 });
 export const tenantCreatedSchema = tenantViewSchema
   .extend({ api_key: apiKey, endpoints: z.array(endpointWithSecretSchema) })
@@ -171,6 +183,7 @@ export function tenantView(t: Tenant): z.input<typeof tenantViewSchema> {
     status: t.status,
     created_at: new Date(t.createdAt).toISOString(),
     endpoints: Object.entries(t.endpoints).map(([id, e]) => endpointView(id, e)),
+    retention_days: retentionDaysOf(t),
   };
 }
 

@@ -177,7 +177,7 @@ export class PlatformApi extends HeyApiClient {
     }
     
     /**
-     * The tenant this key (or portal session) acts for: its id and name
+     * The tenant this key (or portal session) acts for: its id, name and retention
      */
     public getV1Tenant<ThrowOnError extends boolean = true>(options?: Options<GetV1TenantData, ThrowOnError>): RequestResult<GetV1TenantResponses, GetV1TenantErrors, ThrowOnError> {
         return (options?.client ?? this.client).get<GetV1TenantResponses, GetV1TenantErrors, ThrowOnError>({
@@ -577,7 +577,7 @@ export class PlatformApi extends HeyApiClient {
     }
     
     /**
-     * Rename, disable or enable a tenant
+     * Rename, disable or enable a tenant, or change its retention (for data written from then on)
      */
     public patchAdminTenantsByTenantId<ThrowOnError extends boolean = true>(options: Options<PatchAdminTenantsByTenantIdData, ThrowOnError>): RequestResult<PatchAdminTenantsByTenantIdResponses, PatchAdminTenantsByTenantIdErrors, ThrowOnError> {
         return (options.client ?? this.client).patch<PatchAdminTenantsByTenantIdResponses, PatchAdminTenantsByTenantIdErrors, ThrowOnError>({

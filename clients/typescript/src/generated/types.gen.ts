@@ -251,6 +251,7 @@ export type EventRequeued = {
 export type TenantIdentity = {
     tenant_id: string;
     name: string;
+    retention_days: number;
 };
 
 export type EndpointPage = {
@@ -588,6 +589,10 @@ export type TenantCreated = {
     created_at: string;
     endpoints: Array<EndpointWithSecret>;
     /**
+     * Days its events, attempt records and figures are kept.
+     */
+    retention_days: number;
+    /**
      * The API key (`whk_…`). Shown in this response only.
      */
     api_key: string;
@@ -607,6 +612,26 @@ export type Tenant = {
     status: 'active' | 'disabled' | 'deleted';
     created_at: string;
     endpoints: Array<Endpoint>;
+    /**
+     * Days its events, attempt records and figures are kept.
+     */
+    retention_days: number;
+};
+
+export type TenantUpdated = {
+    tenant_id: string;
+    name: string;
+    status: 'active' | 'disabled' | 'deleted';
+    created_at: string;
+    endpoints: Array<Endpoint>;
+    /**
+     * Days its events, attempt records and figures are kept.
+     */
+    retention_days: number;
+    /**
+     * Present when retention_days changed: what the change applies to.
+     */
+    notice?: string;
 };
 
 export type ApiKeyCreated = {
@@ -2419,6 +2444,10 @@ export type PostAdminTenantsData = {
              */
             send_traceparent?: boolean;
         }>;
+        /**
+         * Days the tenant's events, attempt records and figures are kept (1–365). A change applies to data written from then on.
+         */
+        retention_days?: number;
     };
     path?: never;
     query?: never;
@@ -2573,6 +2602,10 @@ export type PatchAdminTenantsByTenantIdData = {
     body: {
         name?: string;
         status?: 'active' | 'disabled';
+        /**
+         * Days the tenant's events, attempt records and figures are kept (1–365). A change applies to data written from then on.
+         */
+        retention_days?: number;
     };
     path: {
         tenantId: string;
@@ -2630,7 +2663,7 @@ export type PatchAdminTenantsByTenantIdResponses = {
     /**
      * Success
      */
-    200: Tenant;
+    200: TenantUpdated;
 };
 
 export type PatchAdminTenantsByTenantIdResponse = PatchAdminTenantsByTenantIdResponses[keyof PatchAdminTenantsByTenantIdResponses];
