@@ -160,6 +160,15 @@ function eventReadOperations(base: string, auth: Auth, tag: string): Operation[]
       bodyOptional: true,
       responses: { 202: views.requeuedSchema },
     },
+    {
+      method: "delete",
+      path: `${one}/payload`,
+      summary:
+        "Erase the event's payload and every response excerpt; its pending deliveries are cancelled (ids and times stay)",
+      tag,
+      auth,
+      responses: ok(views.payloadErasedSchema),
+    },
   ];
 }
 

@@ -257,7 +257,10 @@ const payloadErrorSchema = z.strictObject({
 });
 export const eventViewSchema = eventSummaryViewSchema
   .extend({
-    payload: z.unknown().meta({ description: "The body as received." }),
+    payload: z.unknown().meta({ description: "The body as received; null once erased." }),
+    payload_erased_at: timestamp
+      .nullable()
+      .meta({ description: "When the payload (and every response excerpt) was erased on request; null if never." }),
     schema: z
       .strictObject({
         version: z.number().int().meta({ description: "The version of its type's schema it was checked against." }),
@@ -286,7 +289,8 @@ export function eventView(
 ): z.input<typeof eventViewSchema> {
   return {
     ...eventSummaryView(event),
-    payload: JSON.parse(Buffer.from(event.body).toString("utf8")) as unknown,
+    payload: event.erasedAt === undefined ? (JSON.parse(Buffer.from(event.body).toString("utf8")) as unknown) : null,
+    payload_erased_at: iso(event.erasedAt) ?? null,
     schema:
       event.schemaVersion === undefined
         ? null
@@ -312,6 +316,17 @@ export function eventView(
     })),
   };
 }
+
+export const payloadErasedSchema = z
+  .strictObject({
+    event_id: z.string(),
+    payload_erased_at: timestamp,
+    cancelled: z.array(z.string()).meta({
+      description: "Endpoints whose pending deliveries were cancelled (settled DEAD, `last_error` says why).",
+    }),
+    excerpts_removed: z.number().int().meta({ description: "Attempt records whose response excerpt was removed." }),
+  })
+  .meta({ id: "PayloadErased" });
 
 export const requeuedSchema = z
   .strictObject({

@@ -220,6 +220,7 @@ describe("every operation answers what the document says", () => {
       const endpointId = (event.deliveries as { endpoint_id: string }[])[0]!.endpoint_id;
       await call("get", `${base}/${id}/deliveries/${endpointId}/attempts?limit=2`, { auth });
       await call("post", `${base}/${id}/retry`, { auth });
+      await call("delete", `${base}/${id}/payload`, { auth });
     }
     await call("post", "/admin/dlq/requeue", { body: { max_messages: 10, dry_run: true } });
     await call("post", "/admin/seal-secrets", { body: { limit: 5 } });

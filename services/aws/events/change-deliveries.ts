@@ -14,6 +14,8 @@ const stateSchema = z.object({
   version: z.number(),
   /** The tenant's retention written with the event: its TTL once settled. */
   retentionMs: z.number().optional(),
+  /** Set once its payload is erased: nothing of it is sent again. */
+  erasedAt: z.number().optional(),
 });
 export type DeliveriesState = z.infer<typeof stateSchema>;
 
@@ -44,7 +46,7 @@ export async function changeDeliveries<R>(
         new GetCommand({
           TableName: store.table,
           Key: { tenantId: key.tenantId, sk: key.eventId },
-          ProjectionExpression: "deliveries, version, retentionMs",
+          ProjectionExpression: "deliveries, version, retentionMs, erasedAt",
           ConsistentRead: true,
         }),
       );

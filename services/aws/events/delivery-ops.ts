@@ -153,6 +153,8 @@ export async function requeueDeliveries(
   from?: readonly DeliveryStatus[],
 ): Promise<Requeued | undefined> {
   const out = await changeDeliveries(store, key, now, (state) => {
+    // An erased payload is never sent again: its deliveries stay as they are.
+    if (state.erasedAt !== undefined) return { result: { requeued: [], queued: [] } };
     const named = Object.entries(state.deliveries).filter(([id]) => !endpointIds || endpointIds.includes(id));
     const changes = Object.fromEntries(
       named

@@ -52,9 +52,11 @@ export const eventItemSchema = z.object({
   tenantId: z.string(),
   eventId: z.string(),
   type: z.string().optional(),
-  /** The exact bytes received, which are the exact bytes signed and sent. */
-  body: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
-  bodyHash: z.string(),
+  /** The exact bytes received, which are the exact bytes signed and sent (none once erased). */
+  body: z.custom<Uint8Array>((v) => v instanceof Uint8Array).default(() => new Uint8Array(0)),
+  bodyHash: z.string().default(""),
+  /** When its payload was erased on request (epoch ms): body, hash and excerpts are gone, ids and times stay. */
+  erasedAt: z.number().optional(),
   createdAt: z.string(),
   status: z.enum(eventStatuses),
   deliveries: z.record(z.string(), deliverySchema),

@@ -150,9 +150,13 @@ export type Event = {
     status: 'PENDING' | 'DELIVERED' | 'DEAD' | 'SKIPPED';
     created_at: string;
     /**
-     * The body as received.
+     * The body as received; null once erased.
      */
     payload: unknown;
+    /**
+     * When the payload (and every response excerpt) was erased on request; null if never.
+     */
+    payload_erased_at: string | null;
     /**
      * What the event catalog said of the payload; null when its type has no schema.
      */
@@ -246,6 +250,19 @@ export type EventRequeued = {
      * Endpoints whose deliveries are still waiting for their next attempt: left as they are.
      */
     already_queued: Array<string>;
+};
+
+export type PayloadErased = {
+    event_id: string;
+    payload_erased_at: string;
+    /**
+     * Endpoints whose pending deliveries were cancelled (settled DEAD, `last_error` says why).
+     */
+    cancelled: Array<string>;
+    /**
+     * Attempt records whose response excerpt was removed.
+     */
+    excerpts_removed: number;
 };
 
 export type TenantIdentity = {
@@ -1214,6 +1231,53 @@ export type PostV1EventsByEventIdRetryResponses = {
 };
 
 export type PostV1EventsByEventIdRetryResponse = PostV1EventsByEventIdRetryResponses[keyof PostV1EventsByEventIdRetryResponses];
+
+export type DeleteV1EventsByEventIdPayloadData = {
+    body?: never;
+    path: {
+        eventId: string;
+    };
+    query?: never;
+    url: '/v1/events/{eventId}/payload';
+};
+
+export type DeleteV1EventsByEventIdPayloadErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type DeleteV1EventsByEventIdPayloadError = DeleteV1EventsByEventIdPayloadErrors[keyof DeleteV1EventsByEventIdPayloadErrors];
+
+export type DeleteV1EventsByEventIdPayloadResponses = {
+    /**
+     * Success
+     */
+    200: PayloadErased;
+};
+
+export type DeleteV1EventsByEventIdPayloadResponse = DeleteV1EventsByEventIdPayloadResponses[keyof DeleteV1EventsByEventIdPayloadResponses];
 
 export type GetV1TenantData = {
     body?: never;
@@ -3803,6 +3867,54 @@ export type PostAdminTenantsByTenantIdEventsByEventIdRetryResponses = {
 
 export type PostAdminTenantsByTenantIdEventsByEventIdRetryResponse = PostAdminTenantsByTenantIdEventsByEventIdRetryResponses[keyof PostAdminTenantsByTenantIdEventsByEventIdRetryResponses];
 
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadData = {
+    body?: never;
+    path: {
+        tenantId: string;
+        eventId: string;
+    };
+    query?: never;
+    url: '/admin/tenants/{tenantId}/events/{eventId}/payload';
+};
+
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadError = DeleteAdminTenantsByTenantIdEventsByEventIdPayloadErrors[keyof DeleteAdminTenantsByTenantIdEventsByEventIdPayloadErrors];
+
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponses = {
+    /**
+     * Success
+     */
+    200: PayloadErased;
+};
+
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponse = DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponses[keyof DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponses];
+
 export type GetAdminOperationalEndpointsData = {
     body?: never;
     path?: never;
@@ -4671,6 +4783,53 @@ export type PostAdminOperationalEventsByEventIdRetryResponses = {
 };
 
 export type PostAdminOperationalEventsByEventIdRetryResponse = PostAdminOperationalEventsByEventIdRetryResponses[keyof PostAdminOperationalEventsByEventIdRetryResponses];
+
+export type DeleteAdminOperationalEventsByEventIdPayloadData = {
+    body?: never;
+    path: {
+        eventId: string;
+    };
+    query?: never;
+    url: '/admin/operational-events/{eventId}/payload';
+};
+
+export type DeleteAdminOperationalEventsByEventIdPayloadErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type DeleteAdminOperationalEventsByEventIdPayloadError = DeleteAdminOperationalEventsByEventIdPayloadErrors[keyof DeleteAdminOperationalEventsByEventIdPayloadErrors];
+
+export type DeleteAdminOperationalEventsByEventIdPayloadResponses = {
+    /**
+     * Success
+     */
+    200: PayloadErased;
+};
+
+export type DeleteAdminOperationalEventsByEventIdPayloadResponse = DeleteAdminOperationalEventsByEventIdPayloadResponses[keyof DeleteAdminOperationalEventsByEventIdPayloadResponses];
 
 export type PostAdminSealSecretsData = {
     body?: {
