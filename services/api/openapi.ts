@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from "zod-openapi";
 import { pageQuery, tenantCreateSchema, tenantPatchSchema } from "./routes/admin-tenants.ts";
+import { adminAuditQuery } from "./routes/audit.ts";
 import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
 import { historyQuery } from "./routes/admin-history.ts";
 import { sealSecretsSchema } from "./routes/admin-secrets.ts";
@@ -293,6 +294,24 @@ export const operations: readonly Operation[] = [
     tag: "Tenant",
     auth: "apiKey",
     responses: ok(views.tenantIdentitySchema),
+  },
+  {
+    method: "get",
+    path: "/v1/audit",
+    summary: "The tenant's audit log, newest first: who changed what, when, from where (never a secret or a payload)",
+    tag: "Tenant",
+    auth: "apiKey",
+    query: pageQuery,
+    responses: ok(views.auditPageSchema),
+  },
+  {
+    method: "get",
+    path: "/admin/audit",
+    summary: "The operators' audit log of every tenant and the platform, newest first, or one tenant's",
+    tag: "Operations",
+    auth: "admin",
+    query: adminAuditQuery,
+    responses: ok(views.auditPageSchema),
   },
   ...endpointOperations("/v1/endpoints", "apiKey", "Endpoints"),
   ...eventTypeOperations(),

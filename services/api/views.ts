@@ -4,6 +4,7 @@
  * Secrets never pass through here.
  */
 import { z } from "zod";
+import type { AuditEntry } from "../core/audit.ts";
 import { retentionDaysOf, tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
 import { maxExcerptJsonBytes, type AttemptItem, type EventItem } from "../aws/events/store.ts";
 import { recentAttempts, type AttemptPage, type EventSummary } from "../aws/events/read-events.ts";
@@ -600,3 +601,35 @@ export const filterTestSchema = z
     id: "FilterTest",
     description: "The tenant's newest events (at most 20) and whether each would be delivered.",
   });
+
+export const auditEntryViewSchema = z
+  .strictObject({
+    audit_id: z.string(),
+    at: timestamp,
+    actor: z.strictObject({
+      kind: z.enum(["admin", "api_key", "portal_session"]),
+      key_id: z.string().nullable().meta({ description: "The API key's id when the actor is a key." }),
+    }),
+    action: z
+      .string()
+      .meta({ description: "The method and route, ids as `{name}`: `PATCH /v1/endpoints/{endpoint_id}`." }),
+    tenant_id: z.string().nullable().meta({ description: "The tenant acted on; null for the platform's own actions." }),
+    targets: z.record(z.string(), z.string()).meta({ description: "The ids the action named or created." }),
+    address: z.string().meta({ description: "The client's address, as the load balancer saw it." }),
+    status_code: z.number().int(),
+  })
+  .meta({ id: "AuditEntry" });
+export const auditPageSchema = page(auditEntryViewSchema).meta({ id: "AuditPage" });
+
+export function auditEntryView(e: AuditEntry): z.input<typeof auditEntryViewSchema> {
+  return {
+    audit_id: e.auditId,
+    at: new Date(e.at).toISOString(),
+    actor: { kind: e.actor.kind, key_id: e.actor.kind === "api_key" ? e.actor.keyId : null },
+    action: e.action,
+    tenant_id: e.subjectTenantId ?? null,
+    targets: e.targets,
+    address: e.address,
+    status_code: e.statusCode,
+  };
+}

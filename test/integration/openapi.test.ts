@@ -223,6 +223,8 @@ describe("every operation answers what the document says", () => {
       await call("delete", `${base}/${id}/payload`, { auth });
     }
     await call("post", "/admin/dlq/requeue", { body: { max_messages: 10, dry_run: true } });
+    await call("get", "/v1/audit?limit=5", { auth: apiKey });
+    await call("get", `/admin/audit?tenant_id=${tenantId}&limit=5`);
     await call("post", "/admin/seal-secrets", { body: { limit: 5 } });
     await call("post", "/admin/seal-secrets", { body: { cursor: "not-a-cursor" } });
     // A few problems, checked against the Problem schema.

@@ -271,6 +271,45 @@ export type TenantIdentity = {
     retention_days: number;
 };
 
+export type AuditPage = {
+    data: Array<AuditEntry>;
+    /**
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor: string | null;
+};
+
+export type AuditEntry = {
+    audit_id: string;
+    at: string;
+    actor: {
+        kind: 'admin' | 'api_key' | 'portal_session';
+        /**
+         * The API key's id when the actor is a key.
+         */
+        key_id: string | null;
+    };
+    /**
+     * The method and route, ids as `{name}`: `PATCH /v1/endpoints/{endpoint_id}`.
+     */
+    action: string;
+    /**
+     * The tenant acted on; null for the platform's own actions.
+     */
+    tenant_id: string | null;
+    /**
+     * The ids the action named or created.
+     */
+    targets: {
+        [key: string]: string;
+    };
+    /**
+     * The client's address, as the load balancer saw it.
+     */
+    address: string;
+    status_code: number;
+};
+
 export type EndpointPage = {
     data: Array<Endpoint>;
     /**
@@ -1315,6 +1354,116 @@ export type GetV1TenantResponses = {
 };
 
 export type GetV1TenantResponse = GetV1TenantResponses[keyof GetV1TenantResponses];
+
+export type GetV1AuditData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page (400 for any other).
+         */
+        cursor?: string;
+    };
+    url: '/v1/audit';
+};
+
+export type GetV1AuditErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetV1AuditError = GetV1AuditErrors[keyof GetV1AuditErrors];
+
+export type GetV1AuditResponses = {
+    /**
+     * Success
+     */
+    200: AuditPage;
+};
+
+export type GetV1AuditResponse = GetV1AuditResponses[keyof GetV1AuditResponses];
+
+export type GetAdminAuditData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page (400 for any other).
+         */
+        cursor?: string;
+        /**
+         * Only this tenant's entries.
+         */
+        tenant_id?: string;
+    };
+    url: '/admin/audit';
+};
+
+export type GetAdminAuditErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetAdminAuditError = GetAdminAuditErrors[keyof GetAdminAuditErrors];
+
+export type GetAdminAuditResponses = {
+    /**
+     * Success
+     */
+    200: AuditPage;
+};
+
+export type GetAdminAuditResponse = GetAdminAuditResponses[keyof GetAdminAuditResponses];
 
 export type GetV1EndpointsData = {
     body?: never;
