@@ -18,6 +18,7 @@ import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { authFailureLimit, tenantRateLimit } from "./middleware/rate-limit.ts";
 import { cachedReadiness } from "./readiness.ts";
 import { adminTenantRoutes, pageQuery } from "./routes/admin-tenants.ts";
+import { adminEraseRoutes } from "./routes/admin-erase.ts";
 import { requeueBudgetMs } from "../core/timing.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { adminHistoryRoutes } from "./routes/admin-history.ts";
@@ -249,6 +250,7 @@ export function createApp(deps: AppDeps): Express {
       limit: unlimited,
     }),
   );
+  app.use("/admin/tenants/:tenantId/erase", adminEraseRoutes({ tenants, apiKeys, events: store, queue, notify, now }));
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
   // Operational webhooks: the same endpoint and event routes, for the system tenant (created when first subscribed to).
   let system: Promise<void> | undefined;

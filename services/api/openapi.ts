@@ -7,6 +7,7 @@ import { z } from "zod";
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from "zod-openapi";
 import { pageQuery, tenantCreateSchema, tenantPatchSchema } from "./routes/admin-tenants.ts";
 import { adminAuditQuery } from "./routes/audit.ts";
+import { eraseSchema, eraseViewSchema } from "./routes/admin-erase.ts";
 import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
 import { historyQuery } from "./routes/admin-history.ts";
 import { sealSecretsSchema } from "./routes/admin-secrets.ts";
@@ -367,6 +368,16 @@ export const operations: readonly Operation[] = [
     tag: "Admin: tenants",
     auth: "admin",
     responses: { 204: null },
+  },
+  {
+    method: "post",
+    path: `${tenant}/erase`,
+    summary:
+      "Erase the tenant and everything of it (a bounded step per call: 202 while it runs, POST again; 200 with the report)",
+    tag: "Admin: tenants",
+    auth: "admin",
+    body: eraseSchema,
+    responses: { 200: eraseViewSchema, 202: eraseViewSchema },
   },
   {
     method: "post",

@@ -1,11 +1,11 @@
 /**
  * The audit log in the events table: each entry twice, once in its tenant's partition (`sk` = `#audit#<aud id>`: the
  * tenant's own log, erased and expired with the tenant's data) and once in the `#audit` partition (the operators' log
- * of every tenant, `sk` = the aud id). Ids are ULIDs, so both sort by time. No index sees them (no indexed attribute).
+ * of every tenant, `sk` = the aud id; a tenant's erasure is in this one only). Ids are ULIDs, so both sort by time. No index sees them (no indexed attribute).
  */
 import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { auditEntrySchema, type AuditEntry } from "../core/audit.ts";
+import { auditEntrySchema, eraseAction, type AuditEntry } from "../core/audit.ts";
 import { encodeCursor, rejectedCursor } from "./cursor.ts";
 import { tenantKeepMs, type EventStore } from "./events/store.ts";
 
@@ -24,7 +24,9 @@ export async function recordAudit(store: EventStore, entry: AuditEntry): Promise
     store.ddb.send(new PutCommand({ TableName: store.table, Item: { ...entry, tenantId, sk, ttl } }));
   await Promise.all([
     put(operatorPartition, entry.auditId),
-    ...(entry.subjectTenantId ? [put(entry.subjectTenantId, `${tenantPrefix}${entry.auditId}`)] : []),
+    ...(entry.subjectTenantId && entry.action !== eraseAction
+      ? [put(entry.subjectTenantId, `${tenantPrefix}${entry.auditId}`)]
+      : []),
   ]);
 }
 

@@ -15,6 +15,9 @@ export type AuditActor = z.infer<typeof auditActorSchema>;
 /** The ids an entry may name: what a route's path or answer carries, each checked to be an id and nothing else. */
 export const auditTargetKeys = ["tenant_id", "endpoint_id", "event_id", "key_id", "event_type"] as const;
 
+/** Erasing a tenant: its entries go to the operators' log only, which keeps them (the record the erasure was asked for). */
+export const eraseAction = "POST /admin/tenants/{tenant_id}/erase";
+
 export const auditEntrySchema = z.object({
   auditId: z.string(),
   at: z.number(),

@@ -232,6 +232,8 @@ describe("every operation answers what the document says", () => {
     await call("get", "/v1/events?limit=1000", { auth: apiKey });
     await call("get", `${t}/events`, { auth: apiKey });
     await call("delete", t);
+    await call("post", `${t}/erase`, { body: { confirm: tenantId, limit: 1 } });
+    await call("post", `${t}/erase`, { body: { confirm: tenantId, limit: 5000 } });
 
     const missing = operations.filter((op) => !covered.has(op)).map((op) => `${op.method} ${op.path}`);
     expect(missing).toEqual([]);

@@ -4,7 +4,7 @@ export type ClientOptions = {
     baseUrl: `${string}://${string}` | (string & {});
 };
 
-export type Webhooks = OperationalEndpointDisabledWebhookRequest | OperationalEndpointEnabledWebhookRequest | OperationalDeliveryExhaustedWebhookRequest | OperationalDeliveryRecoveredWebhookRequest;
+export type Webhooks = OperationalEndpointDisabledWebhookRequest | OperationalEndpointEnabledWebhookRequest | OperationalDeliveryExhaustedWebhookRequest | OperationalDeliveryRecoveredWebhookRequest | OperationalTenantErasedWebhookRequest;
 
 /**
  * A worker disabled an endpoint.
@@ -100,6 +100,32 @@ export type DeliveryRecoveredEvent = {
         endpoint_id: string;
         event_id: string;
         recovered_from: 'DEAD' | 'SKIPPED';
+    };
+};
+
+/**
+ * An operator's erasure of a tenant finished: everything of it is gone; this is the report.
+ */
+export type TenantErasedEvent = {
+    type: 'tenant.erased';
+    occurred_at: string;
+    /**
+     * How many notices of this type about this endpoint the event stands for: 1, or those gathered since `first_occurred_at` (one event per endpoint and type per window, the data being the last one's).
+     */
+    count: number;
+    /**
+     * When the first of them happened (`occurred_at` when one).
+     */
+    first_occurred_at: string;
+    data: {
+        tenant_id: string;
+        started_at: string;
+        /**
+         * What was removed, by kind: counts.
+         */
+        removed: {
+            [key: string]: number;
+        };
     };
 };
 
@@ -688,6 +714,23 @@ export type TenantUpdated = {
      * Present when retention_days changed: what the change applies to.
      */
     notice?: string;
+};
+
+export type TenantErasure = {
+    tenant_id: string;
+    status: 'running' | 'done';
+    /**
+     * What it is removing now: api-keys, events, audit, dead-letters, tenant.
+     */
+    phase: string;
+    started_at: string;
+    finished_at: string | null;
+    /**
+     * Removed so far, by kind.
+     */
+    removed: {
+        [key: string]: number;
+    };
 };
 
 export type ApiKeyCreated = {
@@ -2880,6 +2923,82 @@ export type PatchAdminTenantsByTenantIdResponses = {
 };
 
 export type PatchAdminTenantsByTenantIdResponse = PatchAdminTenantsByTenantIdResponses[keyof PatchAdminTenantsByTenantIdResponses];
+
+export type PostAdminTenantsByTenantIdEraseData = {
+    body: {
+        /**
+         * The tenant's id again: erasure cannot be undone.
+         */
+        confirm: string;
+        /**
+         * Items removed in this step at most; POST again to go on.
+         */
+        limit?: number;
+    };
+    path: {
+        tenantId: string;
+    };
+    query?: never;
+    url: '/admin/tenants/{tenantId}/erase';
+};
+
+export type PostAdminTenantsByTenantIdEraseErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PostAdminTenantsByTenantIdEraseError = PostAdminTenantsByTenantIdEraseErrors[keyof PostAdminTenantsByTenantIdEraseErrors];
+
+export type PostAdminTenantsByTenantIdEraseResponses = {
+    /**
+     * Success
+     */
+    200: TenantErasure;
+    /**
+     * Success
+     */
+    202: TenantErasure;
+};
+
+export type PostAdminTenantsByTenantIdEraseResponse = PostAdminTenantsByTenantIdEraseResponses[keyof PostAdminTenantsByTenantIdEraseResponses];
 
 export type GetAdminTenantsByTenantIdApiKeysData = {
     body?: never;
@@ -5284,6 +5403,15 @@ export type OperationalDeliveryRecoveredWebhookPayload = DeliveryRecoveredEvent;
 export type OperationalDeliveryRecoveredWebhookRequest = {
     body: OperationalDeliveryRecoveredWebhookPayload;
     key: 'delivery.recovered';
+    path?: never;
+    query?: never;
+};
+
+export type OperationalTenantErasedWebhookPayload = TenantErasedEvent;
+
+export type OperationalTenantErasedWebhookRequest = {
+    body: OperationalTenantErasedWebhookPayload;
+    key: 'tenant.erased';
     path?: never;
     query?: never;
 };
