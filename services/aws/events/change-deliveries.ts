@@ -9,7 +9,14 @@ import { deliverySchema, isOverdue, nextDue, summarize, type Delivery } from "..
 import { isConditionFailure } from "../errors.ts";
 import { dueShardOf, settledTtl, type EventKey, type EventStore } from "./store.ts";
 
-const stateSchema = z.object({ deliveries: z.record(z.string(), deliverySchema), version: z.number() });
+const stateSchema = z.object({
+  deliveries: z.record(z.string(), deliverySchema),
+  version: z.number(),
+  /** The tenant's retention written with the event: its TTL once settled. */
+  retentionMs: z.number().optional(),
+  /** Set once its payload is erased: nothing of it is sent again. */
+  erasedAt: z.number().optional(),
+});
 export type DeliveriesState = z.infer<typeof stateSchema>;
 
 export interface Change<R> {
@@ -39,7 +46,7 @@ export async function changeDeliveries<R>(
         new GetCommand({
           TableName: store.table,
           Key: { tenantId: key.tenantId, sk: key.eventId },
-          ProjectionExpression: "deliveries, version",
+          ProjectionExpression: "deliveries, version, retentionMs, erasedAt",
           ConsistentRead: true,
         }),
       );
@@ -94,7 +101,7 @@ function updateFor(
   if (status === "PENDING") removes.push("#ttl");
   else {
     sets.push("#ttl = :ttl");
-    values[":ttl"] = settledTtl(store, status, now);
+    values[":ttl"] = settledTtl(store, status, now, state.retentionMs);
   }
   return {
     TableName: store.table,
