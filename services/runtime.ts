@@ -5,11 +5,12 @@ import { createAwsClients, type AwsClients, type DocumentClient } from "./aws/cl
 import type { ApiKeyStore } from "./aws/api-keys.ts";
 import type { DeliveryQueue } from "./aws/delivery-queue.ts";
 import type { EventStore } from "./aws/events/store.ts";
-import type { TenantStore } from "./aws/tenants.ts";
+import { getTenant, tenantCache, type TenantStore } from "./aws/tenants.ts";
 import { kmsKeyProvider } from "./aws/kms-keys.ts";
 import { cachedKeys, localKeyProvider, readKeyFile, type KeyProvider } from "./aws/secret-keys.ts";
 import { resolveQueueUrl, type ProvisionOptions } from "./aws/provision.ts";
 import { maxAttempts, scheduleSpanMs } from "./core/retry-policy.ts";
+import { retentionMsOf } from "./core/tenant.ts";
 import { leaseMs } from "./core/timing.ts";
 import type { WorkerSettings } from "./worker/start-worker.ts";
 import { tableNames, type TableNames } from "./aws/tables.ts";
@@ -54,13 +55,20 @@ export async function secretKeysOf(config: Config, clients: Pick<AwsClients, "km
 /** The tables of this configuration as stores (the events one with its retention, the tenants one with its keys). */
 export function storesOf(ddb: DocumentClient, config: Config, keys: KeyProvider): Stores {
   const tables = tableNames(config.TABLE_PREFIX);
+  const tenants: TenantStore = { ddb, table: tables.tenants, keys };
+  // Attempt records and health figures are kept for their tenant's retention as it is now, read through a cache.
+  const retention = tenantCache((id) => getTenant(tenants, id), config.AUTH_CACHE_TTL_MS, 1000);
   return {
-    tenants: { ddb, table: tables.tenants, keys },
+    tenants,
     apiKeys: { ddb, table: tables.apiKeys },
     events: {
       ddb,
       table: tables.events,
       retention: { deliveredMs: config.RETENTION_DELIVERED, deadMs: config.RETENTION_DEAD },
+      retentionOf: async (tenantId) => {
+        const t = await retention.get(tenantId);
+        return t && retentionMsOf(t);
+      },
       sweepGraceMs: config.SWEEP_GRACE_MS,
     },
   };

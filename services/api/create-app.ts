@@ -17,7 +17,8 @@ import { adminAuth, requireApiKey, requireTenant, tenantAuth } from "./middlewar
 import { notFoundHandler, problemHandler } from "./middleware/problems.ts";
 import { authFailureLimit, tenantRateLimit } from "./middleware/rate-limit.ts";
 import { cachedReadiness } from "./readiness.ts";
-import { adminTenantRoutes } from "./routes/admin-tenants.ts";
+import { adminTenantRoutes, pageQuery } from "./routes/admin-tenants.ts";
+import { adminEraseRoutes } from "./routes/admin-erase.ts";
 import { requeueBudgetMs } from "../core/timing.ts";
 import { adminDlqRoutes } from "./routes/admin-dlq.ts";
 import { adminHistoryRoutes } from "./routes/admin-history.ts";
@@ -26,6 +27,9 @@ import { endpointRoutes } from "./routes/endpoints.ts";
 import { portalSessionRate, portalSessionRoutes } from "./routes/portal-sessions.ts";
 import { liveTenant } from "./tenant-records.ts";
 import { tenantIdentityView } from "./views.ts";
+import { auditTrail } from "./middleware/audit-trail.ts";
+import { adminAuditQuery, auditRoutes } from "./routes/audit.ts";
+import { recordAudit } from "../aws/audit-log.ts";
 import { webRoutes } from "./web/routes.ts";
 import { traceIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
@@ -172,6 +176,8 @@ export function createApp(deps: AppDeps): Express {
   // Whose data a request acts on: the API key's tenant on /v1, the path's on /admin/tenants/{tenantId}.
   const keyTenant = (req: Request) => requireTenant(req).tenantId;
   const pathTenant = (req: Request) => String(req.params.tenantId);
+  // Every change is appended to the audit log once answered (after auth below has said who made it).
+  app.use(auditTrail({ record: (entry) => recordAudit(store, entry), now, log: deps.logger }));
   app.use("/v1", auth);
   // Reads have their own bucket per tenant: an event read is up to a megabyte of JSON, so reads are work too.
   const readLimit = tenantRateLimit({
@@ -202,6 +208,7 @@ export function createApp(deps: AppDeps): Express {
   app.get("/v1/tenant", (req, res) => {
     res.json(tenantIdentityView(requireTenant(req)));
   });
+  app.use("/v1/audit", auditRoutes({ store, query: pageQuery, scope: keyTenant }));
   app.use("/v1/endpoints", endpointRoutes({ ...endpoints, tenantIdOf: keyTenant, actionLimit }));
   const catalog = {
     store,
@@ -243,6 +250,7 @@ export function createApp(deps: AppDeps): Express {
       limit: unlimited,
     }),
   );
+  app.use("/admin/tenants/:tenantId/erase", adminEraseRoutes({ tenants, apiKeys, events: store, queue, notify, now }));
   app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
   // Operational webhooks: the same endpoint and event routes, for the system tenant (created when first subscribed to).
   let system: Promise<void> | undefined;
@@ -274,6 +282,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use("/admin", adminHistoryRoutes({ store, now }));
+  app.use("/admin/audit", auditRoutes({ store, query: adminAuditQuery, scope: (_req, q) => q.tenant_id }));
   app.use("/admin", adminSecretRoutes({ tenants }));
   // Scraped with the admin token: behind a public load balancer, metrics are not for everyone.
   app.get("/metrics", admin, async (_req, res) => {

@@ -6,6 +6,8 @@
 import { z } from "zod";
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from "zod-openapi";
 import { pageQuery, tenantCreateSchema, tenantPatchSchema } from "./routes/admin-tenants.ts";
+import { adminAuditQuery } from "./routes/audit.ts";
+import { eraseSchema, eraseViewSchema } from "./routes/admin-erase.ts";
 import { peekQuery, requeueSchema } from "./routes/admin-dlq.ts";
 import { historyQuery } from "./routes/admin-history.ts";
 import { sealSecretsSchema } from "./routes/admin-secrets.ts";
@@ -182,6 +184,15 @@ function eventReadOperations(base: string, auth: Auth, tag: string): Operation[]
       bodyOptional: true,
       responses: { 202: views.requeuedSchema },
     },
+    {
+      method: "delete",
+      path: `${one}/payload`,
+      summary:
+        "Erase the event's payload and every response excerpt; its pending deliveries are cancelled (ids and times stay)",
+      tag,
+      auth,
+      responses: ok(views.payloadErasedSchema),
+    },
   ];
 }
 
@@ -308,10 +319,28 @@ export const operations: readonly Operation[] = [
   {
     method: "get",
     path: "/v1/tenant",
-    summary: "The tenant this key (or portal session) acts for: its id and name",
+    summary: "The tenant this key (or portal session) acts for: its id, name and retention",
     tag: "Tenant",
     auth: "apiKey",
     responses: ok(views.tenantIdentitySchema),
+  },
+  {
+    method: "get",
+    path: "/v1/audit",
+    summary: "The tenant's audit log, newest first: who changed what, when, from where (never a secret or a payload)",
+    tag: "Tenant",
+    auth: "apiKey",
+    query: pageQuery,
+    responses: ok(views.auditPageSchema),
+  },
+  {
+    method: "get",
+    path: "/admin/audit",
+    summary: "The operators' audit log of every tenant and the platform, newest first, or one tenant's",
+    tag: "Operations",
+    auth: "admin",
+    query: adminAuditQuery,
+    responses: ok(views.auditPageSchema),
   },
   ...endpointOperations("/v1/endpoints", "apiKey", "Endpoints"),
   ...eventTypeOperations(),
@@ -354,11 +383,11 @@ export const operations: readonly Operation[] = [
   {
     method: "patch",
     path: tenant,
-    summary: "Rename, disable or enable a tenant",
+    summary: "Rename, disable or enable a tenant, or change its retention (for data written from then on)",
     tag: "Admin: tenants",
     auth: "admin",
     body: tenantPatchSchema,
-    responses: ok(views.tenantViewSchema),
+    responses: ok(views.tenantUpdatedSchema),
   },
   {
     method: "delete",
@@ -367,6 +396,16 @@ export const operations: readonly Operation[] = [
     tag: "Admin: tenants",
     auth: "admin",
     responses: { 204: null },
+  },
+  {
+    method: "post",
+    path: `${tenant}/erase`,
+    summary:
+      "Erase the tenant and everything of it (a bounded step per call: 202 while it runs, POST again; 200 with the report)",
+    tag: "Admin: tenants",
+    auth: "admin",
+    body: eraseSchema,
+    responses: { 200: eraseViewSchema, 202: eraseViewSchema },
   },
   {
     method: "post",

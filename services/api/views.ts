@@ -4,7 +4,8 @@
  * Secrets never pass through here.
  */
 import { z } from "zod";
-import { tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
+import type { AuditEntry } from "../core/audit.ts";
+import { retentionDaysOf, tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
 import { maxExcerptJsonBytes, type AttemptItem, type EventItem } from "../aws/events/store.ts";
 import { recentAttempts, type AttemptPage, type EventSummary } from "../aws/events/read-events.ts";
 import { deliveryStatuses, eventStatuses, isSettled, totalAttempts, type Delivery } from "../core/delivery-state.ts";
@@ -155,15 +156,27 @@ export const tenantViewSchema = z
     status: z.enum(tenantStatuses),
     created_at: timestamp,
     endpoints: z.array(endpointViewSchema),
+    retention_days: z.number().int().meta({ description: "Days its events, attempt records and figures are kept." }),
   })
   .meta({ id: "Tenant" });
+export const retentionNotice =
+  "retention_days applies to data written from now on; data already stored keeps the expiry it was written with.";
+export const tenantUpdatedSchema = tenantViewSchema
+  .extend({
+    notice: z
+      .string()
+      .optional()
+      .meta({ description: "Present when retention_days changed: what the change applies to." }),
+  })
+  .meta({ id: "TenantUpdated" });
 /** Whose credential this is: what the portal's header names, so a link to another tenant's portal is recognisable. */
 export const tenantIdentitySchema = z
-  .strictObject({ tenant_id: z.string(), name: z.string() })
+  .strictObject({ tenant_id: z.string(), name: z.string(), retention_days: z.number().int() })
   .meta({ id: "TenantIdentity" });
 export const tenantIdentityView = (t: Tenant): z.input<typeof tenantIdentitySchema> => ({
   tenant_id: t.tenantId,
   name: t.name,
+  retention_days: retentionDaysOf(t),
 });
 export const tenantCreatedSchema = tenantViewSchema
   .extend({ api_key: apiKey, endpoints: z.array(endpointWithSecretSchema) })
@@ -177,6 +190,7 @@ export function tenantView(t: Tenant): z.input<typeof tenantViewSchema> {
     status: t.status,
     created_at: new Date(t.createdAt).toISOString(),
     endpoints: Object.entries(t.endpoints).map(([id, e]) => endpointView(id, e)),
+    retention_days: retentionDaysOf(t),
   };
 }
 
@@ -264,7 +278,10 @@ const payloadErrorSchema = z.strictObject({
 });
 export const eventViewSchema = eventSummaryViewSchema
   .extend({
-    payload: z.unknown().meta({ description: "The body as received." }),
+    payload: z.unknown().meta({ description: "The body as received; null once erased." }),
+    payload_erased_at: timestamp
+      .nullable()
+      .meta({ description: "When the payload (and every response excerpt) was erased on request; null if never." }),
     schema: z
       .strictObject({
         version: z.number().int().meta({ description: "The version of its type's schema it was checked against." }),
@@ -298,7 +315,8 @@ export function eventView(
 ): z.input<typeof eventViewSchema> {
   return {
     ...eventSummaryView(event),
-    payload: JSON.parse(Buffer.from(event.body).toString("utf8")) as unknown,
+    payload: event.erasedAt === undefined ? (JSON.parse(Buffer.from(event.body).toString("utf8")) as unknown) : null,
+    payload_erased_at: iso(event.erasedAt) ?? null,
     schema:
       event.schemaVersion === undefined
         ? null
@@ -326,6 +344,17 @@ export function eventView(
     })),
   };
 }
+
+export const payloadErasedSchema = z
+  .strictObject({
+    event_id: z.string(),
+    payload_erased_at: timestamp,
+    cancelled: z.array(z.string()).meta({
+      description: "Endpoints whose pending deliveries were cancelled (settled DEAD, `last_error` says why).",
+    }),
+    excerpts_removed: z.number().int().meta({ description: "Attempt records whose response excerpt was removed." }),
+  })
+  .meta({ id: "PayloadErased" });
 
 export const requeuedSchema = z
   .strictObject({
@@ -599,6 +628,38 @@ export const filterTestSchema = z
     id: "FilterTest",
     description: "The tenant's newest events (at most 20) and whether each would be delivered.",
   });
+
+export const auditEntryViewSchema = z
+  .strictObject({
+    audit_id: z.string(),
+    at: timestamp,
+    actor: z.strictObject({
+      kind: z.enum(["admin", "api_key", "portal_session"]),
+      key_id: z.string().nullable().meta({ description: "The API key's id when the actor is a key." }),
+    }),
+    action: z
+      .string()
+      .meta({ description: "The method and route, ids as `{name}`: `PATCH /v1/endpoints/{endpoint_id}`." }),
+    tenant_id: z.string().nullable().meta({ description: "The tenant acted on; null for the platform's own actions." }),
+    targets: z.record(z.string(), z.string()).meta({ description: "The ids the action named or created." }),
+    address: z.string().meta({ description: "The client's address, as the load balancer saw it." }),
+    status_code: z.number().int(),
+  })
+  .meta({ id: "AuditEntry" });
+export const auditPageSchema = page(auditEntryViewSchema).meta({ id: "AuditPage" });
+
+export function auditEntryView(e: AuditEntry): z.input<typeof auditEntryViewSchema> {
+  return {
+    audit_id: e.auditId,
+    at: new Date(e.at).toISOString(),
+    actor: { kind: e.actor.kind, key_id: e.actor.kind === "api_key" ? e.actor.keyId : null },
+    action: e.action,
+    tenant_id: e.subjectTenantId ?? null,
+    targets: e.targets,
+    address: e.address,
+    status_code: e.statusCode,
+  };
+}
 
 function placeInLane(eventId: string, d: Delivery, lane: Lane | undefined) {
   const at = lane?.waiting.indexOf(eventId) ?? -1;

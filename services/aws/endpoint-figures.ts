@@ -7,7 +7,7 @@
  */
 import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import type { EventStore } from "./events/store.ts";
+import { tenantKeepMs, type EventStore } from "./events/store.ts";
 import type { EndpointKey } from "./tenants.ts";
 
 const keepMs = 2 * 86_400_000;
@@ -30,7 +30,8 @@ export async function addEndpointFigures(
   const values: Record<string, number> = {
     ":d": counts.delivered,
     ":f": counts.failed,
-    ":ttl": Math.floor((step + keepMs) / 1000),
+    // Kept two days, or the tenant's retention if that is shorter.
+    ":ttl": Math.floor((step + Math.min(keepMs, await tenantKeepMs(store, key.tenantId))) / 1000),
   };
   const adds = ["delivered :d", "failed :f"];
   counts.durations.forEach((n, i) => {

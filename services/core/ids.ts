@@ -2,7 +2,7 @@
 import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { ulid } from "ulid";
 
-export type IdPrefix = "ten" | "ep" | "evt" | "msg";
+export type IdPrefix = "ten" | "ep" | "evt" | "msg" | "aud";
 
 // ulid's default random source makes one CSPRNG call per character (16 per id, 2.8% of the API's CPU under
 // load); the same CSPRNG bytes, drawn 4 KiB at a time. A byte / 256 picks each of the 32 characters evenly.

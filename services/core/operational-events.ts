@@ -1,6 +1,6 @@
 /**
  * Operational events: what the platform tells operators about itself (an endpoint disabled or re-enabled, a
- * delivery exhausted or recovered), as ordinary events of a reserved system tenant, so they are signed, retried,
+ * delivery exhausted or recovered, a tenant erased), as ordinary events of a reserved system tenant, so they are signed, retried,
  * logged and dead-lettered like any other. One guard: nothing about the system tenant's own deliveries is emitted.
  */
 import { z } from "zod";
@@ -75,6 +75,20 @@ export const operationalEventSchemas = {
       id: "DeliveryRecoveredEvent",
       description: "A delivery requeued from DEAD or SKIPPED (retry, recover, DLQ requeue) was delivered.",
     }),
+  "tenant.erased": z
+    .strictObject({
+      type: z.literal("tenant.erased"),
+      ...envelope,
+      data: z.strictObject({
+        tenant_id: z.string(),
+        started_at: occurredAt,
+        removed: z.record(z.string(), z.number().int()).meta({ description: "What was removed, by kind: counts." }),
+      }),
+    })
+    .meta({
+      id: "TenantErasedEvent",
+      description: "An operator's erasure of a tenant finished: everything of it is gone; this is the report.",
+    }),
 } as const;
 
 export type OperationalEventType = keyof typeof operationalEventSchemas;
@@ -117,4 +131,5 @@ export function operationalEvent(
 }
 
 /** The notices one event may stand for: one kind, about one endpoint of one tenant. */
-export const noticeKey = (n: OperationalNotice): string => `${n.type} ${n.data.tenant_id} ${n.data.endpoint_id}`;
+export const noticeKey = (n: OperationalNotice): string =>
+  `${n.type} ${n.data.tenant_id} ${"endpoint_id" in n.data ? n.data.endpoint_id : ""}`;

@@ -63,10 +63,24 @@ export const tenantSchema = z.object({
   status: z.enum(tenantStatuses),
   createdAt: z.number(),
   endpoints: z.record(z.string(), endpointSchema),
+  /** Days its data is kept (absent: `defaultRetentionDays`, as for tenants stored before retention was a setting). */
+  retentionDays: z.number().int().min(1).max(365).optional(),
   /** Optimistic concurrency guard for read-modify-write updates (absent on the first write). */
   version: z.number().default(0),
 });
 export type Tenant = z.infer<typeof tenantSchema>;
+
+/** A tenant's retention unless it sets one: what RETENTION_DELIVERED defaulted to before retention was per tenant. */
+export const defaultRetentionDays = 30;
+
+export function retentionDaysOf(t: Pick<Tenant, "retentionDays">): number {
+  return t.retentionDays ?? defaultRetentionDays;
+}
+
+/** How long the tenant's data written now is kept, in ms. */
+export function retentionMsOf(t: Pick<Tenant, "retentionDays">): number {
+  return retentionDaysOf(t) * 86_400_000;
+}
 
 export interface EndpointFields {
   readonly url: string;
@@ -138,13 +152,25 @@ export function enableEndpoint(e: Endpoint): Endpoint {
   return { ...e, enabled: true, disabledReason: undefined, disabledAt: undefined, failingSince: undefined };
 }
 
-/** Rename, disable or re-enable; a deleted tenant stays deleted (undefined: nothing to change). */
+/**
+ * Rename, disable or re-enable, or change the retention (which applies to data written from then on: what is stored
+ * keeps the expiry it was written with). A deleted tenant stays deleted (undefined: nothing to change).
+ */
 export function updateTenant(
   t: Tenant,
-  patch: { name?: string | undefined; status?: "active" | "disabled" | undefined },
+  patch: {
+    name?: string | undefined;
+    status?: "active" | "disabled" | undefined;
+    retentionDays?: number | undefined;
+  },
 ): Tenant | undefined {
   if (t.status === "deleted") return undefined;
-  return { ...t, name: patch.name ?? t.name, status: patch.status ?? t.status };
+  return {
+    ...t,
+    name: patch.name ?? t.name,
+    status: patch.status ?? t.status,
+    retentionDays: patch.retentionDays ?? t.retentionDays,
+  };
 }
 
 /** Soft delete: the record stays (its events keep their owner), its keys and deliveries stop. */

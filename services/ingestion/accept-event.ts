@@ -10,7 +10,7 @@ import { problems } from "../core/errors.ts";
 import { eventTypeOf, matchesEventTypes } from "../core/event-type.ts";
 import { matchesFilter } from "../core/payload-filter.ts";
 import { idempotentEventId, newId, sha256Hex } from "../core/ids.ts";
-import type { Tenant } from "../core/tenant.ts";
+import { retentionMsOf, type Tenant } from "../core/tenant.ts";
 import type { DeliveryMessage, MessageAttributes } from "../aws/delivery-queue.ts";
 import { createEvent, withdrawEvent } from "../aws/events/create-event.ts";
 import { joinLane } from "../aws/events/lanes.ts";
@@ -88,6 +88,7 @@ export async function acceptEvent(
         status: "PENDING",
         deliveries,
         version: 0,
+        retentionMs: retentionMsOf(tenant),
         ...(input.schema
           ? {
               schemaVersion: input.schema.version,

@@ -20,6 +20,8 @@ import { secretKeysOf, storesOf } from "../runtime.ts";
 import { curlLine, seedDemoTenant, type DemoTenant } from "../bootstrap/seed-demo.ts";
 import { newApiKey, newId, newSigningSecret } from "../core/ids.ts";
 import { localCredentials, startLocalBackends } from "./local-stack.ts";
+import { startTtlSweeper } from "./ttl-sweeper.ts";
+import { tableNames } from "../aws/tables.ts";
 import { tracingNodeFlag } from "../tracing/start.ts";
 
 const servicesDir = fileURLToPath(new URL("..", import.meta.url));
@@ -103,15 +105,19 @@ runMain(async () => {
     credentials: localCredentials,
   });
   const keys = await secretKeysOf({ ...config, SECRETS_KEY_FILE: env.SECRETS_KEY_FILE }, clients);
-  try {
-    const stores = storesOf(clients.ddb, config, keys);
-    // Tenants kept in LOCAL_DATA_DIR from before sealing are sealed here, as the bootstrap does elsewhere.
-    const sealing = await sealAllTenantsInClear(stores.tenants);
-    if (sealing.sealed > 0) log.info(sealing, "signing secrets in clear sealed");
-    await seedDemoTenant(stores, demo, Date.now());
-  } finally {
-    clients.destroy();
-  }
+  const stores = storesOf(clients.ddb, config, keys);
+  // Tenants kept in LOCAL_DATA_DIR from before sealing are sealed here, as the bootstrap does elsewhere.
+  const sealing = await sealAllTenantsInClear(stores.tenants);
+  if (sealing.sealed > 0) log.info(sealing, "signing secrets in clear sealed");
+  await seedDemoTenant(stores, demo, Date.now());
+  // The emulators never expire items: this does what DynamoDB's TTL does in AWS, once a minute.
+  const ttl = startTtlSweeper({
+    ddb: clients.ddb,
+    tables: tableNames(config.TABLE_PREFIX),
+    intervalMs: 60_000,
+    log: log.child({ name: "ttl" }),
+    now: Date.now,
+  });
   const receiver = createReceiver({ secrets: () => [demo.secret], log: log.child({ name: "receiver" }) });
   await new Promise<void>((resolve) => receiver.listen(config.RECEIVER_PORT, "127.0.0.1", () => resolve()));
   const serviceEnv = { ...env, PORT: String(config.PORT), LOG_LEVEL: config.LOG_LEVEL };
@@ -123,7 +129,8 @@ runMain(async () => {
     if (stopping) return;
     stopping = true;
     for (const c of children) c.kill("SIGTERM");
-    await Promise.all(children.map(exited));
+    await Promise.all([...children.map(exited), ttl.stop()]);
+    clients.destroy();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
     await emulators.stop();
     process.exit(code);

@@ -220,8 +220,11 @@ describe("every operation answers what the document says", () => {
       const endpointId = (event.deliveries as { endpoint_id: string }[])[0]!.endpoint_id;
       await call("get", `${base}/${id}/deliveries/${endpointId}/attempts?limit=2`, { auth });
       await call("post", `${base}/${id}/retry`, { auth });
+      await call("delete", `${base}/${id}/payload`, { auth });
     }
     await call("post", "/admin/dlq/requeue", { body: { max_messages: 10, dry_run: true } });
+    await call("get", "/v1/audit?limit=5", { auth: apiKey });
+    await call("get", `/admin/audit?tenant_id=${tenantId}&limit=5`);
     await call("post", "/admin/seal-secrets", { body: { limit: 5 } });
     await call("post", "/admin/seal-secrets", { body: { cursor: "not-a-cursor" } });
     // A few problems, checked against the Problem schema.
@@ -229,6 +232,8 @@ describe("every operation answers what the document says", () => {
     await call("get", "/v1/events?limit=1000", { auth: apiKey });
     await call("get", `${t}/events`, { auth: apiKey });
     await call("delete", t);
+    await call("post", `${t}/erase`, { body: { confirm: tenantId, limit: 1 } });
+    await call("post", `${t}/erase`, { body: { confirm: tenantId, limit: 5000 } });
 
     const missing = operations.filter((op) => !covered.has(op)).map((op) => `${op.method} ${op.path}`);
     expect(missing).toEqual([]);

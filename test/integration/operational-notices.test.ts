@@ -80,7 +80,7 @@ async function stored(endpointId: string): Promise<OperationalEvent[]> {
     ),
   );
   return events
-    .filter((e) => e.data.endpoint_id === endpointId)
+    .filter((e) => "endpoint_id" in e.data && e.data.endpoint_id === endpointId)
     .sort((a, b) => a.occurred_at.localeCompare(b.occurred_at));
 }
 

@@ -182,14 +182,18 @@ describe("portal sessions", () => {
 
   it("name their tenant (GET /v1/tenant): the portal's header shows whose it is", async () => {
     const token = await session(a.tenantId);
-    expect((await as(token).get("/v1/tenant")).body).toEqual({ tenant_id: a.tenantId, name: expect.any(String) });
+    expect((await as(token).get("/v1/tenant")).body).toEqual({
+      tenant_id: a.tenantId,
+      name: expect.any(String),
+      retention_days: 30,
+    });
     const renamed = await stack.http
       .patch(`/admin/tenants/${a.tenantId}`)
       .set("authorization", `Bearer ${stack.adminToken}`)
       .send({ name: "Acme invoicing" });
     expect(renamed.status).toBe(200);
     const mine = await stack.http.get("/v1/tenant").set("authorization", `Bearer ${a.apiKey}`);
-    expect(mine.body).toEqual({ tenant_id: a.tenantId, name: "Acme invoicing" });
+    expect(mine.body).toEqual({ tenant_id: a.tenantId, name: "Acme invoicing", retention_days: 30 });
   });
 
   it("never writes a token to the log, even one pasted into a query", async () => {

@@ -70,19 +70,19 @@ async function body(): Promise<HTMLElement> {
   }
 }
 
-/** The tenant's name, read once: the header names whose portal this is, not only its id. */
-let tenantName: Promise<string> | undefined;
+/** The tenant's name and retention, read once: the header names whose portal this is, not only its id. */
+let tenantName: Promise<{ name: string; retentionDays: number }> | undefined;
 
 async function render(notice: string): Promise<void> {
   await shell.guard(async () => {
     tenantName ??= api.tenant().then(
-      (t) => t.name,
+      (t) => ({ name: t.name, retentionDays: t.retention_days }),
       (err: unknown) => {
         tenantName = undefined;
         throw err;
       },
     );
-    const [main, name] = await Promise.all([body(), tenantName]);
+    const [main, { name, retentionDays }] = await Promise.all([body(), tenantName]);
     const claims = session.current();
     const tab = (view: "endpoints" | "events" | "catalog", label: string) =>
       h(
@@ -101,6 +101,7 @@ async function render(notice: string): Promise<void> {
         h("h1", {}, "Webhooks"),
         h("strong", { "data-testid": "tenant-name" }, name),
         h("span", { class: "mono", "data-testid": "tenant" }, claims.tenantId),
+        h("small", { "data-testid": "retention" }, `data kept ${retentionDays} days`),
         claims.readOnly ? h("span", { class: "badge", "data-testid": "read-only" }, "read-only") : null,
         claims.expiresAt
           ? h("small", {}, `this link works until ${when(new Date(claims.expiresAt).toISOString())}`)

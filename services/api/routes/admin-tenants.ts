@@ -4,7 +4,7 @@ import { z } from "zod";
 import { problems } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { isSystemTenant } from "../../core/system-tenant.ts";
-import type { Endpoint, Tenant } from "../../core/tenant.ts";
+import { defaultRetentionDays, retentionDaysOf, type Endpoint, type Tenant } from "../../core/tenant.ts";
 import { issueApiKey, listApiKeys, revokeApiKey, type ApiKeyStore } from "../../aws/api-keys.ts";
 import {
   createTenant,
@@ -16,7 +16,7 @@ import {
 } from "../../aws/tenants.ts";
 import { endpointInputSchema, liveTenant, newEndpoint } from "../tenant-records.ts";
 import { cursorOf, noBody, parseWith, requireJson } from "../validate.ts";
-import { apiKeyView, tenantView } from "../views.ts";
+import { apiKeyView, retentionNotice, tenantView } from "../views.ts";
 
 export interface AdminTenantDeps {
   readonly tenants: TenantStore;
@@ -30,14 +30,24 @@ export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional().meta({ description: "`next_cursor` of the previous page (400 for any other)." }),
 });
+const retentionDays = z.number().int().min(1).max(365).meta({
+  description:
+    "Days the tenant's events, attempt records and figures are kept (1–365). A change applies to data written from then on.",
+});
+
 export const tenantPatchSchema = z
-  .object({ name: z.string().trim().min(1).max(200).optional(), status: z.enum(["active", "disabled"]).optional() })
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    status: z.enum(["active", "disabled"]).optional(),
+    retention_days: retentionDays.optional(),
+  })
   .strict();
 
 export const tenantCreateSchema = (allowPrivate: boolean, allowedPorts?: readonly number[]) =>
   z.strictObject({
     name: z.string().trim().min(1).max(200),
     endpoints: z.array(endpointInputSchema(allowPrivate, allowedPorts)).max(50).default([]),
+    retention_days: retentionDays.default(defaultRetentionDays),
   });
 
 export function adminTenantRoutes(deps: AdminTenantDeps): Router {
@@ -68,6 +78,7 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
       status: "active",
       createdAt: now,
       endpoints,
+      retentionDays: input.retention_days,
       version: 0,
     };
     await createTenant(deps.tenants, tenant);
@@ -99,9 +110,14 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   router.patch("/:tenantId", ...json, async (req, res) => {
     const input = parseWith(tenantPatchSchema, req.body);
     const tenant = await tenantOf(req);
-    const stored = await updateTenant(deps.tenants, tenant.tenantId, input);
+    const stored = await updateTenant(deps.tenants, tenant.tenantId, {
+      name: input.name,
+      status: input.status,
+      retentionDays: input.retention_days,
+    });
     if (!stored) throw problems.notFound(`Tenant ${tenant.tenantId}`);
-    res.json(tenantView(stored));
+    const changed = input.retention_days !== undefined && retentionDaysOf(tenant) !== input.retention_days;
+    res.json({ ...tenantView(stored), ...(changed ? { notice: retentionNotice } : {}) });
   });
 
   /** Soft delete: the tenant stays (events keep their owner) but its keys stop working and nothing is delivered. */

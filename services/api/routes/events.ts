@@ -16,6 +16,7 @@ import {
   listEvents,
 } from "../../aws/events/read-events.ts";
 import { readLane } from "../../aws/events/lanes.ts";
+import { erasePayload } from "../../aws/events/erase-payload.ts";
 import { acceptEvent, type AcceptDeps } from "../../ingestion/accept-event.ts";
 import { nonConforming, type CatalogChecker } from "../../ingestion/catalog-check.ts";
 import type { CatalogHead } from "../../core/event-catalog.ts";
@@ -174,6 +175,24 @@ export function eventReadRoutes(deps: EventReadDeps): Router {
       : undefined;
     if (!out) throw problems.notFound(`Event ${eventId}`);
     res.status(202).json({ event_id: eventId, requeued: out.requeued, already_queued: out.queued });
+  });
+
+  /**
+   * Erasure on request: the payload and every response excerpt go, pending deliveries are cancelled (recorded on each
+   * delivery), ids and times stay. Repeating it answers the first erasure's time.
+   */
+  router.delete("/:eventId/payload", deps.actionLimit, async (req, res) => {
+    const eventId = String(req.params.eventId);
+    const key = { tenantId: deps.tenantIdOf(req), eventId };
+    const out = isId("evt", eventId) ? await erasePayload(deps.store, key, deps.now()) : undefined;
+    if (!out) throw problems.notFound(`Event ${eventId}`);
+    req.log.info({ event_id: eventId, cancelled: out.cancelled.length }, "payload erased");
+    res.json({
+      event_id: eventId,
+      payload_erased_at: new Date(out.erasedAt).toISOString(),
+      cancelled: out.cancelled,
+      excerpts_removed: out.excerptsRemoved,
+    });
   });
 
   return router;

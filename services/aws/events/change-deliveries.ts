@@ -14,6 +14,10 @@ const stateSchema = z.object({
   version: z.number(),
   /** The event's ordering key (core/ordering.ts), if it has one. */
   orderingKey: z.string().optional(),
+  /** The tenant's retention written with the event: its TTL once settled. */
+  retentionMs: z.number().optional(),
+  /** Set once its payload is erased: nothing of it is sent again. */
+  erasedAt: z.number().optional(),
 });
 export type DeliveriesState = z.infer<typeof stateSchema>;
 
@@ -44,7 +48,7 @@ export async function changeDeliveries<R>(
         new GetCommand({
           TableName: store.table,
           Key: { tenantId: key.tenantId, sk: key.eventId },
-          ProjectionExpression: "deliveries, version, orderingKey",
+          ProjectionExpression: "deliveries, version, orderingKey, retentionMs, erasedAt",
           ConsistentRead: true,
         }),
       );
@@ -99,7 +103,7 @@ function updateFor(
   if (status === "PENDING") removes.push("#ttl");
   else {
     sets.push("#ttl = :ttl");
-    values[":ttl"] = settledTtl(store, status, now);
+    values[":ttl"] = settledTtl(store, status, now, state.retentionMs);
   }
   return {
     TableName: store.table,

@@ -9,7 +9,7 @@ export type CreateResult = { readonly created: true } | { readonly created: fals
 export async function createEvent(store: EventStore, event: EventItem, now: number): Promise<CreateResult> {
   const status = summarize(event.deliveries);
   const due = nextDue(event.deliveries, store.sweepGraceMs);
-  const ttl = status === "PENDING" ? {} : { ttl: settledTtl(store, status, now) };
+  const ttl = status === "PENDING" ? {} : { ttl: settledTtl(store, status, now, event.retentionMs) };
   const item = {
     ...event,
     sk: event.eventId,

@@ -27,6 +27,7 @@ import {
   attemptSk,
   boundedAttempt,
   eventItemSchema,
+  tenantKeepMs,
   type AttemptItem,
   type EventItem,
   type EventKey,
@@ -162,7 +163,9 @@ export async function requeueDeliveries(
   endpointIds?: readonly string[],
   from?: readonly DeliveryStatus[],
 ): Promise<Requeued | undefined> {
-  const out = await changeDeliveries(store, key, now, (state) => {
+  const out = await changeDeliveries<Requeued>(store, key, now, (state) => {
+    // An erased payload is never sent again: its deliveries stay as they are.
+    if (state.erasedAt !== undefined) return { result: { requeued: [], queued: [] } };
     const named = Object.entries(state.deliveries).filter(([id]) => !endpointIds || endpointIds.includes(id));
     const changes = Object.fromEntries(
       named
@@ -202,13 +205,16 @@ export async function claimOverdue(store: EventStore, key: EventKey, now: number
 export function attemptLog(store: EventStore, waitMs = 5): (tenantId: string, attempt: AttemptItem) => Promise<void> {
   const write = createBatcher<{ tenantId: string; attempt: AttemptItem }>(
     async (items) => {
+      // Each record is kept for its tenant's retention: one lookup per tenant in the batch.
+      const tenants = [...new Set(items.map((i) => i.tenantId))];
+      const keep = new Map(await Promise.all(tenants.map(async (id) => [id, await tenantKeepMs(store, id)] as const)));
       let requests = items.map(({ tenantId, attempt }) => ({
         PutRequest: {
           Item: {
             tenantId,
             sk: attemptSk(attempt.eventId, attempt.endpointId, attempt.attempt),
             ...boundedAttempt(attempt),
-            ttl: Math.floor((attempt.at + store.retention.deliveredMs) / 1000),
+            ttl: Math.floor((attempt.at + keep.get(tenantId)!) / 1000),
           },
         },
       }));

@@ -9,19 +9,38 @@ import { dueShards } from "../tables.ts";
 export interface EventStore {
   readonly ddb: DynamoDBDocumentClient;
   readonly table: string;
-  /** How long settled events (and attempt records) are kept before DynamoDB TTL removes them. */
+  /**
+   * How long settled events are kept before DynamoDB TTL removes them when the event does not carry its tenant's
+   * retention (events stored before retention was per tenant); attempt records likewise.
+   */
   readonly retention: { readonly deliveredMs: number; readonly deadMs: number };
+  /**
+   * The tenant's retention in ms as it is now (through a cache): what attempt records and health figures written now
+   * are kept for. Absent: `retention.deliveredMs`.
+   */
+  readonly retentionOf?: ((tenantId: string) => Promise<number | undefined>) | undefined;
   /** The sweeper's grace (SWEEP_GRACE_MS): its index is written with it, so every writer must agree on it. */
   readonly sweepGraceMs: number;
 }
 
 /**
- * The DynamoDB TTL of a settled event (epoch s): a dead or skipped one is kept as long as dead ones (it waits for
- * a recover), a delivered one as long as delivered ones.
+ * The DynamoDB TTL of a settled event (epoch s): its tenant's retention when the event carries it (`retentionMs`,
+ * written when it was accepted); else a dead or skipped one is kept as long as dead ones (it waits for a recover), a
+ * delivered one as long as delivered ones.
  */
-export function settledTtl(store: EventStore, status: Exclude<EventStatus, "PENDING">, now: number): number {
-  const keep = status === "DELIVERED" ? store.retention.deliveredMs : store.retention.deadMs;
+export function settledTtl(
+  store: EventStore,
+  status: Exclude<EventStatus, "PENDING">,
+  now: number,
+  retentionMs?: number,
+): number {
+  const keep = retentionMs ?? (status === "DELIVERED" ? store.retention.deliveredMs : store.retention.deadMs);
   return Math.floor((now + keep) / 1000);
+}
+
+/** How long the tenant's items written now are kept (ms): its retention as it is now. */
+export async function tenantKeepMs(store: EventStore, tenantId: string): Promise<number> {
+  return (await store.retentionOf?.(tenantId)) ?? store.retention.deliveredMs;
 }
 
 export interface EventKey {
@@ -33,13 +52,17 @@ export const eventItemSchema = z.object({
   tenantId: z.string(),
   eventId: z.string(),
   type: z.string().optional(),
-  /** The exact bytes received, which are the exact bytes signed and sent. */
-  body: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
-  bodyHash: z.string(),
+  /** The exact bytes received, which are the exact bytes signed and sent (none once erased). */
+  body: z.custom<Uint8Array>((v) => v instanceof Uint8Array).default(() => new Uint8Array(0)),
+  bodyHash: z.string().default(""),
+  /** When its payload was erased on request (epoch ms): body, hash and excerpts are gone, ids and times stay. */
+  erasedAt: z.number().optional(),
   createdAt: z.string(),
   status: z.enum(eventStatuses),
   deliveries: z.record(z.string(), deliverySchema),
   version: z.number(),
+  /** Its tenant's retention when it was accepted: how long it is kept once settled (absent: the store's default). */
+  retentionMs: z.number().optional(),
   /** The version of its type's schema the payload was checked against (absent: not checked). */
   schemaVersion: z.number().optional(),
   /** Where the payload did not conform, when its type's schema only warns (at most 10). */

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.ts';
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client/index.ts';
-import type { DeleteAdminOperationalEndpointsByEndpointIdData, DeleteAdminOperationalEndpointsByEndpointIdErrors, DeleteAdminOperationalEndpointsByEndpointIdResponses, DeleteAdminTenantsByTenantIdApiKeysByKeyIdData, DeleteAdminTenantsByTenantIdApiKeysByKeyIdErrors, DeleteAdminTenantsByTenantIdApiKeysByKeyIdResponses, DeleteAdminTenantsByTenantIdData, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdData, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdErrors, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdResponses, DeleteAdminTenantsByTenantIdErrors, DeleteAdminTenantsByTenantIdResponses, DeleteV1EndpointsByEndpointIdData, DeleteV1EndpointsByEndpointIdErrors, DeleteV1EndpointsByEndpointIdResponses, DeleteV1EventTypesByNameData, DeleteV1EventTypesByNameErrors, DeleteV1EventTypesByNameResponses, GetAdminDlqData, GetAdminDlqErrors, GetAdminDlqResponses, GetAdminOperationalEndpointsByEndpointIdData, GetAdminOperationalEndpointsByEndpointIdErrors, GetAdminOperationalEndpointsByEndpointIdOrderingKeysData, GetAdminOperationalEndpointsByEndpointIdOrderingKeysErrors, GetAdminOperationalEndpointsByEndpointIdOrderingKeysResponses, GetAdminOperationalEndpointsByEndpointIdResponses, GetAdminOperationalEndpointsByEndpointIdStatsData, GetAdminOperationalEndpointsByEndpointIdStatsErrors, GetAdminOperationalEndpointsByEndpointIdStatsResponses, GetAdminOperationalEndpointsData, GetAdminOperationalEndpointsErrors, GetAdminOperationalEndpointsResponses, GetAdminOperationalEventsByEventIdData, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsData, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetAdminOperationalEventsByEventIdErrors, GetAdminOperationalEventsByEventIdResponses, GetAdminOperationalEventsData, GetAdminOperationalEventsErrors, GetAdminOperationalEventsResponses, GetAdminStatsData, GetAdminStatsErrors, GetAdminStatsHistoryData, GetAdminStatsHistoryErrors, GetAdminStatsHistoryResponses, GetAdminStatsResponses, GetAdminTenantsByTenantIdApiKeysData, GetAdminTenantsByTenantIdApiKeysErrors, GetAdminTenantsByTenantIdApiKeysResponses, GetAdminTenantsByTenantIdData, GetAdminTenantsByTenantIdEndpointsByEndpointIdData, GetAdminTenantsByTenantIdEndpointsByEndpointIdErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysData, GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysResponses, GetAdminTenantsByTenantIdEndpointsByEndpointIdResponses, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsData, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsResponses, GetAdminTenantsByTenantIdEndpointsData, GetAdminTenantsByTenantIdEndpointsErrors, GetAdminTenantsByTenantIdEndpointsResponses, GetAdminTenantsByTenantIdErrors, GetAdminTenantsByTenantIdEventsByEventIdData, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsData, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetAdminTenantsByTenantIdEventsByEventIdErrors, GetAdminTenantsByTenantIdEventsByEventIdResponses, GetAdminTenantsByTenantIdEventsData, GetAdminTenantsByTenantIdEventsErrors, GetAdminTenantsByTenantIdEventsResponses, GetAdminTenantsByTenantIdResponses, GetAdminTenantsData, GetAdminTenantsErrors, GetAdminTenantsResponses, GetHealthzData, GetHealthzErrors, GetHealthzResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenapiJsonData, GetOpenapiJsonErrors, GetOpenapiJsonResponses, GetReadyzData, GetReadyzErrors, GetReadyzResponses, GetV1CatalogData, GetV1CatalogErrors, GetV1CatalogResponses, GetV1EndpointsByEndpointIdData, GetV1EndpointsByEndpointIdErrors, GetV1EndpointsByEndpointIdOrderingKeysData, GetV1EndpointsByEndpointIdOrderingKeysErrors, GetV1EndpointsByEndpointIdOrderingKeysResponses, GetV1EndpointsByEndpointIdResponses, GetV1EndpointsByEndpointIdStatsData, GetV1EndpointsByEndpointIdStatsErrors, GetV1EndpointsByEndpointIdStatsResponses, GetV1EndpointsData, GetV1EndpointsErrors, GetV1EndpointsResponses, GetV1EventsByEventIdData, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsData, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetV1EventsByEventIdErrors, GetV1EventsByEventIdResponses, GetV1EventsData, GetV1EventsErrors, GetV1EventsResponses, GetV1EventTypesByNameData, GetV1EventTypesByNameErrors, GetV1EventTypesByNameResponses, GetV1EventTypesByNameVersionsData, GetV1EventTypesByNameVersionsErrors, GetV1EventTypesByNameVersionsResponses, GetV1EventTypesData, GetV1EventTypesErrors, GetV1EventTypesOpenapiJsonData, GetV1EventTypesOpenapiJsonErrors, GetV1EventTypesOpenapiJsonResponses, GetV1EventTypesResponses, GetV1TenantData, GetV1TenantErrors, GetV1TenantResponses, PatchAdminOperationalEndpointsByEndpointIdData, PatchAdminOperationalEndpointsByEndpointIdErrors, PatchAdminOperationalEndpointsByEndpointIdResponses, PatchAdminTenantsByTenantIdData, PatchAdminTenantsByTenantIdEndpointsByEndpointIdData, PatchAdminTenantsByTenantIdEndpointsByEndpointIdErrors, PatchAdminTenantsByTenantIdEndpointsByEndpointIdResponses, PatchAdminTenantsByTenantIdErrors, PatchAdminTenantsByTenantIdResponses, PatchV1CatalogData, PatchV1CatalogErrors, PatchV1CatalogResponses, PatchV1EndpointsByEndpointIdData, PatchV1EndpointsByEndpointIdErrors, PatchV1EndpointsByEndpointIdResponses, PostAdminDlqRequeueData, PostAdminDlqRequeueErrors, PostAdminDlqRequeueResponses, PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipData, PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors, PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses, PostAdminOperationalEndpointsByEndpointIdRecoverData, PostAdminOperationalEndpointsByEndpointIdRecoverErrors, PostAdminOperationalEndpointsByEndpointIdRecoverResponses, PostAdminOperationalEndpointsByEndpointIdRotateSecretData, PostAdminOperationalEndpointsByEndpointIdRotateSecretErrors, PostAdminOperationalEndpointsByEndpointIdRotateSecretResponses, PostAdminOperationalEndpointsByEndpointIdTestData, PostAdminOperationalEndpointsByEndpointIdTestErrors, PostAdminOperationalEndpointsByEndpointIdTestResponses, PostAdminOperationalEndpointsData, PostAdminOperationalEndpointsErrors, PostAdminOperationalEndpointsResponses, PostAdminOperationalEndpointsTestFilterData, PostAdminOperationalEndpointsTestFilterErrors, PostAdminOperationalEndpointsTestFilterResponses, PostAdminOperationalEventsByEventIdRetryData, PostAdminOperationalEventsByEventIdRetryErrors, PostAdminOperationalEventsByEventIdRetryResponses, PostAdminSealSecretsData, PostAdminSealSecretsErrors, PostAdminSealSecretsResponses, PostAdminTenantsByTenantIdApiKeysData, PostAdminTenantsByTenantIdApiKeysErrors, PostAdminTenantsByTenantIdApiKeysResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipData, PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverData, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretData, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestData, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponses, PostAdminTenantsByTenantIdEndpointsData, PostAdminTenantsByTenantIdEndpointsErrors, PostAdminTenantsByTenantIdEndpointsResponses, PostAdminTenantsByTenantIdEndpointsTestFilterData, PostAdminTenantsByTenantIdEndpointsTestFilterErrors, PostAdminTenantsByTenantIdEndpointsTestFilterResponses, PostAdminTenantsByTenantIdEventsByEventIdRetryData, PostAdminTenantsByTenantIdEventsByEventIdRetryErrors, PostAdminTenantsByTenantIdEventsByEventIdRetryResponses, PostAdminTenantsByTenantIdPortalSessionsData, PostAdminTenantsByTenantIdPortalSessionsErrors, PostAdminTenantsByTenantIdPortalSessionsResponses, PostAdminTenantsData, PostAdminTenantsErrors, PostAdminTenantsResponses, PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipData, PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors, PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses, PostV1EndpointsByEndpointIdRecoverData, PostV1EndpointsByEndpointIdRecoverErrors, PostV1EndpointsByEndpointIdRecoverResponses, PostV1EndpointsByEndpointIdRotateSecretData, PostV1EndpointsByEndpointIdRotateSecretErrors, PostV1EndpointsByEndpointIdRotateSecretResponses, PostV1EndpointsByEndpointIdTestData, PostV1EndpointsByEndpointIdTestErrors, PostV1EndpointsByEndpointIdTestResponses, PostV1EndpointsData, PostV1EndpointsErrors, PostV1EndpointsResponses, PostV1EndpointsTestFilterData, PostV1EndpointsTestFilterErrors, PostV1EndpointsTestFilterResponses, PostV1EventsByEventIdRetryData, PostV1EventsByEventIdRetryErrors, PostV1EventsByEventIdRetryResponses, PostV1EventsData, PostV1EventsErrors, PostV1EventsResponses, PostV1PortalSessionsData, PostV1PortalSessionsErrors, PostV1PortalSessionsResponses, PutV1EventTypesByNameData, PutV1EventTypesByNameErrors, PutV1EventTypesByNameResponses } from './types.gen.ts';
+import type { DeleteAdminOperationalEndpointsByEndpointIdData, DeleteAdminOperationalEndpointsByEndpointIdErrors, DeleteAdminOperationalEndpointsByEndpointIdResponses, DeleteAdminOperationalEventsByEventIdPayloadData, DeleteAdminOperationalEventsByEventIdPayloadErrors, DeleteAdminOperationalEventsByEventIdPayloadResponses, DeleteAdminTenantsByTenantIdApiKeysByKeyIdData, DeleteAdminTenantsByTenantIdApiKeysByKeyIdErrors, DeleteAdminTenantsByTenantIdApiKeysByKeyIdResponses, DeleteAdminTenantsByTenantIdData, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdData, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdErrors, DeleteAdminTenantsByTenantIdEndpointsByEndpointIdResponses, DeleteAdminTenantsByTenantIdErrors, DeleteAdminTenantsByTenantIdEventsByEventIdPayloadData, DeleteAdminTenantsByTenantIdEventsByEventIdPayloadErrors, DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponses, DeleteAdminTenantsByTenantIdResponses, DeleteV1EndpointsByEndpointIdData, DeleteV1EndpointsByEndpointIdErrors, DeleteV1EndpointsByEndpointIdResponses, DeleteV1EventsByEventIdPayloadData, DeleteV1EventsByEventIdPayloadErrors, DeleteV1EventsByEventIdPayloadResponses, DeleteV1EventTypesByNameData, DeleteV1EventTypesByNameErrors, DeleteV1EventTypesByNameResponses, GetAdminAuditData, GetAdminAuditErrors, GetAdminAuditResponses, GetAdminDlqData, GetAdminDlqErrors, GetAdminDlqResponses, GetAdminOperationalEndpointsByEndpointIdData, GetAdminOperationalEndpointsByEndpointIdErrors, GetAdminOperationalEndpointsByEndpointIdOrderingKeysData, GetAdminOperationalEndpointsByEndpointIdOrderingKeysErrors, GetAdminOperationalEndpointsByEndpointIdOrderingKeysResponses, GetAdminOperationalEndpointsByEndpointIdResponses, GetAdminOperationalEndpointsByEndpointIdStatsData, GetAdminOperationalEndpointsByEndpointIdStatsErrors, GetAdminOperationalEndpointsByEndpointIdStatsResponses, GetAdminOperationalEndpointsData, GetAdminOperationalEndpointsErrors, GetAdminOperationalEndpointsResponses, GetAdminOperationalEventsByEventIdData, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsData, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetAdminOperationalEventsByEventIdErrors, GetAdminOperationalEventsByEventIdResponses, GetAdminOperationalEventsData, GetAdminOperationalEventsErrors, GetAdminOperationalEventsResponses, GetAdminStatsData, GetAdminStatsErrors, GetAdminStatsHistoryData, GetAdminStatsHistoryErrors, GetAdminStatsHistoryResponses, GetAdminStatsResponses, GetAdminTenantsByTenantIdApiKeysData, GetAdminTenantsByTenantIdApiKeysErrors, GetAdminTenantsByTenantIdApiKeysResponses, GetAdminTenantsByTenantIdData, GetAdminTenantsByTenantIdEndpointsByEndpointIdData, GetAdminTenantsByTenantIdEndpointsByEndpointIdErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysData, GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysResponses, GetAdminTenantsByTenantIdEndpointsByEndpointIdResponses, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsData, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsErrors, GetAdminTenantsByTenantIdEndpointsByEndpointIdStatsResponses, GetAdminTenantsByTenantIdEndpointsData, GetAdminTenantsByTenantIdEndpointsErrors, GetAdminTenantsByTenantIdEndpointsResponses, GetAdminTenantsByTenantIdErrors, GetAdminTenantsByTenantIdEventsByEventIdData, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsData, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetAdminTenantsByTenantIdEventsByEventIdErrors, GetAdminTenantsByTenantIdEventsByEventIdResponses, GetAdminTenantsByTenantIdEventsData, GetAdminTenantsByTenantIdEventsErrors, GetAdminTenantsByTenantIdEventsResponses, GetAdminTenantsByTenantIdResponses, GetAdminTenantsData, GetAdminTenantsErrors, GetAdminTenantsResponses, GetHealthzData, GetHealthzErrors, GetHealthzResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenapiJsonData, GetOpenapiJsonErrors, GetOpenapiJsonResponses, GetReadyzData, GetReadyzErrors, GetReadyzResponses, GetV1AuditData, GetV1AuditErrors, GetV1AuditResponses, GetV1CatalogData, GetV1CatalogErrors, GetV1CatalogResponses, GetV1EndpointsByEndpointIdData, GetV1EndpointsByEndpointIdErrors, GetV1EndpointsByEndpointIdOrderingKeysData, GetV1EndpointsByEndpointIdOrderingKeysErrors, GetV1EndpointsByEndpointIdOrderingKeysResponses, GetV1EndpointsByEndpointIdResponses, GetV1EndpointsByEndpointIdStatsData, GetV1EndpointsByEndpointIdStatsErrors, GetV1EndpointsByEndpointIdStatsResponses, GetV1EndpointsData, GetV1EndpointsErrors, GetV1EndpointsResponses, GetV1EventsByEventIdData, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsData, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsErrors, GetV1EventsByEventIdDeliveriesByEndpointIdAttemptsResponses, GetV1EventsByEventIdErrors, GetV1EventsByEventIdResponses, GetV1EventsData, GetV1EventsErrors, GetV1EventsResponses, GetV1EventTypesByNameData, GetV1EventTypesByNameErrors, GetV1EventTypesByNameResponses, GetV1EventTypesByNameVersionsData, GetV1EventTypesByNameVersionsErrors, GetV1EventTypesByNameVersionsResponses, GetV1EventTypesData, GetV1EventTypesErrors, GetV1EventTypesOpenapiJsonData, GetV1EventTypesOpenapiJsonErrors, GetV1EventTypesOpenapiJsonResponses, GetV1EventTypesResponses, GetV1TenantData, GetV1TenantErrors, GetV1TenantResponses, PatchAdminOperationalEndpointsByEndpointIdData, PatchAdminOperationalEndpointsByEndpointIdErrors, PatchAdminOperationalEndpointsByEndpointIdResponses, PatchAdminTenantsByTenantIdData, PatchAdminTenantsByTenantIdEndpointsByEndpointIdData, PatchAdminTenantsByTenantIdEndpointsByEndpointIdErrors, PatchAdminTenantsByTenantIdEndpointsByEndpointIdResponses, PatchAdminTenantsByTenantIdErrors, PatchAdminTenantsByTenantIdResponses, PatchV1CatalogData, PatchV1CatalogErrors, PatchV1CatalogResponses, PatchV1EndpointsByEndpointIdData, PatchV1EndpointsByEndpointIdErrors, PatchV1EndpointsByEndpointIdResponses, PostAdminDlqRequeueData, PostAdminDlqRequeueErrors, PostAdminDlqRequeueResponses, PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipData, PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors, PostAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses, PostAdminOperationalEndpointsByEndpointIdRecoverData, PostAdminOperationalEndpointsByEndpointIdRecoverErrors, PostAdminOperationalEndpointsByEndpointIdRecoverResponses, PostAdminOperationalEndpointsByEndpointIdRotateSecretData, PostAdminOperationalEndpointsByEndpointIdRotateSecretErrors, PostAdminOperationalEndpointsByEndpointIdRotateSecretResponses, PostAdminOperationalEndpointsByEndpointIdTestData, PostAdminOperationalEndpointsByEndpointIdTestErrors, PostAdminOperationalEndpointsByEndpointIdTestResponses, PostAdminOperationalEndpointsData, PostAdminOperationalEndpointsErrors, PostAdminOperationalEndpointsResponses, PostAdminOperationalEndpointsTestFilterData, PostAdminOperationalEndpointsTestFilterErrors, PostAdminOperationalEndpointsTestFilterResponses, PostAdminOperationalEventsByEventIdRetryData, PostAdminOperationalEventsByEventIdRetryErrors, PostAdminOperationalEventsByEventIdRetryResponses, PostAdminSealSecretsData, PostAdminSealSecretsErrors, PostAdminSealSecretsResponses, PostAdminTenantsByTenantIdApiKeysData, PostAdminTenantsByTenantIdApiKeysErrors, PostAdminTenantsByTenantIdApiKeysResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipData, PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverData, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdRecoverResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretData, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdRotateSecretResponses, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestData, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestErrors, PostAdminTenantsByTenantIdEndpointsByEndpointIdTestResponses, PostAdminTenantsByTenantIdEndpointsData, PostAdminTenantsByTenantIdEndpointsErrors, PostAdminTenantsByTenantIdEndpointsResponses, PostAdminTenantsByTenantIdEndpointsTestFilterData, PostAdminTenantsByTenantIdEndpointsTestFilterErrors, PostAdminTenantsByTenantIdEndpointsTestFilterResponses, PostAdminTenantsByTenantIdEraseData, PostAdminTenantsByTenantIdEraseErrors, PostAdminTenantsByTenantIdEraseResponses, PostAdminTenantsByTenantIdEventsByEventIdRetryData, PostAdminTenantsByTenantIdEventsByEventIdRetryErrors, PostAdminTenantsByTenantIdEventsByEventIdRetryResponses, PostAdminTenantsByTenantIdPortalSessionsData, PostAdminTenantsByTenantIdPortalSessionsErrors, PostAdminTenantsByTenantIdPortalSessionsResponses, PostAdminTenantsData, PostAdminTenantsErrors, PostAdminTenantsResponses, PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipData, PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipErrors, PostV1EndpointsByEndpointIdOrderingKeysByOrderingKeySkipResponses, PostV1EndpointsByEndpointIdRecoverData, PostV1EndpointsByEndpointIdRecoverErrors, PostV1EndpointsByEndpointIdRecoverResponses, PostV1EndpointsByEndpointIdRotateSecretData, PostV1EndpointsByEndpointIdRotateSecretErrors, PostV1EndpointsByEndpointIdRotateSecretResponses, PostV1EndpointsByEndpointIdTestData, PostV1EndpointsByEndpointIdTestErrors, PostV1EndpointsByEndpointIdTestResponses, PostV1EndpointsData, PostV1EndpointsErrors, PostV1EndpointsResponses, PostV1EndpointsTestFilterData, PostV1EndpointsTestFilterErrors, PostV1EndpointsTestFilterResponses, PostV1EventsByEventIdRetryData, PostV1EventsByEventIdRetryErrors, PostV1EventsByEventIdRetryResponses, PostV1EventsData, PostV1EventsErrors, PostV1EventsResponses, PostV1PortalSessionsData, PostV1PortalSessionsErrors, PostV1PortalSessionsResponses, PutV1EventTypesByNameData, PutV1EventTypesByNameErrors, PutV1EventTypesByNameResponses } from './types.gen.ts';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -177,7 +177,22 @@ export class PlatformApi extends HeyApiClient {
     }
     
     /**
-     * The tenant this key (or portal session) acts for: its id and name
+     * Erase the event's payload and every response excerpt; its pending deliveries are cancelled (ids and times stay)
+     */
+    public deleteV1EventsByEventIdPayload<ThrowOnError extends boolean = true>(options: Options<DeleteV1EventsByEventIdPayloadData, ThrowOnError>): RequestResult<DeleteV1EventsByEventIdPayloadResponses, DeleteV1EventsByEventIdPayloadErrors, ThrowOnError> {
+        return (options.client ?? this.client).delete<DeleteV1EventsByEventIdPayloadResponses, DeleteV1EventsByEventIdPayloadErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/events/{eventId}/payload',
+            ...options
+        });
+    }
+    
+    /**
+     * The tenant this key (or portal session) acts for: its id, name and retention
      */
     public getV1Tenant<ThrowOnError extends boolean = true>(options?: Options<GetV1TenantData, ThrowOnError>): RequestResult<GetV1TenantResponses, GetV1TenantErrors, ThrowOnError> {
         return (options?.client ?? this.client).get<GetV1TenantResponses, GetV1TenantErrors, ThrowOnError>({
@@ -187,6 +202,36 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/v1/tenant',
+            ...options
+        });
+    }
+    
+    /**
+     * The tenant's audit log, newest first: who changed what, when, from where (never a secret or a payload)
+     */
+    public getV1Audit<ThrowOnError extends boolean = true>(options?: Options<GetV1AuditData, ThrowOnError>): RequestResult<GetV1AuditResponses, GetV1AuditErrors, ThrowOnError> {
+        return (options?.client ?? this.client).get<GetV1AuditResponses, GetV1AuditErrors, ThrowOnError>({
+            security: [{
+                    key: 'apiKey',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/v1/audit',
+            ...options
+        });
+    }
+    
+    /**
+     * The operators' audit log of every tenant and the platform, newest first, or one tenant's
+     */
+    public getAdminAudit<ThrowOnError extends boolean = true>(options?: Options<GetAdminAuditData, ThrowOnError>): RequestResult<GetAdminAuditResponses, GetAdminAuditErrors, ThrowOnError> {
+        return (options?.client ?? this.client).get<GetAdminAuditResponses, GetAdminAuditErrors, ThrowOnError>({
+            security: [{
+                    key: 'admin',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/admin/audit',
             ...options
         });
     }
@@ -607,7 +652,7 @@ export class PlatformApi extends HeyApiClient {
     }
     
     /**
-     * Rename, disable or enable a tenant
+     * Rename, disable or enable a tenant, or change its retention (for data written from then on)
      */
     public patchAdminTenantsByTenantId<ThrowOnError extends boolean = true>(options: Options<PatchAdminTenantsByTenantIdData, ThrowOnError>): RequestResult<PatchAdminTenantsByTenantIdResponses, PatchAdminTenantsByTenantIdErrors, ThrowOnError> {
         return (options.client ?? this.client).patch<PatchAdminTenantsByTenantIdResponses, PatchAdminTenantsByTenantIdErrors, ThrowOnError>({
@@ -617,6 +662,25 @@ export class PlatformApi extends HeyApiClient {
                     type: 'http'
                 }],
             url: '/admin/tenants/{tenantId}',
+            ...options,
+            headers: {
+                'Content-Type': 'application/json',
+                ...options.headers
+            }
+        });
+    }
+    
+    /**
+     * Erase the tenant and everything of it (a bounded step per call: 202 while it runs, POST again; 200 with the report)
+     */
+    public postAdminTenantsByTenantIdErase<ThrowOnError extends boolean = true>(options: Options<PostAdminTenantsByTenantIdEraseData, ThrowOnError>): RequestResult<PostAdminTenantsByTenantIdEraseResponses, PostAdminTenantsByTenantIdEraseErrors, ThrowOnError> {
+        return (options.client ?? this.client).post<PostAdminTenantsByTenantIdEraseResponses, PostAdminTenantsByTenantIdEraseErrors, ThrowOnError>({
+            security: [{
+                    key: 'admin',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/admin/tenants/{tenantId}/erase',
             ...options,
             headers: {
                 'Content-Type': 'application/json',
@@ -962,6 +1026,21 @@ export class PlatformApi extends HeyApiClient {
     }
     
     /**
+     * Erase the event's payload and every response excerpt; its pending deliveries are cancelled (ids and times stay)
+     */
+    public deleteAdminTenantsByTenantIdEventsByEventIdPayload<ThrowOnError extends boolean = true>(options: Options<DeleteAdminTenantsByTenantIdEventsByEventIdPayloadData, ThrowOnError>): RequestResult<DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponses, DeleteAdminTenantsByTenantIdEventsByEventIdPayloadErrors, ThrowOnError> {
+        return (options.client ?? this.client).delete<DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponses, DeleteAdminTenantsByTenantIdEventsByEventIdPayloadErrors, ThrowOnError>({
+            security: [{
+                    key: 'admin',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/admin/tenants/{tenantId}/events/{eventId}/payload',
+            ...options
+        });
+    }
+    
+    /**
      * List endpoints
      */
     public getAdminOperationalEndpoints<ThrowOnError extends boolean = true>(options?: Options<GetAdminOperationalEndpointsData, ThrowOnError>): RequestResult<GetAdminOperationalEndpointsResponses, GetAdminOperationalEndpointsErrors, ThrowOnError> {
@@ -1226,6 +1305,21 @@ export class PlatformApi extends HeyApiClient {
                 'Content-Type': 'application/json',
                 ...options.headers
             }
+        });
+    }
+    
+    /**
+     * Erase the event's payload and every response excerpt; its pending deliveries are cancelled (ids and times stay)
+     */
+    public deleteAdminOperationalEventsByEventIdPayload<ThrowOnError extends boolean = true>(options: Options<DeleteAdminOperationalEventsByEventIdPayloadData, ThrowOnError>): RequestResult<DeleteAdminOperationalEventsByEventIdPayloadResponses, DeleteAdminOperationalEventsByEventIdPayloadErrors, ThrowOnError> {
+        return (options.client ?? this.client).delete<DeleteAdminOperationalEventsByEventIdPayloadResponses, DeleteAdminOperationalEventsByEventIdPayloadErrors, ThrowOnError>({
+            security: [{
+                    key: 'admin',
+                    scheme: 'bearer',
+                    type: 'http'
+                }],
+            url: '/admin/operational-events/{eventId}/payload',
+            ...options
         });
     }
     

@@ -4,7 +4,7 @@ export type ClientOptions = {
     baseUrl: `${string}://${string}` | (string & {});
 };
 
-export type Webhooks = OperationalEndpointDisabledWebhookRequest | OperationalEndpointEnabledWebhookRequest | OperationalDeliveryExhaustedWebhookRequest | OperationalDeliveryRecoveredWebhookRequest;
+export type Webhooks = OperationalEndpointDisabledWebhookRequest | OperationalEndpointEnabledWebhookRequest | OperationalDeliveryExhaustedWebhookRequest | OperationalDeliveryRecoveredWebhookRequest | OperationalTenantErasedWebhookRequest;
 
 /**
  * A worker disabled an endpoint.
@@ -104,6 +104,32 @@ export type DeliveryRecoveredEvent = {
 };
 
 /**
+ * An operator's erasure of a tenant finished: everything of it is gone; this is the report.
+ */
+export type TenantErasedEvent = {
+    type: 'tenant.erased';
+    occurred_at: string;
+    /**
+     * How many notices of this type about this endpoint the event stands for: 1, or those gathered since `first_occurred_at` (one event per endpoint and type per window, the data being the last one's).
+     */
+    count: number;
+    /**
+     * When the first of them happened (`occurred_at` when one).
+     */
+    first_occurred_at: string;
+    data: {
+        tenant_id: string;
+        started_at: string;
+        /**
+         * What was removed, by kind: counts.
+         */
+        removed: {
+            [key: string]: number;
+        };
+    };
+};
+
+/**
  * RFC 9457 problem details (`application/problem+json`).
  */
 export type Problem = {
@@ -150,9 +176,13 @@ export type Event = {
     status: 'PENDING' | 'DELIVERED' | 'DEAD' | 'SKIPPED';
     created_at: string;
     /**
-     * The body as received.
+     * The body as received; null once erased.
      */
     payload: unknown;
+    /**
+     * When the payload (and every response excerpt) was erased on request; null if never.
+     */
+    payload_erased_at: string | null;
     /**
      * What the event catalog said of the payload; null when its type has no schema.
      */
@@ -269,9 +299,62 @@ export type EventRequeued = {
     already_queued: Array<string>;
 };
 
+export type PayloadErased = {
+    event_id: string;
+    payload_erased_at: string;
+    /**
+     * Endpoints whose pending deliveries were cancelled (settled DEAD, `last_error` says why).
+     */
+    cancelled: Array<string>;
+    /**
+     * Attempt records whose response excerpt was removed.
+     */
+    excerpts_removed: number;
+};
+
 export type TenantIdentity = {
     tenant_id: string;
     name: string;
+    retention_days: number;
+};
+
+export type AuditPage = {
+    data: Array<AuditEntry>;
+    /**
+     * Pass as `cursor` for the next page; null on the last.
+     */
+    next_cursor: string | null;
+};
+
+export type AuditEntry = {
+    audit_id: string;
+    at: string;
+    actor: {
+        kind: 'admin' | 'api_key' | 'portal_session';
+        /**
+         * The API key's id when the actor is a key.
+         */
+        key_id: string | null;
+    };
+    /**
+     * The method and route, ids as `{name}`: `PATCH /v1/endpoints/{endpoint_id}`.
+     */
+    action: string;
+    /**
+     * The tenant acted on; null for the platform's own actions.
+     */
+    tenant_id: string | null;
+    /**
+     * The ids the action named or created.
+     */
+    targets: {
+        [key: string]: string;
+    };
+    /**
+     * The client's address, as the load balancer saw it.
+     */
+    address: string;
+    status_code: number;
 };
 
 export type EndpointPage = {
@@ -658,6 +741,10 @@ export type TenantCreated = {
     created_at: string;
     endpoints: Array<EndpointWithSecret>;
     /**
+     * Days its events, attempt records and figures are kept.
+     */
+    retention_days: number;
+    /**
      * The API key (`whk_…`). Shown in this response only.
      */
     api_key: string;
@@ -677,6 +764,43 @@ export type Tenant = {
     status: 'active' | 'disabled' | 'deleted';
     created_at: string;
     endpoints: Array<Endpoint>;
+    /**
+     * Days its events, attempt records and figures are kept.
+     */
+    retention_days: number;
+};
+
+export type TenantUpdated = {
+    tenant_id: string;
+    name: string;
+    status: 'active' | 'disabled' | 'deleted';
+    created_at: string;
+    endpoints: Array<Endpoint>;
+    /**
+     * Days its events, attempt records and figures are kept.
+     */
+    retention_days: number;
+    /**
+     * Present when retention_days changed: what the change applies to.
+     */
+    notice?: string;
+};
+
+export type TenantErasure = {
+    tenant_id: string;
+    status: 'running' | 'done';
+    /**
+     * What it is removing now: api-keys, events, audit, dead-letters, tenant.
+     */
+    phase: string;
+    started_at: string;
+    finished_at: string | null;
+    /**
+     * Removed so far, by kind.
+     */
+    removed: {
+        [key: string]: number;
+    };
 };
 
 export type ApiKeyCreated = {
@@ -1264,6 +1388,53 @@ export type PostV1EventsByEventIdRetryResponses = {
 
 export type PostV1EventsByEventIdRetryResponse = PostV1EventsByEventIdRetryResponses[keyof PostV1EventsByEventIdRetryResponses];
 
+export type DeleteV1EventsByEventIdPayloadData = {
+    body?: never;
+    path: {
+        eventId: string;
+    };
+    query?: never;
+    url: '/v1/events/{eventId}/payload';
+};
+
+export type DeleteV1EventsByEventIdPayloadErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type DeleteV1EventsByEventIdPayloadError = DeleteV1EventsByEventIdPayloadErrors[keyof DeleteV1EventsByEventIdPayloadErrors];
+
+export type DeleteV1EventsByEventIdPayloadResponses = {
+    /**
+     * Success
+     */
+    200: PayloadErased;
+};
+
+export type DeleteV1EventsByEventIdPayloadResponse = DeleteV1EventsByEventIdPayloadResponses[keyof DeleteV1EventsByEventIdPayloadResponses];
+
 export type GetV1TenantData = {
     body?: never;
     path?: never;
@@ -1300,6 +1471,116 @@ export type GetV1TenantResponses = {
 };
 
 export type GetV1TenantResponse = GetV1TenantResponses[keyof GetV1TenantResponses];
+
+export type GetV1AuditData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page (400 for any other).
+         */
+        cursor?: string;
+    };
+    url: '/v1/audit';
+};
+
+export type GetV1AuditErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetV1AuditError = GetV1AuditErrors[keyof GetV1AuditErrors];
+
+export type GetV1AuditResponses = {
+    /**
+     * Success
+     */
+    200: AuditPage;
+};
+
+export type GetV1AuditResponse = GetV1AuditResponses[keyof GetV1AuditResponses];
+
+export type GetAdminAuditData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page (400 for any other).
+         */
+        cursor?: string;
+        /**
+         * Only this tenant's entries.
+         */
+        tenant_id?: string;
+    };
+    url: '/admin/audit';
+};
+
+export type GetAdminAuditErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type GetAdminAuditError = GetAdminAuditErrors[keyof GetAdminAuditErrors];
+
+export type GetAdminAuditResponses = {
+    /**
+     * Success
+     */
+    200: AuditPage;
+};
+
+export type GetAdminAuditResponse = GetAdminAuditResponses[keyof GetAdminAuditResponses];
 
 export type GetV1EndpointsData = {
     body?: never;
@@ -2614,6 +2895,10 @@ export type PostAdminTenantsData = {
              */
             ordering?: 'release_on_dead' | 'block_on_dead';
         }>;
+        /**
+         * Days the tenant's events, attempt records and figures are kept (1–365). A change applies to data written from then on.
+         */
+        retention_days?: number;
     };
     path?: never;
     query?: never;
@@ -2768,6 +3053,10 @@ export type PatchAdminTenantsByTenantIdData = {
     body: {
         name?: string;
         status?: 'active' | 'disabled';
+        /**
+         * Days the tenant's events, attempt records and figures are kept (1–365). A change applies to data written from then on.
+         */
+        retention_days?: number;
     };
     path: {
         tenantId: string;
@@ -2825,10 +3114,86 @@ export type PatchAdminTenantsByTenantIdResponses = {
     /**
      * Success
      */
-    200: Tenant;
+    200: TenantUpdated;
 };
 
 export type PatchAdminTenantsByTenantIdResponse = PatchAdminTenantsByTenantIdResponses[keyof PatchAdminTenantsByTenantIdResponses];
+
+export type PostAdminTenantsByTenantIdEraseData = {
+    body: {
+        /**
+         * The tenant's id again: erasure cannot be undone.
+         */
+        confirm: string;
+        /**
+         * Items removed in this step at most; POST again to go on.
+         */
+        limit?: number;
+    };
+    path: {
+        tenantId: string;
+    };
+    query?: never;
+    url: '/admin/tenants/{tenantId}/erase';
+};
+
+export type PostAdminTenantsByTenantIdEraseErrors = {
+    /**
+     * A malformed body (not JSON, not an object, nested too deep) or a cursor this API did not give out
+     */
+    400: Problem;
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * The body is too large
+     */
+    413: Problem;
+    /**
+     * The body is not application/json
+     */
+    415: Problem;
+    /**
+     * Invalid fields, listed in `errors`
+     */
+    422: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type PostAdminTenantsByTenantIdEraseError = PostAdminTenantsByTenantIdEraseErrors[keyof PostAdminTenantsByTenantIdEraseErrors];
+
+export type PostAdminTenantsByTenantIdEraseResponses = {
+    /**
+     * Success
+     */
+    200: TenantErasure;
+    /**
+     * Success
+     */
+    202: TenantErasure;
+};
+
+export type PostAdminTenantsByTenantIdEraseResponse = PostAdminTenantsByTenantIdEraseResponses[keyof PostAdminTenantsByTenantIdEraseResponses];
 
 export type GetAdminTenantsByTenantIdApiKeysData = {
     body?: never;
@@ -4088,6 +4453,54 @@ export type PostAdminTenantsByTenantIdEventsByEventIdRetryResponses = {
 
 export type PostAdminTenantsByTenantIdEventsByEventIdRetryResponse = PostAdminTenantsByTenantIdEventsByEventIdRetryResponses[keyof PostAdminTenantsByTenantIdEventsByEventIdRetryResponses];
 
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadData = {
+    body?: never;
+    path: {
+        tenantId: string;
+        eventId: string;
+    };
+    query?: never;
+    url: '/admin/tenants/{tenantId}/events/{eventId}/payload';
+};
+
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadError = DeleteAdminTenantsByTenantIdEventsByEventIdPayloadErrors[keyof DeleteAdminTenantsByTenantIdEventsByEventIdPayloadErrors];
+
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponses = {
+    /**
+     * Success
+     */
+    200: PayloadErased;
+};
+
+export type DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponse = DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponses[keyof DeleteAdminTenantsByTenantIdEventsByEventIdPayloadResponses];
+
 export type GetAdminOperationalEndpointsData = {
     body?: never;
     path?: never;
@@ -5078,6 +5491,53 @@ export type PostAdminOperationalEventsByEventIdRetryResponses = {
 
 export type PostAdminOperationalEventsByEventIdRetryResponse = PostAdminOperationalEventsByEventIdRetryResponses[keyof PostAdminOperationalEventsByEventIdRetryResponses];
 
+export type DeleteAdminOperationalEventsByEventIdPayloadData = {
+    body?: never;
+    path: {
+        eventId: string;
+    };
+    query?: never;
+    url: '/admin/operational-events/{eventId}/payload';
+};
+
+export type DeleteAdminOperationalEventsByEventIdPayloadErrors = {
+    /**
+     * Missing or unknown credentials
+     */
+    401: Problem;
+    /**
+     * A tenant key or portal session on the admin API, a read-only portal session writing, or a portal session opening another
+     */
+    403: Problem;
+    /**
+     * Not found (or another tenant's)
+     */
+    404: Problem;
+    /**
+     * A rate limit is reached (the tenant's, or failed authentications from this address); see Retry-After
+     */
+    429: Problem;
+    /**
+     * Unexpected error (no details are given)
+     */
+    500: Problem;
+    /**
+     * A backing store is unavailable; retry shortly
+     */
+    503: Problem;
+};
+
+export type DeleteAdminOperationalEventsByEventIdPayloadError = DeleteAdminOperationalEventsByEventIdPayloadErrors[keyof DeleteAdminOperationalEventsByEventIdPayloadErrors];
+
+export type DeleteAdminOperationalEventsByEventIdPayloadResponses = {
+    /**
+     * Success
+     */
+    200: PayloadErased;
+};
+
+export type DeleteAdminOperationalEventsByEventIdPayloadResponse = DeleteAdminOperationalEventsByEventIdPayloadResponses[keyof DeleteAdminOperationalEventsByEventIdPayloadResponses];
+
 export type PostAdminSealSecretsData = {
     body?: {
         /**
@@ -5382,6 +5842,15 @@ export type OperationalDeliveryRecoveredWebhookPayload = DeliveryRecoveredEvent;
 export type OperationalDeliveryRecoveredWebhookRequest = {
     body: OperationalDeliveryRecoveredWebhookPayload;
     key: 'delivery.recovered';
+    path?: never;
+    query?: never;
+};
+
+export type OperationalTenantErasedWebhookPayload = TenantErasedEvent;
+
+export type OperationalTenantErasedWebhookRequest = {
+    body: OperationalTenantErasedWebhookPayload;
+    key: 'tenant.erased';
     path?: never;
     query?: never;
 };
