@@ -7,7 +7,7 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack();
 });
-afterAll(() => stack?.close());
+afterAll(() => stack.close());
 
 describe("lanes", () => {
   it("keep the order of joining, let only the named head leave, and go once empty", async () => {
