@@ -41,7 +41,8 @@ export async function erasePayload(store: EventStore, key: EventKey, now: number
         UpdateExpression: "SET erasedAt = if_not_exists(erasedAt, :now) REMOVE body, bodyHash, schemaErrors",
         ConditionExpression: "attribute_exists(sk)",
         ExpressionAttributeValues: { ":now": now },
-        ReturnValues: "UPDATED_NEW",
+        // ALL_NEW: moto leaves an attribute that if_not_exists kept out of UPDATED_NEW.
+        ReturnValues: "ALL_NEW",
       }),
     );
     erasedAt = Number(Attributes?.erasedAt ?? now);
