@@ -84,7 +84,13 @@ function deployable(template: Template): { sent: Template; dropped: Map<string, 
       changed = true;
     }
   }
-  return { sent: { Resources: Object.fromEntries([...keep].map((id) => [id, template.Resources[id]!])) }, dropped };
+  // moto's CloudFormation tags a KMS key with `TagKey`/`TagValue` where the template says `Key`/`Value` (KeyError).
+  const sendable = (r: Template["Resources"][string]) =>
+    r.Type === "AWS::KMS::Key" ? { ...r, Properties: { ...(r.Properties as object), Tags: undefined } } : r;
+  return {
+    sent: { Resources: Object.fromEntries([...keep].map((id) => [id, sendable(template.Resources[id]!)])) },
+    dropped,
+  };
 }
 
 const log = (line: string) => process.stdout.write(`[cfn] ${line}\n`);

@@ -43,7 +43,8 @@ beforeAll(async () => {
   }
   await eventually(async () => (await dlqCount()) === 2 * perTenant, {
     what: "every delivery in the DLQ",
-    timeoutMs: 30_000,
+    // moto_server serves each attempt's writes slowly: the retries into the DLQ took over 30 s there.
+    timeoutMs: 90_000,
   });
   for (const [id, e] of events) {
     const view = await getEvent(stack, e.tenant.apiKey, id);
@@ -52,7 +53,7 @@ beforeAll(async () => {
   }
   receiver.behave(() => ({ status: 200 }));
   receiver.requests.length = 0;
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await stack.close();

@@ -78,8 +78,11 @@ describe("erasing an event's payload", () => {
       },
       { what: "each delivery where the test needs it" },
     );
-    const dlq = await as(stack.adminToken).get("/admin/dlq");
-    expect(JSON.stringify(dlq.body)).toContain(eventId);
+    // The worker records DEAD before it moves the message to the DLQ: wait for the move too.
+    await eventually(
+      async () => JSON.stringify((await as(stack.adminToken).get("/admin/dlq")).body).includes(eventId),
+      { what: "the dead delivery in the DLQ" },
+    );
     expect(JSON.stringify((await as(t.apiKey).get(`/v1/events/${eventId}`)).body)).toContain(secretValue);
   });
 

@@ -23,7 +23,18 @@ export function startDynamoDbLocal(): Promise<BackendProcess> {
   ]);
 }
 
-/** Python moto's server: DynamoDB and SQS on one port, written independently of our other emulators. */
+/**
+ * Python moto's server: DynamoDB and SQS on one port, written independently of our other emulators. Started through
+ * moto-serial.py, which serves DynamoDB's requests one at a time: moto alone lets two racing conditional writes
+ * both pass, which DynamoDB never does.
+ */
 export function startMoto(): Promise<BackendProcess> {
-  return startBackendProcess("moto_server", "moto_server", (port) => ["-H", "127.0.0.1", "-p", String(port)]);
+  const launcher = fileURLToPath(new URL("moto-serial.py", import.meta.url));
+  return startBackendProcess("moto_server (python3 with moto installed)", "python3", (port) => [
+    launcher,
+    "-H",
+    "127.0.0.1",
+    "-p",
+    String(port),
+  ]);
 }

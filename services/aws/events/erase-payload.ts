@@ -3,7 +3,7 @@
  * worker sends it again and a requeue refuses it), then its body, the body's hash and the schema's remarks on it are
  * removed and `erasedAt` set, then the response excerpt of each attempt record. Ids, type, times and statuses stay.
  */
-import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { paginateQuery, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { abandon, isSettled } from "../../core/delivery-state.ts";
 import { isConditionFailure } from "../errors.ts";
 import { changeDeliveries } from "./change-deliveries.ts";
@@ -41,7 +41,8 @@ export async function erasePayload(store: EventStore, key: EventKey, now: number
         UpdateExpression: "SET erasedAt = if_not_exists(erasedAt, :now) REMOVE body, bodyHash, schemaErrors",
         ConditionExpression: "attribute_exists(sk)",
         ExpressionAttributeValues: { ":now": now },
-        ReturnValues: "UPDATED_NEW",
+        // ALL_NEW: moto leaves an attribute that if_not_exists kept out of UPDATED_NEW.
+        ReturnValues: "ALL_NEW",
       }),
     );
     erasedAt = Number(Attributes?.erasedAt ?? now);
@@ -55,18 +56,17 @@ export async function erasePayload(store: EventStore, key: EventKey, now: number
 /** Every attempt record of the event loses its response excerpt (what a receiver answered may quote the payload). */
 async function removeExcerpts(store: EventStore, key: EventKey): Promise<number> {
   let removed = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.ddb.send(
-      new QueryCommand({
-        TableName: store.table,
-        KeyConditionExpression: "tenantId = :t AND begins_with(sk, :p)",
-        FilterExpression: "attribute_exists(responseExcerpt)",
-        ProjectionExpression: "sk",
-        ExpressionAttributeValues: { ":t": key.tenantId, ":p": `${key.eventId}#` },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
+  const pages = paginateQuery(
+    { client: store.ddb },
+    {
+      TableName: store.table,
+      KeyConditionExpression: "tenantId = :t AND begins_with(sk, :p)",
+      FilterExpression: "attribute_exists(responseExcerpt)",
+      ProjectionExpression: "sk",
+      ExpressionAttributeValues: { ":t": key.tenantId, ":p": `${key.eventId}#` },
+    },
+  );
+  for await (const page of pages) {
     for (const item of page.Items ?? []) {
       await store.ddb.send(
         new UpdateCommand({
@@ -77,7 +77,6 @@ async function removeExcerpts(store: EventStore, key: EventKey): Promise<number>
       );
       removed++;
     }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return removed;
 }
