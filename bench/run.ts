@@ -23,6 +23,7 @@ import { freePort } from "../test/support/free-port.ts";
 import { jsonLine, startProcess } from "../test/support/processes.ts";
 import { tracingNodeFlag } from "../services/tracing/start.ts";
 import { engineScenarios } from "./engine.ts";
+import { orderingScenarios } from "./ordering.ts";
 import { catalogBench, checkMicroseconds } from "./catalog.ts";
 import { hostileSchemaBench } from "./schema-bounds.ts";
 
@@ -109,7 +110,8 @@ await new Promise<void>((r) => collector.listen(0, "127.0.0.1", () => r()));
 const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
 
 try {
-  const emu = (await start(here("./support/emulators-process.ts"), [])).info as { dynamo: string; sqs: string };
+  const emulators = await start(here("./support/emulators-process.ts"), []);
+  const emu = emulators.info as { dynamo: string; sqs: string };
   const clients = createAwsClients({
     region: "us-east-1",
     endpoints: { dynamodb: emu.dynamo, sqs: emu.sqs },
@@ -374,30 +376,35 @@ try {
       "",
     );
 
-    // The delivery engine: slow receivers, a noisy neighbour, memory with many deliveries in flight.
+    const startWorker = async (extra: Record<string, string>) => {
+      const port = await freePort();
+      const { child } = await start(
+        here("../services/worker/main.ts"),
+        [],
+        { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn", ...extra },
+        false,
+      );
+      await until(
+        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
+        20_000,
+      );
+      return child;
+    };
+    // Ordered delivery per key beside the same load without keys; one key's stream beside its POST round trip.
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
-    results.engine = await engineScenarios({
+    results.ordering = await orderingScenarios({
       quick,
       apiUrl,
       adminToken,
-      startWorker: async (extra) => {
-        const port = await freePort();
-        const { child } = await start(
-          here("../services/worker/main.ts"),
-          [],
-          { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn", ...extra },
-          false,
-        );
-        await until(
-          async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
-          20_000,
-        );
-        return child;
-      },
+      emulators: emulators.child,
+      startWorker,
       stop,
-      peakRssMb,
       row,
     });
+
+    // The delivery engine: slow receivers, a noisy neighbour, memory with many deliveries in flight.
+    await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
+    results.engine = await engineScenarios({ quick, apiUrl, adminToken, startWorker, stop, peakRssMb, row });
   }
   if (!ingestionOnly && !deliveryOnly) {
     // 3. End to end at a steady 200 events/s.
