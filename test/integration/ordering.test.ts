@@ -128,6 +128,8 @@ describe("ordering per key", () => {
     // Released: the second reaches the releasing endpoint once the first is dead there.
     await eventually(async () => (await deliveryOf(second, releasing)).status === "DELIVERED", { timeoutMs: 30_000 });
     expect((await deliveryOf(first, releasing)).status).toBe("DEAD");
+    // Its timeline says what it waited for.
+    expect((await deliveryOf(second, releasing)) as unknown).toMatchObject({ ordering: { waited_for: first } });
     // Blocked: the first is dead at the blocking endpoint and the second waits behind it.
     await eventually(async () => (await deliveryOf(first, blocking)).status === "DEAD", { timeoutMs: 30_000 });
     const keysRes = await stack.http

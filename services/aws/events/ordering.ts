@@ -6,6 +6,8 @@
  */
 import { isSettled, type Delivery } from "../../core/delivery-state.ts";
 import { lookAgainAt, releasesLane, type OrderingMode } from "../../core/ordering.ts";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailure } from "../errors.ts";
 import type { DeliveryKey } from "./delivery-ops.ts";
 import { joinLane, leaveLane, readLane, type Lane, type LaneKey } from "./lanes.ts";
 import { deliveryOf } from "./read-events.ts";
@@ -96,16 +98,39 @@ async function nextHead(
   now: number,
 ): Promise<string | undefined> {
   let lane = after;
+  let left = key.eventId;
   for (let step = 0; lane && step < maxSteps; step++) {
     const head = lane.waiting[0];
     if (head === undefined) return undefined;
     const d = await headOf(store, key, head);
     if (!releasesLane(d, o.mode)) {
-      return d!.status === "PENDING" && (d!.leaseUntil ?? 0) <= now ? head : undefined;
+      if (d!.status !== "PENDING" || (d!.leaseUntil ?? 0) > now) return undefined;
+      await recordWaitedFor(store, { ...key, eventId: head }, left);
+      return head;
     }
     lane = await leaveLane(store, laneKey(key, o), head, now);
+    left = head;
   }
   return undefined;
+}
+
+/** The event a delivery waited for before its turn came (shown in its timeline); the first one recorded stays. */
+async function recordWaitedFor(store: EventStore, key: DeliveryKey, predecessor: string): Promise<void> {
+  await store.ddb
+    .send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { tenantId: key.tenantId, sk: key.eventId },
+        // The version moves on, so a read-modify-write that read before this one decides again.
+        UpdateExpression: "SET #d.#e.waitedFor = :p, #v = #v + :one",
+        ConditionExpression: "attribute_exists(#d.#e) AND attribute_not_exists(#d.#e.waitedFor)",
+        ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId, "#v": "version" },
+        ExpressionAttributeValues: { ":p": predecessor, ":one": 1 },
+      }),
+    )
+    .catch((err: unknown) => {
+      if (!isConditionFailure(err)) throw err;
+    });
 }
 
 /**
