@@ -1,8 +1,8 @@
 /**
  * The operator console: queue and DLQ depth, charts of the last hour or day and recent events by status, an
  * event's timeline, deliveries and attempt log, the dead-letter queue with dry run and requeue, endpoints with
- * their disable reason and their ordering keys with events waiting. Plain DOM: every value from the API (payloads, receivers' response excerpts) goes in as
- * text, never as HTML.
+ * their disable reason and their ordering keys with events waiting. Plain DOM: every value from the API (payloads,
+ * receivers' response excerpts, ordering keys) goes in as text, never as HTML.
  */
 import * as api from "./api.ts";
 import { chartsPanel } from "./charts.ts";

@@ -41,7 +41,10 @@ export async function waitingKeys(read: (cursor?: string) => Promise<OrderingKey
   return { keys: keys.sort((a, b) => a.since.localeCompare(b.since)), more };
 }
 
-/** "How many, the oldest, why" in a line, then one row per key (the caller adds a heading); `skip` offers "Skip head" where a head blocks. */
+/**
+ * "How many, the oldest, why" in a line, then one row per key, oldest first (the caller adds a heading); `skip`
+ * offers "Skip head" where a dead or skipped head blocks its key.
+ */
 export function waitingKeysPanel(
   w: WaitingKeys,
   opts: { openEvent(eventId: string): void; skip?: ((key: OrderingKey) => void) | undefined },
@@ -49,6 +52,7 @@ export function waitingKeysPanel(
   const oldest = w.keys[0];
   const counts = new Map<string, number>();
   for (const k of w.keys) counts.set(k.reason, (counts.get(k.reason) ?? 0) + 1);
+  const reasons = [...counts].map(([r, n]) => `${n} ${r.replace("_", " ")}`).join(", ");
   const rows = w.keys.map((k) =>
     h(
       "tr",
@@ -76,7 +80,7 @@ export function waitingKeysPanel(
       ? h(
           "p",
           { "data-testid": "ordering-keys-summary" },
-          `${w.more ? "At least " : ""}${plural(w.keys.length, "key")} with events waiting (${[...counts].map(([r, n]) => `${n} ${r.replace("_", " ")}`).join(", ")}); the oldest, `,
+          `${w.more ? "At least " : ""}${plural(w.keys.length, "key")} with events waiting (${reasons}); the oldest, `,
           h("code", {}, oldest.ordering_key),
           `, since ${when(oldest.since)}: ${why[oldest.reason]}.`,
         )
@@ -89,7 +93,7 @@ export function waitingKeysPanel(
   );
 }
 
-/** From acceptance to the first attempt's start: how long a delivery that waited for its turn waited (with queueing). */
+/** From acceptance to its first attempt's start: how long a delivery that waited for its turn waited (queueing too). */
 function waitedMs(createdAt: string, d: DeliveryView): number | undefined {
   const first = d.attempt_log.find((a) => a.attempt === 1);
   return first ? Date.parse(first.at) - Date.parse(createdAt) : undefined;
