@@ -7,6 +7,7 @@ import type { z } from "zod";
 import type * as views from "../../services/api/views.ts";
 import { isSystemTenant } from "../../services/core/system-tenant.ts";
 import { request, query } from "./shared/http.ts";
+import type { OrderingKeyPage } from "./shared/ordering.ts";
 
 export { ApiError } from "./shared/http.ts";
 
@@ -67,3 +68,8 @@ export const requeue = (filter: { tenantId: string; maxMessages: number; dryRun:
   });
 export const setEndpointEnabled = (tenantId: string, endpointId: string, enabled: boolean) =>
   call<Endpoint>("PATCH", `${tenantPath(tenantId)}/endpoints/${encodeURIComponent(endpointId)}`, { enabled });
+export const orderingKeys = (tenantId: string, endpointId: string, cursor?: string) =>
+  call<OrderingKeyPage>(
+    "GET",
+    `${tenantPath(tenantId)}/endpoints/${encodeURIComponent(endpointId)}/ordering-keys?${query({ limit: 100, cursor })}`,
+  );

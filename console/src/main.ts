@@ -1,13 +1,14 @@
 /**
  * The operator console: queue and DLQ depth, charts of the last hour or day and recent events by status, an
  * event's timeline, deliveries and attempt log, the dead-letter queue with dry run and requeue, endpoints with
- * their disable reason. Plain DOM: every value from the API (payloads, receivers' response excerpts) goes in as
- * text, never as HTML.
+ * their disable reason and their ordering keys with events waiting. Plain DOM: every value from the API (payloads,
+ * receivers' response excerpts, ordering keys) goes in as text, never as HTML.
  */
 import * as api from "./api.ts";
 import { chartsPanel } from "./charts.ts";
 import { deliveryCard } from "./shared/delivery.ts";
 import { badge, h, plural, table, when } from "./shared/dom.ts";
+import { waitingKeys, waitingKeysPanel } from "./shared/ordering.ts";
 import "./style.css";
 
 type View = "events" | "dlq" | "endpoints";
@@ -17,6 +18,8 @@ const state = {
   status: "",
   tenants: [] as api.Tenant[],
   selected: undefined as { tenantId: string; eventId: string } | undefined,
+  /** The endpoint whose ordering keys the endpoints view shows. */
+  keysOf: undefined as { tenantId: string; endpointId: string } | undefined,
   maxMessages: 100,
   notice: "",
   window: "hour" as "hour" | "day",
@@ -146,7 +149,10 @@ function go(change: Partial<typeof state>): void {
 }
 
 function tenantSelect(): HTMLSelectElement {
-  const select = h("select", { name: "tenant", onchange: () => go({ tenantId: select.value, selected: undefined }) });
+  const select = h("select", {
+    name: "tenant",
+    onchange: () => go({ tenantId: select.value, selected: undefined, keysOf: undefined }),
+  });
   select.append(
     h("option", { value: "" }, "All tenants"),
     ...state.tenants.map((t) => h("option", { value: t.tenant_id }, `${t.name} (${t.tenant_id})`)),
@@ -230,10 +236,12 @@ async function eventDetailView(tenantId: string, eventId: string): Promise<HTMLE
       {},
       `Type ${e.type ?? "—"} · created ${when(e.created_at)} · tenant `,
       h("span", { class: "mono" }, tenantId),
+      e.ordering_key === null ? "" : " · ordering key ",
+      e.ordering_key === null ? null : h("code", { "data-testid": "ordering-key" }, e.ordering_key),
     ),
     retryable ? h("button", { onclick: () => void retry() }, "Retry dead and skipped deliveries") : null,
     h("details", {}, h("summary", {}, "Payload"), h("pre", {}, JSON.stringify(e.payload, null, 2))),
-    ...e.deliveries.map((d) => deliveryCard(e.created_at, d)),
+    ...e.deliveries.map((d) => deliveryCard(e.created_at, d, (id) => go({ selected: { tenantId, eventId: id } }))),
   );
 }
 
@@ -331,6 +339,12 @@ async function endpointView(): Promise<HTMLElement> {
             { class: "quiet", onclick: () => void toggle(t.tenant_id, e) },
             e.enabled ? "Disable" : "Re-enable",
           ),
+          " ",
+          h(
+            "button",
+            { class: "quiet", onclick: () => go({ keysOf: { tenantId: t.tenant_id, endpointId: e.endpoint_id } }) },
+            "Ordering keys",
+          ),
         ),
       ),
     ),
@@ -340,6 +354,18 @@ async function endpointView(): Promise<HTMLElement> {
     { "data-testid": "endpoints" },
     h("h2", {}, "Endpoints"),
     table(["Tenant", "Endpoint", "URL", "Events", "State", "Reason", ""], rows, "No endpoints."),
+    state.keysOf ? await orderingKeysView(state.keysOf.tenantId, state.keysOf.endpointId) : null,
+  );
+}
+
+/** One endpoint's ordering keys with events waiting, each head a link to its event (read on each render). */
+async function orderingKeysView(tenantId: string, endpointId: string): Promise<HTMLElement> {
+  const w = await waitingKeys((cursor) => api.orderingKeys(tenantId, endpointId, cursor));
+  return h(
+    "section",
+    { "data-testid": "endpoint-ordering-keys", "data-endpoint-id": endpointId },
+    h("h3", {}, "Ordering keys of ", h("span", { class: "mono" }, endpointId)),
+    waitingKeysPanel(w, { openEvent: (eventId) => go({ view: "events", selected: { tenantId, eventId } }) }),
   );
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { unsentSince } from "../core/delivery-state.ts";
 import { encodeCursor } from "../aws/cursor.ts";
-import { deliveryOf, eventCursorSchema, eventIdsByStatus } from "../aws/events/read-events.ts";
+import { deliveryOf, eventCursorSchema, eventsByStatus } from "../aws/events/read-events.ts";
 import { oneRun, requeueAndSend, type RequeueDeps } from "./requeue.ts";
 
 export interface RecoverDeps extends RequeueDeps {
@@ -62,19 +62,23 @@ export async function recoverEndpoint(deps: RecoverDeps, input: RecoverInput): P
     since: new Date(since - deps.deliverySpanMs).toISOString(),
     until: input.until && new Date(until).toISOString(),
   };
-  const eventIds: string[] = [];
+  const found: { eventId: string; createdAt: string }[] = [];
   let at: RecoverCursor | undefined = input.after ?? { status: recoverable[0] };
-  while (at && eventIds.length < input.limit) {
-    const page = await eventIdsByStatus(deps.store, tenantId, at.status, {
+  while (at && found.length < input.limit) {
+    const page = await eventsByStatus(deps.store, tenantId, at.status, {
       ...created,
-      limit: input.limit - eventIds.length,
+      limit: input.limit - found.length,
       after: at.after,
     });
-    eventIds.push(...page.eventIds);
+    found.push(...page.events);
     const following: RecoverCursor["status"] | undefined = recoverable[recoverable.indexOf(at.status) + 1];
     at = page.next ? { status: at.status, after: page.next } : following && { status: following };
   }
 
+  // Requeued in acceptance order, dead and skipped alike: deliveries with an ordering key join their lane so.
+  const eventIds = found
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.eventId.localeCompare(b.eventId))
+    .map((e) => e.eventId);
   const run = oneRun(deps);
   const started = deps.now();
   let requeued = 0;

@@ -160,6 +160,8 @@ async function admitted(
         log.warn(unknownDelivery);
         return { kind: "ack" };
       case "settled":
+        // Its worker may have died between settling it and passing the turn: passing it again changes nothing else.
+        if (lease.delivery) await passTurn(deps, key, endpoint, orderingKey ?? lease.orderingKey, lease.delivery);
         return { kind: "ack" };
     }
   }

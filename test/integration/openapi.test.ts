@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { operations, problemStatuses, type Operation } from "../../services/api/openapi.ts";
 import { problemSchema } from "../../services/api/views.ts";
+import { joinLane } from "../../services/aws/events/lanes.ts";
+import { systemTenantId } from "../../services/core/system-tenant.ts";
 import { eventually } from "../support/eventually.ts";
 import { startReceiver, type TestReceiver } from "../support/receiver.ts";
 import { startStack, type Stack } from "../support/stack.ts";
@@ -151,10 +153,10 @@ describe("every operation answers what the document says", () => {
 
     // An operator's subscription to operational events: re-enabling an endpoint below emits one.
     await call("post", "/admin/operational-endpoints", { body: { url: `${receiver.url}?ops` } });
-    for (const [base, auth] of [
-      ["/v1/endpoints", apiKey],
-      [`${t}/endpoints`, stack.adminToken],
-      ["/admin/operational-endpoints", stack.adminToken],
+    for (const [base, auth, owner] of [
+      ["/v1/endpoints", apiKey, tenantId],
+      [`${t}/endpoints`, stack.adminToken, tenantId],
+      ["/admin/operational-endpoints", stack.adminToken, systemTenantId],
     ] as const) {
       const ep = await call("post", base, { auth, body: { url: `${receiver.url}?more`, event_types: ["docs.*"] } });
       const one = `${base}/${ep.endpoint_id as string}`;
@@ -164,6 +166,12 @@ describe("every operation answers what the document says", () => {
       await call("patch", one, { auth, body: { enabled: true } });
       await call("post", `${one}/rotate-secret`, { auth });
       await call("get", `${one}/stats`, { auth });
+      await call("get", `${one}/ordering-keys?limit=5`, { auth });
+      // A key whose head's event is gone (as after its expiry): skip lets it go.
+      const lane = { tenantId: owner, endpointId: ep.endpoint_id as string, orderingKey: "docs-key" };
+      await joinLane(stack.store, lane, "evt_00000000000000000000000000", Date.now());
+      await call("post", `${one}/ordering-keys/docs-key/skip`, { auth });
+      await call("post", `${one}/ordering-keys/docs-key/skip`, { auth });
       await call("post", `${one}/test`, { auth });
       await call("post", `${base}/test-filter`, { auth, body: { filter: { type: { $startsWith: "docs." } } } });
       await call("post", `${one}/recover`, { auth, body: { since: new Date(Date.now() - 60_000).toISOString() } });

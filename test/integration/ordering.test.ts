@@ -128,6 +128,8 @@ describe("ordering per key", () => {
     // Released: the second reaches the releasing endpoint once the first is dead there.
     await eventually(async () => (await deliveryOf(second, releasing)).status === "DELIVERED", { timeoutMs: 30_000 });
     expect((await deliveryOf(first, releasing)).status).toBe("DEAD");
+    // Its timeline says what it waited for.
+    expect((await deliveryOf(second, releasing)) as unknown).toMatchObject({ ordering: { waited_for: first } });
     // Blocked: the first is dead at the blocking endpoint and the second waits behind it.
     await eventually(async () => (await deliveryOf(first, blocking)).status === "DEAD", { timeoutMs: 30_000 });
     const keysRes = await stack.http
@@ -143,6 +145,14 @@ describe("ordering per key", () => {
     );
     expect(waiting?.ordering).toMatchObject({ position: 1, waiting_for: first });
 
+    // Keys and endpoints: another key flows at the endpoint where kb is blocked.
+    const other = (await postEvent(stack, tenant.apiKey, { type: "t", key: "ko", n: 1 }, { "ordering-key": "ko" })).body
+      .event_id as string;
+    await eventually(async () => (await getEvent(stack, tenant.apiKey, other)).status === "DELIVERED", {
+      what: "another key delivered while kb is blocked",
+    });
+    expect((await deliveryOf(second, blocking)).status).toBe("PENDING");
+
     const skipped = await stack.http
       .post(`/v1/endpoints/${blocking}/ordering-keys/kb/skip`)
       .set("authorization", `Bearer ${tenant.apiKey}`);
@@ -154,4 +164,38 @@ describe("ordering per key", () => {
       .set("authorization", `Bearer ${tenant.apiKey}`);
     expectProblem(again, 404);
   }, 120_000);
+
+  it("recovers deliveries skipped while the endpoint was disabled in acceptance order, in either mode", async () => {
+    const r = await receiver();
+    const tenant = await stack.createTenant([{ url: `${r.url}?release` }, { url: `${r.url}?block` }]);
+    const auth = `Bearer ${tenant.apiKey}`;
+    const ids = tenant.endpoints.map((e) => e.endpointId);
+    for (const [i, id] of ids.entries()) {
+      const mode = i ? "block_on_dead" : "release_on_dead";
+      await stack.http.patch(`/v1/endpoints/${id}`).set("authorization", auth).send({ enabled: false, ordering: mode });
+    }
+    const since = new Date().toISOString();
+    const events: string[] = [];
+    for (let n = 0; n < 4; n++) {
+      const res = await postEvent(stack, tenant.apiKey, { type: "t", key: "kd", n }, { "ordering-key": "kd" });
+      events.push(res.body.event_id as string);
+    }
+    // One endpoint after the other: recover finds an event once no delivery of it is pending.
+    for (const id of ids) {
+      await stack.http.patch(`/v1/endpoints/${id}`).set("authorization", auth).send({ enabled: true });
+      const res = await stack.http.post(`/v1/endpoints/${id}/recover`).set("authorization", auth).send({ since });
+      expect(res.body).toMatchObject({ requeued: 4 });
+      for (const eventId of events) {
+        await eventually(async () => (await getEvent(stack, tenant.apiKey, eventId)).status !== "PENDING", {
+          timeoutMs: 30_000,
+          what: `event ${eventId} delivered at ${id}`,
+        });
+      }
+    }
+    for (const id of events) expect((await getEvent(stack, tenant.apiKey, id)).status).toBe("DELIVERED");
+    for (const mode of ["release", "block"]) {
+      const seen = r.requests.filter((q) => q.url.endsWith(`?${mode}`)).map((q) => seqOf(q).n);
+      expect(seen, mode).toEqual([0, 1, 2, 3]);
+    }
+  }, 90_000);
 });

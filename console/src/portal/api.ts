@@ -5,8 +5,10 @@
  */
 import type { z } from "zod";
 import type { endpointSchemas } from "../../../services/api/endpoint-requests.ts";
+import type { orderingKeySkippedSchema } from "../../../services/api/ordering-keys.ts";
 import type * as views from "../../../services/api/views.ts";
 import { query, request } from "../shared/http.ts";
+import type { OrderingKeyPage } from "../shared/ordering.ts";
 import { credential } from "./session.ts";
 
 export type Endpoint = z.output<typeof views.endpointViewSchema>;
@@ -51,6 +53,10 @@ export const testFilter = (filter: PayloadFilter, eventTypes: string[]) =>
 export const eventTypes = (cursor?: string) =>
   call<Page<EventType>>("GET", `/v1/event-types?${query({ limit: 100, cursor })}`);
 export const catalogDocument = () => call<unknown>("GET", "/v1/event-types/openapi.json");
+export const orderingKeys = (id: string, cursor?: string) =>
+  call<OrderingKeyPage>("GET", `${one(id)}/ordering-keys?${query({ limit: 100, cursor })}`);
+export const skipOrderingKey = (id: string, key: string) =>
+  call<z.output<typeof orderingKeySkippedSchema>>("POST", `${one(id)}/ordering-keys/${encodeURIComponent(key)}/skip`);
 export const recover = (id: string, input: RecoverInput) => call<Recovered>("POST", `${one(id)}/recover`, input);
 export const events = (filter: { type?: string; status?: string; cursor?: string | undefined }) =>
   call<Page<EventSummary>>("GET", `/v1/events?${query({ ...filter, limit: 25 })}`);

@@ -1,10 +1,12 @@
 /**
- * One endpoint: its state, health (the last hour and day as numbers, the last 24 hours as a chart), and, unless the
- * session is read-only, what may be done with it: a test event, edit, disable or enable (enabling offers to recover
- * what it missed), rotate its secret, recover a time range, delete.
+ * One endpoint: its state, health (the last hour and day as numbers, the last 24 hours as a chart), its ordering keys
+ * with events waiting, and, unless the session is read-only, what may be done with it: a test event, edit, disable or
+ * enable (enabling offers to recover what it missed), rotate its secret, recover a time range, delete, skip a key's
+ * dead or skipped head.
  */
 import { chart, colors } from "../shared/chart.ts";
 import { badge, h, plural, when } from "../shared/dom.ts";
+import { waitingKeys, waitingKeysPanel, type OrderingKey } from "../shared/ordering.ts";
 import * as api from "./api.ts";
 import { eventTypesOf } from "./endpoint-list.ts";
 import { filterPanel } from "./filter-panel.ts";
@@ -61,7 +63,11 @@ function secretBox(title: string, secret: string, note: string): HTMLElement {
 
 export async function endpointDetail(shell: Shell, route: Extract<Route, { view: "endpoint" }>): Promise<HTMLElement> {
   const { id } = route;
-  const [e, stats] = await Promise.all([api.endpoint(id), api.stats(id)]);
+  const [e, stats, keys] = await Promise.all([
+    api.endpoint(id),
+    api.stats(id),
+    waitingKeys((cursor) => api.orderingKeys(id, cursor)),
+  ]);
   const panels = h("div", { class: "panels" });
   const show = (panel: HTMLElement) => panels.replaceChildren(panel);
   const earliest = [e.failing_since, e.disabled_at].filter((t): t is string => t !== undefined).sort()[0];
@@ -143,6 +149,14 @@ export async function endpointDetail(shell: Shell, route: Extract<Route, { view:
       shell.go({ view: "endpoints" }, "Endpoint deleted.");
     });
   };
+  const skip = (k: OrderingKey) =>
+    void shell.guard(async () => {
+      const r = await api.skipOrderingKey(id, k.ordering_key);
+      shell.go(
+        { view: "endpoint", id },
+        `Skipped ${r.skipped_event_id} in key ${r.ordering_key}${r.next_event_id ? `: ${r.next_event_id} is sent now` : ""}.`,
+      );
+    });
   const test = testEvent(shell, id);
   const actions = shell.readOnly
     ? null
@@ -206,5 +220,14 @@ export async function endpointDetail(shell: Shell, route: Extract<Route, { view:
     actions,
     test.result,
     panels,
+    h(
+      "section",
+      { "data-testid": "endpoint-ordering-keys" },
+      h("h3", {}, "Ordering keys"),
+      waitingKeysPanel(keys, {
+        openEvent: (eventId) => shell.go({ view: "event", id: eventId }),
+        skip: shell.readOnly ? undefined : skip,
+      }),
+    ),
   );
 }

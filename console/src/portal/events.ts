@@ -84,9 +84,15 @@ export async function eventDetail(shell: Shell, id: string): Promise<HTMLElement
       h("h2", {}, "Event ", h("span", { class: "mono" }, e.event_id)),
       badge(e.status),
     ),
-    h("p", {}, `Type ${e.type ?? "—"} · created ${when(e.created_at)}`),
+    h(
+      "p",
+      {},
+      `Type ${e.type ?? "—"} · created ${when(e.created_at)}`,
+      e.ordering_key === null ? "" : " · ordering key ",
+      e.ordering_key === null ? null : h("code", { "data-testid": "ordering-key" }, e.ordering_key),
+    ),
     retryable ? h("button", { onclick: () => void retry() }, "Retry what died or was skipped") : null,
     h("details", { open: true }, h("summary", {}, "Payload"), h("pre", {}, JSON.stringify(e.payload, null, 2))),
-    ...e.deliveries.map((d) => deliveryCard(e.created_at, d)),
+    ...e.deliveries.map((d) => deliveryCard(e.created_at, d, (other) => shell.go({ view: "event", id: other }))),
   );
 }

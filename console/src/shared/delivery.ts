@@ -1,21 +1,14 @@
 /**
- * One delivery of an event as the console and the portal show it: its state, its timeline (accepted, each attempt,
- * delivered, dead or skipped, with the time since acceptance) and its attempt log.
+ * One delivery of an event as the console and the portal show it: its state, where it stands in its ordering key's
+ * line, its timeline (accepted, each attempt, delivered, dead or skipped, with the time since acceptance) and its
+ * attempt log.
  */
 import type { z } from "zod";
 import type { eventViewSchema } from "../../../services/api/views.ts";
-import { badge, h, plural, table, when } from "./dom.ts";
+import { badge, elapsed, h, plural, table, when } from "./dom.ts";
+import { orderingNote } from "./ordering.ts";
 
 export type DeliveryView = z.output<typeof eventViewSchema>["deliveries"][number];
-
-const elapsed = (ms: number) =>
-  ms < 1000
-    ? `${ms} ms`
-    : ms < 120_000
-      ? `${(ms / 1000).toFixed(1)} s`
-      : ms < 7_200_000
-        ? `${Math.round(ms / 60_000)} min`
-        : `${(ms / 3_600_000).toFixed(1)} h`;
 
 /** A delivery's story at a glance. */
 function timeline(createdAt: string, d: DeliveryView): HTMLElement {
@@ -66,7 +59,8 @@ export function attemptTable(log: DeliveryView["attempt_log"]): HTMLElement {
   );
 }
 
-export function deliveryCard(createdAt: string, d: DeliveryView): HTMLElement {
+/** `openEvent` makes the events an ordered delivery waits or waited for links. */
+export function deliveryCard(createdAt: string, d: DeliveryView, openEvent?: (eventId: string) => void): HTMLElement {
   return h(
     "article",
     { class: "delivery", "data-endpoint-id": d.endpoint_id },
@@ -80,6 +74,7 @@ export function deliveryCard(createdAt: string, d: DeliveryView): HTMLElement {
       d.dead_at ? ` · dead ${when(d.dead_at)}` : "",
       d.skipped_at ? ` · skipped ${when(d.skipped_at)} (its endpoint was disabled)` : "",
     ),
+    orderingNote(createdAt, d, openEvent),
     timeline(createdAt, d),
     attemptTable(d.attempt_log),
     // An event read carries the newest attempts only; the API pages the rest (GET …/deliveries/{id}/attempts).

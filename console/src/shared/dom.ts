@@ -24,6 +24,15 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 export const badge = (status: string) => h("span", { class: `badge ${status.toLowerCase()}` }, status);
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");
+/** A duration as a person reads it: ms, s, min or h. */
+export const elapsed = (ms: number) =>
+  ms < 1000
+    ? `${ms} ms`
+    : ms < 120_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : ms < 7_200_000
+        ? `${Math.round(ms / 60_000)} min`
+        : `${(ms / 3_600_000).toFixed(1)} h`;
 export const table = (head: string[], rows: HTMLTableRowElement[], empty: string) =>
   rows.length
     ? h("table", {}, h("thead", {}, h("tr", {}, ...head.map((c) => h("th", {}, c)))), h("tbody", {}, ...rows))

@@ -43,7 +43,17 @@ const missing: Missing = { ok: false, reason: "missing" };
 
 export type Lease =
   | { readonly ok: true; readonly delivery: Delivery; readonly event: EventItem }
-  | Exclude<LeaseDecision, { ok: true } | { reason: "exhausted" }>
+  | Exclude<LeaseDecision, { ok: true } | { reason: "exhausted" | "settled" }>
+  /**
+   * Settled already: as stored, with its event's ordering key, when this call read it (a worker that settled it may
+   * have died before passing its lane's turn on: the caller passes it).
+   */
+  | {
+      readonly ok: false;
+      readonly reason: "settled";
+      readonly delivery?: Delivery | undefined;
+      readonly orderingKey?: string | undefined;
+    }
   /** This call settled it DEAD (its budget was spent by a worker that died): as stored now. */
   | { readonly ok: false; readonly reason: "exhausted"; readonly delivery: Delivery }
   /** The event has an ordering key and the caller did not take its turn in the lane first (`turnTaken`). */
@@ -97,6 +107,8 @@ export async function takeLease(
   if (event.orderingKey !== undefined && !input.turnTaken && !isSettled(d.status))
     return { ok: false, reason: "ordered", orderingKey: event.orderingKey };
   const decision = decideLease(d, input);
+  if (!decision.ok && decision.reason === "settled")
+    return { ok: false, reason: "settled", delivery: d, orderingKey: event.orderingKey };
   // Free now (a lease ran out between the write and the read): the next receipt takes it.
   if (decision.ok) return { ok: false, reason: "leased", retryAt: input.now };
   if (decision.reason !== "exhausted") return decision;

@@ -4,8 +4,10 @@
  * names the new head to wake. Only conditional writes move a lane, so any number of workers, duplicate messages and
  * the sweeper's copies can run these at once: the head leaves once, and only the head is ever leased.
  */
-import type { Delivery } from "../../core/delivery-state.ts";
+import { isSettled, type Delivery } from "../../core/delivery-state.ts";
 import { lookAgainAt, releasesLane, type OrderingMode } from "../../core/ordering.ts";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailure } from "../errors.ts";
 import type { DeliveryKey } from "./delivery-ops.ts";
 import { joinLane, leaveLane, readLane, type Lane, type LaneKey } from "./lanes.ts";
 import { deliveryOf } from "./read-events.ts";
@@ -35,7 +37,10 @@ const laneKey = (key: DeliveryKey, o: Ordered): LaneKey => ({ ...key, orderingKe
 const headOf = (store: EventStore, key: DeliveryKey, eventId: string) =>
   deliveryOf(store, { tenantId: key.tenantId, eventId, endpointId: key.endpointId }, true);
 
-/** Whether the delivery is its lane's head (joining the lane if it is not in it: a requeue, a lost acceptance write). */
+/**
+ * Whether the delivery is its lane's head (joining the lane if it is unsettled and not in it: a lost acceptance
+ * write); a settled one is let through to its lease, which answers so.
+ */
 export async function takeTurn(
   store: EventStore,
   key: DeliveryKey,
@@ -47,6 +52,9 @@ export async function takeTurn(
   for (let step = 0; step < maxSteps; step++) {
     const lane = await readLane(store, lk);
     if (!lane?.waiting.includes(key.eventId)) {
+      // A late copy of a settled delivery's message must not put it back in line (the lease then says settled).
+      const mine = await headOf(store, key, key.eventId);
+      if (!mine || isSettled(mine.status)) return { ok: true };
       const joined = await joinLane(store, lk, key.eventId, now);
       if (!joined.ok) return { ok: false, behind: "", until: now + timing.minWaitMs };
       if (joined.position === 0) return { ok: true };
@@ -75,7 +83,11 @@ export async function passTurn(
   now: number,
 ): Promise<string | undefined> {
   if (!releasesLane(settled, o.mode)) return undefined;
-  return nextHead(store, key, o, await leaveLane(store, laneKey(key, o), key.eventId, now), now);
+  const lk = laneKey(key, o);
+  // Not the head (any more): when it has left, the head may still wait for the wake of a worker that died after
+  // letting it go; waking it again costs a duplicate message at most.
+  const after = (await leaveLane(store, lk, key.eventId, now)) ?? (await readLane(store, lk));
+  return after?.waiting.includes(key.eventId) ? undefined : nextHead(store, key, o, after, now);
 }
 
 async function nextHead(
@@ -86,16 +98,39 @@ async function nextHead(
   now: number,
 ): Promise<string | undefined> {
   let lane = after;
+  let left = key.eventId;
   for (let step = 0; lane && step < maxSteps; step++) {
     const head = lane.waiting[0];
     if (head === undefined) return undefined;
     const d = await headOf(store, key, head);
     if (!releasesLane(d, o.mode)) {
-      return d!.status === "PENDING" && (d!.leaseUntil ?? 0) <= now ? head : undefined;
+      if (d!.status !== "PENDING" || (d!.leaseUntil ?? 0) > now) return undefined;
+      await recordWaitedFor(store, { ...key, eventId: head }, left);
+      return head;
     }
     lane = await leaveLane(store, laneKey(key, o), head, now);
+    left = head;
   }
   return undefined;
+}
+
+/** The event a delivery waited for before its turn came (shown in its timeline); the first one recorded stays. */
+async function recordWaitedFor(store: EventStore, key: DeliveryKey, predecessor: string): Promise<void> {
+  await store.ddb
+    .send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { tenantId: key.tenantId, sk: key.eventId },
+        // The version moves on, so a read-modify-write that read before this one decides again.
+        UpdateExpression: "SET #d.#e.waitedFor = :p, #v = #v + :one",
+        ConditionExpression: "attribute_exists(#d.#e) AND attribute_not_exists(#d.#e.waitedFor)",
+        ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId, "#v": "version" },
+        ExpressionAttributeValues: { ":p": predecessor, ":one": 1 },
+      }),
+    )
+    .catch((err: unknown) => {
+      if (!isConditionFailure(err)) throw err;
+    });
 }
 
 /**

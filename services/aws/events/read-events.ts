@@ -185,12 +185,12 @@ export type EventCursor = z.infer<typeof eventCursorSchema>;
  * One page (at most `limit`, one Query) of the ids of the tenant's events in `status` created in a time range,
  * oldest first, and where the next page starts (undefined after the last).
  */
-export async function eventIdsByStatus(
+export async function eventsByStatus(
   store: EventStore,
   tenantId: string,
   status: EventStatus,
   range: CreatedBetween,
-): Promise<{ eventIds: string[]; next: EventCursor | undefined }> {
+): Promise<{ events: Pick<EventSummary, "eventId" | "createdAt">[]; next: EventCursor | undefined }> {
   const partition = `${tenantId}#${status}`;
   const page = await store.ddb
     .send(
@@ -212,7 +212,7 @@ export async function eventIdsByStatus(
     )
     .catch(rejectedCursor(range.after));
   return {
-    eventIds: (page.Items ?? []).map((i) => eventSummarySchema.parse(i).eventId),
+    events: (page.Items ?? []).map((i) => eventSummarySchema.pick({ eventId: true, createdAt: true }).parse(i)),
     // The schema keeps only the position in this tenant's partition (the key's other attributes are dropped).
     next: page.LastEvaluatedKey ? eventCursorSchema.parse(page.LastEvaluatedKey) : undefined,
   };
