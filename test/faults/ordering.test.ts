@@ -13,8 +13,11 @@ import { startServiceProcess, type ServiceProcess } from "../support/processes.t
 import { startReceiver, type ReceivedRequest, type TestReceiver } from "../support/receiver.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
-const keys = 20;
-const perKey = 25;
+// On moto (about 5 deliveries/s here: DynamoDB served one request at a time) CI runs it smaller; ORDERING_FULL=1 runs the
+// full size there too.
+const moto = process.env.TEST_BACKEND === "moto" && !process.env.ORDERING_FULL;
+const keys = moto ? 8 : 20;
+const perKey = moto ? 10 : 25;
 
 let stack: Stack;
 const receivers: TestReceiver[] = [];
@@ -27,6 +30,8 @@ beforeAll(async () => {
     DELIVERY_TIMEOUT_MS: "1000",
     VISIBILITY_TIMEOUT_S: "6",
     SQS_WAIT_TIME_S: "1",
+    // The sweeper has nothing to do here that its grace allows; its index queries are costly on moto.
+    SWEEP_INTERVAL_MS: "10000",
   });
   for (let i = 0; i < 3; i++) receivers.push(await startReceiver());
 });
@@ -115,7 +120,7 @@ describe("ordering per key under faults", () => {
     // Watched at the receivers: reading 500 events over and over would slow a slow backend further.
     await eventually(() => delivered.every((d) => d.size === all.length), {
       what: `every event answered with success at each endpoint (seed ${seed})`,
-      timeoutMs: 360_000,
+      timeoutMs: 900_000,
       intervalMs: 500,
     });
     await eventually(
@@ -134,5 +139,5 @@ describe("ordering per key under faults", () => {
         expect(folded, `endpoint ${e}, key k${key} (seed ${seed})`).toEqual([...Array(perKey).keys()]);
       }
     }
-  }, 540_000);
+  }, 1_080_000);
 });
