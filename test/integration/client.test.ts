@@ -177,12 +177,16 @@ describe("a tenant and an operator through the client", () => {
 
     // A wait longer than allowed is not waited for: the 429 is thrown at once, with what the API asked for.
     const impatient = createPlatformClient({ baseUrl, token: key, retry: { maxDelayMs: 100 } });
-    let err: unknown;
-    for (let i = 0; i < 10 && err === undefined; i++)
-      err = await impatient.postV1Events({ body: { type: "burst" } }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    // Sent at once for the same reason as above: one after another, a slow backend refills the bucket between them.
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        impatient.postV1Events({ body: { type: "burst" } }).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      ),
+    );
+    const err = outcomes.find((e) => e !== undefined);
     expect(isProblem(err, 429)).toBe(true);
     expect((err as ProblemError).retryAfterS).toBeGreaterThanOrEqual(1);
   });
