@@ -127,14 +127,18 @@ describe("dead-letter queue", () => {
         .sort(),
     );
     expect(new Set(await statuses(b))).toEqual(new Set(["DEAD"]));
-    // The audit trail keeps the first run: the requeued attempt is number 3, after the two refused ones.
-    const view = await getEvent(stack, a.apiKey, idsOf(a)[0]!);
-    expect(view.deliveries[0]!.attempt_log.map((l) => [l.attempt, l.status_code])).toEqual([
+    // The audit trail keeps the first run: the requeued attempts are numbered on from 3, after the two refused
+    // ones, and the last is the 200. (On a loaded machine a requeued POST can time out before it reaches the
+    // receiver, whose 2 s timeout is short: that attempt is recorded without a status and retried, as it should be.)
+    const delivery = (await getEvent(stack, a.apiKey, idsOf(a)[0]!)).deliveries[0]!;
+    const log = delivery.attempt_log.map((l) => [l.attempt, l.status_code]);
+    expect(log.slice(0, 2)).toEqual([
       [1, 500],
       [2, 500],
-      [3, 200],
     ]);
-    expect(view.deliveries[0]!.attempts).toBe(3);
+    expect(log.map(([n]) => n)).toEqual(log.map((_, i) => i + 1));
+    expect(log.at(-1)).toEqual([delivery.attempts, 200]);
+    expect(delivery.attempts).toBeGreaterThanOrEqual(3);
   });
 
   it("loses and duplicates nothing when the API task is killed mid-requeue", async () => {
