@@ -4,6 +4,7 @@
  * secrets rotated, the tenant renamed, disabled or deleted.
  */
 import { z } from "zod";
+import { destinationSchema, type Destination } from "./destination.ts";
 import { circuitSchema } from "./endpoint-pacing.ts";
 import { orderingModes, type OrderingMode } from "./ordering.ts";
 import { problems } from "./errors.ts";
@@ -26,7 +27,10 @@ export const signingSecretSchema = z
 export type SigningSecret = z.infer<typeof signingSecretSchema>;
 
 export const endpointSchema = z.object({
+  /** Where it is delivered: the HTTPS URL; for an AWS destination, its target (queue URL or ARN) too. */
   url: z.string(),
+  /** An AWS destination's type, target, role and external id (absent: an HTTP endpoint). */
+  destination: destinationSchema.optional(),
   description: z.string().optional(),
   eventTypes: z.array(z.string()).default([]),
   /** A filter on the payload's content (core/payload-filter.ts), beside the event-type filter; absent: none. */
@@ -84,6 +88,7 @@ export function retentionMsOf(t: Pick<Tenant, "retentionDays">): number {
 
 export interface EndpointFields {
   readonly url: string;
+  readonly destination?: Destination | undefined;
   readonly description?: string | undefined;
   readonly eventTypes?: string[] | undefined;
   readonly filter?: PayloadFilter | undefined;
