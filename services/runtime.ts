@@ -1,4 +1,5 @@
 /** Wiring shared by the services' main.ts files: clients, tables and queues from the parsed config. */
+import type { AwsDestinationRules } from "./api/destination-input.ts";
 import type { Config } from "./config.ts";
 import { awsEndpoints, ConfigError } from "./config.ts";
 import { createAwsClients, type AwsClients, type DocumentClient } from "./aws/clients.ts";
@@ -122,6 +123,7 @@ export function apiSettings(config: Config) {
     tenantReadBurst: config.TENANT_READ_BURST,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     allowedTargetPorts: config.ALLOWED_TARGET_PORTS,
+    awsDestinations: awsDestinationRules(config),
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
     authFailureLimit: config.AUTH_FAILURE_LIMIT,
     trustProxyHops: config.TRUST_PROXY_HOPS,
@@ -131,5 +133,18 @@ export function apiSettings(config: Config) {
     consoleDir: config.CONSOLE_DIR,
     publicUrl: config.PUBLIC_URL,
     portalFrameAncestors: config.PORTAL_FRAME_ANCESTORS,
+  };
+}
+
+/** AWS destinations as the API takes them: set up when the worker's role to trust is named. */
+export function awsDestinationRules(config: Config): AwsDestinationRules | undefined {
+  if (!config.DESTINATION_PRINCIPAL_ARN) return undefined;
+  return {
+    principalArn: config.DESTINATION_PRINCIPAL_ARN,
+    regions: config.DESTINATION_REGIONS,
+    platformAccountId: config.PLATFORM_ACCOUNT_ID,
+    // On emulators, a queue URL on loopback is the local SQS's, in the stack's region.
+    localRegion: config.AWS_ENDPOINT_URL_DESTINATIONS ? config.AWS_REGION : undefined,
+    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
   };
 }

@@ -121,6 +121,8 @@ export function removeEndpoint(t: Tenant, endpointId: string): Tenant {
 /** What a PATCH may change; `null` clears an override so the worker's default applies again. */
 export interface EndpointPatch {
   readonly url?: string | undefined;
+  /** An AWS destination's new target or role (its type and external id stay). */
+  readonly destination?: Destination | undefined;
   readonly description?: string | undefined;
   readonly eventTypes?: string[] | undefined;
   readonly filter?: PayloadFilter | null | undefined;
@@ -134,7 +136,8 @@ export interface EndpointPatch {
 export function updateEndpoint(e: Endpoint, patch: EndpointPatch, now: number): Endpoint {
   const next: Endpoint = {
     ...e,
-    url: patch.url ?? e.url,
+    url: patch.destination?.target ?? patch.url ?? e.url,
+    destination: patch.destination ?? e.destination,
     description: patch.description ?? e.description,
     eventTypes: patch.eventTypes ?? e.eventTypes,
     filter: patch.filter === undefined ? e.filter : (patch.filter ?? undefined),
