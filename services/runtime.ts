@@ -13,7 +13,7 @@ import { resolveQueueUrl, type ProvisionOptions } from "./aws/provision.ts";
 import { maxAttempts, scheduleSpanMs } from "./core/retry-policy.ts";
 import { retentionMsOf } from "./core/tenant.ts";
 import { leaseMs } from "./core/timing.ts";
-import type { WorkerSettings } from "./worker/start-worker.ts";
+import type { DestinationSettings, WorkerSettings } from "./worker/start-worker.ts";
 import { tableNames, type TableNames } from "./aws/tables.ts";
 
 /** The three tables as stores: what the services read and write through. */
@@ -106,6 +106,18 @@ export function workerSettings(config: Config): WorkerSettings {
     sweepGraceMs: config.SWEEP_GRACE_MS,
     waitTimeSeconds: config.SQS_WAIT_TIME_S,
     figuresFlushMs: 10_000,
+    destinations: destinationSettings(config),
+  };
+}
+
+/** Where the worker puts AWS destinations' messages from, and what a stored target must still be at delivery. */
+function destinationSettings(config: Config): DestinationSettings {
+  const localRegion = config.AWS_ENDPOINT_URL_DESTINATIONS ? config.AWS_REGION : undefined;
+  return {
+    endpointUrl: config.AWS_ENDPOINT_URL_DESTINATIONS,
+    region: config.AWS_REGION,
+    eventBridgeSource: config.EVENTBRIDGE_SOURCE,
+    rules: { regions: config.DESTINATION_REGIONS, platformAccountId: config.PLATFORM_ACCOUNT_ID, localRegion },
   };
 }
 
