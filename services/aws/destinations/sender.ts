@@ -64,23 +64,20 @@ class CallError extends Error {
 }
 
 export function createDestinationSender(o: DestinationSenderOptions): DestinationSender {
-  // One pool of connections for every session's client: a client per session, not a pool per session.
   const agents = { httpAgent: new http.Agent({ keepAlive: true }), httpsAgent: new https.Agent({ keepAlive: true }) };
-  const requestHandler = {
-    ...agents,
-    connectionTimeout: Math.min(o.timeoutMs, 5000),
-    requestTimeout: o.timeoutMs,
-    throwOnRequestTimeout: true,
-  };
-  // maxAttempts 1: a failure is an attempt, and the engine's schedule retries it.
-  const common = { maxAttempts: 1, requestHandler };
+  const timeouts = { connectionTimeout: Math.min(o.timeoutMs, 5000), requestTimeout: o.timeoutMs };
   const stsEndpoint = o.stsEndpointUrl ?? o.endpointUrl;
+  // maxAttempts 1: a failure is an attempt, and the engine's schedule retries it.
   const sts = new STSClient({
-    ...common,
+    maxAttempts: 1,
+    requestHandler: { ...agents, ...timeouts, throwOnRequestTimeout: true },
     region: o.region,
     ...(stsEndpoint ? { endpoint: stsEndpoint } : {}),
     ...(o.platformCredentials ? { credentials: o.platformCredentials } : {}),
   });
+  // Every session's client shares STS's HTTP/1.1 handler: one connection pool for all (a client per session, not a
+  // pool per session), and Kinesis's own default, HTTP/2, reaches no emulator. So no session's client is destroyed.
+  const common = { maxAttempts: 1, requestHandler: sts.config.requestHandler };
   const sessions = createRoleSessions<ServiceClient>({
     async assume(d, t, tenantId) {
       const credentials = await assumeRole(sts, d, t, tenantId).catch((err: unknown) => {
@@ -124,7 +121,7 @@ export function createDestinationSender(o: DestinationSenderOptions): Destinatio
   };
 }
 
-type Common = { maxAttempts: number; requestHandler: object };
+type Common = { maxAttempts: number; requestHandler: STSClient["config"]["requestHandler"] };
 
 /** The target's service client under a session's credentials, in the target's region. */
 function serviceClient(t: Target, c: RoleCredentials, common: Common, endpoint: string | undefined): ServiceClient {

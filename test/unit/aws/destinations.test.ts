@@ -3,6 +3,7 @@
  * role sessions' cache (one AssumeRole per destination until shortly before expiry, shared while in flight, failures
  * not kept), and each message's attributes, detail and size.
  */
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { meaningOf } from "../../../services/aws/destinations/aws-errors.ts";
 import { attributesOf, eventBridgeDetail, messageBytes } from "../../../services/aws/destinations/messages.ts";
@@ -12,7 +13,7 @@ import {
   sessionName,
   type RoleCredentials,
 } from "../../../services/aws/destinations/role-sessions.ts";
-import { awsErrorOf } from "../../../services/aws/destinations/sender.ts";
+import { awsErrorOf, createDestinationSender } from "../../../services/aws/destinations/sender.ts";
 import { parseTarget, type Destination, type Target } from "../../../services/core/destination.ts";
 
 const answered = (code: string, httpStatus = 400, action = "sqs:SendMessage") =>
@@ -180,5 +181,43 @@ describe("the message", () => {
     expect(messageBytes(sqs, m, "webhooks")).toBe(7 + attrs);
     const stream = parseTarget("aws_kinesis", "arn:aws:kinesis:eu-west-1:111111111111:stream/s", rules) as Target;
     expect(messageBytes(stream, { ...m, orderingKey: "key" }, "webhooks")).toBe(7 + 3);
+  });
+});
+
+describe("the sender, before any call", () => {
+  const sender = () =>
+    createDestinationSender({
+      // Nothing listens here: a test that reached the network would fail with no answer, not the refusal expected.
+      endpointUrl: "http://127.0.0.1:9",
+      region: "eu-west-1",
+      eventBridgeSource: "webhooks",
+      rules: { regions: [], platformAccountId: "123456789012" },
+      timeoutMs: 1000,
+      now: Date.now,
+      log: pino({ level: "silent" }),
+    });
+  const topic = "arn:aws:sns:eu-west-1:111111111111:orders";
+  const message = (bytes: number) => ({
+    body: Buffer.alloc(bytes, "a"),
+    signatureHeaders: { "webhook-id": "msg_1" },
+    eventType: "order.paid",
+    eventId: "evt_1",
+    tenantId: "ten_1",
+  });
+
+  it("refuses a message over the service's limit: permanent, and not the endpoint's fault", async () => {
+    const s = sender();
+    const res = await s.send({ ...dest, type: "aws_sns", target: topic }, message(262_144));
+    s.close();
+    expect([res.statusCode, res.verdict]).toEqual([undefined, "permanent"]);
+    expect(res.error).toMatch(/^payload of 2621\d\d bytes exceeds aws_sns's 262144-byte limit$/);
+  });
+
+  it("refuses a stored target in the platform's own account, whatever the API let through then", async () => {
+    const s = sender();
+    const ours = { ...dest, type: "aws_sns" as const, target: "arn:aws:sns:eu-west-1:123456789012:ours" };
+    const res = await s.send(ours, message(10));
+    s.close();
+    expect(res).toMatchObject({ verdict: "permanent", error: expect.stringContaining("platform's own AWS account") });
   });
 });
