@@ -77,7 +77,8 @@ const kms = /^(KMS|Kms)/;
 export function meaningOf(f: AwsFailure): AwsFailureMeaning {
   const { code, action } = f;
   const on = `AWS ${code} on ${action}`;
-  if (f.httpStatus === undefined) return { verdict: "retry", error: `${action}: no answer from AWS (${code})` };
+  if (f.httpStatus === undefined)
+    return { verdict: "retry", error: `${action}: no answer from AWS (${noAnswer(code)})` };
   if (throttling.has(code)) return { verdict: "throttled", error: `${on}: the service throttled us; retried later` };
   if (refused.has(code)) return { verdict: "gone", error: `${on}: ${refusalAdvice(action)}` };
   if (missing.has(code)) return { verdict: "gone", error: `${on}: the target does not exist` };
@@ -86,6 +87,11 @@ export function meaningOf(f: AwsFailure): AwsFailureMeaning {
   if (f.httpStatus >= 500) return { verdict: "retry", error: `${on}: the service failed; retried later` };
   // Another 4xx (a clock skew, an expired token): retried, within the schedule.
   return { verdict: "retry", error: `${on}: retried later` };
+}
+
+/** The SDK's names for a call cut by our deadline say less than "timeout" does. */
+function noAnswer(code: string): string {
+  return code === "TimeoutError" || code === "AbortError" || code === "RequestTimeout" ? "timeout" : code;
 }
 
 function refusalAdvice(action: string): string {

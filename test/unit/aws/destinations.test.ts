@@ -56,6 +56,9 @@ describe("what an AWS error means", () => {
       verdict: "retry",
       error: "sns:Publish: no answer from AWS (ECONNRESET)",
     });
+    expect(meaningOf({ code: "TimeoutError", action: "sqs:SendMessage" }).error).toBe(
+      "sqs:SendMessage: no answer from AWS (timeout)",
+    );
     expect(answered("InternalError", 500).verdict).toBe("retry");
     expect(answered("ServiceUnavailable", 503).verdict).toBe("retry");
     expect(answered("InvalidParameterValue").verdict).toBe("permanent");
