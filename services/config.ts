@@ -80,6 +80,8 @@ const schema = z
       .string()
       .regex(/^arn:aws(-cn|-us-gov)?:(iam|sts)::\d{12}:[\w+=,.@/-]+$/, "an IAM role ARN")
       .optional(),
+    /** Role ARNs an AWS destination may name, `*` a wildcard: the CDK stack sets its IAM policy's pattern. */
+    DESTINATION_ROLE_PATTERN: z.string().min(1).optional(),
     /** Regions an AWS destination may be in, comma-separated (empty: any). */
     DESTINATION_REGIONS: z
       .string()

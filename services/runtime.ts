@@ -154,6 +154,7 @@ export function awsDestinationRules(config: Config): AwsDestinationRules | undef
   return {
     principalArn: config.DESTINATION_PRINCIPAL_ARN,
     regions: config.DESTINATION_REGIONS,
+    rolePattern: config.DESTINATION_ROLE_PATTERN,
     platformAccountId: config.PLATFORM_ACCOUNT_ID,
     // On emulators, a queue URL on loopback is the local SQS's, in the stack's region.
     localRegion: config.AWS_ENDPOINT_URL_DESTINATIONS ? config.AWS_REGION : undefined,

@@ -89,6 +89,8 @@ export interface DestinationRules {
   readonly regions: readonly string[];
   /** The platform's own AWS account: never a target or a role's account, so no tenant writes into our resources. */
   readonly platformAccountId?: string | undefined;
+  /** Role ARNs the worker may assume, `*` matching any run of characters (the CDK stack's IAM policy says the same). */
+  readonly rolePattern?: string | undefined;
   /** Set on the local stack: SQS queue URLs of the loopback emulator are taken, in this region. */
   readonly localRegion?: string | undefined;
 }
@@ -117,7 +119,14 @@ export function roleArnProblem(roleArn: string, rules: DestinationRules): string
   const m = roleArnRe.exec(roleArn);
   if (!m) return "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)";
   if (m[2] === rules.platformAccountId) return "must not be a role of the platform's own AWS account";
+  if (rules.rolePattern && !globMatches(rules.rolePattern, roleArn))
+    return `must match ${rules.rolePattern}: the only roles this platform may assume`;
   return undefined;
+}
+
+function globMatches(pattern: string, s: string): boolean {
+  const re = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"));
+  return new RegExp(`^${re.join(".*")}$`).test(s);
 }
 
 /** A new external id: what the customer's trust policy requires, so no other tenant of ours can use their role. */

@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([stack?.close(), plain?.close()]);
+  await Promise.all([stack.close(), plain.close()]);
 });
 
 const create = (s: Stack, key: string, body: object) =>

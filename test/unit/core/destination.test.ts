@@ -96,3 +96,17 @@ describe("AWS destination policies and sizes", () => {
     expect(sizeProblem("aws_eventbridge", 260_096)).toBeUndefined();
   });
 });
+
+describe("the roles a destination may name", () => {
+  it("match the platform's pattern, `*` matching anything and nothing else special", () => {
+    const pattern = { regions: [], rolePattern: "arn:aws:iam::*:role/webhooks-*" };
+    expect(roleArnProblem("arn:aws:iam::111111111111:role/webhooks-orders", pattern)).toBeUndefined();
+    expect(roleArnProblem("arn:aws:iam::111111111111:role/admin", pattern)).toMatch(/must match/);
+    expect(
+      roleArnProblem("arn:aws:iam::111111111111:role/webhooksXorders", {
+        regions: [],
+        rolePattern: "arn:aws:iam::*:role/webhooks.*",
+      }),
+    ).toMatch(/must match/);
+  });
+});
