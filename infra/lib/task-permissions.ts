@@ -24,8 +24,9 @@ export function grantTaskPermissions(
   // The worker: consume the queue (and re-send delayed copies), send to the DLQ, events and tenants only, and of
   // those only the actions it calls: events: lease, outcome and rate slots (GetItem, UpdateItem), the attempt log
   // (BatchWriteItem), the sweeper's by-due index (Query), an operational event it emits (PutItem, conditional on
-  // the event being new); tenants: read, and the guarded write of a changed endpoint (GetItem, PutItem). No Scan,
-  // DeleteItem or anything else a compromised worker could use wholesale.
+  // the event being new), an ordering lane left empty (DeleteItem: IAM cannot narrow it to lane items, whose keys
+  // share the tenant's partition; the write is conditional on the lane being empty); tenants: read, and the
+  // guarded write of a changed endpoint (GetItem, PutItem). No Scan or anything else to read or write wholesale.
   storage.events.grant(
     roles.worker,
     "dynamodb:GetItem",
@@ -33,6 +34,7 @@ export function grantTaskPermissions(
     "dynamodb:Query",
     "dynamodb:BatchWriteItem",
     "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
   );
   storage.tenants.grant(roles.worker, "dynamodb:GetItem", "dynamodb:PutItem");
   queues.queue.grantConsumeMessages(roles.worker);

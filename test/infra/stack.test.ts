@@ -1107,7 +1107,7 @@ describe("the load balancer's edge", () => {
 });
 
 describe("the worker's DynamoDB actions", () => {
-  it("are only those it calls: no Scan or DeleteItem on events (PutItem for the operational events it emits), nothing but a read and a guarded write on tenants", () => {
+  it("are only those it calls: no Scan on events (PutItem for the operational events it emits, DeleteItem for an emptied ordering lane), nothing but a read and a guarded write on tenants", () => {
     const worker = statementsOf(/WorkerTaskTaskRole/);
     const events = logicalId("AWS::DynamoDB::Table", /events/i);
     const tenants = logicalId("AWS::DynamoDB::Table", /tenants/i);
@@ -1117,6 +1117,7 @@ describe("the worker's DynamoDB actions", () => {
         .sort();
     expect(dynamo(events)).toEqual([
       "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
