@@ -102,6 +102,11 @@ const schema = z
      * the local stack serve them), and SQS queue URLs on loopback are taken as targets.
      */
     AWS_ENDPOINT_URL_DESTINATIONS: url.optional(),
+    /**
+     * false only with AWS_ENDPOINT_URL_DESTINATIONS, on an emulator without STS (the local stack's fauxqs): the worker
+     * calls the destinations with its own credentials. On AWS it always assumes the customer's role.
+     */
+    DESTINATION_ASSUME_ROLE: z.stringbool().default(true),
     /** Source of the events put on a customer's EventBridge bus. */
     EVENTBRIDGE_SOURCE: z
       .string()
@@ -255,6 +260,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
   if (config.AWS_ENDPOINT_URL_DESTINATIONS && !onEmulators(config)) {
     throw new ConfigError([
       "AWS_ENDPOINT_URL_DESTINATIONS: only where the services use local emulators (AWS destinations are the customers' own)",
+    ]);
+  }
+  if (!config.DESTINATION_ASSUME_ROLE && !config.AWS_ENDPOINT_URL_DESTINATIONS) {
+    throw new ConfigError([
+      "DESTINATION_ASSUME_ROLE: false only with AWS_ENDPOINT_URL_DESTINATIONS (an emulator without STS); on AWS the worker always assumes the customer's role",
     ]);
   }
   return config;

@@ -115,6 +115,7 @@ function destinationSettings(config: Config): DestinationSettings {
   const localRegion = config.AWS_ENDPOINT_URL_DESTINATIONS ? config.AWS_REGION : undefined;
   return {
     endpointUrl: config.AWS_ENDPOINT_URL_DESTINATIONS,
+    assumeRoles: config.DESTINATION_ASSUME_ROLE,
     region: config.AWS_REGION,
     eventBridgeSource: config.EVENTBRIDGE_SOURCE,
     rules: { regions: config.DESTINATION_REGIONS, platformAccountId: config.PLATFORM_ACCOUNT_ID, localRegion },

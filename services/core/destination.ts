@@ -62,6 +62,9 @@ const whatTarget: Record<DestinationType, string> = {
  * The queue URL's parts. An emulator's URL (http on loopback, `http://127.0.0.1:4566/<account>/<queue>`) is taken
  * only when `localRegion` is given, as on the local stack, and is then in that region.
  */
+/** Loopback names: an emulator's queue URL (fauxqs answers sqs.<region>.localhost, which RFC 6761 keeps on loopback). */
+const isLoopback = (host: string) => ["127.0.0.1", "localhost", "[::1]"].includes(host) || host.endsWith(".localhost");
+
 function sqsTarget(target: string, localRegion: string | undefined): Target | undefined {
   let url: URL;
   try {
@@ -77,7 +80,7 @@ function sqsTarget(target: string, localRegion: string | undefined): Target | un
   if (host && url.protocol === "https:" && !url.port) {
     const partition = host[2] === "amazonaws.com.cn" ? "aws-cn" : host[1]!.startsWith("us-gov-") ? "aws-us-gov" : "aws";
     where = { partition, region: host[1]! };
-  } else if (localRegion && url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname))
+  } else if (localRegion && url.protocol === "http:" && isLoopback(url.hostname))
     where = { partition: "aws", region: localRegion };
   if (!where) return undefined;
   const arn = `arn:${where.partition}:sqs:${where.region}:${accountId}:${name}`;

@@ -52,7 +52,7 @@ export interface WorkerSettings {
 
 export type DestinationSettings = Pick<
   DestinationSenderOptions,
-  "endpointUrl" | "stsEndpointUrl" | "region" | "eventBridgeSource" | "rules"
+  "endpointUrl" | "stsEndpointUrl" | "assumeRoles" | "region" | "eventBridgeSource" | "rules"
 >;
 
 export interface WorkerOptions {

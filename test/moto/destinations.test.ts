@@ -20,19 +20,18 @@ import {
   KinesisClient,
 } from "@aws-sdk/client-kinesis";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  type Message,
-} from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { localCredentials } from "../../services/local/local-stack.ts";
-import { verifyWebhook } from "../../services/core/signing.ts";
-import { getEvent, postEvent, type EventView } from "../support/api.ts";
 import { startAwsFaultProxy, type AwsFaultProxy } from "../support/aws-fault-proxy.ts";
+import {
+  attribute,
+  createDestination,
+  expectSignedMessage,
+  receiveOne,
+  settledEvent,
+} from "../support/destinations.ts";
 import { eventually } from "../support/eventually.ts";
 import { startStack, type CreatedTenant, type Stack } from "../support/stack.ts";
 
@@ -69,52 +68,17 @@ async function customerClients() {
   };
 }
 
-/**
- * An endpoint of the tenant's delivering to `target` through the customer's role (the API's own route), taking only
- * `eventType`, so the tests' events never reach each other's targets. Answers its id and signing secret.
- */
-async function destination(type: string, target: string, eventType: string) {
-  const body = { type, target, role_arn: role, event_types: [eventType] };
-  const res = await stack.http.post("/v1/endpoints").set("authorization", auth()).send(body);
-  if (res.status !== 201) throw new Error(`endpoint creation: ${res.status} ${res.text}`);
-  expect(res.body.external_id).toMatch(/^whx_/);
-  return { endpointId: res.body.endpoint_id as string, secret: res.body.secret as string };
-}
+const destination = (type: string, target: string, eventType: string) =>
+  createDestination(stack, tenant.apiKey, { type, target, roleArn: role, eventType });
+const settled = (eventType: string, payload: object, headers: Record<string, string> = {}) =>
+  settledEvent(stack, tenant.apiKey, eventType, payload, headers);
+const receive = (queueUrl: string) => receiveOne(customer.sqs, queueUrl);
 
 async function newQueue(name: string): Promise<{ url: string; arn: string }> {
   const url = (await customer.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
   const attrs = await customer.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
   return { url, arn: attrs.Attributes!.QueueArn! };
 }
-
-/** Waits for one message on the queue, with its attributes. */
-function receiveOne(queueUrl: string): Promise<Message> {
-  return eventually(
-    async () => {
-      const out = await customer.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MessageAttributeNames: ["All"], WaitTimeSeconds: 1 }),
-      );
-      return out.Messages?.[0];
-    },
-    { what: `a message on ${queueUrl}`, timeoutMs: 20_000 },
-  );
-}
-
-/** Posts an event for the one endpoint it is meant for (its type is filtered to it) and waits until it settles. */
-async function settled(eventType: string, payload: object, headers: Record<string, string> = {}): Promise<EventView> {
-  const res = await postEvent(stack, tenant.apiKey, { type: eventType, ...payload }, headers);
-  if (res.status !== 201) throw new Error(`event: ${res.status} ${res.text}`);
-  const id = res.body.event_id as string;
-  return eventually(
-    async () => {
-      const view = await getEvent(stack, tenant.apiKey, id);
-      return view.status !== "PENDING" && view;
-    },
-    { what: `event ${id} settled`, timeoutMs: 20_000 },
-  );
-}
-
-const attribute = (m: Message, name: string) => m.MessageAttributes?.[name]?.StringValue;
 
 beforeAll(async () => {
   if (inject("backend") !== "moto") throw new Error("test/moto runs with TEST_BACKEND=moto (npm run test:moto)");
@@ -147,16 +111,7 @@ describe("AWS destinations on moto", () => {
     const view = await settled("order.sqs", { n: 1 });
     expect(view.status).toBe("DELIVERED");
     expect(view.deliveries[0]!.attempt_log[0]!.response_excerpt).toMatch(/^MessageId /);
-    const m = await receiveOne(queue.url);
-    expect(JSON.parse(m.Body!)).toEqual({ type: "order.sqs", n: 1 });
-    expect(attribute(m, "webhook-id")).toBe(view.deliveries[0]!.webhook_id);
-    expect(attribute(m, "event-type")).toBe("order.sqs");
-    const headers = Object.fromEntries(
-      ["webhook-id", "webhook-timestamp", "webhook-signature", "stripe-signature"].map((k) => [k, attribute(m, k)]),
-    );
-    expect(verifyWebhook(headers, Buffer.from(m.Body!), secret)).toEqual({ ok: true, format: "standard" });
-    const stripeOnly = { "stripe-signature": headers["stripe-signature"] };
-    expect(verifyWebhook(stripeOnly, Buffer.from(m.Body!), secret)).toEqual({ ok: true, format: "stripe" });
+    expectSignedMessage(await receive(queue.url), view, secret, { type: "order.sqs", n: 1 });
   });
 
   it("SNS: published with the same attributes (read through a queue subscribed with raw delivery)", async () => {
@@ -173,7 +128,7 @@ describe("AWS destinations on moto", () => {
     await destination("aws_sns", topicArn, "order.sns");
     const view = await settled("order.sns", { n: 2 });
     expect(view.status).toBe("DELIVERED");
-    const m = await receiveOne(queue.url);
+    const m = await receive(queue.url);
     expect(JSON.parse(m.Body!)).toEqual({ type: "order.sns", n: 2 });
     expect(attribute(m, "webhook-id")).toBe(view.deliveries[0]!.webhook_id);
     expect(attribute(m, "event-type")).toBe("order.sns");
@@ -196,7 +151,7 @@ describe("AWS destinations on moto", () => {
     const view = await settled("order.bus", { n: 3 });
     expect(view.status).toBe("DELIVERED");
     expect(view.deliveries[0]!.attempt_log[0]!.response_excerpt).toMatch(/^EventId /);
-    const event = JSON.parse((await receiveOne(queue.url)).Body!) as Record<string, unknown>;
+    const event = JSON.parse((await receive(queue.url)).Body!) as Record<string, unknown>;
     expect(event).toMatchObject({
       source: "webhooks",
       "detail-type": "order.bus",
@@ -263,7 +218,7 @@ describe("AWS destinations on moto", () => {
       "AWS RequestThrottled on sqs:SendMessage: the service throttled us; retried later",
       null,
     ]);
-    expect(JSON.parse((await receiveOne(queue.url)).Body!)).toEqual({ type: "order.throttled", n: 6 });
+    expect(JSON.parse((await receive(queue.url)).Body!)).toEqual({ type: "order.throttled", n: 6 });
   });
 
   it("one AssumeRole serves many deliveries to a destination", async () => {

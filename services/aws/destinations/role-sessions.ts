@@ -49,9 +49,10 @@ export async function assumeRole(
 }
 
 export interface RoleSessionsOptions<C> {
-  readonly assume: (d: Destination, t: Target, tenantId: string) => Promise<RoleCredentials>;
+  /** undefined: no role to assume (an emulator without STS), the session lasts. */
+  readonly assume: (d: Destination, t: Target, tenantId: string) => Promise<RoleCredentials | undefined>;
   /** The service client for the target under these credentials (made once per session, then reused). */
-  readonly clientFor: (t: Target, credentials: RoleCredentials) => C;
+  readonly clientFor: (t: Target, credentials: RoleCredentials | undefined) => C;
   readonly now: () => number;
 }
 
@@ -78,7 +79,7 @@ export function createRoleSessions<C>(o: RoleSessionsOptions<C>): RoleSessions<C
   function open(key: string, d: Destination, t: Target, tenantId: string): Session<C> {
     const session: Session<C> = {
       ready: o.assume(d, t, tenantId).then((credentials) => {
-        session.expiresAt = credentials.expiresAt;
+        session.expiresAt = credentials?.expiresAt ?? Infinity;
         return o.clientFor(t, credentials);
       }),
     };

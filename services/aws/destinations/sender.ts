@@ -31,6 +31,8 @@ export interface DestinationSenderOptions {
   readonly endpointUrl?: string | undefined;
   /** Where STS is called. @default endpointUrl (AWS's regional STS when neither is set) */
   readonly stsEndpointUrl?: string | undefined;
+  /** false on an emulator without STS only (DESTINATION_ASSUME_ROLE): the services are called as the worker. @default true */
+  readonly assumeRoles?: boolean | undefined;
   /** The worker's region: its regional STS endpoint. */
   readonly region: string;
   /** The `source` of events put on a customer's bus (EVENTBRIDGE_SOURCE). */
@@ -80,13 +82,14 @@ export function createDestinationSender(o: DestinationSenderOptions): Destinatio
   const common = { maxAttempts: 1, requestHandler: sts.config.requestHandler };
   const sessions = createRoleSessions<ServiceClient>({
     async assume(d, t, tenantId) {
+      if (o.assumeRoles === false) return undefined;
       const credentials = await assumeRole(sts, d, t, tenantId).catch((err: unknown) => {
         throw new CallError("sts:AssumeRole", err);
       });
       o.log.debug({ role_arn: d.roleArn, target: t.arn }, "destination role assumed");
       return credentials;
     },
-    clientFor: (t, credentials) => serviceClient(t, credentials, common, o.endpointUrl),
+    clientFor: (t, credentials) => serviceClient(t, credentials ?? o.platformCredentials, common, o.endpointUrl),
     now: o.now,
   });
 
@@ -121,12 +124,27 @@ export function createDestinationSender(o: DestinationSenderOptions): Destinatio
   };
 }
 
+type Credentials = Pick<RoleCredentials, "accessKeyId" | "secretAccessKey"> & { readonly sessionToken?: string };
 type Common = { maxAttempts: number; requestHandler: STSClient["config"]["requestHandler"] };
 
-/** The target's service client under a session's credentials, in the target's region. */
-function serviceClient(t: Target, c: RoleCredentials, common: Common, endpoint: string | undefined): ServiceClient {
-  const credentials = { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
-  const config = { ...common, region: t.region, credentials, ...(endpoint ? { endpoint } : {}) };
+/** The target's service client under a session's credentials (the worker's own without a role), in its region. */
+function serviceClient(
+  t: Target,
+  c: Credentials | undefined,
+  common: Common,
+  endpoint: string | undefined,
+): ServiceClient {
+  const credentials = c && {
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+    sessionToken: c.sessionToken,
+  };
+  const config = {
+    ...common,
+    region: t.region,
+    ...(credentials ? { credentials } : {}),
+    ...(endpoint ? { endpoint } : {}),
+  };
   switch (t.type) {
     case "aws_sqs":
       // On an emulator, the queue URL's host may not be the emulator's: always talk to the configured endpoint.

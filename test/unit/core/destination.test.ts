@@ -36,6 +36,14 @@ describe("AWS destination targets", () => {
     expect(target(parseTarget("aws_sqs", local, { ...rules, localRegion: "us-east-1" })).arn).toBe(
       "arn:aws:sqs:us-east-1:000000000000:orders",
     );
+    const fauxqs = "http://sqs.us-east-1.localhost:4566/000000000000/orders";
+    expect(target(parseTarget("aws_sqs", fauxqs, { ...rules, localRegion: "us-east-1" })).queueUrl).toBe(fauxqs);
+    expect(
+      parseTarget("aws_sqs", "http://sqs.localhost.example/000000000000/orders", {
+        ...rules,
+        localRegion: "us-east-1",
+      }),
+    ).toMatch(/must be/);
     // Any other host over http, or a look-alike of AWS's, is not a queue URL.
     for (const bad of [
       "http://sqs.eu-west-1.amazonaws.com/111111111111/orders",
