@@ -11,7 +11,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { SendMessageBatchCommand, GetQueueAttributesCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  SendMessageBatchCommand,
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+} from "@aws-sdk/client-sqs";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { defaultTaskSize, nodeOptionsFor } from "../infra/lib/task-size.ts";
 import { createAwsClients } from "../services/aws/clients.ts";
@@ -163,6 +168,10 @@ try {
     TENANT_READ_BURST: "1000000",
     SQS_WAIT_TIME_S: "1",
     METRICS_PORT: "0",
+    // AWS destinations into the SQS emulator's own queues, as `npm start` does (it has no STS: called as the worker).
+    AWS_ENDPOINT_URL_DESTINATIONS: emu.sqs,
+    DESTINATION_ASSUME_ROLE: "false",
+    DESTINATION_PRINCIPAL_ARN: "arn:aws:iam::000000000000:role/webhooks-worker",
     // The API and worker run with the tasks' V8 flags (SERVICE_NODE_OPTIONS overrides, for experiments).
     NODE_OPTIONS: process.env.SERVICE_NODE_OPTIONS ?? taskNodeOptions,
   };
@@ -272,7 +281,7 @@ try {
   else {
     // 2. Delivery: drain a backlog with 1 and 2 workers, next to the minimal pipeline.
     // With tracing on, the backlog comes through the traced API, so each message carries a trace context.
-    const refill = async (traced: boolean) => {
+    const refill = async (traced: boolean, headers = auth) => {
       await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
       await until(async () => (await depth(urls.queueUrl)) === 0, 10_000);
       await autocannon({
@@ -280,13 +289,16 @@ try {
         connections: 64,
         amount: backlog,
         method: "POST",
-        headers: auth,
+        headers,
         body,
       });
     };
-    const drain = async (workers: number, traced = false, extra: Record<string, string> = {}) => {
-      await refill(traced);
-      const before = received;
+    // What a drain counts: the receiver's requests, or (an AWS destination) the messages in its queue.
+    type Sink = { headers: typeof auth; delivered: () => number | Promise<number> };
+    const httpSink: Sink = { headers: auth, delivered: () => received };
+    const drain = async (workers: number, traced = false, extra: Record<string, string> = {}, sink = httpSink) => {
+      await refill(traced, sink.headers);
+      const before = await sink.delivered();
       const started = performance.now();
       const procs = await Promise.all(
         Array.from({ length: workers }, async () => {
@@ -301,11 +313,12 @@ try {
           ).child;
         }),
       );
-      await until(() => received - before >= backlog, 300_000);
+      let delivered = 0;
+      await until(async () => (delivered = (await sink.delivered()) - before) >= backlog, 300_000);
       const s = (performance.now() - started) / 1000;
       const rss = procs.map(peakRssMb);
       await Promise.all(procs.map(stop));
-      return { per_s: (received - before) / s, peak_rss_mb: Math.max(...rss) };
+      return { per_s: delivered / s, peak_rss_mb: Math.max(...rss) };
     };
     for (let i = 0; i < backlog; i += 10) {
       await clients.sqs.send(
@@ -335,6 +348,30 @@ try {
     // capacity, as the minimal pipeline runs, measures the engine itself.
     const uncapped = await drain(1, false, { ENDPOINT_MAX_IN_FLIGHT: "500", TENANT_MAX_IN_FLIGHT: "500" });
     const two = await drain(2);
+    // The same backlog into an SQS destination (a queue on the emulator, as `npm start` delivers), one worker.
+    const destinationQueue = (await clients.sqs.send(new CreateQueueCommand({ QueueName: "bench-destination" })))
+      .QueueUrl!;
+    const sqsTenant = (await (
+      await fetch(`${apiUrl}/admin/tenants`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({
+          name: "bench-sqs",
+          endpoints: [
+            { type: "aws_sqs", target: destinationQueue, role_arn: "arn:aws:iam::000000000000:role/webhooks-bench" },
+          ],
+        }),
+      })
+    ).json()) as { api_key: string };
+    const toSqs = await drain(
+      1,
+      false,
+      {},
+      {
+        headers: { ...auth, authorization: `Bearer ${sqsTenant.api_key}` },
+        delivered: () => depth(destinationQueue),
+      },
+    );
     const spansBefore = spansExported;
     const tracedOne = await drain(1, true);
     results.delivery = {
@@ -343,6 +380,7 @@ try {
       one_worker: one,
       one_worker_caps_500: uncapped,
       two_workers: two,
+      one_worker_to_sqs_destination: toSqs,
       one_worker_tracing_on: { ...tracedOne, spans_exported: spansExported - spansBefore },
     };
     row(
@@ -362,6 +400,12 @@ try {
       fmt(two.per_s),
       `1 worker ${fmt(one.per_s)}`,
       `${fmt(two.per_s / one.per_s, 2)}x`,
+    );
+    row(
+      `deliver ${backlog} to an SQS destination, 1 worker /s`,
+      fmt(toSqs.per_s),
+      `HTTP ${fmt(one.per_s)}`,
+      `${fmt(toSqs.per_s / one.per_s, 2)}x HTTP`,
     );
     row(
       `deliver ${backlog}, 1 worker, tracing on /s`,

@@ -72,6 +72,46 @@ const schema = z
           return (ctx.addIssue("a comma list of ports such as 443,8443"), z.NEVER);
         return [...new Set([443, ...ports])];
       }),
+    /**
+     * AWS destinations (endpoints of type aws_sqs, aws_sns, aws_eventbridge, aws_kinesis): the ARN customers trust in
+     * their role's trust policy, i.e. the worker's task role (the CDK stack sets it). Unset, AWS destinations are refused.
+     */
+    DESTINATION_PRINCIPAL_ARN: z
+      .string()
+      .regex(/^arn:aws(-cn|-us-gov)?:(iam|sts)::\d{12}:[\w+=,.@/-]+$/, "an IAM role ARN")
+      .optional(),
+    /** Role ARNs an AWS destination may name, `*` a wildcard: the CDK stack sets its IAM policy's pattern. */
+    DESTINATION_ROLE_PATTERN: z.string().min(1).optional(),
+    /** Regions an AWS destination may be in, comma-separated (empty: any). */
+    DESTINATION_REGIONS: z
+      .string()
+      .default("")
+      .transform((s) =>
+        s
+          .split(",")
+          .map((r) => r.trim())
+          .filter(Boolean),
+      ),
+    /** The platform's own AWS account: refused as a destination's target or role (the CDK stack sets it). */
+    PLATFORM_ACCOUNT_ID: z
+      .string()
+      .regex(/^\d{12}$/, "12 digits")
+      .optional(),
+    /**
+     * Only on local emulators: STS and the destinations' services are called here (one endpoint for all, as moto and
+     * the local stack serve them), and SQS queue URLs on loopback are taken as targets.
+     */
+    AWS_ENDPOINT_URL_DESTINATIONS: url.optional(),
+    /**
+     * false only with AWS_ENDPOINT_URL_DESTINATIONS, on an emulator without STS (the local stack's fauxqs): the worker
+     * calls the destinations with its own credentials. On AWS it always assumes the customer's role.
+     */
+    DESTINATION_ASSUME_ROLE: z.stringbool().default(true),
+    /** Source of the events put on a customer's EventBridge bus. */
+    EVENTBRIDGE_SOURCE: z
+      .string()
+      .regex(/^(?!aws\.)[A-Za-z0-9._-]{1,256}$/, "letters, digits, '.', '_', '-'; not starting with aws.")
+      .default("webhooks"),
     /** At most 350 KiB: the event item (body + deliveries map) must stay under DynamoDB's 400 KB item limit. */
     MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(358_400).default(262_144),
     /** Per-tenant ingestion limit on each API task: sustained events/s and the burst above it. */
@@ -215,6 +255,16 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, r
       "ALLOW_PRIVATE_TARGETS: true turns the outbound address guard off, so it is allowed only where the services use local " +
         "emulators: set AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS) to loopback or a name " +
         "without a dot, such as http://127.0.0.1:8000 or http://localstack:4566",
+    ]);
+  }
+  if (config.AWS_ENDPOINT_URL_DESTINATIONS && !onEmulators(config)) {
+    throw new ConfigError([
+      "AWS_ENDPOINT_URL_DESTINATIONS: only where the services use local emulators (AWS destinations are the customers' own)",
+    ]);
+  }
+  if (!config.DESTINATION_ASSUME_ROLE && !config.AWS_ENDPOINT_URL_DESTINATIONS) {
+    throw new ConfigError([
+      "DESTINATION_ASSUME_ROLE: false only with AWS_ENDPOINT_URL_DESTINATIONS (an emulator without STS); on AWS the worker always assumes the customer's role",
     ]);
   }
   return config;

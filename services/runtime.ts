@@ -1,4 +1,5 @@
 /** Wiring shared by the services' main.ts files: clients, tables and queues from the parsed config. */
+import type { AwsDestinationRules } from "./api/destination-input.ts";
 import type { Config } from "./config.ts";
 import { awsEndpoints, ConfigError } from "./config.ts";
 import { createAwsClients, type AwsClients, type DocumentClient } from "./aws/clients.ts";
@@ -12,7 +13,7 @@ import { resolveQueueUrl, type ProvisionOptions } from "./aws/provision.ts";
 import { maxAttempts, scheduleSpanMs } from "./core/retry-policy.ts";
 import { retentionMsOf } from "./core/tenant.ts";
 import { leaseMs } from "./core/timing.ts";
-import type { WorkerSettings } from "./worker/start-worker.ts";
+import type { DestinationSettings, WorkerSettings } from "./worker/start-worker.ts";
 import { tableNames, type TableNames } from "./aws/tables.ts";
 
 /** The three tables as stores: what the services read and write through. */
@@ -105,6 +106,19 @@ export function workerSettings(config: Config): WorkerSettings {
     sweepGraceMs: config.SWEEP_GRACE_MS,
     waitTimeSeconds: config.SQS_WAIT_TIME_S,
     figuresFlushMs: 10_000,
+    destinations: destinationSettings(config),
+  };
+}
+
+/** Where the worker puts AWS destinations' messages from, and what a stored target must still be at delivery. */
+function destinationSettings(config: Config): DestinationSettings {
+  const localRegion = config.AWS_ENDPOINT_URL_DESTINATIONS ? config.AWS_REGION : undefined;
+  return {
+    endpointUrl: config.AWS_ENDPOINT_URL_DESTINATIONS,
+    assumeRoles: config.DESTINATION_ASSUME_ROLE,
+    region: config.AWS_REGION,
+    eventBridgeSource: config.EVENTBRIDGE_SOURCE,
+    rules: { regions: config.DESTINATION_REGIONS, platformAccountId: config.PLATFORM_ACCOUNT_ID, localRegion },
   };
 }
 
@@ -122,6 +136,7 @@ export function apiSettings(config: Config) {
     tenantReadBurst: config.TENANT_READ_BURST,
     allowPrivateTargets: config.ALLOW_PRIVATE_TARGETS,
     allowedTargetPorts: config.ALLOWED_TARGET_PORTS,
+    awsDestinations: awsDestinationRules(config),
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
     authFailureLimit: config.AUTH_FAILURE_LIMIT,
     trustProxyHops: config.TRUST_PROXY_HOPS,
@@ -131,5 +146,19 @@ export function apiSettings(config: Config) {
     consoleDir: config.CONSOLE_DIR,
     publicUrl: config.PUBLIC_URL,
     portalFrameAncestors: config.PORTAL_FRAME_ANCESTORS,
+  };
+}
+
+/** AWS destinations as the API takes them: set up when the worker's role to trust is named. */
+export function awsDestinationRules(config: Config): AwsDestinationRules | undefined {
+  if (!config.DESTINATION_PRINCIPAL_ARN) return undefined;
+  return {
+    principalArn: config.DESTINATION_PRINCIPAL_ARN,
+    regions: config.DESTINATION_REGIONS,
+    rolePattern: config.DESTINATION_ROLE_PATTERN,
+    platformAccountId: config.PLATFORM_ACCOUNT_ID,
+    // On emulators, a queue URL on loopback is the local SQS's, in the stack's region.
+    localRegion: config.AWS_ENDPOINT_URL_DESTINATIONS ? config.AWS_REGION : undefined,
+    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
   };
 }

@@ -57,6 +57,7 @@ export function deploymentStack(app: App, settings: Settings): Stack {
       : undefined,
     eventsTableCapacity: settings.eventsTableCapacity,
     ecsExec: settings.ecsExec,
+    destinationRolePattern: settings.destinationRolePattern,
   });
   // After the tags are applied (MUTATING), so it sees the Name tags they set.
   Aspects.of(platform).add(stackClassPaths(`${stack.node.path}/${platformId}/`, `${stack.node.path}/`), {

@@ -58,6 +58,11 @@ export const settingsSchema = z
     tracing: z.boolean().default(false),
     traceSampleRatio: z.number().min(0).max(1).optional(),
     ecsExec: z.boolean().default(false),
+    /** Customer roles the worker may assume for AWS destinations (IAM's `*` wildcard). */
+    destinationRolePattern: z
+      .string()
+      .regex(/^arn:[a-z*-]+:iam::[0-9*]*:role\/\S+$/, "a role ARN pattern such as arn:aws:iam::*:role/webhooks-*")
+      .optional(),
     /** Provisioned capacity for the events table instead of on demand (README, Costs). */
     eventsTableCapacity: z
       .strictObject({

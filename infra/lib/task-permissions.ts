@@ -50,3 +50,25 @@ export function grantTaskPermissions(
     }),
   );
 }
+
+/**
+ * AWS destinations: the worker may assume customers' roles matching `pattern`, only with an external id (every
+ * endpoint has one: the customer's trust policy requires it), and never a role of this account, so no tenant can
+ * have the platform act on its own resources.
+ */
+export function grantDestinationRoles(worker: iam.IRole, pattern: string, account: string, partition: string): void {
+  worker.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ["sts:AssumeRole"],
+      resources: [pattern],
+      conditions: { StringLike: { "sts:ExternalId": "whx_*" } },
+    }),
+  );
+  worker.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      actions: ["sts:AssumeRole"],
+      resources: [`arn:${partition}:iam::${account}:role/*`],
+    }),
+  );
+}

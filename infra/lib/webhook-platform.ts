@@ -23,7 +23,7 @@ import { LoadBalancerGuard } from "./load-balancer-guard.ts";
 import { platformNetwork } from "./network.ts";
 import { DeliveryQueues } from "./queues.ts";
 import { Storage, type EventsTableCapacity } from "./storage.ts";
-import { grantTaskPermissions } from "./task-permissions.ts";
+import { grantDestinationRoles, grantTaskPermissions } from "./task-permissions.ts";
 import { defaultTaskSize, nodeOptionsFor, type TaskSize } from "./task-size.ts";
 import { collectorEndpoint, collectorMemoryMiB, TracingSidecar } from "./tracing-sidecar.ts";
 import { WorkerService } from "./worker-service.ts";
@@ -106,6 +106,12 @@ export interface WebhookPlatformProps {
   readonly eventsTableCapacity?: EventsTableCapacity;
   /** Allow `aws ecs execute-command` into the tasks (a shell in production: only to debug). @default false */
   readonly ecsExec?: boolean;
+  /**
+   * AWS destinations: the customer roles the worker may assume (IAM's `*` wildcard), always with an external id and
+   * never in this account. Customers name their role to match (README, AWS destinations).
+   * @default arn:<partition>:iam::*:role/webhooks-*
+   */
+  readonly destinationRolePattern?: string;
 }
 
 /** The cost allocation tag every resource carries, valued with the deployment's name. */
@@ -265,10 +271,14 @@ export class WebhookPlatform extends Construct {
         );
       }
     }
-    grantTaskPermissions(
-      { api: api.service.taskDefinition.taskRole, worker: worker.service.taskDefinition.taskRole },
-      { storage: this.storage, queues, signingKey: this.signingKey },
-    );
+    const roles = { api: api.service.taskDefinition.taskRole, worker: worker.service.taskDefinition.taskRole };
+    grantTaskPermissions(roles, { storage: this.storage, queues, signingKey: this.signingKey });
+    const destinationRolePattern = props.destinationRolePattern ?? `arn:${stack.partition}:iam::*:role/webhooks-*`;
+    grantDestinationRoles(roles.worker, destinationRolePattern, stack.account, stack.partition);
+    // The API shows customers the role to trust and refuses roles and targets the worker could never use.
+    api.service.taskDefinition.defaultContainer?.addEnvironment("DESTINATION_PRINCIPAL_ARN", roles.worker.roleArn);
+    api.service.taskDefinition.defaultContainer?.addEnvironment("DESTINATION_ROLE_PATTERN", destinationRolePattern);
+    api.service.taskDefinition.defaultContainer?.addEnvironment("PLATFORM_ACCOUNT_ID", stack.account);
 
     const alarms = new Alarms(this, "Alarms", {
       queue: queues.queue,

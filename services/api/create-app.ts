@@ -1,4 +1,5 @@
 /** The API as an Express app built from its dependencies (no listen: main.ts or supertest drive it). */
+import type { AwsDestinationRules } from "./destination-input.ts";
 import { randomUUID } from "node:crypto";
 import express, { type Express, type Request, type RequestHandler } from "express";
 import helmet from "helmet";
@@ -55,6 +56,8 @@ export interface AppDeps {
   readonly allowPrivateTargets: boolean;
   /** Ports a public endpoint may use (443 always). */
   readonly allowedTargetPorts: readonly number[];
+  /** AWS destinations as this platform takes them (absent: refused). */
+  readonly awsDestinations?: AwsDestinationRules | undefined;
   /** How long an API key or tenant lookup is reused: the upper bound for a revocation to take effect. */
   readonly authCacheTtlMs: number;
   /** Failed authentications per client address per minute before 429. */
@@ -148,7 +151,7 @@ export function createApp(deps: AppDeps): Express {
     portalKey: sessionKey,
   });
   const admin = adminAuth(deps.adminToken, failures);
-  const { apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts, metrics } = deps;
+  const { apiKeys, store, queue, allowPrivateTargets, allowedTargetPorts, awsDestinations, metrics } = deps;
   const enqueue = createEnqueueBatcher(queue);
   const notify = operationalNotifier({ store, enqueue, now, metrics, getTenant: cachedTenant, log: deps.logger });
   const tenantVersion = async (id: string) => (await getTenant(tenants, id))?.version;
@@ -158,6 +161,7 @@ export function createApp(deps: AppDeps): Express {
     tenants,
     allowPrivateTargets,
     allowedTargetPorts,
+    awsDestinations,
     rotationGraceMs: deps.rotationGraceMs,
     requeueRate: deps.requeueRate,
     deliverySpanMs: deps.deliverySpanMs,
@@ -251,7 +255,10 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use("/admin/tenants/:tenantId/erase", adminEraseRoutes({ tenants, apiKeys, events: store, queue, notify, now }));
-  app.use("/admin/tenants", adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, now }));
+  app.use(
+    "/admin/tenants",
+    adminTenantRoutes({ tenants, apiKeys, allowPrivateTargets, allowedTargetPorts, awsDestinations, now }),
+  );
   // Operational webhooks: the same endpoint and event routes, for the system tenant (created when first subscribed to).
   let system: Promise<void> | undefined;
   const systemExists: RequestHandler = async (_req, _res, next) => {

@@ -4,13 +4,20 @@ import { durationSchema } from "../core/retry-policy.ts";
 import { maxRotationGraceMs } from "../core/tenant.ts";
 import { maxRecoverEvents } from "./recover-endpoint.ts";
 import { eventTypeNameSchema, maxExamples } from "../core/event-catalog.ts";
-import { endpointInputSchema, eventTypeFilterSchema, payloadFilterSchema } from "./tenant-records.ts";
+import {
+  endpointInputObject,
+  endpointInputSchema,
+  eventTypeFilterSchema,
+  payloadFilterSchema,
+} from "./tenant-records.ts";
+import type { AwsDestinationRules } from "./destination-input.ts";
 
 /** The request bodies (the URL check depends on whether private targets are allowed). */
-export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly number[]) {
-  const create = endpointInputSchema(allowPrivate, allowedPorts);
+export function endpointSchemas(allowPrivate: boolean, allowedPorts?: readonly number[], aws?: AwsDestinationRules) {
+  const create = endpointInputObject(allowPrivate, allowedPorts);
   return {
-    create,
+    create: endpointInputSchema(allowPrivate, allowedPorts, aws),
+    // Where-to fields are checked against the endpoint as stored (destination-input.ts).
     update: create
       .partial()
       .extend({

@@ -7,6 +7,8 @@ import { isId, newId, newSigningSecret } from "../core/ids.ts";
 import { newEndpointRecord, type Endpoint, type Tenant } from "../core/tenant.ts";
 import { getTenant, type TenantStore } from "../aws/tenants.ts";
 import { orderingModes } from "../core/ordering.ts";
+import { endpointTypes } from "../core/destination.ts";
+import { newDestination, targetIssues, type AwsDestinationRules } from "./destination-input.ts";
 
 export const eventTypeFilterSchema = z
   .string()
@@ -28,15 +30,28 @@ export const payloadFilterSchema = z
   });
 
 /** `allowedPorts`: the ports a public target may use (ALLOWED_TARGET_PORTS). */
-export function endpointInputSchema(allowPrivate: boolean, allowedPorts?: readonly number[]) {
+export function endpointInputObject(allowPrivate: boolean, allowedPorts?: readonly number[]) {
   return z.strictObject({
+    type: z.enum(endpointTypes).optional().meta({
+      description:
+        "http (the default): POSTs to `url`. aws_sqs, aws_sns, aws_eventbridge, aws_kinesis: into the customer's queue, topic, bus or stream (`target`), through the role `role_arn`, which trusts the platform with this endpoint's `external_id`.",
+    }),
     url: z
       .string()
       .max(2048)
       .superRefine((u, ctx) => {
         const problem = endpointUrlProblem(u, allowPrivate, allowedPorts);
         if (problem) ctx.addIssue(problem);
-      }),
+      })
+      .optional()
+      .meta({ description: "Where an http endpoint POSTs (required for http; not for AWS destinations)." }),
+    target: z.string().max(2048).optional().meta({
+      description:
+        "An AWS destination's SQS queue URL, or SNS topic, EventBridge event bus or Kinesis stream ARN (required for AWS types).",
+    }),
+    role_arn: z.string().max(2048).optional().meta({
+      description: "The customer's IAM role the platform assumes to deliver (required for AWS types).",
+    }),
     description: z.string().max(500).optional(),
     event_types: z.array(eventTypeFilterSchema).max(100).optional(),
     filter: payloadFilterSchema.optional(),
@@ -62,6 +77,16 @@ export function endpointInputSchema(allowPrivate: boolean, allowedPorts?: readon
     }),
   });
 }
+/** A new endpoint's body: the fields, and its where-to fields checked together (`aws`: when AWS destinations are set up). */
+export function endpointInputSchema(
+  allowPrivate: boolean,
+  allowedPorts?: readonly number[],
+  aws?: AwsDestinationRules,
+) {
+  return endpointInputObject(allowPrivate, allowedPorts).superRefine((v, ctx) => {
+    for (const i of targetIssues(v, aws)) ctx.addIssue({ code: "custom", path: [i.path], message: i.message });
+  });
+}
 export type EndpointInput = z.infer<ReturnType<typeof endpointInputSchema>>;
 
 /** A new, enabled endpoint with its first signing secret (returned apart: it is shown once). */
@@ -71,6 +96,9 @@ export function newEndpoint(
 ): { endpointId: string; endpoint: Endpoint; secret: string } {
   const secret = newSigningSecret();
   const {
+    type,
+    target,
+    role_arn,
     url,
     description,
     event_types: eventTypes,
@@ -80,8 +108,19 @@ export function newEndpoint(
     send_traceparent: sendTraceparent,
     ordering,
   } = input;
+  const destination = newDestination({ type, target, role_arn });
   const endpoint = newEndpointRecord(
-    { url, description, eventTypes, filter, maxInFlight, rateLimit, sendTraceparent, ordering },
+    {
+      url: destination?.target ?? url!,
+      destination,
+      description,
+      eventTypes,
+      filter,
+      maxInFlight,
+      rateLimit,
+      sendTraceparent,
+      ordering,
+    },
     secret,
     now,
   );

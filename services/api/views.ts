@@ -3,6 +3,8 @@
  * OpenAPI document is generated from them and each view is typed by its schema, so the two cannot drift.
  * Secrets never pass through here.
  */
+import { endpointTypes } from "../core/destination.ts";
+import { destinationView, type AwsDestinationRules } from "./destination-input.ts";
 import { z } from "zod";
 import type { AuditEntry } from "../core/audit.ts";
 import { retentionDaysOf, tenantStatuses, type Endpoint, type Tenant } from "../core/tenant.ts";
@@ -47,7 +49,20 @@ export const problemSchema = z
 export const endpointViewSchema = z
   .strictObject({
     endpoint_id: z.string(),
-    url: z.string(),
+    type: z.enum(endpointTypes).meta({ description: "http, or the AWS service it delivers into." }),
+    url: z.string().meta({ description: "Where it delivers: the URL, or an AWS destination's target." }),
+    target: z.string().optional().meta({ description: "An AWS destination's queue URL, or topic, bus or stream ARN." }),
+    role_arn: z.string().optional().meta({ description: "The customer's role the platform assumes to deliver." }),
+    external_id: z.string().optional().meta({
+      description:
+        "What the role's trust policy requires as sts:ExternalId: this endpoint's own, made by the platform.",
+    }),
+    trust_policy: z.record(z.string(), z.unknown()).optional().meta({
+      description: "The role's trust policy to paste (on creation and GET of one endpoint).",
+    }),
+    permissions_policy: z.record(z.string(), z.unknown()).optional().meta({
+      description: "What the role must be allowed: the one action on the target (on creation and GET of one endpoint).",
+    }),
     description: z.string().optional(),
     event_types: z
       .array(z.string())
@@ -99,9 +114,15 @@ export const rotatedEndpointSchema = endpointWithSecretSchema
   .meta({ id: "RotatedEndpoint" });
 export const endpointPageSchema = page(endpointViewSchema).meta({ id: "EndpointPage" });
 
-export function endpointView(endpointId: string, e: Endpoint): z.input<typeof endpointViewSchema> {
+/** `aws`: the platform's AWS destination rules, to show the policies a customer pastes (one endpoint's answers). */
+export function endpointView(
+  endpointId: string,
+  e: Endpoint,
+  aws?: AwsDestinationRules,
+): z.input<typeof endpointViewSchema> {
   return {
     endpoint_id: endpointId,
+    ...destinationView(e.destination, aws),
     url: e.url,
     description: e.description,
     event_types: e.eventTypes,

@@ -108,8 +108,13 @@ export type AttemptOutcome =
       readonly error: string;
       /** From a Retry-After header on 429/503. */
       readonly retryAfterMs?: number | undefined;
-      /** The target said it is gone for good (410): no retry. */
+      /** No retry: the target said it is gone for good (410), or this message can never go (too large). */
       readonly permanent?: boolean | undefined;
+      /**
+       * The target is gone or refuses us for good (a 410, a missing AWS target, a role that refuses us): permanent,
+       * and the endpoint is disabled.
+       */
+      readonly gone?: boolean | undefined;
     };
 
 export type OutcomeDecision =

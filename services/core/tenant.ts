@@ -4,6 +4,7 @@
  * secrets rotated, the tenant renamed, disabled or deleted.
  */
 import { z } from "zod";
+import { destinationSchema, type Destination } from "./destination.ts";
 import { circuitSchema } from "./endpoint-pacing.ts";
 import { orderingModes, type OrderingMode } from "./ordering.ts";
 import { problems } from "./errors.ts";
@@ -26,7 +27,10 @@ export const signingSecretSchema = z
 export type SigningSecret = z.infer<typeof signingSecretSchema>;
 
 export const endpointSchema = z.object({
+  /** Where it is delivered: the HTTPS URL; for an AWS destination, its target (queue URL or ARN) too. */
   url: z.string(),
+  /** An AWS destination's type, target, role and external id (absent: an HTTP endpoint). */
+  destination: destinationSchema.optional(),
   description: z.string().optional(),
   eventTypes: z.array(z.string()).default([]),
   /** A filter on the payload's content (core/payload-filter.ts), beside the event-type filter; absent: none. */
@@ -84,6 +88,7 @@ export function retentionMsOf(t: Pick<Tenant, "retentionDays">): number {
 
 export interface EndpointFields {
   readonly url: string;
+  readonly destination?: Destination | undefined;
   readonly description?: string | undefined;
   readonly eventTypes?: string[] | undefined;
   readonly filter?: PayloadFilter | undefined;
@@ -116,6 +121,8 @@ export function removeEndpoint(t: Tenant, endpointId: string): Tenant {
 /** What a PATCH may change; `null` clears an override so the worker's default applies again. */
 export interface EndpointPatch {
   readonly url?: string | undefined;
+  /** An AWS destination's new target or role (its type and external id stay). */
+  readonly destination?: Destination | undefined;
   readonly description?: string | undefined;
   readonly eventTypes?: string[] | undefined;
   readonly filter?: PayloadFilter | null | undefined;
@@ -129,7 +136,8 @@ export interface EndpointPatch {
 export function updateEndpoint(e: Endpoint, patch: EndpointPatch, now: number): Endpoint {
   const next: Endpoint = {
     ...e,
-    url: patch.url ?? e.url,
+    url: patch.destination?.target ?? patch.url ?? e.url,
+    destination: patch.destination ?? e.destination,
     description: patch.description ?? e.description,
     eventTypes: patch.eventTypes ?? e.eventTypes,
     filter: patch.filter === undefined ? e.filter : (patch.filter ?? undefined),

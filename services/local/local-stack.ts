@@ -63,6 +63,10 @@ export async function startLocalBackends(
     ALLOW_PRIVATE_TARGETS: "true",
     // Short polls so Ctrl-C stops the worker in a couple of seconds.
     SQS_WAIT_TIME_S: "2",
+    // AWS destinations into the emulator's own queues and topics (it has no STS: the worker calls them as itself).
+    AWS_ENDPOINT_URL_DESTINATIONS: emulators.sqsEndpoint,
+    DESTINATION_ASSUME_ROLE: "false",
+    DESTINATION_PRINCIPAL_ARN: "arn:aws:iam::000000000000:role/webhooks-worker",
   };
   return {
     emulators,

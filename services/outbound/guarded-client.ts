@@ -8,6 +8,7 @@ import https from "node:https";
 import { isIP } from "node:net";
 import got, { type RequestError } from "got";
 import { checkAddress } from "../core/address-guard.ts";
+import type { AttemptVerdict } from "../core/attempt-outcome.ts";
 import { defaultTargetPorts, schemeOrPortProblem } from "../core/endpoint-url.ts";
 
 export type ResolveAll = (hostname: string) => Promise<LookupAddress[]>;
@@ -85,6 +86,8 @@ export interface PostResult {
   readonly error?: string | undefined;
   /** More about `error` for our logs only (which address was refused, and why). */
   readonly errorDetail?: string | undefined;
+  /** What a failure without a status means (set by the AWS destination sender; never for HTTP). */
+  readonly verdict?: AttemptVerdict | undefined;
 }
 
 export interface ClientOptions extends GuardOptions {

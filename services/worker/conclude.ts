@@ -36,7 +36,7 @@ export async function conclude(deps: DeliverDeps, r: Ready, res: PostResult, log
   const decision = await deps.ops.recordOutcome(key, outcome, input, r.event);
   // The slot goes back with what the answer says of the endpoint; then the endpoint's step writes what changed.
   r.slot.release();
-  const signal = healthSignal(res.statusCode);
+  const signal = healthSignal(res.statusCode, res.verdict);
   const why = outcome.kind === "failed" ? outcome.error : "";
   const retryAfterMs = outcome.kind === "failed" ? outcome.retryAfterMs : undefined;
   const cap = r.endpoint.maxInFlight ?? deps.endpointCap;

@@ -9,6 +9,8 @@ import type { DeliveryKey, Lease, ParkAnswer } from "../aws/events/delivery-ops.
 import type { Ordered, Turn } from "../aws/events/ordering.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import type { PostResult } from "../outbound/guarded-client.ts";
+import type { Destination } from "../core/destination.ts";
+import type { DestinationMessage } from "../aws/destinations/sender.ts";
 import type { Metrics } from "../metrics.ts";
 import type { DeliveryFigures } from "./delivery-figures.ts";
 import type { EndpointGate } from "./endpoint-gate.ts";
@@ -45,6 +47,8 @@ export interface DeliveryOps {
   openSecrets(key: DeliveryKey, secrets: readonly SigningSecret[]): Promise<string[]>;
   /** `sendTraceContext`: the endpoint takes a traceparent header (its `sendTraceparent`, on unless turned off). */
   post(url: string, body: Uint8Array, headers: Record<string, string>, sendTraceContext: boolean): Promise<PostResult>;
+  /** Delivers into an AWS destination through its role, answered as a POST is (aws/destinations/sender.ts). */
+  send(dest: Destination, message: DestinationMessage): Promise<PostResult>;
   /** Emits an operational event (never for the system tenant's own deliveries); never throws. */
   notify(notice: OperationalNotice): Promise<void>;
 }

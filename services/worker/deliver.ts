@@ -7,11 +7,10 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { totalAttempts } from "../core/delivery-state.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
-import { signatureHeaders } from "../core/signing.ts";
 import { liveSecrets, type Endpoint } from "../core/tenant.ts";
 import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
 import type { DeliveryKey } from "../aws/events/delivery-ops.ts";
-import type { PostResult } from "../outbound/guarded-client.ts";
+import { attempt } from "./attempt.ts";
 import { conclude, exhausted } from "./conclude.ts";
 import { inStage, type DeliverDeps, type Ready } from "./deliver-deps.ts";
 import type { Deferral } from "./endpoint-gate.ts";
@@ -178,17 +177,4 @@ async function defer(deps: DeliverDeps, key: DeliveryKey, d: Deferral): Promise<
   // Parked, settled, leased by another worker or already deferred by another copy: this message is done with.
   await deps.ops.park(key, deps.now(), d.at);
   return { kind: "ack" };
-}
-
-function attempt(deps: DeliverDeps, r: Ready): Promise<PostResult> {
-  const sentAt = deps.now();
-  const { webhookId } = r.event.deliveries[r.key.endpointId]!;
-  const signed = signatureHeaders({
-    webhookId,
-    timestamp: Math.floor(sentAt / 1000),
-    body: r.event.body,
-    secrets: r.secrets,
-  });
-  const headers = { "content-type": "application/json", ...signed };
-  return deps.ops.post(r.endpoint.url, r.event.body, headers, r.endpoint.sendTraceparent ?? true);
 }

@@ -1,4 +1,4 @@
-/** The delivery's I/O bound to this worker's store, tenant cache, queue and guarded client (traced). */
+/** The delivery's I/O bound to this worker's store, tenant cache, queue, guarded client and AWS sender (traced). */
 import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import {
   abandonDelivery,
@@ -15,6 +15,7 @@ import { openSecrets } from "../aws/secret-keys.ts";
 import { changeEndpoint, getTenant, tenantCache, type TenantStore } from "../aws/tenants.ts";
 import { operationalNotifier } from "../ingestion/operational-events.ts";
 import type { GuardedClient } from "../outbound/guarded-client.ts";
+import type { DestinationSender } from "../aws/destinations/sender.ts";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.ts";
 import { turnTiming } from "../core/ordering.ts";
@@ -26,6 +27,7 @@ export interface DeliveryIoOptions {
   readonly queue: DeliveryQueue;
   readonly tenants: TenantStore;
   readonly client: GuardedClient;
+  readonly destinations: DestinationSender;
   /** How long tenants are cached (a change reaches deliveries not started by the API within this). */
   readonly tenantCacheTtlMs: number;
   readonly log: Logger;
@@ -65,6 +67,7 @@ export function deliveryIo(o: DeliveryIoOptions): DeliveryOps {
     takeRateTurn: (key, at, perSecond, horizonMs) => takeRateTurn(o.store, key, at, perSecond, horizonMs),
     openSecrets: (key, secrets) => openSecrets(o.tenants.keys, key, secrets),
     post: (url, body, headers) => o.client.post(url, body, headers),
+    send: (dest, message) => o.destinations.send(dest, message),
     notify,
   });
 }

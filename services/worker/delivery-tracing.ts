@@ -2,10 +2,12 @@
  * A delivery's spans. `deliver` (consumer) for each received message, a child of the context its sender put in
  * the message's attributes: the ingestion for a new event, so every receive of that message (the first attempt,
  * each retry after its backoff, a redelivery after a crash) joins the event's trace. Under it: `lease`, the
- * `POST` to the receiver (status and latency; it hands the receiver a traceparent unless the endpoint opts out)
+ * `POST` to the receiver (status and latency; it hands the receiver a traceparent unless the endpoint opts out) or
+ * the call into an AWS destination (`sqs:SendMessage`, …),
  * and `record attempt` / `record outcome`. Wrappers, so deliver.ts stays the delivery story.
  */
 import { totalAttempts } from "../core/delivery-state.ts";
+import { actionOf } from "../core/destination.ts";
 import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
 import { activeSpan, contextFrom, failed, inSpan, SpanKind, traceFields } from "../tracing/spans.ts";
 import type { DeliveryOps } from "./deliver-deps.ts";
@@ -63,6 +65,19 @@ export function traceDeliveryOps(ops: DeliveryOps): DeliveryOps {
         if (res.statusCode !== undefined) span.setAttribute("http.response.status_code", res.statusCode);
         if (res.statusCode === undefined || res.statusCode >= 400)
           failed(span, res.statusCode === undefined ? "no_response" : String(res.statusCode));
+        return res;
+      });
+    },
+    send(dest, message) {
+      const attributes = {
+        "rpc.system": "aws-api",
+        "rpc.method": actionOf[dest.type],
+        "webhook.destination": dest.type,
+      };
+      return inSpan(actionOf[dest.type], { kind: SpanKind.CLIENT, attributes }, async (span) => {
+        const res = await ops.send(dest, message);
+        span.setAttribute("webhook.attempt.duration_ms", res.durationMs);
+        if (res.statusCode === undefined) failed(span, res.verdict ?? "no_response");
         return res;
       });
     },

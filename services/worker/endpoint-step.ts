@@ -16,19 +16,29 @@ export interface AttemptSeen {
   readonly change: PacingChange | undefined;
 }
 
+/**
+ * endpointAfterAttempt words a gone endpoint's reason as a 410's; an AWS destination's target or role is gone in its
+ * own words (the AWS error), which its owner needs to fix it.
+ */
+function goneBecause(next: Endpoint | undefined, e: Endpoint, outcome: AttemptOutcome, now: number) {
+  if (!next || next.enabled || !e.enabled || outcome.kind !== "failed" || !outcome.gone) return next;
+  if (outcome.statusCode === 410) return next;
+  return { ...next, disabledReason: `${outcome.error} (at ${new Date(now).toISOString()})` };
+}
+
 export async function endpointStep(deps: DeliverDeps, r: Ready, seen: AttemptSeen, log: Logger): Promise<void> {
   const now = deps.now();
   const { outcome, change } = seen;
   const health = {
     ok: outcome.kind === "delivered",
-    gone: outcome.kind === "failed" && outcome.permanent === true,
+    gone: outcome.kind === "failed" && outcome.gone === true,
     now,
     disableAfterMs: deps.disableAfterMs,
   };
   // The change may run more than once (a race retries it): its last run says whether this write disabled it.
   const transition = { disabled: false };
   const changes = (e: Endpoint): Endpoint | undefined => {
-    const healthier = endpointAfterAttempt(e, health);
+    const healthier = goneBecause(endpointAfterAttempt(e, health), e, outcome, now);
     transition.disabled = e.enabled && healthier?.enabled === false;
     const current = healthier ?? e;
     return (change && applyPacingChange(current, change, now)) ?? healthier;

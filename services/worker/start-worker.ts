@@ -9,6 +9,7 @@ import type { TenantStore } from "../aws/tenants.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
 import { pollerStallMs, redriveMaxReceiveCount, workerDrainMs } from "../core/timing.ts";
 import type { GuardedClient } from "../outbound/guarded-client.ts";
+import { createDestinationSender, type DestinationSenderOptions } from "../aws/destinations/sender.ts";
 import type { Metrics } from "../metrics.ts";
 import { createComebacks } from "./comebacks.ts";
 import { startPollers } from "./consumer.ts";
@@ -45,7 +46,14 @@ export interface WorkerSettings {
   readonly waitTimeSeconds: number;
   /** How often the per-minute delivery figures are added to the store. */
   readonly figuresFlushMs: number;
+  /** Where AWS destinations are called (emulators only), the worker's region, EventBridge's source, the target rules. */
+  readonly destinations: DestinationSettings;
 }
+
+export type DestinationSettings = Pick<
+  DestinationSenderOptions,
+  "endpointUrl" | "stsEndpointUrl" | "assumeRoles" | "region" | "eventBridgeSource" | "rules"
+>;
 
 export interface WorkerOptions {
   readonly store: EventStore;
@@ -53,6 +61,8 @@ export interface WorkerOptions {
   readonly tenants: TenantStore;
   readonly client: GuardedClient;
   readonly settings: WorkerSettings;
+  /** The worker's own static credentials, for STS (tests); the SDK's default chain when absent. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -80,11 +90,24 @@ export function pollersFor(concurrency: number): number {
   return Math.min(4, Math.ceil(concurrency / 200));
 }
 
+/** The sender to AWS destinations, bounded as an HTTP delivery is (DELIVERY_TIMEOUT_MS). */
+function destinationSender(o: WorkerOptions, now: () => number) {
+  const timeoutMs = o.settings.deliveryTimeoutMs;
+  return createDestinationSender({
+    ...o.settings.destinations,
+    timeoutMs,
+    platformCredentials: o.credentials,
+    now,
+    log: o.log,
+  });
+}
+
 export function startWorker(o: WorkerOptions): Worker {
   const s = o.settings;
   const now = o.now ?? Date.now;
   const random = o.random ?? Math.random;
-  const ops = deliveryIo({ ...o, tenantCacheTtlMs: s.tenantCacheTtlMs, now });
+  const destinations = destinationSender(o, now);
+  const ops = deliveryIo({ ...o, destinations, tenantCacheTtlMs: s.tenantCacheTtlMs, now });
   const pool = createSlotPool({ tenantCap: s.tenantMaxInFlight });
   const gate = createEndpointGate(
     {
@@ -147,11 +170,9 @@ export function startWorker(o: WorkerOptions): Worker {
     stop() {
       // Deliveries waiting for a slot go back to the queue rather than start during the drain.
       pool.close();
-      stopping ??= Promise.all([
-        scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)),
-        pollers.stop(),
-        sweeper.stop(),
-      ]).then(() => figures.stop());
+      stopping ??= Promise.all([scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)), pollers.stop(), sweeper.stop()])
+        .then(() => figures.stop())
+        .then(() => destinations.close());
       return stopping;
     },
   };

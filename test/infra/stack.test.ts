@@ -634,6 +634,43 @@ describe("least privilege", () => {
     expect(actionsOn(worker, keysTable())).toEqual([]);
     expect(JSON.stringify(worker)).not.toContain('"*"');
   });
+
+  it("lets the worker assume customers' roles matching the pattern, with an external id, never one of this account", () => {
+    const assume = statementsOf(/WorkerTaskTaskRole/).filter((s) => JSON.stringify(s.Action).includes("sts:"));
+    expect(assume).toEqual([
+      {
+        Effect: "Allow",
+        Action: "sts:AssumeRole",
+        Resource: "arn:aws:iam::*:role/webhooks-*",
+        Condition: { StringLike: { "sts:ExternalId": "whx_*" } },
+      },
+      {
+        Effect: "Deny",
+        Action: "sts:AssumeRole",
+        Resource: { "Fn::Join": ["", ["arn:aws:iam::", { Ref: "AWS::AccountId" }, ":role/*"]] },
+      },
+    ]);
+    expect(JSON.stringify(statementsOf(/ApiServiceTaskDefTaskRole/))).not.toContain("sts:");
+    // The API shows customers whom to trust (the worker's role) and refuses roles the worker may not assume.
+    const api = ofType("AWS::ECS::TaskDefinition").find(([id]) => /ApiService/.test(id))![1];
+    const env = (api.Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[])[0]!
+      .Environment;
+    const worker = logicalId("AWS::IAM::Role", /WorkerTaskTaskRole/);
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { Name: "DESTINATION_PRINCIPAL_ARN", Value: { "Fn::GetAtt": [worker, "Arn"] } },
+        { Name: "DESTINATION_ROLE_PATTERN", Value: expect.anything() },
+        { Name: "PLATFORM_ACCOUNT_ID", Value: { Ref: "AWS::AccountId" } },
+      ]),
+    );
+    // A narrower pattern is a setting.
+    const narrow = Template.fromStack(
+      platform("narrow", { destinationRolePattern: "arn:aws:iam::111111111111:role/hooks-*" }),
+    );
+    expect(JSON.stringify(narrow.findResources("AWS::IAM::Policy"))).toContain(
+      '"arn:aws:iam::111111111111:role/hooks-*"',
+    );
+  });
 });
 
 describe("operations", () => {

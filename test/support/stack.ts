@@ -150,6 +150,7 @@ export async function startStack(
         queue,
         tenants: stores.tenants,
         client,
+        credentials: localCredentials,
         settings: {
           ...workerSettings(config),
           deliveryTimeoutMs,

@@ -36,6 +36,23 @@ describe("parseConfig", () => {
     ).toThrow(/DELIVERY_TIMEOUT_MS: must be at least 5 s below VISIBILITY_TIMEOUT_S/);
   });
 
+  it("calls AWS destinations elsewhere than AWS, or without assuming the customer's role, only on emulators", () => {
+    const local = { ...sealing, AWS_ENDPOINT_URL: "http://127.0.0.1:4566" };
+    expect(() => parseConfig({ ...sealing, AWS_ENDPOINT_URL_DESTINATIONS: "http://127.0.0.1:4566" }, "worker")).toThrow(
+      /AWS_ENDPOINT_URL_DESTINATIONS: only where the services use local emulators/,
+    );
+    expect(() => parseConfig({ ...local, DESTINATION_ASSUME_ROLE: "false" }, "worker")).toThrow(
+      /DESTINATION_ASSUME_ROLE: false only with AWS_ENDPOINT_URL_DESTINATIONS/,
+    );
+    const noSts = {
+      ...local,
+      AWS_ENDPOINT_URL_DESTINATIONS: "http://127.0.0.1:4566",
+      DESTINATION_ASSUME_ROLE: "false",
+    };
+    expect(parseConfig(noSts, "worker").DESTINATION_ASSUME_ROLE).toBe(false);
+    expect(parseConfig(sealing, "worker").DESTINATION_ASSUME_ROLE).toBe(true);
+  });
+
   it("refuses to turn the address guard off unless every AWS endpoint is an emulator", () => {
     const on = { ...sealing, ALLOW_PRIVATE_TARGETS: "true", ADMIN_TOKEN: "x".repeat(32) };
     // Production-like: no endpoint overrides, so the services talk to AWS itself.

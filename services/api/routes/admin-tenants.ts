@@ -1,4 +1,5 @@
 /** `/admin/tenants`: onboarding, listing, disabling and (soft) deleting tenants, and their API keys. */
+import type { AwsDestinationRules } from "../destination-input.ts";
 import express, { Router, type Request } from "express";
 import { z } from "zod";
 import { problems } from "../../core/errors.ts";
@@ -23,6 +24,7 @@ export interface AdminTenantDeps {
   readonly apiKeys: ApiKeyStore;
   readonly allowPrivateTargets: boolean;
   readonly allowedTargetPorts: readonly number[];
+  readonly awsDestinations?: AwsDestinationRules | undefined;
   readonly now: () => number;
 }
 
@@ -43,17 +45,24 @@ export const tenantPatchSchema = z
   })
   .strict();
 
-export const tenantCreateSchema = (allowPrivate: boolean, allowedPorts?: readonly number[]) =>
+export const tenantCreateSchema = (
+  allowPrivate: boolean,
+  allowedPorts?: readonly number[],
+  aws?: AwsDestinationRules,
+) =>
   z.strictObject({
     name: z.string().trim().min(1).max(200),
-    endpoints: z.array(endpointInputSchema(allowPrivate, allowedPorts)).max(50).default([]),
+    endpoints: z
+      .array(endpointInputSchema(allowPrivate, allowedPorts, aws))
+      .max(50)
+      .default([]),
     retention_days: retentionDays.default(defaultRetentionDays),
   });
 
 export function adminTenantRoutes(deps: AdminTenantDeps): Router {
   const router = Router();
   const json = [requireJson, express.json({ limit: "64kb" })];
-  const createSchema = tenantCreateSchema(deps.allowPrivateTargets, deps.allowedTargetPorts);
+  const createSchema = tenantCreateSchema(deps.allowPrivateTargets, deps.allowedTargetPorts, deps.awsDestinations);
 
   const tenantOf = (req: Request) => liveTenant(deps.tenants, String(req.params.tenantId));
 

@@ -13,6 +13,7 @@ import {
   type TenantStore,
 } from "../../aws/tenants.ts";
 import { endpointSchemas } from "../endpoint-requests.ts";
+import { patchedDestination, type AwsDestinationRules } from "../destination-input.ts";
 import { liveTenant, newEndpoint } from "../tenant-records.ts";
 import { cursorOf, noBody, optionalJson, parseWith, requireJson } from "../validate.ts";
 import { orderingKeySchema } from "../../core/ordering.ts";
@@ -32,6 +33,8 @@ export interface EndpointRoutesDeps extends RecoverDeps, AcceptDeps {
   readonly allowPrivateTargets: boolean;
   /** Ports a public endpoint may use. */
   readonly allowedTargetPorts: readonly number[];
+  /** AWS destinations as this platform takes them (absent: refused). */
+  readonly awsDestinations?: AwsDestinationRules | undefined;
   readonly rotationGraceMs: number;
   readonly now: () => number;
   /** The tenant a request acts for: the key's, or the one named in an admin path. */
@@ -55,7 +58,7 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     recover: recoverSchema,
     test: testSchema,
     filterTest: filterTestSchema,
-  } = endpointSchemas(deps.allowPrivateTargets, deps.allowedTargetPorts);
+  } = endpointSchemas(deps.allowPrivateTargets, deps.allowedTargetPorts, deps.awsDestinations);
 
   /** The tenant, unless missing or deleted (404 either way: invariant 4). */
   const tenantOf = (req: Request) => liveTenant(deps.tenants, deps.tenantIdOf(req));
@@ -83,18 +86,21 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
     const now = deps.now();
     const { endpointId, endpoint, secret } = newEndpoint(input, now);
     await addEndpoint(deps.tenants, tenant.tenantId, endpointId, endpoint);
-    res.status(201).json({ ...endpointView(endpointId, endpoint), secret });
+    res.status(201).json({ ...endpointView(endpointId, endpoint, deps.awsDestinations), secret });
   });
 
   router.get("/:endpointId", async (req, res) => {
     const { endpointId, endpoint } = await endpointOf(req);
-    res.json(endpointView(endpointId, endpoint));
+    res.json(endpointView(endpointId, endpoint, deps.awsDestinations));
   });
 
   router.patch("/:endpointId", deps.actionLimit, ...json, async (req, res) => {
     const input = parseWith(updateSchema, req.body);
     const ids = await endpointOf(req);
     const {
+      type,
+      target,
+      role_arn,
       url,
       description,
       event_types: eventTypes,
@@ -105,13 +111,10 @@ export function endpointRoutes(deps: EndpointRoutesDeps): Router {
       ordering,
       enabled,
     } = input;
+    const destination = patchedDestination(ids.endpoint, { type, target, role_arn, url }, deps.awsDestinations);
+    const patch = { url, destination, description, eventTypes, filter, maxInFlight, rateLimit, sendTraceparent };
     const changed = found(
-      await updateEndpoint(
-        deps.tenants,
-        ids,
-        { url, description, eventTypes, filter, maxInFlight, rateLimit, sendTraceparent, ordering, enabled },
-        deps.now(),
-      ),
+      await updateEndpoint(deps.tenants, ids, { ...patch, ordering, enabled }, deps.now()),
       ids.endpointId,
     );
     // Announced by whoever's write turned it back on, once.

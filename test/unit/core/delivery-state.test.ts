@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyAttempt } from "../../../services/core/attempt-outcome.ts";
+import { classifyAttempt, healthSignal, type AttemptVerdict } from "../../../services/core/attempt-outcome.ts";
 import {
   applyOutcome,
   isOverdue,
@@ -125,6 +125,34 @@ describe("classifyAttempt", () => {
     expect(classifyAttempt({ statusCode: 503, headers: { "retry-after": "7" } }, now)).toMatchObject({
       retryAfterMs: 7000,
     });
+  });
+
+  it("410 is permanent and gone (the endpoint is disabled); another 4xx is neither", () => {
+    expect(classifyAttempt({ statusCode: 410, headers: {} }, now)).toMatchObject({ permanent: true, gone: true });
+    expect(classifyAttempt({ statusCode: 404, headers: {} }, now)).toEqual({
+      kind: "failed",
+      statusCode: 404,
+      error: "HTTP 404",
+    });
+  });
+
+  it("an attempt without a status follows its verdict: gone, permanent, or retried (throttled, retry, none)", () => {
+    const failure = (verdict: AttemptVerdict | undefined) => classifyAttempt({ headers: {}, error: "e", verdict }, now);
+    expect(failure("gone")).toEqual({ kind: "failed", error: "e", permanent: true, gone: true });
+    expect(failure("permanent")).toEqual({ kind: "failed", error: "e", permanent: true });
+    for (const v of ["throttled", "retry", undefined] as const)
+      expect(failure(v)).toEqual({ kind: "failed", error: "e" });
+    expect(applyOutcome(leased(), failure("gone"), outcomeInput)).toMatchObject({ next: "dead" });
+    expect(applyOutcome(leased(), failure("throttled"), outcomeInput)).toMatchObject({ next: "retry" });
+  });
+
+  it("health: throttling and no answer say unhealthy; a refusal for good says nothing of the endpoint", () => {
+    expect(healthSignal(undefined, "throttled")).toBe("unhealthy");
+    expect(healthSignal(undefined, "retry")).toBe("unhealthy");
+    expect(healthSignal(undefined)).toBe("unhealthy");
+    expect(healthSignal(undefined, "gone")).toBe("neutral");
+    expect(healthSignal(undefined, "permanent")).toBe("neutral");
+    expect([healthSignal(200), healthSignal(410), healthSignal(429)]).toEqual(["healthy", "neutral", "unhealthy"]);
   });
 });
 

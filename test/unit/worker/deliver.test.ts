@@ -19,6 +19,8 @@ import type { EventItem } from "../../../services/aws/events/store.ts";
 import { localKeyProvider, openSecrets, sealSecrets } from "../../../services/aws/secret-keys.ts";
 import { verifyWebhook } from "../../../services/core/signing.ts";
 import type { PostResult } from "../../../services/outbound/guarded-client.ts";
+import type { DestinationMessage } from "../../../services/aws/destinations/sender.ts";
+import type { Destination } from "../../../services/core/destination.ts";
 import { createMetrics } from "../../../services/metrics.ts";
 import { createComebacks } from "../../../services/worker/comebacks.ts";
 import { deliver } from "../../../services/worker/deliver.ts";
@@ -66,6 +68,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
   const posts: string[] = [];
   const parked: number[] = [];
   const sentHeaders: Record<string, string>[] = [];
+  const sent: { dest: Destination; message: DestinationMessage }[] = [];
   const notices: OperationalNotice[] = [];
   const keys = localKeyProvider(randomBytes(32));
   const failing = new Set<keyof DeliveryOps>();
@@ -122,6 +125,11 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       sentHeaders.push(headers);
       return answer();
     },
+    async send(dest, m) {
+      guard("send");
+      sent.push({ dest, message: m });
+      return answer();
+    },
     notify: async (n) => {
       notices.push(n);
     },
@@ -171,6 +179,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
     posts,
     parked,
     sentHeaders,
+    sent,
     notices,
     failing,
     setEndpoint,
@@ -242,6 +251,61 @@ describe("deliver", () => {
       endpoint_id: ids.endpointId,
       reason: w.endpoint().disabledReason,
       last_status_code: 410,
+    });
+  });
+
+  describe("to an AWS destination", () => {
+    const destination: Destination = {
+      type: "aws_sqs",
+      target: "https://sqs.eu-west-1.amazonaws.com/111111111111/orders",
+      roleArn: "arn:aws:iam::111111111111:role/webhooks",
+      externalId: "whx_1",
+    };
+    const awsFailure = (verdict: PostResult["verdict"], error: string): PostResult => ({
+      headers: {},
+      bodyExcerpt: "",
+      durationMs: 5,
+      error,
+      verdict,
+    });
+
+    it("sends into the destination, not a POST, with the signatures an HTTP delivery carries", async () => {
+      const w = world(() => ({ statusCode: 200, headers: {}, bodyExcerpt: "MessageId 1", durationMs: 5 }));
+      w.setEndpoint((e) => ({ ...e, destination, url: destination.target }));
+      expect(await deliver(w.deps, message())).toEqual({ kind: "ack" });
+      expect(w.posts).toEqual([]);
+      const [{ dest, message: m }] = w.sent as [{ dest: Destination; message: DestinationMessage }];
+      expect(dest).toEqual(destination);
+      expect(m).toMatchObject({ eventId: ids.eventId, tenantId: ids.tenantId });
+      const secret = "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0";
+      const verified = verifyWebhook(m.signatureHeaders, m.body, secret, { now: Math.floor(now / 1000) });
+      expect(verified).toEqual({ ok: true, format: "standard" });
+      expect(w.delivery().status).toBe("DELIVERED");
+    });
+
+    it("a missing target or a refusing role: dead at once and the endpoint disabled in the AWS error's words", async () => {
+      const error = "AWS QueueDoesNotExist on sqs:SendMessage: the target does not exist";
+      const w = world(() => awsFailure("gone", error));
+      w.setEndpoint((e) => ({ ...e, destination, url: destination.target }));
+      expect(await deliver(w.deps, message())).toEqual({ kind: "dead-letter" });
+      expect(w.delivery()).toMatchObject({ status: "DEAD", lastError: error });
+      expect(w.endpoint()).toMatchObject({ enabled: false, disabledReason: expect.stringContaining(error) });
+      expect(w.notices.map((n) => n.type)).toEqual(["endpoint.disabled", "delivery.exhausted"]);
+    });
+
+    it("a message too large for the service: dead at once; the endpoint stays enabled, its in-flight limit uncut", async () => {
+      const w = world(() => awsFailure("permanent", "payload of 300000 bytes exceeds aws_sns's 262144-byte limit"));
+      w.setEndpoint((e) => ({ ...e, destination, url: destination.target }));
+      expect(await deliver(w.deps, message())).toEqual({ kind: "dead-letter" });
+      expect(w.endpoint()).toMatchObject({ enabled: true });
+      expect(w.endpoint().inFlightLimit).toBeUndefined();
+    });
+
+    it("throttled: retried on the schedule, as a 429 without Retry-After", async () => {
+      const w = world(() => awsFailure("throttled", "AWS ThrottlingException on sqs:SendMessage: retried later"));
+      w.setEndpoint((e) => ({ ...e, destination, url: destination.target }));
+      expect(await deliver(w.deps, message())).toEqual({ kind: "nack", at: now + 1000 });
+      expect(w.delivery()).toMatchObject({ status: "FAILED", lastStatusCode: undefined });
     });
   });
 

@@ -367,7 +367,38 @@ export type EndpointPage = {
 
 export type Endpoint = {
     endpoint_id: string;
+    /**
+     * http, or the AWS service it delivers into.
+     */
+    type: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+    /**
+     * Where it delivers: the URL, or an AWS destination's target.
+     */
     url: string;
+    /**
+     * An AWS destination's queue URL, or topic, bus or stream ARN.
+     */
+    target?: string;
+    /**
+     * The customer's role the platform assumes to deliver.
+     */
+    role_arn?: string;
+    /**
+     * What the role's trust policy requires as sts:ExternalId: this endpoint's own, made by the platform.
+     */
+    external_id?: string;
+    /**
+     * The role's trust policy to paste (on creation and GET of one endpoint).
+     */
+    trust_policy?: {
+        [key: string]: unknown;
+    };
+    /**
+     * What the role must be allowed: the one action on the target (on creation and GET of one endpoint).
+     */
+    permissions_policy?: {
+        [key: string]: unknown;
+    };
     description?: string;
     /**
      * Filters such as `order.paid`, `order.*`, `*`; empty = every event.
@@ -423,7 +454,38 @@ export type Endpoint = {
 
 export type EndpointWithSecret = {
     endpoint_id: string;
+    /**
+     * http, or the AWS service it delivers into.
+     */
+    type: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+    /**
+     * Where it delivers: the URL, or an AWS destination's target.
+     */
     url: string;
+    /**
+     * An AWS destination's queue URL, or topic, bus or stream ARN.
+     */
+    target?: string;
+    /**
+     * The customer's role the platform assumes to deliver.
+     */
+    role_arn?: string;
+    /**
+     * What the role's trust policy requires as sts:ExternalId: this endpoint's own, made by the platform.
+     */
+    external_id?: string;
+    /**
+     * The role's trust policy to paste (on creation and GET of one endpoint).
+     */
+    trust_policy?: {
+        [key: string]: unknown;
+    };
+    /**
+     * What the role must be allowed: the one action on the target (on creation and GET of one endpoint).
+     */
+    permissions_policy?: {
+        [key: string]: unknown;
+    };
     description?: string;
     /**
      * Filters such as `order.paid`, `order.*`, `*`; empty = every event.
@@ -483,7 +545,38 @@ export type EndpointWithSecret = {
 
 export type RotatedEndpoint = {
     endpoint_id: string;
+    /**
+     * http, or the AWS service it delivers into.
+     */
+    type: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+    /**
+     * Where it delivers: the URL, or an AWS destination's target.
+     */
     url: string;
+    /**
+     * An AWS destination's queue URL, or topic, bus or stream ARN.
+     */
+    target?: string;
+    /**
+     * The customer's role the platform assumes to deliver.
+     */
+    role_arn?: string;
+    /**
+     * What the role's trust policy requires as sts:ExternalId: this endpoint's own, made by the platform.
+     */
+    external_id?: string;
+    /**
+     * The role's trust policy to paste (on creation and GET of one endpoint).
+     */
+    trust_policy?: {
+        [key: string]: unknown;
+    };
+    /**
+     * What the role must be allowed: the one action on the target (on creation and GET of one endpoint).
+     */
+    permissions_policy?: {
+        [key: string]: unknown;
+    };
     description?: string;
     /**
      * Filters such as `order.paid`, `order.*`, `*`; empty = every event.
@@ -1621,7 +1714,22 @@ export type GetV1EndpointsResponse = GetV1EndpointsResponses[keyof GetV1Endpoint
 
 export type PostV1EndpointsData = {
     body: {
-        url: string;
+        /**
+         * http (the default): POSTs to `url`. aws_sqs, aws_sns, aws_eventbridge, aws_kinesis: into the customer's queue, topic, bus or stream (`target`), through the role `role_arn`, which trusts the platform with this endpoint's `external_id`.
+         */
+        type?: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+        /**
+         * Where an http endpoint POSTs (required for http; not for AWS destinations).
+         */
+        url?: string;
+        /**
+         * An AWS destination's SQS queue URL, or SNS topic, EventBridge event bus or Kinesis stream ARN (required for AWS types).
+         */
+        target?: string;
+        /**
+         * The customer's IAM role the platform assumes to deliver (required for AWS types).
+         */
+        role_arn?: string;
         description?: string;
         event_types?: Array<string>;
         /**
@@ -1798,7 +1906,22 @@ export type GetV1EndpointsByEndpointIdResponse = GetV1EndpointsByEndpointIdRespo
 
 export type PatchV1EndpointsByEndpointIdData = {
     body: {
+        /**
+         * http (the default): POSTs to `url`. aws_sqs, aws_sns, aws_eventbridge, aws_kinesis: into the customer's queue, topic, bus or stream (`target`), through the role `role_arn`, which trusts the platform with this endpoint's `external_id`.
+         */
+        type?: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+        /**
+         * Where an http endpoint POSTs (required for http; not for AWS destinations).
+         */
         url?: string;
+        /**
+         * An AWS destination's SQS queue URL, or SNS topic, EventBridge event bus or Kinesis stream ARN (required for AWS types).
+         */
+        target?: string;
+        /**
+         * The customer's IAM role the platform assumes to deliver (required for AWS types).
+         */
+        role_arn?: string;
         description?: string;
         event_types?: Array<string>;
         filter?: {
@@ -2869,7 +2992,22 @@ export type PostAdminTenantsData = {
     body: {
         name: string;
         endpoints?: Array<{
-            url: string;
+            /**
+             * http (the default): POSTs to `url`. aws_sqs, aws_sns, aws_eventbridge, aws_kinesis: into the customer's queue, topic, bus or stream (`target`), through the role `role_arn`, which trusts the platform with this endpoint's `external_id`.
+             */
+            type?: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+            /**
+             * Where an http endpoint POSTs (required for http; not for AWS destinations).
+             */
+            url?: string;
+            /**
+             * An AWS destination's SQS queue URL, or SNS topic, EventBridge event bus or Kinesis stream ARN (required for AWS types).
+             */
+            target?: string;
+            /**
+             * The customer's IAM role the platform assumes to deliver (required for AWS types).
+             */
+            role_arn?: string;
             description?: string;
             event_types?: Array<string>;
             /**
@@ -3476,7 +3614,22 @@ export type GetAdminTenantsByTenantIdEndpointsResponse = GetAdminTenantsByTenant
 
 export type PostAdminTenantsByTenantIdEndpointsData = {
     body: {
-        url: string;
+        /**
+         * http (the default): POSTs to `url`. aws_sqs, aws_sns, aws_eventbridge, aws_kinesis: into the customer's queue, topic, bus or stream (`target`), through the role `role_arn`, which trusts the platform with this endpoint's `external_id`.
+         */
+        type?: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+        /**
+         * Where an http endpoint POSTs (required for http; not for AWS destinations).
+         */
+        url?: string;
+        /**
+         * An AWS destination's SQS queue URL, or SNS topic, EventBridge event bus or Kinesis stream ARN (required for AWS types).
+         */
+        target?: string;
+        /**
+         * The customer's IAM role the platform assumes to deliver (required for AWS types).
+         */
+        role_arn?: string;
         description?: string;
         event_types?: Array<string>;
         /**
@@ -3665,7 +3818,22 @@ export type GetAdminTenantsByTenantIdEndpointsByEndpointIdResponse = GetAdminTen
 
 export type PatchAdminTenantsByTenantIdEndpointsByEndpointIdData = {
     body: {
+        /**
+         * http (the default): POSTs to `url`. aws_sqs, aws_sns, aws_eventbridge, aws_kinesis: into the customer's queue, topic, bus or stream (`target`), through the role `role_arn`, which trusts the platform with this endpoint's `external_id`.
+         */
+        type?: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+        /**
+         * Where an http endpoint POSTs (required for http; not for AWS destinations).
+         */
         url?: string;
+        /**
+         * An AWS destination's SQS queue URL, or SNS topic, EventBridge event bus or Kinesis stream ARN (required for AWS types).
+         */
+        target?: string;
+        /**
+         * The customer's IAM role the platform assumes to deliver (required for AWS types).
+         */
+        role_arn?: string;
         description?: string;
         event_types?: Array<string>;
         filter?: {
@@ -4544,7 +4712,22 @@ export type GetAdminOperationalEndpointsResponse = GetAdminOperationalEndpointsR
 
 export type PostAdminOperationalEndpointsData = {
     body: {
-        url: string;
+        /**
+         * http (the default): POSTs to `url`. aws_sqs, aws_sns, aws_eventbridge, aws_kinesis: into the customer's queue, topic, bus or stream (`target`), through the role `role_arn`, which trusts the platform with this endpoint's `external_id`.
+         */
+        type?: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+        /**
+         * Where an http endpoint POSTs (required for http; not for AWS destinations).
+         */
+        url?: string;
+        /**
+         * An AWS destination's SQS queue URL, or SNS topic, EventBridge event bus or Kinesis stream ARN (required for AWS types).
+         */
+        target?: string;
+        /**
+         * The customer's IAM role the platform assumes to deliver (required for AWS types).
+         */
+        role_arn?: string;
         description?: string;
         event_types?: Array<string>;
         /**
@@ -4725,7 +4908,22 @@ export type GetAdminOperationalEndpointsByEndpointIdResponse = GetAdminOperation
 
 export type PatchAdminOperationalEndpointsByEndpointIdData = {
     body: {
+        /**
+         * http (the default): POSTs to `url`. aws_sqs, aws_sns, aws_eventbridge, aws_kinesis: into the customer's queue, topic, bus or stream (`target`), through the role `role_arn`, which trusts the platform with this endpoint's `external_id`.
+         */
+        type?: 'http' | 'aws_sqs' | 'aws_sns' | 'aws_eventbridge' | 'aws_kinesis';
+        /**
+         * Where an http endpoint POSTs (required for http; not for AWS destinations).
+         */
         url?: string;
+        /**
+         * An AWS destination's SQS queue URL, or SNS topic, EventBridge event bus or Kinesis stream ARN (required for AWS types).
+         */
+        target?: string;
+        /**
+         * The customer's IAM role the platform assumes to deliver (required for AWS types).
+         */
+        role_arn?: string;
         description?: string;
         event_types?: Array<string>;
         filter?: {
