@@ -327,7 +327,15 @@ async function endpointView(): Promise<HTMLElement> {
         { "data-endpoint-id": e.endpoint_id },
         h("td", {}, t.name),
         h("td", { class: "mono" }, e.endpoint_id),
-        h("td", { class: "mono" }, e.url),
+        h(
+          "td",
+          { class: "mono" },
+          e.url,
+          // An AWS destination: its service, and the role and external id its owner's trust policy names.
+          e.type === "http"
+            ? null
+            : h("small", { "data-testid": "destination" }, ` ${e.type} via ${e.role_arn} · ${e.external_id}`),
+        ),
         h("td", {}, e.event_types.join(", ") || "every event"),
         h("td", {}, e.enabled ? badge("ENABLED") : badge("DISABLED")),
         h("td", {}, e.disabled_reason ?? "", e.failing_since ? ` (failing since ${when(e.failing_since)})` : ""),
@@ -353,7 +361,7 @@ async function endpointView(): Promise<HTMLElement> {
     "section",
     { "data-testid": "endpoints" },
     h("h2", {}, "Endpoints"),
-    table(["Tenant", "Endpoint", "URL", "Events", "State", "Reason", ""], rows, "No endpoints."),
+    table(["Tenant", "Endpoint", "Where", "Events", "State", "Reason", ""], rows, "No endpoints."),
     state.keysOf ? await orderingKeysView(state.keysOf.tenantId, state.keysOf.endpointId) : null,
   );
 }

@@ -50,6 +50,25 @@ function dayChart(s: api.Stats): HTMLElement {
   );
 }
 
+/**
+ * An AWS destination: where it delivers, through which role, and what the customer's role must say, to paste (the
+ * trust policy names this endpoint's external id, so no other tenant of the platform can use the role).
+ */
+function destinationPanel(e: api.Endpoint): HTMLElement | null {
+  if (e.type === "http") return null;
+  const policy = (title: string, doc: Record<string, unknown> | undefined, testId: string) =>
+    doc ? [h("h4", {}, title), h("pre", { "data-testid": testId }, JSON.stringify(doc, null, 2))] : [];
+  return h(
+    "section",
+    { class: "panel", "data-testid": "destination" },
+    h("h3", {}, `Delivers into AWS (${e.type})`),
+    h("p", {}, "Through the role ", h("code", {}, e.role_arn ?? ""), ", with the external id "),
+    h("p", {}, h("code", { "data-testid": "external-id" }, e.external_id ?? "")),
+    ...policy("The role's trust policy", e.trust_policy, "trust-policy"),
+    ...policy("The permission the role needs", e.permissions_policy, "permissions-policy"),
+  );
+}
+
 /** A secret shown this once: the API never answers it again. */
 function secretBox(title: string, secret: string, note: string): HTMLElement {
   return h(
@@ -88,14 +107,16 @@ export async function endpointDetail(shell: Shell, route: Extract<Route, { view:
         );
     });
   const edit = () => {
-    const url = h("input", { name: "url", type: "url", value: e.url, required: true, size: "44" });
+    // An AWS destination's target is an ARN or a queue URL, changed as `target`.
+    const http = e.type === "http";
+    const url = h("input", { name: "url", type: http ? "url" : "text", value: e.url, required: true, size: "44" });
     const description = h("input", { name: "description", value: e.description ?? "", maxlength: "500" });
     const types = h("input", { name: "event_types", value: e.event_types.join(", ") });
     const save = (ev: Event) => {
       ev.preventDefault();
       void shell.guard(async () => {
         await api.changeEndpoint(id, {
-          url: url.value,
+          ...(http ? { url: url.value } : { target: url.value }),
           description: description.value,
           event_types: eventTypesOf(types.value),
         });
@@ -206,6 +227,7 @@ export async function endpointDetail(shell: Shell, route: Extract<Route, { view:
       `${e.description ? `${e.description} · ` : ""}events: ${e.event_types.join(", ") || "every event"}${e.filter ? " · filtered on the payload" : ""} · created ${when(e.created_at)}`,
       e.enabled ? "" : ` · disabled ${when(e.disabled_at)}: ${e.disabled_reason ?? ""}`,
     ),
+    destinationPanel(e),
     h(
       "div",
       { class: "health" },
