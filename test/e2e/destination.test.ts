@@ -8,7 +8,7 @@ import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { localCredentials } from "../../services/local/local-stack.ts";
 import { openBrowser, type BrowserRig } from "../support/browser.ts";
-import { createDestination } from "../support/destinations.ts";
+import { createDestination, emulatorDestinations } from "../support/destinations.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
 const role = "arn:aws:iam::111111111111:role/webhooks-delivery";
@@ -25,9 +25,7 @@ let view: { external_id: string; trust_policy: unknown; permissions_policy: unkn
 beforeAll(async () => {
   const endpoint = inject("sqsEndpoint");
   stack = await startStack({
-    AWS_ENDPOINT_URL_DESTINATIONS: endpoint,
-    DESTINATION_ASSUME_ROLE: "false",
-    DESTINATION_PRINCIPAL_ARN: "arn:aws:iam::123456789012:role/webhooks-worker",
+    ...emulatorDestinations(endpoint),
   });
   const sqs = new SQSClient({ region: "us-east-1", endpoint, credentials: localCredentials });
   const queue = async (name: string) => (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;

@@ -10,6 +10,7 @@ import { localCredentials } from "../../services/local/local-stack.ts";
 import {
   attribute,
   createDestination,
+  emulatorDestinations,
   expectSignedMessage,
   receiveOne,
   settledEvent,
@@ -31,9 +32,7 @@ async function newQueue(name: string): Promise<{ url: string; arn: string }> {
 beforeAll(async () => {
   const endpoint = inject("sqsEndpoint");
   stack = await startStack({
-    AWS_ENDPOINT_URL_DESTINATIONS: endpoint,
-    DESTINATION_ASSUME_ROLE: "false",
-    DESTINATION_PRINCIPAL_ARN: "arn:aws:iam::123456789012:role/webhooks-worker",
+    ...emulatorDestinations(endpoint),
     // SNS takes 256 KiB with the attributes: the API refuses SNS while larger payloads are accepted.
     MAX_PAYLOAD_BYTES: "200000",
   });

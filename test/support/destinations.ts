@@ -10,6 +10,16 @@ import { eventually } from "./eventually.ts";
 import type { Stack } from "./stack.ts";
 
 /**
+ * A stack's settings for AWS destinations on the default backend's SQS emulator at `endpoint`, as `npm start` sets
+ * them: it has no STS, so the worker calls it as itself.
+ */
+export const emulatorDestinations = (endpoint: string) => ({
+  AWS_ENDPOINT_URL_DESTINATIONS: endpoint,
+  DESTINATION_ASSUME_ROLE: "false",
+  DESTINATION_PRINCIPAL_ARN: "arn:aws:iam::123456789012:role/webhooks-worker",
+});
+
+/**
  * An endpoint delivering to `target` through `roleArn` (the API's own route), taking only `eventType`, so tests'
  * events never reach each other's targets. Answers its id and signing secret.
  */
