@@ -344,11 +344,8 @@ try {
     ).info as { delivered: number; seconds: number };
     const ceilingPerS = pipeline.delivered / pipeline.seconds;
     const one = await drain(1);
-    // One tenant, one endpoint: the per-endpoint cap (50 in flight) binds. The same with the caps at the worker's
-    // capacity, as the minimal pipeline runs, measures the engine itself.
-    const uncapped = await drain(1, false, { ENDPOINT_MAX_IN_FLIGHT: "500", TENANT_MAX_IN_FLIGHT: "500" });
-    const two = await drain(2);
-    // The same backlog into an SQS destination (a queue on the emulator, as `npm start` delivers), one worker.
+    // The same backlog into an SQS destination (a queue on the emulator, as `npm start` delivers), one worker, right
+    // after the HTTP drain it is set beside, so both meet the emulators in the same state.
     const destinationQueue = (await clients.sqs.send(new CreateQueueCommand({ QueueName: "bench-destination" })))
       .QueueUrl!;
     const sqsTenant = (await (
@@ -372,6 +369,10 @@ try {
         delivered: () => depth(destinationQueue),
       },
     );
+    // One tenant, one endpoint: the per-endpoint cap (50 in flight) binds. The same with the caps at the worker's
+    // capacity, as the minimal pipeline runs, measures the engine itself.
+    const uncapped = await drain(1, false, { ENDPOINT_MAX_IN_FLIGHT: "500", TENANT_MAX_IN_FLIGHT: "500" });
+    const two = await drain(2);
     const spansBefore = spansExported;
     const tracedOne = await drain(1, true);
     results.delivery = {
