@@ -8,7 +8,7 @@ export interface RetryOptions {
   readonly maxDelayMs?: number;
 }
 
-const retryable = new Set([429, 503]);
+const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 const firstBackoffMs = 500;
 
 /**
@@ -31,7 +31,16 @@ export function retryDelayMs(
   return Math.min(maxDelayMs, firstBackoffMs * 2 ** retry) * (0.5 + random() / 2);
 }
 
-/** `fetch` that sends a request again (a fresh copy of it, body included) while the answer is 429 or 503. */
+/**
+ * Whether a request answered `status` may go again: a 429 did nothing; a 503 (a backing store failed) may have done
+ * part of a write, so only a request that is safe to repeat goes again: an idempotent method, or an Idempotency-Key.
+ */
+export function mayRetry(request: Request, status: number): boolean {
+  if (status === 429) return true;
+  return status === 503 && (idempotentMethods.has(request.method) || request.headers.has("idempotency-key"));
+}
+
+/** `fetch` that sends a request again (a fresh copy of it, body included) while `mayRetry` says so. */
 export function retryingFetch(inner: typeof fetch, opts: RetryOptions = {}): typeof fetch {
   const maxRetries = opts.maxRetries ?? 3;
   const maxDelayMs = opts.maxDelayMs ?? 30_000;
@@ -39,7 +48,7 @@ export function retryingFetch(inner: typeof fetch, opts: RetryOptions = {}): typ
     const request = new Request(input, init);
     for (let retry = 0; ; retry++) {
       const response = await inner(request.clone());
-      if (!retryable.has(response.status) || retry >= maxRetries) return response;
+      if (!mayRetry(request, response.status) || retry >= maxRetries) return response;
       const delay = retryDelayMs(response.headers.get("retry-after"), retry, maxDelayMs);
       if (delay === undefined) return response;
       // Free the connection before waiting; the answer is not needed.

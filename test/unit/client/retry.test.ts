@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryDelayMs } from "../../../clients/typescript/src/retry.ts";
+import { mayRetry, retryDelayMs } from "../../../clients/typescript/src/retry.ts";
 
 const now = Date.parse("2026-12-05T12:00:00Z");
 
@@ -24,5 +24,27 @@ describe("how long the client waits before retrying a 429 or 503", () => {
     expect(retryDelayMs(null, 10, 30_000, now, () => 1)).toBe(30_000);
     // Unreadable: the first backoff step.
     expect(retryDelayMs("soon", 4, 30_000, now)).toBe(500);
+  });
+});
+
+describe("what the client sends again", () => {
+  const request = (method: string, headers: Record<string, string> = {}) =>
+    new Request("http://127.0.0.1/v1/endpoints", { method, headers });
+
+  it("any request refused with 429: nothing was done", () => {
+    expect(mayRetry(request("POST"), 429)).toBe(true);
+    expect(mayRetry(request("GET"), 429)).toBe(true);
+  });
+
+  it("after a 503 only what is safe to repeat: an idempotent method, or a request with an Idempotency-Key", () => {
+    for (const method of ["GET", "PUT", "DELETE"]) expect(mayRetry(request(method), 503)).toBe(true);
+    expect(mayRetry(request("POST", { "idempotency-key": "k1" }), 503)).toBe(true);
+    // A POST or PATCH without a key may have been half done (an endpoint made, a secret rotated): not repeated.
+    expect(mayRetry(request("POST"), 503)).toBe(false);
+    expect(mayRetry(request("PATCH"), 503)).toBe(false);
+  });
+
+  it("never another status", () => {
+    for (const status of [200, 400, 409, 500, 502, 504]) expect(mayRetry(request("GET"), status)).toBe(false);
   });
 });
