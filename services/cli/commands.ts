@@ -4,6 +4,7 @@
  */
 import { paginate, type Page, type PlatformApi } from "../../clients/typescript/src/index.ts";
 import { eventStatuses } from "../core/delivery-state.ts";
+import { endpointTypes } from "../core/destination.ts";
 import { opsTarget, scopeOf } from "./scopes.ts";
 
 export const usage = `usage: npm run admin -- <command> [options] [--json]
@@ -19,9 +20,11 @@ export const usage = `usage: npm run admin -- <command> [options] [--json]
 
   Endpoints and events of a tenant, or with "${opsTarget}" of the operational webhooks:
   endpoint add <tenant_id|${opsTarget}> <url> [--event-type <type>]...
+  endpoint add <tenant_id> <target> --type aws_sqs|aws_sns|aws_eventbridge|aws_kinesis --role-arn <arn>
   endpoint list <tenant_id|${opsTarget}>
   endpoint get|stats|test|enable|disable|delete <tenant_id|${opsTarget}> <endpoint_id>
-  endpoint update <tenant_id|${opsTarget}> <endpoint_id> [--url <url>] [--event-type <type>]...
+  endpoint update <tenant_id|${opsTarget}> <endpoint_id> [--url <url> | --target <target>] [--role-arn <arn>]
+                  [--event-type <type>]...
   endpoint rotate <tenant_id|${opsTarget}> <endpoint_id> [--grace 24h]
   endpoint recover <tenant_id|${opsTarget}> <endpoint_id> --since <time> [--until <time>] [--dry-run]
   event list <tenant_id|${opsTarget}> [--status <status>] [--limit n]
@@ -37,6 +40,9 @@ export const usage = `usage: npm run admin -- <command> [options] [--json]
 export interface Options {
   readonly endpoint?: string[] | undefined;
   readonly url?: string | undefined;
+  readonly type?: string | undefined;
+  readonly target?: string | undefined;
+  readonly "role-arn"?: string | undefined;
   readonly "event-type"?: string[] | undefined;
   readonly event?: string[] | undefined;
   readonly tenant?: string | undefined;
@@ -159,13 +165,15 @@ export const commands: Readonly<Record<string, Command>> = {
     return one(data);
   },
 
-  "endpoint add": async (api, args, o) =>
-    one(
-      await scopeOf(api, arg(args, 0, "tenant_id")).addEndpoint({
-        url: arg(args, 1, "url"),
-        event_types: o["event-type"],
-      }),
-    ),
+  "endpoint add": async (api, args, o) => {
+    const type = oneOf(endpointTypes, o.type ?? "http", "--type");
+    // An AWS destination's second argument is its target (queue URL, topic, bus or stream ARN), and it names a role.
+    const where =
+      type === "http"
+        ? { url: arg(args, 1, "url") }
+        : { type, target: arg(args, 1, "target"), role_arn: o["role-arn"] };
+    return one(await scopeOf(api, arg(args, 0, "tenant_id")).addEndpoint({ ...where, event_types: o["event-type"] }));
+  },
   "endpoint list": async (api, args) => many((await scopeOf(api, arg(args, 0, "tenant_id")).listEndpoints()).data),
   "endpoint get": onEndpoint((scope, id) => scope.getEndpoint(id)),
   "endpoint test": onEndpoint((scope, id) => scope.testEndpoint(id)),
@@ -180,6 +188,8 @@ export const commands: Readonly<Record<string, Command>> = {
     one(
       await scopeOf(api, arg(args, 0, "tenant_id")).changeEndpoint(arg(args, 1, "endpoint_id"), {
         url: o.url,
+        target: o.target,
+        role_arn: o["role-arn"],
         event_types: o["event-type"],
       }),
     ),

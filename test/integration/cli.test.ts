@@ -2,7 +2,8 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { emulatorDestinations } from "../support/destinations.ts";
 import { startApiProcess, type ServiceProcess } from "../support/processes.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
@@ -11,7 +12,7 @@ let api: ServiceProcess;
 const cli = fileURLToPath(new URL("../../services/cli/main.ts", import.meta.url));
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack(emulatorDestinations(inject("sqsEndpoint")));
   api = await startApiProcess(stack.env);
 });
 afterAll(async () => {
@@ -134,4 +135,49 @@ describe("npm run admin", () => {
     // Every tenant here was written sealed: the job goes through them all and seals none.
     expect(JSON.parse(await admin("secrets", "seal", "--json"))).toEqual({ examined: expect.any(Number), sealed: 0 });
   }, 120_000); // some twenty processes, each loading the CLI, on a busy machine
+
+  it("adds an AWS destination and moves its target and role, its external id kept", async () => {
+    const tenant = JSON.parse(await admin("tenant", "create", "CLI AWS", "--json"));
+    const queue = (name: string) => `http://127.0.0.1:9324/000000000000/${name}`;
+    const added = JSON.parse(
+      await admin(
+        "endpoint",
+        "add",
+        tenant.tenant_id,
+        queue("cli-orders"),
+        "--type",
+        "aws_sqs",
+        "--role-arn",
+        "arn:aws:iam::111111111111:role/webhooks-cli",
+        "--json",
+      ),
+    );
+    expect(added).toMatchObject({
+      type: "aws_sqs",
+      target: queue("cli-orders"),
+      external_id: expect.stringMatching(/^whx_/),
+      trust_policy: expect.any(Object),
+    });
+    const moved = JSON.parse(
+      await admin(
+        "endpoint",
+        "update",
+        tenant.tenant_id,
+        added.endpoint_id,
+        "--target",
+        queue("cli-next"),
+        "--role-arn",
+        "arn:aws:iam::111111111111:role/webhooks-cli-2",
+        "--json",
+      ),
+    );
+    expect(moved).toMatchObject({
+      target: queue("cli-next"),
+      role_arn: "arn:aws:iam::111111111111:role/webhooks-cli-2",
+      external_id: added.external_id,
+    });
+    await expect(admin("endpoint", "add", tenant.tenant_id, queue("x"), "--type", "aws_s3")).rejects.toThrow(
+      /--type is one of http, aws_sqs/,
+    );
+  });
 });
