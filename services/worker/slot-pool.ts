@@ -56,6 +56,14 @@ function waitInLine(lines: Map<string, Waiter[]>, w: SlotWant): Promise<Slot | u
   });
 }
 
+/** Counters that exist only while non-zero. */
+const count = (m: Map<string, number>, id: string) => m.get(id) ?? 0;
+function add(m: Map<string, number>, id: string, n: number): void {
+  const next = count(m, id) + n;
+  if (next === 0) m.delete(id);
+  else m.set(id, next);
+}
+
 export function createSlotPool(o: { readonly tenantCap: number }): SlotPool {
   const tenants = new Map<string, number>();
   const endpoints = new Map<string, number>();
@@ -64,12 +72,6 @@ export function createSlotPool(o: { readonly tenantCap: number }): SlotPool {
   let closed = false;
   const isClosed = () => closed; // read after an await: it may have changed meanwhile
 
-  const count = (m: Map<string, number>, id: string) => m.get(id) ?? 0;
-  const add = (m: Map<string, number>, id: string, n: number) => {
-    const next = count(m, id) + n;
-    if (next === 0) m.delete(id);
-    else m.set(id, next);
-  };
   const refusal = (w: SlotWant): SlotRefusal | undefined => {
     if (count(endpoints, w.endpointId) >= w.limit()) return "endpoint_cap";
     return count(tenants, w.tenantId) >= o.tenantCap ? "tenant_cap" : undefined;
