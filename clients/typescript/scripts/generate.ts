@@ -1,6 +1,7 @@
 /**
- * `npm run generate:client`: regenerates src/generated from the document the API serves at /openapi.json. Run it
- * after any change to a route or a view; the staleness test in test/integration/client.test.ts fails until you do.
+ * `npm run generate:client`, and the package's build before it compiles: regenerates src/generated from the document
+ * the API serves at /openapi.json. Commit the result after any change to a route or a view; the staleness test in
+ * test/integration/client.test.ts fails until you do.
  */
 import { fileURLToPath } from "node:url";
 import { servedOpenApiJson } from "../../../services/api/web/routes.ts";
