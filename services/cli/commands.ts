@@ -14,6 +14,7 @@ export const usage = `usage: npm run admin -- <command> [options] [--json]
   tenant get <tenant_id>
   tenant rename <tenant_id> <name>
   tenant disable|enable|delete <tenant_id>
+  tenant erase <tenant_id> --confirm <tenant_id>      (everything of the tenant, for good)
   key issue|list <tenant_id>
   key revoke <tenant_id> <key_id>
   portal open <tenant_id> [--writable] [--expires-in 15m]
@@ -27,12 +28,16 @@ export const usage = `usage: npm run admin -- <command> [options] [--json]
                   [--event-type <type>]...
   endpoint rotate <tenant_id|${opsTarget}> <endpoint_id> [--grace 24h]
   endpoint recover <tenant_id|${opsTarget}> <endpoint_id> --since <time> [--until <time>] [--dry-run]
+  endpoint keys <tenant_id|${opsTarget}> <endpoint_id> [--limit n]      (ordering keys with events waiting)
+  endpoint skip-key <tenant_id|${opsTarget}> <endpoint_id> <ordering_key>
   event list <tenant_id|${opsTarget}> [--status <status>] [--limit n]
   event get|retry <tenant_id|${opsTarget}> <event_id>
   event attempts <tenant_id|${opsTarget}> <event_id> <endpoint_id> [--limit n]
+  event erase-payload <tenant_id|${opsTarget}> <event_id>
 
   dlq list [--tenant <tenant_id>] [--limit n]
   dlq requeue --max <n> [--tenant <id>] [--endpoint <id>] [--event <id>]... [--dry-run]
+  audit list [--tenant <tenant_id>] [--limit n]
   stats
   stats history [--window hour|day]
   secrets seal`;
@@ -56,6 +61,7 @@ export interface Options {
   readonly until?: string | undefined;
   readonly status?: string | undefined;
   readonly window?: string | undefined;
+  readonly confirm?: string | undefined;
 }
 
 type Row = Record<string, unknown>;
@@ -255,6 +261,37 @@ export const commands: Readonly<Record<string, Command>> = {
   },
   "event retry": async (api, args) =>
     one(await scopeOf(api, arg(args, 0, "tenant_id")).retryEvent(arg(args, 1, "event_id"))),
+  "event erase-payload": async (api, args) =>
+    one(await scopeOf(api, arg(args, 0, "tenant_id")).erasePayload(arg(args, 1, "event_id"))),
+  "endpoint keys": async (api, args, o) => {
+    const scope = scopeOf(api, arg(args, 0, "tenant_id"));
+    const endpointId = arg(args, 1, "endpoint_id");
+    return many(
+      await take(count(o.limit, 100), async (cursor) => ({ data: await scope.orderingKeys(endpointId, cursor) })),
+    );
+  },
+  "endpoint skip-key": async (api, args) =>
+    one(
+      await scopeOf(api, arg(args, 0, "tenant_id")).skipKey(arg(args, 1, "endpoint_id"), arg(args, 2, "ordering_key")),
+    ),
+  "tenant erase": async (api, args, o) => {
+    // The API erases a bounded step a call (202 while there is more); the CLI goes on to the report.
+    const tenantId = arg(args, 0, "tenant_id");
+    if (o.confirm === undefined) throw new Error(`missing --confirm <tenant_id>: erasure cannot be undone\n${usage}`);
+    for (;;) {
+      const { data, response } = await api.postAdminTenantsByTenantIdErase({
+        path: { tenantId },
+        body: { confirm: o.confirm },
+      });
+      if (response.status === 200) return one(data);
+    }
+  },
+  "audit list": async (api, _args, o) => {
+    const max = count(o.limit, 50);
+    const page = async (cursor: string | undefined) =>
+      api.getAdminAudit({ query: { tenant_id: o.tenant, cursor, limit: Math.min(max, 100) } });
+    return many(await take(max, page));
+  },
 
   "dlq list": async (api, _args, o) => {
     const { data } = await api.getAdminDlq({ query: { tenant_id: o.tenant, limit: count(o.limit, 20) } });

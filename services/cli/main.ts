@@ -31,6 +31,7 @@ runMain(async () => {
       until: { type: "string" },
       status: { type: "string" },
       window: { type: "string" },
+      confirm: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });

@@ -13,6 +13,9 @@ import type {
   EventPage,
   EventRequeued,
   GetV1EventsData,
+  OrderingKeyPage,
+  OrderingKeySkipped,
+  PayloadErased,
   PatchV1EndpointsByEndpointIdData,
   PlatformApi,
   PostV1EndpointsByEndpointIdRecoverData,
@@ -36,6 +39,9 @@ export interface Scope {
   getEvent(eventId: string): Promise<Event>;
   retryEvent(eventId: string): Promise<EventRequeued>;
   listAttempts(eventId: string, endpointId: string, cursor: string | undefined): Promise<AttemptPage>;
+  erasePayload(eventId: string): Promise<PayloadErased>;
+  orderingKeys(endpointId: string, cursor: string | undefined): Promise<OrderingKeyPage>;
+  skipKey(endpointId: string, orderingKey: string): Promise<OrderingKeySkipped>;
 }
 
 /** The name that selects the operational webhooks instead of a tenant. */
@@ -64,6 +70,15 @@ function tenantScope(api: PlatformApi, tenantId: string): Scope {
     listEvents: async (query) => (await api.getAdminTenantsByTenantIdEvents({ path: { tenantId }, query })).data,
     getEvent: async (id) => (await api.getAdminTenantsByTenantIdEventsByEventId({ path: ev(id) })).data,
     retryEvent: async (id) => (await api.postAdminTenantsByTenantIdEventsByEventIdRetry({ path: ev(id) })).data,
+    erasePayload: async (id) => (await api.deleteAdminTenantsByTenantIdEventsByEventIdPayload({ path: ev(id) })).data,
+    orderingKeys: async (id, cursor) =>
+      (await api.getAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeys({ path: ep(id), query: { cursor } })).data,
+    skipKey: async (id, orderingKey) =>
+      (
+        await api.postAdminTenantsByTenantIdEndpointsByEndpointIdOrderingKeysByOrderingKeySkip({
+          path: { ...ep(id), orderingKey },
+        })
+      ).data,
     listAttempts: async (eventId, endpointId, cursor) =>
       (
         await api.getAdminTenantsByTenantIdEventsByEventIdDeliveriesByEndpointIdAttempts({
@@ -92,6 +107,16 @@ function operationalScope(api: PlatformApi): Scope {
     listEvents: async (query) => (await api.getAdminOperationalEvents({ query })).data,
     getEvent: async (id) => (await api.getAdminOperationalEventsByEventId({ path: { eventId: id } })).data,
     retryEvent: async (id) => (await api.postAdminOperationalEventsByEventIdRetry({ path: { eventId: id } })).data,
+    erasePayload: async (id) =>
+      (await api.deleteAdminOperationalEventsByEventIdPayload({ path: { eventId: id } })).data,
+    orderingKeys: async (id, cursor) =>
+      (await api.getAdminOperationalEndpointsByEndpointIdOrderingKeys({ path: ep(id), query: { cursor } })).data,
+    skipKey: async (id, orderingKey) =>
+      (
+        await api.postAdminOperationalEndpointsByEndpointIdOrderingKeysByOrderingKeySkip({
+          path: { ...ep(id), orderingKey },
+        })
+      ).data,
     listAttempts: async (eventId, endpointId, cursor) =>
       (
         await api.getAdminOperationalEventsByEventIdDeliveriesByEndpointIdAttempts({

@@ -3,7 +3,9 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { postEvent } from "../support/api.ts";
 import { emulatorDestinations } from "../support/destinations.ts";
+import { eventually } from "../support/eventually.ts";
 import { startApiProcess, type ServiceProcess } from "../support/processes.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
@@ -179,5 +181,31 @@ describe("npm run admin", () => {
     await expect(admin("endpoint", "add", tenant.tenant_id, queue("x"), "--type", "aws_s3")).rejects.toThrow(
       /--type is one of http, aws_sqs/,
     );
+  });
+
+  it("erases a payload, lists and skips ordering keys, reads the audit log, and erases a tenant to its report", async () => {
+    const t = JSON.parse(
+      await admin("tenant", "create", "CLI Erase", "--endpoint", "http://127.0.0.1:9/erase", "--json"),
+    );
+    const endpointId = t.endpoints[0].endpoint_id as string;
+    const eventId = (await postEvent(stack, t.api_key, { type: "order.erase", note: "private" })).body.event_id;
+    expect(JSON.parse(await admin("event", "erase-payload", t.tenant_id, eventId, "--json"))).toMatchObject({
+      event_id: eventId,
+      payload_erased_at: expect.any(String),
+    });
+    expect(JSON.parse(await admin("endpoint", "keys", t.tenant_id, endpointId, "--json"))).toEqual([]);
+    await expect(admin("endpoint", "skip-key", t.tenant_id, endpointId, "order-1")).rejects.toThrow(/404/);
+    // The audit log names the erasure (entries are appended once the answer is sent).
+    await eventually(
+      async () =>
+        (JSON.parse(await admin("audit", "list", "--tenant", t.tenant_id, "--json")) as { action: string }[]).some(
+          (e) => e.action === "DELETE /admin/tenants/{tenant_id}/events/{event_id}/payload",
+        ),
+      { what: "the payload erasure in the audit log" },
+    );
+    await expect(admin("tenant", "erase", t.tenant_id)).rejects.toThrow(/--confirm/);
+    const report = JSON.parse(await admin("tenant", "erase", t.tenant_id, "--confirm", t.tenant_id, "--json"));
+    expect(report).toMatchObject({ tenant_id: t.tenant_id, status: "done" });
+    await expect(admin("tenant", "get", t.tenant_id)).rejects.toThrow(/404/);
   });
 });
