@@ -85,7 +85,10 @@ export interface AppDeps {
   readonly portalFrameAncestors: readonly string[];
 }
 
-export function createApp(deps: AppDeps): Express {
+/** The app, and what its process calls once the server has closed (the operational notices still gathered). */
+export type App = Express & { readonly flushNotices: () => Promise<void> };
+
+export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
   const app = express();
   app.disable("x-powered-by");
@@ -298,5 +301,5 @@ export function createApp(deps: AppDeps): Express {
   app.use(webRoutes({ consoleDir: deps.consoleDir, portalFrameAncestors: deps.portalFrameAncestors }));
   app.use(notFoundHandler);
   app.use(problemHandler);
-  return app;
+  return Object.assign(app, { flushNotices: () => notify.flush() });
 }

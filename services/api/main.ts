@@ -33,5 +33,12 @@ runMain(async () => {
     const address = server.address();
     logger.info({ port: typeof address === "object" && address ? address.port : config.PORT }, "listening");
   });
-  onShutdown(logger, () => closeGracefully(server).finally(() => b.clients.destroy()), apiShutdownDeadlineMs);
+  onShutdown(
+    logger,
+    () =>
+      closeGracefully(server)
+        .then(() => app.flushNotices())
+        .finally(() => b.clients.destroy()),
+    apiShutdownDeadlineMs,
+  );
 });

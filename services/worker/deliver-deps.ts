@@ -51,6 +51,8 @@ export interface DeliveryOps {
   send(dest: Destination, message: DestinationMessage): Promise<PostResult>;
   /** Emits an operational event (never for the system tenant's own deliveries); never throws. */
   notify(notice: OperationalNotice): Promise<void>;
+  /** Sends the notices gathered in open windows now (on stop, so a drained task loses none). */
+  flushNotices(): Promise<void>;
 }
 
 export interface DeliverDeps {

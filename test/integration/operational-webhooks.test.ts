@@ -12,12 +12,14 @@ import { eventually, stays } from "../support/eventually.ts";
 import { expectProblem } from "../support/problem.ts";
 import { startReceiver, verifyWithIndependentLibraries, type TestReceiver } from "../support/receiver.ts";
 import { startStack, type Stack } from "../support/stack.ts";
+import type { Worker } from "../../services/worker/start-worker.ts";
 
 let stack: Stack;
 let ops: TestReceiver;
 let receiver: TestReceiver;
 let opsSecret: string;
 let opsEndpointId: string;
+let worker: Worker;
 const admin = () => `Bearer ${stack.adminToken}`;
 
 beforeAll(async () => {
@@ -31,7 +33,7 @@ beforeAll(async () => {
   expect(sub.status).toBe(201);
   opsSecret = sub.body.secret as string;
   opsEndpointId = sub.body.endpoint_id as string;
-  stack.startWorker();
+  worker = stack.startWorker();
 });
 afterAll(async () => {
   await stack.close();
@@ -172,7 +174,7 @@ describe("operational webhooks", () => {
     );
   });
 
-  it("gathers one tenant's flood: ten deliveries dying at once reach the operators as one event, not ten", async () => {
+  it("gathers one tenant's flood: ten deliveries dying at once reach the operators as one event, not ten, and a stopping worker sends what it gathered", async () => {
     const refusing = await startReceiver();
     // The subscription the test above disabled, back on.
     ops.behave(() => ({ status: 200 }));
@@ -201,6 +203,14 @@ describe("operational webhooks", () => {
       expect(received().find((e) => e.data.tenant_id === t.tenantId)).toMatchObject({
         type: "delivery.exhausted",
         count: 1,
+      });
+      // A worker stopping (a deploy, a scale-in) sends the nine gathered at once, not lost with its window.
+      await worker.stop();
+      stack.startWorker();
+      await eventually(() => about().length === 2, { what: "the gathered notices sent on stop" });
+      expect(received().filter((e) => e.data.tenant_id === t.tenantId)[1]).toMatchObject({
+        type: "delivery.exhausted",
+        count: 9,
       });
     } finally {
       await refusing.close();

@@ -130,6 +130,7 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       sent.push({ dest, message: m });
       return answer();
     },
+    flushNotices: async () => undefined,
     notify: async (n) => {
       notices.push(n);
     },
