@@ -1,12 +1,15 @@
 /**
- * Checking an event against its tenant's catalog at ingestion. Every event reads the catalog's head (one small item,
- * consistently), so a change answered by any API task is used by the next event on every task; a type is read again
- * only when the head has moved since this task last read it, and a schema version is compiled once per task.
+ * Checking an event against its tenant's catalog at ingestion. Every event is checked against a consistent read of
+ * the catalog's head (one small item) begun after the event arrived, so a change answered by any API task is used by
+ * the next event on every task; concurrent events of a tenant share such a read (`freshReads`: one per round trip,
+ * not one per event). A type is read again only when the head has moved since this task last read it, and a schema
+ * version is compiled once per task.
  */
 import type { Logger } from "pino";
 import { LRUCache } from "lru-cache";
 import type { CatalogHead, ValidationMode } from "../core/event-catalog.ts";
 import { problems } from "../core/errors.ts";
+import { freshReads } from "../core/fresh-reads.ts";
 import { getEventType, readCatalogHead } from "../aws/event-catalog.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { compilePayloadSchema, type PayloadCheck, type PayloadError } from "./payload-schemas.ts";
@@ -56,7 +59,7 @@ export function catalogChecker(store: EventStore): CatalogChecker {
   };
 
   return {
-    head: (tenantId) => readCatalogHead(store, tenantId),
+    head: freshReads((tenantId) => readCatalogHead(store, tenantId)),
     async check(tenantId, head, name, payload, log) {
       if (name === undefined) {
         if (head.catalogRequired)
