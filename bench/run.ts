@@ -212,43 +212,51 @@ try {
     await start(here("./ceilings/naive-storage.ts"), [emu.dynamo, emu.sqs, tables.events, minimal.dlqUrl, "shaped"])
   ).info.port as number;
   const ingestion: Record<string, unknown> = {};
-  for (const c of deliveryOnly ? [] : [32, 128]) {
-    const a = await cannon(`http://127.0.0.1:${bare}/v1/events`, c);
-    const b = await cannon(`http://127.0.0.1:${naive}/v1/events`, c);
-    const same = await cannon(`http://127.0.0.1:${shaped}/v1/events`, c);
-    const ours = await cannon(`${apiUrl}/v1/events`, c);
-    const spansBefore = spansExported;
-    const traced = await cannon(`${tracedApiUrl}/v1/events`, c);
-    ingestion[`c${c}`] = {
-      api: { rps: ours.requests.average, p50: ours.latency.p50, p99: ours.latency.p99, non2xx: ours.non2xx },
-      bare_express: { rps: a.requests.average, p50: a.latency.p50, p99: a.latency.p99 },
-      naive_storage: { rps: b.requests.average, p50: b.latency.p50, p99: b.latency.p99 },
-      naive_same_item: { rps: same.requests.average, p50: same.latency.p50, p99: same.latency.p99 },
-      api_tracing_on: {
-        rps: traced.requests.average,
-        p50: traced.latency.p50,
-        p99: traced.latency.p99,
-        non2xx: traced.non2xx,
-        spans_exported: spansExported - spansBefore,
-      },
-    };
+  type Run = { rps: number; p50: number; p99: number; non2xx: number };
+  const targets = {
+    bare_express: `http://127.0.0.1:${bare}/v1/events`,
+    naive_storage: `http://127.0.0.1:${naive}/v1/events`,
+    naive_same_item: `http://127.0.0.1:${shaped}/v1/events`,
+    api: `${apiUrl}/v1/events`,
+    api_tracing_on: `${tracedApiUrl}/v1/events`,
+  };
+  // Each server is warmed first (JIT, sockets, the tables' first items), uncounted: a cold first run measured start-up,
+  // and only ours paid it. Then rounds, each in another order (neither always on a warmer or busier machine), and the
+  // best round of each kept: one run per server swung ±30% with the machine.
+  const names = Object.keys(targets) as (keyof typeof targets)[];
+  if (!deliveryOnly) for (const name of names) await cannon(targets[name], 32, { duration: quick ? 1 : 4 });
+  const rounds = quick ? 1 : 2;
+  let spans = 0;
+  for (const c of deliveryOnly ? [] : [1, 32, 128]) {
+    const best = {} as Record<keyof typeof targets, Run>;
+    for (let r = 0; r < rounds; r++)
+      for (const name of r % 2 === 0 ? names : [...names].reverse()) {
+        if (c === 1 && name !== "api" && name !== "naive_storage") continue;
+        const spansBefore = spansExported;
+        const out = await cannon(targets[name], c, c === 1 ? { duration: quick ? 1 : 5 } : {});
+        if (name === "api_tracing_on") spans = spansExported - spansBefore;
+        const run = { rps: out.requests.average, p50: out.latency.p50, p99: out.latency.p99, non2xx: out.non2xx };
+        if (run.rps > (best[name]?.rps ?? -1)) best[name] = run;
+      }
+    const { api: ours, naive_storage: b } = best;
+    ingestion[`c${c}`] = { ...best, rounds, ...(best.api_tracing_on ? { spans_exported: spans } : {}) };
+    if (c === 1) {
+      row("ingest c=1, p50/p99 ms", `${ours.p50}/${ours.p99}`, `naive ${b.p50}/${b.p99}`);
+      continue;
+    }
+    const { bare_express: a, naive_same_item: same, api_tracing_on: traced } = best;
     row(
       `ingest c=${c} req/s (p50/p99 ms)`,
-      `${fmt(ours.requests.average)} (${ours.latency.p50}/${ours.latency.p99})`,
-      `naive ${fmt(b.requests.average)}, bare ${fmt(a.requests.average)}`,
-      `${fmt(ours.requests.average / b.requests.average, 2)}x naive`,
+      `${fmt(ours.rps)} (${ours.p50}/${ours.p99})`,
+      `naive ${fmt(b.rps)}, bare ${fmt(a.rps)}`,
+      `${fmt(ours.rps / b.rps, 2)}x naive`,
     );
-    row(
-      `  naive with our item, c=${c}`,
-      fmt(same.requests.average),
-      "",
-      `${fmt(ours.requests.average / same.requests.average, 2)}x it`,
-    );
+    row(`  naive with our item, c=${c}`, fmt(same.rps), "", `${fmt(ours.rps / same.rps, 2)}x it`);
     row(
       `  tracing on, c=${c} (p50/p99 ms)`,
-      `${fmt(traced.requests.average)} (${traced.latency.p50}/${traced.latency.p99})`,
-      `off ${fmt(ours.requests.average)}`,
-      `${fmt(traced.requests.average / ours.requests.average, 2)}x off, ${fmt(traced.requests.average / b.requests.average, 2)}x naive`,
+      `${fmt(traced.rps)} (${traced.p50}/${traced.p99})`,
+      `off ${fmt(ours.rps)}`,
+      `${fmt(traced.rps / ours.rps, 2)}x off, ${fmt(traced.rps / b.rps, 2)}x naive`,
     );
   }
   results.ingestion = ingestion;
