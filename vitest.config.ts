@@ -1,8 +1,25 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+// Integration files whose storage calls other files make too (they test the HTTP layer, the CLI, the client, tracing):
+// run on the default stack only. The runs on DynamoDB Local and moto (TEST_BACKEND) are for storage behaviour.
+const storageAgnostic = [
+  "abuse",
+  "cli",
+  "client",
+  "cloudwatch-metrics",
+  "openapi",
+  "outbound-policy",
+  "problems",
+  "tracing",
+];
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    exclude: [
+      ...configDefaults.exclude,
+      ...(process.env.TEST_BACKEND ? storageAgnostic.map((name) => `test/integration/${name}.test.ts`) : []),
+    ],
     globalSetup: ["test/support/global-setup.ts"],
     // Integration files share two emulator processes; each file has its own tables and queues.
     pool: "forks",
