@@ -31,6 +31,7 @@ import { engineScenarios } from "./engine.ts";
 import { orderingScenarios } from "./ordering.ts";
 import { catalogBench, checkMicroseconds } from "./catalog.ts";
 import { hostileSchemaBench } from "./schema-bounds.ts";
+import { costBench, prices } from "./cost.ts";
 
 const quick = process.argv.includes("--quick");
 // `-- --ingestion-only`: scenario 1 alone, for trying a change to the API in two minutes.
@@ -228,7 +229,7 @@ try {
   const rounds = quick ? 1 : 2;
   let spans = 0;
   for (const c of deliveryOnly ? [] : [1, 32, 128]) {
-    const best = {} as Record<keyof typeof targets, Run>;
+    const best: Partial<Record<keyof typeof targets, Run>> = {};
     for (let r = 0; r < rounds; r++)
       for (const name of r % 2 === 0 ? names : [...names].reverse()) {
         if (c === 1 && name !== "api" && name !== "naive_storage") continue;
@@ -238,13 +239,13 @@ try {
         const run = { rps: out.requests.average, p50: out.latency.p50, p99: out.latency.p99, non2xx: out.non2xx };
         if (run.rps > (best[name]?.rps ?? -1)) best[name] = run;
       }
-    const { api: ours, naive_storage: b } = best;
+    const [ours, b] = [best.api!, best.naive_storage!];
     ingestion[`c${c}`] = { ...best, rounds, ...(best.api_tracing_on ? { spans_exported: spans } : {}) };
     if (c === 1) {
       row("ingest c=1, p50/p99 ms", `${ours.p50}/${ours.p99}`, `naive ${b.p50}/${b.p99}`);
       continue;
     }
-    const { bare_express: a, naive_same_item: same, api_tracing_on: traced } = best;
+    const [a, same, traced] = [best.bare_express!, best.naive_same_item!, best.api_tracing_on!];
     row(
       `ingest c=${c} req/s (p50/p99 ms)`,
       `${fmt(ours.rps)} (${ours.p50}/${ours.p99})`,
@@ -607,6 +608,10 @@ try {
       ratio(small.dlq_peek_p50, grown.dlq_peek_p50),
     );
     results.api_peak_rss_mb = peakRssMb(api);
+    // 5. Cost: DynamoDB capacity units and SQS requests per event, on DynamoDB Local (Java) with its own API and worker.
+    const cost = await costBench({ quick, row });
+    results.cost = { prices, scenarios: cost };
+    if (typeof cost === "string") row("cost per event", cost);
   }
   clients.destroy();
 } finally {
