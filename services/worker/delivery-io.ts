@@ -1,5 +1,5 @@
 /** The delivery's I/O bound to this worker's store, tenant cache, queue, guarded client and AWS sender (traced). */
-import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
+import { createEnqueueBatcher, enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import {
   abandonDelivery,
   attemptLog,
@@ -37,6 +37,8 @@ export interface DeliveryIoOptions {
 
 export function deliveryIo(o: DeliveryIoOptions): DeliveryOps {
   const cache = tenantCache((id) => getTenant(o.tenants, id), o.tenantCacheTtlMs);
+  // Many keys' turns passed at once wake their next heads in one SendMessageBatch call.
+  const wake = createEnqueueBatcher(o.queue);
   const notify = operationalNotifier({
     store: o.store,
     enqueue: (messages, attributes) => enqueueDeliveries(o.queue, messages, "queue", () => attributes),
@@ -57,7 +59,7 @@ export function deliveryIo(o: DeliveryIoOptions): DeliveryOps {
     async passTurn(key, ordered, settled, at) {
       const head = await passTurn(o.store, key, ordered, settled, at);
       // Lost (refused, or this task dies first): the head looks again when its park ends (the sweeper).
-      if (head) await enqueueDeliveries(o.queue, [{ ...key, eventId: head, orderingKey: ordered.orderingKey }]);
+      if (head) await wake([{ ...key, eventId: head, orderingKey: ordered.orderingKey }]);
     },
     async changeEndpoint(key, change) {
       const stored = await changeEndpoint(o.tenants, key, change);

@@ -4,7 +4,7 @@
  * names the new head to wake. Only conditional writes move a lane, so any number of workers, duplicate messages and
  * the sweeper's copies can run these at once: the head leaves once, and only the head is ever leased.
  */
-import { isSettled, type Delivery } from "../../core/delivery-state.ts";
+import { deliverySchema, isSettled, type Delivery } from "../../core/delivery-state.ts";
 import { lookAgainAt, releasesLane, type OrderingMode } from "../../core/ordering.ts";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure } from "../errors.ts";
@@ -102,35 +102,38 @@ async function nextHead(
   for (let step = 0; lane && step < maxSteps; step++) {
     const head = lane.waiting[0];
     if (head === undefined) return undefined;
-    const d = await headOf(store, key, head);
-    if (!releasesLane(d, o.mode)) {
-      if (d!.status !== "PENDING" || (d!.leaseUntil ?? 0) > now) return undefined;
-      await recordWaitedFor(store, { ...key, eventId: head }, left);
-      return head;
-    }
+    const d = await markWaited(store, { ...key, eventId: head }, left);
+    if (!releasesLane(d, o.mode)) return d!.status !== "PENDING" || (d!.leaseUntil ?? 0) > now ? undefined : head;
     lane = await leaveLane(store, laneKey(key, o), head, now);
     left = head;
   }
   return undefined;
 }
 
-/** The event a delivery waited for before its turn came (shown in its timeline); the first one recorded stays. */
-async function recordWaitedFor(store: EventStore, key: DeliveryKey, predecessor: string): Promise<void> {
-  await store.ddb
-    .send(
+/**
+ * Records on a lane's new head the event it waited for (shown in its timeline; the first one recorded stays) and
+ * answers its delivery as it is after that: the read its caller needs, in the same call (undefined: no such delivery).
+ */
+async function markWaited(store: EventStore, key: DeliveryKey, predecessor: string): Promise<Delivery | undefined> {
+  try {
+    const { Attributes } = await store.ddb.send(
       new UpdateCommand({
         TableName: store.table,
         Key: { tenantId: key.tenantId, sk: key.eventId },
         // The version moves on, so a read-modify-write that read before this one decides again.
-        UpdateExpression: "SET #d.#e.waitedFor = :p, #v = #v + :one",
-        ConditionExpression: "attribute_exists(#d.#e) AND attribute_not_exists(#d.#e.waitedFor)",
+        UpdateExpression: "SET #d.#e.waitedFor = if_not_exists(#d.#e.waitedFor, :p), #v = #v + :one",
+        ConditionExpression: "attribute_exists(#d.#e)",
         ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId, "#v": "version" },
         ExpressionAttributeValues: { ":p": predecessor, ":one": 1 },
+        ReturnValues: "ALL_NEW",
       }),
-    )
-    .catch((err: unknown) => {
-      if (!isConditionFailure(err)) throw err;
-    });
+    );
+    const d: unknown = (Attributes?.deliveries as Record<string, unknown> | undefined)?.[key.endpointId];
+    return d === undefined ? undefined : deliverySchema.parse(d);
+  } catch (err) {
+    if (isConditionFailure(err)) return undefined;
+    throw err;
+  }
 }
 
 /**
