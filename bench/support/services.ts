@@ -21,8 +21,9 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
-  const emulators = await startEmulators({ dynamoPort: 0, sqsPort: 0 });
+/** On in-memory emulators of its own, or on `emulators` given (then left running by `stop`). */
+export async function startBenchStack(settings: Record<string, string> = {}, given?: Emulators): Promise<BenchStack> {
+  const emulators = given ?? (await startEmulators({ dynamoPort: 0, sqsPort: 0 }));
   const adminToken = randomBytes(24).toString("base64url");
   const secretsKey = join(mkdtempSync(join(tmpdir(), "bench-key-")), "secrets.key");
   await ensureKeyFile(secretsKey);
@@ -73,7 +74,7 @@ export async function startBenchStack(settings: Record<string, string> = {}): Pr
           clearTimeout(force);
         }),
       );
-      await emulators.stop();
+      if (!given) await emulators.stop();
     },
   };
 }
