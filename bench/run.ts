@@ -37,7 +37,9 @@ const quick = process.argv.includes("--quick");
 // `-- --ingestion-only`: scenario 1 alone, for trying a change to the API in two minutes.
 const ingestionOnly = process.argv.includes("--ingestion-only");
 // `-- --delivery-only`: scenario 2 (delivery beside the minimal pipeline) and the engine's scenarios alone.
-const deliveryOnly = process.argv.includes("--delivery-only");
+// `-- --ordering-only`: the ordering scenario alone (keys beside no keys, one key), for trying a change to the lanes.
+const orderingOnly = process.argv.includes("--ordering-only");
+const deliveryOnly = orderingOnly || process.argv.includes("--delivery-only");
 const seconds = quick ? 2 : 12;
 const backlog = quick ? 200 : 3000;
 const e2eSeconds = quick ? 3 : 20;
@@ -286,7 +288,35 @@ try {
       row(`  schema: ${c.name}`, `${fmt(c.worst_check_ms, 2)} ms`, "10 ms", `compile ${fmt(c.compile_ms, 1)} ms`);
   }
   results.api_peak_rss_mb_after_ingestion = peakRssMb(api);
+  const startWorker = async (extra: Record<string, string>) => {
+    const port = await freePort();
+    const { child } = await start(
+      here("../services/worker/main.ts"),
+      [],
+      { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn", ...extra },
+      false,
+    );
+    await until(
+      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
+      20_000,
+    );
+    return child;
+  };
+  // Ordered delivery per key beside the same load without keys; one key's stream beside its POST round trip.
+  const ordering = async () => {
+    await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
+    return orderingScenarios({
+      quick,
+      apiUrl,
+      adminToken,
+      emulators: emulators.child,
+      startWorker,
+      stop,
+      row,
+    });
+  };
   if (ingestionOnly) row("peak RSS MB api", fmt(peakRssMb(api)), "150", "");
+  else if (orderingOnly) results.ordering = await ordering();
   else {
     // 2. Delivery: drain a backlog with 1 and 2 workers, next to the minimal pipeline.
     // With tracing on, the backlog comes through the traced API, so each message carries a trace context.
@@ -430,31 +460,7 @@ try {
       "",
     );
 
-    const startWorker = async (extra: Record<string, string>) => {
-      const port = await freePort();
-      const { child } = await start(
-        here("../services/worker/main.ts"),
-        [],
-        { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn", ...extra },
-        false,
-      );
-      await until(
-        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
-        20_000,
-      );
-      return child;
-    };
-    // Ordered delivery per key beside the same load without keys; one key's stream beside its POST round trip.
-    await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
-    results.ordering = await orderingScenarios({
-      quick,
-      apiUrl,
-      adminToken,
-      emulators: emulators.child,
-      startWorker,
-      stop,
-      row,
-    });
+    results.ordering = await ordering();
 
     // The delivery engine: slow receivers, a noisy neighbour, memory with many deliveries in flight.
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
