@@ -275,16 +275,24 @@ export const commands: Readonly<Record<string, Command>> = {
       await scopeOf(api, arg(args, 0, "tenant_id")).skipKey(arg(args, 1, "endpoint_id"), arg(args, 2, "ordering_key")),
     ),
   "tenant erase": async (api, args, o) => {
-    // The API erases a bounded step a call (202 while there is more); the CLI goes on to the report.
+    // The API erases a bounded step a call (202 with its progress while there is more); the CLI goes on to the
+    // report, and gives up when the progress has not moved for 1,000 answers in a row (the same command resumes it).
     const tenantId = arg(args, 0, "tenant_id");
     if (o.confirm === undefined) throw new Error(`missing --confirm <tenant_id>: erasure cannot be undone\n${usage}`);
-    for (;;) {
+    let last = "";
+    for (let still = 0; still < 1000;) {
       const { data, response } = await api.postAdminTenantsByTenantIdErase({
         path: { tenantId },
         body: { confirm: o.confirm },
       });
       if (response.status === 200) return one(data);
+      const progress = JSON.stringify(data);
+      still = progress === last ? still + 1 : 0;
+      last = progress;
     }
+    throw new Error(
+      `erasing ${tenantId} made no visible progress in 1,000 steps: ${last} (run the command again to go on)`,
+    );
   },
   "audit list": async (api, _args, o) => {
     const max = count(o.limit, 50);
