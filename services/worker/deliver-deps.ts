@@ -2,7 +2,7 @@
 import type { Logger } from "pino";
 import type { RateDecision } from "../core/endpoint-pacing.ts";
 import type { AttemptOutcome, Delivery, LeaseInput, OutcomeDecision, OutcomeInput } from "../core/delivery-state.ts";
-import type { OperationalNotice } from "../core/operational-events.ts";
+import type { Notify } from "../ingestion/operational-events.ts";
 import type { Endpoint, SigningSecret, Tenant } from "../core/tenant.ts";
 import type { DeliveriesState } from "../aws/events/change-deliveries.ts";
 import type { DeliveryKey, Lease, ParkAnswer } from "../aws/events/delivery-ops.ts";
@@ -49,10 +49,11 @@ export interface DeliveryOps {
   post(url: string, body: Uint8Array, headers: Record<string, string>, sendTraceContext: boolean): Promise<PostResult>;
   /** Delivers into an AWS destination through its role, answered as a POST is (aws/destinations/sender.ts). */
   send(dest: Destination, message: DestinationMessage): Promise<PostResult>;
-  /** Emits an operational event (never for the system tenant's own deliveries); never throws. */
-  notify(notice: OperationalNotice): Promise<void>;
-  /** Sends the notices gathered in open windows now (on stop, so a drained task loses none). */
-  flushNotices(): Promise<void>;
+  /**
+   * Emits an operational event (never for the system tenant's own deliveries); never throws. Its `flush` sends the
+   * notices gathered in open windows now (on stop, so a drained task loses none).
+   */
+  readonly notify: Notify;
 }
 
 export interface DeliverDeps {

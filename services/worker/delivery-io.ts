@@ -71,6 +71,5 @@ export function deliveryIo(o: DeliveryIoOptions): DeliveryOps {
     post: (url, body, headers) => o.client.post(url, body, headers),
     send: (dest, message) => o.destinations.send(dest, message),
     notify,
-    flushNotices: () => notify.flush(),
   });
 }

@@ -171,7 +171,7 @@ export function startWorker(o: WorkerOptions): Worker {
       // Deliveries waiting for a slot go back to the queue rather than start during the drain.
       pool.close();
       stopping ??= Promise.all([scheduler.stop(workerDrainMs(s.deliveryTimeoutMs)), pollers.stop(), sweeper.stop()])
-        .then(() => ops.flushNotices())
+        .then(() => ops.notify.flush())
         .then(() => figures.stop())
         .then(() => destinations.close());
       return stopping;

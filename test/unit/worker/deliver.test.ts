@@ -130,10 +130,12 @@ function world(answer: () => PostResult | Promise<PostResult>, delivery: Partial
       sent.push({ dest, message: m });
       return answer();
     },
-    flushNotices: async () => undefined,
-    notify: async (n) => {
-      notices.push(n);
-    },
+    notify: Object.assign(
+      async (n: OperationalNotice) => {
+        notices.push(n);
+      },
+      { flush: async () => undefined },
+    ),
   };
   const clock = { now: () => now, random: () => 0.5 };
   const gate = createEndpointGate(
