@@ -178,8 +178,8 @@ export function messageAcks(q: DeliveryQueue, waitMs = 5): MessageAcks {
 
 /**
  * The API's sends of concurrent requests grouped into SendMessageBatch calls: under load one SQS call per ten
- * deliveries instead of one per request, and no wait for a lone request (`createBatcher` with no wait). Each caller gets back only its own refused messages; each message keeps
- * the attributes its caller gave.
+ * deliveries instead of one per request, and no wait for a lone request (`createBatcher` with no wait). Each caller
+ * gets back only its own refused messages; each message keeps the attributes its caller gave.
  */
 export function createEnqueueBatcher(
   q: DeliveryQueue,
