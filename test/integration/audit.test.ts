@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postEvent } from "../support/api.ts";
-import { eventually } from "../support/eventually.ts";
+import { startAwsFaultProxy } from "../support/aws-fault-proxy.ts";
+import { startApiProcess } from "../support/processes.ts";
 import { expectProblem } from "../support/problem.ts";
 import { startStack, type Stack } from "../support/stack.ts";
 
@@ -122,15 +123,11 @@ describe("the audit log", () => {
   });
 
   it("appends each change with who, what, when and from where, for the tenant and for operators", async () => {
-    // Entries are appended once each answer is sent, so the last ones may still be on their way: wait for them all.
-    const mine = await eventually(async () => {
-      const entries = await all("/v1/audit", apiKey);
-      return entries.length >= expected.length ? entries : undefined;
-    });
-    const ops = await eventually(async () => {
-      const entries = await all(`/admin/audit?tenant_id=${tenantId}`, stack.adminToken);
-      return entries.length >= mine.length ? entries : undefined;
-    });
+    // Each entry is recorded before its answer is sent: every one is there as soon as the last change was answered.
+    const mine = await all("/v1/audit", apiKey);
+    const ops = await all(`/admin/audit?tenant_id=${tenantId}`, stack.adminToken);
+    expect(mine.length).toBeGreaterThanOrEqual(expected.length);
+    expect(ops.length).toBe(mine.length);
     for (const want of expected) {
       const found = ops.find((e) => e.action === want.action && e.actor.kind === want.actor);
       expect(found, `${want.actor} ${want.action}`).toBeDefined();
@@ -149,6 +146,30 @@ describe("the audit log", () => {
     expect(mine.find((e) => e.action === "POST /admin/dlq/requeue")).toBeUndefined();
     // Sending an event changes no setting: not an entry.
     expect(whole.find((e) => e.action === "POST /v1/events")).toBeUndefined();
+  });
+
+  it("records a change's entry before answering it, however slow the write", async () => {
+    // An API process whose audit writes reach DynamoDB a second late: the answer waits for them.
+    const proxy = await startAwsFaultProxy(stack.env.AWS_ENDPOINT_URL_DYNAMODB!);
+    proxy.delay("PutItem", "#audit", 1000);
+    const api = await startApiProcess({ ...stack.env, AWS_ENDPOINT_URL_DYNAMODB: proxy.url });
+    try {
+      const res = await fetch(`http://127.0.0.1:${api.port}/v1/endpoints`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ url: "http://127.0.0.1:9/slow-audit" }),
+      });
+      expect(res.status).toBe(201);
+      const { endpoint_id, secret } = (await res.json()) as { endpoint_id: string; secret: string };
+      secrets.push(secret);
+      const entries = await all("/v1/audit", apiKey);
+      expect(entries.find((e) => e.targets.endpoint_id === endpoint_id)).toMatchObject({
+        action: "POST /v1/endpoints",
+      });
+    } finally {
+      await api.kill("SIGTERM");
+      await proxy.close();
+    }
   });
 
   it("shows a tenant its own entries only, and 400 for a cursor it did not give out", async () => {

@@ -1,7 +1,7 @@
 /**
  * An HTTP proxy in front of an AWS emulator that knows which operation each request is (the JSON protocols'
- * `x-amz-target`, the query protocols' `Action=`): it counts them, and answers the ones a test names with an AWS
- * throttling error instead of passing them on, as a throttled service would.
+ * `x-amz-target`, the query protocols' `Action=`): it counts them, answers the ones a test names with an AWS
+ * throttling error instead of passing them on, as a throttled service would, and holds back the ones a test names.
  */
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,6 +12,8 @@ export interface AwsFaultProxy {
   count(operation: string): number;
   /** Answers the next `times` calls of `operation` with a throttling error (SQS's JSON protocol: RequestThrottled). */
   throttle(operation: string, times: number): void;
+  /** Passes on calls of `operation` whose body contains `marker` only `ms` after they arrive (a slow service). */
+  delay(operation: string, marker: string, ms: number): void;
   close(): Promise<void>;
 }
 
@@ -32,8 +34,9 @@ export async function startAwsFaultProxy(upstream: string): Promise<AwsFaultProx
   const to = new URL(upstream);
   const counts = new Map<string, number>();
   const throttled = new Map<string, number>();
+  const delays: { operation: string; marker: string; ms: number }[] = [];
   const server: Server = createServer((req, res) => {
-    void bodyOf(req).then((body) => {
+    void bodyOf(req).then(async (body) => {
       const op = operationOf(req, body);
       counts.set(op, (counts.get(op) ?? 0) + 1);
       const left = throttled.get(op) ?? 0;
@@ -47,6 +50,8 @@ export async function startAwsFaultProxy(upstream: string): Promise<AwsFaultProx
         res.end(JSON.stringify({ __type: "com.amazonaws.sqs#RequestThrottled", message: "Rate exceeded" }));
         return;
       }
+      const held = delays.find((d) => d.operation === op && body.includes(d.marker))?.ms ?? 0;
+      if (held > 0) await new Promise((r) => setTimeout(r, held));
       const out = request(
         { hostname: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
@@ -64,6 +69,7 @@ export async function startAwsFaultProxy(upstream: string): Promise<AwsFaultProx
     url: `http://127.0.0.1:${port}`,
     count: (op) => counts.get(op) ?? 0,
     throttle: (op, times) => void throttled.set(op, times),
+    delay: (operation, marker, ms) => void delays.push({ operation, marker, ms }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

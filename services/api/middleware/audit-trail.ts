@@ -1,6 +1,6 @@
 /**
  * The audit trail: every request that changes something (any method but GET and HEAD, answered 2xx) is appended to
- * the audit log once answered, with who made it, the route and the ids it named or created, when and from which
+ * the audit log before its answer is sent, with who made it, the route and the ids it named or created, when and from which
  * address. Sending an event (ingestion) and dry runs of a content filter change no setting and are not entries.
  */
 import type { RequestHandler } from "express";
@@ -28,10 +28,26 @@ export function auditTrail(deps: {
         }
       return json(body);
     };
-    res.on("finish", () => {
-      if (res.statusCode < 200 || res.statusCode >= 300) return;
+    // Recorded before the answer leaves (the end of the response waits for it): an answered change has its entry,
+    // readable at once. A change whose task dies before its answer may lack one (the answer never came either).
+    const end = res.end.bind(res);
+    let recorded = false;
+    res.end = ((...args: unknown[]) => {
+      const entry = recorded ? undefined : entryOf();
+      if (!entry) return Reflect.apply(end, res, args) as typeof res;
+      recorded = true;
+      deps
+        .record(entry)
+        .catch((err: unknown) => deps.log.error({ err, action: entry.action }, "audit entry not recorded"))
+        .finally(() => {
+          Reflect.apply(end, res, args);
+        });
+      return res;
+    }) as typeof res.end;
+    const entryOf = (): AuditEntry | undefined => {
+      if (res.statusCode < 200 || res.statusCode >= 300) return undefined;
       const { action, targets } = actionOf(req.method, req.originalUrl);
-      if (notAnAction.some((re) => re.test(action))) return;
+      if (notAnAction.some((re) => re.test(action))) return undefined;
       const actor: AuditActor = req.originalUrl.startsWith("/admin")
         ? { kind: "admin" }
         : req.portalSession
@@ -39,7 +55,7 @@ export function auditTrail(deps: {
           : { kind: "api_key", keyId: req.apiKey?.keyId ?? "" };
       const all = { ...created, ...targets };
       const subjectTenantId = req.tenant?.tenantId ?? all.tenant_id;
-      const entry: AuditEntry = {
+      return {
         auditId: newId("aud", deps.now()),
         at: deps.now(),
         actor,
@@ -49,8 +65,7 @@ export function auditTrail(deps: {
         address: req.ip ?? "",
         statusCode: res.statusCode,
       };
-      deps.record(entry).catch((err: unknown) => deps.log.error({ err, action }, "audit entry not recorded"));
-    });
+    };
     next();
   };
 }
