@@ -149,34 +149,40 @@ export async function costBench(opts: {
   } catch (err) {
     return `skipped: ${(err as Error).message}`;
   }
-  const sqsEmulator = await startSqsEmulator(0);
-  const dynamo = await meteringProxy(ddb.endpoint, true);
-  const sqs = await meteringProxy(sqsEmulator.endpoint, false);
-  // The receiver refuses the first attempt of every fourth delivery whose path asks it to ("/refuse-once/…"): all of
-  // them would open the endpoint's circuit, and the figure would be the breaker's, not a retry's.
-  const seen = new Set<string>();
-  let delivered = 0;
-  const receiver = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      const id = `${req.url}\n${String(req.headers["webhook-id"])}`;
-      if (req.url?.startsWith("/refuse-once") && !seen.has(id)) {
-        seen.add(id);
-        if (seen.size % 4 === 1) return res.writeHead(500).end();
-      }
-      delivered++;
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  const stack = await startBenchStack(
-    // Pollers wait on an empty queue as deployed (20 s), so idle polls barely count.
-    { RETRY_SCHEDULE: "1s,1s", LOG_LEVEL: "warn", SQS_WAIT_TIME_S: "20" },
-    { dynamoEndpoint: dynamo.url, sqsEndpoint: sqs.url, stop: () => Promise.resolve() },
-  );
+  // Everything started is stopped, last first, however far the run got.
+  const started: (() => unknown)[] = [() => ddb.stop()];
   const out: CostRow[] = [];
   try {
+    const sqsEmulator = await startSqsEmulator(0);
+    started.push(() => sqsEmulator.stop());
+    const dynamo = await meteringProxy(ddb.endpoint, true);
+    const sqs = await meteringProxy(sqsEmulator.endpoint, false);
+    started.push(dynamo.close, sqs.close);
+    // The receiver refuses the first attempt of every fourth delivery whose path asks it to ("/refuse-once/…"): all
+    // of them would open the endpoint's circuit, and the figure would be the breaker's, not a retry's.
+    const seen = new Set<string>();
+    let delivered = 0;
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        const id = `${req.url}\n${String(req.headers["webhook-id"])}`;
+        if (req.url?.startsWith("/refuse-once") && !seen.has(id)) {
+          seen.add(id);
+          if (seen.size % 4 === 1) return res.writeHead(500).end();
+        }
+        delivered++;
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+    started.push(() => receiver.close());
+    const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const stack = await startBenchStack(
+      // Pollers wait on an empty queue as deployed (20 s), so idle polls barely count.
+      { RETRY_SCHEDULE: "1s,1s", LOG_LEVEL: "warn", SQS_WAIT_TIME_S: "20" },
+      { dynamoEndpoint: dynamo.url, sqsEndpoint: sqs.url, stop: () => Promise.resolve() },
+    );
+    started.push(() => stack.stop());
     await stack.startWorker();
     const admin = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
     const scenarios = [
@@ -276,12 +282,7 @@ export async function costBench(opts: {
         );
     }
   } finally {
-    await stack.stop();
-    receiver.close();
-    dynamo.close();
-    sqs.close();
-    await sqsEmulator.stop();
-    await ddb.stop();
+    for (const stop of started.reverse()) await stop();
   }
   return out;
 }
