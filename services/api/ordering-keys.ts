@@ -4,7 +4,7 @@ import { problems } from "../core/errors.ts";
 import { holdReason, orderingKeySchema, type OrderingMode } from "../core/ordering.ts";
 import { enqueueDeliveries, type DeliveryQueue } from "../aws/delivery-queue.ts";
 import { endpointLanes } from "../aws/events/lanes.ts";
-import { skipHead } from "../aws/events/ordering.ts";
+import { skipHead, wakeMessage } from "../aws/events/ordering.ts";
 import { deliveryOf } from "../aws/events/read-events.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { page } from "./views.ts";
@@ -86,14 +86,11 @@ export async function skipOrderingKey(
     throw problems.conflict(
       "The key's head is on its way or waiting for a retry: only a dead or skipped head is skipped.",
     );
-  if (out.wake) {
-    const message = { tenantId: w.tenantId, eventId: out.wake, endpointId: w.endpointId, orderingKey };
-    await enqueueDeliveries(w.queue, [message]);
-  }
+  if (out.wake) await enqueueDeliveries(w.queue, [wakeMessage(w, orderingKey, out.wake)]);
   const view: z.input<typeof orderingKeySkippedSchema> = {
     ordering_key: orderingKey,
     skipped_event_id: out.skipped,
-    next_event_id: out.wake ?? null,
+    next_event_id: out.wake?.eventId ?? null,
   };
   return view;
 }

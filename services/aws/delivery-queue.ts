@@ -23,6 +23,13 @@ export const deliveryMessageSchema = z.object({
   bodyBytes: z.number().int().nonnegative().optional(),
   /** The event's ordering key, when the sender knew it (else the lease finds it, at the cost of one refused write). */
   orderingKey: z.string().optional(),
+  /**
+   * Ordered: sent to its lane's head (at acceptance, or by the event before it as that one left): its lease skips the
+   * lane's read, which is sound only while the delivery was never requeued (aws/events/delivery-ops.ts, takeLease).
+   */
+  head: z.literal(true).optional(),
+  /** Ordered: the event it waited for, recorded on its delivery by the lease. */
+  after: z.string().optional(),
 });
 export type DeliveryMessage = z.infer<typeof deliveryMessageSchema>;
 

@@ -107,19 +107,20 @@ export async function acceptEvent(
     }
     return { created: false, eventId, status: result.existing.status };
   }
-  const waiting = await joinLanes(deps, input, eventId, deliveries, now);
+  const lanes = await joinLanes(deps, input, eventId, deliveries, now);
   deps.metrics.eventsAccepted.inc();
   if (filteredOut.length) deps.metrics.filteredOut.inc(filteredOut.length);
   const hints = { tenantVersion: tenant.version, bodyBytes: body.byteLength };
-  // An ordered delivery behind an earlier one of its key gets its message when that one lets it go.
+  // An ordered delivery behind an earlier one of its key gets its message when that one lets it go; a head's says so.
   const messages = Object.entries(deliveries)
-    .filter(([endpointId, d]) => d.status === "PENDING" && !waiting.has(endpointId))
+    .filter(([endpointId, d]) => d.status === "PENDING" && !lanes.waiting.has(endpointId))
     .map(([endpointId]) => ({
       tenantId: tenant.tenantId,
       eventId,
       endpointId,
       ...hints,
       orderingKey: input.orderingKey,
+      ...(lanes.heads.has(endpointId) ? { head: true as const } : {}),
     }));
   const sending = {
     "messaging.system": "aws_sqs",
@@ -140,7 +141,8 @@ export async function acceptEvent(
 
 /**
  * An ordered event joins its key's lane at each endpoint it goes to (and, where the endpoint blocks on dead, at each
- * that skipped it, so a recover sends those in order). Answers the endpoints where it waits behind an earlier event.
+ * that skipped it, so a recover sends those in order). Answers the endpoints where it waits behind an earlier event,
+ * and those where it is the head.
  * A full lane takes the event back: a 429, and nothing is sent (a lane it joined lets the id go when it is the head).
  */
 async function joinLanes(
@@ -149,9 +151,9 @@ async function joinLanes(
   eventId: string,
   deliveries: Readonly<Record<string, Delivery>>,
   now: number,
-): Promise<Set<string>> {
+): Promise<{ waiting: Set<string>; heads: Set<string> }> {
   const { orderingKey, tenant } = input;
-  if (orderingKey === undefined) return new Set();
+  if (orderingKey === undefined) return { waiting: new Set(), heads: new Set() };
   const inLane = Object.entries(deliveries).filter(
     ([endpointId, d]) => d.status === "PENDING" || tenant.endpoints[endpointId]?.ordering === "block_on_dead",
   );
@@ -165,5 +167,7 @@ async function joinLanes(
     await withdrawEvent(deps.store, { tenantId: tenant.tenantId, eventId });
     throw problems.tooManyRequests(60, `This ordering key's line of ${maxLaneLength} waiting events`);
   }
-  return new Set(joined.filter(({ out }) => out.ok && out.position > 0).map(({ endpointId }) => endpointId));
+  const where = (head: boolean) =>
+    new Set(joined.filter(({ out }) => out.ok && (out.position === 0) === head).map(({ endpointId }) => endpointId));
+  return { waiting: where(false), heads: where(true) };
 }

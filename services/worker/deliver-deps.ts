@@ -5,7 +5,7 @@ import type { AttemptOutcome, Delivery, LeaseInput, OutcomeDecision, OutcomeInpu
 import type { Notify } from "../ingestion/operational-events.ts";
 import type { Endpoint, SigningSecret, Tenant } from "../core/tenant.ts";
 import type { DeliveriesState } from "../aws/events/change-deliveries.ts";
-import type { DeliveryKey, Lease, ParkAnswer } from "../aws/events/delivery-ops.ts";
+import type { DeliveryKey, Lease, LeaseTurn, ParkAnswer } from "../aws/events/delivery-ops.ts";
 import type { Ordered, Turn } from "../aws/events/ordering.ts";
 import type { AttemptItem, EventItem } from "../aws/events/store.ts";
 import type { PostResult } from "../outbound/guarded-client.ts";
@@ -20,12 +20,15 @@ import type { Slot, SlotPool } from "./slot-pool.ts";
 export interface DeliveryOps {
   /** The tenant, read afresh when the cached one is older than `minVersion`. */
   getTenant(tenantId: string, minVersion?: number): Promise<Tenant | undefined>;
-  /** `turnTaken`: an ordered delivery's turn was taken first (without it, an ordered event's lease is refused). */
-  takeLease(key: DeliveryKey, input: LeaseInput & { readonly turnTaken?: boolean }): Promise<Lease>;
+  /** `turn`: an ordered delivery's turn (without one, an ordered event's lease is refused); `after`: what it waited for. */
+  takeLease(
+    key: DeliveryKey,
+    input: LeaseInput & { readonly turn?: LeaseTurn | undefined; readonly after?: string | undefined },
+  ): Promise<Lease>;
   /** Whether an ordered delivery is its lane's head (aws/events/ordering.ts). */
   takeTurn(key: DeliveryKey, o: Ordered, now: number): Promise<Turn>;
   /** After an ordered delivery settled: its lane goes on and the new head, if waiting, gets a message. */
-  passTurn(key: DeliveryKey, o: Ordered, settled: Delivery, now: number): Promise<void>;
+  passTurn(key: DeliveryKey, o: Ordered, settled: Delivery | undefined, now: number): Promise<void>;
   recordAttempt(tenantId: string, attempt: AttemptItem): Promise<void>;
   recordOutcome(
     key: DeliveryKey,

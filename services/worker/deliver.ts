@@ -9,7 +9,7 @@ import { totalAttempts } from "../core/delivery-state.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
 import { liveSecrets, type Endpoint } from "../core/tenant.ts";
 import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
-import type { DeliveryKey } from "../aws/events/delivery-ops.ts";
+import type { DeliveryKey, LeaseTurn } from "../aws/events/delivery-ops.ts";
 import { attempt } from "./attempt.ts";
 import { conclude, exhausted } from "./conclude.ts";
 import { inStage, type DeliverDeps, type Ready } from "./deliver-deps.ts";
@@ -43,6 +43,8 @@ type Message = {
   readonly tenantVersion?: number | undefined;
   readonly bodyBytes?: number | undefined;
   readonly orderingKey?: string | undefined;
+  readonly head?: true | undefined;
+  readonly after?: string | undefined;
 };
 
 /** Everything before the POST: the endpoint, a slot, the gate, the memory budget, the lease. */
@@ -114,18 +116,21 @@ async function admitted(
   if (!pass.ok) return defer(deps, key, pass);
   if (pass.probe) log.info("circuit probe");
   let orderingKey = m.orderingKey;
+  // A message sent to its lane's head is trusted as such by the lease, when it may be (LeaseTurn); else the lane says.
+  let turn: LeaseTurn | undefined = orderingKey !== undefined && m.head ? "head" : undefined;
   for (;;) {
-    const waiting = orderingKey === undefined ? undefined : await waitTurn(deps, key, endpoint, orderingKey, log);
-    if (waiting) return waiting;
+    if (orderingKey !== undefined && turn === undefined) {
+      const waiting = await waitTurn(deps, key, endpoint, orderingKey, log);
+      if (waiting) return waiting;
+      turn = "taken";
+    }
     const releaseMemory = await deps.memory.acquire(m.bodyBytes ?? deps.maxPayloadBytes);
     const leaseId = randomUUID();
     const input = { now: deps.now(), leaseId, leaseMs: deps.leaseMs, maxAttempts: maxAttempts(deps.schedule) };
-    const lease = await deps.ops
-      .takeLease(key, { ...input, turnTaken: orderingKey !== undefined })
-      .catch((err: unknown) => {
-        releaseMemory();
-        throw err;
-      });
+    const lease = await deps.ops.takeLease(key, { ...input, turn, after: m.after }).catch((err: unknown) => {
+      releaseMemory();
+      throw err;
+    });
     if (lease.ok) {
       const attempt = totalAttempts(lease.delivery);
       return {
@@ -143,8 +148,9 @@ async function admitted(
     releaseMemory();
     switch (lease.reason) {
       case "ordered":
-        if (orderingKey !== undefined) throw new Error("lease refused for want of a turn just taken");
+        if (turn === "taken") throw new Error("lease refused for want of a turn just taken");
         orderingKey = lease.orderingKey;
+        turn = undefined;
         continue;
       case "leased":
       case "not-due":
@@ -156,7 +162,9 @@ async function admitted(
         await passTurn(deps, key, endpoint, orderingKey, lease.delivery);
         return { kind: "dead-letter" };
       case "missing":
-        log.warn(unknownDelivery);
+        // Sent to its lane's head, whose event is gone (taken back after a 429, or expired): the lane goes on.
+        if (turn === "head") await passTurn(deps, key, endpoint, orderingKey, undefined);
+        else log.warn(unknownDelivery);
         return { kind: "ack" };
       case "settled":
         // Its worker may have died between settling it and passing the turn: passing it again changes nothing else.

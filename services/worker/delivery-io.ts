@@ -8,7 +8,7 @@ import {
   skipDelivery,
   takeLease,
 } from "../aws/events/delivery-ops.ts";
-import { passTurn, takeTurn } from "../aws/events/ordering.ts";
+import { passTurn, takeTurn, wakeMessage } from "../aws/events/ordering.ts";
 import { takeRateTurn } from "../aws/events/rate-turns.ts";
 import type { EventStore } from "../aws/events/store.ts";
 import { openSecrets } from "../aws/secret-keys.ts";
@@ -59,7 +59,7 @@ export function deliveryIo(o: DeliveryIoOptions): DeliveryOps {
     async passTurn(key, ordered, settled, at) {
       const head = await passTurn(o.store, key, ordered, settled, at);
       // Lost (refused, or this task dies first): the head looks again when its park ends (the sweeper).
-      if (head) await wake([{ ...key, eventId: head, orderingKey: ordered.orderingKey }]);
+      if (head) await wake([wakeMessage(key, ordered.orderingKey, head)]);
     },
     async changeEndpoint(key, change) {
       const stored = await changeEndpoint(o.tenants, key, change);

@@ -31,13 +31,13 @@ export async function waitTurn(
   return { kind: "ack" };
 }
 
-/** After the delivery settled (`settled`, as stored): its lane goes on, when it has one. */
+/** After the delivery settled (`settled`, as stored; undefined: it is gone): its lane goes on, when it has one. */
 export async function passTurn(
   deps: DeliverDeps,
   key: DeliveryKey,
   endpoint: Endpoint,
   orderingKey: string | undefined,
-  settled: Delivery,
+  settled: Delivery | undefined,
 ): Promise<void> {
   if (orderingKey === undefined) return;
   await deps.ops.passTurn(key, ordered(endpoint, orderingKey), settled, deps.now());

@@ -87,12 +87,15 @@ describe("ordering per key", () => {
         ids.push(res.body.event_id as string);
       }
     }
-    // Duplicate messages for a third of the deliveries, as a redelivery or the sweeper would send.
-    const dupes = ids
-      .filter((_, i) => i % 3 === 0)
-      .flatMap((eventId) =>
-        tenant.endpoints.map((e) => ({ tenantId: tenant.tenantId, eventId, endpointId: e.endpointId })),
-      );
+    // Duplicate messages for a third of the deliveries, as a redelivery or the sweeper would send; and for each key's
+    // first event, copies of its head's message (it was the head when accepted).
+    const copies = [
+      ...ids.filter((_, i) => i % 3 === 0).map((eventId) => ({ eventId })),
+      ...ids.slice(0, keys).map((eventId, k) => ({ eventId, orderingKey: `k${k}`, head: true as const })),
+    ];
+    const dupes = copies.flatMap((m) =>
+      tenant.endpoints.map((e) => ({ tenantId: tenant.tenantId, endpointId: e.endpointId, ...m })),
+    );
     expect(await enqueueDeliveries(stack.queue, dupes)).toEqual([]);
 
     for (const eventId of ids) {
@@ -163,6 +166,53 @@ describe("ordering per key", () => {
       .post(`/v1/endpoints/${blocking}/ordering-keys/kb/skip`)
       .set("authorization", `Bearer ${tenant.apiKey}`);
     expectProblem(again, 404);
+  }, 120_000);
+
+  it("trusts a message's word that its delivery is the head only while the delivery was never requeued", async () => {
+    // A dead head (its message said "head", true then) is requeued behind the key's new head, which is dead and
+    // blocks. A stale copy of its old message must not let it pass: it takes its turn from the lane and waits.
+    const r = await receiver();
+    let firstFixed = false;
+    r.behave((req) => {
+      const { n } = seqOf(req);
+      return (n === 0 && !firstFixed) || n === 2 ? { status: 500 } : { status: 200, body: "ok" };
+    });
+    const tenant = await stack.createTenant([{ url: r.url }]);
+    const { endpointId } = tenant.endpoints[0]!;
+    const auth = `Bearer ${tenant.apiKey}`;
+    await stack.http
+      .patch(`/v1/endpoints/${endpointId}`)
+      .set("authorization", auth)
+      .send({ ordering: "block_on_dead" });
+    const post = async (n: number) =>
+      (await postEvent(stack, tenant.apiKey, { type: "t", key: "kh", n }, { "ordering-key": "kh" })).body
+        .event_id as string;
+    const status = async (eventId: string) => (await getEvent(stack, tenant.apiKey, eventId)).status;
+    const skip = () => stack.http.post(`/v1/endpoints/${endpointId}/ordering-keys/kh/skip`).set("authorization", auth);
+
+    const first = await post(0);
+    const second = await post(1);
+    const third = await post(2);
+    await eventually(async () => (await status(first)) === "DEAD", { timeoutMs: 30_000, what: "first dead" });
+    expect((await skip()).body).toMatchObject({ skipped_event_id: first, next_event_id: second });
+    await eventually(async () => (await status(third)) === "DEAD", { timeoutMs: 30_000, what: "third dead" });
+    expect(await status(second)).toBe("DELIVERED");
+
+    firstFixed = true;
+    const retried = await stack.http.post(`/v1/events/${first}/retry`).set("authorization", auth);
+    expect(retried.body).toMatchObject({ requeued: [endpointId] });
+    const before = r.requests.length;
+    const stale = { tenantId: tenant.tenantId, eventId: first, endpointId, orderingKey: "kh", head: true as const };
+    expect(await enqueueDeliveries(stack.queue, [stale])).toEqual([]);
+    const waitedFor = async () =>
+      ((await getEvent(stack, tenant.apiKey, first)).deliveries[0] as { ordering?: { waited_for: string | null } })
+        .ordering?.waited_for;
+    await eventually(async () => (await waitedFor()) === third, { what: "the requeued event parked behind the third" });
+    expect(r.requests.length, "no POST while the dead third holds the key").toBe(before);
+
+    expect((await skip()).body).toMatchObject({ skipped_event_id: third, next_event_id: first });
+    await eventually(async () => (await status(first)) === "DELIVERED", { timeoutMs: 30_000, what: "first delivered" });
+    expect(r.requests.slice(before).map((q) => seqOf(q).n)).toEqual([0]);
   }, 120_000);
 
   it("recovers deliveries skipped while the endpoint was disabled in acceptance order, in either mode", async () => {

@@ -56,31 +56,44 @@ export type Lease =
     }
   /** This call settled it DEAD (its budget was spent by a worker that died): as stored now. */
   | { readonly ok: false; readonly reason: "exhausted"; readonly delivery: Delivery }
-  /** The event has an ordering key and the caller did not take its turn in the lane first (`turnTaken`). */
+  /**
+   * The event has an ordering key and the caller neither took its turn in the lane first nor may trust its message's
+   * word that it is the head (see LeaseTurn).
+   */
   | { readonly ok: false; readonly reason: "ordered"; readonly orderingKey: string }
   | Missing;
+
+/**
+ * An ordered delivery's turn, as its lease knows it: `taken`, read from the lane just before; `head`, its message
+ * says it was the lane's head when sent. A head stays the head until its delivery lets the lane go, which only a
+ * settled (or missing) delivery does, and settled is for good unless requeued (a requeued one may have left and
+ * rejoined at the end). So the word of a message is enough while the delivery is unsettled and was never requeued
+ * (it has no `priorAttempts`); otherwise the lease is refused as `ordered` and the turn is taken from the lane.
+ */
+export type LeaseTurn = "taken" | "head";
 
 /**
  * Invariant 2: the conditional write that makes this worker the only one allowed to POST now, and the read of
  * the event it POSTs, in one UpdateItem that returns the item as it is after the lease. The condition is
  * core's takeLease rule written as an expression; only when it fails is the item read, to learn why.
  * The sweeper's due time is left as it was: the lease can only move this delivery's due time later, so the
- * stored one stays at or before the true one (the sweeper may look early, never late).
+ * stored one stays at or before the true one (the sweeper may look early, never late). `after`: the event an
+ * ordered delivery waited for, kept for its timeline.
  */
 export async function takeLease(
   store: EventStore,
   key: DeliveryKey,
-  input: LeaseInput & { readonly turnTaken?: boolean },
+  input: LeaseInput & { readonly turn?: LeaseTurn | undefined; readonly after?: string | undefined },
 ): Promise<Lease> {
+  const waited = input.after === undefined ? "" : ", #d.#e.waitedFor = if_not_exists(#d.#e.waitedFor, :after)";
   try {
     const { Attributes } = await store.ddb.send(
       new UpdateCommand({
         TableName: store.table,
         Key: { tenantId: key.tenantId, sk: key.eventId },
-        UpdateExpression:
-          "SET #d.#e.attempts = #d.#e.attempts + :one, #d.#e.leaseId = :lid, #d.#e.leaseUntil = :until, #v = #v + :one REMOVE #d.#e.parked, #d.#e.behind",
+        UpdateExpression: `SET #d.#e.attempts = #d.#e.attempts + :one, #d.#e.leaseId = :lid, #d.#e.leaseUntil = :until, #v = #v + :one${waited} REMOVE #d.#e.parked, #d.#e.behind`,
         ConditionExpression:
-          "#d.#e.#s IN (:pending, :failed) AND (attribute_not_exists(#d.#e.leaseUntil) OR #d.#e.leaseUntil <= :now) AND (#d.#e.nextAttemptAt <= :due OR attribute_exists(#d.#e.behind)) AND #d.#e.attempts < :max AND (attribute_not_exists(orderingKey) OR :turn = :one)",
+          "#d.#e.#s IN (:pending, :failed) AND (attribute_not_exists(#d.#e.leaseUntil) OR #d.#e.leaseUntil <= :now) AND (#d.#e.nextAttemptAt <= :due OR attribute_exists(#d.#e.behind)) AND #d.#e.attempts < :max AND (attribute_not_exists(orderingKey) OR :turn = :taken OR (:turn = :head AND attribute_not_exists(#d.#e.priorAttempts)))",
         ExpressionAttributeNames: { "#d": "deliveries", "#e": key.endpointId, "#s": "status", "#v": "version" },
         ExpressionAttributeValues: {
           ":one": 1,
@@ -89,9 +102,12 @@ export async function takeLease(
           ":now": input.now,
           ":due": input.now + earlyToleranceMs,
           ":max": input.maxAttempts,
-          ":turn": input.turnTaken ? 1 : 0,
+          ":turn": input.turn ?? "none",
+          ":taken": "taken",
+          ":head": "head",
           ":pending": "PENDING",
           ":failed": "FAILED",
+          ...(input.after === undefined ? {} : { ":after": input.after }),
         },
         ReturnValues: "ALL_NEW",
       }),
@@ -104,7 +120,8 @@ export async function takeLease(
   const event = await getEventForDelivery(store, key);
   const d = event?.deliveries[key.endpointId];
   if (!event || !d) return missing;
-  if (event.orderingKey !== undefined && !input.turnTaken && !isSettled(d.status))
+  const trusted = input.turn === "taken" || (input.turn === "head" && d.priorAttempts === undefined);
+  if (event.orderingKey !== undefined && !trusted && !isSettled(d.status))
     return { ok: false, reason: "ordered", orderingKey: event.orderingKey };
   const decision = decideLease(d, input);
   if (!decision.ok && decision.reason === "settled")

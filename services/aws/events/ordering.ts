@@ -7,6 +7,7 @@
 import { deliverySchema, isSettled, type Delivery } from "../../core/delivery-state.ts";
 import { lookAgainAt, releasesLane, type OrderingMode } from "../../core/ordering.ts";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { DeliveryMessage } from "../delivery-queue.ts";
 import { isConditionFailure } from "../errors.ts";
 import type { DeliveryKey } from "./delivery-ops.ts";
 import { joinLane, leaveLane, readLane, type Lane, type LaneKey } from "./lanes.ts";
@@ -71,22 +72,46 @@ export async function takeTurn(
   return { ok: false, behind: "", until: now + timing.minWaitMs };
 }
 
+/** The event to wake as its lane's new head, and the event it waited for (its lease records it). */
+export interface Wake {
+  readonly eventId: string;
+  readonly after: string;
+}
+
+/** The message that wakes a lane's new head. */
+export const wakeMessage = (
+  at: { readonly tenantId: string; readonly endpointId: string },
+  orderingKey: string,
+  w: Wake,
+): DeliveryMessage => ({
+  tenantId: at.tenantId,
+  eventId: w.eventId,
+  endpointId: at.endpointId,
+  orderingKey,
+  head: true,
+  after: w.after,
+});
+
 /**
- * After the delivery settled as `settled`: when that lets the lane go, it leaves it, and so does every head after it
- * that also lets it go; answers the event to wake (a head that waits for its turn), if any.
+ * After the delivery settled as `settled` (undefined: its event or delivery is gone): when that lets the lane go, it
+ * leaves it, and so does every head after it that also lets it go; answers the head to wake, if any.
  */
 export async function passTurn(
   store: EventStore,
   key: DeliveryKey,
   o: Ordered,
-  settled: Delivery,
+  settled: Delivery | undefined,
   now: number,
-): Promise<string | undefined> {
+): Promise<Wake | undefined> {
   if (!releasesLane(settled, o.mode)) return undefined;
   const lk = laneKey(key, o);
+  const left = await leaveLane(store, lk, key.eventId, now);
+  // It left: the new head is woken unread. Its message says it was the head, which its lease trusts only while it
+  // was never requeued (takeLease); one that lets the lane go passes the turn on when its message finds it so.
+  if (left) return left.waiting[0] === undefined ? undefined : { eventId: left.waiting[0], after: key.eventId };
   // Not the head (any more): when it has left, the head may still wait for the wake of a worker that died after
   // letting it go; waking it again costs a duplicate message at most.
-  const after = (await leaveLane(store, lk, key.eventId, now)) ?? (await readLane(store, lk));
+  const after = await readLane(store, lk);
   return after?.waiting.includes(key.eventId) ? undefined : nextHead(store, key, o, after, now);
 }
 
@@ -96,14 +121,15 @@ async function nextHead(
   o: Ordered,
   after: Lane | undefined,
   now: number,
-): Promise<string | undefined> {
+): Promise<Wake | undefined> {
   let lane = after;
   let left = key.eventId;
   for (let step = 0; lane && step < maxSteps; step++) {
     const head = lane.waiting[0];
     if (head === undefined) return undefined;
     const d = await markWaited(store, { ...key, eventId: head }, left);
-    if (!releasesLane(d, o.mode)) return d!.status !== "PENDING" || (d!.leaseUntil ?? 0) > now ? undefined : head;
+    if (!releasesLane(d, o.mode))
+      return d!.status !== "PENDING" || (d!.leaseUntil ?? 0) > now ? undefined : { eventId: head, after: left };
     lane = await leaveLane(store, laneKey(key, o), head, now);
     left = head;
   }
@@ -145,7 +171,7 @@ export async function skipHead(
   key: Omit<DeliveryKey, "eventId">,
   o: Ordered,
   now: number,
-): Promise<{ skipped: string; wake?: string | undefined } | "not-blocked" | "empty"> {
+): Promise<{ skipped: string; wake?: Wake | undefined } | "not-blocked" | "empty"> {
   const lk = { ...key, orderingKey: o.orderingKey };
   const head = (await readLane(store, lk))?.waiting[0];
   if (head === undefined) return "empty";
