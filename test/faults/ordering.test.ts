@@ -2,7 +2,7 @@
  * Ordered delivery per key under faults (issue 24's randomized test): 20 keys × 25 events interleaved across 3
  * endpoints, receivers failing 30% of first attempts (500s, timeouts, 429s with Retry-After), two worker processes
  * of which one is SIGKILLed mid-run, and duplicate messages injected (with and without the key, as a redelivery or
- * the sweeper sends them). Per endpoint and key, the receiver sees the events in acceptance order with no gaps: once
+ * the sweeper sends them, and copies of each key's first "head" messages). Per endpoint and key, the receiver sees the events in acceptance order with no gaps: once
  * event n has been POSTed, nothing earlier is; and every event is delivered. Also run on moto (npm run test:moto).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -109,6 +109,18 @@ describe("ordering per key under faults", () => {
       }),
     );
     await duplicates(anyId);
+    // Copies of the messages that told each key's first event it was its lanes' head (true when sent, and ever after
+    // unless requeued): as a redelivery of them would come.
+    const heads = ids.flatMap((mine, key) =>
+      tenant.endpoints.map((e) => ({
+        tenantId: tenant.tenantId,
+        eventId: mine[0]!,
+        endpointId: e.endpointId,
+        orderingKey: `k${key}`,
+        head: true as const,
+      })),
+    );
+    expect(await enqueueDeliveries(stack.queue, heads)).toEqual([]);
 
     const posts = () => receivers.reduce((sum, r) => sum + r.requests.length, 0);
     await eventually(() => posts() >= (keys * perKey * 3) / 3, { what: "a third of the POSTs", timeoutMs: 120_000 });
