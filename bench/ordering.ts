@@ -1,7 +1,7 @@
 /**
  * Ordered delivery per key (issue 24), each figure beside its baseline from the same run: (a) many keys' events
  * interleaved (key i's n-th event accepted in round robin) drained by one worker to one instant receiver, with the
- * `Ordering-Key` header and the same load without it; (b) one key's events: how fast one ordered stream goes, beside
+ * `Ordering-Key` header and the same load without it, best of two rounds each in alternating order; (b) one key's events: how fast one ordered stream goes, beside
  * the POST round trip that bounds it. The receiver checks every key's order.
  */
 import type { ChildProcess } from "node:child_process";
@@ -152,26 +152,37 @@ export async function orderingScenarios(h: OrderingHarness): Promise<Record<stri
     if (n > 0) process.stderr.write(`\n  !!! ORDER VIOLATED: ${n} ${what} arrived out of their key's order !!!\n\n`);
   };
   try {
-    // (a) keys × events interleaved, without keys first, then with.
+    // (a) keys × events interleaved, with keys and without, in rounds of alternating order (the machine's speed
+    // drifts between drains): the best round of each is kept.
     const keys = h.quick ? 100 : 1000;
     const perKey = h.quick ? 5 : 10;
     const count = keys * perKey;
-    await send(await tenant("o-plain"), keys, perKey, false);
-    const plain = await drain("o-plain", count);
-    await send(await tenant("o-keyed"), keys, perKey, true);
-    const keyed = await drain("o-keyed", count);
-    loud("deliveries with keys", keyed.outOfOrder);
-    const incomplete = (r: typeof keyed) =>
-      r.delivered < r.events ? `, ONLY ${r.delivered} of ${r.events} delivered` : "";
+    const rounds: Record<"plain" | "keyed", Awaited<ReturnType<typeof drain>>[]> = { plain: [], keyed: [] };
+    for (let round = 0; round < (h.quick ? 1 : 2); round++) {
+      for (const keyedRun of round % 2 ? [true, false] : [false, true]) {
+        const name = `o-${keyedRun ? "keyed" : "plain"}-${round}`;
+        await send(await tenant(name), keys, perKey, keyedRun);
+        rounds[keyedRun ? "keyed" : "plain"].push(await drain(name, count));
+      }
+    }
+    const best = (runs: typeof rounds.plain) => runs.reduce((a, b) => (b.per_s > a.per_s ? b : a));
+    const plain = best(rounds.plain);
+    const keyed = best(rounds.keyed);
+    const outOfOrder = rounds.keyed.reduce((sum, r) => sum + r.outOfOrder, 0);
+    loud("deliveries with keys", outOfOrder);
+    const incomplete = (...runs: (typeof keyed)[]) => {
+      const short = runs.find((r) => r.delivered < r.events);
+      return short ? `, ONLY ${short.delivered} of ${short.events} delivered` : "";
+    };
     h.row(
       `ordered: ${keys} keys × ${perKey} interleaved, deliveries/s`,
-      fmt(keyed.per_s) + incomplete(keyed),
-      `no keys ${fmt(plain.per_s)}${incomplete(plain)}`,
+      fmt(keyed.per_s) + incomplete(...rounds.keyed),
+      `no keys ${fmt(plain.per_s)}${incomplete(...rounds.plain)}`,
       `${fmt(keyed.per_s / plain.per_s, 2)}x (target ≥ 0.8x)`,
     );
     h.row(
       "  out of key order: with keys / without (repeats)",
-      `${keyed.outOfOrder > 0 ? `VIOLATED ${keyed.outOfOrder}` : "0"} / ${plain.outOfOrder}`,
+      `${outOfOrder > 0 ? `VIOLATED ${outOfOrder}` : "0"} / ${plain.outOfOrder}`,
       "",
       `${keyed.repeats} / ${plain.repeats}`,
     );
@@ -208,7 +219,13 @@ export async function orderingScenarios(h: OrderingHarness): Promise<Record<stri
       `${fmt(postMs, 1)} + ${fmt(cycleMs - postMs, 1)} ms`,
     );
     return {
-      interleaved: { keys, per_key: perKey, with_keys: keyed, without_keys: plain, ratio: keyed.per_s / plain.per_s },
+      interleaved: {
+        keys,
+        per_key: perKey,
+        with_keys: rounds.keyed,
+        without_keys: rounds.plain,
+        ratio: keyed.per_s / plain.per_s,
+      },
       one_key: { ...one, post_round_trip_ms: postMs, cycle_ms: cycleMs },
       seconds: (performance.now() - started) / 1000,
     };
