@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { totalAttempts } from "../core/delivery-state.ts";
 import { maxAttempts } from "../core/retry-policy.ts";
 import { liveSecrets, type Endpoint } from "../core/tenant.ts";
-import { parseDeliveryMessage } from "../aws/delivery-queue.ts";
+import { parseDeliveryMessage, type DeliveryMessage } from "../aws/delivery-queue.ts";
 import type { DeliveryKey, LeaseTurn } from "../aws/events/delivery-ops.ts";
 import { attempt } from "./attempt.ts";
 import { conclude, exhausted } from "./conclude.ts";
@@ -39,13 +39,8 @@ export async function deliver(deps: DeliverDeps, msg: Received): Promise<Disposi
   }
 }
 
-type Message = {
-  readonly tenantVersion?: number | undefined;
-  readonly bodyBytes?: number | undefined;
-  readonly orderingKey?: string | undefined;
-  readonly head?: true | undefined;
-  readonly after?: string | undefined;
-};
+/** What a message carries beside the delivery's key: its hints, and an ordered delivery's turn. */
+type Message = Omit<DeliveryMessage, keyof DeliveryKey>;
 
 /** Everything before the POST: the endpoint, a slot, the gate, the memory budget, the lease. */
 async function prepare(deps: DeliverDeps, key: DeliveryKey, m: Message, log: Logger): Promise<Ready | Disposition> {
