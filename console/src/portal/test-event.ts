@@ -1,4 +1,5 @@
 /** Sending a `webhook.test` event to one endpoint and showing its attempt in place, as soon as the worker made it. */
+import { answered } from "../shared/answered.ts";
 import { attemptTable } from "../shared/delivery.ts";
 import { badge, h } from "../shared/dom.ts";
 import * as api from "./api.ts";
@@ -20,7 +21,7 @@ export function testEvent(shell: Shell, endpointId: string): { button: HTMLButto
         // The worker attempts it within a second or two; look every half second for up to half a minute.
         for (let i = 0; i < 60; i++) {
           const d = (await api.event(eventId)).deliveries[0];
-          if (d && (d.attempt_log.length > 0 || d.status === "SKIPPED")) {
+          if (answered(d)) {
             const last = d.attempt_log.at(-1);
             result.dataset.status = d.status;
             result.replaceChildren(
