@@ -102,15 +102,38 @@ export async function acceptEvent(
     ),
   );
   if (!result.created) {
-    if (result.existing.bodyHash !== bodyHash) {
+    const { existing } = result;
+    if (existing.bodyHash !== bodyHash) {
       throw problems.conflict("This Idempotency-Key was already used with a different body.");
     }
-    return { created: false, eventId, status: result.existing.status };
+    // A repeat. The request that stored the event may have stopped short of its lanes and messages (its client saw
+    // no 201, hence this repeat): finish them for the deliveries no worker has started. A join answers the place the
+    // event already holds; a message too many is refused by the lease.
+    const untouched = Object.fromEntries(
+      Object.entries(existing.deliveries).filter(
+        ([, d]) => d.status === "PENDING" && d.attempts === 0 && d.priorAttempts === undefined,
+      ),
+    );
+    await dispatch(deps, { ...input, orderingKey: existing.orderingKey }, eventId, untouched, now);
+    return { created: false, eventId, status: existing.status };
   }
-  const lanes = await joinLanes(deps, input, eventId, deliveries, now);
+  await dispatch(deps, input, eventId, deliveries, now);
   deps.metrics.eventsAccepted.inc();
   if (filteredOut.length) deps.metrics.filteredOut.inc(filteredOut.length);
-  const hints = { tenantVersion: tenant.version, bodyBytes: body.byteLength };
+  return { created: true, eventId, status: summarize(deliveries) };
+}
+
+/** A stored event's deliveries on their way: each ordered one joins its lane, then those not waiting get a message. */
+async function dispatch(
+  deps: AcceptDeps,
+  input: AcceptInput,
+  eventId: string,
+  deliveries: Readonly<Record<string, Delivery>>,
+  now: number,
+): Promise<void> {
+  const { tenant } = input;
+  const lanes = await joinLanes(deps, input, eventId, deliveries, now);
+  const hints = { tenantVersion: tenant.version, bodyBytes: input.body.byteLength };
   // An ordered delivery behind an earlier one of its key gets its message when that one lets it go; a head's says so.
   const messages = Object.entries(deliveries)
     .filter(([endpointId, d]) => d.status === "PENDING" && !lanes.waiting.has(endpointId))
@@ -136,7 +159,6 @@ export async function acceptEvent(
   if (refused.length > 0) {
     input.log.warn({ event_id: eventId, failed: refused.length }, "enqueue failed; the sweeper will deliver these");
   }
-  return { created: true, eventId, status: summarize(deliveries) };
 }
 
 /**

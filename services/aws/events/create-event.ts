@@ -34,7 +34,10 @@ export async function createEvent(store: EventStore, event: EventItem, now: numb
       ConsistentRead: true,
     }),
   );
-  return { created: false, existing: eventItemSchema.parse(Item) };
+  const existing = eventItemSchema.parse(Item);
+  // Our own write, whose answer was lost and which the SDK sent again: the same request's time and body.
+  if (existing.createdAt === event.createdAt && existing.bodyHash === event.bodyHash) return { created: true };
+  return { created: false, existing };
 }
 
 /** Takes back an event just stored that cannot be accepted after all (no message was sent for it yet). */
