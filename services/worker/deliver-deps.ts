@@ -88,18 +88,25 @@ export interface DeliverDeps {
 /** A failure sorted by when it happened: before the POST (nothing sent), or after it (recording its outcome). */
 export class DeliveryStageError extends Error {
   readonly stage: "before the attempt" | "after the attempt";
-  constructor(stage: DeliveryStageError["stage"], cause: unknown) {
+  /** Which delivery, for the log line that reports the failure. */
+  readonly ids: { readonly tenant_id: string; readonly event_id: string; readonly endpoint_id: string };
+  constructor(stage: DeliveryStageError["stage"], key: DeliveryKey, cause: unknown) {
     super(`delivery failed ${stage}`, { cause });
     this.name = "DeliveryStageError";
     this.stage = stage;
+    this.ids = { tenant_id: key.tenantId, event_id: key.eventId, endpoint_id: key.endpointId };
   }
 }
 
-export async function inStage<T>(stage: DeliveryStageError["stage"], work: () => Promise<T>): Promise<T> {
+export async function inStage<T>(
+  stage: DeliveryStageError["stage"],
+  key: DeliveryKey,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw new DeliveryStageError(stage, err);
+    throw new DeliveryStageError(stage, key, err);
   }
 }
 

@@ -27,11 +27,11 @@ export async function deliver(deps: DeliverDeps, msg: Received): Promise<Disposi
   }
   const key: DeliveryKey = { tenantId: message.tenantId, eventId: message.eventId, endpointId: message.endpointId };
   const log = deps.log.child({ tenant_id: key.tenantId, event_id: key.eventId, endpoint_id: key.endpointId });
-  const ready = await inStage("before the attempt", () => prepare(deps, key, message, log));
+  const ready = await inStage("before the attempt", key, () => prepare(deps, key, message, log));
   if (ready.kind !== "ready") return ready;
   try {
     const res = await attempt(deps, ready);
-    return await inStage("after the attempt", () => conclude(deps, ready, res, log));
+    return await inStage("after the attempt", key, () => conclude(deps, ready, res, log));
   } finally {
     // conclude hands the slot back with the answer; this frees what an exception left taken.
     ready.slot.release();

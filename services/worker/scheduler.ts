@@ -139,7 +139,9 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       .handle(e.m)
       .catch((err: unknown): Disposition => {
         const stage = err instanceof Error && "stage" in err ? err.stage : "before the attempt";
-        o.log.warn({ err: err instanceof Error ? (err.cause ?? err) : err, stage }, "delivery failed, will come back");
+        const ids = err instanceof Error && "ids" in err && typeof err.ids === "object" ? err.ids : {};
+        const cause = err instanceof Error ? (err.cause ?? err) : err;
+        o.log.warn({ err: cause, stage, ...ids }, "delivery failed, will come back");
         return { kind: "nack", at: now() + failureBackoffS(e.m.receiveCount) * 1000 };
       })
       .then((d) => carryOut(o, now, e.m, d))

@@ -368,6 +368,8 @@ describe("deliver", () => {
     w.failing.add("recordOutcome");
     const err = await deliver(w.deps, message()).catch((e: unknown) => e);
     expect((err as DeliveryStageError).stage).toBe("after the attempt");
+    // Its log line names the delivery: a repeat POST that follows can be traced to it.
+    expect((err as DeliveryStageError).ids).toMatchObject({ event_id: expect.stringMatching(/^evt_/) });
     expect(w.posts).toHaveLength(1);
     expect(w.delivery()).toMatchObject({ status: "PENDING", attempts: 1, leaseUntil: now + 10_000 });
   });
