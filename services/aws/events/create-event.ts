@@ -35,7 +35,8 @@ export async function createEvent(store: EventStore, event: EventItem, now: numb
     }),
   );
   const existing = eventItemSchema.parse(Item);
-  // Our own write, whose answer was lost and which the SDK sent again: the same request's time and body.
+  // Our own write, whose answer was lost and which the SDK sent again: the same request's time and body. (Two
+  // requests with one key and body in the same millisecond would both be answered 201: still one event.)
   if (existing.createdAt === event.createdAt && existing.bodyHash === event.bodyHash) return { created: true };
   return { created: false, existing };
 }
