@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import { startSqsEmulator } from "../services/local/emulators.ts";
 import { startDynamoDbLocal } from "../test/support/external-emulators.ts";
+import { orderPayload } from "./support/payload.ts";
 import { startBenchStack } from "./support/services.ts";
 
 /** us-east-1 list prices, read on 2026-12-06 (on-demand as cut on 2024-11-01; provisioned unchanged since). */
@@ -209,7 +210,7 @@ export async function costBench(opts: {
         }),
       });
       const { api_key } = (await res.json()) as { api_key: string };
-      const body = JSON.stringify({ type: "bench.cost", data: { pad: "x".repeat(s.kib * 1024 - 40) } });
+      const body = orderPayload("bench.cost", s.kib * 1024);
       await new Promise((r) => setTimeout(r, 1000));
       dynamo.reset();
       sqs.reset();

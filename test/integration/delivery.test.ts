@@ -1,5 +1,6 @@
 /** End to end through the real emulators, the real SDK and a real loopback receiver. */
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueueDeliveries } from "../../services/aws/delivery-queue.ts";
 import { getEvent, postEvent } from "../support/api.ts";
@@ -58,6 +59,32 @@ describe("delivery", () => {
       attempts: 1,
       attempt_log: [{ attempt: 1, status_code: 200, error: null, response_excerpt: "ok" }],
     });
+  });
+
+  it("stores a payload deflated, POSTs its exact bytes, and lists the delivered event from by-created", async () => {
+    const { receiver, tenant } = await tenantWithReceiver();
+    const lines = Array.from({ length: 300 }, (_, i) => ({ sku: `sku-${i}`, quantity: i % 7, note: "caf\u00e9" }));
+    const raw = JSON.stringify({ type: "order.paid", lines }, null, 1);
+    const res = await postEvent(stack, tenant.apiKey, raw);
+    const id = res.body.event_id as string;
+    await settled(tenant.apiKey, id, "DELIVERED");
+    expect(receiver.requests[0]!.body.toString("utf8")).toBe(raw);
+    const { Item } = await stack.clients.ddb.send(
+      new GetCommand({ TableName: stack.tables.events, Key: { tenantId: tenant.tenantId, sk: id } }),
+    );
+    expect(Item).toMatchObject({ bodyCodec: "deflate", status: "DELIVERED" });
+    expect((Item!.body as Uint8Array).byteLength).toBeLessThan(raw.length / 4);
+    // Delivered events are kept out of by-status (each settle would rewrite it): listed from by-created, filtered.
+    expect(Item).not.toHaveProperty("tenantStatus");
+    const list = async (q: string) =>
+      (await stack.http.get(`/v1/events?${q}`).set("authorization", `Bearer ${tenant.apiKey}`)).body as {
+        data: { event_id: string; status: string }[];
+      };
+    expect((await list("status=DELIVERED")).data).toEqual([
+      expect.objectContaining({ event_id: id, status: "DELIVERED" }),
+    ]);
+    expect((await list("status=DELIVERED&type=other")).data).toEqual([]);
+    expect((await list("status=PENDING")).data).toEqual([]);
   });
 
   it("retries a 500 and delivers on attempt 2 with the same webhook-id", async () => {

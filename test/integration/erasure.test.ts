@@ -148,6 +148,7 @@ describe("erasing an event's payload", () => {
       JSON.stringify(Items, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString() : v)),
     ).not.toContain(secretValue);
     expect(Items.find((i) => i.sk === eventId)).not.toHaveProperty("body");
+    expect(Items.find((i) => i.sk === eventId)).not.toHaveProperty("bodyCodec");
   });
 
   it("sends nothing of it again: a retry requeues nothing, and an erasure repeated keeps its time", async () => {

@@ -7,7 +7,7 @@ import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { deliverySchema, isOverdue, nextDue, summarize, type Delivery } from "../../core/delivery-state.ts";
 import { isConditionFailure } from "../errors.ts";
-import { dueShardOf, settledTtl, type EventKey, type EventStore } from "./store.ts";
+import { dueShardOf, settledTtl, statusKey, type EventKey, type EventStore } from "./store.ts";
 
 const stateSchema = z.object({
   deliveries: z.record(z.string(), deliverySchema),
@@ -80,14 +80,15 @@ function updateFor(
   const status = summarize(deliveries);
   const due = nextDue(deliveries, store.sweepGraceMs);
   const names: Record<string, string> = { "#d": "deliveries", "#s": "status", "#v": "version" };
-  const values: Record<string, unknown> = {
-    ":v0": state.version,
-    ":v1": state.version + 1,
-    ":s": status,
-    ":ts": `${key.tenantId}#${status}`,
-  };
-  const sets = ["#s = :s", "tenantStatus = :ts", "#v = :v1"];
+  const values: Record<string, unknown> = { ":v0": state.version, ":v1": state.version + 1, ":s": status };
+  const sets = ["#s = :s", "#v = :v1"];
   const removes: string[] = [];
+  const tenantStatus = statusKey(key.tenantId, status);
+  if (tenantStatus === undefined) removes.push("tenantStatus");
+  else {
+    sets.push("tenantStatus = :ts");
+    values[":ts"] = tenantStatus;
+  }
   Object.entries(changes).forEach(([endpointId, delivery], i) => {
     names[`#e${i}`] = endpointId;
     values[`:d${i}`] = delivery;

@@ -2,7 +2,15 @@
 import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { nextDue, summarize } from "../../core/delivery-state.ts";
 import { isConditionFailure } from "../errors.ts";
-import { dueShardOf, eventItemSchema, settledTtl, type EventItem, type EventStore } from "./store.ts";
+import {
+  dueShardOf,
+  encodeBody,
+  eventItemSchema,
+  settledTtl,
+  statusKey,
+  type EventItem,
+  type EventStore,
+} from "./store.ts";
 
 export type CreateResult = { readonly created: true } | { readonly created: false; readonly existing: EventItem };
 
@@ -10,11 +18,13 @@ export async function createEvent(store: EventStore, event: EventItem, now: numb
   const status = summarize(event.deliveries);
   const due = nextDue(event.deliveries, store.sweepGraceMs);
   const ttl = status === "PENDING" ? {} : { ttl: settledTtl(store, status, now, event.retentionMs) };
+  const tenantStatus = statusKey(event.tenantId, status);
   const item = {
     ...event,
+    ...(await encodeBody(event.body)),
     sk: event.eventId,
     status,
-    tenantStatus: `${event.tenantId}#${status}`,
+    ...(tenantStatus === undefined ? {} : { tenantStatus }),
     ...(due === undefined ? {} : { dueAt: due, dueShard: dueShardOf(event.eventId) }),
     ...ttl,
   };

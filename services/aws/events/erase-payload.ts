@@ -38,7 +38,7 @@ export async function erasePayload(store: EventStore, key: EventKey, now: number
         TableName: store.table,
         Key: { tenantId: key.tenantId, sk: key.eventId },
         // The first erasure's time is kept; the item must exist (an expired one is not brought back as a husk).
-        UpdateExpression: "SET erasedAt = if_not_exists(erasedAt, :now) REMOVE body, bodyHash, schemaErrors",
+        UpdateExpression: "SET erasedAt = if_not_exists(erasedAt, :now) REMOVE body, bodyCodec, bodyHash, schemaErrors",
         ConditionExpression: "attribute_exists(sk)",
         ExpressionAttributeValues: { ":now": now },
         // ALL_NEW: moto leaves an attribute that if_not_exists kept out of UPDATED_NEW.

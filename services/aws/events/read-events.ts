@@ -10,6 +10,7 @@ import {
   attemptSk,
   boundedAttempt,
   eventItemSchema,
+  statusKey,
   type AttemptItem,
   type EventItem,
   type EventKey,
@@ -116,29 +117,49 @@ export interface ListOptions {
   readonly after?: z.infer<typeof eventCursorSchema> | undefined;
 }
 
-/** Newest first, from the by-created or by-status index: no scan, cost independent of table size (a type filter reads what it skips). */
+/**
+ * Newest first, from the by-status index, or by-created for no status or DELIVERED (not in by-status: see statusKey):
+ * no scan, cost independent of table size. A filter (a type, or DELIVERED) reads what it skips, so a page may come
+ * back short, or empty with a cursor.
+ */
 export async function listEvents(
   store: EventStore,
   tenantId: string,
   opts: ListOptions,
 ): Promise<{ items: EventSummary[]; nextCursor: string | null }> {
-  const byStatus = opts.status !== undefined;
-  const partition = byStatus ? `${tenantId}#${opts.status}` : tenantId;
-  const pk: Record<string, string> = byStatus ? { tenantStatus: partition } : {};
+  const partition = opts.status === undefined ? undefined : statusKey(tenantId, opts.status);
+  const filters: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ":p": partition ?? tenantId };
+  if (opts.type !== undefined) {
+    filters.push("#type = :type");
+    names["#type"] = "type";
+    values[":type"] = opts.type;
+  }
+  if (opts.status !== undefined && partition === undefined) {
+    filters.push("#status = :status");
+    names["#status"] = "status";
+    values[":status"] = opts.status;
+  }
   const page = await store.ddb
     .send(
       new QueryCommand({
         TableName: store.table,
-        IndexName: byStatus ? eventIndexes.byStatus : eventIndexes.byCreated,
-        KeyConditionExpression: byStatus ? "tenantStatus = :p" : "tenantId = :p",
-        ...(opts.type === undefined
-          ? {}
-          : { FilterExpression: "#type = :type", ExpressionAttributeNames: { "#type": "type" } }),
-        ExpressionAttributeValues: { ":p": partition, ...(opts.type === undefined ? {} : { ":type": opts.type }) },
+        IndexName: partition ? eventIndexes.byStatus : eventIndexes.byCreated,
+        KeyConditionExpression: partition ? "tenantStatus = :p" : "tenantId = :p",
+        ...(filters.length ? { FilterExpression: filters.join(" AND "), ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
         ScanIndexForward: false,
         Limit: opts.limit,
         ...(opts.after
-          ? { ExclusiveStartKey: { ...pk, tenantId, sk: opts.after.sk, createdAt: opts.after.createdAt } }
+          ? {
+              ExclusiveStartKey: {
+                ...(partition ? { tenantStatus: partition } : {}),
+                tenantId,
+                sk: opts.after.sk,
+                createdAt: opts.after.createdAt,
+              },
+            }
           : {}),
       }),
     )
@@ -188,7 +209,7 @@ export type EventCursor = z.infer<typeof eventCursorSchema>;
 export async function eventsByStatus(
   store: EventStore,
   tenantId: string,
-  status: EventStatus,
+  status: Exclude<EventStatus, "DELIVERED">,
   range: CreatedBetween,
 ): Promise<{ events: Pick<EventSummary, "eventId" | "createdAt">[]; next: EventCursor | undefined }> {
   const partition = `${tenantId}#${status}`;

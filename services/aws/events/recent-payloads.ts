@@ -1,7 +1,7 @@
 /** The tenant's newest events with their payloads: what a content filter is tried against before it is saved. */
 import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
 import { listEvents } from "./read-events.ts";
-import type { EventStore } from "./store.ts";
+import { bodyCodecSchema, decodeBody, type EventStore } from "./store.ts";
 
 export interface RecentPayload {
   readonly eventId: string;
@@ -21,11 +21,12 @@ export async function recentPayloads(store: EventStore, tenantId: string, limit:
     const out = await store.ddb.send(
       new BatchGetCommand({
         RequestItems: {
-          [store.table]: { Keys: keys, ProjectionExpression: "eventId, body", ConsistentRead: false },
+          [store.table]: { Keys: keys, ProjectionExpression: "eventId, body, bodyCodec", ConsistentRead: false },
         },
       }),
     );
-    for (const item of out.Responses?.[store.table] ?? []) bodies.set(String(item.eventId), item.body as Uint8Array);
+    for (const item of out.Responses?.[store.table] ?? [])
+      bodies.set(String(item.eventId), decodeBody(item.body as Uint8Array, bodyCodecSchema.parse(item.bodyCodec)));
     keys = (out.UnprocessedKeys?.[store.table]?.Keys ?? []) as Record<string, unknown>[];
   }
   return items.flatMap((e) => {

@@ -1,4 +1,6 @@
 /** The events table as stored: event items (with their deliveries map) and attempt items under them. */
+import { promisify } from "node:util";
+import { deflateRaw, deflateRawSync, inflateRawSync } from "node:zlib";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { deliverySchema, eventStatuses, type EventStatus } from "../../core/delivery-state.ts";
@@ -48,7 +50,29 @@ export interface EventKey {
   readonly eventId: string;
 }
 
-export const eventItemSchema = z.object({
+/** How a stored body is encoded: absent, as received; `deflate`, raw DEFLATE of what was received. */
+export const bodyCodecSchema = z.literal("deflate").optional();
+
+/** A stored body as received: inflated when it was stored deflated. */
+export function decodeBody(body: Uint8Array, codec: z.infer<typeof bodyCodecSchema>): Uint8Array {
+  return codec === "deflate" && body.byteLength > 0 ? new Uint8Array(inflateRawSync(body)) : body;
+}
+
+/** Bodies from this size are deflated off the event loop (1.5 ms for 64 KiB of JSON; 0.05 ms for 1 KiB). */
+const deflateAsyncFrom = 8192;
+const deflateLater = promisify(deflateRaw);
+
+/**
+ * The attributes a body is stored as: deflated when that is smaller. Every write of an event item, its indexes'
+ * entries aside, is billed by the item's size in KiB, and the item is written three times for a delivery made at
+ * once (stored, leased, settled): a 1 KiB order payload deflates to 0.45 KiB, which keeps the whole item under 1 KiB.
+ */
+export async function encodeBody(body: Uint8Array): Promise<{ body: Uint8Array; bodyCodec?: "deflate" }> {
+  const deflated = body.byteLength < deflateAsyncFrom ? deflateRawSync(body) : await deflateLater(body);
+  return deflated.byteLength < body.byteLength ? { body: new Uint8Array(deflated), bodyCodec: "deflate" } : { body };
+}
+
+const storedEventSchema = z.object({
   tenantId: z.string(),
   eventId: z.string(),
   type: z.string().optional(),
@@ -71,7 +95,12 @@ export const eventItemSchema = z.object({
   orderingKey: z.string().optional(),
   /** Endpoints whose event-type filter matched but whose content filter did not: no delivery was made for them. */
   filteredOut: z.array(z.string()).optional(),
+  bodyCodec: bodyCodecSchema,
 });
+/** An event item as read: its body as received, whatever it was stored as. */
+export const eventItemSchema = storedEventSchema.transform(({ bodyCodec, ...event }) =>
+  bodyCodec === undefined ? event : { ...event, body: decodeBody(event.body, bodyCodec) },
+);
 export type EventItem = z.infer<typeof eventItemSchema>;
 
 export const attemptItemSchema = z.object({
@@ -108,6 +137,15 @@ export function boundedAttempt(a: AttemptItem): AttemptItem {
 /** Sort key of attempt n of a delivery: sorts right after its event, so one Query reads the whole story. */
 export function attemptSk(eventId: string, endpointId: string, attempt: number): string {
   return `${eventId}#${endpointId}#${String(attempt).padStart(4, "0")}`;
+}
+
+/**
+ * The by-status index's key of an event in `status`, or none: delivered events, most of all events and their usual
+ * end, are left out of that index (listed from by-created, filtered on the status it projects), so delivering an
+ * event at once writes the index once (its PENDING entry and that entry's removal) instead of three times.
+ */
+export function statusKey(tenantId: string, status: EventStatus): string | undefined {
+  return status === "DELIVERED" ? undefined : `${tenantId}#${status}`;
 }
 
 export function dueShardOf(eventId: string): string {
