@@ -7,6 +7,7 @@
 import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { orderPayload } from "./support/payload.ts";
 
 export interface EngineHarness {
   readonly quick: boolean;
@@ -86,7 +87,7 @@ export async function engineScenarios(h: EngineHarness): Promise<Record<string, 
   /** `count` events for the tenant with `key`, 32 at a time. */
   const send = async (key: string, count: number) => {
     let next = 0;
-    const body = JSON.stringify({ type: "bench.engine", data: { pad: "x".repeat(960) } });
+    const body = orderPayload("bench.engine", 1024);
     await Promise.all(
       Array.from({ length: 32 }, async () => {
         while (next++ < count) {

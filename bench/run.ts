@@ -32,6 +32,7 @@ import { orderingScenarios } from "./ordering.ts";
 import { catalogBench, checkMicroseconds } from "./catalog.ts";
 import { hostileSchemaBench } from "./schema-bounds.ts";
 import { costBench, prices } from "./cost.ts";
+import { orderPayload } from "./support/payload.ts";
 
 const quick = process.argv.includes("--quick");
 // `-- --ingestion-only`: scenario 1 alone, for trying a change to the API in two minutes.
@@ -202,7 +203,7 @@ try {
     })
   ).json()) as { api_key: string; tenant_id: string };
   const auth = { authorization: `Bearer ${tenant.api_key}`, "content-type": "application/json" };
-  const body = JSON.stringify({ type: "bench.event", data: { pad: "x".repeat(960) } });
+  const body = orderPayload("bench.event", 1024);
 
   const cannon = (url: string, connections: number, opts: Partial<autocannon.Options> = {}) =>
     autocannon({ url, connections, duration: seconds, method: "POST", headers: auth, body, ...opts });

@@ -36,6 +36,7 @@ import { traceIngestion } from "./ingest-tracing.ts";
 import { eventReadRoutes, ingestRoutes } from "./routes/events.ts";
 import { catalogSettingsRoutes, eventTypeRoutes } from "./routes/event-types.ts";
 import { catalogChecker } from "../ingestion/catalog-check.ts";
+import { freshEventWriter } from "../aws/events/create-event.ts";
 
 export interface AppDeps {
   readonly tenants: TenantStore;
@@ -201,6 +202,7 @@ export function createApp(deps: AppDeps): App {
     "/v1/events",
     ingestRoutes({
       store,
+      storeFresh: freshEventWriter(store),
       enqueue,
       metrics,
       now,

@@ -6,7 +6,7 @@
  * records, figures, rate schedules, catalog, audit entries), the operators' copies of its audit entries, its messages
  * in the DLQ, and last the tenant item and the job item. Answers progress, and the report of what was removed.
  */
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { eraseAction } from "../core/audit.ts";
 import { softDeleteTenant } from "../core/tenant.ts";
@@ -17,6 +17,7 @@ import { parseDeliveryMessage, type DeliveryQueue } from "./delivery-queue.ts";
 import { deleteDeadLetter, receiveDeadLetters, releaseDeadLetters } from "./dead-letters.ts";
 import type { EventStore } from "./events/store.ts";
 import { changeTenant, type TenantStore } from "./tenants.ts";
+import { batchWrite } from "./batch-write.ts";
 
 const systemPartition = "#system";
 
@@ -92,7 +93,7 @@ export async function eraseStep(s: EraseStores, tenantId: string, limit: number,
         ProjectionExpression: "keyHash",
         Limit: Math.min(budget, 100),
       });
-      await deleteAll(s.apiKeys.ddb, s.apiKeys.table, keys.items);
+      await batchWrite(s.apiKeys.ddb, s.apiKeys.table, keys.items.map(deleteOf));
       removed.api_keys += keys.items.length;
       budget -= keys.items.length;
       if (keys.items.length === 0) phase = "events";
@@ -105,7 +106,7 @@ export async function eraseStep(s: EraseStores, tenantId: string, limit: number,
         ProjectionExpression: "tenantId, sk",
         Limit: Math.min(budget, 100),
       });
-      await deleteAll(s.events.ddb, s.events.table, page.items);
+      await batchWrite(s.events.ddb, s.events.table, page.items.map(deleteOf));
       for (const { sk } of page.items as { sk: string }[]) {
         if (sk.startsWith("evt_") && sk.includes("#")) removed.attempt_records++;
         else if (sk.startsWith("evt_")) removed.events++;
@@ -125,7 +126,7 @@ export async function eraseStep(s: EraseStores, tenantId: string, limit: number,
         Limit: Math.min(budget, 100),
         ...(auditCursor ? { ExclusiveStartKey: { tenantId: operatorPartition, sk: auditCursor } } : {}),
       });
-      await deleteAll(s.events.ddb, s.events.table, page.items);
+      await batchWrite(s.events.ddb, s.events.table, page.items.map(deleteOf));
       removed.audit_entries += page.items.length;
       budget -= Math.max(page.scanned, 1);
       auditCursor = page.next?.sk as string | undefined;
@@ -157,25 +158,14 @@ export async function eraseStep(s: EraseStores, tenantId: string, limit: number,
   return next;
 }
 
+const deleteOf = (Key: Record<string, unknown>) => ({ DeleteRequest: { Key } });
+
 async function partition(
   ddb: EventStore["ddb"],
   input: ConstructorParameters<typeof QueryCommand>[0],
 ): Promise<{ items: Record<string, unknown>[]; scanned: number; next: Record<string, unknown> | undefined }> {
   const out = await ddb.send(new QueryCommand(input));
   return { items: out.Items ?? [], scanned: out.ScannedCount ?? 0, next: out.LastEvaluatedKey };
-}
-
-/** Deletes the items with these keys, 25 to a request, sending again what DynamoDB left unprocessed. */
-async function deleteAll(ddb: EventStore["ddb"], table: string, keys: Record<string, unknown>[]): Promise<void> {
-  for (let i = 0; i < keys.length; i += 25) {
-    let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-    for (let round = 0; requests.length > 0; round++) {
-      if (round === 5) throw new Error(`${requests.length} deletes left unprocessed`);
-      if (round > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
-      const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-      requests = (out.UnprocessedItems?.[table] ?? []) as typeof requests;
-    }
-  }
 }
 
 /**

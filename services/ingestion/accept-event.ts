@@ -15,7 +15,7 @@ import type { DeliveryMessage, MessageAttributes } from "../aws/delivery-queue.t
 import { createEvent, withdrawEvent } from "../aws/events/create-event.ts";
 import { joinLane } from "../aws/events/lanes.ts";
 import { maxLaneLength } from "../core/ordering.ts";
-import type { EventStore } from "../aws/events/store.ts";
+import type { EventItem, EventStore } from "../aws/events/store.ts";
 import type { Metrics } from "../metrics.ts";
 import { activeSpan, failed, inSpan, SpanKind, traceFields } from "../tracing/spans.ts";
 import type { SchemaVerdict } from "./catalog-check.ts";
@@ -32,6 +32,8 @@ export interface AcceptDeps {
   ) => Promise<DeliveryMessage[]>;
   readonly now: () => number;
   readonly metrics: Metrics;
+  /** Stores an event whose id was minted for it (freshEventWriter); absent: each goes alone through createEvent. */
+  readonly storeFresh?: ((event: EventItem, now: number) => Promise<void>) | undefined;
 }
 
 export interface AcceptInput {
@@ -75,32 +77,32 @@ export async function acceptEvent(
   }
   const bodyHash = sha256Hex(body);
   activeSpan().setAttribute("webhook.event_id", eventId);
-  const result = await inSpan("store event", { attributes: { "webhook.event_id": eventId } }, () =>
-    createEvent(
-      deps.store,
-      {
-        tenantId: tenant.tenantId,
-        eventId,
-        type,
-        body,
-        bodyHash,
-        createdAt: new Date(now).toISOString(),
-        status: "PENDING",
-        deliveries,
-        version: 0,
-        retentionMs: retentionMsOf(tenant),
-        ...(input.schema
-          ? {
-              schemaVersion: input.schema.version,
-              ...(input.schema.errors.length ? { schemaErrors: [...input.schema.errors] } : {}),
-            }
-          : {}),
-        ...(filteredOut.length ? { filteredOut } : {}),
-        ...(input.orderingKey === undefined ? {} : { orderingKey: input.orderingKey }),
-      },
-      now,
-    ),
-  );
+  const event: EventItem = {
+    tenantId: tenant.tenantId,
+    eventId,
+    type,
+    body,
+    bodyHash,
+    createdAt: new Date(now).toISOString(),
+    status: "PENDING",
+    deliveries,
+    version: 0,
+    retentionMs: retentionMsOf(tenant),
+    ...(input.schema
+      ? {
+          schemaVersion: input.schema.version,
+          ...(input.schema.errors.length ? { schemaErrors: [...input.schema.errors] } : {}),
+        }
+      : {}),
+    ...(filteredOut.length ? { filteredOut } : {}),
+    ...(input.orderingKey === undefined ? {} : { orderingKey: input.orderingKey }),
+  };
+  const { storeFresh } = deps;
+  const result = await inSpan("store event", { attributes: { "webhook.event_id": eventId } }, async () => {
+    if (input.idempotencyKey !== undefined || !storeFresh) return createEvent(deps.store, event, now);
+    await storeFresh(event, now);
+    return { created: true } as const;
+  });
   if (!result.created) {
     const { existing } = result;
     if (existing.bodyHash !== bodyHash) {

@@ -5,9 +5,11 @@
  * events accepted after it. And a store write the SDK sent twice (its first answer lost) is still the request's own.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEvent } from "../../services/aws/events/create-event.ts";
+import { randomBytes } from "node:crypto";
+import { createEvent, freshEventWriter } from "../../services/aws/events/create-event.ts";
+import { getEventForDelivery as readEvent } from "../../services/aws/events/read-events.ts";
 import { newDelivery } from "../../services/core/delivery-state.ts";
-import { idempotentEventId } from "../../services/core/ids.ts";
+import { idempotentEventId, newId } from "../../services/core/ids.ts";
 import { postEvent } from "../support/api.ts";
 import { startAwsFaultProxy } from "../support/aws-fault-proxy.ts";
 import { eventually } from "../support/eventually.ts";
@@ -87,5 +89,34 @@ describe("an acceptance cut short after the store", () => {
     expect(await createEvent(stack.store, item, now)).toEqual({ created: true });
     const other = { ...item, createdAt: new Date(now + 1).toISOString() };
     expect(await createEvent(stack.store, other, now + 1)).toMatchObject({ created: false });
+  });
+
+  it("stores concurrent fresh events in batches, and a batch one bad item fails item by item", async () => {
+    const tenant = await stack.createTenant([{ url: receiver.url }]);
+    const write = freshEventWriter(stack.store);
+    const now = Date.now();
+    const event = (body: Buffer) => ({
+      tenantId: tenant.tenantId,
+      eventId: newId("evt", now),
+      type: "order.created",
+      body,
+      bodyHash: "h",
+      createdAt: new Date(now).toISOString(),
+      status: "PENDING" as const,
+      deliveries: { [tenant.endpoints[0]!.endpointId]: newDelivery(newId("msg", now), now) },
+      version: 0,
+    });
+    // Over DynamoDB's 400 KB for one item, and random, so deflating does not bring it under.
+    const tooBig = event(randomBytes(410 * 1024));
+    const good = Array.from({ length: 30 }, (_, i) => event(Buffer.from(JSON.stringify({ i }))));
+    // The first goes alone (a PutItem); the bad one waits for it with the next 24 and fails their batch.
+    const all = [...good.slice(0, 3), tooBig, ...good.slice(3)];
+    const settled = await Promise.allSettled(all.map((e) => write(e, now)));
+    expect(settled.map((r) => r.status)).toEqual(all.map((e) => (e === tooBig ? "rejected" : "fulfilled")));
+    for (const e of good) {
+      const stored = await readEvent(stack.store, { tenantId: tenant.tenantId, eventId: e.eventId });
+      expect(Buffer.from(stored!.body).toString()).toBe(e.body.toString());
+    }
+    expect(await readEvent(stack.store, { tenantId: tenant.tenantId, eventId: tooBig.eventId })).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 /** The business actions on a delivery, each one guarded read-modify-write (see change-deliveries.ts). */
-import { BatchWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   earlyToleranceMs,
   isSettled,
@@ -19,6 +19,7 @@ import {
   type OutcomeInput,
   type ParkDecision,
 } from "../../core/delivery-state.ts";
+import { batchWrite } from "../batch-write.ts";
 import { createBatcher } from "../batcher.ts";
 import { isConditionFailure } from "../errors.ts";
 import { changeDeliveries, overdue, type DeliveriesState } from "./change-deliveries.ts";
@@ -240,7 +241,7 @@ export function attemptLog(store: EventStore, waitMs = 5): (tenantId: string, at
       // Each record is kept for its tenant's retention: one lookup per tenant in the batch.
       const tenants = [...new Set(items.map((i) => i.tenantId))];
       const keep = new Map(await Promise.all(tenants.map(async (id) => [id, await tenantKeepMs(store, id)] as const)));
-      let requests = items.map(({ tenantId, attempt }) => ({
+      const requests = items.map(({ tenantId, attempt }) => ({
         PutRequest: {
           Item: {
             tenantId,
@@ -250,13 +251,7 @@ export function attemptLog(store: EventStore, waitMs = 5): (tenantId: string, at
           },
         },
       }));
-      // DynamoDB may leave some unprocessed under load: send those again, a few times, with a short backoff.
-      for (let round = 0; requests.length > 0; round++) {
-        if (round === 5) throw new Error(`${requests.length} attempt records left unprocessed`);
-        if (round > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
-        const out = await store.ddb.send(new BatchWriteCommand({ RequestItems: { [store.table]: requests } }));
-        requests = (out.UnprocessedItems?.[store.table] ?? []) as typeof requests;
-      }
+      await batchWrite(store.ddb, store.table, requests);
       return items.map(() => true);
     },
     25,
