@@ -1,7 +1,8 @@
 /**
  * An HTTP proxy in front of an AWS emulator that knows which operation each request is (the JSON protocols'
  * `x-amz-target`, the query protocols' `Action=`): it counts them, answers the ones a test names with an AWS
- * throttling error instead of passing them on, as a throttled service would, and holds back the ones a test names.
+ * throttling error instead of passing them on, as a throttled service would, holds back the ones a test names, and
+ * loses the answers of the ones a test names.
  */
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +15,8 @@ export interface AwsFaultProxy {
   throttle(operation: string, times: number): void;
   /** Passes on calls of `operation` whose body contains `marker` only `ms` after they arrive (a slow service). */
   delay(operation: string, marker: string, ms: number): void;
+  /** Serves the next `times` calls of `operation`, then drops the connection instead of answering (a lost answer). */
+  loseAnswer(operation: string, times: number): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +38,7 @@ export async function startAwsFaultProxy(upstream: string): Promise<AwsFaultProx
   const counts = new Map<string, number>();
   const throttled = new Map<string, number>();
   const delays: { operation: string; marker: string; ms: number }[] = [];
+  const lost = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     void bodyOf(req).then(async (body) => {
       const op = operationOf(req, body);
@@ -55,6 +59,13 @@ export async function startAwsFaultProxy(upstream: string): Promise<AwsFaultProx
       const out = request(
         { hostname: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
+          const lose = lost.get(op) ?? 0;
+          if (lose > 0) {
+            lost.set(op, lose - 1);
+            answer.resume();
+            answer.on("end", () => res.destroy());
+            return;
+          }
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
         },
@@ -70,6 +81,7 @@ export async function startAwsFaultProxy(upstream: string): Promise<AwsFaultProx
     count: (op) => counts.get(op) ?? 0,
     throttle: (op, times) => void throttled.set(op, times),
     delay: (operation, marker, ms) => void delays.push({ operation, marker, ms }),
+    loseAnswer: (op, times) => void lost.set(op, times),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

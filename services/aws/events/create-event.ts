@@ -35,9 +35,9 @@ async function itemOf(store: EventStore, event: EventItem, now: number): Promise
 /**
  * Stores events whose id was minted for them (no Idempotency-Key): no earlier write can hold it, so they need no
  * condition, and the items of concurrent requests go out in BatchWriteItem calls of up to 25 (a lone one at once, as a
- * PutItem):
- * under load the API makes one DynamoDB call for many events instead of one each. A call that fails is made again
- * item by item, so each request learns its own item's fate (writing an item twice writes the same bytes).
+ * PutItem): under load the API makes one DynamoDB call for many events instead of one each. A call that fails is
+ * made again item by item, so each request learns its own item's fate (writing an item twice writes the same bytes,
+ * and no worker knows of it before its request's messages are sent).
  */
 export function freshEventWriter(store: EventStore): (event: EventItem, now: number) => Promise<void> {
   type Pending = { readonly item: Record<string, unknown>; error?: unknown };

@@ -124,6 +124,8 @@ export async function takeLease(
   const event = await getEventForDelivery(store, key);
   const d = event?.deliveries[key.endpointId];
   if (!event || !d) return missing;
+  // Ours: a try whose answer was lost took it, and the SDK's next try was refused by that very lease.
+  if (d.leaseId === input.leaseId && !isSettled(d.status)) return { ok: true, event, delivery: d };
   const trusted = input.turn === "taken" || (input.turn === "head" && d.priorAttempts === undefined);
   if ((event.orderingKey !== undefined || input.turn === "head") && !trusted && !isSettled(d.status))
     return { ok: false, reason: "ordered", orderingKey: event.orderingKey };
