@@ -6,7 +6,7 @@ import { tableDefinitions, tableNames, type TableNames } from "../../services/aw
 
 /** Provisioned capacity of the events table, scaled between these bounds (units per second). */
 export interface EventsTableCapacity {
-  /** Write units, for the table and each of its indexes (every delivery writes them: about 11–14 units). */
+  /** Write units, for the table and each of its indexes (a 1 KiB event delivered at once writes about 10 units). */
   readonly minWriteUnits: number;
   readonly maxWriteUnits: number;
   readonly minReadUnits: number;
