@@ -44,6 +44,14 @@ export const deliverySchema = z.object({
 });
 export type Delivery = Readonly<z.infer<typeof deliverySchema>>;
 
+/** The same stored state: every field with a value equal, a field set to undefined counting as absent (as stored). */
+export function sameDelivery(a: Delivery, b: Delivery): boolean {
+  const defined = (d: Delivery) => Object.entries(d as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  const other = new Map(defined(b));
+  const mine = defined(a);
+  return mine.length === other.size && mine.every(([k, v]) => other.get(k) === v);
+}
+
 /** Nothing more happens to a settled delivery unless someone requeues it. */
 export function isSettled(status: DeliveryStatus): boolean {
   return status === "DELIVERED" || status === "DEAD" || status === "SKIPPED";

@@ -9,6 +9,7 @@ import {
   applyOutcome,
   exhaust,
   requeue,
+  sameDelivery,
   takeLease as decideLease,
   type AttemptOutcome,
   type Delivery,
@@ -161,6 +162,10 @@ export async function recordOutcome(
   input: OutcomeInput,
   known?: DeliveriesState,
 ): Promise<OutcomeDecision | Missing> {
+  // What this call wrote, if a try of it did: a try whose answer was lost still changed the item, and the next one,
+  // refused by the version it moved, must find the delivery exactly as written and take the decision as its own
+  // (else a delivered one reads as settled by someone else, its turn never passed, a dead one never dead-lettered).
+  let written: Extract<OutcomeDecision, { ok: true }> | undefined;
   const out = await changeDeliveries<OutcomeDecision | Missing>(
     store,
     key,
@@ -168,10 +173,11 @@ export async function recordOutcome(
     (state) => {
       const d = state.deliveries[key.endpointId];
       if (!d) return { result: missing };
+      if (written && sameDelivery(d, written.delivery)) return { result: written };
       const decision = applyOutcome(d, outcome, input);
-      return decision.ok
-        ? { changes: { [key.endpointId]: decision.delivery }, result: decision }
-        : { result: decision };
+      if (!decision.ok) return { result: decision };
+      written = decision;
+      return { changes: { [key.endpointId]: decision.delivery }, result: decision };
     },
     known,
   );

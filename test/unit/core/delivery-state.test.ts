@@ -8,6 +8,7 @@ import {
   skip,
   nextDue,
   requeue,
+  sameDelivery,
   skippedDelivery,
   totalAttempts,
   summarize,
@@ -263,5 +264,18 @@ describe("park, skip and the sweeper's view", () => {
     expect(isOverdue({ ...due, nextAttemptAt: now, parked: true }, now, grace)).toBe(true);
     expect(isOverdue({ ...due, nextAttemptAt: now + 1, parked: true }, now, grace)).toBe(false);
     expect(isOverdue({ ...due, status: "SKIPPED", nextAttemptAt: 0 }, now, grace)).toBe(false);
+  });
+});
+
+describe("sameDelivery", () => {
+  const d = newDelivery("msg_1", 1000);
+  it("takes a field set to undefined for an absent one, as DynamoDB stores it", () => {
+    expect(sameDelivery({ ...d, leaseId: undefined, leaseUntil: undefined }, d)).toBe(true);
+    expect(sameDelivery(d, { ...d, parked: undefined })).toBe(true);
+  });
+  it("tells apart any field with another value, or one that only one side has", () => {
+    expect(sameDelivery(d, { ...d, attempts: 1 })).toBe(false);
+    expect(sameDelivery(d, { ...d, leaseId: "x" })).toBe(false);
+    expect(sameDelivery({ ...d, leaseId: "x" }, d)).toBe(false);
   });
 });
