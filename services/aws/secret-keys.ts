@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { LRUCache } from "lru-cache";
+import { lru } from "../lru.ts";
 import { decrypt, encrypt, open, seal, type DataKey } from "../core/sealing.ts";
 import type { SigningSecret, Tenant } from "../core/tenant.ts";
 
@@ -38,8 +38,7 @@ export interface KeyCacheOptions {
 export function cachedKeys(provider: KeyProvider, opts: KeyCacheOptions = {}): KeyProvider {
   const lifetimeMs = opts.dataKeyLifetimeMs ?? 86_400_000;
   let current: { key: Promise<DataKey>; until: number } | undefined;
-  const decrypted = new LRUCache<string, Uint8Array, string>({
-    max: opts.maxDecrypted ?? 100_000,
+  const decrypted = lru<string, Uint8Array, string>(opts.maxDecrypted ?? 100_000, {
     ttl: opts.decryptedTtlMs ?? 86_400_000,
     fetchMethod: (_digest, _stale, { context }) => provider.decrypt(context),
   });

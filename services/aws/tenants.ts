@@ -3,7 +3,7 @@
  * transitions applied by `changeTenant`, the one version-guarded write path; reads may go through a short cache.
  */
 import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { LRUCache } from "lru-cache";
+import { lru } from "../lru.ts";
 import {
   addEndpoint as withEndpoint,
   endpointAfterAttempt,
@@ -166,8 +166,8 @@ export function cachedLookup<V extends object>(
   max = 10_000,
 ) {
   if (ttlMs === 0) return fetch;
-  const hits = new LRUCache<string, V>({ max, ttl: ttlMs });
-  const misses = new LRUCache<string, true>({ max, ttl: ttlMs });
+  const hits = lru<string, V>(max, { ttl: ttlMs });
+  const misses = lru<string, true>(max, { ttl: ttlMs });
   const pending = new Map<string, Promise<V | undefined>>();
   return (key: string): Promise<V | undefined> => {
     const hit = hits.get(key);
@@ -296,8 +296,7 @@ export function tenantCache(
   max = 10_000,
 ): TenantCache {
   if (ttlMs === 0) return { get: fetch, remember: () => undefined };
-  const cache = new LRUCache<string, Tenant | typeof missing>({
-    max,
+  const cache = lru<string, Tenant | typeof missing>(max, {
     ttl: ttlMs,
     fetchMethod: async (id) => (await fetch(id)) ?? missing,
   });

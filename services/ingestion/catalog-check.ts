@@ -6,7 +6,7 @@
  * version is compiled once per task.
  */
 import type { Logger } from "pino";
-import { LRUCache } from "lru-cache";
+import { lru } from "../lru.ts";
 import type { CatalogHead, ValidationMode } from "../core/event-catalog.ts";
 import { problems } from "../core/errors.ts";
 import { freshReads } from "../core/fresh-reads.ts";
@@ -44,8 +44,8 @@ export interface CatalogChecker {
 }
 
 export function catalogChecker(store: EventStore): CatalogChecker {
-  const known = new LRUCache<string, Known>({ max: 10_000 });
-  const compiled = new LRUCache<string, PayloadCheck>({ max: 1_000 });
+  const known = lru<string, Known>(10_000);
+  const compiled = lru<string, PayloadCheck>(1_000);
 
   const typeOf = async (tenantId: string, name: string, revision: number): Promise<Known["type"]> => {
     const key = `${tenantId}\n${name}`;

@@ -6,8 +6,7 @@
 // eslint-disable-next-line no-restricted-imports -- the package's own CommonJS entry for draft 2020-12, not our source
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import formatsPlugin from "ajv-formats";
-import { LRUCache } from "lru-cache";
-import { check } from "recheck";
+import { lru } from "../lru.ts";
 import { schemaBounds, type SchemaProblem } from "../core/schema-bounds.ts";
 
 /** Formats whose checks run in linear time (ajv-formats' own, or a linear stand-in where its regex is not provably so). */
@@ -100,7 +99,7 @@ export interface AdmissionProblem extends SchemaProblem {
   readonly field: string;
 }
 
-const proofs = new LRUCache<string, Promise<string | undefined>>({ max: 2000 });
+const proofs = lru<string, Promise<string | undefined>>(2000);
 
 /** Why a pattern may not be used (undefined: it runs in linear time), proved once per pattern per process. */
 function linearTimeProblem(source: string): Promise<string | undefined> {
@@ -112,6 +111,9 @@ function linearTimeProblem(source: string): Promise<string | undefined> {
       } catch {
         return "is not a valid regular expression (ECMAScript, with the u flag)";
       }
+      // Loaded on the first pattern, not at start: recheck is 4 MB of source and more of compiled code, which an API
+      // task that never admits a schema with a pattern would carry for nothing.
+      const { check } = await import("recheck");
       const verdict = await check(source, "u", { checker: "automaton", timeout: 2000 });
       if (verdict.status === "safe") return undefined;
       if (verdict.status === "vulnerable")

@@ -3,7 +3,7 @@
  * comeback one spacing after the previous, ±10%, so a backlog returns at the rate it can be taken, not in a storm.
  * At most `maxKeys` keys are remembered, least recently used forgotten first (a forgotten key only starts anew).
  */
-import { LRUCache } from "lru-cache";
+import { lru } from "../lru.ts";
 
 export interface Comebacks {
   /** The comeback time of one more delivery for `key`: not before `notBefore`, one `spacingMs` after the last. */
@@ -20,7 +20,7 @@ export interface ComebacksOptions {
 }
 
 export function createComebacks(o: ComebacksOptions): Comebacks {
-  const last = new LRUCache<string, number>({ max: o.maxKeys ?? 10_000 });
+  const last = lru<string, number>(o.maxKeys ?? 10_000);
   return {
     next(key, notBefore, spacingMs) {
       const now = o.now();

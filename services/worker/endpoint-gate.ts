@@ -5,7 +5,7 @@
  * claimed by a version-guarded write) and its rate limit (a GCRA schedule). The gate answers "go" or "come back at T,
  * because R"; its `after` answers the one change to write on the endpoint, if any.
  */
-import { LRUCache } from "lru-cache";
+import { lru } from "../lru.ts";
 import { circuitGate, claimProbe, type PacingChange, type RateDecision } from "../core/endpoint-pacing.ts";
 import type { HealthSignal } from "../core/attempt-outcome.ts";
 import type { Endpoint } from "../core/tenant.ts";
@@ -64,7 +64,7 @@ export interface GateOptions {
 
 export function createEndpointGate(o: GateOptions, io: GateIo): EndpointGate {
   // A forgotten endpoint only loses its pacing history (it starts again steady): the map stays bounded.
-  const states = new LRUCache<string, State>({ max: o.maxEndpoints ?? 10_000 });
+  const states = lru<string, State>(o.maxEndpoints ?? 10_000);
   const state = (endpointId: string, cap: number): State => {
     let s = states.get(endpointId);
     if (!s) states.set(endpointId, (s = newState(cap)));

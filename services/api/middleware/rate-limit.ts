@@ -3,7 +3,7 @@
  * client address on failed authentications.
  */
 import type { RequestHandler } from "express";
-import { LRUCache } from "lru-cache";
+import { lru } from "../../lru.ts";
 import { problems } from "../../core/errors.ts";
 import { takeToken, tokenWait, type Bucket } from "../../core/token-bucket.ts";
 import { requireTenant, type AuthFailures } from "./authenticate.ts";
@@ -15,7 +15,7 @@ export function tenantRateLimit(opts: {
   now: () => number;
   limit?: string;
 }): RequestHandler {
-  const buckets = new LRUCache<string, Bucket>({ max: 100_000 });
+  const buckets = lru<string, Bucket>(100_000);
   return (req, _res, next) => {
     const { tenantId } = requireTenant(req);
     const result = takeToken(buckets.get(tenantId), opts.now(), opts.ratePerS, opts.burst);
@@ -32,7 +32,7 @@ export function tenantRateLimit(opts: {
  * (create-app.ts): trusting more would let a client pick its address with X-Forwarded-For and never run out.
  */
 export function authFailureLimit(opts: { perMinute: number; now: () => number }): AuthFailures {
-  const buckets = new LRUCache<string, Bucket>({ max: 100_000 });
+  const buckets = lru<string, Bucket>(100_000);
   const rate = opts.perMinute / 60;
   return {
     check(address) {
