@@ -3,7 +3,7 @@
  * Emulators, API, worker(s) and ceilings are separate processes; load comes from autocannon. Prints a
  * table and writes bench/results/<date>.json. Asserts nothing about speed (CI runs --quick so it never rots).
  */
-import type { ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,15 +47,19 @@ const e2eSeconds = quick ? 3 : 20;
 const grownEvents = quick ? 1000 : 100_000;
 const deadMessages = quick ? 500 : 10_000;
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-// The V8 flags the CDK gives the tasks' containers, for the tasks' memory.
-const taskNodeOptions = nodeOptionsFor(defaultTaskSize.memoryLimitMiB);
+// The API and worker run with the V8 flags the CDK gives the tasks' containers, for the tasks' memory
+// (SERVICE_NODE_OPTIONS overrides, for experiments), and as the image runs them: compiled into dist/ (the build's tsc,
+// here at the start), with the entry point's --enable-source-maps. Through Node's type stripping, as `npm start` runs them, the API holds about
+// 20 MB more at its peak (the stripper, and each module's TypeScript source beside its code).
+const service = (role: "api" | "worker") => here(`../dist/services/${role}/main.js`);
+const serviceNodeOptions = `${process.env.SERVICE_NODE_OPTIONS ?? nodeOptionsFor(defaultTaskSize.memoryLimitMiB)} --enable-source-maps`;
 const children: ChildProcess[] = [];
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
   quick,
   node: process.version,
   cores: 2,
-  service_node_options: process.env.SERVICE_NODE_OPTIONS ?? taskNodeOptions,
+  service_node_options: serviceNodeOptions,
 };
 const rows: [string, string, string, string][] = [];
 const row = (what: string, value: string, ceiling = "", ratio = "") => {
@@ -83,6 +87,8 @@ const stop = (c: ChildProcess) =>
   });
 const peakRssMb = (c: ChildProcess) =>
   Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${c.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+/** Starts peakRssMb afresh from the process's present RSS (Linux resets VmHWM on this write). */
+const resetPeakRss = (c: ChildProcess) => writeFileSync(`/proc/${c.pid}/clear_refs`, "5");
 const until = async (check: () => boolean | Promise<boolean>, timeoutMs: number) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -119,6 +125,9 @@ await new Promise<void>((r) => collector.listen(0, "127.0.0.1", () => r()));
 const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
 
 try {
+  execFileSync(process.execPath, [here("../node_modules/typescript/bin/tsc"), "-p", here("../tsconfig.build.json")], {
+    stdio: "inherit",
+  });
   const emulators = await start(here("./support/emulators-process.ts"), []);
   const emu = emulators.info as { dynamo: string; sqs: string };
   const clients = createAwsClients({
@@ -176,11 +185,10 @@ try {
     AWS_ENDPOINT_URL_DESTINATIONS: emu.sqs,
     DESTINATION_ASSUME_ROLE: "false",
     DESTINATION_PRINCIPAL_ARN: "arn:aws:iam::000000000000:role/webhooks-worker",
-    // The API and worker run with the tasks' V8 flags (SERVICE_NODE_OPTIONS overrides, for experiments).
-    NODE_OPTIONS: process.env.SERVICE_NODE_OPTIONS ?? taskNodeOptions,
+    NODE_OPTIONS: serviceNodeOptions,
   };
   const apiPort = await freePort();
-  const api = (await start(here("../services/api/main.ts"), [], { ...env, PORT: String(apiPort) }, false)).child;
+  const api = (await start(service("api"), [], { ...env, PORT: String(apiPort) }, false)).child;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await until(async () => (await fetch(`${apiUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000);
   // The same API with tracing on (every request sampled, exported to the collector above), beside it.
@@ -191,7 +199,7 @@ try {
     NODE_OPTIONS: `${env.NODE_OPTIONS} ${tracingNodeFlag}`,
   };
   const tracedApiPort = await freePort();
-  await start(here("../services/api/main.ts"), [], { ...tracedEnv, PORT: String(tracedApiPort) }, false);
+  await start(service("api"), [], { ...tracedEnv, PORT: String(tracedApiPort) }, false);
   const tracedApiUrl = `http://127.0.0.1:${tracedApiPort}`;
   await until(async () => (await fetch(`${tracedApiUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000);
   const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
@@ -233,6 +241,7 @@ try {
   let spans = 0;
   for (const c of deliveryOnly ? [] : [1, 32, 128]) {
     const best: Partial<Record<keyof typeof targets, Run>> = {};
+    resetPeakRss(api);
     for (let r = 0; r < rounds; r++)
       for (const name of r % 2 === 0 ? names : [...names].reverse()) {
         if (c === 1 && name !== "api" && name !== "naive_storage") continue;
@@ -243,7 +252,13 @@ try {
         if (run.rps > (best[name]?.rps ?? -1)) best[name] = run;
       }
     const [ours, b] = [best.api!, best.naive_storage!];
-    ingestion[`c${c}`] = { ...best, rounds, ...(best.api_tracing_on ? { spans_exported: spans } : {}) };
+    const rssMb = peakRssMb(api);
+    ingestion[`c${c}`] = {
+      ...best,
+      rounds,
+      api_peak_rss_mb: rssMb,
+      ...(best.api_tracing_on ? { spans_exported: spans } : {}),
+    };
     if (c === 1) {
       row("ingest c=1, p50/p99 ms", `${ours.p50}/${ours.p99}`, `naive ${b.p50}/${b.p99}`);
       continue;
@@ -262,6 +277,7 @@ try {
       `off ${fmt(ours.rps)}`,
       `${fmt(traced.rps / ours.rps, 2)}x off, ${fmt(traced.rps / b.rps, 2)}x naive`,
     );
+    row(`  API peak RSS MB, c=${c}`, fmt(rssMb), c === 128 ? "150" : "");
   }
   results.ingestion = ingestion;
   if (!deliveryOnly) {
@@ -292,7 +308,7 @@ try {
   const startWorker = async (extra: Record<string, string>) => {
     const port = await freePort();
     const { child } = await start(
-      here("../services/worker/main.ts"),
+      service("worker"),
       [],
       { ...env, METRICS_PORT: String(port), LOG_LEVEL: "warn", ...extra },
       false,
@@ -316,7 +332,7 @@ try {
       row,
     });
   };
-  if (ingestionOnly) row("peak RSS MB api", fmt(peakRssMb(api)), "150", "");
+  if (ingestionOnly) row("API peak RSS MB, all of scenario 1", fmt(peakRssMb(api)));
   else if (orderingOnly) results.ordering = await ordering();
   else {
     // 2. Delivery: drain a backlog with 1 and 2 workers, next to the minimal pipeline.
@@ -345,7 +361,7 @@ try {
           const port = await freePort();
           return (
             await start(
-              here("../services/worker/main.ts"),
+              service("worker"),
               [],
               { ...(traced ? tracedEnv : env), ...extra, METRICS_PORT: String(port), LOG_LEVEL: "warn" },
               false,
@@ -472,12 +488,7 @@ try {
     await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: urls.queueUrl }));
     const workerPort = await freePort();
     const worker = (
-      await start(
-        here("../services/worker/main.ts"),
-        [],
-        { ...env, METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" },
-        false,
-      )
+      await start(service("worker"), [], { ...env, METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" }, false)
     ).child;
     await new Promise((r) => setTimeout(r, 1500));
     const answered = new Map<number, number>();

@@ -133,7 +133,7 @@ describe("the image", () => {
     for (const [id, r] of ofType("AWS::ECS::TaskDefinition")) {
       const [container] = r.Properties.ContainerDefinitions as { Environment: { Name: string; Value: string }[] }[];
       const oldSpaceMiB = Number(
-        /^--max-old-space-size=(\d+)$/.exec(
+        /^--max-old-space-size=(\d+) --max-semi-space-size=8$/.exec(
           container!.Environment.find((e) => e.Name === "NODE_OPTIONS")?.Value ?? "",
         )?.[1],
       );
@@ -925,7 +925,7 @@ describe("tracing (tracing: true)", () => {
       // The heap cap is 70% of what the collector's hard limit leaves of the 1 GiB task (without tracing: 716 of 1,024);
       // the context is kept by AsyncContextFrame rather than async_hooks (cheaper).
       expect(env(app!).NODE_OPTIONS).toBe(
-        `--max-old-space-size=${Math.floor((1024 - collectorMemoryMiB) * 0.7)} --experimental-async-context-frame`,
+        `--max-old-space-size=${Math.floor((1024 - collectorMemoryMiB) * 0.7)} --max-semi-space-size=8 --experimental-async-context-frame`,
       );
       expect(collectorMemoryMiB).toBe(128);
     }
@@ -1170,8 +1170,8 @@ describe("the construct in a user's own stack", () => {
       }),
     );
     expect(byCommand).toEqual({
-      api: ["1024", "2048", `--max-old-space-size=${Math.floor(2048 * 0.7)}`],
-      worker: ["2048", "4096", `--max-old-space-size=${Math.floor(4096 * 0.7)}`],
+      api: ["1024", "2048", `--max-old-space-size=${Math.floor(2048 * 0.7)} --max-semi-space-size=8`],
+      worker: ["2048", "4096", `--max-old-space-size=${Math.floor(4096 * 0.7)} --max-semi-space-size=8`],
     });
     sized.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 3, MaxCapacity: 6 });
   });
