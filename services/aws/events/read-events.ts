@@ -212,7 +212,7 @@ export async function eventsByStatus(
   status: Exclude<EventStatus, "DELIVERED">,
   range: CreatedBetween,
 ): Promise<{ events: Pick<EventSummary, "eventId" | "createdAt">[]; next: EventCursor | undefined }> {
-  const partition = `${tenantId}#${status}`;
+  const partition = statusKey(tenantId, status);
   const page = await store.ddb
     .send(
       new QueryCommand({

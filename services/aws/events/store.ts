@@ -144,6 +144,8 @@ export function attemptSk(eventId: string, endpointId: string, attempt: number):
  * end, are left out of that index (listed from by-created, filtered on the status it projects), so delivering an
  * event at once writes the index once (its PENDING entry and that entry's removal) instead of three times.
  */
+export function statusKey(tenantId: string, status: Exclude<EventStatus, "DELIVERED">): string;
+export function statusKey(tenantId: string, status: EventStatus): string | undefined;
 export function statusKey(tenantId: string, status: EventStatus): string | undefined {
   return status === "DELIVERED" ? undefined : `${tenantId}#${status}`;
 }
