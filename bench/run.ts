@@ -49,8 +49,8 @@ const deadMessages = quick ? 500 : 10_000;
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 // The API and worker run with the V8 flags the CDK gives the tasks' containers, for the tasks' memory
 // (SERVICE_NODE_OPTIONS overrides, for experiments), and as the image runs them: compiled into dist/ (the build's tsc,
-// here at the start), with the entry point's --enable-source-maps. Through Node's type stripping, as `npm start` runs them, the API holds about
-// 20 MB more at its peak (the stripper, and each module's TypeScript source beside its code).
+// here at the start), with the entry point's --enable-source-maps. Through Node's type stripping, as `npm start` runs
+// them, the API holds about 20 MB more at its peak (the stripper, and each module's TypeScript source beside its code).
 const service = (role: "api" | "worker") => here(`../dist/services/${role}/main.js`);
 const serviceNodeOptions = `${process.env.SERVICE_NODE_OPTIONS ?? nodeOptionsFor(defaultTaskSize.memoryLimitMiB)} --enable-source-maps`;
 const children: ChildProcess[] = [];
